@@ -1,0 +1,73 @@
+package tensor
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
+// op(X) is X or its transpose. op(A) is m×k, op(B) is k×n and C is m×n; lda,
+// ldb and ldc are the row strides of A, B and C as stored.
+//
+// Gemm is the single matrix-multiply seam of the project: every package
+// multiplies through it, so replacing the kernel (see SetGemm) changes the
+// speed of everything and the code of nothing.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmImpl(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmFunc is the signature of a matrix-multiply kernel; see Gemm.
+type GemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+var gemmImpl GemmFunc = gonumGemm
+
+// SetGemm replaces the kernel behind Gemm and returns the previous one. It is
+// meant for start-up and tests, not for concurrent use with Gemm.
+func SetGemm(f GemmFunc) GemmFunc {
+	old := gemmImpl
+	gemmImpl = f
+	return old
+}
+
+var gonumImpl gonum.Implementation
+
+func gonumGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
+	}
+	if k == 0 {
+		// gonum rejects k == 0; C = beta*C is the defined result.
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+		return
+	}
+	gonumImpl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// MatMul is Gemm for the common dense case: C[m,n] (+)= op(A) op(B) with
+// contiguous rows. With accumulate false C is overwritten.
+func MatMul(c, a, b []float32, m, n, k int, transA, transB, accumulate bool) {
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	beta := float32(0)
+	if accumulate {
+		beta = 1
+	}
+	Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, n)
+}
