@@ -1,0 +1,210 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/tensor"
+)
+
+// testConfigs covers every architecture switch.
+var testConfigs = []struct {
+	name string
+	cfg  Config
+}{
+	{"gpt2", Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 6, DVocab: 11, Seed: 1}},
+	{"attn-only", Config{NLayers: 2, NHeads: 3, DModel: 6, DHead: 4, NCtx: 6, DVocab: 9, AttnOnly: true, Seed: 2}},
+	{"no-ln-untied", Config{NLayers: 1, NHeads: 2, DModel: 8, DMLP: 12, NCtx: 5, DVocab: 7, Normalization: NormNone, Untied: true, Seed: 3}},
+	{"shortformer", Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 6, DVocab: 10, Positional: PosShortformer, AttnOnly: true, Seed: 4}},
+	{"shortformer-mlp-untied", Config{NLayers: 1, NHeads: 2, DModel: 6, NCtx: 5, DVocab: 8, Positional: PosShortformer, Untied: true, Seed: 5}},
+}
+
+// randomModel returns a model with weights large enough that every path
+// carries signal (GPT-2's 0.02 makes attention nearly uniform).
+func randomModel(t testing.TB, cfg Config) *Model {
+	t.Helper()
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 99))
+	for i := range m.Params.Data {
+		m.Params.Data[i] = float32(rng.NormFloat64() * 0.5)
+	}
+	return m
+}
+
+func randomTokens(rng *rand.Rand, n, vocab int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = rng.IntN(vocab)
+	}
+	return s
+}
+
+// TestBackwardFiniteDifferences checks every parameter tensor's gradient
+// against central differences of the loss, computed in float32 with a step
+// large enough to beat rounding.
+func TestBackwardFiniteDifferences(t *testing.T) {
+	for _, tc := range testConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			m := randomModel(t, tc.cfg)
+			rng := rand.New(rand.NewPCG(7, 7))
+			B, T := 2, m.Config.NCtx
+			tokens := randomTokens(rng, B*T, m.Config.DVocab)
+			targets := randomTokens(rng, B*T, m.Config.DVocab)
+			targets[3] = -1 // ignored positions must stay ignored
+			pass, err := m.Forward(tokens, B, T, targets, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grads := m.Params.ZerosLike()
+			if err := m.Backward(pass, grads, nil); err != nil {
+				t.Fatal(err)
+			}
+			loss := func() float64 {
+				p, err := m.Forward(tokens, B, T, targets, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return float64(p.Loss)
+			}
+			for _, prm := range m.Params.List() {
+				n := tensor.Numel(prm.Shape)
+				for trial := 0; trial < 4; trial++ {
+					i := prm.Offset + rng.IntN(n)
+					checkFD(t, prm.Name, m.Params.Data, i, float64(grads.Data[i]), loss)
+				}
+			}
+		})
+	}
+}
+
+func checkFD(t *testing.T, what string, data []float32, i int, analytic float64, f func() float64) {
+	t.Helper()
+	const h = 1e-2
+	old := data[i]
+	data[i] = old + h
+	up := f()
+	data[i] = old - h
+	down := f()
+	data[i] = old
+	numeric := (up - down) / (2 * h)
+	if d := math.Abs(numeric - analytic); d > 2e-3+2e-2*math.Abs(numeric) {
+		t.Errorf("%s[%d]: analytic %.6g, numeric %.6g", what, i, analytic, numeric)
+	}
+}
+
+// TestHookGradientsFiniteDifferences checks the "<name>_grad" values against
+// finite differences taken by perturbing the activation through a hook.
+func TestHookGradientsFiniteDifferences(t *testing.T) {
+	for _, tc := range testConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			m := randomModel(t, tc.cfg)
+			rng := rand.New(rand.NewPCG(8, 8))
+			B, T := 2, m.Config.NCtx
+			tokens := randomTokens(rng, B*T, m.Config.DVocab)
+			targets := randomTokens(rng, B*T, m.Config.DVocab)
+			opt := &Options{AttnResult: true}
+			pass, err := m.Forward(tokens, B, T, targets, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]*tensor.Tensor{}
+			err = m.Backward(pass, nil, &BackwardOptions{GradHook: func(name string, g *tensor.Tensor) error {
+				got[name] = g.Clone()
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := HookNames(m.Config, true)
+			for _, name := range names {
+				g, ok := got[name+"_grad"]
+				if hasSuffix(name, "hook_scale") {
+					continue // no gradient is reported for the LayerNorm scale
+				}
+				if !ok {
+					t.Errorf("no gradient reported for %s", name)
+					continue
+				}
+				for trial := 0; trial < 3; trial++ {
+					i := rng.IntN(g.Len())
+					if hasSuffix(name, "hook_pattern", "hook_attn_scores") {
+						// Only the causal half exists.
+						q, k := (i/T)%T, i%T
+						if k > q {
+							continue
+						}
+					}
+					loss := func(delta float32) float64 {
+						o := &Options{AttnResult: true, Hook: func(n string, a *tensor.Tensor) (*tensor.Tensor, error) {
+							if n == name {
+								a.Data[i] += delta
+							}
+							return nil, nil
+						}}
+						p, err := m.Forward(tokens, B, T, targets, o)
+						if err != nil {
+							t.Fatal(err)
+						}
+						return float64(p.Loss)
+					}
+					const h = 1e-2
+					numeric := (loss(h) - loss(-h)) / (2 * h)
+					analytic := float64(g.Data[i])
+					if d := math.Abs(numeric - analytic); d > 2e-3+2e-2*math.Abs(numeric) {
+						t.Errorf("%s_grad[%d]: analytic %.6g, numeric %.6g", name, i, analytic, numeric)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestForwardRejectsBadInput(t *testing.T) {
+	m, err := New(testConfigs[0].cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	T := m.Config.NCtx
+	cases := []struct {
+		name    string
+		tokens  []int
+		B, T    int
+		targets []int
+	}{
+		{"token too large", []int{0, 11}, 1, 2, nil},
+		{"negative token", []int{-1}, 1, 1, nil},
+		{"too long", make([]int, T+1), 1, T + 1, nil},
+		{"wrong count", make([]int, 5), 2, 3, nil},
+		{"target too large", []int{1, 2}, 1, 2, []int{1, 99}},
+		{"targets wrong length", []int{1, 2}, 1, 2, []int{1}},
+	}
+	for _, tc := range cases {
+		if _, err := m.Forward(tc.tokens, tc.B, tc.T, tc.targets, nil); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+func TestHookErrorStopsPass(t *testing.T) {
+	m, _ := New(testConfigs[0].cfg)
+	_, err := m.Forward([]int{1, 2, 3}, 1, 3, nil, &Options{Hook: func(name string, a *tensor.Tensor) (*tensor.Tensor, error) {
+		if name == "blocks.1.attn.hook_z" {
+			return nil, fmt.Errorf("boom")
+		}
+		return nil, nil
+	}})
+	if err == nil || err.Error() != "hook at blocks.1.attn.hook_z: boom" {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = m.Forward([]int{1, 2, 3}, 1, 3, nil, &Options{Hook: func(name string, a *tensor.Tensor) (*tensor.Tensor, error) {
+		return tensor.New(1), nil
+	}})
+	if err == nil {
+		t.Fatal("a replacement of the wrong shape was accepted")
+	}
+}

@@ -1,0 +1,255 @@
+package models
+
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/mechinterp/mechinterp/tensor"
+)
+
+// The layers, each forward beside its backward, on plain slices. Shapes are in
+// the comments; N stands for B·T rows.
+
+// parallelFor splits [0,n) into one contiguous chunk per core and runs f on
+// each. Small n runs inline.
+func parallelFor(n, minChunk int, f func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n/minChunk {
+		workers = n / minChunk
+	}
+	if workers <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// layerNormStats centres each row of x [N,C] and returns it in xhat with the
+// scale sqrt(var+eps) in scale [N]; layerNormApply then divides by the scale.
+// The split mirrors TransformerLens, whose hook_scale fires between the two.
+func layerNormStats(xhat, scale, x []float32, N, C int, eps float32) {
+	parallelFor(N, 64, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, out := x[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
+			var mean float64
+			for _, v := range row {
+				mean += float64(v)
+			}
+			mean /= float64(C)
+			var v2 float64
+			for j, v := range row {
+				d := float64(v) - mean
+				out[j] = float32(d)
+				v2 += d * d
+			}
+			scale[i] = float32(math.Sqrt(v2/float64(C) + float64(eps)))
+		}
+	})
+}
+
+// layerNormApply turns centred rows into xhat = centred/scale in place, then
+// out = xhat*w + b.
+func layerNormNormalize(xhat, scale []float32, N, C int) {
+	for i := 0; i < N; i++ {
+		r := 1 / scale[i]
+		row := xhat[i*C : (i+1)*C]
+		for j := range row {
+			row[j] *= r
+		}
+	}
+}
+
+func layerNormAffine(out, xhat, w, b []float32, N, C int) {
+	for i := 0; i < N; i++ {
+		o, h := out[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
+		for j := range o {
+			o[j] = h[j]*w[j] + b[j]
+		}
+	}
+}
+
+// layerNormBackward adds to dx [N,C] (and dw, db [C]) the gradient of
+// out = xhat*w + b, given dout, xhat and scale. dxhatOut, if not nil,
+// receives dL/dxhat (for the hook_normalized gradient).
+func layerNormBackward(dx, dw, db, dout, xhat, scale, w []float32, N, C int, dxhatOut []float32) {
+	for i := 0; i < N; i++ {
+		do, h := dout[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
+		for j := range do {
+			dw[j] += do[j] * h[j]
+			db[j] += do[j]
+		}
+	}
+	parallelFor(N, 64, func(lo, hi int) {
+		dxhat := make([]float32, C)
+		for i := lo; i < hi; i++ {
+			do, h, d := dout[i*C:(i+1)*C], xhat[i*C:(i+1)*C], dx[i*C:(i+1)*C]
+			var mean, meanH float64
+			for j := range do {
+				dxhat[j] = do[j] * w[j]
+				mean += float64(dxhat[j])
+				meanH += float64(dxhat[j] * h[j])
+			}
+			mean /= float64(C)
+			meanH /= float64(C)
+			r := 1 / scale[i]
+			for j := range d {
+				d[j] += r * (dxhat[j] - float32(mean) - h[j]*float32(meanH))
+			}
+			if dxhatOut != nil {
+				copy(dxhatOut[i*C:(i+1)*C], dxhat)
+			}
+		}
+	})
+}
+
+// linear computes out [N,O] = x [N,I] · w [I,O] + b [O]; w is stored [I,O]
+// with row stride ldw (>= O, for column blocks of a fused weight).
+func linear(out, x, w []float32, ldw int, b []float32, N, I, O int) {
+	tensor.Gemm(false, false, N, O, I, 1, x, I, w, ldw, 0, out, O)
+	if b != nil {
+		for i := 0; i < N; i++ {
+			row := out[i*O : (i+1)*O]
+			for j := range row {
+				row[j] += b[j]
+			}
+		}
+	}
+}
+
+// linearBackward adds the gradients of linear: dw += xᵀ·dout, db += Σ dout,
+// dx += dout·wᵀ (dx may be nil).
+func linearBackward(dx, dw []float32, ldw int, db, dout, x, w []float32, N, I, O int) {
+	tensor.Gemm(true, false, I, O, N, 1, x, I, dout, O, 1, dw, ldw)
+	if db != nil {
+		for i := 0; i < N; i++ {
+			row := dout[i*O : (i+1)*O]
+			for j := range row {
+				db[j] += row[j]
+			}
+		}
+	}
+	if dx != nil {
+		tensor.Gemm(false, true, N, I, O, 1, dout, O, w, ldw, 1, dx, I)
+	}
+}
+
+// geluTanh is GPT-2's GELU ("gelu_new"): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+func geluTanh(out, x []float32) {
+	parallelFor(len(x), 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := float64(x[i])
+			out[i] = float32(0.5 * v * (1 + math.Tanh(geluA*(v+0.044715*v*v*v))))
+		}
+	})
+}
+
+const geluA = 0.7978845608028654 // √(2/π)
+
+// geluTanhBackward adds dout·gelu'(x) to dx.
+func geluTanhBackward(dx, dout, x []float32) {
+	parallelFor(len(x), 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := float64(x[i])
+			u := geluA * (v + 0.044715*v*v*v)
+			t := math.Tanh(u)
+			du := geluA * (1 + 3*0.044715*v*v)
+			g := 0.5*(1+t) + 0.5*v*(1-t*t)*du
+			dx[i] += float32(g) * dout[i]
+		}
+	})
+}
+
+// softmaxCausalRow turns scores s [T] of query position i into a pattern p:
+// keys j > i get probability 0 (their scores are -Inf already).
+func softmaxCausalRow(p, s []float32, i int) {
+	maxv := float32(math.Inf(-1))
+	for j := 0; j <= i; j++ {
+		if s[j] > maxv {
+			maxv = s[j]
+		}
+	}
+	var sum float64
+	for j := 0; j <= i; j++ {
+		e := math.Exp(float64(s[j] - maxv))
+		p[j] = float32(e)
+		sum += e
+	}
+	inv := float32(1 / sum)
+	for j := 0; j <= i; j++ {
+		p[j] *= inv
+	}
+	for j := i + 1; j < len(p); j++ {
+		p[j] = 0
+	}
+}
+
+// crossEntropy fills losses [N] with -log softmax(logits)[target] and returns
+// their sum and the count of rows with a target (targets < 0 are skipped).
+func crossEntropy(losses, logits []float32, targets []int, N, V int) (float64, int) {
+	sums := make([]float64, N)
+	parallelFor(N, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if targets[i] < 0 {
+				losses[i] = 0
+				continue
+			}
+			row := logits[i*V : (i+1)*V]
+			l := float32(logSumExp(row) - float64(row[targets[i]]))
+			losses[i] = l
+			sums[i] = float64(l)
+		}
+	})
+	var total float64
+	n := 0
+	for i := range sums {
+		if targets[i] >= 0 {
+			total += sums[i]
+			n++
+		}
+	}
+	return total, n
+}
+
+func logSumExp(row []float32) float64 {
+	maxv := float32(math.Inf(-1))
+	for _, v := range row {
+		if v > maxv {
+			maxv = v
+		}
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(float64(v - maxv))
+	}
+	return float64(maxv) + math.Log(s)
+}
+
+// crossEntropyBackward writes into dlogits [N,V] the gradient of
+// scale·Σ losses: scale·(softmax − onehot(target)); rows without a target get 0.
+func crossEntropyBackward(dlogits, logits []float32, targets []int, N, V int, scale float32) {
+	parallelFor(N, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d, row := dlogits[i*V:(i+1)*V], logits[i*V:(i+1)*V]
+			if targets[i] < 0 {
+				clear(d)
+				continue
+			}
+			lse := logSumExp(row)
+			for j, v := range row {
+				d[j] = scale * float32(math.Exp(float64(v)-lse))
+			}
+			d[targets[i]] -= scale
+		}
+	})
+}
