@@ -1,0 +1,679 @@
+package tensor
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The safetensors format (https://github.com/huggingface/safetensors):
+//
+//	8 bytes   N, the header length, unsigned little-endian
+//	N bytes   a JSON object {name: {"dtype", "shape", "data_offsets": [begin, end]}},
+//	          optionally with "__metadata__": {string: string}; padded with spaces
+//	rest      the byte buffer; offsets are relative to its start, little-endian values
+//
+// Reading is strict (see NewSafetensorsReader); writing always produces F32.
+
+// MaxSafetensorsHeader is the largest header accepted, as in the reference
+// implementation (100 MB).
+const MaxSafetensorsHeader = 100_000_000
+
+// safetensorsMetaKey is the reserved header key holding string metadata.
+const safetensorsMetaKey = "__metadata__"
+
+// dtypeSizes gives the element size in bytes of every dtype the format defines.
+var dtypeSizes = map[string]int{
+	"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1,
+	"I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+	"I32": 4, "U32": 4, "F32": 4,
+	"I64": 8, "U64": 8, "F64": 8,
+}
+
+// SafetensorsEntry describes one tensor of a safetensors file as its header
+// states it. Begin and End are byte offsets into the data buffer.
+type SafetensorsEntry struct {
+	Name  string
+	DType string
+	Shape []int
+	Begin int64
+	End   int64
+}
+
+// Numel is the number of elements the entry holds.
+func (e SafetensorsEntry) Numel() int { return Numel(e.Shape) }
+
+// Convertible reports whether the entry's dtype can be read as float32
+// (F32, F16, BF16 and F64).
+func (e SafetensorsEntry) Convertible() bool {
+	switch e.DType {
+	case "F32", "F16", "BF16", "F64":
+		return true
+	}
+	return false
+}
+
+// SafetensorsInfo is a validated safetensors header: every entry, sorted by
+// name, and the metadata.
+type SafetensorsInfo struct {
+	Entries  []SafetensorsEntry
+	Metadata map[string]string
+	// DataStart is the file offset of the data buffer (8 + header length).
+	DataStart int64
+	// Size is the size of the whole file in bytes.
+	Size int64
+}
+
+// Entry returns the entry of the named tensor.
+func (h *SafetensorsInfo) Entry(name string) (SafetensorsEntry, bool) {
+	i, ok := slices.BinarySearchFunc(h.Entries, name, func(e SafetensorsEntry, n string) int { return strings.Compare(e.Name, n) })
+	if !ok {
+		return SafetensorsEntry{}, false
+	}
+	return h.Entries[i], true
+}
+
+// Names returns the tensor names in sorted order.
+func (h *SafetensorsInfo) Names() []string {
+	names := make([]string, len(h.Entries))
+	for i, e := range h.Entries {
+		names[i] = e.Name
+	}
+	return names
+}
+
+// SafetensorsFile reads tensors one at a time from a validated safetensors
+// source, so that a caller can place each tensor straight into its own
+// storage and keep peak memory near the size of the weights.
+type SafetensorsFile struct {
+	SafetensorsInfo
+	name   string // file name used in errors
+	r      io.ReaderAt
+	closer io.Closer
+}
+
+// OpenSafetensors opens and validates the header of a safetensors file.
+// Tensors are read on demand; Close the file when done.
+func OpenSafetensors(path string) (*SafetensorsFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
+	}
+	s, err := NewSafetensorsReader(f, st.Size(), path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.closer = f
+	return s, nil
+}
+
+// NewSafetensorsReader validates the header of a safetensors source of the
+// given size; name labels errors (a file path, say). It checks that the
+// header fits in the source, is a JSON object without duplicate names, that
+// every dtype is known, every shape agrees with its byte range, and that the
+// ranges tile the data buffer exactly (no gap, no overlap, nothing past the
+// end). Nothing larger than the header is allocated.
+func NewSafetensorsReader(r io.ReaderAt, size int64, name string) (*SafetensorsFile, error) {
+	info, err := readHeader(r, size, name)
+	if err != nil {
+		return nil, err
+	}
+	return &SafetensorsFile{SafetensorsInfo: *info, name: name, r: r}, nil
+}
+
+// SafetensorsHeader reads and validates only the header of a safetensors
+// file, so that callers can check names and shapes before loading.
+func SafetensorsHeader(path string) (*SafetensorsInfo, error) {
+	s, err := OpenSafetensors(path)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	info := s.SafetensorsInfo
+	return &info, nil
+}
+
+// Close releases the underlying file, if the reader owns one.
+func (s *SafetensorsFile) Close() error {
+	if s.closer == nil {
+		return nil
+	}
+	err := s.closer.Close()
+	s.closer = nil
+	return err
+}
+
+// Path is the name the reader uses in its errors.
+func (s *SafetensorsFile) Path() string { return s.name }
+
+// readChunkBytes is the size of the buffer tensors are decoded through.
+const readChunkBytes = 1 << 20
+
+// ReadChunks streams the named tensor as float32, converting F16, BF16 and
+// F64, calling fn with the flat index of the first value and a run of
+// values. The slice passed to fn is reused between calls.
+func (s *SafetensorsFile) ReadChunks(name string, fn func(offset int, vals []float32) error) error {
+	e, ok := s.Entry(name)
+	if !ok {
+		return fmt.Errorf("safetensors: %s: no tensor %q", s.name, name)
+	}
+	if !e.Convertible() {
+		return fmt.Errorf("safetensors: %s: tensor %q has dtype %s; only F32, F16, BF16 and F64 can be read as float32", s.name, name, e.DType)
+	}
+	es := int64(dtypeSizes[e.DType])
+	total := e.End - e.Begin
+	chunk := min(total, readChunkBytes)
+	chunk -= chunk % es
+	buf := make([]byte, chunk)
+	vals := make([]float32, chunk/es)
+	for done := int64(0); done < total; {
+		n := min(chunk, total-done)
+		if _, err := s.r.ReadAt(buf[:n], s.DataStart+e.Begin+done); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("safetensors: %s: reading tensor %q: %w", s.name, name, err)
+		}
+		k := int(n / es)
+		decode(e.DType, buf[:n], vals[:k])
+		if err := fn(int(done/es), vals[:k]); err != nil {
+			return err
+		}
+		done += n
+	}
+	return nil
+}
+
+// ReadInto reads the named tensor as float32 into dst, which must hold
+// exactly its number of elements.
+func (s *SafetensorsFile) ReadInto(name string, dst []float32) error {
+	e, ok := s.Entry(name)
+	if !ok {
+		return fmt.Errorf("safetensors: %s: no tensor %q", s.name, name)
+	}
+	if n := e.Numel(); n != len(dst) {
+		return fmt.Errorf("safetensors: %s: tensor %q has %d elements (shape %s), destination holds %d", s.name, name, n, ShapeString(e.Shape), len(dst))
+	}
+	return s.ReadChunks(name, func(off int, vals []float32) error {
+		copy(dst[off:], vals)
+		return nil
+	})
+}
+
+// Tensor reads the named tensor into a new float32 tensor.
+func (s *SafetensorsFile) Tensor(name string) (*Tensor, error) {
+	e, ok := s.Entry(name)
+	if !ok {
+		return nil, fmt.Errorf("safetensors: %s: no tensor %q", s.name, name)
+	}
+	if !e.Convertible() {
+		return nil, fmt.Errorf("safetensors: %s: tensor %q has dtype %s; only F32, F16, BF16 and F64 can be read as float32", s.name, name, e.DType)
+	}
+	t := New(e.Shape...)
+	if err := s.ReadInto(name, t.Data); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// All reads every tensor into a map of new float32 tensors.
+func (s *SafetensorsFile) All() (map[string]*Tensor, error) {
+	out := make(map[string]*Tensor, len(s.Entries))
+	for _, e := range s.Entries {
+		t, err := s.Tensor(e.Name)
+		if err != nil {
+			return nil, err
+		}
+		out[e.Name] = t
+	}
+	return out, nil
+}
+
+// ReadSafetensors reads every tensor of a safetensors file as float32
+// (converting F16, BF16 and F64) together with its metadata (nil when the
+// file has none). Integer and boolean tensors are an error.
+func ReadSafetensors(path string) (map[string]*Tensor, map[string]string, error) {
+	s, err := OpenSafetensors(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.Close()
+	ts, err := s.All()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ts, s.Metadata, nil
+}
+
+// DecodeSafetensors is ReadSafetensors on the bytes of a file in memory.
+func DecodeSafetensors(b []byte) (map[string]*Tensor, map[string]string, error) {
+	s, err := NewSafetensorsReader(bytes.NewReader(b), int64(len(b)), "<bytes>")
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, err := s.All()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ts, s.Metadata, nil
+}
+
+// ReadSafetensorsFrom reads a whole safetensors stream (io.ReadAll, so its
+// size is bounded by the stream itself) and decodes it.
+func ReadSafetensorsFrom(r io.Reader) (map[string]*Tensor, map[string]string, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("safetensors: %w", err)
+	}
+	return DecodeSafetensors(b)
+}
+
+// rawEntry is a tensor entry of the JSON header.
+type rawEntry struct {
+	DType       *string  `json:"dtype"`
+	Shape       *[]int64 `json:"shape"`
+	DataOffsets *[]int64 `json:"data_offsets"`
+}
+
+func readHeader(r io.ReaderAt, size int64, name string) (*SafetensorsInfo, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("safetensors: %s: "+format, append([]any{name}, args...)...)
+	}
+	if size < 8 {
+		return nil, fail("truncated: %d bytes, fewer than the 8-byte header length", size)
+	}
+	var lenBuf [8]byte
+	if _, err := r.ReadAt(lenBuf[:], 0); err != nil {
+		return nil, fail("reading header length: %w", err)
+	}
+	n := binary.LittleEndian.Uint64(lenBuf[:])
+	if n > uint64(size-8) {
+		return nil, fail("header length %d runs past the end of the file (%d bytes)", n, size)
+	}
+	if n > MaxSafetensorsHeader {
+		return nil, fail("header length %d exceeds the limit of %d bytes", n, MaxSafetensorsHeader)
+	}
+	if n < 2 {
+		return nil, fail("header length %d is too short for a JSON object", n)
+	}
+	hdr := make([]byte, n)
+	if _, err := r.ReadAt(hdr, 8); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fail("reading header: %w", err)
+	}
+	if hdr[0] != '{' {
+		return nil, fail("header does not start with '{'")
+	}
+	if !utf8.Valid(hdr) {
+		return nil, fail("header is not valid UTF-8")
+	}
+	if !json.Valid(hdr) {
+		// Unmarshal to get a message saying where.
+		var v any
+		err := json.Unmarshal(hdr, &v)
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
+		return nil, fail("bad JSON header: %w", err)
+	}
+	dataStart := 8 + int64(n)
+	bufLen := size - dataStart
+
+	info := &SafetensorsInfo{DataStart: dataStart, Size: size}
+	dec := json.NewDecoder(bytes.NewReader(hdr))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // '{'
+		return nil, fail("bad JSON header: %w", err)
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fail("bad JSON header: %w", err)
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return nil, fail("duplicate entry %q in header", key)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fail("bad JSON header: %w", err)
+		}
+		if key == safetensorsMetaKey {
+			var meta map[string]string
+			if err := json.Unmarshal(raw, &meta); err != nil || meta == nil {
+				return nil, fail("__metadata__ must be an object of string values: %s", truncate(raw))
+			}
+			info.Metadata = meta
+			continue
+		}
+		e, err := parseEntry(key, raw, bufLen)
+		if err != nil {
+			return nil, fail("%w", err)
+		}
+		info.Entries = append(info.Entries, e)
+	}
+	// Coverage: sorted by offsets, the ranges must tile [0, bufLen).
+	byOff := slices.Clone(info.Entries)
+	slices.SortFunc(byOff, func(a, b SafetensorsEntry) int {
+		if a.Begin != b.Begin {
+			return cmpInt64(a.Begin, b.Begin)
+		}
+		if a.End != b.End {
+			return cmpInt64(a.End, b.End)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	pos := int64(0)
+	prev := ""
+	for _, e := range byOff {
+		switch {
+		case e.Begin < pos:
+			return nil, fail("tensor %q (bytes %d..%d) overlaps tensor %q (ending at %d)", e.Name, e.Begin, e.End, prev, pos)
+		case e.Begin > pos:
+			return nil, fail("gap in the data buffer: bytes %d..%d before tensor %q belong to no tensor", pos, e.Begin, e.Name)
+		}
+		pos = e.End
+		prev = e.Name
+	}
+	if pos != bufLen {
+		return nil, fail("data buffer is %d bytes but the tensors cover %d: %d trailing bytes belong to no tensor", bufLen, pos, bufLen-pos)
+	}
+	slices.SortFunc(info.Entries, func(a, b SafetensorsEntry) int { return strings.Compare(a.Name, b.Name) })
+	return info, nil
+}
+
+func parseEntry(key string, raw json.RawMessage, bufLen int64) (SafetensorsEntry, error) {
+	var re rawEntry
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&re); err != nil {
+		return SafetensorsEntry{}, fmt.Errorf("tensor %q: bad entry %s: %w", key, truncate(raw), err)
+	}
+	if re.DType == nil || re.Shape == nil || re.DataOffsets == nil {
+		return SafetensorsEntry{}, fmt.Errorf("tensor %q: entry needs dtype, shape and data_offsets: %s", key, truncate(raw))
+	}
+	es, ok := dtypeSizes[*re.DType]
+	if !ok {
+		return SafetensorsEntry{}, fmt.Errorf("tensor %q: unknown dtype %q", key, *re.DType)
+	}
+	offs := *re.DataOffsets
+	if len(offs) != 2 {
+		return SafetensorsEntry{}, fmt.Errorf("tensor %q: data_offsets must be [begin,end], got %d values", key, len(offs))
+	}
+	begin, end := offs[0], offs[1]
+	if begin < 0 || end < begin {
+		return SafetensorsEntry{}, fmt.Errorf("tensor %q: bad data_offsets [%d,%d]", key, begin, end)
+	}
+	if end > bufLen {
+		return SafetensorsEntry{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] run past the data buffer (%d bytes)", key, begin, end, bufLen)
+	}
+	// Element count, guarded against overflow; bounded by the buffer.
+	shape := make([]int, len(*re.Shape))
+	numel := int64(1)
+	zero := false
+	for i, d := range *re.Shape {
+		if d < 0 {
+			return SafetensorsEntry{}, fmt.Errorf("tensor %q: negative dimension in shape %v", key, *re.Shape)
+		}
+		if d > math.MaxInt32*int64(1<<16) {
+			return SafetensorsEntry{}, fmt.Errorf("tensor %q: absurd dimension %d in shape %v", key, d, *re.Shape)
+		}
+		shape[i] = int(d)
+		if d == 0 {
+			zero = true
+		}
+	}
+	if zero {
+		numel = 0
+	} else {
+		for _, d := range shape {
+			if numel > bufLen/int64(d) {
+				return SafetensorsEntry{}, fmt.Errorf("tensor %q: shape %v holds more than the %d-byte data buffer", key, *re.Shape, bufLen)
+			}
+			numel *= int64(d)
+		}
+	}
+	if numel > bufLen/int64(es)+1 || numel*int64(es) != end-begin {
+		return SafetensorsEntry{}, fmt.Errorf("tensor %q: shape %v of %s needs %d bytes but data_offsets [%d,%d] give %d", key, *re.Shape, *re.DType, numel*int64(es), begin, end, end-begin)
+	}
+	return SafetensorsEntry{Name: key, DType: *re.DType, Shape: shape, Begin: begin, End: end}, nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func truncate(b []byte) string {
+	const max = 120
+	if len(b) > max {
+		return string(b[:max]) + "..."
+	}
+	return string(b)
+}
+
+// decode converts little-endian values of dtype (F32, F16, BF16 or F64) to float32.
+func decode(dtype string, src []byte, dst []float32) {
+	switch dtype {
+	case "F32":
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
+	case "F16":
+		for i := range dst {
+			dst[i] = Float16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	case "BF16":
+		for i := range dst {
+			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
+		}
+	case "F64":
+		for i := range dst {
+			dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:])))
+		}
+	default:
+		panic("tensor: decode of unsupported dtype " + dtype)
+	}
+}
+
+// Float16ToFloat32 converts an IEEE 754 half-precision value, given by its
+// bits, to float32 exactly (subnormals, infinities and NaNs included).
+func Float16ToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf or NaN
+		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
+	case exp == 0:
+		if mant == 0 {
+			return math.Float32frombits(sign)
+		}
+		// Subnormal: normalize.
+		e := uint32(127 - 15 + 1)
+		for mant&0x400 == 0 {
+			mant <<= 1
+			e--
+		}
+		mant &= 0x3ff
+		return math.Float32frombits(sign | e<<23 | mant<<13)
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+}
+
+// EncodeSafetensors writes tensors as F32 in safetensors format to w: names
+// sorted, data laid out in the same order, the header padded with spaces to
+// a multiple of 8 bytes as the reference implementation does, metadata
+// under "__metadata__" (omitted when empty).
+func EncodeSafetensors(w io.Writer, tensors map[string]*Tensor, meta map[string]string) error {
+	names := make([]string, 0, len(tensors))
+	for name, t := range tensors {
+		if name == "" {
+			return errors.New("safetensors: empty tensor name")
+		}
+		if name == safetensorsMetaKey {
+			return fmt.Errorf("safetensors: %q is reserved and cannot name a tensor", name)
+		}
+		if t == nil {
+			return fmt.Errorf("safetensors: tensor %q is nil", name)
+		}
+		for _, d := range t.Shape {
+			if d < 0 {
+				return fmt.Errorf("safetensors: tensor %q has negative dimension in shape %v", name, t.Shape)
+			}
+		}
+		if Numel(t.Shape) != len(t.Data) {
+			return fmt.Errorf("safetensors: tensor %q has %d values for shape %s", name, len(t.Data), ShapeString(t.Shape))
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+
+	var hdr bytes.Buffer
+	hdr.WriteByte('{')
+	first := true
+	sep := func() {
+		if !first {
+			hdr.WriteByte(',')
+		}
+		first = false
+	}
+	if len(meta) > 0 {
+		sep()
+		mb, err := json.Marshal(meta) // map keys are sorted
+		if err != nil {
+			return fmt.Errorf("safetensors: metadata: %w", err)
+		}
+		hdr.WriteString(`"` + safetensorsMetaKey + `":`)
+		hdr.Write(mb)
+	}
+	off := int64(0)
+	for _, name := range names {
+		t := tensors[name]
+		sep()
+		nb, _ := json.Marshal(name)
+		hdr.Write(nb)
+		hdr.WriteString(`:{"dtype":"F32","shape":[`)
+		for i, d := range t.Shape {
+			if i > 0 {
+				hdr.WriteByte(',')
+			}
+			hdr.WriteString(strconv.Itoa(d))
+		}
+		end := off + 4*int64(len(t.Data))
+		fmt.Fprintf(&hdr, `],"data_offsets":[%d,%d]}`, off, end)
+		off = end
+	}
+	hdr.WriteByte('}')
+	for hdr.Len()%8 != 0 {
+		hdr.WriteByte(' ')
+	}
+
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var lenBuf [8]byte
+	binary.LittleEndian.PutUint64(lenBuf[:], uint64(hdr.Len()))
+	bw.Write(lenBuf[:])
+	bw.Write(hdr.Bytes())
+	var b [4]byte
+	for _, name := range names {
+		for _, v := range tensors[name].Data {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+			if _, err := bw.Write(b[:]); err != nil {
+				return fmt.Errorf("safetensors: %w", err)
+			}
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
+	}
+	return nil
+}
+
+// WriteSafetensors writes tensors as F32 to path atomically: it writes a
+// temporary file in the same directory, syncs it and renames it into place,
+// so that path holds either its old contents or the complete new file, and
+// no temporary file remains after an error. See EncodeSafetensors for the
+// layout.
+func WriteSafetensors(path string, tensors map[string]*Tensor, meta map[string]string) error {
+	return WriteFileAtomic(path, func(w io.Writer) error {
+		return EncodeSafetensors(w, tensors, meta)
+	})
+}
+
+// WriteFileAtomic creates or replaces path with what write produces: it
+// writes to a temporary file in the same directory, syncs it, renames it
+// over path and syncs the directory. On any error the temporary file is
+// removed and path is left as it was.
+func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir fsyncs a directory so that a rename in it is durable; errors are
+// ignored because some file systems do not support it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
