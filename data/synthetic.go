@@ -144,7 +144,8 @@ func nonBOS(vocab, bos int) []int {
 // Successors possible next tokens, drawn uniformly without replacement from
 // the LanguageSeed, with probabilities proportional to their Zipf weights
 // rank^-ZipfExponent, so unigram frequencies come out close to Zipfian. The
-// first token after BOS is drawn from the Zipf distribution itself.
+// first token after BOS is drawn from the chain's stationary distribution
+// ([Synthetic.Unigram]).
 //
 // Every sequence carries Spans repeated spans, each of MinSpan-MaxSpan
 // tokens (uniform), copying an earlier stretch of the same sequence. Lengths,
@@ -156,7 +157,7 @@ func nonBOS(vocab, bos int) []int {
 type Synthetic struct {
 	cfg  SyntheticConfig
 	toks []int // non-BOS ids in rank order
-	// unigram is the cumulative Zipf distribution over ranks.
+	// unigram is the cumulative stationary distribution over ranks.
 	unigram []float64
 	// succ[a] are the successors of the token of rank a (as ranks), with
 	// cumulative probabilities cum[a].
@@ -192,7 +193,6 @@ func NewSynthetic(cfg SyntheticConfig, seed uint64) (*Synthetic, error) {
 	for r := range w {
 		w[r] = math.Pow(float64(r+1), -cfg.ZipfExponent)
 	}
-	s.unigram = cumulative(w)
 
 	rng := rand.New(rand.NewPCG(splitmix(cfg.LanguageSeed), splitmix(cfg.LanguageSeed^0x5eed)))
 	s.succ = make([][]int, n)
@@ -214,7 +214,43 @@ func NewSynthetic(cfg SyntheticConfig, seed uint64) (*Synthetic, error) {
 		}
 		s.succ[a], s.cum[a] = succ, cumulative(sw)
 	}
+	s.unigram = cumulative(s.stationary(w))
 	return s, nil
+}
+
+// stationary returns the chain's stationary distribution over ranks, by
+// power iteration from the Zipf weights w.
+func (s *Synthetic) stationary(w []float64) []float64 {
+	pi := slices.Clone(w)
+	sum := 0.0
+	for _, v := range pi {
+		sum += v
+	}
+	for r := range pi {
+		pi[r] /= sum
+	}
+	next := make([]float64, len(pi))
+	for range 1000 {
+		clear(next)
+		for a, succ := range s.succ {
+			prev := 0.0
+			for k, b := range succ {
+				next[b] += pi[a] * (s.cum[a][k] - prev)
+				prev = s.cum[a][k]
+			}
+		}
+		diff := 0.0
+		for r := range pi {
+			// Averaging with the previous iterate makes periodic chains converge.
+			next[r] = (next[r] + pi[r]) / 2
+			diff += math.Abs(next[r] - pi[r])
+		}
+		pi, next = next, pi
+		if diff < 1e-12 {
+			break
+		}
+	}
+	return pi
 }
 
 // cumulative returns the normalized running sums of w.
@@ -254,8 +290,9 @@ func (s *Synthetic) State() ([]byte, error) { return s.state() }
 // Restore sets the position from a State.
 func (s *Synthetic) Restore(state []byte) error { return s.restore(state) }
 
-// Unigram returns the Zipf probability of each token id (0 for BOS): the
-// distribution the chain's successor weights follow.
+// Unigram returns the Markov chain's stationary probability of each token id
+// (0 for BOS): close to Zipfian, and the distribution of the first token
+// after BOS, so that a Markov sequence is stationary from its start.
 func (s *Synthetic) Unigram() []float64 {
 	p := make([]float64, s.cfg.Vocab)
 	prev := 0.0
