@@ -430,7 +430,7 @@ func parseEntry(key string, raw json.RawMessage, bufLen int64) (SafetensorsEntry
 		return SafetensorsEntry{}, fmt.Errorf("tensor %q: bad data_offsets [%d,%d]", key, begin, end)
 	}
 	if end > bufLen {
-		return SafetensorsEntry{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] run past the data buffer (%d bytes)", key, begin, end, bufLen)
+		return SafetensorsEntry{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] run past the data buffer (%d bytes; is the file truncated?)", key, begin, end, bufLen)
 	}
 	// Element count, guarded against overflow; bounded by the buffer.
 	shape := make([]int, len(*re.Shape))

@@ -1,0 +1,667 @@
+package models
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mechinterp/mechinterp/tensor"
+)
+
+// Files of a checkpoint directory (see docs/checkpoints.md).
+const (
+	// ConfigFile holds the architecture as Hugging Face GPT-2 config keys
+	// plus mechinterp_* extensions.
+	ConfigFile = "config.json"
+	// WeightsFile holds the parameters, Hugging Face GPT-2 names and layouts.
+	WeightsFile = "model.safetensors"
+)
+
+// CheckpointFormatVersion is written as mechinterp_format_version; a loader
+// refuses checkpoints from a newer format.
+const CheckpointFormatVersion = 1
+
+// hfConfig is config.json as read: pointers tell absent keys from zeros.
+// Keys Hugging Face writes that do not change the arithmetic (dropout,
+// summary_*, bos/eos ids, ...) are ignored.
+type hfConfig struct {
+	ModelType          *string  `json:"model_type"`
+	Architectures      []string `json:"architectures"`
+	VocabSize          *int     `json:"vocab_size"`
+	NPositions         *int     `json:"n_positions"`
+	NCtx               *int     `json:"n_ctx"`
+	NEmbd              *int     `json:"n_embd"`
+	NLayer             *int     `json:"n_layer"`
+	NHead              *int     `json:"n_head"`
+	NInner             *int     `json:"n_inner"`
+	ActivationFunction *string  `json:"activation_function"`
+	LayerNormEpsilon   *float64 `json:"layer_norm_epsilon"`
+	TieWordEmbeddings  *bool    `json:"tie_word_embeddings"`
+	ScaleAttnWeights   *bool    `json:"scale_attn_weights"`
+	ScaleAttnByLayer   *bool    `json:"scale_attn_by_inverse_layer_idx"`
+
+	FormatVersion *int    `json:"mechinterp_format_version"`
+	AttnOnly      *bool   `json:"mechinterp_attn_only"`
+	Normalization *string `json:"mechinterp_normalization"`
+	Positional    *string `json:"mechinterp_positional"`
+	DHead         *int    `json:"mechinterp_d_head"`
+	Seed          *uint64 `json:"mechinterp_seed"`
+}
+
+// hfConfigOut is config.json as written, in this key order.
+type hfConfigOut struct {
+	Architectures              []string    `json:"architectures"`
+	ModelType                  string      `json:"model_type"`
+	VocabSize                  int         `json:"vocab_size"`
+	NPositions                 int         `json:"n_positions"`
+	NCtx                       int         `json:"n_ctx"`
+	NEmbd                      int         `json:"n_embd"`
+	NLayer                     int         `json:"n_layer"`
+	NHead                      int         `json:"n_head"`
+	NInner                     *int        `json:"n_inner"`
+	ActivationFunction         string      `json:"activation_function"`
+	LayerNormEpsilon           json.Number `json:"layer_norm_epsilon"`
+	TieWordEmbeddings          bool        `json:"tie_word_embeddings"`
+	ResidPdrop                 float64     `json:"resid_pdrop"`
+	EmbdPdrop                  float64     `json:"embd_pdrop"`
+	AttnPdrop                  float64     `json:"attn_pdrop"`
+	InitializerRange           float64     `json:"initializer_range"`
+	ScaleAttnWeights           bool        `json:"scale_attn_weights"`
+	ScaleAttnByInverseLayerIdx bool        `json:"scale_attn_by_inverse_layer_idx"`
+	ReorderAndUpcastAttn       bool        `json:"reorder_and_upcast_attn"`
+	TorchDtype                 string      `json:"torch_dtype"`
+
+	MechinterpFormatVersion int    `json:"mechinterp_format_version"`
+	MechinterpAttnOnly      bool   `json:"mechinterp_attn_only"`
+	MechinterpNormalization string `json:"mechinterp_normalization"`
+	MechinterpPositional    string `json:"mechinterp_positional"`
+	MechinterpDHead         int    `json:"mechinterp_d_head"`
+	MechinterpSeed          uint64 `json:"mechinterp_seed"`
+}
+
+// knownExtensionKeys are the mechinterp_* keys this version understands.
+var knownExtensionKeys = []string{
+	"mechinterp_format_version", "mechinterp_attn_only", "mechinterp_normalization",
+	"mechinterp_positional", "mechinterp_d_head", "mechinterp_seed",
+}
+
+// MarshalHFConfig encodes cfg as a Hugging Face GPT-2 config.json, with
+// mechinterp_* keys for what GPT-2 cannot express. The config is validated
+// first.
+func MarshalHFConfig(cfg Config) ([]byte, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	out := hfConfigOut{
+		Architectures:           []string{"GPT2LMHeadModel"},
+		ModelType:               "gpt2",
+		VocabSize:               cfg.DVocab,
+		NPositions:              cfg.NCtx,
+		NCtx:                    cfg.NCtx,
+		NEmbd:                   cfg.DModel,
+		NLayer:                  cfg.NLayers,
+		NHead:                   cfg.NHeads,
+		ActivationFunction:      "gelu_new",
+		LayerNormEpsilon:        json.Number(strconv.FormatFloat(float64(cfg.LNEps), 'g', -1, 32)),
+		TieWordEmbeddings:       !cfg.Untied,
+		InitializerRange:        0.02,
+		ScaleAttnWeights:        true,
+		TorchDtype:              "float32",
+		MechinterpFormatVersion: CheckpointFormatVersion,
+		MechinterpAttnOnly:      cfg.AttnOnly,
+		MechinterpNormalization: cfg.Normalization,
+		MechinterpPositional:    cfg.Positional,
+		MechinterpDHead:         cfg.DHead,
+		MechinterpSeed:          cfg.Seed,
+	}
+	if !cfg.AttnOnly && cfg.DMLP != 4*cfg.DModel {
+		d := cfg.DMLP
+		out.NInner = &d
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("models: encoding config.json: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// UnmarshalHFConfig decodes a Hugging Face GPT-2 config.json (ours or one
+// downloaded from the Hub) into a validated Config. Absent mechinterp_* keys
+// mean GPT-2: LayerNorm, standard positions, MLPs, d_head = n_embd/n_head.
+func UnmarshalHFConfig(data []byte) (Config, error) {
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+		return Config{}, errors.New("malformed JSON: not a JSON object")
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+			return Config{}, fmt.Errorf("malformed JSON at line %d: %w", line, err)
+		}
+		return Config{}, fmt.Errorf("malformed JSON: %w", err)
+	}
+	var unknown []string
+	for k := range keys {
+		if strings.HasPrefix(k, "mechinterp_") && !slices.Contains(knownExtensionKeys, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return Config{}, fmt.Errorf("unknown extension keys %s (written by a newer mechinterp?)", strings.Join(unknown, ", "))
+	}
+	var h hfConfig
+	if err := json.Unmarshal(data, &h); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return Config{}, &wrapped{fmt.Sprintf("key %s must be %s, got a JSON %s", te.Field, jsonKind(te.Type.Kind()), te.Value), err}
+		}
+		return Config{}, fmt.Errorf("malformed config: %w", err)
+	}
+	if h.FormatVersion != nil && *h.FormatVersion > CheckpointFormatVersion {
+		return Config{}, fmt.Errorf("mechinterp_format_version %d is newer than this program's %d", *h.FormatVersion, CheckpointFormatVersion)
+	}
+	switch {
+	case h.ModelType == nil:
+		return Config{}, errors.New(`no model_type (want "gpt2")`)
+	case *h.ModelType != "gpt2":
+		return Config{}, fmt.Errorf(`unsupported model_type %q: only "gpt2" is supported`, *h.ModelType)
+	}
+	if len(h.Architectures) > 0 && !slices.ContainsFunc(h.Architectures, func(a string) bool {
+		return a == "GPT2LMHeadModel" || a == "GPT2Model"
+	}) {
+		return Config{}, fmt.Errorf("unsupported architectures %v: want GPT2LMHeadModel or GPT2Model", h.Architectures)
+	}
+	if h.ActivationFunction != nil {
+		switch *h.ActivationFunction {
+		case "gelu_new", "gelu_pytorch_tanh": // the same tanh approximation
+		default:
+			return Config{}, fmt.Errorf(`unsupported activation_function %q: only "gelu_new" (tanh GELU) is supported`, *h.ActivationFunction)
+		}
+	}
+	if h.ScaleAttnWeights != nil && !*h.ScaleAttnWeights {
+		return Config{}, errors.New("unsupported scale_attn_weights false: attention scores are always scaled by 1/sqrt(d_head)")
+	}
+	if h.ScaleAttnByLayer != nil && *h.ScaleAttnByLayer {
+		return Config{}, errors.New("unsupported scale_attn_by_inverse_layer_idx true")
+	}
+	need := func(name string, v *int) (int, error) {
+		if v == nil {
+			return 0, fmt.Errorf("missing key %s", name)
+		}
+		return *v, nil
+	}
+	var c Config
+	var err error
+	if c.DVocab, err = need("vocab_size", h.VocabSize); err != nil {
+		return Config{}, err
+	}
+	if c.DModel, err = need("n_embd", h.NEmbd); err != nil {
+		return Config{}, err
+	}
+	if c.NLayers, err = need("n_layer", h.NLayer); err != nil {
+		return Config{}, err
+	}
+	if c.NHeads, err = need("n_head", h.NHead); err != nil {
+		return Config{}, err
+	}
+	switch {
+	case h.NPositions != nil:
+		c.NCtx = *h.NPositions
+	case h.NCtx != nil:
+		c.NCtx = *h.NCtx
+	default:
+		return Config{}, errors.New("missing key n_positions")
+	}
+	if h.AttnOnly != nil {
+		c.AttnOnly = *h.AttnOnly
+	}
+	if h.NInner != nil && !c.AttnOnly {
+		c.DMLP = *h.NInner
+	}
+	if h.Normalization != nil {
+		c.Normalization = *h.Normalization
+	}
+	if h.Positional != nil {
+		c.Positional = *h.Positional
+	}
+	if h.DHead != nil {
+		c.DHead = *h.DHead
+	} else if c.NHeads > 0 && c.DModel%c.NHeads != 0 {
+		return Config{}, fmt.Errorf("n_embd %d is not divisible by n_head %d (and no mechinterp_d_head)", c.DModel, c.NHeads)
+	}
+	if h.TieWordEmbeddings != nil {
+		c.Untied = !*h.TieWordEmbeddings
+	}
+	if h.Seed != nil {
+		c.Seed = *h.Seed
+	}
+	if h.LayerNormEpsilon != nil {
+		if e := *h.LayerNormEpsilon; !(e > 0) || e > math.MaxFloat32 {
+			return Config{}, fmt.Errorf("layer_norm_epsilon must be positive, got %v", e)
+		}
+		c.LNEps = float32(*h.LayerNormEpsilon)
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// wrapped is an error with its own message that still unwraps to its cause.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Uint64:
+		return "an integer"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list"
+	}
+	return k.String()
+}
+
+// ReadConfig reads and validates dir/config.json without touching the weights.
+func ReadConfig(dir string) (Config, error) {
+	if err := checkDir(dir); err != nil {
+		return Config{}, err
+	}
+	path := filepath.Join(dir, ConfigFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Config{}, fmt.Errorf("checkpoint %s: missing %s: %w", dir, ConfigFile, err)
+		}
+		return Config{}, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	cfg, err := UnmarshalHFConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// checkDir reports a missing, non-directory or empty checkpoint directory.
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if old, _ := filepath.Glob(dir + ".old-*"); len(old) > 0 {
+				return fmt.Errorf("checkpoint %s does not exist (%s looks like the previous version left by an interrupted save): %w", dir, old[0], err)
+			}
+			return fmt.Errorf("checkpoint %s does not exist: %w", dir, err)
+		}
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("checkpoint %s is not a directory (a checkpoint is a directory holding %s and %s)", dir, ConfigFile, WeightsFile)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if len(ents) == 0 {
+		return fmt.Errorf("checkpoint %s is an empty directory (want %s and %s)", dir, ConfigFile, WeightsFile)
+	}
+	return nil
+}
+
+// hfBuffer matches the attention-mask buffers Hugging Face GPT-2 files carry.
+var hfBuffer = regexp.MustCompile(`^h\.(\d+)\.attn\.(bias|masked_bias)$`)
+
+// LoadParams loads a checkpoint directory: ours, or a Hugging Face GPT-2
+// directory as downloaded. Tensor names may carry the "transformer." prefix
+// (GPT2LMHeadModel) or not (GPT2Model); the buffers h.N.attn.bias and
+// h.N.attn.masked_bias are ignored; a missing lm_head.bias is zeros; with
+// tied embeddings a stored lm_head.weight must equal wte.weight. Every other
+// parameter the config implies must be present with exactly its shape, and
+// nothing else may be. F16, BF16 and F64 weights are converted to float32.
+// Tensors are read one at a time straight into the Params buffer, so peak
+// memory stays near the size of the weights.
+func LoadParams(dir string) (Config, *Params, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	path := filepath.Join(dir, WeightsFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		hint := ""
+		if _, e := os.Stat(filepath.Join(dir, "model.safetensors.index.json")); e == nil {
+			hint = " (sharded safetensors checkpoints are not supported; merge the shards into one model.safetensors)"
+		} else if _, e := os.Stat(filepath.Join(dir, "pytorch_model.bin")); e == nil {
+			hint = " (only pytorch_model.bin is present; convert it to model.safetensors)"
+		}
+		return Config{}, nil, fmt.Errorf("checkpoint %s: missing %s%s: %w", dir, WeightsFile, hint, err)
+	}
+	f, err := tensor.OpenSafetensors(path)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	defer f.Close()
+	p, err := loadParams(cfg, f)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("checkpoint %s: %s and %s disagree: %w", dir, ConfigFile, WeightsFile, err)
+	}
+	return cfg, p, nil
+}
+
+func loadParams(cfg Config, f *tensor.SafetensorsFile) (*Params, error) {
+	// Guard ParamLayout against an absurd n_layer before building it.
+	if cfg.NLayers > len(f.Entries) {
+		return nil, fmt.Errorf("n_layer is %d but %s holds only %d tensors", cfg.NLayers, WeightsFile, len(f.Entries))
+	}
+	layout := ParamLayout(cfg)
+	want := make(map[string]Param, len(layout))
+	for _, q := range layout {
+		want[q.Name] = q
+	}
+	src := make(map[string]tensor.SafetensorsEntry) // our name -> file entry
+	var unexpected []string
+	var tiedHead *tensor.SafetensorsEntry
+	for _, e := range f.Entries {
+		name := strings.TrimPrefix(e.Name, "transformer.")
+		if m := hfBuffer.FindStringSubmatch(name); m != nil {
+			if l, err := strconv.Atoi(m[1]); err == nil && l < cfg.NLayers {
+				continue
+			}
+		}
+		if name == "lm_head.weight" && !cfg.Untied {
+			tiedHead = &e
+			continue
+		}
+		if _, ok := want[name]; !ok {
+			unexpected = append(unexpected, e.Name)
+			continue
+		}
+		if prev, dup := src[name]; dup {
+			return nil, fmt.Errorf("tensor %s is stored twice, as %q and %q", name, prev.Name, e.Name)
+		}
+		src[name] = e
+	}
+	var missing, problems []string
+	for _, q := range layout {
+		e, ok := src[q.Name]
+		if !ok {
+			if q.Name != "lm_head.bias" {
+				missing = append(missing, q.Name)
+			}
+			continue
+		}
+		if !e.Convertible() {
+			problems = append(problems, fmt.Sprintf("tensor %s has dtype %s, want a float type", e.Name, e.DType))
+		} else if !slices.Equal(e.Shape, q.Shape) {
+			problems = append(problems, shapeProblem(e.Name, e.Shape, q.Shape))
+		}
+	}
+	if tiedHead != nil && !slices.Equal(tiedHead.Shape, want["wte.weight"].Shape) {
+		problems = append(problems, shapeProblem(tiedHead.Name, tiedHead.Shape, want["wte.weight"].Shape))
+	}
+	if len(missing) > 0 {
+		problems = append(problems, "missing tensors "+nameList(missing))
+	}
+	if len(unexpected) > 0 {
+		problems = append(problems, "unexpected tensors "+nameList(unexpected))
+	}
+	if len(problems) > 0 {
+		if cfg.Untied && slices.Contains(missing, "lm_head.weight") {
+			problems = append(problems, "tie_word_embeddings is false, so lm_head.weight is needed")
+		}
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+
+	// Every shape is now checked against the file, so the allocation below
+	// is bounded by the file's size.
+	p := NewParams(cfg)
+	for _, q := range layout {
+		e, ok := src[q.Name]
+		if !ok {
+			continue // lm_head.bias: zeros
+		}
+		if err := f.ReadInto(e.Name, p.slice(q.Name)); err != nil {
+			return nil, err
+		}
+	}
+	if tiedHead != nil {
+		wte := p.slice("wte.weight")
+		err := f.ReadChunks(tiedHead.Name, func(off int, vals []float32) error {
+			for i, v := range vals {
+				if v != wte[off+i] && !(v != v && wte[off+i] != wte[off+i]) {
+					return fmt.Errorf("tie_word_embeddings is true but %s differs from wte.weight at element %d (%g vs %g)", tiedHead.Name, off+i, v, wte[off+i])
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func shapeProblem(name string, got, want []int) string {
+	s := fmt.Sprintf("tensor %s has shape %s, %s implies %s", name, tensor.ShapeString(got), ConfigFile, tensor.ShapeString(want))
+	if len(got) == 2 && len(want) == 2 && got[0] == want[1] && got[1] == want[0] && got[0] != got[1] {
+		s += " (transposed? Conv1D weights are stored [in,out])"
+	}
+	return s
+}
+
+func nameList(names []string) string {
+	const max = 10
+	if len(names) > max {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
+	}
+	return strings.Join(names, ", ")
+}
+
+// SaveParams writes a checkpoint directory: config.json and
+// model.safetensors (F32, names sorted, metadata format=pt). lm_head.bias is
+// left out when it is all zeros, so that a plain GPT-2 checkpoint holds
+// exactly Hugging Face's tensors. Each extra function runs with the
+// temporary directory before it is moved into place, so that callers can
+// add files (training state) that appear atomically with the model. The
+// whole directory is written atomically; see WriteDirAtomic.
+func SaveParams(dir string, cfg Config, p *Params, extra ...func(tmpDir string) error) error {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if p == nil {
+		return fmt.Errorf("checkpoint %s: nil params", dir)
+	}
+	if _, err := FromParams(cfg, p); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if n := len(p.Data); n != paramCount(cfg) {
+		return fmt.Errorf("checkpoint %s: params hold %d values, config implies %d", dir, n, paramCount(cfg))
+	}
+	cj, err := MarshalHFConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	tensors := make(map[string]*tensor.Tensor, len(p.List()))
+	for _, q := range p.List() {
+		t := p.Get(q.Name)
+		if q.Name == "lm_head.bias" && allZero(t.Data) {
+			continue
+		}
+		tensors[q.Name] = t
+	}
+	return WriteDirAtomic(dir, func(tmp string) error {
+		if err := writeFileSync(filepath.Join(tmp, ConfigFile), cj); err != nil {
+			return err
+		}
+		if err := tensor.WriteSafetensors(filepath.Join(tmp, WeightsFile), tensors, map[string]string{"format": "pt"}); err != nil {
+			return err
+		}
+		for _, fn := range extra {
+			if err := fn(tmp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func paramCount(cfg Config) int {
+	n := 0
+	for _, q := range ParamLayout(cfg) {
+		n += tensor.Numel(q.Shape)
+	}
+	return n
+}
+
+func allZero(s []float32) bool {
+	for _, v := range s {
+		if math.Float32bits(v) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// WriteDirAtomic creates or replaces the directory dir with what fill writes
+// into a fresh temporary sibling (dir.tmp-XXXX). After fill succeeds, every
+// file in it is fsynced and it is renamed into place; an existing dir is
+// first renamed aside (dir.old-XXXX), then removed once the new one is in
+// place. On any error the temporary directory is removed and an existing
+// dir is left as it was. A crash leaves either the old or the new complete
+// directory at dir, except for the instant between the two renames, when
+// the old one survives as dir.old-XXXX. Concurrent writers of the same dir
+// are not supported.
+func WriteDirAtomic(dir string, fill func(tmp string) error) (err error) {
+	dir = filepath.Clean(dir)
+	parent, base := filepath.Split(dir)
+	if parent == "" {
+		parent = "."
+	}
+	if st, err := os.Lstat(dir); err == nil && !st.IsDir() {
+		return fmt.Errorf("checkpoint %s: exists and is not a directory", dir)
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(parent, base+".tmp-")
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err = os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if err = fill(tmp); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if err = syncTree(tmp); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if _, statErr := os.Lstat(dir); statErr != nil {
+		if err = os.Rename(tmp, dir); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", dir, err)
+		}
+		syncPath(parent)
+		return nil
+	}
+	old := ""
+	for range 100 {
+		cand := filepath.Join(parent, fmt.Sprintf("%s.old-%08x", base, rand.Uint32()))
+		if _, e := os.Lstat(cand); errors.Is(e, fs.ErrNotExist) {
+			old = cand
+			break
+		}
+	}
+	if old == "" {
+		return fmt.Errorf("checkpoint %s: no free name to move the previous version aside", dir)
+	}
+	if err = os.Rename(dir, old); err != nil {
+		return fmt.Errorf("checkpoint %s: moving the previous version aside: %w", dir, err)
+	}
+	if err = os.Rename(tmp, dir); err != nil {
+		if e := os.Rename(old, dir); e != nil {
+			return fmt.Errorf("checkpoint %s: %w (and restoring the previous version from %s failed: %v)", dir, err, old, e)
+		}
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	syncPath(parent)
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("checkpoint %s: saved, but removing the previous version %s: %w", dir, old, err)
+	}
+	return nil
+}
+
+// syncTree fsyncs every regular file and directory under root.
+func syncTree(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		serr := f.Sync()
+		cerr := f.Close()
+		if serr != nil && !d.IsDir() {
+			return serr
+		}
+		return cerr
+	})
+}
+
+// syncPath fsyncs a directory so that renames in it are durable; errors are
+// ignored because some file systems cannot sync directories.
+func syncPath(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
