@@ -117,3 +117,15 @@ func (p *Params) unembed(c Config) (w, b []float32) {
 	}
 	return p.slice("wte.weight"), p.slice("lm_head.bias")
 }
+
+// Load reads a checkpoint directory (config.json + model.safetensors).
+func Load(dir string) (*Model, error) {
+	cfg, p, err := LoadParams(dir)
+	if err != nil {
+		return nil, err
+	}
+	return FromParams(cfg, p)
+}
+
+// Save writes the model as a checkpoint directory, atomically.
+func (m *Model) Save(dir string) error { return SaveParams(dir, m.Config, m.Params) }

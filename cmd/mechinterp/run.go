@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mechinterp/mechinterp/hooks"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/models/tokenizer"
+	"github.com/mechinterp/mechinterp/tensor"
+)
+
+func init() { subcommands = append(subcommands, newRunCmd) }
+
+func newRunCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run --model DIR (--tokens 3,14,15 | --text \"...\")",
+		Short: "Run one forward pass and print the top next-token predictions",
+		Long: `Run one forward pass of a checkpoint and print the most likely next tokens
+after the last position. Several sequences of equal length may be given
+as --tokens "1,2,3;4,5,6". --logits writes the logits [batch,pos,vocab] and
+--cache the activations selected by --names to safetensors files.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := settings(cmd)
+			if err != nil {
+				return err
+			}
+			return runForward(cmd.OutOrStdout(), runArgs{
+				model: v.GetString("model"), tokens: v.GetString("tokens"), text: v.GetString("text"),
+				top: v.GetInt("top"), logits: v.GetString("logits"), cache: v.GetString("cache"),
+				names: v.GetString("names"), json: v.GetBool("json"),
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
+	f.String("tokens", "", "token ids, comma-separated; sequences separated by ';'")
+	f.String("text", "", "text to encode with the byte-level tokenizer")
+	f.Int("top", 10, "how many predictions to print")
+	f.String("logits", "", "write the logits [batch,pos,vocab] to this safetensors file")
+	f.String("cache", "", "write the activations selected by --names to this safetensors file")
+	f.String("names", "*", "hook-point filter for --cache: names and globs, comma-separated")
+	f.Bool("json", false, "print the predictions as JSON")
+	return cmd
+}
+
+type runArgs struct {
+	model, tokens, text string
+	top                 int
+	logits, cache       string
+	names               string
+	json                bool
+}
+
+// prediction is one candidate next token.
+type prediction struct {
+	Token int     `json:"token"`
+	Text  string  `json:"text,omitempty"`
+	Logit float32 `json:"logit"`
+	Prob  float64 `json:"prob"`
+}
+
+func runForward(w io.Writer, a runArgs) error {
+	if a.model == "" {
+		return errors.New("--model is required")
+	}
+	m, err := models.Load(a.model)
+	if err != nil {
+		return err
+	}
+	var tok tokenizer.Tokenizer
+	var seqs [][]int
+	switch {
+	case a.tokens != "" && a.text != "":
+		return errors.New("give --tokens or --text, not both")
+	case a.text != "":
+		if tok, err = tokenizerFor(m); err != nil {
+			return err
+		}
+		seqs = [][]int{tok.Encode(a.text)}
+	case a.tokens != "":
+		if seqs, err = parseTokens(a.tokens); err != nil {
+			return err
+		}
+	default:
+		return errors.New("give the prompt with --tokens or --text")
+	}
+	B, T := len(seqs), len(seqs[0])
+	flat := make([]int, 0, B*T)
+	for _, s := range seqs {
+		flat = append(flat, s...)
+	}
+	spec := hooks.Spec{}
+	if a.cache != "" {
+		if spec.Cache, err = hooks.NewFilter(a.names); err != nil {
+			return err
+		}
+		if err := spec.Cache.Check(m.Config); err != nil {
+			return err
+		}
+	}
+	pass, cache, err := hooks.Run(m, flat, B, T, spec)
+	if err != nil {
+		return err
+	}
+	if a.logits != "" {
+		if err := tensor.WriteSafetensors(a.logits, map[string]*tensor.Tensor{"logits": pass.Logits}, nil); err != nil {
+			return err
+		}
+	}
+	if a.cache != "" {
+		if err := tensor.WriteSafetensors(a.cache, cache.Map(), nil); err != nil {
+			return err
+		}
+	}
+	V := m.Config.DVocab
+	results := make([][]prediction, B)
+	for b := 0; b < B; b++ {
+		row := pass.Logits.Data[(b*T+T-1)*V : (b*T+T)*V]
+		results[b] = topK(row, a.top, tok)
+	}
+	if a.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"tokens": seqs, "predictions": results})
+	}
+	for b, preds := range results {
+		fmt.Fprintf(w, "sequence %d (%d tokens): top %d next-token predictions\n", b, T, len(preds))
+		for i, p := range preds {
+			label := ""
+			if tok != nil {
+				label = fmt.Sprintf("  %q", p.Text)
+			}
+			fmt.Fprintf(w, "%3d. token %-6d p=%.4f  logit=%8.4f%s\n", i+1, p.Token, p.Prob, p.Logit, label)
+		}
+	}
+	return nil
+}
+
+// tokenizerFor returns the tokenizer a model directory can use: for now the
+// byte-level one, when the vocabulary is large enough to hold bytes.
+func tokenizerFor(m *models.Model) (tokenizer.Tokenizer, error) {
+	t := tokenizer.Byte{}
+	if m.Config.DVocab < t.VocabSize() {
+		return nil, fmt.Errorf("--text needs a model whose vocabulary holds the %d byte-level tokens; this one has %d: use --tokens", t.VocabSize(), m.Config.DVocab)
+	}
+	return t, nil
+}
+
+// parseTokens reads "1,2,3;4,5,6" into equal-length sequences.
+func parseTokens(s string) ([][]int, error) {
+	var seqs [][]int
+	for i, part := range strings.Split(s, ";") {
+		var seq []int
+		for _, f := range strings.Split(part, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("--tokens: %q is not a token id", f)
+			}
+			seq = append(seq, n)
+		}
+		if len(seq) == 0 {
+			return nil, fmt.Errorf("--tokens: sequence %d is empty", i)
+		}
+		if len(seqs) > 0 && len(seq) != len(seqs[0]) {
+			return nil, fmt.Errorf("--tokens: sequence %d has %d tokens, sequence 0 has %d; sequences must be equally long", i, len(seq), len(seqs[0]))
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, nil
+}
+
+// topK returns the k most likely tokens of one logit row.
+func topK(row []float32, k int, tok tokenizer.Tokenizer) []prediction {
+	idx := make([]int, len(row))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
+	lse := logSumExp(row)
+	k = min(max(k, 1), len(row))
+	out := make([]prediction, k)
+	for i := range out {
+		t := idx[i]
+		out[i] = prediction{Token: t, Logit: row[t], Prob: math.Exp(float64(row[t]) - lse)}
+		if tok != nil {
+			out[i].Text = tok.Decode([]int{t})
+		}
+	}
+	return out
+}
+
+func logSumExp(row []float32) float64 {
+	m := math.Inf(-1)
+	for _, v := range row {
+		m = math.Max(m, float64(v))
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(float64(v) - m)
+	}
+	return m + math.Log(s)
+}
