@@ -174,6 +174,13 @@ const readChunkBytes = 1 << 20
 // F64, calling fn with the flat index of the first value and a run of
 // values. The slice passed to fn is reused between calls.
 func (s *SafetensorsFile) ReadChunks(name string, fn func(offset int, vals []float32) error) error {
+	return s.stream(name, nil, fn)
+}
+
+// stream decodes the named tensor chunk by chunk, into dst when it is not
+// nil (which must then hold every element), else into a reused buffer
+// handed to fn.
+func (s *SafetensorsFile) stream(name string, dst []float32, fn func(offset int, vals []float32) error) error {
 	e, ok := s.Entry(name)
 	if !ok {
 		return fmt.Errorf("safetensors: %s: no tensor %q", s.name, name)
@@ -186,7 +193,10 @@ func (s *SafetensorsFile) ReadChunks(name string, fn func(offset int, vals []flo
 	chunk := min(total, readChunkBytes)
 	chunk -= chunk % es
 	buf := make([]byte, chunk)
-	vals := make([]float32, chunk/es)
+	var vals []float32
+	if dst == nil {
+		vals = make([]float32, chunk/es)
+	}
 	for done := int64(0); done < total; {
 		n := min(chunk, total-done)
 		if _, err := s.r.ReadAt(buf[:n], s.DataStart+e.Begin+done); err != nil {
@@ -195,10 +205,14 @@ func (s *SafetensorsFile) ReadChunks(name string, fn func(offset int, vals []flo
 			}
 			return fmt.Errorf("safetensors: %s: reading tensor %q: %w", s.name, name, err)
 		}
-		k := int(n / es)
-		decode(e.DType, buf[:n], vals[:k])
-		if err := fn(int(done/es), vals[:k]); err != nil {
-			return err
+		k, off := int(n/es), int(done/es)
+		if dst != nil {
+			decode(e.DType, buf[:n], dst[off:off+k])
+		} else {
+			decode(e.DType, buf[:n], vals[:k])
+			if err := fn(off, vals[:k]); err != nil {
+				return err
+			}
 		}
 		done += n
 	}
@@ -215,10 +229,7 @@ func (s *SafetensorsFile) ReadInto(name string, dst []float32) error {
 	if n := e.Numel(); n != len(dst) {
 		return fmt.Errorf("safetensors: %s: tensor %q has %d elements (shape %s), destination holds %d", s.name, name, n, ShapeString(e.Shape), len(dst))
 	}
-	return s.ReadChunks(name, func(off int, vals []float32) error {
-		copy(dst[off:], vals)
-		return nil
-	})
+	return s.stream(name, dst, nil)
 }
 
 // Tensor reads the named tensor into a new float32 tensor.
@@ -604,13 +615,18 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*Tensor, meta map[string]
 	binary.LittleEndian.PutUint64(lenBuf[:], uint64(hdr.Len()))
 	bw.Write(lenBuf[:])
 	bw.Write(hdr.Bytes())
-	var b [4]byte
+	buf := make([]byte, 1<<16)
 	for _, name := range names {
-		for _, v := range tensors[name].Data {
-			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-			if _, err := bw.Write(b[:]); err != nil {
+		data := tensors[name].Data
+		for len(data) > 0 {
+			k := min(len(data), len(buf)/4)
+			for i, v := range data[:k] {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+			}
+			if _, err := bw.Write(buf[:4*k]); err != nil {
 				return fmt.Errorf("safetensors: %w", err)
 			}
+			data = data[k:]
 		}
 	}
 	if err := bw.Flush(); err != nil {
