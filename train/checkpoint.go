@@ -1,0 +1,174 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/tensor"
+)
+
+// Files of a run directory and of a checkpoint's training state.
+const (
+	MetricsFile         = "metrics.jsonl"
+	CheckpointsDir      = "checkpoints"
+	OptimizerFile       = "optimizer.safetensors"
+	TrainingStateFile   = "training_state.json"
+	trainingStateFormat = "mechinterp-training-state/1"
+)
+
+// State is training_state.json: what, beside the weights and the optimizer
+// moments, a run needs to continue exactly where it stopped.
+type State struct {
+	Format string `json:"format"`
+	// Step is the number of updates taken; the weights are those after it.
+	Step int `json:"step"`
+	// Tokens is the number of training tokens seen (targets, B·T per step).
+	Tokens int64 `json:"tokens_seen"`
+	// ElapsedSeconds is the wall time spent training so far, across resumes.
+	ElapsedSeconds float64 `json:"elapsed_s"`
+	// DataState is the training source's State (base64 in JSON).
+	DataState []byte `json:"data_state"`
+	// LR is the learning rate of the last update taken (0 at step 0).
+	LR float64 `json:"lr"`
+	// Config is the training configuration, schedule included.
+	Config Config `json:"train"`
+	// CheckpointSteps is the full list of steps the schedule saves.
+	CheckpointSteps []int `json:"checkpoint_steps"`
+}
+
+// Checkpoint names one checkpoint directory of a run.
+type Checkpoint struct {
+	Step int
+	Dir  string
+}
+
+var stepDirRE = regexp.MustCompile(`^step-([0-9]+)$`)
+
+// StepDir returns the directory of the checkpoint at step in run directory run:
+// run/checkpoints/step-000123 (six digits, more when needed).
+func StepDir(run string, step int) string {
+	return filepath.Join(run, CheckpointsDir, fmt.Sprintf("step-%06d", step))
+}
+
+// Checkpoints lists the complete checkpoints of a run directory, by step.
+// Temporary directories of an interrupted write are not listed. A run
+// without a checkpoints directory has none (and no error).
+func Checkpoints(run string) ([]Checkpoint, error) {
+	ents, err := os.ReadDir(filepath.Join(run, CheckpointsDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train: listing checkpoints: %w", err)
+	}
+	var out []Checkpoint
+	for _, e := range ents {
+		m := stepDirRE.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		step, err := strconv.Atoi(m[1])
+		if err != nil {
+			continue
+		}
+		out = append(out, Checkpoint{Step: step, Dir: filepath.Join(run, CheckpointsDir, e.Name())})
+	}
+	slices.SortFunc(out, func(a, b Checkpoint) int { return a.Step - b.Step })
+	return out, nil
+}
+
+// Latest returns the checkpoint of a run with the highest step, and false
+// when there is none.
+func Latest(run string) (Checkpoint, bool, error) {
+	cps, err := Checkpoints(run)
+	if err != nil || len(cps) == 0 {
+		return Checkpoint{}, false, err
+	}
+	return cps[len(cps)-1], true, nil
+}
+
+// saveCheckpoint writes the weights, optimizer moments and state of step
+// st.Step into its directory, atomically (models.SaveParams).
+func saveCheckpoint(run string, m *models.Model, opt *AdamW, st *State) (string, error) {
+	dir := StepDir(run, st.Step)
+	stateJSON, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("train: checkpoint at step %d: %w", st.Step, err)
+	}
+	moments := make(map[string]*tensor.Tensor, 2*len(m.Params.List()))
+	for _, q := range m.Params.List() {
+		n := tensor.Numel(q.Shape)
+		moments[q.Name+".exp_avg"] = tensor.View(opt.M[q.Offset:q.Offset+n], q.Shape...)
+		moments[q.Name+".exp_avg_sq"] = tensor.View(opt.V[q.Offset:q.Offset+n], q.Shape...)
+	}
+	meta := map[string]string{"optimizer": "AdamW", "step": strconv.Itoa(opt.T)}
+	err = models.SaveParams(dir, m.Config, m.Params, func(tmp string) error {
+		if err := tensor.WriteSafetensors(filepath.Join(tmp, OptimizerFile), moments, meta); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(tmp, TrainingStateFile), append(stateJSON, '\n'), 0o644)
+	})
+	if err != nil {
+		return "", fmt.Errorf("train: checkpoint at step %d: %w", st.Step, err)
+	}
+	return dir, nil
+}
+
+// ReadState reads a checkpoint's training_state.json.
+func ReadState(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, TrainingStateFile))
+	if err != nil {
+		return nil, fmt.Errorf("train: checkpoint %s: %w", dir, err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("train: checkpoint %s: %s: %w", dir, TrainingStateFile, err)
+	}
+	if st.Format != trainingStateFormat {
+		return nil, fmt.Errorf("train: checkpoint %s: %s has format %q, want %q", dir, TrainingStateFile, st.Format, trainingStateFormat)
+	}
+	return &st, nil
+}
+
+// loadCheckpoint restores weights into m, the moments into opt and returns
+// the state, checking that the checkpoint's model matches m's.
+func loadCheckpoint(dir string, m *models.Model, opt *AdamW) (*State, error) {
+	st, err := ReadState(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, p, err := models.LoadParams(dir)
+	if err != nil {
+		return nil, fmt.Errorf("train: resuming from %s: %w", dir, err)
+	}
+	if cfg != m.Config.WithDefaults() {
+		return nil, fmt.Errorf("train: resuming from %s: its model config %+v differs from the run's %+v", dir, cfg, m.Config)
+	}
+	if len(p.Data) != len(m.Params.Data) {
+		return nil, fmt.Errorf("train: resuming from %s: %d parameters, model has %d", dir, len(p.Data), len(m.Params.Data))
+	}
+	f, err := tensor.OpenSafetensors(filepath.Join(dir, OptimizerFile))
+	if err != nil {
+		return nil, fmt.Errorf("train: resuming from %s: %w", dir, err)
+	}
+	defer f.Close()
+	for _, q := range m.Params.List() {
+		n := tensor.Numel(q.Shape)
+		if err := f.ReadInto(q.Name+".exp_avg", opt.M[q.Offset:q.Offset+n]); err != nil {
+			return nil, fmt.Errorf("train: resuming from %s: %w", dir, err)
+		}
+		if err := f.ReadInto(q.Name+".exp_avg_sq", opt.V[q.Offset:q.Offset+n]); err != nil {
+			return nil, fmt.Errorf("train: resuming from %s: %w", dir, err)
+		}
+	}
+	copy(m.Params.Data, p.Data)
+	opt.T = st.Step
+	return st, nil
+}

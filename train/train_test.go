@@ -1,0 +1,310 @@
+package train_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/train"
+)
+
+// source adapts a data.Source to train.Source (as cmd/mechinterp does).
+type source struct {
+	s data.Source
+	b *data.Batch
+}
+
+func (d *source) Next(tok, tgt []int, B, T int) error {
+	if d.b == nil || d.b.B != B || d.b.T != T {
+		d.b = data.NewBatch(B, T)
+	}
+	if err := d.s.Next(d.b); err != nil {
+		return err
+	}
+	for i := range B {
+		row := d.b.Row(i)
+		copy(tok[i*T:(i+1)*T], row[:T])
+		copy(tgt[i*T:(i+1)*T], row[1:])
+	}
+	return nil
+}
+func (d *source) State() ([]byte, error)     { return d.s.State() }
+func (d *source) Restore(state []byte) error { return d.s.Restore(state) }
+
+// tiny returns a small model and matching training and held-out sources of
+// the synthetic language.
+func tiny(t testing.TB) (*models.Model, *source, *source) {
+	t.Helper()
+	m, err := models.New(models.Config{NLayers: 1, NHeads: 2, DModel: 16, NCtx: 16, DVocab: 32, AttnOnly: true, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := data.SyntheticConfig{Vocab: 32, MinSpan: 3, MaxSpan: 6}.WithDefaults()
+	tr, err := data.NewSynthetic(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := data.NewSynthetic(sc, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, &source{s: tr}, &source{s: ev}
+}
+
+func tinyConfig(steps int) train.Config {
+	c := train.DefaultConfig()
+	c.Steps, c.BatchSize, c.Warmup, c.LR, c.MinLR = steps, 8, 2, 1e-2, 1e-3
+	c.EvalEvery, c.EvalBatches = 5, 2
+	c.Checkpoints = train.CheckpointSchedule{PerDoubling: 1, Every: 10}
+	return c
+}
+
+func losses(t *testing.T, dir string) []float64 {
+	t.Helper()
+	ms, err := train.ReadMetrics(filepath.Join(dir, train.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, m := range ms {
+		if m.Loss != nil {
+			out = append(out, *m.Loss)
+		}
+	}
+	return out
+}
+
+func TestLossFalls(t *testing.T) {
+	m, tr, ev := tiny(t)
+	cfg := tinyConfig(100)
+	cfg.BatchSize = 16
+	cfg.Checkpoints = train.CheckpointSchedule{}
+	res, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: t.TempDir(), Train: tr, Eval: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := losses(t, res.Dir)
+	if len(ls) != 100 {
+		t.Fatalf("%d losses logged, want 100", len(ls))
+	}
+	mean := func(s []float64) float64 {
+		x := 0.0
+		for _, v := range s {
+			x += v
+		}
+		return x / float64(len(s))
+	}
+	first, last := mean(ls[:10]), mean(ls[90:])
+	ms, _ := train.ReadMetrics(filepath.Join(res.Dir, train.MetricsFile))
+	eval0 := *ms[0].EvalLoss
+	t.Logf("training loss %.3f -> %.3f, held-out %.3f -> %.3f (uniform: %.3f)", first, last, eval0, res.EvalLoss, math.Log(32))
+	if last > first-0.1 || !(res.EvalLoss < eval0-0.25) {
+		t.Errorf("loss did not fall: training %.3f -> %.3f, held-out %.3f -> %.3f", first, last, eval0, res.EvalLoss)
+	}
+	cps, _ := train.Checkpoints(res.Dir)
+	if len(cps) != 1 || cps[0].Step != 100 {
+		t.Errorf("checkpoints %v, want only the final step", cps)
+	}
+}
+
+// TestResume: an interrupted run resumed from its checkpoint logs exactly
+// the losses of an uninterrupted one, and so does a run that crashed after
+// its last checkpoint (its later metrics lines are dropped and redone).
+func TestResume(t *testing.T) {
+	const N = 10
+	m, tr, ev := tiny(t)
+	full := t.TempDir()
+	cfg := tinyConfig(2 * N)
+	cfg.Checkpoints = train.CheckpointSchedule{PerDoubling: 1}
+	if _, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: full, Train: tr, Eval: ev}); err != nil {
+		t.Fatal(err)
+	}
+	want := losses(t, full)
+	wantParams := slices.Clone(m.Params.Data)
+
+	// Interrupt after step N, then resume with a fresh model and sources.
+	split := t.TempDir()
+	m, tr, ev = tiny(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := train.Run(ctx, train.Options{Model: m, Config: cfg, Dir: split, Train: tr, Eval: ev,
+		OnStep: func(x train.Metrics) {
+			if x.Step == N {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, train.ErrInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err = %v", err)
+	}
+	if !res.Interrupted || res.Step != N {
+		t.Fatalf("interrupted run: %+v", res)
+	}
+	if _, err := os.Stat(train.StepDir(split, N)); err != nil {
+		t.Fatalf("no checkpoint at the interruption: %v", err)
+	}
+	m, tr, ev = tiny(t)
+	res, err = train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: split, Train: tr, Eval: ev, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ResumedFrom != N || res.Step != 2*N {
+		t.Errorf("resumed run: %+v", res)
+	}
+	if got := losses(t, split); !slices.Equal(got, want) {
+		t.Errorf("resumed losses differ:\n got %v\nwant %v", got, want)
+	}
+	if !slices.Equal(m.Params.Data, wantParams) {
+		t.Error("resumed run ends with different parameters")
+	}
+
+	// A crash after checkpoint 16 with metrics logged to step 20: keep
+	// checkpoints up to 8, as if the process died during step 9..16.
+	for _, cp := range []int{16, 20} {
+		if err := os.RemoveAll(train.StepDir(full, cp)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A stray temporary directory of a torn checkpoint write is ignored.
+	if err := os.MkdirAll(train.StepDir(full, 16)+".tmp-123", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m, tr, ev = tiny(t)
+	res, err = train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: full, Train: tr, Eval: ev, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ResumedFrom != 8 {
+		t.Errorf("resumed from %d, want 8", res.ResumedFrom)
+	}
+	if got := losses(t, full); !slices.Equal(got, want) {
+		t.Errorf("losses after a crash and resume differ:\n got %v\nwant %v", got, want)
+	}
+	ms, _ := train.ReadMetrics(filepath.Join(full, train.MetricsFile))
+	for i, x := range ms {
+		if x.Step != i {
+			t.Fatalf("metrics line %d has step %d", i, x.Step)
+		}
+	}
+
+	// A changed learning rate is refused.
+	m, tr, ev = tiny(t)
+	cfg.LR *= 2
+	_, err = train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: full, Train: tr, Eval: ev, Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "train.lr") {
+		t.Errorf("resuming with another lr: err = %v", err)
+	}
+	// So is starting over in a directory with checkpoints.
+	_, err = train.Run(context.Background(), train.Options{Model: m, Config: tinyConfig(2 * N), Dir: full, Train: tr})
+	if err == nil || !strings.Contains(err.Error(), "already holds checkpoints") {
+		t.Errorf("fresh run over an old one: err = %v", err)
+	}
+}
+
+// TestNaNStops: a NaN injected into the forward pass at step 7 stops the run
+// with an error naming the step; checkpoint 4 survives and loads, nothing of
+// step 7 was written.
+func TestNaNStops(t *testing.T) {
+	m, tr, ev := tiny(t)
+	dir := t.TempDir()
+	cfg := tinyConfig(20)
+	cfg.Checkpoints = train.CheckpointSchedule{PerDoubling: 1}
+	calls := 0
+	hook := func(name string, act *tensor.Tensor) (*tensor.Tensor, error) {
+		if name == "hook_embed" {
+			calls++
+			if calls == 7 {
+				act.Data[3] = float32(math.NaN())
+			}
+		}
+		return nil, nil
+	}
+	_, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: dir, Train: tr, Eval: ev, Hook: hook})
+	var nf *train.NonFiniteError
+	if !errors.As(err, &nf) {
+		t.Fatalf("err = %v, want a NonFiniteError", err)
+	}
+	if nf.Step != 7 || nf.What != "loss" || nf.LastCheckpoint != train.StepDir(dir, 4) {
+		t.Errorf("error %+v", nf)
+	}
+	if !strings.Contains(err.Error(), "step 7") || !strings.Contains(err.Error(), "NaN") {
+		t.Errorf("error message %q does not name the step and NaN", err)
+	}
+	cps, _ := train.Checkpoints(dir)
+	if len(cps) != 4 || cps[3].Step != 4 {
+		t.Errorf("checkpoints %v, want 0, 1, 2, 4", cps)
+	}
+	cfgBack, p, err := models.LoadParams(train.StepDir(dir, 4))
+	if err != nil {
+		t.Fatalf("last checkpoint does not load: %v", err)
+	}
+	if cfgBack.DModel != 16 || len(p.Data) != len(m.Params.Data) {
+		t.Errorf("last checkpoint: config %+v", cfgBack)
+	}
+	st, err := train.ReadState(train.StepDir(dir, 4))
+	if err != nil || st.Step != 4 || st.Tokens != 4*8*16 {
+		t.Errorf("training state %+v, %v", st, err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, train.CheckpointsDir))
+	if len(ents) != 4 {
+		t.Errorf("checkpoints dir holds %d entries, want 4 (no temporary leftovers)", len(ents))
+	}
+	ms, _ := train.ReadMetrics(filepath.Join(dir, train.MetricsFile))
+	if last := ms[len(ms)-1]; last.Step != 6 {
+		t.Errorf("last metrics line is step %d, want 6", last.Step)
+	}
+
+	// An absurd learning rate blows the weights up: stopped, too.
+	m, tr, ev = tiny(t)
+	cfg.LR, cfg.MinLR, cfg.GradClip = 1e30, 0, 0
+	_, err = train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: t.TempDir(), Train: tr, Eval: ev})
+	if !errors.As(err, &nf) {
+		t.Fatalf("lr 1e30: err = %v, want a NonFiniteError", err)
+	}
+	t.Logf("lr 1e30: %v", err)
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := train.DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c := train.DefaultConfig()
+	c.Steps, c.LR, c.Beta2 = 0, -1, 1
+	err := c.Validate()
+	for _, s := range []string{"steps", "lr", "beta2"} {
+		if err == nil || !strings.Contains(err.Error(), s) {
+			t.Errorf("error %v does not mention %s", err, s)
+		}
+	}
+}
+
+func ExampleRun() {
+	m, _ := models.New(models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 16, DVocab: 32, AttnOnly: true})
+	lang, _ := data.NewSynthetic(data.SyntheticConfig{Vocab: 32, MinSpan: 3, MaxSpan: 6}.WithDefaults(), 1)
+	cfg := train.DefaultConfig()
+	cfg.Steps, cfg.BatchSize, cfg.Warmup, cfg.EvalEvery = 20, 4, 5, 0
+	cfg.Checkpoints = train.CheckpointSchedule{PerDoubling: 1}
+	dir, _ := os.MkdirTemp("", "run")
+	defer os.RemoveAll(dir)
+	res, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: dir, Train: &source{s: lang}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cps, _ := train.Checkpoints(dir)
+	fmt.Println("steps:", res.Step, "tokens:", res.Tokens)
+	for _, cp := range cps {
+		fmt.Print(filepath.Base(cp.Dir), " ")
+	}
+	fmt.Println()
+	// Output:
+	// steps: 20 tokens: 1280
+	// step-000000 step-000001 step-000002 step-000004 step-000008 step-000016 step-000020
+}
