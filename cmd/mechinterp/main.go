@@ -9,11 +9,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "mechinterp:", err)
+		// One line, whatever the error: cobra's suggestions span several.
+		fmt.Fprintln(os.Stderr, "mechinterp:", strings.Join(strings.Fields(err.Error()), " "))
 		os.Exit(1)
 	}
 }
