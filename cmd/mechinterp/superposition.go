@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mechinterp/mechinterp/superposition"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+func init() { subcommands = append(subcommands, newSuperpositionCmd) }
+
+// superpositionFlags are the command's own keys; every other key of the
+// merged settings is an experiment setting.
+var superpositionFlags = map[string]bool{"config": true, "out": true, "quick": true, "steps": true, "threads": true, "seeds": true, "help": true}
+
+func newSuperpositionCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "superposition <experiment>",
+		Short: "Toy models of superposition and sparse autoencoders (Elhage et al. 2022)",
+		Long: "Runs one experiment of Toy Models of Superposition and writes results.json (every number its charts plot).\n\nExperiments:\n" +
+			spExperimentList() +
+			"\nEach has a ready paper-scale config (print it with --print-config); --config FILE overrides its keys.",
+		Args: cobra.ExactArgs(1),
+		RunE: runSuperposition,
+	}
+	f := cmd.Flags()
+	f.String("config", "", "YAML file overriding the experiment's ready config")
+	f.String("out", "", "output directory (default ./superposition-<experiment>)")
+	f.Bool("quick", false, "shrink steps and seeds for a fast smoke run")
+	f.Int("steps", 0, "training steps (0: the config's)")
+	f.Int("seeds", 0, "seeds per setting (0: the config's)")
+	f.Int("threads", 0, "goroutines (0: all cores)")
+	f.Bool("print-config", false, "print the experiment's ready config and exit")
+	superpositionFlags["print-config"] = true
+	return cmd
+}
+
+func spExperimentList() string {
+	var b strings.Builder
+	for _, n := range superposition.ExperimentNames() {
+		fmt.Fprintf(&b, "  %-15s %s\n", n, superposition.Experiments[n])
+	}
+	return b.String()
+}
+
+func runSuperposition(cmd *cobra.Command, args []string) error {
+	name := args[0]
+	def, err := superposition.ConfigYAML(name)
+	if err != nil {
+		return err
+	}
+	if p, _ := cmd.Flags().GetBool("print-config"); p {
+		_, err := cmd.OutOrStdout().Write(def)
+		return err
+	}
+	v, err := settings(cmd)
+	if err != nil {
+		return err
+	}
+	cfg, err := spExperimentConfig(def, v)
+	if err != nil {
+		return err
+	}
+	if s := v.GetInt("steps"); s > 0 {
+		cfg.Steps = s
+	}
+	if s := v.GetInt("seeds"); s > 0 {
+		cfg.Seeds = s
+	}
+	if t := v.GetInt("threads"); t > 0 {
+		cfg.Threads = t
+	}
+	if v.GetBool("quick") {
+		spQuick(&cfg)
+	}
+	out := v.GetString("out")
+	if out == "" {
+		out = "superposition-" + name
+	}
+	progress := func(done, total int) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "\rsuperposition %s: %d/%d", name, done, total)
+		if done == total {
+			fmt.Fprintln(cmd.ErrOrStderr())
+		}
+	}
+	res, err := superposition.RunExperiment(cmd.Context(), name, cfg, progress)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encoding results: %w", err)
+	}
+	if err := spWriteAtomic(out, "results.json", data); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", filepath.Join(out, "results.json"))
+	return nil
+}
+
+// spExperimentConfig decodes the ready config, then the user's keys over it,
+// rejecting unknown keys.
+func spExperimentConfig(def []byte, v *viper.Viper) (superposition.ExperimentConfig, error) {
+	var cfg superposition.ExperimentConfig
+	base := viper.New()
+	base.SetConfigType("yaml")
+	if err := base.ReadConfig(bytes.NewReader(def)); err != nil {
+		return cfg, fmt.Errorf("ready config: %w", err)
+	}
+	if err := base.UnmarshalExact(&cfg); err != nil {
+		return cfg, fmt.Errorf("ready config: %w", err)
+	}
+	user := map[string]any{}
+	for k, val := range v.AllSettings() {
+		if !superpositionFlags[k] {
+			user[k] = val
+		}
+	}
+	if len(user) == 0 {
+		return cfg, nil
+	}
+	over := viper.New()
+	if err := over.MergeConfigMap(user); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if err := over.UnmarshalExact(&cfg); err != nil {
+		return cfg, fmt.Errorf("config: %s", spOneLine(err.Error()))
+	}
+	return cfg, nil
+}
+
+func spOneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// spQuick shrinks an experiment for smoke runs.
+func spQuick(c *superposition.ExperimentConfig) {
+	c.Steps = min(max(c.Steps, 1), 300)
+	c.Seeds = min(max(c.Seeds, 1), 2)
+	c.Batch = min(max(c.Batch, 1), 256)
+	if len(c.Densities) > 3 {
+		c.Densities = []float64{c.Densities[0], c.Densities[len(c.Densities)/2], c.Densities[len(c.Densities)-1]}
+	}
+	if len(c.PhaseImportances) > 3 {
+		p := c.PhaseImportances
+		c.PhaseImportances = []float64{p[0], p[len(p)/2], p[len(p)-1]}
+	}
+	if c.Features > 40 {
+		c.Features, c.Hidden = 40, max(1, c.Hidden*40/c.Features)
+	}
+	if len(c.SAEL1) > 2 {
+		c.SAEL1 = c.SAEL1[len(c.SAEL1)-2:]
+	}
+	if len(c.SAEDictSizes) > 1 {
+		c.SAEDictSizes = c.SAEDictSizes[:1]
+	}
+	c.SAESteps = min(max(c.SAESteps, 1), 200)
+	c.SAERows = min(max(c.SAERows, 1), 2000)
+}
+
+// spWriteAtomic writes dir/name through a temporary file renamed into place,
+// so an interrupted run never leaves a half-written file.
+func spWriteAtomic(dir, name string, data []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+	}
+	return nil
+}
