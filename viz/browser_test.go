@@ -1,0 +1,60 @@
+package viz
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/viz/browsertest"
+)
+
+// TestReportInBrowser opens a report with one chart of each kind in headless Chromium: no
+// console error, no request leaving the page, every chart drawn, tooltips and data readable.
+func TestReportInBrowser(t *testing.T) {
+	browsertest.Require(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sample.html")
+	if err := sampleReport().WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	p := browsertest.Open(t, path)
+	p.Check()
+	if c := p.Charts(); c.Count != 5 || c.Drawn != 5 {
+		t.Errorf("charts = %+v, want 5 drawn of 5", c)
+	}
+	var n int
+	p.Eval(`Object.keys(mechinterp.charts).length`, &n)
+	if n != 5 {
+		t.Errorf("mechinterp.charts has %d charts, want 5", n)
+	}
+	var first float64
+	p.Eval(`mechinterp.data("wtw").values[0]`, &first)
+	if first != 1 {
+		t.Errorf(`mechinterp.data("wtw").values[0] = %v, want 1`, first)
+	}
+	// The heatmap tooltip names the cell: hover the top-left cell of the attention heatmap.
+	var tip string
+	p.Eval(`(() => { const c = mechinterp.charts["mi-chart-1"];
+	  c.dispatchAction({type: "showTip", seriesIndex: 0, dataIndex: 0});
+	  const el = document.querySelector("#mi-chart-1 div:last-child");
+	  return el ? el.textContent : ""; })()`, &tip)
+	if want := "query <|endoftext|>, key <|endoftext|>: 1"; tip != want {
+		t.Errorf("tooltip %q, want %q", tip, want)
+	}
+	p.Screenshot("sample-report")
+	p.Check()
+}
+
+func TestIndexInBrowser(t *testing.T) {
+	browsertest.Require(t)
+	dir := t.TempDir()
+	if err := sampleReport().WriteFile(filepath.Join(dir, "sample.html")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Index("Run", Link{Title: "Sample", Path: "sample.html"}).WriteFile(filepath.Join(dir, "index.html")); err != nil {
+		t.Fatal(err)
+	}
+	p := browsertest.Open(t, filepath.Join(dir, "index.html"))
+	p.Click(`a[href="sample.html"]`)
+	p.WaitFor(`location.pathname.endsWith("/sample.html") && document.readyState === "complete" && window.mechinterp && Object.keys(mechinterp.charts).length === 5`)
+	p.Check()
+}

@@ -1,0 +1,571 @@
+// Package browsertest opens a page in a fresh headless Chromium (Debian's chromium, driven by
+// chromedp) from a Go test and checks what a report page must do: no console error or uncaught
+// exception, every chart drawn, and no request leaving the page.
+//
+//	p := browsertest.Open(t, "report.html") // skips if chromium is absent, unless required
+//	p.Check()                               // console errors, requests, undrawn charts
+//	p.Click("#head-1-3")
+//	var focused string
+//	p.Eval(`mechinterp.focused`, &focused)
+//	p.Screenshot("after-click")
+//
+// Open registers a cleanup that runs Check once more when the test ends, so problems caused by
+// clicks are reported too. Chromium is found at $CHROME_PATH, then /usr/bin/chromium, then
+// chromium on $PATH. When it is absent the test is skipped, or fails if MECHINTERP_BROWSER is
+// "required" (as .ci/run sets it). Screenshots go to $MECHINTERP_ARTIFACTS/<test name>/ when
+// that is set, else to the test's temporary directory.
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// DefaultTimeout bounds everything one Page does: starting the browser, loading, waiting for
+// charts and each later action.
+const DefaultTimeout = 30 * time.Second
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	timeout       time.Duration
+	width, height int
+	noAutoCheck   bool
+}
+
+// Timeout replaces DefaultTimeout.
+func Timeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WindowSize sets the browser window in CSS pixels (default 1280 x 900).
+func WindowSize(w, h int) Option { return func(c *config) { c.width, c.height = w, h } }
+
+// NoAutoCheck stops Open from running Check when the test ends. Only for tests that expect a
+// page to misbehave (such as this package's own tests); they read Problems instead.
+func NoAutoCheck() Option { return func(c *config) { c.noAutoCheck = true } }
+
+// Page is a page loaded in its own headless Chromium. Its methods fail the test on errors of
+// the harness itself (the browser died, a selector matched nothing, a timeout).
+type Page struct {
+	t       testing.TB
+	ctx     context.Context
+	cfg     config
+	url     string
+	allowed string // the page's own origin, for pages served from loopback; else ""
+
+	mu       sync.Mutex
+	console  []string
+	requests []string
+	reported map[string]bool
+}
+
+// Chromium returns the path of the chromium binary, or "" when there is none.
+func Chromium() string {
+	if p := os.Getenv("CHROME_PATH"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		return ""
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	return ""
+}
+
+// Require skips the test when chromium is absent, or fails it when MECHINTERP_BROWSER is
+// "required". It returns chromium's path. Open calls it; call it yourself to skip before
+// expensive setup.
+func Require(t testing.TB) string {
+	t.Helper()
+	p := Chromium()
+	if p != "" {
+		return p
+	}
+	where := "/usr/bin/chromium or chromium on $PATH"
+	if env := os.Getenv("CHROME_PATH"); env != "" {
+		where = "CHROME_PATH=" + env
+	}
+	msg := "browser test needs Chromium, not found at " + where + "; install it with `apt-get install chromium` (Debian) or set CHROME_PATH"
+	if os.Getenv("MECHINTERP_BROWSER") == "required" {
+		t.Fatal(msg + " (MECHINTERP_BROWSER=required, so this is a failure)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Open starts a fresh headless Chromium, loads target (a file path, a file:// URL, or an
+// http:// URL on a loopback address such as a test server), and waits until every chart on it
+// is drawn or the timeout passes. Requests may go only to file:, data: and blob: URLs and, for
+// a page served from loopback, to the page's own origin; any other request is blocked and
+// reported as a problem.
+func Open(t testing.TB, target string, opts ...Option) *Page {
+	t.Helper()
+	exe := Require(t)
+	cfg := config{timeout: DefaultTimeout, width: 1280, height: 900}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p := &Page{t: t, cfg: cfg, reported: map[string]bool{}}
+	var err error
+	if p.url, p.allowed, err = pageURL(target); err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
+
+	// The browser lives until the test's cleanup; each action gets its own timeout.
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(cfg.width, cfg.height),
+	)
+	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(p.listen))
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc() // waits for the browser to exit, before TempDir removes its profile
+	})
+	p.ctx = ctx
+	if !cfg.noAutoCheck {
+		t.Cleanup(p.Check) // runs before the browser stops (cleanups run last-in first-out)
+	}
+
+	// Run's first call starts the browser and must not carry a timeout, or the browser would
+	// stop with it; a watchdog bounds the start instead.
+	started := make(chan struct{})
+	go func() {
+		select {
+		case <-started:
+		case <-time.After(cfg.timeout):
+			cancelTab()
+		}
+	}()
+	err = chromedp.Do(ctx)
+	close(started)
+	if err != nil {
+		t.Fatalf("browsertest: start chromium (%s): %v", exe, err)
+	}
+	tctx, tcancel := p.timeoutCtx()
+	defer tcancel()
+	err = chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+			return fmt.Errorf("network.enable: %w", err)
+		}
+		if _, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{}); err != nil {
+			return fmt.Errorf("log.enable: %w", err)
+		}
+		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: "http://*"}, {URLPattern: "https://*"},
+		}})
+		if err != nil {
+			return fmt.Errorf("fetch.enable: %w", err)
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
+	go p.gate(ctx)
+	if err := chromedp.Do(tctx, chromedp.Navigate(p.url)); err != nil {
+		t.Fatalf("browsertest: load %s: %v", p.url, err)
+	}
+	p.waitCharts(tctx)
+	return p
+}
+
+// pageURL turns a file path or URL into the URL to load and the origin it may fetch from.
+func pageURL(target string) (string, string, error) {
+	if u, err := url.Parse(target); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		h := u.Hostname()
+		if h != "127.0.0.1" && h != "localhost" && h != "::1" {
+			return "", "", fmt.Errorf("%s: only loopback servers may be opened", target)
+		}
+		return target, u.Scheme + "://" + u.Host, nil
+	}
+	if strings.HasPrefix(target, "file://") {
+		return target, "", nil
+	}
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return "", "", err
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), "", nil
+}
+
+// allowedURL reports whether the page may request u.
+func (p *Page) allowedURL(u string) bool {
+	for _, s := range []string{"file:", "data:", "blob:", "about:"} {
+		if strings.HasPrefix(u, s) {
+			return true
+		}
+	}
+	return p.allowed != "" && (u == p.allowed || strings.HasPrefix(u, p.allowed+"/"))
+}
+
+// listen runs in chromedp's event loop: it only records.
+func (p *Page) listen(ev any) {
+	var console, request string
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var parts []string
+			for _, a := range ev.Args {
+				parts = append(parts, remoteText(a))
+			}
+			console = "console." + string(ev.Type) + ": " + strings.Join(parts, " ")
+		}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		text := d.Text
+		if d.Exception != nil && d.Exception.Description != "" {
+			text += " " + d.Exception.Description
+		}
+		console = fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber+1, text)
+	case *cdplog.EventEntryAdded:
+		if ev.Entry.Level == cdplog.EntryLevelError {
+			console = "log error: " + ev.Entry.Text
+			if ev.Entry.URL != "" {
+				console += " (" + ev.Entry.URL + ")"
+			}
+		}
+	case *network.EventRequestWillBeSent:
+		if !p.allowedURL(ev.Request.URL) {
+			request = ev.Request.URL
+		}
+	case *network.EventWebSocketCreated:
+		request = ev.URL
+	}
+	if console == "" && request == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if console != "" {
+		p.console = append(p.console, console)
+	}
+	if request != "" {
+		p.requests = append(p.requests, request)
+	}
+}
+
+// gate answers the requests that Fetch pauses: the page's own loopback origin goes through,
+// everything else fails, so no test ever reaches the network.
+func (p *Page) gate(ctx context.Context) {
+	for ev, err := range chromedp.Events(ctx, fetch.RequestPaused) {
+		if err != nil {
+			return
+		}
+		if p.allowedURL(ev.Request.URL) {
+			chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			continue
+		}
+		p.mu.Lock()
+		p.requests = append(p.requests, ev.Request.URL)
+		p.mu.Unlock()
+		chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+	}
+}
+
+func remoteText(o *runtime.RemoteObject) string {
+	if o == nil {
+		return ""
+	}
+	if len(o.Value) > 0 {
+		var s string
+		if json.Unmarshal(o.Value, &s) == nil {
+			return s
+		}
+		return string(o.Value)
+	}
+	if o.Description != "" {
+		return o.Description
+	}
+	return string(o.Type)
+}
+
+func (p *Page) timeoutCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(p.ctx, p.cfg.timeout)
+}
+
+// Charts is what the page's charts look like: Count charts (elements of class mi-chart, and
+// any element holding an ECharts instance), of which Drawn have an ECharts instance and a
+// canvas with something painted on it. Blank names the others.
+type Charts struct {
+	Count int
+	Drawn int
+	Blank []string
+}
+
+const chartsJS = `(() => {
+  const els = Array.from(new Set(document.querySelectorAll(".mi-chart, [_echarts_instance_]")));
+  const out = {Count: els.length, Drawn: 0, Blank: []};
+  for (const el of els) {
+    const name = el.id ? "#" + el.id : (el.getAttribute("aria-label") || el.tagName.toLowerCase());
+    const inst = window.echarts && window.echarts.getInstanceByDom(el);
+    let painted = 0;
+    for (const c of el.querySelectorAll("canvas")) {
+      if (!c.width || !c.height) continue;
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) painted++;
+    }
+    if (inst && painted >= 100) out.Drawn++;
+    else out.Blank.push(name + (inst ? " (canvas blank)" : " (no ECharts instance)"));
+  }
+  return out;
+})()`
+
+// Charts counts the page's charts and how many are drawn, now.
+func (p *Page) Charts() Charts {
+	p.t.Helper()
+	var c Charts
+	p.Eval(chartsJS, &c)
+	return c
+}
+
+// waitCharts polls until every chart is drawn, nothing has changed for two seconds, or ctx
+// ends; Check reports what is still blank.
+func (p *Page) waitCharts(ctx context.Context) {
+	last, since := -1, time.Now()
+	for {
+		c, err := chromedp.Run(ctx, chromedp.Evaluate[Charts](chartsJS))
+		if err == nil && c.Drawn == c.Count {
+			return
+		}
+		if c.Drawn != last {
+			last, since = c.Drawn, time.Now()
+		} else if time.Since(since) > 2*time.Second {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// ConsoleErrors returns the console errors, failed assertions, uncaught exceptions and
+// browser log errors seen so far.
+func (p *Page) ConsoleErrors() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.console...)
+}
+
+// Requests returns the URLs the page tried to reach that are not allowed (they were blocked).
+func (p *Page) Requests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.requests...)
+}
+
+// Problems returns everything Check would report: console errors, requests that left the
+// page and charts that are not drawn.
+func (p *Page) Problems() []string {
+	p.t.Helper()
+	var out []string
+	for _, c := range p.ConsoleErrors() {
+		out = append(out, c)
+	}
+	seen := map[string]bool{}
+	for _, r := range p.Requests() {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, "network request left the page: "+r)
+		}
+	}
+	c := p.Charts()
+	for _, b := range c.Blank {
+		out = append(out, "chart not drawn: "+b)
+	}
+	return out
+}
+
+// Check fails the test (without stopping it) for each problem not reported before.
+func (p *Page) Check() {
+	p.t.Helper()
+	if p.ctx.Err() != nil {
+		return
+	}
+	for _, pr := range p.Problems() {
+		if !p.reported[pr] {
+			p.reported[pr] = true
+			p.t.Errorf("browsertest: %s: %s", p.url, pr)
+		}
+	}
+}
+
+// Eval evaluates a JavaScript expression (promises are awaited) and decodes its JSON value into
+// out, which may be nil to ignore it.
+func (p *Page) Eval(js string, out any) {
+	p.t.Helper()
+	ctx, cancel := p.timeoutCtx()
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("browsertest: eval %s: %v", abbrev(js), err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			p.t.Fatalf("browsertest: eval %s: decode %s: %v", abbrev(js), abbrev(string(raw)), err)
+		}
+	}
+}
+
+// WaitFor polls the JavaScript expression until it is truthy, failing the test at the timeout.
+// It keeps polling across page loads (say, after clicking a link).
+func (p *Page) WaitFor(js string) {
+	p.t.Helper()
+	ctx, cancel := p.timeoutCtx()
+	defer cancel()
+	var err error
+	for {
+		var ok bool
+		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")")); err == nil && ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+			p.t.Fatalf("browsertest: wait for %s: %v", abbrev(js), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Click clicks the centre of the first element matching the CSS selector.
+func (p *Page) Click(selector string) {
+	p.t.Helper()
+	p.ClickAt(selector, -1, -1)
+}
+
+// ClickAt clicks at (dx, dy) CSS pixels from the top-left corner of the first element matching
+// the selector (negative: the centre), e.g. a cell of a chart's canvas.
+func (p *Page) ClickAt(selector string, dx, dy float64) {
+	p.t.Helper()
+	x, y := p.point(selector, dx, dy)
+	p.do("click "+selector, chromedp.MouseClickXY(x, y))
+}
+
+// Hover moves the mouse to the centre of the first element matching the selector.
+func (p *Page) Hover(selector string) {
+	p.t.Helper()
+	p.HoverAt(selector, -1, -1)
+}
+
+// HoverAt moves the mouse to (dx, dy) from the element's top-left corner (negative: the centre).
+func (p *Page) HoverAt(selector string, dx, dy float64) {
+	p.t.Helper()
+	x, y := p.point(selector, dx, dy)
+	p.do("hover "+selector, chromedp.MouseEvent(chromedp.MouseMoved, x, y))
+}
+
+// Press sends key presses to the focused element; use the constants of
+// github.com/chromedp/chromedp/kb for special keys (kb.Escape).
+func (p *Page) Press(keys string) {
+	p.t.Helper()
+	p.do("press keys", chromedp.KeyEvent(keys))
+}
+
+func (p *Page) do(what string, a chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := p.timeoutCtx()
+	defer cancel()
+	if err := chromedp.Do(ctx, a); err != nil {
+		p.t.Fatalf("browsertest: %s: %v", what, err)
+	}
+}
+
+// point scrolls the element into view and returns the viewport point at (dx, dy) inside it.
+func (p *Page) point(selector string, dx, dy float64) (float64, float64) {
+	p.t.Helper()
+	sel, _ := json.Marshal(selector)
+	var r *struct{ X, Y, W, H float64 }
+	p.Eval(fmt.Sprintf(`(() => { const el = document.querySelector(%s); if (!el) return null;
+	  el.scrollIntoView({block: "center", inline: "center"}); const b = el.getBoundingClientRect();
+	  return {X: b.left, Y: b.top, W: b.width, H: b.height}; })()`, sel), &r)
+	if r == nil {
+		p.t.Fatalf("browsertest: no element matches %s", selector)
+	}
+	if dx < 0 || dy < 0 {
+		dx, dy = r.W/2, r.H/2
+	}
+	return r.X + dx, r.Y + dy
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// Screenshot saves a PNG of the whole page as <name>.png in the artifact directory
+// ($MECHINTERP_ARTIFACTS/<test name>, else the test's temporary directory) and returns its path.
+func (p *Page) Screenshot(name string) string {
+	p.t.Helper()
+	ctx, cancel := p.timeoutCtx()
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Fatalf("browsertest: screenshot: %v", err)
+	}
+	dir := p.t.TempDir()
+	if a := os.Getenv("MECHINTERP_ARTIFACTS"); a != "" {
+		dir = filepath.Join(a, unsafeName.ReplaceAllString(p.t.Name(), "_"))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		p.t.Fatalf("browsertest: screenshot: %v", err)
+	}
+	path := filepath.Join(dir, unsafeName.ReplaceAllString(name, "_")+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		p.t.Fatalf("browsertest: screenshot: %v", err)
+	}
+	p.t.Logf("browsertest: screenshot %s", path)
+	return path
+}
+
+// Context returns the chromedp context of the page's tab, for anything the helpers do not
+// cover; derive a timeout from it for each call.
+func (p *Page) Context() context.Context { return p.ctx }
+
+func abbrev(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}

@@ -1,0 +1,689 @@
+package viz
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+)
+
+// Spec is what every chart must say about itself: a title, the names of both axes, and a
+// one-line caption, rendered under the chart, that tells the reader how to read it.
+// All four are required; a chart without them makes the report fail to render.
+type Spec struct {
+	Title   string
+	X       string // x-axis name
+	Y       string // y-axis name
+	Caption string // one line: how to read the chart
+}
+
+// Series is one named set of points. Lines and Scatter use X and Y (equal lengths);
+// Bars uses Y only, one value per category. NaN and ±Inf values are left out of the plot.
+type Series struct {
+	Name string
+	X, Y []float64
+	// Labels, if set, names each point (one per point); the name shows in the tooltip.
+	Labels []string
+	// RightAxis plots the series against a second y axis on the right; the chart needs
+	// the YRight option to name that axis.
+	RightAxis bool
+}
+
+type kind string
+
+const (
+	kindHeatmap kind = "heatmap"
+	kindBars    kind = "bars"
+	kindScatter kind = "scatter"
+	kindLines   kind = "lines"
+)
+
+type mark struct {
+	at    float64
+	label string
+}
+
+// Chart is one chart of a report, built by Heatmap, Bars, Scatter or Lines and placed on a
+// page with Report.Add. Mistakes in its input are kept and reported when the page renders.
+type Chart struct {
+	kind   kind
+	spec   Spec
+	height int
+	errs   []error
+
+	// Heatmap.
+	xCats, yCats []string
+	z            [][]float64
+	diverging    bool
+	hasRange     bool
+	lo, hi       float64
+	showValues   bool
+
+	// Bars, Scatter, Lines.
+	series     []Series
+	logX, logY bool
+	vlines     []mark
+	hlines     []mark
+	yRight     string
+	colorName  string
+	colorBy    []float64
+	equalAxes  bool
+	fromOrigin bool
+}
+
+// Option changes how a chart is drawn. Each option says which chart kinds accept it;
+// given to any other kind it is an error reported at render time.
+type Option func(*Chart)
+
+// Colour scales.
+var (
+	sequentialColors = []string{"#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"}
+	// divergingColors run blue (negative) through white (zero) to red (positive).
+	divergingColors = []string{"#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b"}
+	viridisColors   = []string{"#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"}
+	paletteColors   = []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
+)
+
+const defaultHeight = 420
+
+// Heatmap draws z as a grid of coloured cells: z[i][j] is the cell in row y[i] (rows run top
+// to bottom, as in a matrix) and column x[j]. NaN cells are left blank (e.g. the masked half of
+// an attention pattern). The colour scale spans the data unless ColorRange or Diverging is given.
+func Heatmap(s Spec, x, y []string, z [][]float64, options ...Option) *Chart {
+	c := newChart(kindHeatmap, s)
+	c.xCats, c.yCats, c.z = x, y, z
+	if len(x) == 0 || len(y) == 0 {
+		c.fail("heatmap needs at least one column and one row label")
+	}
+	if len(z) != len(y) {
+		c.fail("heatmap has %d rows of values but %d row labels", len(z), len(y))
+	}
+	for i, row := range z {
+		if len(row) != len(x) {
+			c.fail("heatmap row %d has %d values but there are %d column labels", i, len(row), len(x))
+			break
+		}
+	}
+	return c.apply(options)
+}
+
+// Bars draws one bar per category for each series (grouped side by side when there are several).
+// Each series' Y holds one value per category; X must be empty.
+func Bars(s Spec, categories []string, series []Series, options ...Option) *Chart {
+	c := newChart(kindBars, s)
+	c.xCats, c.series = categories, series
+	if len(categories) == 0 {
+		c.fail("bars need at least one category")
+	}
+	if len(series) == 0 {
+		c.fail("bars need at least one series")
+	}
+	for _, sr := range series {
+		if len(sr.Y) != len(categories) {
+			c.fail("bar series %q has %d values for %d categories", sr.Name, len(sr.Y), len(categories))
+		}
+		if len(sr.X) != 0 {
+			c.fail("bar series %q sets X; bars take one Y value per category", sr.Name)
+		}
+		if sr.Labels != nil {
+			c.fail("bar series %q sets Labels; the categories name the bars", sr.Name)
+		}
+	}
+	return c.apply(options)
+}
+
+// Scatter draws each series as unconnected points at (X[i], Y[i]).
+func Scatter(s Spec, series []Series, options ...Option) *Chart {
+	c := newChart(kindScatter, s)
+	c.series = series
+	c.checkXY()
+	return c.apply(options)
+}
+
+// Lines draws each series as a line through (X[i], Y[i]) in the order given.
+func Lines(s Spec, series []Series, options ...Option) *Chart {
+	c := newChart(kindLines, s)
+	c.series = series
+	c.checkXY()
+	return c.apply(options)
+}
+
+// Diverging colours a heatmap of signed values on a blue-white-red scale centred on zero and
+// symmetric (-m to m, m the largest magnitude, or the ColorRange bounds' largest magnitude).
+// Heatmap only.
+func Diverging() Option {
+	return func(c *Chart) {
+		if c.accepts("Diverging", kindHeatmap) {
+			c.diverging = true
+		}
+	}
+}
+
+// ColorRange fixes a heatmap's colour scale to [lo, hi] (for example [0, 1] for attention
+// weights, so heads can be compared by colour). Heatmap only.
+func ColorRange(lo, hi float64) Option {
+	return func(c *Chart) {
+		if !c.accepts("ColorRange", kindHeatmap) {
+			return
+		}
+		if !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+			c.fail("ColorRange(%g, %g): need finite lo < hi", lo, hi)
+			return
+		}
+		c.hasRange, c.lo, c.hi = true, lo, hi
+	}
+}
+
+// ShowValues writes each cell's value inside it; use it for small heatmaps only. Heatmap only.
+func ShowValues() Option {
+	return func(c *Chart) {
+		if c.accepts("ShowValues", kindHeatmap) {
+			c.showValues = true
+		}
+	}
+}
+
+// LogX puts the x axis on a log scale; points with x <= 0 are left out. Lines and Scatter.
+func LogX() Option {
+	return func(c *Chart) {
+		if c.accepts("LogX", kindLines, kindScatter) {
+			c.logX = true
+		}
+	}
+}
+
+// LogY puts the y axis on a log scale; points with y <= 0 are left out. Lines and Scatter.
+func LogY() Option {
+	return func(c *Chart) {
+		if c.accepts("LogY", kindLines, kindScatter) {
+			c.logY = true
+		}
+	}
+}
+
+// VLine draws a labelled dashed vertical line at x, e.g. VLine(1200, "loss bump").
+// Lines and Scatter.
+func VLine(x float64, label string) Option {
+	return func(c *Chart) {
+		if c.accepts("VLine", kindLines, kindScatter) {
+			c.vlines = append(c.vlines, mark{x, label})
+		}
+	}
+}
+
+// HLine draws a labelled dashed horizontal reference line at y on the left y axis,
+// e.g. HLine(0.5, "D = 1/2"). Lines, Scatter and Bars.
+func HLine(y float64, label string) Option {
+	return func(c *Chart) {
+		if c.accepts("HLine", kindLines, kindScatter, kindBars) {
+			c.hlines = append(c.hlines, mark{y, label})
+		}
+	}
+}
+
+// YRight adds a second y axis on the right, named name, for the series with RightAxis set
+// (e.g. the loss beside head scores). Lines and Scatter.
+func YRight(name string) Option {
+	return func(c *Chart) {
+		if !c.accepts("YRight", kindLines, kindScatter) {
+			return
+		}
+		if strings.TrimSpace(name) == "" {
+			c.fail("YRight needs an axis name")
+		}
+		c.yRight = name
+	}
+}
+
+// ColorBy colours each bar by a second value, one per category, with a colour legend named
+// name (e.g. feature norms coloured by interference). Bars with a single series only.
+func ColorBy(name string, values []float64) Option {
+	return func(c *Chart) {
+		if !c.accepts("ColorBy", kindBars) {
+			return
+		}
+		if len(c.series) != 1 {
+			c.fail("ColorBy needs exactly one bar series, got %d", len(c.series))
+		}
+		if len(values) != len(c.xCats) {
+			c.fail("ColorBy %q has %d values for %d categories", name, len(values), len(c.xCats))
+		}
+		if strings.TrimSpace(name) == "" {
+			c.fail("ColorBy needs a name for its colour legend")
+		}
+		c.colorName, c.colorBy = name, values
+	}
+}
+
+// EqualAxes gives both axes the same symmetric range around zero and makes the plot square,
+// so angles and lengths read true (feature directions in 2-D). Scatter and Lines.
+func EqualAxes() Option {
+	return func(c *Chart) {
+		if c.accepts("EqualAxes", kindScatter, kindLines) {
+			c.equalAxes = true
+		}
+	}
+}
+
+// FromOrigin draws a line from (0, 0) to every point, showing points as vectors. Scatter only.
+func FromOrigin() Option {
+	return func(c *Chart) {
+		if c.accepts("FromOrigin", kindScatter) {
+			c.fromOrigin = true
+		}
+	}
+}
+
+// Height sets the chart's height in CSS pixels (default 420). Any chart.
+func Height(px int) Option {
+	return func(c *Chart) {
+		if px < 100 || px > 4000 {
+			c.fail("Height(%d): want 100..4000 pixels", px)
+			return
+		}
+		c.height = px
+	}
+}
+
+func newChart(k kind, s Spec) *Chart {
+	c := &Chart{kind: k, spec: s, height: defaultHeight}
+	for _, f := range []struct{ name, v string }{{"Title", s.Title}, {"X", s.X}, {"Y", s.Y}, {"Caption", s.Caption}} {
+		if strings.TrimSpace(f.v) == "" {
+			c.fail("Spec.%s is empty; every chart needs a title, both axis names and a caption", f.name)
+		}
+	}
+	if strings.ContainsAny(s.Caption, "\r\n") {
+		c.fail("Spec.Caption must be one line")
+	}
+	return c
+}
+
+func (c *Chart) apply(options []Option) *Chart {
+	for _, o := range options {
+		o(c)
+	}
+	return c
+}
+
+func (c *Chart) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf(format, args...))
+}
+
+func (c *Chart) accepts(option string, kinds ...kind) bool {
+	for _, k := range kinds {
+		if c.kind == k {
+			return true
+		}
+	}
+	c.fail("option %s does not apply to %s charts", option, c.kind)
+	return false
+}
+
+func (c *Chart) checkXY() {
+	if len(c.series) == 0 {
+		c.fail("%s chart needs at least one series", c.kind)
+	}
+	for _, s := range c.series {
+		if len(s.X) != len(s.Y) {
+			c.fail("series %q has %d x values and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		if s.Labels != nil && len(s.Labels) != len(s.Y) {
+			c.fail("series %q has %d labels for %d points", s.Name, len(s.Labels), len(s.Y))
+		}
+	}
+}
+
+// Err reports what is wrong with the chart's input, or nil.
+func (c *Chart) Err() error {
+	if c == nil {
+		return errors.New("nil chart")
+	}
+	var errs []error
+	for _, e := range c.errs {
+		errs = append(errs, fmt.Errorf("chart %q: %w", c.spec.Title, e))
+	}
+	if c.yRight == "" {
+		for _, s := range c.series {
+			if s.RightAxis {
+				errs = append(errs, fmt.Errorf("chart %q: series %q is on the right axis but the chart has no YRight option", c.spec.Title, s.Name))
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// OptionJSON returns the chart's ECharts option as JSON, for pages that draw charts with
+// their own script. It includes a "_mi" key with viz's tooltip hints, which ECharts ignores.
+func (c *Chart) OptionJSON() ([]byte, error) {
+	opt, err := c.option()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(opt)
+}
+
+// finite reports whether v can be drawn.
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// option builds the ECharts option with go-echarts and returns it as the map go-echarts
+// serialises, adjusted where go-echarts' types cannot say what we need.
+func (c *Chart) option() (map[string]any, error) {
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	var opt map[string]any
+	meta := map[string]any{"kind": string(c.kind), "x": c.spec.X, "y": c.spec.Y}
+	switch c.kind {
+	case kindHeatmap:
+		opt = c.heatmapOption(meta)
+	case kindBars:
+		opt = c.barsOption(meta)
+	default:
+		opt = c.xyOption()
+	}
+	opt["animation"] = false
+	opt["_mi"] = meta
+	return opt, nil
+}
+
+func (c *Chart) globals(legend bool, left, right int) []charts.GlobalOpts {
+	top := 40
+	if legend {
+		top = 62
+	}
+	return []charts.GlobalOpts{
+		charts.WithTitleOpts(opts.Title{Title: c.spec.Title, Left: "center"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(legend), Top: "26", Type: "scroll"}),
+		charts.WithGridOpts(opts.Grid{Left: fmt.Sprint(left), Right: fmt.Sprint(right), Top: fmt.Sprint(top), Bottom: "56"}),
+		charts.WithColorsOpts(paletteColors),
+	}
+}
+
+func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var data []opts.HeatMapData
+	for i, row := range c.z {
+		for j, v := range row {
+			if !finite(v) {
+				continue
+			}
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+			data = append(data, opts.HeatMapData{Value: [3]any{j, i, v}})
+		}
+	}
+	if len(data) == 0 {
+		lo, hi = 0, 1
+	}
+	if c.hasRange {
+		lo, hi = c.lo, c.hi
+	}
+	colors := sequentialColors
+	if c.diverging {
+		m := math.Max(math.Abs(lo), math.Abs(hi))
+		if m == 0 {
+			m = 1
+		}
+		lo, hi, colors = -m, m, divergingColors
+	}
+	if lo == hi {
+		lo, hi = lo-0.5, hi+0.5
+	}
+	hm := charts.NewHeatMap()
+	yGap := min(max(labelWidth(c.yCats)+14, 30), 130)
+	hm.SetGlobalOptions(c.globals(false, yGap+24, 100)...)
+	hm.SetGlobalOptions(
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: 32, Data: c.xCats, SplitArea: &opts.SplitArea{Show: opts.Bool(false)}}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Name: c.spec.Y, NameLocation: "middle", NameGap: yGap, Data: c.yCats, Inverse: opts.Bool(true)}),
+	)
+	hm.SetXAxis(c.xCats)
+	hm.AddSeries(c.spec.Title, data, charts.WithLabelOpts(opts.Label{Show: opts.Bool(c.showValues)}))
+	hm.Validate()
+	opt := hm.JSON()
+	// go-echarts' VisualMap holds min and max as float32 with omitempty, which drops a bound of 0
+	// and rounds others, so the colour scale is written here.
+	opt["visualMap"] = []map[string]any{{
+		"type": "continuous", "min": lo, "max": hi, "calculable": true,
+		"orient": "vertical", "right": 10, "top": "middle", "precision": 3,
+		"inRange": map[string]any{"color": colors},
+	}}
+	meta["xLabels"], meta["yLabels"], meta["showValues"] = c.xCats, c.yCats, c.showValues
+	return opt
+}
+
+func (c *Chart) barsOption(meta map[string]any) map[string]any {
+	right := 30
+	if c.colorBy != nil {
+		right = 100
+	}
+	b := charts.NewBar()
+	b.SetGlobalOptions(c.globals(len(c.series) > 1, 80, right)...)
+	trigger := "axis"
+	if c.colorBy != nil {
+		trigger = "item"
+	}
+	b.SetGlobalOptions(
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: 32, Data: c.xCats}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: c.spec.Y, NameLocation: "middle", NameGap: 56}),
+	)
+	b.SetXAxis(c.xCats)
+	for si, s := range c.series {
+		data := make([]opts.BarData, len(s.Y))
+		for i, v := range s.Y {
+			switch {
+			case !finite(v):
+				data[i] = opts.BarData{Value: "-"}
+			case c.colorBy != nil:
+				data[i] = opts.BarData{Value: [3]any{i, v, drawable(c.colorBy[i])}}
+			default:
+				data[i] = opts.BarData{Value: v}
+			}
+		}
+		var so []charts.SeriesOpts
+		if si == 0 {
+			so = c.markLines()
+		}
+		b.AddSeries(s.Name, data, so...)
+	}
+	b.Validate()
+	opt := b.JSON()
+	if c.colorBy != nil {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range c.colorBy {
+			if finite(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+		if lo > hi {
+			lo, hi = 0, 1
+		}
+		if lo == hi {
+			lo, hi = lo-0.5, hi+0.5
+		}
+		opt["visualMap"] = []map[string]any{{
+			"type": "continuous", "min": lo, "max": hi, "dimension": 2, "calculable": true,
+			"orient": "vertical", "right": 10, "top": "middle", "precision": 3, "text": []string{c.colorName, ""},
+			"inRange": map[string]any{"color": viridisColors},
+		}}
+		meta["colorName"] = c.colorName
+		meta["xLabels"] = c.xCats
+	}
+	return opt
+}
+
+// drawable returns v, or "-" (ECharts' missing value) when v cannot be drawn.
+func drawable(v float64) any {
+	if finite(v) {
+		return v
+	}
+	return "-"
+}
+
+func (c *Chart) keep(x, y float64) bool {
+	return finite(x) && finite(y) && (!c.logX || x > 0) && (!c.logY || y > 0)
+}
+
+func (c *Chart) xyOption() map[string]any {
+	right := 30
+	if c.yRight != "" {
+		right = 80
+	}
+	axisType := func(log bool) string {
+		if log {
+			return "log"
+		}
+		return "value"
+	}
+	xAxis := opts.XAxis{Type: axisType(c.logX), Name: c.spec.X, NameLocation: "middle", NameGap: 32, Scale: opts.Bool(true)}
+	yAxis := opts.YAxis{Type: axisType(c.logY), Name: c.spec.Y, NameLocation: "middle", NameGap: 56, Scale: opts.Bool(true)}
+	if c.equalAxes {
+		m := 0.0
+		for _, s := range c.series {
+			for i := range s.X {
+				if c.keep(s.X[i], s.Y[i]) {
+					m = math.Max(m, math.Max(math.Abs(s.X[i]), math.Abs(s.Y[i])))
+				}
+			}
+		}
+		if m == 0 {
+			m = 1
+		}
+		m = niceCeil(m * 1.05)
+		xAxis.Min, xAxis.Max, xAxis.Scale = -m, m, nil
+		yAxis.Min, yAxis.Max, yAxis.Scale = -m, m, nil
+	}
+	legend := len(c.series) > 1
+	trigger := "item"
+	if c.kind == kindLines {
+		trigger = "axis"
+	}
+	var rect *charts.RectChart
+	var line *charts.Line
+	var scatter *charts.Scatter
+	if c.kind == kindLines {
+		line = charts.NewLine()
+		rect = &line.RectChart
+	} else {
+		scatter = charts.NewScatter()
+		rect = &scatter.RectChart
+	}
+	rect.SetGlobalOptions(c.globals(legend, 80, right)...)
+	rect.SetGlobalOptions(
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
+		charts.WithXAxisOpts(xAxis),
+		charts.WithYAxisOpts(yAxis),
+	)
+	if c.yRight != "" {
+		rect.ExtendYAxis(opts.YAxis{Type: axisType(c.logY), Name: c.yRight, NameLocation: "middle", NameGap: 50, Position: "right", Scale: opts.Bool(true), SplitLine: &opts.SplitLine{Show: opts.Bool(false)}})
+	}
+	for si, s := range c.series {
+		axis := 0
+		if s.RightAxis {
+			axis = 1
+		}
+		var so []charts.SeriesOpts
+		if si == 0 {
+			so = c.markLines()
+		}
+		if c.fromOrigin {
+			var spokes []opts.MarkLineNameCoordItem
+			for i := range s.X {
+				if c.keep(s.X[i], s.Y[i]) {
+					spokes = append(spokes, opts.MarkLineNameCoordItem{Coordinate0: []any{0, 0}, Coordinate1: []any{s.X[i], s.Y[i]}})
+				}
+			}
+			so = append(so, charts.WithMarkLineNameCoordItemOpts(spokes...), charts.WithMarkLineStyleOpts(opts.MarkLineStyle{
+				Symbol: []string{"none", "none"}, Label: &opts.Label{Show: opts.Bool(false)}, LineStyle: &opts.LineStyle{Width: 1.5, Type: "solid"},
+			}))
+		}
+		if line != nil {
+			var data []opts.LineData
+			for i := range s.X {
+				if !c.keep(s.X[i], s.Y[i]) {
+					continue
+				}
+				d := opts.LineData{Value: [2]float64{s.X[i], s.Y[i]}}
+				if s.Labels != nil {
+					d.Name = s.Labels[i]
+				}
+				data = append(data, d)
+			}
+			so = append(so, charts.WithLineChartOpts(opts.LineChart{YAxisIndex: axis, ShowSymbol: opts.Bool(len(data) <= 60), Symbol: "circle"}))
+			line.AddSeries(s.Name, data, so...)
+		} else {
+			var data []opts.ScatterData
+			for i := range s.X {
+				if !c.keep(s.X[i], s.Y[i]) {
+					continue
+				}
+				d := opts.ScatterData{Value: [2]float64{s.X[i], s.Y[i]}}
+				if s.Labels != nil {
+					d.Name = s.Labels[i]
+				}
+				data = append(data, d)
+			}
+			so = append(so, charts.WithScatterChartOpts(opts.ScatterChart{YAxisIndex: axis, SymbolSize: 9}))
+			scatter.AddSeries(s.Name, data, so...)
+		}
+	}
+	var opt map[string]any
+	if line != nil {
+		line.Validate()
+		opt = line.JSON()
+	} else {
+		scatter.Validate()
+		opt = scatter.JSON()
+	}
+	if c.equalAxes {
+		side := c.height - 110
+		opt["grid"] = []map[string]any{{"width": side, "height": side, "left": "center", "top": 62}}
+	}
+	return opt
+}
+
+// markLines returns the series options for the chart's VLine and HLine marks.
+func (c *Chart) markLines() []charts.SeriesOpts {
+	if len(c.vlines) == 0 && len(c.hlines) == 0 {
+		return nil
+	}
+	var so []charts.SeriesOpts
+	for _, m := range c.vlines {
+		so = append(so, charts.WithMarkLineNameXAxisItemOpts(opts.MarkLineNameXAxisItem{Name: m.label, XAxis: m.at}))
+	}
+	for _, m := range c.hlines {
+		so = append(so, charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: m.label, YAxis: m.at}))
+	}
+	return append(so, charts.WithMarkLineStyleOpts(opts.MarkLineStyle{
+		Symbol:    []string{"none", "none"},
+		Label:     &opts.Label{Show: opts.Bool(true), Formatter: "{b}", Position: "insideEndTop"},
+		LineStyle: &opts.LineStyle{Type: "dashed", Color: "#555", Width: 1.5},
+	}))
+}
+
+// niceCeil rounds v > 0 up to a round number: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a
+// power of ten.
+func niceCeil(v float64) float64 {
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, f := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
+		if f*p >= v {
+			return f * p
+		}
+	}
+	return 10 * p
+}
+
+// labelWidth is a rough pixel width of the longest label, for axis name gaps.
+func labelWidth(labels []string) int {
+	n := 0
+	for _, l := range labels {
+		n = max(n, utf8.RuneCountInString(l))
+	}
+	return 7 * n
+}
