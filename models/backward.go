@@ -200,7 +200,7 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 
 // layerNormBackward adds into dx the gradient through one LayerNorm (or, with
 // none configured, passes dout straight through), firing
-// prefix+"hook_normalized_grad".
+// prefix+"hook_normalized_grad", the gradient at the LayerNorm's output.
 func (m *Model) layerNormBackward(g gradRunner, prefix string, dx, dw, db, dout []float32, a lnActs, w []float32, B, T int) error {
 	if !m.Config.HasLN() {
 		for i := range dx {
@@ -209,12 +209,11 @@ func (m *Model) layerNormBackward(g gradRunner, prefix string, dx, dw, db, dout 
 		return nil
 	}
 	C, N := m.Config.DModel, B*T
-	var dxhat []float32
-	if g.fn != nil {
-		dxhat = make([]float32, N*C)
+	if err := g.fire(prefix+"hook_normalized", dout, B, T, C); err != nil {
+		return err
 	}
-	layerNormBackward(dx, dw, db, dout, a.xhat, a.scale, w, N, C, dxhat)
-	return g.fire(prefix+"hook_normalized", dxhat, B, T, C)
+	layerNormBackward(dx, dw, db, dout, a.xhat, a.scale, w, N, C)
+	return nil
 }
 
 // attentionBackward adds into dq, dk, dv [B,T,H,D] the gradient of

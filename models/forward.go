@@ -292,9 +292,10 @@ func add(a, b []float32) []float32 {
 	return out
 }
 
-// layerNorm runs a pre-LayerNorm with its two TransformerLens hook points
-// (prefix+"hook_scale" [B,T,1], prefix+"hook_normalized" [B,T,C]). Without
-// LayerNorm it is the identity and fires nothing.
+// layerNorm runs a pre-LayerNorm with its two TransformerLens hook points:
+// prefix+"hook_scale" [B,T,1], √(var+ε), and prefix+"hook_normalized"
+// [B,T,C], the output after gain and bias (TransformerLens's LayerNorm).
+// Without LayerNorm it is the identity and fires nothing.
 func (m *Model) layerNorm(r runner, prefix string, x, w, b []float32, B, T int) (lnActs, error) {
 	if !m.Config.HasLN() {
 		return lnActs{out: x}, nil
@@ -306,10 +307,10 @@ func (m *Model) layerNorm(r runner, prefix string, x, w, b []float32, B, T int) 
 		return a, err
 	}
 	layerNormNormalize(a.xhat, a.scale, N, C)
-	if err := r.fire(prefix+"hook_normalized", a.xhat, B, T, C); err != nil {
+	layerNormAffine(a.out, a.xhat, w, b, N, C)
+	if err := r.fire(prefix+"hook_normalized", a.out, B, T, C); err != nil {
 		return a, err
 	}
-	layerNormAffine(a.out, a.xhat, w, b, N, C)
 	return a, nil
 }
 

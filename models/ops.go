@@ -36,7 +36,7 @@ func parallelFor(n, minChunk int, f func(lo, hi int)) {
 }
 
 // layerNormStats centres each row of x [N,C] and returns it in xhat with the
-// scale sqrt(var+eps) in scale [N]; layerNormApply then divides by the scale.
+// scale sqrt(var+eps) in scale [N]; layerNormNormalize then divides by it.
 // The split mirrors TransformerLens, whose hook_scale fires between the two.
 func layerNormStats(xhat, scale, x []float32, N, C int, eps float32) {
 	parallelFor(N, 64, func(lo, hi int) {
@@ -58,8 +58,7 @@ func layerNormStats(xhat, scale, x []float32, N, C int, eps float32) {
 	})
 }
 
-// layerNormApply turns centred rows into xhat = centred/scale in place, then
-// out = xhat*w + b.
+// layerNormNormalize turns centred rows into xhat = centred/scale in place.
 func layerNormNormalize(xhat, scale []float32, N, C int) {
 	for i := 0; i < N; i++ {
 		r := 1 / scale[i]
@@ -70,6 +69,7 @@ func layerNormNormalize(xhat, scale []float32, N, C int) {
 	}
 }
 
+// layerNormAffine computes out = xhat*w + b row by row.
 func layerNormAffine(out, xhat, w, b []float32, N, C int) {
 	for i := 0; i < N; i++ {
 		o, h := out[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
@@ -80,9 +80,8 @@ func layerNormAffine(out, xhat, w, b []float32, N, C int) {
 }
 
 // layerNormBackward adds to dx [N,C] (and dw, db [C]) the gradient of
-// out = xhat*w + b, given dout, xhat and scale. dxhatOut, if not nil,
-// receives dL/dxhat (for the hook_normalized gradient).
-func layerNormBackward(dx, dw, db, dout, xhat, scale, w []float32, N, C int, dxhatOut []float32) {
+// out = xhat*w + b, given dout, xhat and scale.
+func layerNormBackward(dx, dw, db, dout, xhat, scale, w []float32, N, C int) {
 	for i := 0; i < N; i++ {
 		do, h := dout[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
 		for j := range do {
@@ -105,9 +104,6 @@ func layerNormBackward(dx, dw, db, dout, xhat, scale, w []float32, N, C int, dxh
 			r := 1 / scale[i]
 			for j := range d {
 				d[j] += r * (dxhat[j] - float32(mean) - h[j]*float32(meanH))
-			}
-			if dxhatOut != nil {
-				copy(dxhatOut[i*C:(i+1)*C], dxhat)
 			}
 		}
 	})

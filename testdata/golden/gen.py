@@ -88,13 +88,11 @@ class GPT(torch.nn.Module):
         return x
 
     def layer_norm(self, prefix, x, w, b):
-        # TransformerLens's LayerNorm: centre, scale = sqrt(var + eps), divide.
-        # hook_normalized here is x/scale, before the gain and bias (this
-        # project's documented convention, docs/hooks.md).
+        # TransformerLens's LayerNorm: centre, scale = sqrt(var + eps), divide,
+        # then the gain and bias; hook_normalized sees the LayerNorm's output.
         x = x - x.mean(-1, keepdim=True)
         scale = self.hook(prefix + "hook_scale", (x.pow(2).mean(-1, keepdim=True) + self.cfg["eps"]).sqrt())
-        x = self.hook(prefix + "hook_normalized", x / scale)
-        return x * w + b
+        return self.hook(prefix + "hook_normalized", x / scale * w + b)
 
     def forward(self, tokens):
         cfg = self.cfg
