@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/superposition"
+)
+
+func spRun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestSuperpositionCommand(t *testing.T) {
+	for _, exp := range superposition.ExperimentNames() {
+		t.Run(exp, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			cfg := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(cfg, []byte("steps: 40\nbatch: 64\nsae_steps: 20\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := spRun(t, "superposition", exp, "--quick", "--config", cfg, "--out", dir); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res superposition.ExperimentResult
+			if err := json.Unmarshal(b, &res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Experiment != exp || res.Config.Steps != 40 {
+				t.Errorf("results.json: experiment %q steps %d", res.Experiment, res.Config.Steps)
+			}
+			if res.Instances == nil && res.Sweep == nil && res.Phases == nil && res.SAE == nil {
+				t.Error("results.json holds no result")
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+			if len(left) > 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+		})
+	}
+}
+
+func TestSuperpositionBadInput(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("features: [1\n"), 0o644)
+	unknown := filepath.Join(t.TempDir(), "unknown.yaml")
+	os.WriteFile(unknown, []byte("featurez: 3\n"), 0o644)
+	badModel := filepath.Join(t.TempDir(), "model.yaml")
+	os.WriteFile(badModel, []byte("model: cubic\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"superposition", "nope"}, "unknown experiment"},
+		{[]string{"superposition", "linear", "--config", bad}, "reading config file"},
+		{[]string{"superposition", "linear", "--config", unknown}, "featurez"},
+		{[]string{"superposition", "linear", "--config", badModel, "--quick"}, "unknown model"},
+		{[]string{"superposition", "linear", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, "missing.yaml"},
+		{[]string{"superposition"}, "arg"},
+	} {
+		out := filepath.Join(t.TempDir(), "o")
+		_, err := spRun(t, append(tc.args, "--out", out)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error %v, want one line containing %q", tc.args, err, tc.want)
+		}
+		if _, statErr := os.Stat(filepath.Join(out, "results.json")); statErr == nil {
+			t.Errorf("%v: results.json written despite the error", tc.args)
+		}
+	}
+}
+
+func TestSuperpositionPrintConfig(t *testing.T) {
+	out, err := spRun(t, "superposition", "pentagon", "--print-config")
+	if err != nil || !strings.Contains(out, "features: 5") {
+		t.Errorf("print-config: %v %q", err, out)
+	}
+}
+
+func TestBenchToy(t *testing.T) {
+	res, err := benchToy(4, 20, 5, 128, 5, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"workload", "instances", "features", "hidden", "batch", "steps_per_s", "samples_per_s", "threads"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("missing key %s", k)
+		}
+	}
+	if res["steps_per_s"].(float64) <= 0 {
+		t.Errorf("steps_per_s %v", res["steps_per_s"])
+	}
+	if _, err := benchToy(0, 20, 5, 128, 5, 2); err == nil {
+		t.Error("zero instances accepted")
+	}
+}
