@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/url"
 	"os"
 	"os/exec"
@@ -180,6 +181,8 @@ func Open(t testing.TB, target string, opts ...Option) *Page {
 	}
 	tctx, tcancel := p.timeoutCtx()
 	defer tcancel()
+	paused := chromedp.Events(ctx, fetch.RequestPaused) // subscribed now, before any request
+	go p.gate(ctx, paused)
 	err = chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
 			return fmt.Errorf("network.enable: %w", err)
@@ -198,7 +201,6 @@ func Open(t testing.TB, target string, opts ...Option) *Page {
 	if err != nil {
 		t.Fatalf("browsertest: %v", err)
 	}
-	go p.gate(ctx)
 	if err := chromedp.Do(tctx, chromedp.Navigate(p.url)); err != nil {
 		t.Fatalf("browsertest: load %s: %v", p.url, err)
 	}
@@ -286,8 +288,8 @@ func (p *Page) listen(ev any) {
 
 // gate answers the requests that Fetch pauses: the page's own loopback origin goes through,
 // everything else fails, so no test ever reaches the network.
-func (p *Page) gate(ctx context.Context) {
-	for ev, err := range chromedp.Events(ctx, fetch.RequestPaused) {
+func (p *Page) gate(ctx context.Context, paused iter.Seq2[fetch.EventRequestPaused, error]) {
+	for ev, err := range paused {
 		if err != nil {
 			return
 		}
