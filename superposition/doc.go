@@ -1,0 +1,25 @@
+// Package superposition implements the toy models of Elhage et al. 2022
+// (Toy Models of Superposition), their data distributions, batched training
+// of many instances at once, the metrics and geometry readout of the paper,
+// sparsity sweeps and phase diagrams, and sparse autoencoders (Bricken et al.
+// 2023, Towards Monosemanticity; Sharkey et al. 2022) for any [N, d]
+// activation matrix.
+//
+// Models map n features into m hidden dimensions: Linear (x' = W^T W x + b),
+// ReLUOutput (x' = ReLU(W^T W x + b)), ReLUHidden (h = ReLU(W x),
+// x' = ReLU(W^T h + b)) and AbsValue (|x| through an untied ReLU hidden
+// layer). Train runs many Instances, each with its own density, importance,
+// feature sets and seed, spread over goroutines; forward and backward are
+// hand-written (checked against finite differences in the tests), batched
+// feature-major so that the inner loops run over the batch with AVX2/FMA
+// kernels on amd64 (pure Go elsewhere).
+//
+// Metrics take W feature-major (W[i] is the paper's column W_i): FeatureNorms,
+// Interference, DStar, Dimensionalities, Vulnerability, Neurons and
+// ReadGeometry, which names the structures found (antipodal pairs, triangles,
+// pentagons, tetrahedra, square antiprisms). Analyze bundles them for one
+// trained instance. Every result type is a plain struct with JSON tags, the
+// input of viz's charts; RunExperiment runs the ready experiments behind
+// `mechinterp superposition <experiment>`, whose configs are embedded from
+// configs/*.yaml. docs/superposition.md is the user guide.
+package superposition
