@@ -1,0 +1,47 @@
+package models
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// Shape A of issue 2: 2 layers, 4 heads, d_model 128, ctx 128, batch 32,
+// vocab 512, attention-only. `mechinterp bench` is the comparison with
+// PyTorch; these isolate the model's own passes for profiling.
+func benchShapeA(b *testing.B) (*Model, []int, []int) {
+	m, err := New(Config{NLayers: 2, NHeads: 4, DModel: 128, NCtx: 128, DVocab: 512, AttnOnly: true, Untied: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(0, 0))
+	toks, tgts := make([]int, 32*128), make([]int, 32*128)
+	for i := range toks {
+		toks[i], tgts[i] = rng.IntN(512), rng.IntN(512)
+	}
+	return m, toks, tgts
+}
+
+func BenchmarkForwardA(b *testing.B) {
+	m, toks, tgts := benchShapeA(b)
+	b.SetBytes(int64(len(toks)))
+	for b.Loop() {
+		if _, err := m.Forward(toks, 32, 128, tgts, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkForwardBackwardA(b *testing.B) {
+	m, toks, tgts := benchShapeA(b)
+	g := m.Params.ZerosLike()
+	for b.Loop() {
+		p, err := m.Forward(toks, 32, 128, tgts, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clear(g.Data)
+		if err := m.Backward(p, g, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
