@@ -55,10 +55,12 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 	C, H, D, M, V := c.DModel, c.NHeads, c.DHead, c.DMLP, c.DVocab
 	HD, N := H*D, B*T
 	g := gradRunner{fn: opt.GradHook}
+	var ar arena
+	defer ar.release()
 	shortformer := c.Positional == PosShortformer
 
 	// Loss: d(mean cross-entropy)/dlogits = (softmax − onehot)/count.
-	dlogits := make([]float32, N*V)
+	dlogits := ar.get(N * V)
 	switch {
 	case opt.DLogits != nil:
 		if !opt.DLogits.SameShape([]int{B, T, V}) {
@@ -81,9 +83,9 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 			dbu[j] += row[j]
 		}
 	}
-	dlnf := make([]float32, N*C)
+	dlnf := ar.get(N * C)
 	tensor.Gemm(false, false, N, C, V, 1, dlogits, V, wu, C, 0, dlnf, C)
-	dx := make([]float32, N*C)
+	dx := ar.get(N * C)
 	if err := m.layerNormBackward(g, "ln_final.", dx, grads.slice("ln_f.weight"), grads.slice("ln_f.bias"),
 		dlnf, p.lnf, m.Params.slice("ln_f.weight"), B, T); err != nil {
 		return err
@@ -91,7 +93,7 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 
 	var dposShort []float32 // shortformer: gradient reaching W_pos through Q and K
 	if shortformer {
-		dposShort = make([]float32, N*C)
+		dposShort = ar.get(N * C)
 	}
 	for l := c.NLayers - 1; l >= 0; l-- {
 		a := &p.layers[l]
@@ -106,19 +108,20 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 			if err := g.fire(pre+"hook_mlp_out", dx, B, T, C); err != nil {
 				return err
 			}
-			dpost := make([]float32, N*M)
+			dpost := ar.get(N * M)
 			linearBackward(dpost, dw.fcProjW, C, dw.fcPrB, dx, a.mlpPost, w.fcProjW, N, M, C)
 			if err := g.fire(pre+"mlp.hook_post", dpost, B, T, M); err != nil {
 				return err
 			}
-			dpre := make([]float32, N*M)
+			dpre := ar.get(N * M)
 			geluTanhBackward(dpre, dpost, a.mlpPre)
 			if err := g.fire(pre+"mlp.hook_pre", dpre, B, T, M); err != nil {
 				return err
 			}
-			dln2 := make([]float32, N*C)
+			dln2 := ar.get(N * C)
 			linearBackward(dln2, dw.fcW, M, dw.fcB, dpre, a.ln2.out, w.fcW, N, C, M)
-			dmid := append([]float32(nil), dx...)
+			dmid := ar.get(N * C)
+			copy(dmid, dx)
 			if err := m.layerNormBackward(g, pre+"ln2.", dmid, dw.ln2w, dw.ln2b, dln2, a.ln2, w.ln2w, B, T); err != nil {
 				return err
 			}
@@ -134,7 +137,7 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 		}
 		if p.result && g.fn != nil {
 			// Every head's result enters attn_out with weight one.
-			dres := make([]float32, N*H*C)
+			dres := ar.get(N * H * C)
 			for i := 0; i < N; i++ {
 				for h := 0; h < H; h++ {
 					copy(dres[(i*H+h)*C:(i*H+h+1)*C], dx[i*C:(i+1)*C])
@@ -144,16 +147,16 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 				return err
 			}
 		}
-		dz := make([]float32, N*HD)
+		dz := ar.get(N * HD)
 		linearBackward(dz, dw.projW, C, dw.projB, dx, a.z, w.projW, N, HD, C)
 		if err := g.fire(pre+"attn.hook_z", dz, B, T, H, D); err != nil {
 			return err
 		}
-		dq, dk, dv := make([]float32, N*HD), make([]float32, N*HD), make([]float32, N*HD)
-		if err := m.attentionBackward(g, pre, dq, dk, dv, dz, a, B, T); err != nil {
+		dq, dk, dv := ar.get(N*HD), ar.get(N*HD), ar.get(N*HD)
+		if err := m.attentionBackward(g, &ar, pre, dq, dk, dv, dz, a, B, T); err != nil {
 			return err
 		}
-		dln1 := make([]float32, N*C)
+		dln1 := ar.get(N * C)
 		for i, d := range [][]float32{dq, dk, dv} {
 			name := pre + []string{"attn.hook_q", "attn.hook_k", "attn.hook_v"}[i]
 			if err := g.fire(name, d, B, T, H, D); err != nil {
@@ -165,7 +168,8 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 				tensor.Gemm(false, true, N, C, HD, 1, d, HD, w.attnW[i*HD:], 3*HD, 1, dposShort, C)
 			}
 		}
-		dpre := append([]float32(nil), dx...)
+		dpre := ar.get(N * C)
+		copy(dpre, dx)
 		if err := m.layerNormBackward(g, pre+"ln1.", dpre, dw.ln1w, dw.ln1b, dln1, a.ln1, w.ln1w, B, T); err != nil {
 			return err
 		}
@@ -219,12 +223,12 @@ func (m *Model) layerNormBackward(g gradRunner, prefix string, dx, dw, db, dout 
 // attentionBackward adds into dq, dk, dv [B,T,H,D] the gradient of
 // z = softmax(q·kᵀ/√D + mask) · v given dz, firing the pattern and score
 // gradients.
-func (m *Model) attentionBackward(g gradRunner, pre string, dq, dk, dv, dz []float32, a *layerActs, B, T int) error {
+func (m *Model) attentionBackward(g gradRunner, ar *arena, pre string, dq, dk, dv, dz []float32, a *layerActs, B, T int) error {
 	c := m.Config
 	H, D := c.NHeads, c.DHead
 	HD := H * D
 	scale := float32(1 / math.Sqrt(float64(D)))
-	dpat := make([]float32, B*H*T*T)
+	dpat := ar.get(B * H * T * T)
 	parallelFor(B*H, 1, func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H

@@ -25,9 +25,11 @@ func BenchmarkForwardA(b *testing.B) {
 	m, toks, tgts := benchShapeA(b)
 	b.SetBytes(int64(len(toks)))
 	for b.Loop() {
-		if _, err := m.Forward(toks, 32, 128, tgts, nil); err != nil {
+		p, err := m.Forward(toks, 32, 128, tgts, nil)
+		if err != nil {
 			b.Fatal(err)
 		}
+		p.Release()
 	}
 }
 
@@ -43,5 +45,6 @@ func BenchmarkForwardBackwardA(b *testing.B) {
 		if err := m.Backward(p, g, nil); err != nil {
 			b.Fatal(err)
 		}
+		p.Release()
 	}
 }

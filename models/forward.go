@@ -41,6 +41,7 @@ type Pass struct {
 	nLoss  int
 	result bool
 
+	mem        arena     // every buffer below, for Release
 	embed, pos []float32 // [B,T,C] hook_embed, hook_pos_embed
 	layers     []layerActs
 	resid      []float32 // [B,T,C] final residual stream
@@ -92,6 +93,14 @@ func (r runner) fire(name string, data []float32, shape ...int) error {
 	return nil
 }
 
+// Release hands the pass's buffers back for reuse by later passes, which
+// saves a training loop the cost of fresh memory each step. The pass, its
+// Logits and its Losses must not be used afterwards. Calling it is optional.
+func (p *Pass) Release() {
+	p.mem.release()
+	*p = Pass{}
+}
+
 // CheckTokens reports whether tokens [B,T] fit the model: B,T positive, T at
 // most n_ctx, every id in [0, d_vocab).
 func (m *Model) CheckTokens(tokens []int, B, T int) error {
@@ -134,7 +143,8 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 
 	// Embeddings: hook_embed [B,T,C] = W_E[token], hook_pos_embed [B,T,C] = W_pos[t].
 	wte, wpe := m.Params.slice("wte.weight"), m.Params.slice("wpe.weight")
-	p.embed, p.pos = make([]float32, N*C), make([]float32, N*C)
+	ar := &p.mem
+	p.embed, p.pos = ar.get(N*C), ar.get(N*C)
 	for i, tok := range tokens {
 		copy(p.embed[i*C:(i+1)*C], wte[tok*C:(tok+1)*C])
 		t := i % T
@@ -146,7 +156,7 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 	if err := r.fire("hook_pos_embed", p.pos, B, T, C); err != nil {
 		return nil, err
 	}
-	x := make([]float32, N*C)
+	x := ar.get(N * C)
 	copy(x, p.embed)
 	if !shortformer {
 		for i := range x {
@@ -165,13 +175,13 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 			return nil, err
 		}
 		var err error
-		if a.ln1, err = m.layerNorm(r, pre+"ln1.", a.residPre, w.ln1w, w.ln1b, B, T); err != nil {
+		if a.ln1, err = m.layerNorm(r, ar, pre+"ln1.", a.residPre, w.ln1w, w.ln1b, B, T); err != nil {
 			return nil, err
 		}
 
 		// Q, K, V [B,T,H,D] from the fused [C,3HD] weight; shortformer adds
 		// the positional embedding to the inputs of Q and K only.
-		a.q, a.k, a.v = make([]float32, N*HD), make([]float32, N*HD), make([]float32, N*HD)
+		a.q, a.k, a.v = ar.get(N*HD), ar.get(N*HD), ar.get(N*HD)
 		for i, dst := range [][]float32{a.q, a.k, a.v} {
 			linear(dst, a.ln1.out, w.attnW[i*HD:], 3*HD, w.attnB[i*HD:(i+1)*HD], N, C, HD)
 			if shortformer && i < 2 {
@@ -186,15 +196,15 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 				return nil, err
 			}
 		}
-		if err := m.attention(r, pre, a, B, T); err != nil {
+		if err := m.attention(r, ar, pre, a, B, T); err != nil {
 			return nil, err
 		}
 
 		// Output projection: per head when hook_result is asked for, so a
 		// replaced head output changes the sum.
-		a.attnOut = make([]float32, N*C)
+		a.attnOut = ar.get(N * C)
 		if opt.AttnResult {
-			a.result = make([]float32, N*H*C)
+			a.result = ar.get(N * H * C)
 			for h := 0; h < H; h++ {
 				// result[:, :, h, :] = z[:, :, h, :] · W_O[h]
 				tensor.Gemm(false, false, N, C, D, 1, a.z[h*D:], HD, w.projW[h*D*C:], C, 0, a.result[h*C:], H*C)
@@ -220,16 +230,16 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 		}
 
 		if c.AttnOnly {
-			a.residPost = add(a.residPre, a.attnOut)
+			a.residPost = add(ar, a.residPre, a.attnOut)
 		} else {
-			a.residMid = add(a.residPre, a.attnOut)
+			a.residMid = add(ar, a.residPre, a.attnOut)
 			if err := r.fire(pre+"hook_resid_mid", a.residMid, B, T, C); err != nil {
 				return nil, err
 			}
-			if a.ln2, err = m.layerNorm(r, pre+"ln2.", a.residMid, w.ln2w, w.ln2b, B, T); err != nil {
+			if a.ln2, err = m.layerNorm(r, ar, pre+"ln2.", a.residMid, w.ln2w, w.ln2b, B, T); err != nil {
 				return nil, err
 			}
-			a.mlpPre, a.mlpPost = make([]float32, N*M), make([]float32, N*M)
+			a.mlpPre, a.mlpPost = ar.get(N*M), ar.get(N*M)
 			linear(a.mlpPre, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
 			if err := r.fire(pre+"mlp.hook_pre", a.mlpPre, B, T, M); err != nil {
 				return nil, err
@@ -238,12 +248,12 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 			if err := r.fire(pre+"mlp.hook_post", a.mlpPost, B, T, M); err != nil {
 				return nil, err
 			}
-			a.mlpOut = make([]float32, N*C)
+			a.mlpOut = ar.get(N * C)
 			linear(a.mlpOut, a.mlpPost, w.fcProjW, C, w.fcPrB, N, M, C)
 			if err := r.fire(pre+"hook_mlp_out", a.mlpOut, B, T, C); err != nil {
 				return nil, err
 			}
-			a.residPost = add(a.residMid, a.mlpOut)
+			a.residPost = add(ar, a.residMid, a.mlpOut)
 		}
 		if err := r.fire(pre+"hook_resid_post", a.residPost, B, T, C); err != nil {
 			return nil, err
@@ -253,12 +263,12 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 
 	p.resid = x
 	var err error
-	if p.lnf, err = m.layerNorm(r, "ln_final.", x, m.Params.slice("ln_f.weight"), m.Params.slice("ln_f.bias"), B, T); err != nil {
+	if p.lnf, err = m.layerNorm(r, ar, "ln_final.", x, m.Params.slice("ln_f.weight"), m.Params.slice("ln_f.bias"), B, T); err != nil {
 		return nil, err
 	}
 	// Unembed: logits [N,V] = ln_final [N,C] · W_U [C,V] + b_U, W_U stored [V,C].
 	wu, bu := m.Params.unembed(c)
-	logits := make([]float32, N*V)
+	logits := ar.get(N * V)
 	tensor.Gemm(false, true, N, V, C, 1, p.lnf.out, C, wu, C, 0, logits, V)
 	for i := 0; i < N; i++ {
 		row := logits[i*V : (i+1)*V]
@@ -267,7 +277,7 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 		}
 	}
 	p.Logits = tensor.View(logits, B, T, V)
-	p.Losses = tensor.New(B, T)
+	p.Losses = tensor.View(ar.get(N), B, T)
 	p.Loss = float32(math.NaN())
 	if targets != nil {
 		for i, t := range targets {
@@ -284,8 +294,8 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 	return p, nil
 }
 
-func add(a, b []float32) []float32 {
-	out := make([]float32, len(a))
+func add(ar *arena, a, b []float32) []float32 {
+	out := ar.get(len(a))
 	for i := range out {
 		out[i] = a[i] + b[i]
 	}
@@ -296,12 +306,12 @@ func add(a, b []float32) []float32 {
 // prefix+"hook_scale" [B,T,1], √(var+ε), and prefix+"hook_normalized"
 // [B,T,C], the output after gain and bias (TransformerLens's LayerNorm).
 // Without LayerNorm it is the identity and fires nothing.
-func (m *Model) layerNorm(r runner, prefix string, x, w, b []float32, B, T int) (lnActs, error) {
+func (m *Model) layerNorm(r runner, ar *arena, prefix string, x, w, b []float32, B, T int) (lnActs, error) {
 	if !m.Config.HasLN() {
 		return lnActs{out: x}, nil
 	}
 	C, N := m.Config.DModel, B*T
-	a := lnActs{xhat: make([]float32, N*C), scale: make([]float32, N), out: make([]float32, N*C)}
+	a := lnActs{xhat: ar.get(N * C), scale: ar.get(N), out: ar.get(N * C)}
 	layerNormStats(a.xhat, a.scale, x, N, C, m.Config.LNEps)
 	if err := r.fire(prefix+"hook_scale", a.scale, B, T, 1); err != nil {
 		return a, err
@@ -316,15 +326,15 @@ func (m *Model) layerNorm(r runner, prefix string, x, w, b []float32, B, T int) 
 
 // attention computes hook_attn_scores, hook_pattern and hook_z for one block
 // (Vaswani et al. 2017 with a causal mask): scores = q·kᵀ/√D per (batch, head).
-func (m *Model) attention(r runner, pre string, a *layerActs, B, T int) error {
+func (m *Model) attention(r runner, ar *arena, pre string, a *layerActs, B, T int) error {
 	c := m.Config
 	H, D := c.NHeads, c.DHead
 	HD := H * D
 	scale := float32(1 / math.Sqrt(float64(D)))
 	negInf := float32(math.Inf(-1))
-	a.scores = make([]float32, B*H*T*T)
-	a.pattern = make([]float32, B*H*T*T)
-	a.z = make([]float32, B*T*HD)
+	a.scores = ar.get(B * H * T * T)
+	a.pattern = ar.get(B * H * T * T)
+	a.z = ar.get(B * T * HD)
 	parallelFor(B*H, 1, func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H

@@ -208,3 +208,39 @@ func TestHookErrorStopsPass(t *testing.T) {
 		t.Fatal("a replacement of the wrong shape was accepted")
 	}
 }
+
+// Recycled buffers come back dirty; a pass on them must equal a fresh one.
+func TestReleasedBuffersGiveIdenticalPasses(t *testing.T) {
+	for _, tc := range testConfigs {
+		m := randomModel(t, tc.cfg)
+		rng := rand.New(rand.NewPCG(9, 9))
+		B, T := 2, m.Config.NCtx
+		toks, tgts := randomTokens(rng, B*T, m.Config.DVocab), randomTokens(rng, B*T, m.Config.DVocab)
+		run := func(toks []int) ([]float32, []float32) {
+			p, err := m.Forward(toks, B, T, tgts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := m.Params.ZerosLike()
+			if err := m.Backward(p, g, nil); err != nil {
+				t.Fatal(err)
+			}
+			logits := append([]float32(nil), p.Logits.Data...)
+			p.Release()
+			return logits, g.Data
+		}
+		l1, g1 := run(toks)
+		run(randomTokens(rng, B*T, m.Config.DVocab))
+		l2, g2 := run(toks)
+		for i := range l1 {
+			if l1[i] != l2[i] {
+				t.Fatalf("%s: logits[%d] %g then %g", tc.name, i, l1[i], l2[i])
+			}
+		}
+		for i := range g1 {
+			if g1[i] != g2[i] {
+				t.Fatalf("%s: grad[%d] %g then %g", tc.name, i, g1[i], g2[i])
+			}
+		}
+	}
+}

@@ -119,6 +119,7 @@ func benchModel(workload string, s benchShape) (map[string]any, error) {
 			if err := m.Backward(pass, grads, nil); err != nil {
 				return err
 			}
+			pass.Release()
 			return opt.Step(m.Params.Data, grads.Data, 1e-3)
 		}
 	case "cache":
