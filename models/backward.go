@@ -233,9 +233,14 @@ func (m *Model) attentionBackward(g gradRunner, ar *arena, pre string, dq, dk, d
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
 			off := b*T*HD + h*D
-			// dpattern = dz · vᵀ; dv += patternᵀ · dz.
+			// dpattern = dz · vᵀ, in full: masked entries have a gradient too,
+			// which the hook_pattern gradient reports.
 			tensor.Gemm(false, true, T, T, D, 1, dz[off:], HD, a.v[off:], HD, 0, dpat[bh*T*T:], T)
-			tensor.Gemm(true, false, T, D, T, 1, a.pattern[bh*T*T:], T, dz[off:], HD, 1, dv[off:], HD)
+			// dv += patternᵀ · dz, query block by block (see attnBlock).
+			for i0 := 0; i0 < T; i0 += attnBlock {
+				i1 := min(i0+attnBlock, T)
+				tensor.Gemm(true, false, i1, D, i1-i0, 1, a.pattern[bh*T*T+i0*T:], T, dz[off+i0*HD:], HD, 1, dv[off:], HD)
+			}
 		}
 	})
 	if err := g.fire(pre+"attn.hook_pattern", dpat, B, H, T, T); err != nil {
@@ -266,9 +271,13 @@ func (m *Model) attentionBackward(g gradRunner, ar *arena, pre string, dq, dk, d
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
 			off := b*T*HD + h*D
-			// dq += ds · k/√D; dk += dsᵀ · q/√D.
-			tensor.Gemm(false, false, T, D, T, scale, ds[bh*T*T:], T, a.k[off:], HD, 1, dq[off:], HD)
-			tensor.Gemm(true, false, T, D, T, scale, ds[bh*T*T:], T, a.q[off:], HD, 1, dk[off:], HD)
+			// dq += ds · k/√D; dk += dsᵀ · q/√D; ds is zero past the diagonal.
+			for i0 := 0; i0 < T; i0 += attnBlock {
+				i1 := min(i0+attnBlock, T)
+				d := ds[bh*T*T+i0*T:]
+				tensor.Gemm(false, false, i1-i0, D, i1, scale, d, T, a.k[off:], HD, 1, dq[off+i0*HD:], HD)
+				tensor.Gemm(true, false, i1, D, i1-i0, scale, d, T, a.q[off+i0*HD:], HD, 1, dk[off:], HD)
+			}
 		}
 	})
 	return nil

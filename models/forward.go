@@ -324,6 +324,10 @@ func (m *Model) layerNorm(r runner, ar *arena, prefix string, x, w, b []float32,
 	return a, nil
 }
 
+// attnBlock is the number of query rows multiplied at once in attention, so
+// that each block skips the keys the causal mask hides from all its rows.
+const attnBlock = 32
+
 // attention computes hook_attn_scores, hook_pattern and hook_z for one block
 // (Vaswani et al. 2017 with a causal mask): scores = q·kᵀ/√D per (batch, head).
 func (m *Model) attention(r runner, ar *arena, pre string, a *layerActs, B, T int) error {
@@ -340,7 +344,11 @@ func (m *Model) attention(r runner, ar *arena, pre string, a *layerActs, B, T in
 			b, h := bh/H, bh%H
 			off := b*T*HD + h*D
 			s := a.scores[bh*T*T : (bh+1)*T*T]
-			tensor.Gemm(false, true, T, T, D, scale, a.q[off:], HD, a.k[off:], HD, 0, s, T)
+			// Query block [i0,i1) sees keys [0,i1) only: skip the masked half.
+			for i0 := 0; i0 < T; i0 += attnBlock {
+				i1 := min(i0+attnBlock, T)
+				tensor.Gemm(false, true, i1-i0, i1, D, scale, a.q[off+i0*HD:], HD, a.k[off:], HD, 0, s[i0*T:], T)
+			}
 			for i := 0; i < T; i++ {
 				row := s[i*T : (i+1)*T]
 				for j := i + 1; j < T; j++ {
@@ -365,7 +373,10 @@ func (m *Model) attention(r runner, ar *arena, pre string, a *layerActs, B, T in
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
 			off := b*T*HD + h*D
-			tensor.Gemm(false, false, T, D, T, 1, a.pattern[bh*T*T:], T, a.v[off:], HD, 0, a.z[off:], HD)
+			for i0 := 0; i0 < T; i0 += attnBlock {
+				i1 := min(i0+attnBlock, T)
+				tensor.Gemm(false, false, i1-i0, D, i1, 1, a.pattern[bh*T*T+i0*T:], T, a.v[off:], HD, 0, a.z[off+i0*HD:], HD)
+			}
 		}
 	})
 	return r.fire(pre+"attn.hook_z", a.z, B, T, H, D)
