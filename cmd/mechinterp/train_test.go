@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/train"
@@ -162,5 +166,61 @@ func TestTrainBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTrainInterruptBinary sends SIGINT to a real training process: it
+// stops after the current step with a checkpoint of it, one error line and
+// exit status 1; --resume then finishes the run with the losses of an
+// uninterrupted one.
+func TestTrainInterruptBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "tiny.yaml", strings.Replace(tinyRunYAML, "steps: 12", "steps: 400", 1))
+	whole := filepath.Join(dir, "whole")
+	if _, stderr, code := runBinary(t, "train", "--config", cfg, "--out", whole); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
+	}
+	run := filepath.Join(dir, "run")
+	cmd := exec.Command(bin, "train", "--config", cfg, "--out", run)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for step 16's checkpoint, then interrupt.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(train.StepDir(run, 16)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint at step 16 after 60 s")
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok {
+		t.Fatalf("interrupted run: %v (stderr %q)", err, stderr.String())
+	}
+	assertCleanFailure(t, stderr.String(), ee.ExitCode(), "--resume")
+	latest, ok, _ := train.Latest(run)
+	if !ok || latest.Step < 16 || latest.Step >= 400 {
+		t.Fatalf("latest checkpoint after the interrupt: %+v", latest)
+	}
+	if !strings.Contains(stderr.String(), fmt.Sprintf("at step %d", latest.Step)) {
+		t.Errorf("message %q does not name step %d", stderr.String(), latest.Step)
+	}
+	if _, stderr, code := runBinary(t, "train", "--config", cfg, "--out", run, "--resume"); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	if got, want := metricLosses(t, run), metricLosses(t, whole); !slices.Equal(got, want) {
+		t.Errorf("interrupted and resumed run logged other losses than the uninterrupted one")
 	}
 }
