@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/mechinterp/mechinterp/superposition"
+	"github.com/mechinterp/mechinterp/viz"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 )
@@ -23,7 +25,8 @@ func newSuperpositionCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "superposition <experiment>",
 		Short: "Toy models of superposition and sparse autoencoders (Elhage et al. 2022)",
-		Long: "Runs one experiment of Toy Models of Superposition and writes results.json (every number its charts plot).\n\nExperiments:\n" +
+		Long: "Runs one experiment of Toy Models of Superposition and writes results.json (every number its charts plot)\n" +
+			"and report.html (a self-contained page of its charts) into --out.\n\nExperiments:\n" +
 			spExperimentList() +
 			"\nEach has a ready paper-scale config (print it with --print-config); --config FILE overrides its keys.",
 		Args: cobra.ExactArgs(1),
@@ -93,15 +96,40 @@ func runSuperposition(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	return spWriteOutputs(cmd.OutOrStdout(), out, res)
+}
+
+// spWriteOutputs writes results.json and then report.html into dir, each atomically (a
+// temporary file renamed into place, so neither is ever half-written), and prints both paths.
+// The results are written first and kept even when the report cannot be built or written:
+// they may have cost hours, and the error names them.
+func spWriteOutputs(w io.Writer, dir string, res *superposition.ExperimentResult) error {
 	data, err := json.Marshal(res)
 	if err != nil {
 		return fmt.Errorf("encoding results: %w", err)
 	}
-	if err := spWriteAtomic(out, "results.json", data); err != nil {
+	if err := spWriteAtomic(dir, "results.json", data); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", filepath.Join(out, "results.json"))
+	results, html := filepath.Join(dir, "results.json"), filepath.Join(dir, "report.html")
+	fmt.Fprintf(w, "wrote %s\n", results)
+	page, err := spReportHTML(res)
+	if err == nil {
+		err = spWriteAtomic(dir, "report.html", page)
+	}
+	if err != nil {
+		return fmt.Errorf("report: %s (results are in %s)", spOneLine(strings.ReplaceAll(err.Error(), "\n", "; ")), results)
+	}
+	fmt.Fprintf(w, "wrote %s\n", html)
 	return nil
+}
+
+func spReportHTML(res *superposition.ExperimentResult) ([]byte, error) {
+	r, err := viz.SuperpositionReport(res)
+	if err != nil {
+		return nil, err
+	}
+	return r.HTML()
 }
 
 // spExperimentConfig decodes the ready config, then the user's keys over it,

@@ -30,8 +30,23 @@ func TestSuperpositionCommand(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte("steps: 40\nbatch: 64\nsae_steps: 20\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := spRun(t, "superposition", exp, "--quick", "--config", cfg, "--out", dir); err != nil {
+			out, err := spRun(t, "superposition", exp, "--quick", "--config", cfg, "--out", dir)
+			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, f := range []string{"results.json", "report.html"} {
+				if !strings.Contains(out, "wrote "+filepath.Join(dir, f)+"\n") {
+					t.Errorf("output does not name %s:\n%s", f, out)
+				}
+			}
+			page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"<title>Superposition: " + exp + "</title>", `id="mi-data-results"`, `class="mi-chart"`, "<figcaption>"} {
+				if !bytes.Contains(page, []byte(want)) {
+					t.Errorf("report.html lacks %s", want)
+				}
 			}
 			b, err := os.ReadFile(filepath.Join(dir, "results.json"))
 			if err != nil {
@@ -81,6 +96,25 @@ func TestSuperpositionBadInput(t *testing.T) {
 		if _, statErr := os.Stat(filepath.Join(out, "results.json")); statErr == nil {
 			t.Errorf("%v: results.json written despite the error", tc.args)
 		}
+	}
+}
+
+// TestSuperpositionReportFailure: when the report cannot be built, results.json is still
+// written whole, no report.html or temporary file is left, and the error is one line naming
+// the results.
+func TestSuperpositionReportFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	var out bytes.Buffer
+	err := spWriteOutputs(&out, dir, &superposition.ExperimentResult{Experiment: "linear"})
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), filepath.Join(dir, "results.json")) {
+		t.Fatalf("error %v, want one line naming results.json", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "results.json" {
+		t.Errorf("files %v, want results.json only", entries)
+	}
+	if out.String() != "wrote "+filepath.Join(dir, "results.json")+"\n" {
+		t.Errorf("printed %q", out.String())
 	}
 }
 

@@ -1,0 +1,753 @@
+package viz
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mechinterp/mechinterp/superposition"
+)
+
+// maxCurvePoints bounds the points of every training curve drawn, so pages stay small; the
+// full curves are in the page's embedded results.
+const maxCurvePoints = 300
+
+// SuperpositionReport builds the HTML report of one `mechinterp superposition` experiment:
+// the charts of docs/superposition.md for that experiment, each with a title, axis names and
+// a caption, and the whole result embedded as JSON (mechinterp.data("results") in the page).
+// It dispatches on res.Experiment, falling back to whichever result field is set.
+// The returned report has no mistakes: any is returned as the error.
+func SuperpositionReport(res *superposition.ExperimentResult) (*Report, error) {
+	if res == nil {
+		return nil, errors.New("superposition report: nil result")
+	}
+	title := "Superposition: " + res.Experiment
+	if res.Experiment == "" {
+		title = "Superposition experiment"
+	}
+	r := NewReport(title)
+	var intro string
+	if d := res.Description; d != "" {
+		intro = strings.ToUpper(d[:1]) + d[1:] + ".\n\n"
+	}
+	intro += "Model " + orDefault(string(res.Config.Model), "relu_output")
+	if res.Config.Features > 0 && res.Phases == nil {
+		intro += fmt.Sprintf(", %d features into %d hidden dimensions", res.Config.Features, res.Config.Hidden)
+	}
+	intro += fmt.Sprintf(", %d steps at batch %d, best of %d seed(s) per setting. "+
+		"Every number drawn here, and more, is embedded in this page as JSON (mechinterp.data(\"results\")) and in results.json beside it; "+
+		"docs/superposition.md explains each chart.", res.Config.Steps, res.Config.Batch, max(res.Config.Seeds, 1))
+	r.Section("", intro)
+
+	var err error
+	switch {
+	case res.Sweep != nil:
+		err = sweepReport(r, res.Sweep)
+	case res.Phases != nil:
+		err = phaseReport(r, res.Phases)
+	case res.SAE != nil:
+		err = saeReport(r, res.SAE)
+	case res.Instances != nil:
+		err = instancesReport(r, res)
+	default:
+		err = errors.New("the result holds no instances, sweep, phases or SAE runs")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("superposition report %s: %w", res.Experiment, err)
+	}
+	r.Data("results", res)
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("superposition report %s: %w", res.Experiment, err)
+	}
+	return r, nil
+}
+
+// ---- Instances: linear, relu, neurons, absolute, correlated ----
+
+func instancesReport(r *Report, res *superposition.ExperimentResult) error {
+	ins := res.Instances
+	if len(ins) == 0 {
+		return errors.New("no instances")
+	}
+	n, m := len(ins[0].W), 0
+	if n > 0 {
+		m = len(ins[0].W[0])
+	}
+	if n == 0 || m == 0 {
+		return errors.New("instance 0 has an empty W")
+	}
+	hasNeurons := ins[0].Neurons != nil
+
+	var lines []string
+	for _, a := range ins {
+		s := fmt.Sprintf("%s: %d of %d features represented, D* = %s, geometry: %s", a.Label, represented(a.Norms), n, g3(a.DStar), orDefault(a.Geometry.Summary, "none"))
+		if a.Neurons != nil {
+			s += fmt.Sprintf(", %d of %d neurons polysemantic", a.Neurons.Polysemantic, len(a.Neurons.Monosemanticity))
+		}
+		lines = append(lines, s+".")
+	}
+	r.Section("Summary", strings.Join(lines, "\n\n"))
+
+	// Across sparsity, when the instances differ in density.
+	if dens := instanceDensities(ins); distinct(dens) > 1 {
+		inv := make([]float64, len(dens))
+		for i, p := range dens {
+			inv[i] = 1 / p
+		}
+		if hasNeurons {
+			mono, poly := make([]float64, len(ins)), make([]float64, len(ins))
+			for i, a := range ins {
+				mono[i] = mean(a.Neurons.Monosemanticity)
+				poly[i] = float64(a.Neurons.Polysemantic)
+			}
+			r.Section("Across sparsity", "How the neurons change as features become sparse.")
+			r.Add(Lines(Spec{Title: "Neuron monosemanticity against sparsity", X: "1/(1-S)", Y: "mean monosemanticity",
+				Caption: "Left axis: mean over neurons of max_i |W_ki| / ||W_k|| (1 = every neuron reads one feature); right axis: neurons below 0.9; polysemantic neurons appear as 1/(1-S) grows."},
+				[]Series{{Name: "mean monosemanticity", X: inv, Y: mono}, {Name: "polysemantic neurons", X: inv, Y: poly, RightAxis: true}},
+				LogX(), YRight("polysemantic neurons"), HLine(0.9, "0.9")))
+		} else {
+			ds, rep := make([]float64, len(ins)), make([]float64, len(ins))
+			for i, a := range ins {
+				ds[i] = a.DStar
+				rep[i] = float64(represented(a.Norms))
+			}
+			r.Section("Across sparsity", "How much superposition each instance uses, from dense (left) to sparse (right).")
+			r.Add(Lines(Spec{Title: "D* and represented features against sparsity", X: "1/(1-S)", Y: "D* (dimensions per feature)",
+				Caption: fmt.Sprintf("Left axis: D* = m/||W||_F^2 (1: one feature per dimension, below 1: superposition); right axis: features with ||W_i|| >= 0.5, more than m = %d only in superposition.", m)},
+				[]Series{{Name: "D*", X: inv, Y: ds}, {Name: "features represented", X: inv, Y: rep, RightAxis: true}},
+				LogX(), YRight("features represented"), HLine(1, "D* = 1"), HLine(0.5, "D* = 1/2")))
+		}
+	}
+
+	if len(res.SetCosines) == len(ins) && len(res.SetCosines) > 0 && len(res.SetCosines[0]) > 0 {
+		sets := res.Config.Correlated
+		if len(sets) == 0 {
+			sets = res.Config.Anticorrelated
+		}
+		cats := make([]string, len(ins))
+		for i, a := range ins {
+			cats[i] = a.Label
+		}
+		var series []Series
+		for s := range res.SetCosines[0] {
+			name := fmt.Sprintf("set %d", s)
+			if s < len(sets) {
+				name = "features " + joinInts(sets[s])
+			}
+			y := make([]float64, len(ins))
+			for i := range ins {
+				if s < len(res.SetCosines[i]) {
+					y[i] = res.SetCosines[i][s]
+				}
+			}
+			series = append(series, Series{Name: name, Y: y})
+		}
+		r.Section("Feature sets", "Whether the members of each feature set share, oppose or avoid each other's directions.")
+		r.Add(Bars(Spec{Title: "Mean cosine within each feature set", X: "training data", Y: "mean cos(W_i, W_j) in the set",
+			Caption: "Near 0: the set's features are orthogonal (correlated features avoid interfering); near -1: antipodal (anticorrelated features are never active together)."},
+			cats, series, HLine(0, "orthogonal")))
+	}
+
+	for _, a := range ins {
+		r.Section(a.Label, instanceText(a, n))
+		if m == 2 {
+			r.Add(directionsChart(a.W, "Feature directions, "+a.Label, featureNames(n)))
+		}
+		if a.Neurons != nil {
+			what, long := "W", "W"
+			if a.Kind == superposition.AbsValue {
+				what, long = "W1", "W1 (input to neurons)"
+			}
+			r.Add(neuronMatrix(a.W, fmt.Sprintf("Neuron x feature weights %s, %s", long, a.Label), false),
+				monoChart(*a.Neurons, fmt.Sprintf("Neuron monosemanticity (%s), %s", what, a.Label)))
+			if a.Neurons2 != nil && len(a.W2) == n {
+				r.Add(neuronMatrix(a.W2, "Neuron x feature weights W2 (neurons to outputs), "+a.Label, true),
+					monoChart(*a.Neurons2, "Neuron monosemanticity (W2), "+a.Label))
+			}
+		}
+		if !hasNeurons || n <= 50 {
+			r.Add(wtwChart(a, "W^T W, "+a.Label))
+		}
+		r.Add(biasChart(a.B, "Bias b, "+a.Label), normsChart(a, "Feature norms ||W_i||, "+a.Label))
+	}
+
+	r.Section("Training", "Loss curves and, from the weight snapshots, how the geometry forms.")
+	r.Add(lossChart(ins, func(a superposition.Analysis) string { return a.Label }))
+	if c := dstarTrainingChart(ins, func(a superposition.Analysis) string { return a.Label }); c != nil {
+		r.Add(c)
+	}
+	if m == 2 {
+		if c := diTrainingChart(ins[len(ins)-1], ins[len(ins)-1].Label); c != nil {
+			r.Add(c)
+		}
+	}
+	return nil
+}
+
+func instanceText(a superposition.Analysis, n int) string {
+	s := fmt.Sprintf("Density 1-S = %s, final held-out loss %s, D* = %s, %d of %d features represented. Geometry: %s.",
+		g3(meanOr(a.Density, 0)), g3(a.FinalLoss), g3(a.DStar), represented(a.Norms), n, orDefault(a.Geometry.Summary, "none"))
+	if len(a.Angles) > 0 {
+		var ang []string
+		for _, v := range a.Angles {
+			ang = append(ang, strconv.FormatFloat(v, 'f', 0, 64)+"°")
+		}
+		s += " Angles between adjacent features: " + strings.Join(ang, ", ") + "."
+	}
+	return s
+}
+
+// ---- Sweeps: pentagon, dimensionality ----
+
+func sweepReport(r *Report, sw *superposition.SweepResult) error {
+	if len(sw.Points) == 0 {
+		return errors.New("sweep has no points")
+	}
+	n, m := sw.Features, sw.Hidden
+	pts := sw.Points
+	inv := make([]float64, len(pts))
+	ds := make([]float64, len(pts))
+	rep := make([]float64, len(pts))
+	vul := make([]float64, len(pts))
+	labels := make([]string, len(pts))
+	var lines []string
+	for j, p := range pts {
+		inv[j], ds[j], rep[j], vul[j] = p.InvDensity, p.Best.DStar, float64(p.Represented), p.MeanVulnerability
+		labels[j] = "1-S = " + g3(p.Density)
+		lines = append(lines, fmt.Sprintf("1-S = %s: %d of %d features represented, D* = %s, geometry: %s.",
+			g3(p.Density), p.Represented, n, g3(p.Best.DStar), orDefault(p.Best.Geometry.Summary, "none")))
+	}
+	r.Section("Summary", strings.Join(lines, "\n\n"))
+
+	r.Section("Dimensionality", "D* is the number of dimensions per represented feature; D_i is the fraction of a dimension feature i gets. Both stick at the fractions of regular structures.")
+	r.Add(Lines(Spec{Title: "D* against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "D* = m / ||W||_F^2",
+		Caption: "Each point is the best seed at one density: D* starts at 1 (one feature per dimension) when dense and falls to a plateau at 1/2 (antipodal pairs) and below as features become sparse."},
+		[]Series{{Name: "D*", X: inv, Y: ds, Labels: labels}}, LogX(), HLine(1, "1"), HLine(0.5, "1/2")))
+
+	var dx, dy []float64
+	var dl []string
+	for j, p := range pts {
+		for i, d := range p.Best.Dimensionality {
+			dx, dy = append(dx, inv[j]), append(dy, d)
+			dl = append(dl, fmt.Sprintf("feature %d at 1-S = %s", i, g3(p.Density)))
+		}
+	}
+	stickyOpts := []Option{LogX()}
+	for _, s := range superposition.StickyFractions {
+		stickyOpts = append(stickyOpts, HLine(s.Value, fraction(s.Value)+" "+s.Name))
+	}
+	r.Add(Scatter(Spec{Title: "Feature dimensionality D_i against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "D_i",
+		Caption: "Each small dot is one feature's D_i at one density, the other series is D*; dots cluster on the dashed sticky fractions: 1 dedicated, 3/4 tetrahedron, 2/3 triangle, 1/2 antipodal pair, 2/5 pentagon, 3/8 square antiprism, 0 dropped."},
+		[]Series{{Name: "D_i", X: dx, Y: dy, Labels: dl}, {Name: "D*", X: inv, Y: ds, Labels: labels}}, append(stickyOpts, Height(520))...))
+
+	r.Add(Lines(Spec{Title: "Features represented against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "features with ||W_i|| >= 0.5",
+		Caption: fmt.Sprintf("Above the dashed line at m = %d the model represents more features than it has dimensions: superposition.", m)},
+		[]Series{{Name: "represented", X: inv, Y: rep, Labels: labels}}, LogX(), HLine(float64(m), "m")))
+	r.Add(Scatter(Spec{Title: "Adversarial vulnerability against D*", X: "D*", Y: "mean vulnerability 1/sqrt(D_i)",
+		Caption: "Each point is one density: the less room per feature (smaller D*), the larger the worst-case effect of a unit input perturbation on represented features; 1 means no superposition."},
+		[]Series{{Name: "densities", X: ds, Y: vul, Labels: labels}}, HLine(1, "no superposition")))
+
+	if sw.Seeds > 1 {
+		var sx, sy, bx, by []float64
+		for j, p := range pts {
+			best := math.Inf(1)
+			for _, l := range p.SeedLosses {
+				sx, sy = append(sx, inv[j]), append(sy, l)
+				best = math.Min(best, l)
+			}
+			bx, by = append(bx, inv[j]), append(by, best)
+		}
+		r.Add(Scatter(Spec{Title: "Held-out loss of every seed", X: "1/(1-S) (log scale)", Y: "final loss",
+			Caption: fmt.Sprintf("Each dot is one of %d seeds at a density; the lowest (kept) is the second series — seeds that missed the best geometry sit above it.", sw.Seeds)},
+			[]Series{{Name: "every seed", X: sx, Y: sy}, {Name: "best seed (kept)", X: bx, Y: by}}, LogX(), LogY()))
+	}
+
+	if m == 2 || n <= 50 {
+		r.Section("Geometry at each density", "The best seed's weights at each density.")
+		for _, p := range pts {
+			label := "1-S = " + g3(p.Density)
+			if m == 2 {
+				r.Add(directionsChart(p.Best.W, fmt.Sprintf("Feature directions, %s (%s)", label, orDefault(p.Best.Geometry.Summary, "none")), featureNames(n)))
+			} else {
+				r.Add(wtwChart(p.Best, "W^T W, "+label))
+			}
+			r.Add(normsChart(p.Best, "Feature norms ||W_i||, "+label))
+		}
+	}
+
+	bests := make([]superposition.Analysis, len(pts))
+	for j, p := range pts {
+		bests[j] = p.Best
+		bests[j].Label = "1-S = " + g3(p.Density)
+	}
+	r.Section("Training", "Loss curves of the kept seeds and, from the weight snapshots, how the geometry forms.")
+	r.Add(lossChart(bests, func(a superposition.Analysis) string { return a.Label }))
+	if c := dstarTrainingChart(bests, func(a superposition.Analysis) string { return a.Label }); c != nil {
+		r.Add(c)
+	}
+	if m == 2 {
+		// The density with the most represented features, the sparsest on ties: where the
+		// pentagon forms.
+		k := 0
+		for j, p := range pts {
+			if p.Represented > pts[k].Represented || (p.Represented == pts[k].Represented && p.Density < pts[k].Density) {
+				k = j
+			}
+		}
+		if c := diTrainingChart(bests[k], bests[k].Label); c != nil {
+			r.Add(c)
+		}
+	}
+	return nil
+}
+
+// ---- Phase diagrams ----
+
+func phaseReport(r *Report, phases []*superposition.PhaseResult) error {
+	if len(phases) == 0 {
+		return errors.New("no phase diagrams")
+	}
+	r.Section("How to read the phase diagrams",
+		"All features have importance 1 except the last, the extra feature, whose relative importance runs along the x axis; all share the density 1-S, which falls down the rows. "+
+			"Each cell is the best of several seeds. The extra feature is not represented when ||W_extra|| < 0.5, has a dedicated dimension when its interference is below 0.2, and is in superposition otherwise.")
+	for _, ph := range phases {
+		if ph == nil || len(ph.Densities) == 0 || len(ph.Importances) == 0 {
+			return errors.New("empty phase diagram")
+		}
+		if len(ph.PhaseCode) != len(ph.Densities) {
+			return fmt.Errorf("phase diagram %d -> %d: %d rows of phases for %d densities", ph.Features, ph.Hidden, len(ph.PhaseCode), len(ph.Densities))
+		}
+		shape := fmt.Sprintf("%d features in %d dimension", ph.Features, ph.Hidden)
+		if ph.Hidden != 1 {
+			shape += "s"
+		}
+		x := make([]string, len(ph.Importances))
+		for j, v := range ph.Importances {
+			x[j] = g3(v)
+		}
+		y := make([]string, len(ph.Densities))
+		for i, v := range ph.Densities {
+			y[i] = g3(v)
+		}
+		codes := make([][]float64, len(ph.PhaseCode))
+		counts := map[int]int{}
+		for i, row := range ph.PhaseCode {
+			codes[i] = make([]float64, len(row))
+			for j, c := range row {
+				codes[i][j] = float64(c)
+				counts[c]++
+			}
+		}
+		r.Section("Phase diagram: "+shape, fmt.Sprintf("%d cells not represented, %d with a dedicated dimension, %d in superposition.", counts[0], counts[1], counts[2]))
+		r.Add(Heatmap(Spec{Title: "Phase of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
+			Caption: "Colour is the phase: white (0) not represented, mid blue (1) dedicated dimension, dark blue (2) superposition; superposition takes over as density falls (lower rows)."},
+			x, y, codes, ColorRange(0, 2)))
+		r.Add(Heatmap(Spec{Title: "Norm ||W_extra|| of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
+			Caption: "Dark: the extra feature is represented (norm near 1); pale: dropped (norm near 0)."},
+			x, y, ph.ExtraNorm))
+		r.Add(Heatmap(Spec{Title: "Interference of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
+			Caption: "sum_j (Ŵ_extra · W_j)^2: pale means it has a direction of its own, dark that it shares one with other features (superposition)."},
+			x, y, ph.ExtraInterference))
+	}
+	return nil
+}
+
+// ---- Sparse autoencoders ----
+
+func saeReport(r *Report, ex *superposition.SAEExperiment) error {
+	if len(ex.Runs) == 0 {
+		return errors.New("no SAE runs")
+	}
+	toy := ex.Toy
+	n := len(toy.W)
+	if n == 0 || len(toy.W[0]) == 0 {
+		return errors.New("the toy model has an empty W")
+	}
+	m := len(toy.W[0])
+	var trueL0 float64
+	for i, nv := range toy.Norms {
+		if nv >= 0.5 && i < len(toy.Density) {
+			trueL0 += toy.Density[i]
+		}
+	}
+	r.Section("The toy model", fmt.Sprintf("The SAEs are trained on the %d-dimensional hidden activations of this toy model (%d features, density %s, loss %s, geometry: %s). "+
+		"Its %d represented feature directions W_i are the ground truth the dictionaries should recover; on average %s of them are active per input.",
+		m, n, g3(meanOr(toy.Density, 0)), g3(toy.FinalLoss), orDefault(toy.Geometry.Summary, "none"), len(ex.TrueFeatures), g3(trueL0)))
+	r.Add(wtwChart(toy, "W^T W of the toy model"), normsChart(toy, "Feature norms ||W_i|| of the toy model"))
+
+	// Runs grouped by dictionary size, each sorted by L1.
+	bySize := map[int][]superposition.SAEResult{}
+	var sizes []int
+	l1set := map[float64]bool{}
+	for _, run := range ex.Runs {
+		f := run.Config.DictSize
+		if _, ok := bySize[f]; !ok {
+			sizes = append(sizes, f)
+		}
+		bySize[f] = append(bySize[f], run)
+		l1set[run.Config.L1] = true
+	}
+	sort.Ints(sizes)
+	var l1s []float64
+	for l := range l1set {
+		l1s = append(l1s, l)
+	}
+	sort.Float64s(l1s)
+	for _, f := range sizes {
+		sort.Slice(bySize[f], func(a, b int) bool { return bySize[f][a].Config.L1 < bySize[f][b].Config.L1 })
+	}
+	perSize := func(val func(superposition.SAEResult) float64) []Series {
+		var out []Series
+		for _, f := range sizes {
+			s := Series{Name: fmt.Sprintf("F = %d", f)}
+			for _, run := range bySize[f] {
+				s.X, s.Y = append(s.X, run.Config.L1), append(s.Y, val(run))
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	best := ex.Runs[0]
+	var lines []string
+	for _, f := range sizes {
+		for _, run := range bySize[f] {
+			if run.MMCS > best.MMCS {
+				best = run
+			}
+			lines = append(lines, fmt.Sprintf("F = %d, λ = %s: L0 %s, variance explained %s, %d dead, MMCS %s.",
+				f, g3(run.Config.L1), g3(run.L0), g3(run.FVE), run.Dead, g3(run.MMCS)))
+		}
+	}
+	r.Section("SAE metrics", "One SAE per dictionary size F and L1 coefficient λ.\n\n"+strings.Join(lines, "\n\n"))
+	r.Add(Lines(Spec{Title: "MMCS against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "MMCS",
+		Caption: "Mean over true features of the best cosine with any dictionary atom: 1 means every true feature has an exactly aligned atom; above the dashed 0.95 the features are recovered."},
+		perSize(func(s superposition.SAEResult) float64 { return s.MMCS }), LogX(), HLine(0.95, "0.95")))
+	r.Add(Lines(Spec{Title: "L0 against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "L0 (mean active features)",
+		Caption: "Mean number of dictionary features active per input: it falls as λ grows; the dashed line is the toy model's true mean number of active features."},
+		perSize(func(s superposition.SAEResult) float64 { return s.L0 }), LogX(), HLine(trueL0, "true")))
+	r.Add(Lines(Spec{Title: "Variance explained against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "fraction of variance explained",
+		Caption: "1 - SSE/SST of the reconstruction: near 1 the SAE reconstructs the activations; it falls when λ is so large that the code is too sparse."},
+		perSize(func(s superposition.SAEResult) float64 { return s.FVE }), LogX(), HLine(1, "1")))
+	r.Add(Lines(Spec{Title: "Dead features against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "dead features",
+		Caption: "Dictionary features that never fired in the last training window: a large λ or an oversized dictionary kills features."},
+		perSize(func(s superposition.SAEResult) float64 { return float64(s.Dead) }), LogX()))
+	var fr []Series
+	for _, f := range sizes {
+		s := Series{Name: fmt.Sprintf("F = %d", f)}
+		for _, run := range bySize[f] {
+			s.X, s.Y = append(s.X, run.L0), append(s.Y, run.FVE)
+			s.Labels = append(s.Labels, fmt.Sprintf("F = %d, λ = %s", f, g3(run.Config.L1)))
+		}
+		fr = append(fr, s)
+	}
+	r.Add(Scatter(Spec{Title: "Sparsity against reconstruction", X: "L0 (mean active features)", Y: "fraction of variance explained",
+		Caption: "Each point is one SAE: the best sit top left (few active features, good reconstruction); hover for F and λ."}, fr))
+	var bySizeSeries []Series
+	for _, l := range l1s {
+		s := Series{Name: "λ = " + g3(l)}
+		for _, f := range sizes {
+			for _, run := range bySize[f] {
+				if run.Config.L1 == l {
+					s.X, s.Y = append(s.X, float64(f)), append(s.Y, run.MMCS)
+				}
+			}
+		}
+		bySizeSeries = append(bySizeSeries, s)
+	}
+	r.Add(Lines(Spec{Title: "MMCS against dictionary size", X: "dictionary size F (log scale)", Y: "MMCS",
+		Caption: fmt.Sprintf("One line per λ: a dictionary needs at least as many atoms as true features (%d) to reach an MMCS near 1.", len(ex.TrueFeatures))},
+		bySizeSeries, LogX(), HLine(0.95, "0.95")))
+
+	r.Section("Feature density", "How often each dictionary feature fires, on a log scale (Bricken et al. 2023).")
+	for _, f := range sizes {
+		h0 := bySize[f][0].Histogram
+		if len(h0.Counts) == 0 || len(h0.Edges) != len(h0.Counts)+1 {
+			return fmt.Errorf("SAE F=%d: histogram with %d counts and %d edges", f, len(h0.Counts), len(h0.Edges))
+		}
+		cats := []string{"never"}
+		for b := range h0.Counts {
+			cats = append(cats, fmt.Sprintf("%.1f", h0.Edges[b]))
+		}
+		var series []Series
+		for _, run := range bySize[f] {
+			y := []float64{float64(run.Histogram.Never)}
+			for b := range h0.Counts {
+				c := 0
+				if b < len(run.Histogram.Counts) {
+					c = run.Histogram.Counts[b]
+				}
+				y = append(y, float64(c))
+			}
+			series = append(series, Series{Name: "λ = " + g3(run.Config.L1), Y: y})
+		}
+		r.Add(Bars(Spec{Title: fmt.Sprintf("Feature-density histogram, F = %d", f), X: "log10 of firing frequency (bin start)", Y: "dictionary features",
+			Caption: "Bars count dictionary features by how often they fire (log10 bins; 'never' = dead on the evaluation rows); a healthy SAE has no mass at 'never' and a bump near the true feature density."},
+			cats, series))
+	}
+
+	r.Section("Best SAE", fmt.Sprintf("The SAE with the highest MMCS: F = %d, λ = %s, MMCS %s.", best.Config.DictSize, g3(best.Config.L1), g3(best.MMCS)))
+	if len(best.BestCos) > 0 {
+		cats := make([]string, len(best.BestCos))
+		for g := range cats {
+			cats[g] = "true " + strconv.Itoa(g)
+		}
+		r.Add(Bars(Spec{Title: "Best cosine per true feature", X: "true feature direction", Y: "max cosine with an atom",
+			Caption: "For each true feature direction, the cosine of the closest dictionary atom: 1 is an exact recovery; MMCS is their mean."},
+			cats, []Series{{Name: "best cosine", Y: best.BestCos}}, HLine(0.95, "0.95")))
+	}
+	var ls []Series
+	for _, f := range sizes {
+		for _, run := range bySize[f] {
+			x, y := curve(run.LossSteps, run.Loss)
+			ls = append(ls, Series{Name: fmt.Sprintf("F = %d, λ = %s", f, g3(run.Config.L1)), X: x, Y: y})
+		}
+	}
+	r.Add(Lines(Spec{Title: "SAE training loss", X: "step", Y: "loss = MSE + λ L1 (log scale)",
+		Caption: "One line per SAE: batch-mean loss over training; lines should flatten by the end, otherwise train longer."}, ls, LogY()))
+
+	r.Section("Toy model training", "")
+	r.Add(lossChart([]superposition.Analysis{toy}, func(a superposition.Analysis) string { return orDefault(a.Label, "toy") }))
+	if c := dstarTrainingChart([]superposition.Analysis{toy}, func(a superposition.Analysis) string { return orDefault(a.Label, "toy") }); c != nil {
+		r.Add(c)
+	}
+	return nil
+}
+
+// ---- Charts shared by the reports ----
+
+func wtwChart(a superposition.Analysis, title string) *Chart {
+	n := len(a.WtW)
+	opts := []Option{Diverging()}
+	if n <= 8 {
+		opts = append(opts, ShowValues())
+	}
+	if n > 20 {
+		opts = append(opts, Height(min(900, 300+12*n)))
+	}
+	return Heatmap(Spec{Title: title, X: "feature j", Y: "feature i",
+		Caption: "Cell (i, j) is W_i · W_j: the diagonal is ||W_i||^2; red off the diagonal = two features share a direction, blue = opposite (antipodal), white = orthogonal."},
+		featureNames(n), featureNames(n), a.WtW, opts...)
+}
+
+func biasChart(b []float64, title string) *Chart {
+	return Heatmap(Spec{Title: title, X: "feature i", Y: "b",
+		Caption: "Output bias b_i: blue (negative) biases cancel the small interference of features in superposition; near white when a feature has its own dimension or is dropped."},
+		featureNames(len(b)), []string{"b"}, [][]float64{b}, Diverging(), Height(170))
+}
+
+func normsChart(a superposition.Analysis, title string) *Chart {
+	return Bars(Spec{Title: title, X: "feature i (most important first)", Y: "||W_i||",
+		Caption: "Bar height: how strongly feature i is represented (1 fully, 0 dropped); colour: its interference sum_j (Ŵ_i·W_j)^2, dark purple = a dimension of its own, yellow = superposition."},
+		featureNames(len(a.Norms)), []Series{{Name: "||W_i||", Y: a.Norms}}, ColorBy("interference", a.Interference), HLine(1, "1"))
+}
+
+func directionsChart(W [][]float64, title string, names []string) *Chart {
+	x, y := make([]float64, len(W)), make([]float64, len(W))
+	for i, w := range W {
+		x[i], y[i] = w[0], w[1]
+	}
+	return Scatter(Spec{Title: title, X: "hidden dimension 0", Y: "hidden dimension 1",
+		Caption: "Each point is a column W_i, drawn as a line from the origin: equal-length spokes at equal angles form a regular shape (two opposite spokes: an antipodal pair; five at 72°: a pentagon); a point at the origin is a dropped feature."},
+		[]Series{{Name: "W_i", X: x, Y: y, Labels: names}}, EqualAxes(), FromOrigin(), Height(460))
+}
+
+// neuronMatrix draws W as neurons x features. W is feature-major ([n][m]) for both W (W1) and
+// W2 (W2[i] is W2's row i), so neuron k's weights are W[i][k] in both.
+func neuronMatrix(W [][]float64, title string, readout bool) *Chart {
+	n, m := len(W), len(W[0])
+	z := make([][]float64, m)
+	for k := range z {
+		z[k] = make([]float64, n)
+		for i := range W {
+			z[k][i] = W[i][k]
+		}
+	}
+	caption := "Row k is what neuron k reads from each feature: one strong cell in a row is a monosemantic neuron, several strong cells (red positive, blue negative) a polysemantic one."
+	if readout {
+		caption = "Row k is what neuron k writes to each output feature: one strong cell in a row is a monosemantic neuron, several strong cells (red positive, blue negative) a polysemantic one."
+	}
+	return Heatmap(Spec{Title: title, X: "feature i", Y: "neuron k", Caption: caption},
+		featureNames(n), neuronNames(m), z, Diverging(), Height(min(700, max(260, 140+28*m))))
+}
+
+func monoChart(ns superposition.NeuronStats, title string) *Chart {
+	return Bars(Spec{Title: title, X: "neuron k", Y: "monosemanticity",
+		Caption: "Bar height: max_i |W_ki| / ||W_k|| (1: the neuron reads one feature; below 0.9 it counts as polysemantic); colour: the effective number of features it reads."},
+		neuronNames(len(ns.Monosemanticity)), []Series{{Name: "monosemanticity", Y: ns.Monosemanticity}},
+		ColorBy("features per neuron", ns.FeaturesPerNeuron), HLine(0.9, "0.9"))
+}
+
+func lossChart(ins []superposition.Analysis, name func(superposition.Analysis) string) *Chart {
+	var s []Series
+	for _, a := range ins {
+		x, y := curve(a.LossSteps, a.Loss)
+		s = append(s, Series{Name: name(a), X: x, Y: y})
+	}
+	return Lines(Spec{Title: "Training loss", X: "step", Y: "loss (importance-weighted MSE, log scale)",
+		Caption: "One line per instance, the batch-mean loss over training: sparser data has a lower floor; a line still falling at the end wants more steps."},
+		s, LogY())
+}
+
+// dstarTrainingChart draws D* over training from the snapshots, or returns nil when there are
+// too few to show a trend.
+func dstarTrainingChart(ins []superposition.Analysis, name func(superposition.Analysis) string) *Chart {
+	var s []Series
+	for _, a := range ins {
+		var x, y []float64
+		for _, sn := range a.Snapshots {
+			if sn.Step > 0 {
+				x, y = append(x, float64(sn.Step)), append(y, sn.DStar)
+			}
+		}
+		if len(x) >= 2 {
+			s = append(s, Series{Name: name(a), X: x, Y: y})
+		}
+	}
+	if len(s) == 0 {
+		return nil
+	}
+	return Lines(Spec{Title: "D* over training", X: "step (log scale)", Y: "D* = m / ||W||_F^2",
+		Caption: "One line per instance, from the weight snapshots: D* settles as the geometry forms; drops mark features entering superposition."},
+		s, LogX(), HLine(1, "1"), HLine(0.5, "1/2"))
+}
+
+// diTrainingChart draws each feature's D_i over training for one instance, with the sticky
+// fractions, or returns nil without enough snapshots.
+func diTrainingChart(a superposition.Analysis, label string) *Chart {
+	var steps []float64
+	var idx []int
+	for j, sn := range a.Snapshots {
+		if sn.Step > 0 {
+			steps = append(steps, float64(sn.Step))
+			idx = append(idx, j)
+		}
+	}
+	if len(steps) < 2 {
+		return nil
+	}
+	var s []Series
+	for i := range a.Dimensionality {
+		y := make([]float64, len(idx))
+		for k, j := range idx {
+			if i < len(a.Snapshots[j].Dimensionality) {
+				y[k] = a.Snapshots[j].Dimensionality[i]
+			} else {
+				y[k] = math.NaN()
+			}
+		}
+		s = append(s, Series{Name: "feature " + strconv.Itoa(i), X: steps, Y: y})
+	}
+	opts := []Option{LogX()}
+	for _, sf := range superposition.StickyFractions {
+		opts = append(opts, HLine(sf.Value, fraction(sf.Value)))
+	}
+	return Lines(Spec{Title: "Feature dimensionality D_i over training, " + label, X: "step (log scale)", Y: "D_i",
+		Caption: "One line per feature, from the weight snapshots: each D_i wanders, then sticks at a dashed fraction (1/2 antipodal pair, 2/5 pentagon, 0 dropped) as the geometry forms."},
+		s, opts...)
+}
+
+// ---- Helpers ----
+
+// curve downsamples a training curve to at most maxCurvePoints points, always keeping the
+// last one.
+func curve(steps []int, ys []float64) ([]float64, []float64) {
+	k := min(len(steps), len(ys))
+	stride := max(1, (k+maxCurvePoints-1)/maxCurvePoints)
+	var x, y []float64
+	for j := 0; j < k; j += stride {
+		x, y = append(x, float64(steps[j])), append(y, ys[j])
+	}
+	if k > 0 && (k-1)%stride != 0 {
+		x, y = append(x, float64(steps[k-1])), append(y, ys[k-1])
+	}
+	return x, y
+}
+
+func featureNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
+}
+
+func neuronNames(m int) []string {
+	out := make([]string, m)
+	for i := range out {
+		out[i] = "n" + strconv.Itoa(i)
+	}
+	return out
+}
+
+func represented(norms []float64) int {
+	c := 0
+	for _, v := range norms {
+		if v >= 0.5 {
+			c++
+		}
+	}
+	return c
+}
+
+func instanceDensities(ins []superposition.Analysis) []float64 {
+	out := make([]float64, len(ins))
+	for i, a := range ins {
+		out[i] = meanOr(a.Density, 1)
+	}
+	return out
+}
+
+func distinct(v []float64) int {
+	set := map[float64]bool{}
+	for _, x := range v {
+		set[x] = true
+	}
+	return len(set)
+}
+
+func mean(v []float64) float64 { return meanOr(v, 0) }
+
+func meanOr(v []float64, def float64) float64 {
+	if len(v) == 0 {
+		return def
+	}
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func g3(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return "{" + strings.Join(s, ", ") + "}"
+}
+
+// fraction writes a sticky fraction as p/q.
+func fraction(v float64) string {
+	for q := 1; q <= 8; q++ {
+		p := math.Round(v * float64(q))
+		if math.Abs(p/float64(q)-v) < 1e-9 {
+			if q == 1 {
+				return strconv.Itoa(int(p))
+			}
+			return fmt.Sprintf("%d/%d", int(p), q)
+		}
+	}
+	return g3(v)
+}
