@@ -87,7 +87,7 @@ type runConfig struct {
 func defaultRunConfig() runConfig {
 	return runConfig{
 		Model: models.Config{NLayers: 2, NHeads: 4, DModel: 64, NCtx: 64, AttnOnly: true,
-			Normalization: models.NormLN, Positional: models.PosShortformer},
+			Normalization: models.NormLN, Positional: models.PosStandard},
 		Data:  data.Config{Kind: data.KindSynthetic},
 		Train: train.DefaultConfig(),
 	}

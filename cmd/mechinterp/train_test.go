@@ -89,7 +89,7 @@ func TestTrainCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("final checkpoint: %v", err)
 	}
-	if m.Config.DVocab != 32 || m.Config.Positional != models.PosShortformer {
+	if m.Config.DVocab != 32 || m.Config.Positional != models.PosStandard {
 		t.Errorf("model config %+v", m.Config)
 	}
 	want := metricLosses(t, run)
