@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -123,6 +124,9 @@ func runDemo(ctx context.Context, out string, w io.Writer, o demoOptions) (*demo
 	fmt.Fprintf(w, "mechinterp demo: a %d-layer attention-only transformer (%d heads, d_model %d) on repeated random tokens ([BOS] + r + r ..., |r| %d-%d), %d steps of batch %d\n",
 		rc.Model.NLayers, rc.Model.NHeads, rc.Model.DModel, rc.Data.Repeated.Len, rc.Data.Repeated.MaxLen, rc.Train.Steps, rc.Train.BatchSize)
 	res, err := trainRun(ctx, rc, trainArgs{out: out, resume: true, progress: o.progress})
+	if errors.Is(err, train.ErrInterrupted) {
+		return nil, fmt.Errorf("%w; run the demo again to continue", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,9 @@ continues from the latest checkpoint to the same losses.`,
 				out: out, resume: v.GetBool("resume"),
 				progress: progressWriter(cmd.ErrOrStderr(), v.GetBool("quiet")),
 			})
+			if errors.Is(err, train.ErrInterrupted) {
+				return fmt.Errorf("%w; continue with --resume --out %s", err, out)
+			}
 			if err != nil {
 				return err
 			}
@@ -81,9 +84,9 @@ type runConfig struct {
 }
 
 // defaultRunConfig is what an empty config file means: a 2-layer
-// attention-only model on the synthetic language, trained as the demo is.
-// model.d_vocab 0 means "the data source's vocabulary"; model.seed and
-// data.seed default to train.seed.
+// attention-only model (REFERENCE.md's small setting) on the synthetic
+// language, with train.DefaultConfig. model.d_vocab 0 means "the data
+// source's vocabulary"; model.seed and data.seed default to train.seed.
 func defaultRunConfig() runConfig {
 	return runConfig{
 		Model: models.Config{NLayers: 2, NHeads: 4, DModel: 64, NCtx: 64, AttnOnly: true,
@@ -392,7 +395,7 @@ func trainRun(ctx context.Context, rc runConfig, a trainArgs) (*train.Result, er
 		Resume: a.resume, Progress: a.progress, OnStep: a.onStep,
 	})
 	if errors.Is(err, train.ErrInterrupted) {
-		return res, fmt.Errorf("%s; continue with --resume --out %s", oneLine(err), a.out)
+		return res, err // one line; the caller adds how to continue
 	}
 	if err != nil {
 		return res, oneLineErr(err)
