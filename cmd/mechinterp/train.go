@@ -138,7 +138,7 @@ func loadRunConfig(v *viper.Viper, file string) (runConfig, error) {
 		}
 		var unknown []string
 		for _, k := range fv.AllKeys() {
-			if !known[k] && !slices.Contains(topLevelFileKeys, k) && !underLeaf(k, known) {
+			if !known[k] && !slices.Contains(topLevelFileKeys, k) && !underLeaf(k, known) && !isSection(k, known) {
 				unknown = append(unknown, k)
 			}
 		}
@@ -177,6 +177,17 @@ func loadRunConfig(v *viper.Viper, file string) (runConfig, error) {
 func underLeaf(k string, known map[string]bool) bool {
 	for i := strings.LastIndexByte(k, '.'); i > 0; i = strings.LastIndexByte(k[:i], '.') {
 		if known[k[:i]] {
+			return true
+		}
+	}
+	return false
+}
+
+// isSection reports whether k names a section (an empty one: `model:` with
+// nothing under it).
+func isSection(k string, known map[string]bool) bool {
+	for kk := range known {
+		if strings.HasPrefix(kk, k+".") {
 			return true
 		}
 	}

@@ -114,6 +114,12 @@ func TestTrainCommand(t *testing.T) {
 		t.Errorf("training over an existing run: err = %v", err)
 	}
 
+	// Empty sections are fine.
+	empty := writeFile(t, dir, "empty.yaml", "model:\ndata:\ntrain:\n  steps: 2\n  warmup: 1\n  checkpoints:\n")
+	if out, err := cli(t, "train", "--config", empty, "--out", filepath.Join(dir, "empty"), "--quiet"); err != nil {
+		t.Errorf("config with empty sections: %v\n%s", err, out)
+	}
+
 	// Environment beats the file.
 	t.Setenv("MECHINTERP_TRAIN_STEPS", "3")
 	env := filepath.Join(dir, "env")
@@ -137,6 +143,7 @@ func TestTrainBadInput(t *testing.T) {
 		{name: "malformed YAML", yaml: "train: [\n", want: []string{"reading config file", "yaml"}},
 		{name: "unknown key", yaml: "train:\n  lrr: 1\n", want: []string{`unknown key "train.lrr"`}},
 		{name: "unknown section", yaml: "optimizer:\n  lr: 1\n", want: []string{`unknown key "optimizer.lr"`}},
+		{name: "section is a number", yaml: "model: 3\n", want: []string{"model"}},
 		{name: "invalid value", yaml: "train:\n  lr: -1\n", want: []string{"lr must be positive"}},
 		{name: "wrong type", yaml: "model:\n  n_layers: two\n", want: []string{"model.n_layers"}},
 		{name: "bad env", yaml: "train:\n  steps: 2\n", env: [2]string{"MECHINTERP_TRAIN_BATCH_SIZE", "many"}, want: []string{"train.batch_size"}},
