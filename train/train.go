@@ -198,6 +198,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				return nil, fmt.Errorf("train: held-out loss at step %d: %w", step, err)
 			}
 			sum += float64(p.Loss)
+			p.Release()
 		}
 		l := sum / float64(len(evalTok))
 		if !finite(l) {
@@ -290,6 +291,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err := m.Backward(pass, grads, nil); err != nil {
 			return res, fmt.Errorf("train: step %d: %w", step, err)
 		}
+		passLoss := pass.Loss
+		pass.Release() // its buffers serve the next step's Forward
 		norm := ClipGlobalNorm(grads.Data, cfg.GradClip)
 		if !finite(norm) {
 			return res, &NonFiniteError{Step: step, What: "gradient norm", Value: norm, LastCheckpoint: lastGood}
@@ -323,7 +326,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			}
 			savedAt = step
 		}
-		bar.update(step, pass.Loss, line.TokensPerSecond, step == cfg.Steps)
+		bar.update(step, passLoss, line.TokensPerSecond, step == cfg.Steps)
 	}
 	if res.Interrupted && savedAt != st.Step {
 		if err := save(); err != nil {
