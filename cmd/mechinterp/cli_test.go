@@ -23,6 +23,15 @@ func cli(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// TestMain removes the binary built for the tests, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 var (
 	binOnce sync.Once
 	binPath string
