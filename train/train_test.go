@@ -17,32 +17,9 @@ import (
 	"github.com/mechinterp/mechinterp/train"
 )
 
-// source adapts a data.Source to train.Source (as cmd/mechinterp does).
-type source struct {
-	s data.Source
-	b *data.Batch
-}
-
-func (d *source) Next(tok, tgt []int, B, T int) error {
-	if d.b == nil || d.b.B != B || d.b.T != T {
-		d.b = data.NewBatch(B, T)
-	}
-	if err := d.s.Next(d.b); err != nil {
-		return err
-	}
-	for i := range B {
-		row := d.b.Row(i)
-		copy(tok[i*T:(i+1)*T], row[:T])
-		copy(tgt[i*T:(i+1)*T], row[1:])
-	}
-	return nil
-}
-func (d *source) State() ([]byte, error)     { return d.s.State() }
-func (d *source) Restore(state []byte) error { return d.s.Restore(state) }
-
 // tiny returns a small model and matching training and held-out sources of
 // the synthetic language.
-func tiny(t testing.TB) (*models.Model, *source, *source) {
+func tiny(t testing.TB) (*models.Model, *data.Pairs, *data.Pairs) {
 	t.Helper()
 	m, err := models.New(models.Config{NLayers: 1, NHeads: 2, DModel: 16, NCtx: 16, DVocab: 32, AttnOnly: true, Seed: 3})
 	if err != nil {
@@ -57,7 +34,7 @@ func tiny(t testing.TB) (*models.Model, *source, *source) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, &source{s: tr}, &source{s: ev}
+	return m, data.NewPairs(tr), data.NewPairs(ev)
 }
 
 func tinyConfig(steps int) train.Config {
@@ -293,7 +270,7 @@ func ExampleRun() {
 	cfg.Checkpoints = train.CheckpointSchedule{PerDoubling: 1}
 	dir, _ := os.MkdirTemp("", "run")
 	defer os.RemoveAll(dir)
-	res, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: dir, Train: &source{s: lang}})
+	res, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: dir, Train: data.NewPairs(lang)})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -11,17 +11,6 @@ import (
 	"github.com/mechinterp/mechinterp/superposition"
 )
 
-func spRun(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := newRootCmd()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err := root.Execute()
-	return out.String(), err
-}
-
 func TestSuperpositionCommand(t *testing.T) {
 	for _, exp := range superposition.ExperimentNames() {
 		t.Run(exp, func(t *testing.T) {
@@ -30,7 +19,7 @@ func TestSuperpositionCommand(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte("steps: 40\nbatch: 64\nsae_steps: 20\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, err := spRun(t, "superposition", exp, "--quick", "--config", cfg, "--out", dir)
+			out, err := cli(t, "superposition", exp, "--quick", "--config", cfg, "--out", dir)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -89,7 +78,7 @@ func TestSuperpositionBadInput(t *testing.T) {
 		{[]string{"superposition"}, "arg"},
 	} {
 		out := filepath.Join(t.TempDir(), "o")
-		_, err := spRun(t, append(tc.args, "--out", out)...)
+		_, err := cli(t, append(tc.args, "--out", out)...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: error %v, want one line containing %q", tc.args, err, tc.want)
 		}
@@ -119,7 +108,7 @@ func TestSuperpositionReportFailure(t *testing.T) {
 }
 
 func TestSuperpositionPrintConfig(t *testing.T) {
-	out, err := spRun(t, "superposition", "pentagon", "--print-config")
+	out, err := cli(t, "superposition", "pentagon", "--print-config")
 	if err != nil || !strings.Contains(out, "features: 5") {
 		t.Errorf("print-config: %v %q", err, out)
 	}

@@ -326,31 +326,6 @@ func progressWriter(w io.Writer, quiet bool) io.Writer {
 	return w
 }
 
-// dataSource adapts a data.Source (rows of T+1 tokens) to train.Source
-// (inputs and targets [B,T]).
-type dataSource struct {
-	src data.Source
-	b   *data.Batch
-}
-
-func (d *dataSource) Next(tok, tgt []int, B, T int) error {
-	if d.b == nil || d.b.B != B || d.b.T != T {
-		d.b = data.NewBatch(B, T)
-	}
-	if err := d.src.Next(d.b); err != nil {
-		return err
-	}
-	for i := range B {
-		row := d.b.Row(i)
-		copy(tok[i*T:(i+1)*T], row[:T])
-		copy(tgt[i*T:(i+1)*T], row[1:])
-	}
-	return nil
-}
-
-func (d *dataSource) State() ([]byte, error)     { return d.src.State() }
-func (d *dataSource) Restore(state []byte) error { return d.src.Restore(state) }
-
 // heldOutSeed is the seed of the held-out stream: the data seed with its
 // bits mixed by a fixed constant, so it never equals the training stream.
 func heldOutSeed(seed uint64) uint64 { return seed ^ 0x5eed_0f_4e1d_0e17 }
@@ -388,7 +363,7 @@ func trainRun(ctx context.Context, rc runConfig, a trainArgs) (*train.Result, er
 		if err != nil {
 			return nil, oneLineErr(err)
 		}
-		eval = &dataSource{src: es}
+		eval = data.NewPairs(es)
 	}
 	if err := os.MkdirAll(a.out, 0o755); err != nil {
 		return nil, err
@@ -402,7 +377,7 @@ func trainRun(ctx context.Context, rc runConfig, a trainArgs) (*train.Result, er
 	}
 	res, err := train.Run(ctx, train.Options{
 		Model: m, Config: rc.Train, Dir: a.out,
-		Train: &dataSource{src: src}, Eval: eval,
+		Train: data.NewPairs(src), Eval: eval,
 		Resume: a.resume, Progress: a.progress, OnStep: a.onStep,
 	})
 	if errors.Is(err, train.ErrInterrupted) {
