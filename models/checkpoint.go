@@ -50,6 +50,7 @@ type hfConfig struct {
 	TieWordEmbeddings  *bool    `json:"tie_word_embeddings"`
 	ScaleAttnWeights   *bool    `json:"scale_attn_weights"`
 	ScaleAttnByLayer   *bool    `json:"scale_attn_by_inverse_layer_idx"`
+	InitializerRange   *float64 `json:"initializer_range"`
 
 	FormatVersion *int    `json:"mechinterp_format_version"`
 	AttnOnly      *bool   `json:"mechinterp_attn_only"`
@@ -76,7 +77,7 @@ type hfConfigOut struct {
 	ResidPdrop                 float64     `json:"resid_pdrop"`
 	EmbdPdrop                  float64     `json:"embd_pdrop"`
 	AttnPdrop                  float64     `json:"attn_pdrop"`
-	InitializerRange           float64     `json:"initializer_range"`
+	InitializerRange           json.Number `json:"initializer_range"`
 	ScaleAttnWeights           bool        `json:"scale_attn_weights"`
 	ScaleAttnByInverseLayerIdx bool        `json:"scale_attn_by_inverse_layer_idx"`
 	ReorderAndUpcastAttn       bool        `json:"reorder_and_upcast_attn"`
@@ -116,7 +117,7 @@ func MarshalHFConfig(cfg Config) ([]byte, error) {
 		ActivationFunction:      "gelu_new",
 		LayerNormEpsilon:        json.Number(strconv.FormatFloat(float64(cfg.LNEps), 'g', -1, 32)),
 		TieWordEmbeddings:       !cfg.Untied,
-		InitializerRange:        0.02,
+		InitializerRange:        json.Number(strconv.FormatFloat(float64(cfg.InitializerRange), 'g', -1, 32)),
 		ScaleAttnWeights:        true,
 		TorchDtype:              "float32",
 		MechinterpFormatVersion: CheckpointFormatVersion,
@@ -254,6 +255,12 @@ func UnmarshalHFConfig(data []byte) (Config, error) {
 			return Config{}, fmt.Errorf("layer_norm_epsilon must be positive, got %v", e)
 		}
 		c.LNEps = float32(*h.LayerNormEpsilon)
+	}
+	if h.InitializerRange != nil {
+		if r := *h.InitializerRange; !(r > 0) || r > math.MaxFloat32 {
+			return Config{}, fmt.Errorf("initializer_range must be positive, got %v", r)
+		}
+		c.InitializerRange = float32(*h.InitializerRange)
 	}
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {

@@ -28,7 +28,7 @@ func randomParams(cfg Config, seed uint64) *Params {
 func ckptConfigs() map[string]Config {
 	return map[string]Config{
 		"gpt2":        {NLayers: 2, NHeads: 2, DModel: 8, NCtx: 6, DVocab: 11, Seed: 3},
-		"attn-only":   {NLayers: 2, NHeads: 4, DModel: 8, NCtx: 5, DVocab: 7, AttnOnly: true, Seed: 1 << 63},
+		"attn-only":   {NLayers: 2, NHeads: 4, DModel: 8, NCtx: 5, DVocab: 7, AttnOnly: true, Seed: 1 << 63, InitializerRange: 0.1},
 		"no-ln":       {NLayers: 1, NHeads: 2, DModel: 4, NCtx: 3, DVocab: 5, Normalization: NormNone},
 		"shortformer": {NLayers: 1, NHeads: 1, DModel: 4, NCtx: 3, DVocab: 5, Positional: PosShortformer, AttnOnly: true},
 		"untied":      {NLayers: 1, NHeads: 2, DModel: 4, NCtx: 3, DVocab: 5, Untied: true, LNEps: 1e-6},

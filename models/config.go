@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Normalization and positional-embedding choices for Config.
@@ -41,10 +42,15 @@ type Config struct {
 	Seed uint64 `json:"seed" mapstructure:"seed" yaml:"seed"`
 	// LNEps is LayerNorm's epsilon; 0 means 1e-5 (GPT-2).
 	LNEps float32 `json:"ln_eps" mapstructure:"ln_eps" yaml:"ln_eps"`
+	// InitializerRange is the standard deviation of the initial weights
+	// (TransformerLens's and Hugging Face's initializer_range); 0 means
+	// GPT-2's 0.02. Small models form attention patterns sooner from larger
+	// values, such as TransformerLens's 0.8/√d_model.
+	InitializerRange float32 `json:"initializer_range" mapstructure:"initializer_range" yaml:"initializer_range"`
 }
 
 // WithDefaults fills the derived fields left at zero: DHead, DMLP,
-// Normalization, Positional and LNEps.
+// Normalization, Positional, LNEps and InitializerRange.
 func (c Config) WithDefaults() Config {
 	if c.DHead == 0 && c.NHeads > 0 {
 		c.DHead = c.DModel / c.NHeads
@@ -63,6 +69,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.LNEps == 0 {
 		c.LNEps = 1e-5
+	}
+	if c.InitializerRange == 0 {
+		c.InitializerRange = 0.02
 	}
 	return c
 }
@@ -86,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.Normalization != NormLN && c.Normalization != NormNone {
 		errs = append(errs, fmt.Errorf("normalization must be %q or %q, got %q", NormLN, NormNone, c.Normalization))
+	}
+	if !(c.InitializerRange > 0) || math.IsInf(float64(c.InitializerRange), 0) {
+		errs = append(errs, fmt.Errorf("initializer_range must be positive, got %g", c.InitializerRange))
 	}
 	if c.Positional != PosStandard && c.Positional != PosShortformer {
 		errs = append(errs, fmt.Errorf("positional must be %q or %q, got %q", PosStandard, PosShortformer, c.Positional))

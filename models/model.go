@@ -15,9 +15,10 @@ type Model struct {
 }
 
 // New returns a model with GPT-2's initialization (Radford et al. 2019, as in
-// Hugging Face's GPT2PreTrainedModel): weights and embeddings N(0, 0.02²),
-// residual output projections N(0, (0.02/√(2·n_layers))²), biases 0,
-// LayerNorm gains 1. The draw is fixed by Config.Seed.
+// Hugging Face's GPT2PreTrainedModel): weights and embeddings N(0, σ²) with
+// σ = Config.InitializerRange (0.02 by default), residual output projections
+// N(0, (σ/√(2·n_layers))²), biases 0, LayerNorm gains 1. The draw is fixed by
+// Config.Seed.
 func New(cfg Config) (*Model, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -52,7 +53,7 @@ func FromParams(cfg Config, p *Params) (*Model, error) {
 func (m *Model) init() {
 	c := m.Config
 	rng := rand.New(rand.NewPCG(c.Seed, 0x6d656368696e7465)) // "mechinte"
-	const std = 0.02
+	std := float64(c.InitializerRange)
 	projStd := std / math.Sqrt(2*float64(c.NLayers))
 	normal := func(s []float32, sd float64) {
 		for i := range s {

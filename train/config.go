@@ -36,12 +36,6 @@ type Config struct {
 	// EvalBatches is the number of held-out batches (drawn once, reused at
 	// every evaluation).
 	EvalBatches int `json:"eval_batches" mapstructure:"eval_batches" yaml:"eval_batches"`
-	// InitScale multiplies every parameter of two or more dimensions
-	// (weight matrices and embeddings) of a fresh model before step 0; 1
-	// keeps the model's GPT-2 initialization (std 0.02). Small models learn
-	// attention patterns much sooner from a larger scale: 5 gives std 0.1,
-	// TransformerLens's default 0.8/√d_model at d_model 64. 0 means 1.
-	InitScale float64 `json:"init_scale" mapstructure:"init_scale" yaml:"init_scale"`
 	// Checkpoints says which steps are saved.
 	Checkpoints CheckpointSchedule `json:"checkpoints" mapstructure:"checkpoints" yaml:"checkpoints"`
 	// Seed is the run's seed. The command line derives the model's and the
@@ -67,7 +61,6 @@ func DefaultConfig() Config {
 		GradClip:    1,
 		EvalEvery:   100,
 		EvalBatches: 4,
-		InitScale:   1,
 		Checkpoints: CheckpointSchedule{PerDoubling: 1, Every: 500},
 		Seed:        1,
 	}
@@ -117,9 +110,6 @@ func (c Config) Validate() error {
 	if c.EvalBatches < 0 || (c.EvalEvery > 0 && c.EvalBatches == 0) {
 		bad("eval_batches must be positive when eval_every is set, got %d", c.EvalBatches)
 	}
-	if !(c.InitScale >= 0) || !finite(c.InitScale) {
-		bad("init_scale must be non-negative (0 means 1), got %g", c.InitScale)
-	}
 	if c.Checkpoints.PerDoubling < 0 {
 		bad("checkpoints.log_per_doubling must be non-negative, got %d", c.Checkpoints.PerDoubling)
 	}
@@ -156,18 +146,10 @@ func sameArithmetic(old, cur Config) error {
 		{"beta2", old.Beta2, cur.Beta2},
 		{"eps", old.Eps, cur.Eps},
 		{"grad_clip", old.GradClip, cur.GradClip},
-		{"init_scale", old.initScale(), cur.initScale()},
 	} {
 		if d.old != d.cur {
 			return fmt.Errorf("train.%s was %v in the checkpoint, now %v: a resumed run must keep the settings that shape its losses", d.name, d.old, d.cur)
 		}
 	}
 	return nil
-}
-
-func (c Config) initScale() float64 {
-	if c.InitScale == 0 {
-		return 1
-	}
-	return c.InitScale
 }

@@ -28,9 +28,8 @@ type Source interface {
 
 // Options describe one training run.
 type Options struct {
-	// Model is trained in place (and, on a fresh start, its matrices are
-	// first multiplied by Config.InitScale). Its configuration must match
-	// the checkpoints of Dir when resuming.
+	// Model is trained in place. Its configuration must match the
+	// checkpoints of Dir when resuming.
 	Model *models.Model
 	// Config is the training configuration; see [DefaultConfig].
 	Config Config
@@ -242,7 +241,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	if !have {
-		scaleInit(m.Params, cfg.initScale())
 		ev, err := evaluate(0)
 		if err != nil {
 			return nil, err
@@ -349,22 +347,4 @@ func allFinite(s []float32) bool {
 		acc += x - x
 	}
 	return acc == 0
-}
-
-// scaleInit multiplies the parameters AdamW decays (two or more dimensions)
-// by s.
-func scaleInit(p *models.Params, s float64) {
-	if s == 1 {
-		return
-	}
-	f := float32(s)
-	for _, q := range p.List() {
-		if !Decays(q) {
-			continue
-		}
-		d := p.Get(q.Name).Data
-		for i := range d {
-			d[i] *= f
-		}
-	}
 }

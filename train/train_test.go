@@ -285,32 +285,3 @@ func ExampleRun() {
 	// steps: 20 tokens: 1280
 	// step-000000 step-000001 step-000002 step-000004 step-000008 step-000016 step-000020
 }
-
-// TestInitScale: checkpoint 0 holds the initialization with its matrices
-// and embeddings scaled, biases and LayerNorm parameters untouched.
-func TestInitScale(t *testing.T) {
-	m, tr, _ := tiny(t)
-	orig := m.Params.Clone()
-	cfg := tinyConfig(1)
-	cfg.InitScale, cfg.EvalEvery, cfg.Warmup = 5, 0, 1
-	dir := t.TempDir()
-	if _, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: dir, Train: tr}); err != nil {
-		t.Fatal(err)
-	}
-	_, p0, err := models.LoadParams(train.StepDir(dir, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range orig.List() {
-		want := float32(1)
-		if len(q.Shape) >= 2 {
-			want = 5
-		}
-		a, b := orig.Get(q.Name).Data, p0.Get(q.Name).Data
-		for i := range a {
-			if b[i] != a[i]*want {
-				t.Fatalf("%s[%d] = %g at step 0, want %g·%g", q.Name, i, b[i], want, a[i])
-			}
-		}
-	}
-}

@@ -64,7 +64,7 @@ continues an interrupted demo, or reports a finished one.`,
 //     only by induction and no fixed-offset copy works. On the synthetic
 //     language (one repeated span of 10-29 tokens per sequence) no induction
 //     head formed within 2,600 steps in any setting tried.
-//   - init_scale 5: the weight matrices start at std 0.1 (TransformerLens's
+//   - initializer_range 0.1: the weights start at std 0.1 (TransformerLens's
 //     0.8/√d_model) instead of GPT-2's 0.02; at 0.02 no head formed within
 //     900 steps on this data.
 //
@@ -73,13 +73,12 @@ continues an interrupted demo, or reports a finished one.`,
 func demoConfig() runConfig {
 	rc := defaultRunConfig()
 	rc.Model = models.Config{NLayers: 2, NHeads: 4, DModel: 64, NCtx: 64, DVocab: 128, AttnOnly: true,
-		Normalization: models.NormLN, Positional: models.PosStandard, Seed: 1}.WithDefaults()
+		Normalization: models.NormLN, Positional: models.PosStandard, InitializerRange: 0.1, Seed: 1}.WithDefaults()
 	rc.Data = data.Config{Kind: data.KindRepeated, Seed: 1,
 		Repeated: data.RepeatedConfig{Vocab: 128, Len: 8, MaxLen: 28}}.WithDefaults()
 	t := train.DefaultConfig()
 	t.Steps, t.BatchSize, t.Warmup = demoSteps, 32, 100
 	t.LR, t.MinLR = 3e-3, 3e-3 // constant after the warmup, as measured
-	t.InitScale = 5
 	t.EvalEvery, t.EvalBatches = 50, 4
 	t.Checkpoints = train.CheckpointSchedule{PerDoubling: 2, Every: 50}
 	t.Seed = 1
