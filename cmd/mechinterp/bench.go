@@ -127,6 +127,9 @@ func benchModel(workload string, s benchShape) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := filter.Check(m.Config); err != nil {
+			return nil, err
+		}
 		step = func() error {
 			_, _, err := hooks.RunWithCache(m, tokens, s.batch, s.ctx, filter)
 			return err

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// The bench command prints torch_ref.py's JSON keys, so that the two can be
+// compared line by line.
+func TestBenchPrintsTorchRefKeys(t *testing.T) {
+	shape := []string{"--layers", "1", "--heads", "2", "--d-model", "16", "--ctx", "8", "--batch", "2", "--vocab", "32", "--steps", "2", "--threads", "1"}
+	cases := []struct {
+		args []string
+		keys []string
+	}{
+		{append([]string{"bench", "train"}, shape...), []string{"workload", "layers", "heads", "d_model", "ctx", "batch", "vocab", "attn_only", "params", "threads", "tokens_per_s", "ms_per_step", "peak_rss_mb"}},
+		{append([]string{"bench", "cache", "--attn-only", "--names", "blocks.0.attn.hook_pattern"}, shape...), []string{"workload", "tokens_per_s", "ms_per_step", "attn_only"}},
+		{[]string{"bench", "toy", "--instances", "2", "--features", "5", "--hidden", "2", "--batch", "8", "--steps", "2", "--threads", "1"}, []string{"workload", "instances", "features", "hidden", "batch", "steps_per_s", "samples_per_s", "threads"}},
+	}
+	for _, tc := range cases {
+		out, err := cli(t, tc.args...)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%v: output is not one JSON object: %q", tc.args, out)
+		}
+		for _, k := range tc.keys {
+			if _, ok := got[k]; !ok {
+				t.Errorf("%v: no key %q in %v", tc.args, k, got)
+			}
+		}
+		if got["workload"] != tc.args[1] {
+			t.Errorf("workload %v, want %s", got["workload"], tc.args[1])
+		}
+	}
+	if _, err := cli(t, "bench", "fly"); err == nil {
+		t.Error("an unknown workload was accepted")
+	}
+	if _, err := cli(t, append([]string{"bench", "cache", "--names", "blocks.9.hook_q"}, shape...)...); err == nil {
+		t.Error("a cache filter naming no hook point was accepted")
+	}
+}
