@@ -14,10 +14,10 @@ import (
 )
 
 // demoTestSteps is the reduced budget of the end-to-end demo test: the
-// recipe's loss bump comes at step ~350-450, so by 500 the induction head has
-// formed. Set MECHINTERP_DEMO_TEST_STEPS to change it (0: the full recipe);
-// below 500 the head is not checked.
-const demoTestSteps = 500
+// recipe's loss bump comes at step ~850-1000, so by 1100 the induction head
+// has formed. Set MECHINTERP_DEMO_TEST_STEPS to change it (0: the full
+// recipe); below 1100 the head is not checked.
+const demoTestSteps = 1100
 
 // TestDemoFormsInductionHead runs the demo on a reduced budget and checks
 // its run directory and summary, and that an induction head formed: a
@@ -50,7 +50,7 @@ func TestDemoFormsInductionHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range prefixLens {
-		s, err := prefixMatching(m, d.Config.Data.Repeated, n, 7) // a seed the demo did not use
+		s, err := prefixMatching(m, d.Config.Data.Synthetic.EvalRepeated(n, 2), n, 7) // a seed the demo did not use
 		if err != nil {
 			t.Fatal(err)
 		}
