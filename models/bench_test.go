@@ -48,3 +48,27 @@ func BenchmarkForwardBackwardA(b *testing.B) {
 		p.Release()
 	}
 }
+
+func BenchmarkTrainStepB(b *testing.B) {
+	m, err := New(Config{NLayers: 2, NHeads: 8, DModel: 256, NCtx: 128, DVocab: 2048, Untied: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(0, 0))
+	toks, tgts := make([]int, 16*128), make([]int, 16*128)
+	for i := range toks {
+		toks[i], tgts[i] = rng.IntN(2048), rng.IntN(2048)
+	}
+	g := m.Params.ZerosLike()
+	for b.Loop() {
+		p, err := m.Forward(toks, 16, 128, tgts, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clear(g.Data)
+		if err := m.Backward(p, g, nil); err != nil {
+			b.Fatal(err)
+		}
+		p.Release()
+	}
+}
