@@ -43,13 +43,9 @@ func gonumGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		tb = blas.Trans
 	}
 	if k == 0 {
-		// gonum rejects k == 0; C = beta*C is the defined result.
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			for j := range row {
-				row[j] *= beta
-			}
-		}
+		// gonum rejects k == 0; C = beta*C is the defined result (C is
+		// overwritten when beta is 0, NaN or not).
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
 	gonumImpl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

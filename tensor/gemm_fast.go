@@ -1,0 +1,304 @@
+package tensor
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// This file holds a BLIS-style packed SGEMM. op(A) is cut into MC×KC blocks
+// packed as MR-row slivers, op(B) into KC×NC panels packed as NR-column
+// slivers, so the micro-kernel sees one contiguous layout whatever the
+// transposes and strides. The micro-kernel computes an MR×NR tile of C and
+// applies alpha and beta when it stores; edge tiles go through a scratch
+// tile. Large problems are split over GOMAXPROCS goroutines along the longer
+// of m and n.
+
+const (
+	gemmMR = 6
+	gemmNR = 16
+	gemmKC = 256
+	gemmMC = 144
+	gemmNC = 4096
+
+	// gemmParallelFlops is the m*n*k below which a product stays on the
+	// calling goroutine (attention already calls Gemm from several).
+	gemmParallelFlops = 1 << 22
+)
+
+// microKernel computes C[0:MR,0:NR] = alpha*Ap*Bp + beta*C over k packed
+// steps, where Ap holds MR values and Bp NR values per step. With beta == 0
+// C is not read. ldc is in elements.
+type microKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+type gemmBufs struct {
+	a, b []float32
+	tmp  [gemmMR * gemmNR]float32
+}
+
+var gemmPool = sync.Pool{New: func() any { return new(gemmBufs) }}
+
+// fastGemm is the packed kernel with the best micro-kernel for this CPU.
+func fastGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmParallel(bestKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// genericGemm is the packed kernel with the portable Go micro-kernel.
+func genericGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmParallel(kernelGeneric, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func gemmParallel(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	procs := runtime.GOMAXPROCS(0)
+	if procs < 2 || m*n*k < gemmParallelFlops {
+		gemmSerial(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	if m >= n {
+		// Split rows of op(A) and C, in whole MR slivers.
+		parts := min(procs, (m+gemmMR-1)/gemmMR)
+		step := roundUp((m+parts-1)/parts, gemmMR)
+		for i0 := 0; i0 < m; i0 += step {
+			rows := min(step, m-i0)
+			aOff := i0 * lda
+			if transA {
+				aOff = i0
+			}
+			wg.Add(1)
+			go func(aOff, i0, rows int) {
+				defer wg.Done()
+				gemmSerial(kern, transA, transB, rows, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+			}(aOff, i0, rows)
+		}
+	} else {
+		parts := min(procs, (n+gemmNR-1)/gemmNR)
+		step := roundUp((n+parts-1)/parts, gemmNR)
+		for j0 := 0; j0 < n; j0 += step {
+			cols := min(step, n-j0)
+			bOff := j0
+			if transB {
+				bOff = j0 * ldb
+			}
+			wg.Add(1)
+			go func(bOff, j0, cols int) {
+				defer wg.Done()
+				gemmSerial(kern, transA, transB, m, cols, k, alpha, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
+			}(bOff, j0, cols)
+		}
+	}
+	wg.Wait()
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+func growBuf(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
+}
+
+// scaleC sets C = beta*C, overwriting (not scaling) when beta is 0.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		if beta != 1 {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+func gemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if k <= 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	bufs := gemmPool.Get().(*gemmBufs)
+	defer gemmPool.Put(bufs)
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(gemmNC, n-jc)
+		for pc := 0; pc < k; pc += gemmKC {
+			kc := min(gemmKC, k-pc)
+			bp := growBuf(&bufs.b, kc*roundUp(nc, gemmNR))
+			packB(transB, kc, nc, b, ldb, pc, jc, bp)
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			for ic := 0; ic < m; ic += gemmMC {
+				mc := min(gemmMC, m-ic)
+				ap := growBuf(&bufs.a, kc*roundUp(mc, gemmMR))
+				packA(transA, mc, kc, a, lda, ic, pc, ap)
+				macroKernel(kern, mc, nc, kc, alpha, ap, bp, bet, c[ic*ldc+jc:], ldc, &bufs.tmp)
+			}
+		}
+	}
+}
+
+// packA packs op(A)[ic:ic+mc, pc:pc+kc] as MR-row slivers: sliver s holds,
+// for each p, the MR values op(A)[ic+s*MR+r, pc+p]; missing rows are zero.
+func packA(transA bool, mc, kc int, a []float32, lda, ic, pc int, dst []float32) {
+	for s := 0; s < mc; s += gemmMR {
+		rows := min(gemmMR, mc-s)
+		d := dst[s*kc : s*kc+kc*gemmMR]
+		if transA {
+			// op(A)[i,p] = a[p*lda+i]: each p has the sliver's rows contiguous.
+			base := pc*lda + ic + s
+			if rows == gemmMR {
+				for p := 0; p < kc; p++ {
+					src := a[base+p*lda : base+p*lda+gemmMR]
+					dp := d[p*gemmMR : p*gemmMR+gemmMR]
+					copy(dp, src)
+				}
+			} else {
+				for p := 0; p < kc; p++ {
+					src := a[base+p*lda : base+p*lda+rows]
+					dp := d[p*gemmMR : p*gemmMR+gemmMR]
+					copy(dp, src)
+					clear(dp[rows:])
+				}
+			}
+			continue
+		}
+		// op(A)[i,p] = a[i*lda+p]: each row is contiguous in p.
+		for r := 0; r < rows; r++ {
+			src := a[(ic+s+r)*lda+pc : (ic+s+r)*lda+pc+kc]
+			for p, v := range src {
+				d[p*gemmMR+r] = v
+			}
+		}
+		for r := rows; r < gemmMR; r++ {
+			for p := 0; p < kc; p++ {
+				d[p*gemmMR+r] = 0
+			}
+		}
+	}
+}
+
+// packB packs op(B)[pc:pc+kc, jc:jc+nc] as NR-column slivers: sliver s holds,
+// for each p, the NR values op(B)[pc+p, jc+s*NR+j]; missing columns are zero.
+func packB(transB bool, kc, nc int, b []float32, ldb, pc, jc int, dst []float32) {
+	for s := 0; s < nc; s += gemmNR {
+		cols := min(gemmNR, nc-s)
+		d := dst[s*kc : s*kc+kc*gemmNR]
+		if !transB {
+			// op(B)[p,j] = b[p*ldb+j]: each p has the sliver's columns contiguous.
+			base := pc*ldb + jc + s
+			for p := 0; p < kc; p++ {
+				src := b[base+p*ldb : base+p*ldb+cols]
+				dp := d[p*gemmNR : p*gemmNR+gemmNR]
+				copy(dp, src)
+				if cols < gemmNR {
+					clear(dp[cols:])
+				}
+			}
+			continue
+		}
+		// op(B)[p,j] = b[j*ldb+p]: each column is contiguous in p.
+		for j := 0; j < cols; j++ {
+			src := b[(jc+s+j)*ldb+pc : (jc+s+j)*ldb+pc+kc]
+			for p, v := range src {
+				d[p*gemmNR+j] = v
+			}
+		}
+		for j := cols; j < gemmNR; j++ {
+			for p := 0; p < kc; p++ {
+				d[p*gemmNR+j] = 0
+			}
+		}
+	}
+}
+
+// macroKernel multiplies a packed mc×kc block of A by a packed kc×nc panel
+// of B into C (which starts at the block's corner).
+func macroKernel(kern microKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, tmp *[gemmMR * gemmNR]float32) {
+	for jr := 0; jr < nc; jr += gemmNR {
+		nr := min(gemmNR, nc-jr)
+		bs := bp[jr*kc : jr*kc+kc*gemmNR]
+		for ir := 0; ir < mc; ir += gemmMR {
+			mr := min(gemmMR, mc-ir)
+			as := ap[ir*kc : ir*kc+kc*gemmMR]
+			if mr == gemmMR && nr == gemmNR {
+				cs := c[ir*ldc+jr : ir*ldc+jr+(gemmMR-1)*ldc+gemmNR]
+				kern(kc, &as[0], &bs[0], &cs[0], ldc, alpha, beta)
+				continue
+			}
+			kern(kc, &as[0], &bs[0], &tmp[0], gemmNR, 1, 0)
+			for i := 0; i < mr; i++ {
+				row := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
+				t := tmp[i*gemmNR : i*gemmNR+nr]
+				if beta == 0 {
+					for j := range row {
+						row[j] = alpha * t[j]
+					}
+				} else {
+					for j := range row {
+						row[j] = alpha*t[j] + beta*row[j]
+					}
+				}
+			}
+		}
+	}
+}
+
+// kernelGeneric is the portable micro-kernel.
+func kernelGeneric(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	as := unsafe.Slice(a, k*gemmMR)
+	bs := unsafe.Slice(b, k*gemmNR)
+	var acc [gemmMR][gemmNR]float32
+	for p := 0; p < k; p++ {
+		bv := (*[gemmNR]float32)(bs[p*gemmNR : p*gemmNR+gemmNR])
+		av := (*[gemmMR]float32)(as[p*gemmMR : p*gemmMR+gemmMR])
+		for r := 0; r < gemmMR; r++ {
+			x := av[r]
+			row := &acc[r]
+			for j := 0; j < gemmNR; j += 4 {
+				row[j] += x * bv[j]
+				row[j+1] += x * bv[j+1]
+				row[j+2] += x * bv[j+2]
+				row[j+3] += x * bv[j+3]
+			}
+		}
+	}
+	cs := unsafe.Slice(c, (gemmMR-1)*ldc+gemmNR)
+	for r := 0; r < gemmMR; r++ {
+		row := cs[r*ldc : r*ldc+gemmNR]
+		if beta == 0 {
+			for j := range row {
+				row[j] = alpha * acc[r][j]
+			}
+		} else {
+			for j := range row {
+				row[j] = alpha*acc[r][j] + beta*row[j]
+			}
+		}
+	}
+}
+
+// selectGemm returns the kernel named by MECHINTERP_GEMM: "gonum", "fast"
+// (packed, assembly micro-kernel where available) or "generic" (packed,
+// portable Go micro-kernel). Anything else gives the default.
+func selectGemm(name string) GemmFunc {
+	switch name {
+	case "gonum":
+		return gonumGemm
+	case "fast":
+		return fastGemm
+	case "generic":
+		return genericGemm
+	}
+	return gonumGemm
+}

@@ -1,0 +1,177 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// gemmPaths are the code paths every kernel test runs on.
+func gemmPaths() map[string]GemmFunc {
+	p := map[string]GemmFunc{
+		"generic": genericGemm,
+		"fast":    fastGemm,
+		"gonum":   gonumGemm,
+	}
+	if hasGemmAsm {
+		p["asm"] = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			gemmParallel(sgemmKernel6x16AVX2, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}
+	}
+	return p
+}
+
+func checkGemm(t *testing.T, name string, f GemmFunc, rng *rand.Rand, m, n, k int, tA, tB bool, alpha, beta float32, padA, padB, padC int, nanC bool) {
+	t.Helper()
+	rowsA, colsA := m, k
+	if tA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if tB {
+		rowsB, colsB = n, k
+	}
+	lda, ldb, ldc := max(colsA+padA, 1), max(colsB+padB, 1), n+padC
+	a := randSlice(rng, rowsA*lda)
+	b := randSlice(rng, rowsB*ldb)
+	c := randSlice(rng, m*ldc)
+	if nanC {
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+	}
+	want := append([]float32(nil), c...)
+	if nanC {
+		// The reference must see beta*NaN as 0 too.
+		for i := range want {
+			want[i] = 0
+		}
+		for i := 0; i < m; i++ {
+			for j := n; j < ldc; j++ {
+				want[i*ldc+j] = c[i*ldc+j]
+			}
+		}
+	}
+	naiveGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+	f(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	tol := 1e-5 * float64(k+1)
+	for i := 0; i < m; i++ {
+		for j := 0; j < ldc; j++ {
+			got, w := c[i*ldc+j], want[i*ldc+j]
+			if j >= n {
+				// Padding must be untouched (bitwise, NaN included).
+				if math.Float32bits(got) != math.Float32bits(w) {
+					t.Fatalf("%s m=%d n=%d k=%d tA=%v tB=%v: padding c[%d,%d] changed", name, m, n, k, tA, tB, i, j)
+				}
+				continue
+			}
+			if d := math.Abs(float64(got - w)); !(d <= tol*(1+math.Abs(float64(w)))) {
+				t.Fatalf("%s m=%d n=%d k=%d tA=%v tB=%v alpha=%g beta=%g pads=%d,%d,%d: c[%d,%d]=%g want %g",
+					name, m, n, k, tA, tB, alpha, beta, padA, padB, padC, i, j, got, w)
+			}
+		}
+	}
+}
+
+func TestGemmPathsRandom(t *testing.T) {
+	alphas := []float32{1, 0.5, -2}
+	betas := []float32{0, 1, 0.25}
+	for name, f := range gemmPaths() {
+		rng := rand.New(rand.NewPCG(3, 4))
+		iters := 400
+		if testing.Short() {
+			iters = 100
+		}
+		for it := 0; it < iters; it++ {
+			m, n, k := 1+rng.IntN(70), 1+rng.IntN(70), 1+rng.IntN(70)
+			if it%10 == 0 {
+				m, n, k = 100+rng.IntN(200), 100+rng.IntN(200), 100+rng.IntN(300)
+			}
+			tA, tB := it&1 != 0, it&2 != 0
+			alpha, beta := alphas[rng.IntN(3)], betas[rng.IntN(3)]
+			pad := func() int {
+				if rng.IntN(2) == 0 {
+					return 0
+				}
+				return 1 + rng.IntN(9)
+			}
+			checkGemm(t, name, f, rng, m, n, k, tA, tB, alpha, beta, pad(), pad(), pad(), beta == 0 && rng.IntN(2) == 0)
+		}
+	}
+}
+
+func TestGemmPathsEdges(t *testing.T) {
+	for name, f := range gemmPaths() {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, tA := range []bool{false, true} {
+			for _, tB := range []bool{false, true} {
+				// k = 0, m = 0, n = 0.
+				checkGemm(t, name, f, rng, 5, 9, 0, tA, tB, 1, 0.5, 0, 0, 0, false)
+				checkGemm(t, name, f, rng, 5, 9, 0, tA, tB, 1, 0, 0, 0, 2, true)
+				checkGemm(t, name, f, rng, 0, 9, 4, tA, tB, 1, 0, 0, 0, 0, false)
+				checkGemm(t, name, f, rng, 7, 0, 4, tA, tB, 1, 0, 0, 0, 1, false)
+				// Exact tile multiples, multi-block k (> KC), m > MC, parallel sizes.
+				checkGemm(t, name, f, rng, 12, 32, 4, tA, tB, 0.5, 0, 0, 0, 0, true)
+				checkGemm(t, name, f, rng, 150, 40, 600, tA, tB, -2, 0.25, 3, 1, 2, false)
+				checkGemm(t, name, f, rng, 301, 257, 70, tA, tB, 1, 1, 0, 5, 0, false)
+				checkGemm(t, name, f, rng, 64, 300, 530, tA, tB, 1, 0, 1, 0, 3, true)
+				// Per-head attention: strides wider than widths.
+				checkGemm(t, name, f, rng, 128, 128, 32, tA, tB, 0.17677, 0, 96, 96, 0, false)
+			}
+		}
+	}
+}
+
+func TestGemmSelect(t *testing.T) {
+	for _, s := range []string{"gonum", "fast", "generic", ""} {
+		if selectGemm(s) == nil {
+			t.Fatalf("selectGemm(%q) = nil", s)
+		}
+	}
+}
+
+type gemmShape struct {
+	name       string
+	tA, tB     bool
+	m, n, k    int
+	lda, ldb   int
+	alpha, bet float32
+}
+
+var benchShapes = []gemmShape{
+	{"qkv_4096x128x384", false, false, 4096, 384, 128, 128, 384, 1, 0},
+	{"unembed_4096x512x128_tB", false, true, 4096, 512, 128, 128, 128, 1, 0},
+	{"wgrad_128x384x4096_tA", true, false, 128, 384, 4096, 128, 384, 1, 1},
+	{"dx_4096x128x384_tB", false, true, 4096, 128, 384, 384, 384, 1, 0},
+	{"mlp_2048x1024x256", false, false, 2048, 1024, 256, 256, 1024, 1, 0},
+	{"head_128x128x32_tB", false, true, 128, 128, 32, 128, 128, 0.17677, 0},
+	{"head_128x32x128", false, false, 128, 32, 128, 128, 128, 1, 0},
+}
+
+func BenchmarkGemm(b *testing.B) {
+	for _, sh := range benchShapes {
+		rng := rand.New(rand.NewPCG(7, 8))
+		rowsA := sh.m
+		if sh.tA {
+			rowsA = sh.k
+		}
+		rowsB := sh.k
+		if sh.tB {
+			rowsB = sh.n
+		}
+		a := randSlice(rng, rowsA*sh.lda)
+		bb := randSlice(rng, rowsB*sh.ldb)
+		c := randSlice(rng, sh.m*sh.n)
+		for _, impl := range []string{"gonum", "fast"} {
+			f := selectGemm(impl)
+			b.Run(fmt.Sprintf("%s/%s", sh.name, impl), func(b *testing.B) {
+				for b.Loop() {
+					f(sh.tA, sh.tB, sh.m, sh.n, sh.k, sh.alpha, a, sh.lda, bb, sh.ldb, sh.bet, c, sh.n)
+				}
+				flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
