@@ -14,9 +14,9 @@ func gemmPaths() map[string]GemmFunc {
 		"fast":    fastGemm,
 		"gonum":   gonumGemm,
 	}
-	if hasGemmAsm {
+	if asmKernel != nil {
 		p["asm"] = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			gemmParallel(sgemmKernel6x16AVX2, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			gemmParallel(asmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}
 	}
 	return p
