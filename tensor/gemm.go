@@ -1,6 +1,8 @@
 package tensor
 
 import (
+	"os"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -19,7 +21,10 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 // GemmFunc is the signature of a matrix-multiply kernel; see Gemm.
 type GemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
-var gemmImpl GemmFunc = gonumGemm
+// gemmImpl is chosen once at start-up by MECHINTERP_GEMM ("fast", "generic"
+// or "gonum"); unset, it is the packed kernel where its assembly
+// micro-kernel runs, else gonum.
+var gemmImpl GemmFunc = selectGemm(os.Getenv("MECHINTERP_GEMM"))
 
 // SetGemm replaces the kernel behind Gemm and returns the previous one. It is
 // meant for start-up and tests, not for concurrent use with Gemm.

@@ -290,7 +290,9 @@ func kernelGeneric(k int, a, b, c *float32, ldc int, alpha, beta float32) {
 
 // selectGemm returns the kernel named by MECHINTERP_GEMM: "gonum", "fast"
 // (packed, assembly micro-kernel where available) or "generic" (packed,
-// portable Go micro-kernel). Anything else gives the default.
+// portable Go micro-kernel). Anything else gives the default: the packed
+// kernel where the assembly micro-kernel runs, else gonum (whose own
+// assembly beats the portable micro-kernel).
 func selectGemm(name string) GemmFunc {
 	switch name {
 	case "gonum":
@@ -299,6 +301,9 @@ func selectGemm(name string) GemmFunc {
 		return fastGemm
 	case "generic":
 		return genericGemm
+	}
+	if asmKernel != nil {
+		return fastGemm
 	}
 	return gonumGemm
 }
