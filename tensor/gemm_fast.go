@@ -15,11 +15,12 @@ import (
 // of m and n.
 
 const (
-	gemmMR = 6
-	gemmNR = 16
-	gemmKC = 256
-	gemmMC = 144
-	gemmNC = 4096
+	gemmMR    = 6
+	gemmNR    = 16 // columns of the generic and AVX2 micro-kernels
+	gemmNRMax = 32 // widest micro-kernel (AVX-512)
+	gemmKC    = 256
+	gemmMC    = 144
+	gemmNC    = 4096
 
 	// gemmParallelFlops is the m*n*k below which a product stays on the
 	// calling goroutine (attention already calls Gemm from several).
@@ -31,9 +32,17 @@ const (
 // C is not read. ldc is in elements.
 type microKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// gemmKernel is a micro-kernel and its tile width NR (MR is always gemmMR).
+type gemmKernel struct {
+	fn microKernel
+	nr int
+}
+
+var genericKernel = gemmKernel{kernelGeneric, gemmNR}
+
 type gemmBufs struct {
 	a, b []float32
-	tmp  [gemmMR * gemmNR]float32
+	tmp  [gemmMR * gemmNRMax]float32
 }
 
 var gemmPool = sync.Pool{New: func() any { return new(gemmBufs) }}
@@ -45,10 +54,10 @@ func fastGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 
 // genericGemm is the packed kernel with the portable Go micro-kernel.
 func genericGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmParallel(kernelGeneric, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmParallel(genericKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-func gemmParallel(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -75,8 +84,8 @@ func gemmParallel(kern microKernel, transA, transB bool, m, n, k int, alpha floa
 			}(aOff, i0, rows)
 		}
 	} else {
-		parts := min(procs, (n+gemmNR-1)/gemmNR)
-		step := roundUp((n+parts-1)/parts, gemmNR)
+		parts := min(procs, (n+kern.nr-1)/kern.nr)
+		step := roundUp((n+parts-1)/parts, kern.nr)
 		for j0 := 0; j0 < n; j0 += step {
 			cols := min(step, n-j0)
 			bOff := j0
@@ -118,7 +127,7 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-func gemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmSerial(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -132,8 +141,8 @@ func gemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float3
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
-			bp := growBuf(&bufs.b, kc*roundUp(nc, gemmNR))
-			packB(transB, kc, nc, b, ldb, pc, jc, bp)
+			bp := growBuf(&bufs.b, kc*roundUp(nc, kern.nr))
+			packB(transB, kern.nr, kc, nc, b, ldb, pc, jc, bp)
 			bet := beta
 			if pc > 0 {
 				bet = 1
@@ -188,20 +197,20 @@ func packA(transA bool, mc, kc int, a []float32, lda, ic, pc int, dst []float32)
 	}
 }
 
-// packB packs op(B)[pc:pc+kc, jc:jc+nc] as NR-column slivers: sliver s holds,
+// packB packs op(B)[pc:pc+kc, jc:jc+nc] as nr-column slivers: sliver s holds,
 // for each p, the NR values op(B)[pc+p, jc+s*NR+j]; missing columns are zero.
-func packB(transB bool, kc, nc int, b []float32, ldb, pc, jc int, dst []float32) {
-	for s := 0; s < nc; s += gemmNR {
-		cols := min(gemmNR, nc-s)
-		d := dst[s*kc : s*kc+kc*gemmNR]
+func packB(transB bool, nr, kc, nc int, b []float32, ldb, pc, jc int, dst []float32) {
+	for s := 0; s < nc; s += nr {
+		cols := min(nr, nc-s)
+		d := dst[s*kc : s*kc+kc*nr]
 		if !transB {
 			// op(B)[p,j] = b[p*ldb+j]: each p has the sliver's columns contiguous.
 			base := pc*ldb + jc + s
 			for p := 0; p < kc; p++ {
 				src := b[base+p*ldb : base+p*ldb+cols]
-				dp := d[p*gemmNR : p*gemmNR+gemmNR]
+				dp := d[p*nr : p*nr+nr]
 				copy(dp, src)
-				if cols < gemmNR {
+				if cols < nr {
 					clear(dp[cols:])
 				}
 			}
@@ -211,12 +220,12 @@ func packB(transB bool, kc, nc int, b []float32, ldb, pc, jc int, dst []float32)
 		for j := 0; j < cols; j++ {
 			src := b[(jc+s+j)*ldb+pc : (jc+s+j)*ldb+pc+kc]
 			for p, v := range src {
-				d[p*gemmNR+j] = v
+				d[p*nr+j] = v
 			}
 		}
-		for j := cols; j < gemmNR; j++ {
+		for j := cols; j < nr; j++ {
 			for p := 0; p < kc; p++ {
-				d[p*gemmNR+j] = 0
+				d[p*nr+j] = 0
 			}
 		}
 	}
@@ -224,22 +233,23 @@ func packB(transB bool, kc, nc int, b []float32, ldb, pc, jc int, dst []float32)
 
 // macroKernel multiplies a packed mc×kc block of A by a packed kc×nc panel
 // of B into C (which starts at the block's corner).
-func macroKernel(kern microKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, tmp *[gemmMR * gemmNR]float32) {
-	for jr := 0; jr < nc; jr += gemmNR {
-		nr := min(gemmNR, nc-jr)
-		bs := bp[jr*kc : jr*kc+kc*gemmNR]
+func macroKernel(kern gemmKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, tmp *[gemmMR * gemmNRMax]float32) {
+	nrK, fn := kern.nr, kern.fn
+	for jr := 0; jr < nc; jr += nrK {
+		nr := min(nrK, nc-jr)
+		bs := bp[jr*kc : jr*kc+kc*nrK]
 		for ir := 0; ir < mc; ir += gemmMR {
 			mr := min(gemmMR, mc-ir)
 			as := ap[ir*kc : ir*kc+kc*gemmMR]
-			if mr == gemmMR && nr == gemmNR {
-				cs := c[ir*ldc+jr : ir*ldc+jr+(gemmMR-1)*ldc+gemmNR]
-				kern(kc, &as[0], &bs[0], &cs[0], ldc, alpha, beta)
+			if mr == gemmMR && nr == nrK {
+				cs := c[ir*ldc+jr : ir*ldc+jr+(gemmMR-1)*ldc+nrK]
+				fn(kc, &as[0], &bs[0], &cs[0], ldc, alpha, beta)
 				continue
 			}
-			kern(kc, &as[0], &bs[0], &tmp[0], gemmNR, 1, 0)
+			fn(kc, &as[0], &bs[0], &tmp[0], nrK, 1, 0)
 			for i := 0; i < mr; i++ {
 				row := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
-				t := tmp[i*gemmNR : i*gemmNR+nr]
+				t := tmp[i*nrK : i*nrK+nr]
 				if beta == 0 {
 					for j := range row {
 						row[j] = alpha * t[j]
@@ -302,8 +312,16 @@ func selectGemm(name string) GemmFunc {
 	case "generic":
 		return genericGemm
 	}
-	if asmKernel != nil {
+	if len(asmKernels) > 0 {
 		return fastGemm
 	}
 	return gonumGemm
 }
+
+// bestKernel is the fastest micro-kernel this CPU runs.
+var bestKernel = func() gemmKernel {
+	if len(asmKernels) > 0 {
+		return asmKernels[0]
+	}
+	return genericKernel
+}()

@@ -7,20 +7,22 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func sgemmKernel6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// sgemmKernel6x32AVX512 is the AVX-512 micro-kernel (NR = 32).
+//
+//go:noescape
+func sgemmKernel6x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
 // hasGemmAsm reports whether the assembly micro-kernel can run here.
 var hasGemmAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// asmKernel is the assembly micro-kernel, nil when the CPU lacks it.
-var asmKernel microKernel = func() microKernel {
+// asmKernels are the assembly micro-kernels this CPU runs, best first.
+var asmKernels = func() []gemmKernel {
+	var ks []gemmKernel
+	if hasGemmAsm && cpu.X86.HasAVX512F {
+		ks = append(ks, gemmKernel{sgemmKernel6x32AVX512, 32})
+	}
 	if hasGemmAsm {
-		return sgemmKernel6x16AVX2
+		ks = append(ks, gemmKernel{sgemmKernel6x16AVX2, gemmNR})
 	}
-	return nil
-}()
-
-var bestKernel microKernel = func() microKernel {
-	if asmKernel != nil {
-		return asmKernel
-	}
-	return kernelGeneric
+	return ks
 }()

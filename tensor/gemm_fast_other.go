@@ -5,7 +5,5 @@ package tensor
 // hasGemmAsm reports whether an assembly micro-kernel can run here.
 const hasGemmAsm = false
 
-// asmKernel is the assembly micro-kernel; there is none here.
-var asmKernel microKernel
-
-var bestKernel microKernel = kernelGeneric
+// asmKernels are the assembly micro-kernels; there are none here.
+var asmKernels []gemmKernel

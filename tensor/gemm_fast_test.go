@@ -14,9 +14,9 @@ func gemmPaths() map[string]GemmFunc {
 		"fast":    fastGemm,
 		"gonum":   gonumGemm,
 	}
-	if asmKernel != nil {
-		p["asm"] = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			gemmParallel(asmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	for _, kern := range asmKernels {
+		p[fmt.Sprintf("asm-nr%d", kern.nr)] = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			gemmParallel(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}
 	}
 	return p
