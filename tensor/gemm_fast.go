@@ -36,9 +36,15 @@ type microKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32)
 type gemmKernel struct {
 	fn microKernel
 	nr int
+	// direct, if not nil, is fn reading MR unpacked rows of A, lda
+	// elements apart; it spares packing A when A is not transposed.
+	direct directKernel
 }
 
-var genericKernel = gemmKernel{kernelGeneric, gemmNR}
+// directKernel is a microKernel whose A is MR rows of k values, lda apart.
+type directKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+
+var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil}
 
 type gemmBufs struct {
 	a, b []float32
@@ -149,6 +155,17 @@ func gemmSerial(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32
 			}
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
+				if !transA && kern.direct != nil {
+					// Full slivers read A in place; a ragged last sliver is packed.
+					full := mc / gemmMR * gemmMR
+					var ap []float32
+					if full < mc {
+						ap = growBuf(&bufs.a, kc*gemmMR)
+						packA(false, mc-full, kc, a, lda, ic+full, pc, ap)
+					}
+					macroKernelDirect(kern, mc, nc, kc, alpha, a[ic*lda+pc:], lda, ap, bp, bet, c[ic*ldc+jc:], ldc, &bufs.tmp)
+					continue
+				}
 				ap := growBuf(&bufs.a, kc*roundUp(mc, gemmMR))
 				packA(transA, mc, kc, a, lda, ic, pc, ap)
 				macroKernel(kern, mc, nc, kc, alpha, ap, bp, bet, c[ic*ldc+jc:], ldc, &bufs.tmp)
@@ -168,9 +185,10 @@ func packA(transA bool, mc, kc int, a []float32, lda, ic, pc int, dst []float32)
 			base := pc*lda + ic + s
 			if rows == gemmMR {
 				for p := 0; p < kc; p++ {
-					src := a[base+p*lda : base+p*lda+gemmMR]
-					dp := d[p*gemmMR : p*gemmMR+gemmMR]
-					copy(dp, src)
+					src := (*[gemmMR]float32)(a[base+p*lda : base+p*lda+gemmMR])
+					dp := (*[gemmMR]float32)(d[p*gemmMR : p*gemmMR+gemmMR])
+					dp[0], dp[1], dp[2] = src[0], src[1], src[2]
+					dp[3], dp[4], dp[5] = src[3], src[4], src[5]
 				}
 			} else {
 				for p := 0; p < kc; p++ {
@@ -183,6 +201,21 @@ func packA(transA bool, mc, kc int, a []float32, lda, ic, pc int, dst []float32)
 			continue
 		}
 		// op(A)[i,p] = a[i*lda+p]: each row is contiguous in p.
+		if rows == gemmMR {
+			base := (ic+s)*lda + pc
+			r0 := a[base : base+kc]
+			r1 := a[base+lda : base+lda+kc]
+			r2 := a[base+2*lda : base+2*lda+kc]
+			r3 := a[base+3*lda : base+3*lda+kc]
+			r4 := a[base+4*lda : base+4*lda+kc]
+			r5 := a[base+5*lda : base+5*lda+kc]
+			for p := range r0 {
+				dp := (*[gemmMR]float32)(d[p*gemmMR : p*gemmMR+gemmMR])
+				dp[0], dp[1], dp[2] = r0[p], r1[p], r2[p]
+				dp[3], dp[4], dp[5] = r3[p], r4[p], r5[p]
+			}
+			continue
+		}
 		for r := 0; r < rows; r++ {
 			src := a[(ic+s+r)*lda+pc : (ic+s+r)*lda+pc+kc]
 			for p, v := range src {
@@ -259,6 +292,49 @@ func macroKernel(kern gemmKernel, mc, nc, kc int, alpha float32, ap, bp []float3
 						row[j] = alpha*t[j] + beta*row[j]
 					}
 				}
+			}
+		}
+	}
+}
+
+// macroKernelDirect is macroKernel with A read in place (a starts at the
+// block's corner) for full slivers; ap holds the packed ragged last sliver.
+func macroKernelDirect(kern gemmKernel, mc, nc, kc int, alpha float32, a []float32, lda int, ap, bp []float32, beta float32, c []float32, ldc int, tmp *[gemmMR * gemmNRMax]float32) {
+	nrK, fn, dfn := kern.nr, kern.fn, kern.direct
+	full := mc / gemmMR * gemmMR
+	for jr := 0; jr < nc; jr += nrK {
+		nr := min(nrK, nc-jr)
+		bs := bp[jr*kc : jr*kc+kc*nrK]
+		for ir := 0; ir < full; ir += gemmMR {
+			as := a[ir*lda : ir*lda+(gemmMR-1)*lda+kc]
+			if nr == nrK {
+				cs := c[ir*ldc+jr : ir*ldc+jr+(gemmMR-1)*ldc+nrK]
+				dfn(kc, &as[0], lda, &bs[0], &cs[0], ldc, alpha, beta)
+				continue
+			}
+			dfn(kc, &as[0], lda, &bs[0], &tmp[0], nrK, 1, 0)
+			mergeTile(gemmMR, nr, nrK, alpha, beta, tmp, c[ir*ldc+jr:], ldc)
+		}
+		if full < mc {
+			fn(kc, &ap[0], &bs[0], &tmp[0], nrK, 1, 0)
+			mergeTile(mc-full, nr, nrK, alpha, beta, tmp, c[full*ldc+jr:], ldc)
+		}
+	}
+}
+
+// mergeTile sets C[0:mr,0:nr] = alpha*T + beta*C for the scratch tile T
+// (rows nrK apart); C is not read when beta is 0.
+func mergeTile(mr, nr, nrK int, alpha, beta float32, tmp *[gemmMR * gemmNRMax]float32, c []float32, ldc int) {
+	for i := 0; i < mr; i++ {
+		row := c[i*ldc : i*ldc+nr]
+		t := tmp[i*nrK : i*nrK+nr]
+		if beta == 0 {
+			for j := range row {
+				row[j] = alpha * t[j]
+			}
+		} else {
+			for j := range row {
+				row[j] = alpha*t[j] + beta*row[j]
 			}
 		}
 	}

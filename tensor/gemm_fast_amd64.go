@@ -12,6 +12,11 @@ func sgemmKernel6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func sgemmKernel6x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// sgemmKernel6x32AVX512Direct is sgemmKernel6x32AVX512 reading A unpacked.
+//
+//go:noescape
+func sgemmKernel6x32AVX512Direct(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+
 // hasGemmAsm reports whether the assembly micro-kernel can run here.
 var hasGemmAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
@@ -19,10 +24,10 @@ var hasGemmAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var asmKernels = func() []gemmKernel {
 	var ks []gemmKernel
 	if hasGemmAsm && cpu.X86.HasAVX512F {
-		ks = append(ks, gemmKernel{sgemmKernel6x32AVX512, 32})
+		ks = append(ks, gemmKernel{sgemmKernel6x32AVX512, 32, sgemmKernel6x32AVX512Direct})
 	}
 	if hasGemmAsm {
-		ks = append(ks, gemmKernel{sgemmKernel6x16AVX2, gemmNR})
+		ks = append(ks, gemmKernel{sgemmKernel6x16AVX2, gemmNR, nil})
 	}
 	return ks
 }()
