@@ -39,12 +39,15 @@ type gemmKernel struct {
 	// direct, if not nil, is fn reading MR unpacked rows of A, lda
 	// elements apart; it spares packing A when A is not transposed.
 	direct directKernel
+	// directT, if not nil, is fn reading a transposed A in place: the MR
+	// values of step p are contiguous, steps lda elements apart.
+	directT directKernel
 }
 
 // directKernel is a microKernel whose A is MR rows of k values, lda apart.
 type directKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 
-var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil}
+var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, nil}
 
 type gemmBufs struct {
 	a, b []float32
@@ -155,15 +158,24 @@ func gemmSerial(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32
 			}
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
-				if !transA && kern.direct != nil {
+				dfn := kern.direct
+				if transA {
+					dfn = kern.directT
+				}
+				if dfn != nil {
 					// Full slivers read A in place; a ragged last sliver is packed.
 					full := mc / gemmMR * gemmMR
 					var ap []float32
 					if full < mc {
 						ap = growBuf(&bufs.a, kc*gemmMR)
-						packA(false, mc-full, kc, a, lda, ic+full, pc, ap)
+						packA(transA, mc-full, kc, a, lda, ic+full, pc, ap)
 					}
-					macroKernelDirect(kern, mc, nc, kc, alpha, a[ic*lda+pc:], lda, ap, bp, bet, c[ic*ldc+jc:], ldc, &bufs.tmp)
+					off, rowStep, span := ic*lda+pc, lda, (gemmMR-1)*lda+kc
+					if transA {
+						off, rowStep, span = pc*lda+ic, 1, (kc-1)*lda+gemmMR
+					}
+					aBlk := a[off:]
+					macroKernelDirect(dfn, kern, mc, nc, kc, alpha, aBlk, lda, rowStep, span, ap, bp, bet, c[ic*ldc+jc:], ldc, &bufs.tmp)
 					continue
 				}
 				ap := growBuf(&bufs.a, kc*roundUp(mc, gemmMR))
@@ -239,11 +251,20 @@ func packB(transB bool, nr, kc, nc int, b []float32, ldb, pc, jc int, dst []floa
 		if !transB {
 			// op(B)[p,j] = b[p*ldb+j]: each p has the sliver's columns contiguous.
 			base := pc*ldb + jc + s
-			for p := 0; p < kc; p++ {
-				src := b[base+p*ldb : base+p*ldb+cols]
-				dp := d[p*nr : p*nr+nr]
-				copy(dp, src)
-				if cols < nr {
+			switch {
+			case cols == 32 && nr == 32:
+				for p := 0; p < kc; p++ {
+					*(*[32]float32)(d[p*32 : p*32+32]) = *(*[32]float32)(b[base+p*ldb : base+p*ldb+32])
+				}
+			case cols == 16 && nr == 16:
+				for p := 0; p < kc; p++ {
+					*(*[16]float32)(d[p*16 : p*16+16]) = *(*[16]float32)(b[base+p*ldb : base+p*ldb+16])
+				}
+			default:
+				for p := 0; p < kc; p++ {
+					src := b[base+p*ldb : base+p*ldb+cols]
+					dp := d[p*nr : p*nr+nr]
+					copy(dp, src)
 					clear(dp[cols:])
 				}
 			}
@@ -297,16 +318,17 @@ func macroKernel(kern gemmKernel, mc, nc, kc int, alpha float32, ap, bp []float3
 	}
 }
 
-// macroKernelDirect is macroKernel with A read in place (a starts at the
-// block's corner) for full slivers; ap holds the packed ragged last sliver.
-func macroKernelDirect(kern gemmKernel, mc, nc, kc int, alpha float32, a []float32, lda int, ap, bp []float32, beta float32, c []float32, ldc int, tmp *[gemmMR * gemmNRMax]float32) {
-	nrK, fn, dfn := kern.nr, kern.fn, kern.direct
+// macroKernelDirect is macroKernel with A read in place by dfn (a starts at
+// the block's corner, sliver i at a[i*MR*rowStep:], span elements long) for
+// full slivers; ap holds the packed ragged last sliver.
+func macroKernelDirect(dfn directKernel, kern gemmKernel, mc, nc, kc int, alpha float32, a []float32, lda, rowStep, span int, ap, bp []float32, beta float32, c []float32, ldc int, tmp *[gemmMR * gemmNRMax]float32) {
+	nrK, fn := kern.nr, kern.fn
 	full := mc / gemmMR * gemmMR
 	for jr := 0; jr < nc; jr += nrK {
 		nr := min(nrK, nc-jr)
 		bs := bp[jr*kc : jr*kc+kc*nrK]
 		for ir := 0; ir < full; ir += gemmMR {
-			as := a[ir*lda : ir*lda+(gemmMR-1)*lda+kc]
+			as := a[ir*rowStep : ir*rowStep+span]
 			if nr == nrK {
 				cs := c[ir*ldc+jr : ir*ldc+jr+(gemmMR-1)*ldc+nrK]
 				dfn(kc, &as[0], lda, &bs[0], &cs[0], ldc, alpha, beta)
