@@ -163,8 +163,17 @@ func BenchmarkGemm(b *testing.B) {
 		a := randSlice(rng, rowsA*sh.lda)
 		bb := randSlice(rng, rowsB*sh.ldb)
 		c := randSlice(rng, sh.m*sh.n)
-		for _, impl := range []string{"gonum", "fast"} {
-			f := selectGemm(impl)
+		impls := map[string]GemmFunc{"gonum": gonumGemm, "fast": fastGemm, "generic": genericGemm}
+		for _, kern := range asmKernels {
+			impls[fmt.Sprintf("asm-nr%d", kern.nr)] = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				gemmParallel(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			}
+		}
+		for _, impl := range []string{"gonum", "fast", "generic", "asm-nr16", "asm-nr32"} {
+			f := impls[impl]
+			if f == nil {
+				continue
+			}
 			b.Run(fmt.Sprintf("%s/%s", sh.name, impl), func(b *testing.B) {
 				for b.Loop() {
 					f(sh.tA, sh.tB, sh.m, sh.n, sh.k, sh.alpha, a, sh.lda, bb, sh.ldb, sh.bet, c, sh.n)
