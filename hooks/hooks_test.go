@@ -306,3 +306,30 @@ func TestGradientsAtHookPoints(t *testing.T) {
 		t.Fatalf("loss change %g, gradient predicts %g", actual, predicted)
 	}
 }
+
+// A cache holds views of the pass's buffers; releasing the pass must not
+// recycle them under the cache.
+func TestCacheSurvivesRelease(t *testing.T) {
+	m := model(t, configs[0])
+	pass, cache, err := RunWithCache(m, tokens(20, 6, 17), 1, 6, MustFilter("blocks.1.attn.hook_pattern", "blocks.0.hook_resid_post"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]float32{}
+	for _, n := range cache.Names() {
+		want[n] = append([]float32(nil), cache.Get(n).Data...)
+	}
+	pass.Release()
+	for i := 0; i < 3; i++ {
+		p, err := m.Forward(tokens(21+uint64(i), 6, 17), 1, 6, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Release()
+	}
+	for n, w := range want {
+		if d := maxDiff(cache.Get(n).Data, w); d != 0 {
+			t.Errorf("%s changed by %g after the pass was released", n, d)
+		}
+	}
+}

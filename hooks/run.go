@@ -77,7 +77,18 @@ func (c *Cache) Bytes() int {
 // Map returns the cache's tensors by name (shared, not copied).
 func (c *Cache) Map() map[string]*tensor.Tensor { return c.acts }
 
-func (c *Cache) put(name string, t *tensor.Tensor) {
+// keep stores t itself: forward activations are the pass's own buffers,
+// never written again once their hook has run (the pass is retained).
+func (c *Cache) keep(name string, t *tensor.Tensor) {
+	if c.acts == nil {
+		c.acts = map[string]*tensor.Tensor{}
+	}
+	c.acts[name] = &tensor.Tensor{Shape: append([]int(nil), t.Shape...), Data: t.Data}
+}
+
+// copyOf stores a copy of t, for buffers that are recycled after the call
+// (the gradients of Backward).
+func (c *Cache) copyOf(name string, t *tensor.Tensor) {
 	if c.acts == nil {
 		c.acts = map[string]*tensor.Tensor{}
 	}
@@ -135,7 +146,7 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 				}
 			}
 			if spec.Cache.Match(name) {
-				cache.put(name, act)
+				cache.keep(name, act)
 			}
 			return nil, nil
 		}
@@ -144,10 +155,13 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 	if err != nil {
 		return nil, nil, err
 	}
+	if cache.Len() > 0 {
+		pass.Retain() // the cache holds views of its buffers
+	}
 	if !spec.Grads.Empty() {
 		bopt := &models.BackwardOptions{GradHook: func(name string, g *tensor.Tensor) error {
 			if spec.Grads.Match(name) || spec.Grads.Match(strings.TrimSuffix(name, "_grad")) {
-				cache.put(name, g)
+				cache.copyOf(name, g)
 			}
 			return nil
 		}}

@@ -11,8 +11,10 @@ import (
 // TransformerLens name and a view of the live activation. It may change the
 // view in place or return a replacement of the same shape; either way the new
 // values flow into everything downstream, loss included. Returning nil (or
-// act itself) keeps the activation. The view is valid only during the call:
-// a hook that keeps it must copy it. An error stops the pass.
+// act itself) keeps the activation. The view belongs to the pass: it is
+// valid until the pass is released (see Pass.Release and Pass.Retain), so a
+// hook that keeps it must copy it unless the pass is retained. An error
+// stops the pass.
 type HookFunc func(name string, act *tensor.Tensor) (*tensor.Tensor, error)
 
 // Options control one Forward call. The zero value runs plainly.
@@ -37,9 +39,10 @@ type Pass struct {
 	// Losses is the per-token cross-entropy [B,T] (0 where there is no target).
 	Losses *tensor.Tensor
 	// Loss is the mean of Losses over tokens with a target (NaN if none).
-	Loss   float32
-	nLoss  int
-	result bool
+	Loss     float32
+	nLoss    int
+	result   bool
+	retained bool
 
 	mem        arena     // every buffer below, for Release
 	embed, pos []float32 // [B,T,C] hook_embed, hook_pos_embed
@@ -95,11 +98,21 @@ func (r runner) fire(name string, data []float32, shape ...int) error {
 
 // Release hands the pass's buffers back for reuse by later passes, which
 // saves a training loop the cost of fresh memory each step. The pass, its
-// Logits and its Losses must not be used afterwards. Calling it is optional.
+// Logits and its Losses must not be used afterwards. Calling it is optional,
+// and does nothing after Retain.
 func (p *Pass) Release() {
+	if p.retained {
+		return
+	}
 	p.mem.release()
 	*p = Pass{}
 }
+
+// Retain keeps the pass's buffers out of reuse for good: views of its
+// activations taken by hooks stay valid for as long as they are referenced.
+// Forward never writes an activation after its hook has returned, so such a
+// view holds the value every later layer saw.
+func (p *Pass) Retain() { p.retained = true }
 
 // CheckTokens reports whether tokens [B,T] fit the model: B,T positive, T at
 // most n_ctx, every id in [0, d_vocab).
