@@ -1,6 +1,7 @@
 package viz
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -58,11 +59,31 @@ func SuperpositionReport(res *superposition.ExperimentResult) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("superposition report %s: %w", res.Experiment, err)
 	}
-	r.Data("results", res)
+	embedResults(r, res)
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("superposition report %s: %w", res.Experiment, err)
 	}
 	return r, nil
+}
+
+// maxEmbeddedResults caps the results embedded in a page: a paper-scale
+// sweep (200 features, 16 densities, W^T W for each) runs to 15 MB, which
+// the charts do not need and a browser should not have to parse.
+const maxEmbeddedResults = 4 << 20
+
+// embedResults embeds res as mechinterp.data("results"), or, when it is
+// larger than maxEmbeddedResults, a note saying where the full results are.
+func embedResults(r *Report, res *superposition.ExperimentResult) {
+	b, err := json.Marshal(res)
+	if err != nil || len(b) <= maxEmbeddedResults {
+		r.Data("results", res) // Data reports a marshalling error itself
+		return
+	}
+	r.Data("results", map[string]any{
+		"experiment": res.Experiment,
+		"omitted": fmt.Sprintf("the full results (%.1f MB) are in results.json beside this page",
+			float64(len(b))/(1<<20)),
+	})
 }
 
 // ---- Instances: linear, relu, neurons, absolute, correlated ----

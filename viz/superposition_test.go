@@ -282,3 +282,21 @@ func TestSuperpositionReportsInBrowser(t *testing.T) {
 		p.Screenshot("superposition-" + name)
 	}
 }
+
+// A paper-scale result is too large to embed: the page carries a pointer to
+// results.json instead, and stays small.
+func TestSuperpositionLargeResultsNotEmbedded(t *testing.T) {
+	res := *spResult(t, "linear")
+	res.Description = strings.Repeat("x", maxEmbeddedResults+1)
+	page := mustHTML(t, mustSP(t, &res))
+	if !strings.Contains(page, "results.json beside this page") {
+		t.Error("the page does not say where the full results are")
+	}
+	i := strings.Index(page, `id="mi-data-results"`)
+	if i < 0 {
+		t.Fatal("no results data block")
+	}
+	if block := page[i : i+strings.Index(page[i:], "</script>")]; len(block) > 1024 {
+		t.Errorf("the oversized results were embedded (%d bytes)", len(block))
+	}
+}
