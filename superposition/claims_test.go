@@ -152,3 +152,28 @@ func TestClaimNeuronsPolysemantic(t *testing.T) {
 		t.Errorf("polysemantic neurons dense %d, sparse %d: want few when dense, more when sparse", dense.Polysemantic, sparse.Polysemantic)
 	}
 }
+
+// Elhage et al. 2022, "Correlated and Anticorrelated Features": with 4
+// sparse features in 2 dimensions, the members of a correlated pair are
+// kept orthogonal, those of an anticorrelated pair antipodal.
+func TestClaimCorrelatedOrthogonalAnticorrelatedAntipodal(t *testing.T) {
+	cfg := ExperimentConfig{Model: ReLUOutput, Features: 4, Hidden: 2, Steps: 10000, ImportanceRatio: 1,
+		Densities: []float64{0.05}, Seeds: 5, Correlated: [][]int{{0, 1}, {2, 3}}, Anticorrelated: [][]int{{0, 1}, {2, 3}}}
+	res, err := RunExperiment(context.Background(), "correlated", cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, inst := range res.Instances {
+		t.Logf("%s: within-set cosines %.3f (%s)", inst.Label, res.SetCosines[i], inst.Geometry.Summary)
+	}
+	for _, c := range res.SetCosines[0] { // correlated sets
+		if math.Abs(c) > 0.15 {
+			t.Errorf("correlated pair has cosine %.3f, want orthogonal (0)", c)
+		}
+	}
+	for _, c := range res.SetCosines[1] { // anticorrelated sets
+		if c > -0.9 {
+			t.Errorf("anticorrelated pair has cosine %.3f, want antipodal (-1)", c)
+		}
+	}
+}
