@@ -78,7 +78,7 @@ func (c *Cache) Bytes() int {
 func (c *Cache) Map() map[string]*tensor.Tensor { return c.acts }
 
 // keep stores t itself: forward activations are the pass's own buffers,
-// never written again once their hook has run (the pass is retained).
+// never written again once their hook has run (Run retains the pass).
 func (c *Cache) keep(name string, t *tensor.Tensor) {
 	if c.acts == nil {
 		c.acts = map[string]*tensor.Tensor{}
@@ -126,7 +126,13 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 		filters = append(filters, h.Filter)
 	}
 	needAttnResult := spec.AttnResult || mentions(filters, "hook_result")
-	opt := &models.Options{AttnResult: needAttnResult}
+	// A cache of most activations keeps views of the pass's own buffers (no
+	// copies; the pass is retained). A selective cache, or none, copies what
+	// it keeps and lets the pass recycle each block as it goes (NoGrad), so
+	// that a long run never holds every activation.
+	views := !spec.Cache.Empty() && 2*countMatches(spec.Cache, models.HookNames(m.Config, needAttnResult)) > len(models.HookNames(m.Config, needAttnResult))
+	noGrad := spec.Grads.Empty() && !views
+	opt := &models.Options{AttnResult: needAttnResult, NoGrad: noGrad}
 	if len(spec.Hooks) > 0 || !spec.Cache.Empty() {
 		opt.Hook = func(name string, act *tensor.Tensor) (*tensor.Tensor, error) {
 			for _, h := range spec.Hooks {
@@ -146,7 +152,11 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 				}
 			}
 			if spec.Cache.Match(name) {
-				cache.keep(name, act)
+				if views {
+					cache.keep(name, act)
+				} else {
+					cache.copyOf(name, act)
+				}
 			}
 			return nil, nil
 		}
@@ -155,7 +165,7 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 	if err != nil {
 		return nil, nil, err
 	}
-	if cache.Len() > 0 {
+	if views {
 		pass.Retain() // the cache holds views of its buffers
 	}
 	if !spec.Grads.Empty() {
@@ -175,6 +185,16 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 		}
 	}
 	return pass, cache, nil
+}
+
+func countMatches(f Filter, names []string) int {
+	n := 0
+	for _, name := range names {
+		if f.Match(name) {
+			n++
+		}
+	}
+	return n
 }
 
 func mentions(fs []Filter, leaf string) bool {

@@ -44,6 +44,9 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 	if opt == nil {
 		opt = &BackwardOptions{}
 	}
+	if p.noGrad {
+		return errors.New("models: Backward needs a pass run without Options.NoGrad")
+	}
 	if grads == nil {
 		grads = m.Params.ZerosLike()
 	}

@@ -25,6 +25,12 @@ type Options struct {
 	// [B,T,H,C] before the heads are summed (TransformerLens's use_attn_result).
 	// It costs H times the memory of hook_attn_out.
 	AttnResult bool
+	// NoGrad runs the pass for its outputs only, as PyTorch's no_grad: each
+	// block's activations are recycled as soon as the next block no longer
+	// needs them, so the pass holds one block's activations at a time
+	// instead of all of them. Backward refuses such a pass, and a hook that
+	// keeps an activation must copy it before its block ends.
+	NoGrad bool
 }
 
 // Pass holds one forward pass: its inputs, its outputs and every activation
@@ -43,6 +49,7 @@ type Pass struct {
 	nLoss    int
 	result   bool
 	retained bool
+	noGrad   bool
 
 	mem        arena     // every buffer below, for Release
 	embed, pos []float32 // [B,T,C] hook_embed, hook_pos_embed
@@ -151,7 +158,7 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 	C, H, D, M, V := c.DModel, c.NHeads, c.DHead, c.DMLP, c.DVocab
 	HD, N := H*D, B*T
 	r := runner{hook: opt.Hook}
-	p := &Pass{B: B, T: T, Tokens: tokens, Targets: targets, result: opt.AttnResult}
+	p := &Pass{B: B, T: T, Tokens: tokens, Targets: targets, result: opt.AttnResult, noGrad: opt.NoGrad}
 	shortformer := c.Positional == PosShortformer
 
 	// Embeddings: hook_embed [B,T,C] = W_E[token], hook_pos_embed [B,T,C] = W_pos[t].
@@ -182,19 +189,23 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 		a := &p.layers[l]
 		w := m.Params.layer(l)
 		pre := fmt.Sprintf("blocks.%d.", l)
+		la := ar // where this block's activations live
+		if opt.NoGrad {
+			la = &arena{}
+		}
 
 		a.residPre = x
 		if err := r.fire(pre+"hook_resid_pre", a.residPre, B, T, C); err != nil {
 			return nil, err
 		}
 		var err error
-		if a.ln1, err = m.layerNorm(r, ar, pre+"ln1.", a.residPre, w.ln1w, w.ln1b, B, T); err != nil {
+		if a.ln1, err = m.layerNorm(r, la, pre+"ln1.", a.residPre, w.ln1w, w.ln1b, B, T); err != nil {
 			return nil, err
 		}
 
 		// Q, K, V [B,T,H,D] from the fused [C,3HD] weight; shortformer adds
 		// the positional embedding to the inputs of Q and K only.
-		a.q, a.k, a.v = ar.get(N*HD), ar.get(N*HD), ar.get(N*HD)
+		a.q, a.k, a.v = la.get(N*HD), la.get(N*HD), la.get(N*HD)
 		for i, dst := range [][]float32{a.q, a.k, a.v} {
 			linear(dst, a.ln1.out, w.attnW[i*HD:], 3*HD, w.attnB[i*HD:(i+1)*HD], N, C, HD)
 			if shortformer && i < 2 {
@@ -209,15 +220,15 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 				return nil, err
 			}
 		}
-		if err := m.attention(r, ar, pre, a, B, T); err != nil {
+		if err := m.attention(r, la, pre, a, B, T); err != nil {
 			return nil, err
 		}
 
 		// Output projection: per head when hook_result is asked for, so a
 		// replaced head output changes the sum.
-		a.attnOut = ar.get(N * C)
+		a.attnOut = la.get(N * C)
 		if opt.AttnResult {
-			a.result = ar.get(N * H * C)
+			a.result = la.get(N * H * C)
 			for h := 0; h < H; h++ {
 				// result[:, :, h, :] = z[:, :, h, :] · W_O[h]
 				tensor.Gemm(false, false, N, C, D, 1, a.z[h*D:], HD, w.projW[h*D*C:], C, 0, a.result[h*C:], H*C)
@@ -245,14 +256,14 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 		if c.AttnOnly {
 			a.residPost = add(ar, a.residPre, a.attnOut)
 		} else {
-			a.residMid = add(ar, a.residPre, a.attnOut)
+			a.residMid = add(la, a.residPre, a.attnOut)
 			if err := r.fire(pre+"hook_resid_mid", a.residMid, B, T, C); err != nil {
 				return nil, err
 			}
-			if a.ln2, err = m.layerNorm(r, ar, pre+"ln2.", a.residMid, w.ln2w, w.ln2b, B, T); err != nil {
+			if a.ln2, err = m.layerNorm(r, la, pre+"ln2.", a.residMid, w.ln2w, w.ln2b, B, T); err != nil {
 				return nil, err
 			}
-			a.mlpPre, a.mlpPost = ar.get(N*M), ar.get(N*M)
+			a.mlpPre, a.mlpPost = la.get(N*M), la.get(N*M)
 			linear(a.mlpPre, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
 			if err := r.fire(pre+"mlp.hook_pre", a.mlpPre, B, T, M); err != nil {
 				return nil, err
@@ -261,7 +272,7 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 			if err := r.fire(pre+"mlp.hook_post", a.mlpPost, B, T, M); err != nil {
 				return nil, err
 			}
-			a.mlpOut = ar.get(N * C)
+			a.mlpOut = la.get(N * C)
 			linear(a.mlpOut, a.mlpPost, w.fcProjW, C, w.fcPrB, N, M, C)
 			if err := r.fire(pre+"hook_mlp_out", a.mlpOut, B, T, C); err != nil {
 				return nil, err
@@ -272,6 +283,10 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 			return nil, err
 		}
 		x = a.residPost
+		if opt.NoGrad {
+			la.release()
+			*a = layerActs{residPost: x}
+		}
 	}
 
 	p.resid = x

@@ -244,3 +244,49 @@ func TestReleasedBuffersGiveIdenticalPasses(t *testing.T) {
 		}
 	}
 }
+
+// A NoGrad pass recycles each block's buffers as it goes; its outputs, and
+// the activations its hooks see, must equal an ordinary pass's.
+func TestNoGradPassMatches(t *testing.T) {
+	for _, tc := range testConfigs {
+		m := randomModel(t, tc.cfg)
+		rng := rand.New(rand.NewPCG(10, 10))
+		B, T := 2, m.Config.NCtx
+		toks, tgts := randomTokens(rng, B*T, m.Config.DVocab), randomTokens(rng, B*T, m.Config.DVocab)
+		run := func(noGrad bool) (*Pass, map[string][]float32) {
+			seen := map[string][]float32{}
+			p, err := m.Forward(toks, B, T, tgts, &Options{NoGrad: noGrad, AttnResult: true, Hook: func(n string, a *tensor.Tensor) (*tensor.Tensor, error) {
+				seen[n] = append([]float32(nil), a.Data...)
+				return nil, nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p, seen
+		}
+		full, fullActs := run(false)
+		for i := 0; i < 2; i++ { // the second time on recycled buffers
+			lean, leanActs := run(true)
+			if lean.Loss != full.Loss {
+				t.Fatalf("%s: NoGrad loss %g, ordinary %g", tc.name, lean.Loss, full.Loss)
+			}
+			for j := range full.Logits.Data {
+				if lean.Logits.Data[j] != full.Logits.Data[j] {
+					t.Fatalf("%s: logits[%d] differ", tc.name, j)
+				}
+			}
+			for n, want := range fullActs {
+				got := leanActs[n]
+				for j := range want {
+					if got[j] != want[j] {
+						t.Fatalf("%s: %s[%d] = %g under NoGrad, %g ordinarily", tc.name, n, j, got[j], want[j])
+					}
+				}
+			}
+			if err := m.Backward(lean, nil, nil); err == nil {
+				t.Fatalf("%s: Backward accepted a NoGrad pass", tc.name)
+			}
+			lean.Release()
+		}
+	}
+}
