@@ -77,6 +77,7 @@ ReLU-output toy model of superposition, many instances at once.`,
 	f.Int("features", 20, "toy: features")
 	f.Int("hidden", 5, "toy: hidden dimensions")
 	f.String("names", "*", "cache: hook-point filter of the activations to keep")
+	addFlagFile(cmd)
 	return cmd
 }
 

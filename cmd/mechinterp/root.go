@@ -50,6 +50,33 @@ func settings(cmd *cobra.Command) (*viper.Viper, error) {
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("reading config file %s: %w", f.Value.String(), err)
 		}
+		if cmd.Annotations[flagFileAnnotation] != "" {
+			// v also knows every flag; list the file's own keys apart.
+			fv := viper.New()
+			fv.SetConfigFile(f.Value.String())
+			fv.SetConfigType("yaml")
+			if err := fv.ReadInConfig(); err != nil {
+				return nil, fmt.Errorf("reading config file %s: %w", f.Value.String(), err)
+			}
+			for _, k := range fv.AllKeys() {
+				if fl := cmd.Flags().Lookup(k); fl == nil || k == "config" {
+					return nil, fmt.Errorf("config file %s: unknown key %q (the keys are the command's flags, see --help)", f.Value.String(), k)
+				}
+			}
+		}
 	}
 	return v, nil
+}
+
+// flagFileAnnotation marks commands whose --config file holds flag values.
+const flagFileAnnotation = "mechinterp-flag-file"
+
+// addFlagFile gives cmd a --config flag naming a YAML file of flag values
+// (model: DIR, top: 5, ...), for commands whose settings are their flags.
+func addFlagFile(cmd *cobra.Command) {
+	cmd.Flags().String("config", "", "YAML file of flag values (flags and MECHINTERP_* variables beat it)")
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[flagFileAnnotation] = "true"
 }

@@ -50,6 +50,7 @@ as --tokens "1,2,3;4,5,6". --logits writes the logits [batch,pos,vocab] and
 	f.String("cache", "", "write the activations selected by --names to this safetensors file")
 	f.String("names", "*", "hook-point filter for --cache: names and globs, comma-separated")
 	f.Bool("json", false, "print the predictions as JSON")
+	addFlagFile(cmd)
 	return cmd
 }
 

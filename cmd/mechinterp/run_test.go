@@ -78,6 +78,29 @@ func TestRunPrintsPredictionsAndWritesFiles(t *testing.T) {
 	}
 }
 
+// A config file supplies flag values; a flag beats it.
+func TestRunConfigFile(t *testing.T) {
+	dir := tinyCheckpoint(t, tinyConfig)
+	cfg := filepath.Join(t.TempDir(), "run.yaml")
+	if err := os.WriteFile(cfg, []byte("model: "+dir+"\ntokens: 1,2,3\ntop: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cli(t, "run", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out, "p=") != 2 || !strings.Contains(out, "(3 tokens)") {
+		t.Errorf("config file values not used:\n%s", out)
+	}
+	out, err = cli(t, "run", "--config", cfg, "--top", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out, "p=") != 4 {
+		t.Errorf("--top 4 did not beat the file's top: 2:\n%s", out)
+	}
+}
+
 func TestRunText(t *testing.T) {
 	cfg := tinyConfig
 	cfg.DVocab = 257
@@ -110,6 +133,8 @@ func TestRunBadInput(t *testing.T) {
 	os.WriteFile(filepath.Join(mismatch, "model.safetensors"), b, 0o644)
 	badConfig := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(badConfig, []byte("model: [unclosed"), 0o644)
+	unknownKey := filepath.Join(t.TempDir(), "typo.yaml")
+	os.WriteFile(unknownKey, []byte("modle: "+good+"\ntokens: 1,2\n"), 0o644)
 
 	cases := []struct {
 		name string
@@ -130,6 +155,9 @@ func TestRunBadInput(t *testing.T) {
 		{"unknown flag", []string{"run", "--modle", good}, "unknown flag"},
 		{"no model", []string{"run", "--tokens", "1"}, "--model"},
 		{"unknown command", []string{"runn"}, "unknown command"},
+		{"invalid config file", []string{"run", "--config", badConfig}, "bad.yaml"},
+		{"unknown config key", []string{"run", "--config", unknownKey}, `"modle"`},
+		{"missing config file", []string{"run", "--config", filepath.Join(empty, "none.yaml")}, "none.yaml"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
