@@ -26,7 +26,7 @@ type Params struct {
 	index map[string]int
 }
 
-// ParamNames lists the parameter names and shapes a Config implies, in
+// ParamLayout lists the parameter names and shapes a Config implies, in
 // storage order.
 func ParamLayout(c Config) []Param {
 	c = c.WithDefaults()

@@ -55,20 +55,3 @@ func gonumGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	}
 	gonumImpl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
-
-// MatMul is Gemm for the common dense case: C[m,n] (+)= op(A) op(B) with
-// contiguous rows. With accumulate false C is overwritten.
-func MatMul(c, a, b []float32, m, n, k int, transA, transB, accumulate bool) {
-	lda, ldb := k, n
-	if transA {
-		lda = m
-	}
-	if transB {
-		ldb = k
-	}
-	beta := float32(0)
-	if accumulate {
-		beta = 1
-	}
-	Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, n)
-}
