@@ -7,8 +7,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -78,22 +76,9 @@ func runForward(w io.Writer, a runArgs) error {
 	if err != nil {
 		return err
 	}
-	var tok tokenizer.Tokenizer
-	var seqs [][]int
-	switch {
-	case a.tokens != "" && a.text != "":
-		return errors.New("give --tokens or --text, not both")
-	case a.text != "":
-		if tok, err = tokenizerFor(m); err != nil {
-			return err
-		}
-		seqs = [][]int{tok.Encode(a.text)}
-	case a.tokens != "":
-		if seqs, err = parseTokens(a.tokens); err != nil {
-			return err
-		}
-	default:
-		return errors.New("give the prompt with --tokens or --text")
+	seqs, tok, err := promptTokens(m, a.model, a.tokens, a.text)
+	if err != nil {
+		return err
 	}
 	B, T := len(seqs), len(seqs[0])
 	flat := make([]int, 0, B*T)
@@ -145,43 +130,6 @@ func runForward(w io.Writer, a runArgs) error {
 		}
 	}
 	return nil
-}
-
-// tokenizerFor returns the tokenizer a model directory can use: for now the
-// byte-level one, when the vocabulary is large enough to hold bytes.
-func tokenizerFor(m *models.Model) (tokenizer.Tokenizer, error) {
-	t := tokenizer.Byte{}
-	if m.Config.DVocab < t.VocabSize() {
-		return nil, fmt.Errorf("--text needs a model whose vocabulary holds the %d byte-level tokens; this one has %d: use --tokens", t.VocabSize(), m.Config.DVocab)
-	}
-	return t, nil
-}
-
-// parseTokens reads "1,2,3;4,5,6" into equal-length sequences.
-func parseTokens(s string) ([][]int, error) {
-	var seqs [][]int
-	for i, part := range strings.Split(s, ";") {
-		var seq []int
-		for _, f := range strings.Split(part, ",") {
-			f = strings.TrimSpace(f)
-			if f == "" {
-				continue
-			}
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				return nil, fmt.Errorf("--tokens: %q is not a token id", f)
-			}
-			seq = append(seq, n)
-		}
-		if len(seq) == 0 {
-			return nil, fmt.Errorf("--tokens: sequence %d is empty", i)
-		}
-		if len(seqs) > 0 && len(seq) != len(seqs[0]) {
-			return nil, fmt.Errorf("--tokens: sequence %d has %d tokens, sequence 0 has %d; sequences must be equally long", i, len(seq), len(seqs[0]))
-		}
-		seqs = append(seqs, seq)
-	}
-	return seqs, nil
 }
 
 // topK returns the k most likely tokens of one logit row.
