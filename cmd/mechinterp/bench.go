@@ -22,15 +22,17 @@ func init() { subcommands = append(subcommands, newBenchCmd) }
 // and JSON keys, so the two can run side by side and be compared as ratios.
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench train|cache|toy",
+		Use:   "bench train|cache|toy|gemm",
 		Short: "Time the reference workloads of torch_ref.py and print one JSON line",
 		Long: `Time a workload with the flags of shared/bench/torch_ref.py and print the
 same JSON keys (tokens_per_s, ms_per_step; steps_per_s for toy), plus the peak
 resident memory. train: forward, backward and AdamW; cache: a forward pass
 keeping the activations selected by --names (all by default); toy: the
-ReLU-output toy model of superposition, many instances at once.`,
+ReLU-output toy model of superposition, many instances at once; gemm: one
+matrix multiply through tensor.Gemm (MECHINTERP_GEMM picks the kernel), in
+GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS.`,
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"train", "cache", "toy"},
+		ValidArgs: []string{"train", "cache", "toy", "gemm"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := settings(cmd)
 			if err != nil {
@@ -46,6 +48,9 @@ ReLU-output toy model of superposition, many instances at once.`,
 			case "toy":
 				out, err = benchToy(v.GetInt("instances"), v.GetInt("features"), v.GetInt("hidden"),
 					v.GetInt("batch"), v.GetInt("steps"), threads)
+			case "gemm":
+				out, err = benchGemm(v.GetInt("m"), v.GetInt("n"), v.GetInt("k"),
+					v.GetBool("trans-a"), v.GetBool("trans-b"), v.GetInt("steps"), threads)
 			case "train", "cache":
 				out, err = benchModel(args[0], benchShape{
 					layers: v.GetInt("layers"), heads: v.GetInt("heads"), dModel: v.GetInt("d-model"),
@@ -54,7 +59,7 @@ ReLU-output toy model of superposition, many instances at once.`,
 					names: v.GetString("names"),
 				})
 			default:
-				return fmt.Errorf("unknown workload %q: use train, cache or toy", args[0])
+				return fmt.Errorf("unknown workload %q: use train, cache, toy or gemm", args[0])
 			}
 			if err != nil {
 				return err
@@ -77,6 +82,11 @@ ReLU-output toy model of superposition, many instances at once.`,
 	f.Int("features", 20, "toy: features")
 	f.Int("hidden", 5, "toy: hidden dimensions")
 	f.String("names", "*", "cache: hook-point filter of the activations to keep")
+	f.Int("m", 512, "gemm: rows of op(A) and C")
+	f.Int("n", 512, "gemm: columns of op(B) and C")
+	f.Int("k", 512, "gemm: the inner dimension")
+	f.Bool("trans-a", false, "gemm: A is stored transposed (k×m)")
+	f.Bool("trans-b", false, "gemm: B is stored transposed (n×k)")
 	addFlagFile(cmd)
 	return cmd
 }

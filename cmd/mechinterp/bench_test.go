@@ -16,6 +16,7 @@ func TestBenchPrintsTorchRefKeys(t *testing.T) {
 		{append([]string{"bench", "train"}, shape...), []string{"workload", "layers", "heads", "d_model", "ctx", "batch", "vocab", "attn_only", "params", "threads", "tokens_per_s", "ms_per_step", "peak_rss_mb"}},
 		{append([]string{"bench", "cache", "--attn-only", "--names", "blocks.0.attn.hook_pattern"}, shape...), []string{"workload", "tokens_per_s", "ms_per_step", "attn_only"}},
 		{[]string{"bench", "toy", "--instances", "2", "--features", "5", "--hidden", "2", "--batch", "8", "--steps", "2", "--threads", "1"}, []string{"workload", "instances", "features", "hidden", "batch", "steps_per_s", "samples_per_s", "threads"}},
+		{[]string{"bench", "gemm", "--m", "7", "--n", "33", "--k", "5", "--trans-b", "--steps", "1"}, []string{"workload", "impl", "m", "n", "k", "trans_a", "trans_b", "gflops", "ms_per_op"}},
 	}
 	for _, tc := range cases {
 		out, err := cli(t, tc.args...)
@@ -37,6 +38,9 @@ func TestBenchPrintsTorchRefKeys(t *testing.T) {
 	}
 	if _, err := cli(t, "bench", "fly"); err == nil {
 		t.Error("an unknown workload was accepted")
+	}
+	if _, err := cli(t, "bench", "gemm", "--m", "0"); err == nil {
+		t.Error("an empty gemm was accepted")
 	}
 	if _, err := cli(t, append([]string{"bench", "cache", "--names", "blocks.9.hook_q"}, shape...)...); err == nil {
 		t.Error("a cache filter naming no hook point was accepted")
