@@ -47,3 +47,7 @@ func (Byte) EndOfText() int { return ByteEndOfText }
 
 // BOS returns 256, the same token as EndOfText, as in GPT-2.
 func (Byte) BOS() int { return ByteEndOfText }
+
+// EncodeSpecial is Encode, except that each "<|endoftext|>" in s becomes
+// id 256.
+func (b Byte) EncodeSpecial(s string) []int { return encodeSpecial(b, ByteEndOfText, s) }

@@ -27,3 +27,22 @@ type Tokenizer interface {
 
 // replacement is what an out-of-range id decodes to.
 const replacement = "\uFFFD"
+
+// SpecialEncoder is implemented by tokenizers that can also read the text of
+// their special tokens as those tokens, for prompts a user types (Hugging
+// Face's GPT-2 tokenizer reads "<|endoftext|>" so).
+type SpecialEncoder interface {
+	// EncodeSpecial is Encode, except that each "<|endoftext|>" in s
+	// becomes the end-of-text id.
+	EncodeSpecial(s string) []int
+}
+
+// EncodeSpecial encodes s with tok, reading "<|endoftext|>" as the special
+// token: through tok's own EncodeSpecial when it has one, else by splitting
+// s at each occurrence.
+func EncodeSpecial(tok Tokenizer, s string) []int {
+	if se, ok := tok.(SpecialEncoder); ok {
+		return se.EncodeSpecial(s)
+	}
+	return encodeSpecial(tok, tok.EndOfText(), s)
+}
