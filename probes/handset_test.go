@@ -76,7 +76,7 @@ func handSet(t *testing.T, shifts []int, ov []func(tok int) []float32) *models.M
 }
 
 // OV maps for handSet.
-func ovCopy(tok int) []float32 { r := make([]float32, hsVocab); r[tok] = 1; return r }
+func ovCopy(tok int) []float32   { r := make([]float32, hsVocab); r[tok] = 1; return r }
 func ovNegate(tok int) []float32 { r := make([]float32, hsVocab); r[tok] = -1; return r }
-func ovNext(tok int) []float32 { r := make([]float32, hsVocab); r[(tok+1)%hsVocab] = 1; return r }
-func ovHalf(tok int) []float32 { r := ovCopy(tok); r[(tok+1)%hsVocab] = 1; return r }
+func ovNext(tok int) []float32   { r := make([]float32, hsVocab); r[(tok+1)%hsVocab] = 1; return r }
+func ovHalf(tok int) []float32   { r := ovCopy(tok); r[(tok+1)%hsVocab] = 1; return r }
