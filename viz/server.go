@@ -169,6 +169,10 @@ func (s *AttentionServer) answer(r *http.Request) (body []byte, err error) {
 	if int64(len(raw)) > s.opt.MaxBodyBytes {
 		return nil, fail(http.StatusRequestEntityTooLarge, "the request is larger than this server's limit of %d bytes", s.opt.MaxBodyBytes)
 	}
+	if !utf8.Valid(raw) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD.
+		return nil, fail(http.StatusBadRequest, "the request is not valid UTF-8")
+	}
 	var req AttentionRequest
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -180,8 +184,6 @@ func (s *AttentionServer) answer(r *http.Request) (body []byte, err error) {
 		return nil, fail(http.StatusBadRequest, "the prompt is empty")
 	case len(req.Prompt) > s.opt.MaxPromptBytes:
 		return nil, fail(http.StatusRequestEntityTooLarge, "the prompt is %d bytes; this server accepts at most %d", len(req.Prompt), s.opt.MaxPromptBytes)
-	case !utf8.ValidString(req.Prompt):
-		return nil, fail(http.StatusBadRequest, "the prompt is not valid UTF-8")
 	case len(s.opt.Checkpoints) == 0 && req.Checkpoint != 0:
 		return nil, fail(http.StatusBadRequest, "checkpoint %d: this server has no checkpoints to choose from", req.Checkpoint)
 	case len(s.opt.Checkpoints) > 0 && (req.Checkpoint < 0 || req.Checkpoint >= len(s.opt.Checkpoints)):
