@@ -1,0 +1,68 @@
+package viz
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/viz/browsertest"
+)
+
+func circuitsModel(t *testing.T, cfg models.Config) *models.Model {
+	t.Helper()
+	m, err := models.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestCircuitsReport(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    models.Config
+		charts int
+	}{
+		// bars + 3 composition heatmaps + OV and QK scatters per layer.
+		{"two layers", models.Config{NLayers: 2, NHeads: 3, DModel: 24, NCtx: 8, DVocab: 30, AttnOnly: true, Seed: 1, InitializerRange: 0.2}, 1 + 3 + 2*2},
+		{"one layer", models.Config{NLayers: 1, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, AttnOnly: true, Seed: 1}, 1 + 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := circuits.Analyze(circuitsModel(t, tc.cfg), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := CircuitsReport(a, "test-model")
+			if err != nil {
+				t.Fatal(err)
+			}
+			html, err := r.HTML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(html), `class="mi-chart"`); n != tc.charts {
+				t.Errorf("%d charts, want %d", n, tc.charts)
+			}
+			if tc.cfg.NLayers > 1 && !strings.Contains(string(html), "Random baseline") {
+				t.Error("composition charts do not state the baseline")
+			}
+			path := filepath.Join(t.TempDir(), "circuits.html")
+			if err := r.WriteFile(path); err != nil {
+				t.Fatal(err)
+			}
+			p := browsertest.Open(t, path)
+			p.Check()
+			var heads int
+			p.Eval(`mechinterp.data("circuits").heads.length`, &heads)
+			if heads != tc.cfg.NLayers*tc.cfg.NHeads {
+				t.Errorf("embedded data holds %d heads", heads)
+			}
+			p.Screenshot("circuits-" + strings.ReplaceAll(tc.name, " ", "-"))
+		})
+	}
+	if _, err := CircuitsReport(nil, "x"); err == nil {
+		t.Error("nil analysis: no error")
+	}
+}
