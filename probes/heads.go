@@ -96,7 +96,7 @@ func Heads(m *models.Model, o HeadOptions) (*HeadScores, error) {
 		return nil, errors.New("probes: heads: no model")
 	}
 	var err error
-	if o.Repeat, err = o.Repeat.resolve(m); err != nil {
+	if o.Repeat, err = o.Repeat.resolve(m.Config); err != nil {
 		return nil, err
 	}
 	o.Thresholds = o.Thresholds.WithDefaults()

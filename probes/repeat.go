@@ -26,8 +26,7 @@ type RepeatOptions struct {
 }
 
 // resolve fills the defaults from m and checks that the prompts fit it.
-func (o RepeatOptions) resolve(m *models.Model) (RepeatOptions, error) {
-	c := m.Config
+func (o RepeatOptions) resolve(c models.Config) (RepeatOptions, error) {
 	if o.Vocab == 0 {
 		o.Vocab = c.DVocab
 	}
@@ -79,7 +78,7 @@ func runRepeated(m *models.Model, o RepeatOptions, values bool) (*repeatRun, err
 	if m == nil {
 		return nil, errors.New("probes: no model")
 	}
-	o, err := o.resolve(m)
+	o, err := o.resolve(m.Config)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,205 @@
+package probes
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/train"
+)
+
+var tinyTrack = models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 16, DVocab: 20, AttnOnly: true}
+
+// handRun writes checkpoints (models of different seeds, one architecture)
+// at the given steps and a metrics log with a loss per step.
+func handRun(t *testing.T, run string, steps ...int) {
+	t.Helper()
+	for _, s := range steps {
+		c := tinyTrack
+		c.Seed = uint64(s + 1)
+		m, err := models.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Save(train.StepDir(run, s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	for s := 0; s <= 20; s++ {
+		fmt.Fprintf(&b, `{"step":%d,"tokens":0,"loss":%g,"lr":0.001,"time_s":0,"tokens_per_s":0}`+"\n", s, 3-0.05*float64(s))
+	}
+	if err := os.WriteFile(filepath.Join(run, train.MetricsFile), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTrackIncremental: the first call probes every checkpoint, the second
+// none, a third only the one added; the cached records equal fresh ones.
+func TestTrackIncremental(t *testing.T) {
+	run := t.TempDir()
+	handRun(t, run, 0, 1, 2, 4)
+	var progress []int
+	o := TrackOptions{Workers: 2, Heads: HeadOptions{Repeat: RepeatOptions{Batch: 4}}, ICLBatch: 4,
+		Progress: func(done, total, step int) { progress = append(progress, done) }}
+	first, err := Track(context.Background(), run, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Computed != 4 || len(first.Records) != 4 || len(progress) != 4 || first.Layers != 2 || first.Heads != 2 {
+		t.Fatalf("first call: computed %d, %d records, progress %v", first.Computed, len(first.Records), progress)
+	}
+	for i, r := range first.Records {
+		if r.Step != []int{0, 1, 2, 4}[i] || len(r.PrefixMatching) != 2 || len(r.Roles[1]) != 2 {
+			t.Errorf("record %d: %+v", i, r)
+		}
+	}
+	if r := first.Records[2]; r.TrainLoss == nil || *r.TrainLoss != 2.9 || r.EvalLoss != nil {
+		t.Errorf("losses at step 2: %v %v", r.TrainLoss, r.EvalLoss)
+	}
+	if first.Records[0].ICL.Early != 1 || first.Records[0].ICL.Late != 15 {
+		t.Errorf("ICL positions %+v", first.Records[0].ICL)
+	}
+	// The records are those of Heads on each checkpoint.
+	m, _ := models.Load(train.StepDir(run, 2))
+	s, err := Heads(m, o.Heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.PrefixMatching, first.Records[2].PrefixMatching) || !reflect.DeepEqual(s.Copying, first.Records[2].Copying) {
+		t.Error("Track's scores differ from Heads'")
+	}
+
+	second, err := Track(context.Background(), run, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Computed != 0 || !reflect.DeepEqual(second.Records, first.Records) {
+		t.Errorf("second call computed %d; records equal: %v", second.Computed, reflect.DeepEqual(second.Records, first.Records))
+	}
+
+	handRun(t, run, 8)
+	third, err := Track(context.Background(), run, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Computed != 1 || len(third.Records) != 5 || !reflect.DeepEqual(third.Records[:4], first.Records) {
+		t.Errorf("third call computed %d of %d", third.Computed, len(third.Records))
+	}
+
+	// Other options: everything is recomputed.
+	o.Heads.Repeat.Seed = 7
+	fourth, err := Track(context.Background(), run, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fourth.Computed != 5 {
+		t.Errorf("new options: computed %d, want 5", fourth.Computed)
+	}
+
+	// track.csv: a header and one row per checkpoint and head.
+	f, err := os.Open(fourth.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+5*4 || !reflect.DeepEqual(rows[0], TrackCSVHeader) || rows[1][0] != "0" || rows[len(rows)-1][0] != "8" {
+		t.Errorf("csv: %d rows, header %v", len(rows), rows[0])
+	}
+	if _, err := os.Stat(filepath.Join(run, TrackDir, TrackJSONL)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestTrackTrainedRun tracks a run written by train.Run: a few steps of a
+// tiny model, every checkpoint probed, losses attached from its log.
+func TestTrackTrainedRun(t *testing.T) {
+	run := t.TempDir()
+	c := tinyTrack
+	c.Seed = 1
+	m, err := models.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := data.NewRepeated(data.RepeatedConfig{Vocab: 20, Len: 3, MaxLen: 7}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := train.DefaultConfig()
+	tc.Steps, tc.BatchSize, tc.Warmup, tc.EvalEvery = 12, 4, 2, 0
+	tc.Checkpoints = train.CheckpointSchedule{PerDoubling: 1}
+	if _, err := train.Run(context.Background(), train.Options{Model: m, Config: tc, Dir: run, Train: data.NewPairs(src)}); err != nil {
+		t.Fatal(err)
+	}
+	cps, _ := train.Checkpoints(run)
+	res, err := Track(context.Background(), run, TrackOptions{Heads: HeadOptions{Repeat: RepeatOptions{Batch: 4}}, ICLBatch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Computed != len(cps) || len(cps) < 4 || len(res.Loss.Steps) != 12 || len(res.Formation) != 4 {
+		t.Errorf("computed %d of %d checkpoints, %d losses, %d formations", res.Computed, len(cps), len(res.Loss.Steps), len(res.Formation))
+	}
+	for _, r := range res.Records {
+		if (r.Step == 0) != (r.TrainLoss == nil) {
+			t.Errorf("step %d: train loss %v", r.Step, r.TrainLoss)
+		}
+	}
+}
+
+func TestTrackErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	other := t.TempDir()
+	handRun(t, other, 0, 5)
+	c := tinyTrack
+	c.NLayers = 1
+	m, _ := models.New(c)
+	if err := m.Save(train.StepDir(other, 10)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ run, want string }{
+		{filepath.Join(dir, "missing"), "does not exist"},
+		{file, "is a file, not a run directory"},
+		{dir, "no checkpoints in"},
+		{other, "has another architecture"},
+	} {
+		_, err := Track(context.Background(), tc.run, TrackOptions{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line with %q", tc.run, err, tc.want)
+		}
+	}
+	// n_layers is named.
+	if _, err := Track(context.Background(), other, TrackOptions{}); !strings.Contains(err.Error(), "n_layers 1, not 2") {
+		t.Errorf("error %v does not name the difference", err)
+	}
+}
+
+func TestFormations(t *testing.T) {
+	rec := func(step int, a, b float64) TrackRecord {
+		return TrackRecord{Step: step, PrefixMatching: [][]float64{{a, b}}}
+	}
+	// Head 0 crosses at step 4, dips at 8, is back for good at 16; head 1
+	// never stays.
+	recs := []TrackRecord{rec(0, 0.1, 0.1), rec(4, 0.5, 0.2), rec(8, 0.3, 0.5), rec(16, 0.6, 0.3), rec(32, 0.9, 0.2)}
+	got := Formations(recs, 0.4)
+	want := []Formation{{Layer: 0, Head: 0, Formed: true, Step: 16, Final: 0.9, Max: 0.9},
+		{Layer: 0, Head: 1, Formed: false, Step: -1, Final: 0.2, Max: 0.5}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	if got := Formations(recs, 0.05); got[0].Step != 0 {
+		t.Errorf("above the threshold from the start: %+v", got[0])
+	}
+}
