@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/models/tokenizer"
+	"github.com/mechinterp/mechinterp/train"
+	"github.com/mechinterp/mechinterp/viz"
+)
+
+func init() { subcommands = append(subcommands, newServeCmd) }
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve (--model DIR | --run RUN_DIR) [--addr 127.0.0.1:8080]",
+		Short: "Serve the attention explorer locally: type a prompt, step through a run's checkpoints",
+		Long: `Serve the attention explorer as a local web app. Type a prompt and every
+head's pattern updates; with --run, a slider steps through the run's
+checkpoints (and "play" walks through them all) so you can watch heads
+form. The server binds to loopback unless --addr says otherwise, limits
+the size of requests and prompts, shows bad input as a message in the
+page, and stops cleanly on Ctrl-C. Without --text or --tokens the page
+starts on a random sequence repeated twice, where induction heads show.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := settings(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), serveArgs{
+				model: v.GetString("model"), run: v.GetString("run"), addr: v.GetString("addr"),
+				tokens: v.GetString("tokens"), text: v.GetString("text"), maxTokens: v.GetInt("max-tokens"),
+				maxPrompt: v.GetInt("max-prompt-bytes"), bits: v.GetInt("bits"), roles: v.GetBool("roles"),
+			}, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
+	f.String("run", "", "run directory: step through its checkpoints")
+	f.String("addr", "127.0.0.1:8080", "address to listen on (port 0: any free port); a non-loopback host makes the server reachable from other machines")
+	f.String("tokens", "", "prompt shown at start, as token ids")
+	f.String("text", "", "prompt shown at start, as text")
+	f.Int("max-tokens", 512, "longest prompt in tokens (also limited by the model's n_ctx)")
+	f.Int("max-prompt-bytes", viz.DefaultMaxPromptBytes, "longest prompt in bytes, refused before tokenizing")
+	f.Int("bits", 0, "precision each weight is sent with: 8, 16, or 0 (16 up to 2^20 weights, else 8)")
+	f.Bool("roles", true, "label each head with its role and scores (probes.Heads, once per checkpoint)")
+	addFlagFile(cmd)
+	return cmd
+}
+
+type serveArgs struct {
+	model, run, addr, tokens, text string
+	maxTokens, maxPrompt, bits     int
+	roles                          bool
+}
+
+// servedModels loads the checkpoints of a served model or run on demand, keeping the few
+// most recently used, and their head roles once computed.
+type servedModels struct {
+	dirs  []string // one per checkpoint
+	roles bool
+
+	mu     sync.Mutex
+	loaded map[int]*models.Model
+	order  []int // least recently used first
+	info   map[int][][]viz.HeadInfo
+}
+
+const keepModels = 4
+
+func (s *servedModels) get(i int) (*models.Model, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.loaded[i]; ok {
+		s.touch(i)
+		return m, nil
+	}
+	m, err := models.Load(s.dirs[i])
+	if err != nil {
+		return nil, err
+	}
+	if len(s.order) >= keepModels {
+		delete(s.loaded, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.loaded[i] = m
+	s.order = append(s.order, i)
+	return m, nil
+}
+
+func (s *servedModels) touch(i int) {
+	for j, k := range s.order {
+		if k == i {
+			s.order = append(append(s.order[:j:j], s.order[j+1:]...), i)
+			return
+		}
+	}
+}
+
+// headInfo returns checkpoint i's head roles, computing them the first time; nil (and a note
+// on errw) when they cannot be computed.
+func (s *servedModels) headInfo(i int, m *models.Model, errw io.Writer) [][]viz.HeadInfo {
+	if !s.roles {
+		return nil
+	}
+	s.mu.Lock()
+	info, ok := s.info[i]
+	s.mu.Unlock()
+	if ok {
+		return info
+	}
+	info, err := headInfo(m)
+	if err != nil {
+		fmt.Fprintf(errw, "mechinterp serve: no head roles for %s: %v\n", s.dirs[i], err)
+	}
+	s.mu.Lock()
+	s.info[i] = info
+	s.mu.Unlock()
+	return info
+}
+
+// runServe serves the explorer until ctx ends. started, if set, receives the URL (for tests).
+func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(string)) error {
+	if (a.model == "") == (a.run == "") {
+		return errors.New("give --model DIR or --run RUN_DIR (one of them)")
+	}
+	if a.maxTokens <= 0 {
+		return fmt.Errorf("--max-tokens must be positive, got %d", a.maxTokens)
+	}
+	sm := &servedModels{roles: a.roles, loaded: map[int]*models.Model{}, info: map[int][][]viz.HeadInfo{}}
+	var cps []viz.CheckpointInfo
+	steps := []int{0}
+	hasStep := false
+	if a.model != "" {
+		sm.dirs = []string{a.model}
+	} else {
+		list, err := train.Checkpoints(a.run)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			if _, err := os.Stat(a.run); err != nil {
+				return fmt.Errorf("--run: %w", err)
+			}
+			return fmt.Errorf("--run %s: no checkpoints in %s/%s (is it a run directory of mechinterp train?)", a.run, a.run, train.CheckpointsDir)
+		}
+		steps, hasStep = nil, true
+		for _, c := range list {
+			sm.dirs = append(sm.dirs, c.Dir)
+			cps = append(cps, viz.CheckpointInfo{Step: c.Step})
+			steps = append(steps, c.Step)
+		}
+	}
+	// The last checkpoint is loaded now, so a bad directory fails here and not in the page.
+	last := len(sm.dirs) - 1
+	m, err := sm.get(last)
+	if err != nil {
+		return err
+	}
+	_, textErr := tokenizerFor(m)
+	prompt, tokensMode := a.text, false
+	switch {
+	case a.text != "" && a.tokens != "":
+		return errors.New("give --tokens or --text, not both")
+	case a.tokens != "":
+		prompt, tokensMode = a.tokens, true
+	case a.text == "":
+		prompt, tokensMode = repeatedPrompt(m.Config), true
+	}
+	// The start prompt is checked now, so a typo is a command-line error.
+	if tokensMode {
+		_, _, err = promptTokens(m, sm.dirs[last], prompt, "")
+	} else {
+		_, _, err = promptTokens(m, sm.dirs[last], "", prompt)
+	}
+	if err != nil {
+		return err
+	}
+
+	fn := func(ctx context.Context, req viz.AttentionRequest) (*viz.AttentionData, error) {
+		m, err := sm.get(req.Checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		dir := sm.dirs[req.Checkpoint]
+		var seqs [][]int
+		var tok tokenizer.Tokenizer
+		if req.Tokens {
+			if strings.Contains(req.Prompt, ";") {
+				return nil, errors.New("give one prompt (no ';')")
+			}
+			seqs, tok, err = promptTokens(m, dir, req.Prompt, "")
+		} else {
+			seqs, tok, err = promptTokens(m, dir, "", req.Prompt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ids := seqs[0]
+		if len(ids) > a.maxTokens {
+			return nil, fmt.Errorf("the prompt is %d tokens; this server shows at most %d (--max-tokens)", len(ids), a.maxTokens)
+		}
+		d, err := attentionData(ctx, m, ids, displayTokenizer(m, tok))
+		if err != nil {
+			return nil, err
+		}
+		d.Title = modelTitle(dir)
+		d.Step, d.HasStep = steps[req.Checkpoint], hasStep
+		d.Heads = sm.headInfo(req.Checkpoint, m, errw)
+		return d, nil
+	}
+	title := "Attention explorer: " + modelTitle(sm.dirs[last])
+	if a.run != "" {
+		title = "Attention explorer: run " + a.run
+	}
+	srv, err := viz.NewAttentionServer(fn, viz.ServerOptions{
+		Title: title, Checkpoints: cps, Prompt: prompt, TokensMode: tokensMode, NoText: textErr != nil,
+		MaxPromptBytes: a.maxPrompt, Bits: a.bits,
+	})
+	if err != nil {
+		return err
+	}
+	if !viz.IsLoopback(a.addr) {
+		fmt.Fprintf(errw, "mechinterp serve: warning: %s is not a loopback address; other machines can reach this server, which has no authentication\n", a.addr)
+	}
+	err = viz.ListenAndServe(ctx, a.addr, srv, func(url string) {
+		what := a.model
+		if a.run != "" {
+			what = fmt.Sprintf("%s (%d checkpoints)", a.run, len(cps))
+		}
+		fmt.Fprintf(w, "serving the attention explorer of %s at %s (Ctrl-C stops)\n", what, url)
+		if started != nil {
+			started(url)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "stopped")
+	return nil
+}
+
+// repeatedPrompt is the start prompt when none is given: random tokens r, then r again (the
+// r + r of Olsson et al. 2022's prefix matching), on which induction heads attend from each
+// repeated token to the token after its first occurrence. |r| = min(20, n_ctx/2), tokens
+// uniform over the vocabulary with a fixed seed.
+func repeatedPrompt(c models.Config) string {
+	n := min(20, c.NCtx/2)
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = strconv.Itoa(rng.IntN(c.DVocab))
+	}
+	r := strings.Join(ids, ",")
+	if n == 0 {
+		return "0"
+	}
+	return r + "," + r
+}
