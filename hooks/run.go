@@ -26,6 +26,23 @@ func At(pattern string, fn Fn) Hook { return Hook{Filter: MustFilter(pattern), F
 // Cache holds activations by hook name (and gradients by "<name>_grad").
 type Cache struct {
 	acts map[string]*tensor.Tensor
+	pass *models.Pass // whose buffers acts views, if any
+}
+
+// Release hands the buffers behind the cache back for reuse by later passes,
+// as models.Pass.Release does for a pass: a loop that caches every step keeps
+// one step's activations instead of one plus the garbage of the last. The
+// cache, and the pass Run returned with it, must not be used afterwards.
+// Calling it is optional.
+func (c *Cache) Release() {
+	if c == nil {
+		return
+	}
+	if c.pass != nil {
+		c.pass.ReleaseRetained()
+		c.pass = nil
+	}
+	c.acts = nil
 }
 
 // Get returns the cached activation, or nil.
@@ -167,6 +184,7 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 	}
 	if views {
 		pass.Retain() // the cache holds views of its buffers
+		cache.pass = pass
 	}
 	if !spec.Grads.Empty() {
 		bopt := &models.BackwardOptions{GradHook: func(name string, g *tensor.Tensor) error {

@@ -121,6 +121,13 @@ func (p *Pass) Release() {
 // view holds the value every later layer saw.
 func (p *Pass) Retain() { p.retained = true }
 
+// ReleaseRetained releases the pass even after Retain. It is for the owner of
+// the views Retain protected (a hooks.Cache), once no view is in use.
+func (p *Pass) ReleaseRetained() {
+	p.retained = false
+	p.Release()
+}
+
 // CheckTokens reports whether tokens [B,T] fit the model: B,T positive, T at
 // most n_ctx, every id in [0, d_vocab).
 func (m *Model) CheckTokens(tokens []int, B, T int) error {

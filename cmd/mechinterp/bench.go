@@ -142,7 +142,10 @@ func benchModel(workload string, s benchShape) (map[string]any, error) {
 			return nil, err
 		}
 		step = func() error {
-			_, _, err := hooks.RunWithCache(m, tokens, s.batch, s.ctx, filter)
+			// A fresh cache each step, dropped at the end of it, as torch_ref.py
+			// drops its list: one step's activations live at a time.
+			_, cache, err := hooks.RunWithCache(m, tokens, s.batch, s.ctx, filter)
+			cache.Release()
 			return err
 		}
 	}
