@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,6 +114,138 @@ func TestHFGPT2Golden(t *testing.T) {
 			t.Logf("processed logits: max |diff| %.2e", d)
 			if d > logitTol {
 				t.Errorf("processed logits: max |diff| %.3g > %g", d, logitTol)
+			}
+		})
+	}
+}
+
+// copyHFDir copies testdata/hf_gpt2/<name> into a temporary directory,
+// with config.json passed through edit.
+func copyHFDir(t *testing.T, name string, edit func(string) string) string {
+	t.Helper()
+	src := filepath.Join("..", "testdata", "hf_gpt2", name)
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{models.ConfigFile, models.WeightsFile} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == models.ConfigFile && edit != nil {
+			b = []byte(edit(string(b)))
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func replaceOnce(t *testing.T, old, new string) func(string) string {
+	return func(s string) string {
+		if !strings.Contains(s, old) {
+			t.Fatalf("config.json has no %q", old)
+		}
+		return strings.Replace(s, old, new, 1)
+	}
+}
+
+// Keys Hugging Face may write or leave out load to the same model: no
+// n_inner key at all (GPT-2's own config), n_inner equal to 4·n_embd,
+// tie_word_embeddings true, the tanh GELU under either name.
+func TestHFConfigVariants(t *testing.T) {
+	want := models.Config{NLayers: 2, NHeads: 4, DModel: 32, NCtx: 24, DVocab: 305}.WithDefaults()
+	tests := []struct {
+		name string
+		edit func(string) string
+	}{
+		{"as written", nil},
+		{"no n_inner key", replaceOnce(t, `"n_inner": null,`, ``)},
+		{"n_inner 4*n_embd", replaceOnce(t, `"n_inner": null`, `"n_inner": 128`)},
+		{"tie_word_embeddings true", replaceOnce(t, `"use_cache": true,`, `"use_cache": true, "tie_word_embeddings": true,`)},
+		{"gelu_pytorch_tanh", replaceOnce(t, `"gelu_new"`, `"gelu_pytorch_tanh"`)},
+		{"no architectures", replaceOnce(t, `"architectures": [
+    "GPT2LMHeadModel"
+  ],`, ``)},
+		{"GPT2Model architecture", replaceOnce(t, `"GPT2LMHeadModel"`, `"GPT2Model"`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := models.Load(copyHFDir(t, "lmhead", tt.edit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Config != want {
+				t.Errorf("config %+v, want %+v", m.Config, want)
+			}
+		})
+	}
+}
+
+// A Hugging Face directory with something wrong ends in one error line
+// naming the directory and what is wrong.
+func TestHFBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) string
+		want  []string
+	}{
+		{"missing model.safetensors", func(t *testing.T) string {
+			d := copyHFDir(t, "lmhead", nil)
+			os.Remove(filepath.Join(d, models.WeightsFile))
+			os.WriteFile(filepath.Join(d, "pytorch_model.bin"), []byte("x"), 0o644)
+			return d
+		}, []string{"missing model.safetensors", "pytorch_model.bin"}},
+		{"missing config.json", func(t *testing.T) string {
+			d := copyHFDir(t, "model", nil)
+			os.Remove(filepath.Join(d, models.ConfigFile))
+			return d
+		}, []string{"missing config.json"}},
+		{"unsupported architecture", func(t *testing.T) string {
+			return copyHFDir(t, "lmhead", replaceOnce(t, `"GPT2LMHeadModel"`, `"GPT2ForSequenceClassification"`))
+		}, []string{"unsupported architectures [GPT2ForSequenceClassification]"}},
+		{"other model type", func(t *testing.T) string {
+			return copyHFDir(t, "lmhead", replaceOnce(t, `"model_type": "gpt2"`, `"model_type": "gpt_neox"`))
+		}, []string{`unsupported model_type "gpt_neox"`}},
+		{"erf gelu", func(t *testing.T) string {
+			return copyHFDir(t, "lmhead", replaceOnce(t, `"gelu_new"`, `"gelu"`))
+		}, []string{`unsupported activation_function "gelu"`}},
+		{"n_positions disagrees", func(t *testing.T) string {
+			return copyHFDir(t, "lmhead", replaceOnce(t, `"n_positions": 24`, `"n_positions": 1024`))
+		}, []string{"disagree", "wpe.weight has shape [24,32], config.json implies [1024,32]"}},
+		{"n_inner disagrees", func(t *testing.T) string {
+			return copyHFDir(t, "model", replaceOnce(t, `"n_inner": 48`, `"n_inner": 64`))
+		}, []string{"h.0.mlp.c_fc.weight has shape [16,48], config.json implies [16,64]"}},
+		{"n_embd disagrees", func(t *testing.T) string {
+			return copyHFDir(t, "model", replaceOnce(t, `"n_embd": 16`, `"n_embd": 32`))
+		}, []string{"wte.weight has shape [50,16], config.json implies [50,32]"}},
+		{"too few layers", func(t *testing.T) string {
+			return copyHFDir(t, "model", replaceOnce(t, `"n_layer": 3`, `"n_layer": 2`))
+		}, []string{"unexpected tensors h.2."}},
+		{"too many layers", func(t *testing.T) string {
+			return copyHFDir(t, "lmhead", replaceOnce(t, `"n_layer": 2`, `"n_layer": 3`))
+		}, []string{"missing tensors h.2."}},
+		{"vocab disagrees", func(t *testing.T) string {
+			return copyHFDir(t, "lmhead", replaceOnce(t, `"vocab_size": 305`, `"vocab_size": 50257`))
+		}, []string{"wte.weight has shape [305,32], config.json implies [50257,32]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := tt.setup(t)
+			_, err := models.Load(dir)
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, dir) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line naming %s", msg, dir)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
 			}
 		})
 	}
