@@ -81,7 +81,7 @@ func runAttention(w, errw io.Writer, a attentionArgs) error {
 	if len(seqs) != 1 {
 		return fmt.Errorf("--tokens: attention shows one prompt; got %d sequences", len(seqs))
 	}
-	d, err := attentionData(context.Background(), m, seqs[0], displayTokenizer(m, tok))
+	d, err := attentionData(context.Background(), m, seqs[0], tok)
 	if err != nil {
 		return err
 	}
@@ -137,19 +137,8 @@ func attentionData(ctx context.Context, m *models.Model, ids []int, tok tokenize
 	return d, nil
 }
 
-// displayTokenizer is the tokenizer that names tokens on the page: the prompt's, else the
-// model's own when it has one (ids typed for a text model still read as text), else nil.
-func displayTokenizer(m *models.Model, tok tokenizer.Tokenizer) tokenizer.Tokenizer {
-	if tok != nil {
-		return tok
-	}
-	if t, err := tokenizerFor(m); err == nil {
-		return t
-	}
-	return nil
-}
-
-// tokenStrings gives each id its tokenizer's text, or the id itself without a tokenizer.
+// tokenStrings gives each id its tokenizer's text (promptTokens says which tokenizer applies),
+// or the id itself without one.
 func tokenStrings(ids []int, tok tokenizer.Tokenizer) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {

@@ -172,7 +172,8 @@ func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(
 	if err != nil {
 		return err
 	}
-	_, textErr := tokenizerFor(m)
+	// Whether the model takes text: promptTokens knows its tokenizer, if any.
+	_, _, textErr := promptTokens(m, sm.dirs[last], "", "a")
 	prompt, tokensMode := a.text, false
 	switch {
 	case a.text != "" && a.tokens != "":
@@ -215,7 +216,7 @@ func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(
 		if len(ids) > a.maxTokens {
 			return nil, fmt.Errorf("the prompt is %d tokens; this server shows at most %d (--max-tokens)", len(ids), a.maxTokens)
 		}
-		d, err := attentionData(ctx, m, ids, displayTokenizer(m, tok))
+		d, err := attentionData(ctx, m, ids, tok)
 		if err != nil {
 			return nil, err
 		}
