@@ -1,0 +1,223 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/models/tokenizer"
+	"github.com/mechinterp/mechinterp/viz"
+)
+
+func init() { subcommands = append(subcommands, newPatchCmd) }
+
+func newPatchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   `patch --model DIR --clean "..." --corrupted "..." --answer X --wrong Y [--tokens-mode] [-o patch.html]`,
+		Short: "Find the components that carry an answer: activation and attribution patching, direct logit attribution",
+		Long: `Run a clean and a corrupted prompt of equal length, then the corrupted one again
+with each component's clean activation patched in: the residual stream by layer
+and position, attention and MLP outputs, each head, each head at each position.
+The metric is logit(answer) - logit(wrong) at the last position, normalised so
+that 1 restores the clean run and 0 changes nothing. Attribution patching
+estimates the same cells from one backward pass, and direct logit attribution
+splits the clean logit difference over components.
+
+Prompts are text, encoded with the model's tokenizer, and --answer/--wrong are
+text that must encode to one token each; with --tokens-mode, prompts are
+comma-separated token ids and --answer/--wrong are token ids.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := settings(cmd)
+			if err != nil {
+				return err
+			}
+			return runPatch(cmd.OutOrStdout(), patchArgs{
+				model: v.GetString("model"), clean: v.GetString("clean"), corrupted: v.GetString("corrupted"),
+				answer: v.GetString("answer"), wrong: v.GetString("wrong"), tokensMode: v.GetBool("tokens-mode"),
+				out: v.GetString("out"), top: v.GetInt("top"), json: v.GetBool("json"),
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
+	f.String("clean", "", "the clean prompt (text, or token ids with --tokens-mode)")
+	f.String("corrupted", "", "the corrupted prompt, as long as the clean one")
+	f.String("answer", "", "the token the clean prompt should predict (single-token text, or an id with --tokens-mode)")
+	f.String("wrong", "", "the token the corrupted prompt should predict")
+	f.Bool("tokens-mode", false, "prompts and answers are token ids")
+	f.StringP("out", "o", "patch.html", "HTML report to write (\"\" for none)")
+	f.Int("top", 8, "how many components to print")
+	f.Bool("json", false, "print the results as JSON")
+	addFlagFile(cmd)
+	return cmd
+}
+
+type patchArgs struct {
+	model, clean, corrupted, answer, wrong string
+	tokensMode                             bool
+	out                                    string
+	top                                    int
+	json                                   bool
+}
+
+func runPatch(w io.Writer, a patchArgs) error {
+	if a.model == "" {
+		return errors.New("--model is required")
+	}
+	if a.clean == "" || a.corrupted == "" {
+		return errors.New("give both --clean and --corrupted")
+	}
+	if a.answer == "" || a.wrong == "" {
+		return errors.New("give both --answer and --wrong")
+	}
+	m, err := models.Load(a.model)
+	if err != nil {
+		return err
+	}
+	prompt := func(flag, s string) ([]int, tokenizer.Tokenizer, error) {
+		var seqs [][]int
+		var tok tokenizer.Tokenizer
+		var err error
+		if a.tokensMode {
+			seqs, tok, err = promptTokens(m, a.model, s, "")
+		} else {
+			seqs, tok, err = promptTokens(m, a.model, "", s)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("--%s: %w", flag, err)
+		}
+		if len(seqs) != 1 {
+			return nil, nil, fmt.Errorf("--%s: give one prompt, not %d", flag, len(seqs))
+		}
+		return seqs[0], tok, nil
+	}
+	clean, tok, err := prompt("clean", a.clean)
+	if err != nil {
+		return err
+	}
+	corrupted, _, err := prompt("corrupted", a.corrupted)
+	if err != nil {
+		return err
+	}
+	if len(clean) != len(corrupted) {
+		return fmt.Errorf("the clean prompt has %d tokens and the corrupted one %d; patching needs equal lengths", len(clean), len(corrupted))
+	}
+	answer, err := answerToken(m, tok, "answer", a.answer, a.tokensMode)
+	if err != nil {
+		return err
+	}
+	wrong, err := answerToken(m, tok, "wrong", a.wrong, a.tokensMode)
+	if err != nil {
+		return err
+	}
+	act, err := circuits.Patch(m, clean, corrupted, answer, wrong, circuits.PatchOptions{})
+	if err != nil {
+		return err
+	}
+	att, err := circuits.AttributionPatch(m, clean, corrupted, answer, wrong)
+	if err != nil {
+		return err
+	}
+	dla, err := circuits.DirectLogitAttribution(m, clean, len(clean), -1, answer, wrong)
+	if err != nil {
+		return err
+	}
+	label := func(ids []int) []string {
+		if tok == nil {
+			return nil
+		}
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = strconv.Quote(tok.Decode([]int{id}))
+		}
+		return out
+	}
+	one := func(id int) string {
+		if tok == nil {
+			return strconv.Itoa(id)
+		}
+		return strconv.Quote(tok.Decode([]int{id}))
+	}
+	if a.out != "" {
+		r, err := viz.PatchReport(viz.PatchInput{Model: a.model, Activation: act, Attribution: att, DLA: dla,
+			Clean: label(clean), Corrupted: label(corrupted), Answer: one(answer), Wrong: one(wrong)})
+		if err != nil {
+			return err
+		}
+		if err := r.WriteFile(a.out); err != nil {
+			return err
+		}
+	}
+	if a.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"activation": act, "attribution": att, "dla": dla, "report": a.out})
+	}
+	fmt.Fprintf(w, "metric: logit(%s) - logit(%s) at the last position (%d tokens)\n", one(answer), one(wrong), len(clean))
+	fmt.Fprintf(w, "clean     %+.4f\ncorrupted %+.4f\n\n", act.CleanDiff, act.CorruptedDiff)
+	attr := map[string]float64{}
+	for _, c := range att.Components() {
+		attr[c.Name] = c.Effect
+	}
+	fmt.Fprintln(w, "top heads by activation patching (1 = restores the clean run):")
+	for _, c := range act.TopHeads(a.top) {
+		fmt.Fprintf(w, "  %-8s %+.3f   attribution %+.3f\n", c.Name, c.Effect, attr[c.Name])
+	}
+	fmt.Fprintln(w, "\ntop cells of all experiments:")
+	for i, c := range act.Components() {
+		if i == a.top {
+			break
+		}
+		fmt.Fprintf(w, "  %-22s %+.3f   attribution %+.3f\n", c.Name, c.Effect, attr[c.Name])
+	}
+	fmt.Fprintf(w, "\ndirect logit attribution of the clean run (terms sum to %+.4f):\n", dla.LogitDiff)
+	terms := append([]circuits.DLATerm(nil), dla.Terms...)
+	sortTerms(terms)
+	for i, t := range terms {
+		if i == a.top {
+			break
+		}
+		fmt.Fprintf(w, "  %-12s %+.4f\n", t.Name, t.Value)
+	}
+	if a.out != "" {
+		fmt.Fprintf(w, "\nreport: %s\n", a.out)
+	}
+	return nil
+}
+
+// answerToken reads --answer or --wrong: a token id in tokens mode, else text
+// that the tokenizer encodes to exactly one token.
+func answerToken(m *models.Model, tok tokenizer.Tokenizer, flag, s string, tokensMode bool) (int, error) {
+	var id int
+	if tokensMode {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return 0, fmt.Errorf("--%s: %q is not a token id", flag, s)
+		}
+		id = n
+	} else {
+		ids := tok.Encode(s)
+		if len(ids) != 1 {
+			return 0, fmt.Errorf("--%s: %q encodes to %d tokens, want exactly one (or use --tokens-mode and an id)", flag, s, len(ids))
+		}
+		id = ids[0]
+	}
+	if id < 0 || id >= m.Config.DVocab {
+		return 0, fmt.Errorf("--%s: token id %d is out of the vocabulary [0,%d)", flag, id, m.Config.DVocab)
+	}
+	return id, nil
+}
+
+func sortTerms(t []circuits.DLATerm) {
+	sort.SliceStable(t, func(i, j int) bool { return math.Abs(t[i].Value) > math.Abs(t[j].Value) })
+}
