@@ -13,20 +13,28 @@ import (
 // promptTokens turns a command's --tokens or --text value into sequences of
 // token ids for model m (loaded from dir), checked against its vocabulary and
 // context. Every command that takes a prompt goes through here, so that a
-// model directory's own tokenizer applies everywhere at once. tok is nil when
-// the prompt came as ids and no tokenizer applies.
+// model directory's own tokenizer applies everywhere at once: --text is
+// encoded with it, reading "<|endoftext|>" as the special token (GPT-2's
+// beginning-of-sequence token), as Hugging Face's tokenizer does. tok is the
+// tokenizer that applies, for labelling ids (nil when the prompt came as ids
+// and the directory has no tokenizer of its own).
 func promptTokens(m *models.Model, dir, tokens, text string) (seqs [][]int, tok tokenizer.Tokenizer, err error) {
 	switch {
 	case tokens != "" && text != "":
 		return nil, nil, errors.New("give --tokens or --text, not both")
 	case text != "":
-		if tok, err = tokenizerFor(m); err != nil {
+		if tok, err = tokenizerIn(m, dir); err != nil {
 			return nil, nil, err
 		}
-		seqs = [][]int{tok.Encode(text)}
+		seqs = [][]int{tokenizer.EncodeSpecial(tok, text)}
 	case tokens != "":
 		if seqs, err = parseTokens(tokens); err != nil {
 			return nil, nil, err
+		}
+		if tokenizer.HasBPE(dir) {
+			if tok, err = tokenizerIn(m, dir); err != nil {
+				return nil, nil, err
+			}
 		}
 	default:
 		return nil, nil, errors.New("give the prompt with --tokens or --text")
@@ -39,12 +47,31 @@ func promptTokens(m *models.Model, dir, tokens, text string) (seqs [][]int, tok 
 	return seqs, tok, nil
 }
 
-// tokenizerFor returns the tokenizer a model directory can use: for now the
-// byte-level one, when the vocabulary is large enough to hold bytes.
+// tokenizerIn returns the tokenizer of a model directory: GPT-2's BPE when
+// the directory holds vocab.json and merges.txt (as a Hugging Face GPT-2
+// directory does), else the byte-level one of tokenizerFor. The BPE's ids
+// must fit the model's vocabulary (GPT-2's 50257 tokens fit its 50257 rows).
+func tokenizerIn(m *models.Model, dir string) (tokenizer.Tokenizer, error) {
+	if !tokenizer.HasBPE(dir) {
+		return tokenizerFor(m)
+	}
+	t, err := tokenizer.LoadBPE(dir)
+	if err != nil {
+		return nil, err
+	}
+	if t.VocabSize() > m.Config.DVocab {
+		return nil, fmt.Errorf("tokenizer in %s has %d tokens but the model's vocabulary holds %d (vocab_size in %s)", dir, t.VocabSize(), m.Config.DVocab, models.ConfigFile)
+	}
+	return t, nil
+}
+
+// tokenizerFor returns the byte-level tokenizer, for a model directory
+// without a tokenizer of its own, when the vocabulary is large enough to
+// hold bytes. Use tokenizerIn when the directory is known.
 func tokenizerFor(m *models.Model) (tokenizer.Tokenizer, error) {
 	t := tokenizer.Byte{}
 	if m.Config.DVocab < t.VocabSize() {
-		return nil, fmt.Errorf("--text needs a model whose vocabulary holds the %d byte-level tokens; this one has %d: use --tokens", t.VocabSize(), m.Config.DVocab)
+		return nil, fmt.Errorf("--text needs a model whose vocabulary holds the %d byte-level tokens, or a directory with vocab.json and merges.txt; this one has %d tokens: use --tokens", t.VocabSize(), m.Config.DVocab)
 	}
 	return t, nil
 }

@@ -20,12 +20,22 @@ func init() { subcommands = append(subcommands, newRunCmd) }
 
 func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "run --model DIR (--tokens 3,14,15 | --text \"...\")",
+		Use:   "run --model DIR (--tokens 3,14,15 | --text \"...\") [--process STEPS]",
 		Short: "Run one forward pass and print the top next-token predictions",
 		Long: `Run one forward pass of a checkpoint and print the most likely next tokens
 after the last position. Several sequences of equal length may be given
 as --tokens "1,2,3;4,5,6". --logits writes the logits [batch,pos,vocab] and
---cache the activations selected by --names to safetensors files.`,
+--cache the activations selected by --names to safetensors files.
+
+--text is encoded with the model directory's tokenizer: GPT-2's BPE when it
+holds vocab.json and merges.txt (a Hugging Face GPT-2 directory does), else
+byte-level; "<|endoftext|>" in the text is the special token.
+
+--process rewrites the weights as TransformerLens does before the pass:
+fold_ln, center_writing, center_unembed, fold_value_biases (comma-separated,
+or all). The log-probabilities stay the same; center_unembed shifts each
+position's logits by their mean, and fold_value_biases moves the value bias
+out of hook_v and hook_z. See docs/gpt2.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := settings(cmd)
@@ -35,19 +45,20 @@ as --tokens "1,2,3;4,5,6". --logits writes the logits [batch,pos,vocab] and
 			return runForward(cmd.OutOrStdout(), runArgs{
 				model: v.GetString("model"), tokens: v.GetString("tokens"), text: v.GetString("text"),
 				top: v.GetInt("top"), logits: v.GetString("logits"), cache: v.GetString("cache"),
-				names: v.GetString("names"), json: v.GetBool("json"),
+				names: v.GetString("names"), json: v.GetBool("json"), process: v.GetString("process"),
 			})
 		},
 	}
 	f := cmd.Flags()
 	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
 	f.String("tokens", "", "token ids, comma-separated; sequences separated by ';'")
-	f.String("text", "", "text to encode with the byte-level tokenizer")
+	f.String("text", "", "text to encode with the model directory's tokenizer (GPT-2 BPE, else byte-level)")
 	f.Int("top", 10, "how many predictions to print")
 	f.String("logits", "", "write the logits [batch,pos,vocab] to this safetensors file")
 	f.String("cache", "", "write the activations selected by --names to this safetensors file")
 	f.String("names", "*", "hook-point filter for --cache: names and globs, comma-separated")
 	f.Bool("json", false, "print the predictions as JSON")
+	f.String("process", "", "weight processing before the pass: fold_ln,center_writing,center_unembed,fold_value_biases or all")
 	addFlagFile(cmd)
 	return cmd
 }
@@ -58,6 +69,7 @@ type runArgs struct {
 	logits, cache       string
 	names               string
 	json                bool
+	process             string
 }
 
 // prediction is one candidate next token.
@@ -72,9 +84,16 @@ func runForward(w io.Writer, a runArgs) error {
 	if a.model == "" {
 		return errors.New("--model is required")
 	}
+	proc, err := models.ParseProcessOptions(a.process)
+	if err != nil {
+		return fmt.Errorf("--process: %w", err)
+	}
 	m, err := models.Load(a.model)
 	if err != nil {
 		return err
+	}
+	if err := models.Process(m, proc); err != nil {
+		return fmt.Errorf("--process: %w", err)
 	}
 	seqs, tok, err := promptTokens(m, a.model, a.tokens, a.text)
 	if err != nil {
