@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/probes"
+	"github.com/mechinterp/mechinterp/viz"
+)
+
+func init() { subcommands = append(subcommands, newHeadsCmd) }
+
+func newHeadsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "heads --model DIR [--json] [-o heads.html]",
+		Short: "Score every attention head (induction, previous token, duplicate token, copying) and give each a role",
+		Long: `Run a checkpoint on repeated random tokens ([BOS] + r + r) and score every
+head: prefix matching and copying (Olsson et al. 2022), TransformerLens's
+previous-token, duplicate-token and induction detectors, and the induction
+loss. Prints a table with a role per head and writes an HTML report.
+
+The detectors run on the repeated prompts unless --tokens/--text give prompts
+of your own. When the checkpoint sits in a training run (RUN/checkpoints/
+step-N) whose run.yaml uses the synthetic language, r is drawn from its
+middle 80% of tokens, as Olsson et al. avoid the commonest and rarest tokens;
+a run on repeated tokens lends its token range and BOS.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := settings(cmd)
+			if err != nil {
+				return err
+			}
+			return runHeads(cmd.OutOrStdout(), v)
+		},
+	}
+	f := cmd.Flags()
+	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
+	f.Bool("json", false, "print the scores as JSON")
+	f.StringP("out", "o", "heads.html", "HTML report to write")
+	addPromptFlags(cmd)
+	f.String("tokens", "", "detector prompts as token ids, comma-separated; sequences separated by ';'")
+	f.String("text", "", "detector prompt as text (byte-level tokenizer)")
+	f.Bool("exclude-bos", false, "detectors ignore attention to position 0")
+	f.Bool("exclude-diagonal", false, "detectors ignore attention of a token to itself")
+	addFlagFile(cmd)
+	return cmd
+}
+
+// addPromptFlags adds the flags of the repeated prompts shared by heads and track.
+func addPromptFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.Int("len", 0, "|r|, the length of the repeated random block (0: min(25, (n_ctx-1)/2))")
+	f.Int("batch", 32, "number of repeated prompts")
+	f.Uint64("seed", 1, "seed of the repeated prompts")
+	f.Int("min-token", -1, "smallest token id of r (-1: from the run's data, else 0)")
+	f.Int("max-token", -1, "token ids of r are below this (-1: from the run's data, else d_vocab)")
+}
+
+// repeatOptions reads the prompt flags; data is the run's data config, if known.
+func repeatOptions(v *viper.Viper, dc *data.Config, vocab int) probes.RepeatOptions {
+	o := probes.RepeatOptions{Batch: v.GetInt("batch"), Seed: v.GetUint64("seed")}
+	switch {
+	case dc != nil && dc.Kind == data.KindSynthetic:
+		o.RepeatedConfig = dc.Synthetic.EvalRepeated(0, 2)
+		o.RepeatedConfig.Len = 0
+	case dc != nil && dc.Kind == data.KindRepeated:
+		r := dc.Repeated.WithDefaults()
+		o.MinToken, o.MaxToken, o.Exclude, o.BOS, o.NoBOS = r.MinToken, r.MaxToken, r.Exclude, r.BOS, r.NoBOS
+	}
+	o.Vocab = vocab
+	o.Len = v.GetInt("len")
+	if lo := v.GetInt("min-token"); lo >= 0 {
+		o.MinToken = lo
+	}
+	if hi := v.GetInt("max-token"); hi >= 0 {
+		o.MaxToken = hi
+	}
+	return o
+}
+
+// runData returns the data config of the training run in dir (its run.yaml),
+// or nil when there is none.
+func runData(dir string) *data.Config {
+	path := filepath.Join(dir, "run.yaml")
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	v := viper.New()
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml")
+	if v.ReadInConfig() != nil {
+		return nil
+	}
+	rc, err := loadRunConfig(v, path)
+	if err != nil {
+		return nil
+	}
+	return &rc.Data
+}
+
+func runHeads(w io.Writer, v *viper.Viper) error {
+	dir := v.GetString("model")
+	if dir == "" {
+		return errors.New("--model is required")
+	}
+	m, err := models.Load(dir)
+	if err != nil {
+		return err
+	}
+	// A checkpoint of a run: RUN/checkpoints/step-N.
+	dc := runData(filepath.Dir(filepath.Dir(filepath.Clean(dir))))
+	o := probes.HeadOptions{Repeat: repeatOptions(v, dc, m.Config.DVocab),
+		Detect: probes.DetectOptions{ExcludeBOS: v.GetBool("exclude-bos"), ExcludeDiagonal: v.GetBool("exclude-diagonal")}}
+	if v.GetString("tokens") != "" || v.GetString("text") != "" {
+		seqs, _, err := promptTokens(m, dir, v.GetString("tokens"), v.GetString("text"))
+		if err != nil {
+			return err
+		}
+		if len(seqs[0]) < 2 {
+			return errors.New("the detector prompt needs at least 2 tokens")
+		}
+		for _, s := range seqs {
+			o.DetectTokens = append(o.DetectTokens, s...)
+		}
+		o.DetectBatch = len(seqs)
+	}
+	s, err := probes.Heads(m, o)
+	if err != nil {
+		return err
+	}
+	out := v.GetString("out")
+	if out != "" {
+		r, err := viz.HeadsReport(s, dir)
+		if err != nil {
+			return err
+		}
+		if err := r.WriteFile(out); err != nil {
+			return err
+		}
+	}
+	if v.GetBool("json") {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(headsJSON(s))
+	}
+	printHeads(w, s)
+	if out != "" {
+		fmt.Fprintf(w, "report: %s\n", out)
+	}
+	return nil
+}
+
+// headsJSON drops the detector prompts (which can be long) and non-finite
+// losses from what --json prints.
+func headsJSON(s *probes.HeadScores) *probes.HeadScores {
+	c := *s
+	c.Options.DetectTokens = nil
+	if il := c.InductionLoss; il != nil {
+		cl := *il
+		for _, x := range []*float64{&cl.Loss, &cl.FirstCopy} {
+			if *x != *x || *x > 1e308 || *x < -1e308 {
+				*x = 0
+			}
+		}
+		c.InductionLoss = &cl
+	}
+	return &c
+}
+
+func printHeads(w io.Writer, s *probes.HeadScores) {
+	o := s.Options.Repeat
+	fmt.Fprintf(w, "%d layers × %d heads, measured on %d prompts [BOS] + r × %d, |r| = %d, tokens [%d, %d)\n",
+		s.Layers, s.Heads, o.Batch, o.Repeats, o.Len, o.MinToken, o.MaxToken)
+	fmt.Fprintf(w, "%-6s %8s %8s %8s %8s %8s  %s\n", "head", "prefix", "copying", "prev", "dup", "induct", "role")
+	for l := range s.Layers {
+		for h := range s.Heads {
+			fmt.Fprintf(w, "L%dH%-3d %8.3f %8.3f %8.3f %8.3f %8.3f  %s\n", l, h,
+				s.PrefixMatching[l][h], s.Copying[l][h], s.PreviousToken[l][h], s.DuplicateToken[l][h], s.Induction[l][h],
+				strings.ReplaceAll(s.Roles[l][h], "_", " "))
+		}
+	}
+	if il := s.InductionLoss; il != nil {
+		fmt.Fprintf(w, "induction loss %.3f (first copy %.3f)\n", il.Loss, il.FirstCopy)
+	}
+	t := s.Options.Thresholds
+	fmt.Fprintf(w, "roles: induction if prefix >= %g, else previous token if prev >= %g, duplicate token if dup >= %g, copying if copying >= %g\n",
+		t.PrefixMatching, t.PreviousToken, t.DuplicateToken, t.Copying)
+}
