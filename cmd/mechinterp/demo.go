@@ -16,7 +16,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
-	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -108,6 +108,8 @@ type demoResult struct {
 	// [BOS]+r+r with |r| = each of prefixLens (averaged over them).
 	Prefix   []float64
 	BestHead int
+	// Index is RUN/index.html, linking the reports the demo wrote.
+	Index string
 }
 
 // prefixLens are the lengths of r at which the demo measures prefix
@@ -143,7 +145,7 @@ func runDemo(ctx context.Context, out string, w io.Writer, o demoOptions) (*demo
 	}
 	d.Prefix = make([]float64, m.Config.NHeads)
 	for _, n := range prefixLens {
-		s, err := prefixMatching(m, rc.Data.Synthetic.EvalRepeated(n, 2), n, 1)
+		s, err := lastLayerPrefixMatching(m, rc.Data.Synthetic.EvalRepeated(n, 2), n, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -157,6 +159,10 @@ func runDemo(ctx context.Context, out string, w io.Writer, o demoOptions) (*demo
 		}
 	}
 	printDemo(w, d)
+	if d.Index, err = demoReports(ctx, d, w, o.progress); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "\nopen %s: it links every page above\n", d.Index)
 	return d, nil
 }
 
@@ -196,47 +202,17 @@ func printDemo(w io.Writer, d *demoResult) {
 	fmt.Fprintf(w, "  final model: %s (mechinterp run --model %s --tokens 0,5,6,7,5,6)\n", d.Checkpoints[len(d.Checkpoints)-1].Dir, d.Checkpoints[len(d.Checkpoints)-1].Dir)
 }
 
-// prefixMatching returns, per head of the last layer, the prefix-matching
-// score of Olsson et al. 2022 on 32 sequences [BOS]+r+r with |r| = n, r drawn
-// as base says (its vocabulary, BOS and token range): the mean attention from
-// each token of the second r to the token after its earlier occurrence. The
-// probes package owns the general implementation; this one serves the demo.
-func prefixMatching(m *models.Model, base data.RepeatedConfig, n int, seed uint64) ([]float64, error) {
-	const B = 32
+// lastLayerPrefixMatching returns, per head of the last layer, the
+// prefix-matching score (probes.PrefixMatching) on 32 prompts [BOS]+r+r with
+// |r| = n, r drawn as base says (the vocabulary minus its commonest and
+// rarest tenth, see data.SyntheticConfig.EvalRepeated).
+func lastLayerPrefixMatching(m *models.Model, base data.RepeatedConfig, n int, seed uint64) ([]float64, error) {
 	base.Len, base.MaxLen, base.Repeats = n, n, 2
-	b, err := data.RepeatedBatch(base, B, seed)
+	s, err := probes.PrefixMatching(m, probes.RepeatOptions{RepeatedConfig: base, Batch: 32, Seed: seed})
 	if err != nil {
 		return nil, err
 	}
-	T := b.T
-	if T > m.Config.NCtx {
-		return nil, fmt.Errorf("prefix matching: |r| = %d needs %d positions, the model has %d", n, T, m.Config.NCtx)
-	}
-	H := m.Config.NHeads
-	scores := make([]float64, H)
-	name := fmt.Sprintf("blocks.%d.attn.hook_pattern", m.Config.NLayers-1)
-	hook := func(hn string, a *tensor.Tensor) (*tensor.Tensor, error) {
-		if hn != name {
-			return nil, nil
-		}
-		// Inputs are BOS, r, r[:n-1]: query q = n+1+j (j >= 0) holds r[j],
-		// whose earlier occurrence is at 1+j, followed by position 2+j.
-		for bi := range B {
-			for h := range H {
-				for q := n + 1; q < T; q++ {
-					scores[h] += float64(a.At(bi, h, q, q-n+1))
-				}
-			}
-		}
-		return nil, nil
-	}
-	if _, err := m.Forward(b.Inputs(), B, T, nil, &models.Options{Hook: hook}); err != nil {
-		return nil, err
-	}
-	for h := range scores {
-		scores[h] /= float64(B * (T - n - 1))
-	}
-	return scores, nil
+	return s[len(s)-1], nil
 }
 
 // stepList abbreviates a list of checkpoint steps: the first dozen, then the

@@ -9,8 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/train"
+	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
 // demoTestSteps is the reduced budget of the end-to-end demo test: the
@@ -50,7 +53,7 @@ func TestDemoFormsInductionHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range prefixLens {
-		s, err := prefixMatching(m, d.Config.Data.Synthetic.EvalRepeated(n, 2), n, 7) // a seed the demo did not use
+		s, err := lastLayerPrefixMatching(m, d.Config.Data.Synthetic.EvalRepeated(n, 2), n, 7) // a seed the demo did not use
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,6 +85,11 @@ func TestDemoFormsInductionHead(t *testing.T) {
 	if len(d.Checkpoints) < 10 || d.Checkpoints[0].Step != 0 || d.Checkpoints[len(d.Checkpoints)-1].Step != steps {
 		t.Errorf("checkpoints %v", d.Checkpoints)
 	}
+	checkDemoPages(t, d)
+	if full {
+		checkInductionMechanism(t, m)
+		checkFormationAtBump(t, d)
+	}
 
 	// Run again: the finished demo is reported, not retrained.
 	w.Reset()
@@ -91,6 +99,145 @@ func TestDemoFormsInductionHead(t *testing.T) {
 	}
 	if d2.Train.ResumedFrom != steps || !strings.Contains(w.String(), "complete") {
 		t.Errorf("second run: resumed from %d\n%s", d2.Train.ResumedFrom, w.String())
+	}
+}
+
+// checkInductionMechanism checks the circuit of Olsson et al. 2022 and
+// Elhage et al. 2021 in the trained 2-layer model: a layer-1 induction head
+// (prefix matching >= 0.5) whose full OV circuit copies (positive eigenvalue
+// copying score), a layer-0 previous-token head, and K-composition from the
+// latter into the former the largest composition of any kind between any
+// two heads, above the 95th percentile of random matrices.
+func checkInductionMechanism(t *testing.T, m *models.Model) {
+	t.Helper()
+	hs, err := probes.Heads(m, probes.HeadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ind, prev := 0, 0 // the best head of layer 1 and of layer 0
+	for h := range hs.Heads {
+		if hs.PrefixMatching[1][h] > hs.PrefixMatching[1][ind] {
+			ind = h
+		}
+		if hs.PreviousToken[0][h] > hs.PreviousToken[0][prev] {
+			prev = h
+		}
+	}
+	t.Logf("prefix matching %.3f, previous-token %.3f, roles %v", hs.PrefixMatching, hs.PreviousToken, hs.Roles)
+	if got := hs.PrefixMatching[1][ind]; got < 0.5 || hs.Roles[1][ind] != probes.RoleInduction {
+		t.Errorf("best layer-1 head L1H%d: prefix matching %.3f, role %s; want >= 0.5, induction", ind, got, hs.Roles[1][ind])
+	}
+	if hs.Roles[0][prev] != probes.RolePreviousToken {
+		t.Errorf("best layer-0 previous-token head L0H%d: score %.3f, role %s; want a previous-token head", prev, hs.PreviousToken[0][prev], hs.Roles[0][prev])
+	}
+	a, err := circuits.Analyze(m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp := a.Heads[m.Config.NHeads+ind].OVCopying; !(cp > 0) {
+		t.Errorf("induction head L1H%d: OV copying score %.3f, want > 0", ind, cp)
+	}
+	k := a.Scores(circuits.KComposition)
+	want := k.At(circuits.Head{Layer: 0, Head: prev}, circuits.Head{Layer: 1, Head: ind})
+	if want <= k.Baseline.P95 {
+		t.Errorf("K-composition L0H%d -> L1H%d = %.4f, not above the random baseline's 95th percentile %.4f", prev, ind, want, k.Baseline.P95)
+	}
+	for _, s := range a.Composition {
+		for _, p := range s.Pairs() {
+			if p.Score > want && !(s.Kind == circuits.KComposition && p.Earlier.Layer == 0 && p.Earlier.Head == prev) {
+				t.Errorf("%s-composition %s -> %s = %.4f exceeds the K-composition from the previous-token head L0H%d to the induction head L1H%d (%.4f)",
+					s.Kind, p.Earlier, p.Later, p.Score, prev, ind, want)
+			}
+		}
+	}
+}
+
+// checkFormationAtBump: the first induction head forms at the loss bump,
+// within a few checkpoints (Olsson et al. 2022's phase change).
+func checkFormationAtBump(t *testing.T, d *demoResult) {
+	t.Helper()
+	res, err := probes.Track(context.Background(), d.Dir, probes.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := -1
+	for _, f := range res.Formation {
+		if f.Formed && (first < 0 || f.Step < first) {
+			first = f.Step
+		}
+	}
+	if !res.Bump.Found || first < 0 {
+		t.Fatalf("bump found %v (%+v), first formation step %d", res.Bump.Found, res.Bump, first)
+	}
+	between := 0
+	for _, c := range d.Checkpoints {
+		if c.Step > min(first, res.Bump.Step) && c.Step <= max(first, res.Bump.Step) {
+			between++
+		}
+	}
+	t.Logf("loss bump at step %d (stretch %d-%d); first induction head formed at step %d, %d checkpoints apart",
+		res.Bump.Step, res.Bump.Start, res.Bump.End, first, between)
+	if between > 3 {
+		t.Errorf("the first induction head formed at step %d, %d checkpoints from the loss bump at step %d; want at most 3",
+			first, between, res.Bump.Step)
+	}
+}
+
+// checkDemoPages opens the demo's index.html and every page it links in
+// Chromium: each loads with no console error or request and draws its charts.
+func checkDemoPages(t *testing.T, d *demoResult) {
+	t.Helper()
+	if d.Index != filepath.Join(d.Dir, "index.html") {
+		t.Fatalf("index %q", d.Index)
+	}
+	p := browsertest.Open(t, d.Index)
+	var hrefs []string
+	p.Eval(`Array.from(document.querySelectorAll("a")).map(a => a.getAttribute("href"))`, &hrefs)
+	if len(hrefs) != 5 {
+		t.Errorf("index links %v, want the 5 reports", hrefs)
+	}
+	for _, h := range hrefs {
+		page := filepath.Join(d.Dir, filepath.FromSlash(h))
+		if _, err := os.Stat(page); err != nil {
+			t.Errorf("index links %s: %v", h, err)
+			continue
+		}
+		browsertest.Open(t, page)
+	}
+}
+
+// TestOneLayerFormsNoInductionHead trains the demo's recipe with one layer:
+// with no earlier head to compose with, no head can find the token after an
+// earlier copy, and no induction head forms (Olsson et al. 2022; Elhage et
+// al. 2021).
+func TestOneLayerFormsNoInductionHead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model for half a minute")
+	}
+	rc := demoConfig()
+	rc.Model.NLayers = 1
+	rc.Train.Steps = demoTestSteps
+	out := filepath.Join(t.TempDir(), "one-layer")
+	if _, err := trainRun(context.Background(), rc, trainArgs{out: out}); err != nil {
+		t.Fatal(err)
+	}
+	cp, ok, err := train.Latest(out)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	m, err := models.Load(cp.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := probes.Heads(m, probes.HeadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("one layer after %d steps: prefix matching %.3f, roles %v", cp.Step, hs.PrefixMatching, hs.Roles)
+	for h, s := range hs.PrefixMatching[0] {
+		if s >= 0.4 || hs.Roles[0][h] == probes.RoleInduction {
+			t.Errorf("L0H%d: prefix matching %.3f (role %s) in a one-layer model", h, s, hs.Roles[0][h])
+		}
 	}
 }
 
@@ -120,7 +267,7 @@ func TestPrefixMatchingUniform(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 25
-	s, err := prefixMatching(m, rc.Data.Repeated, n, 1)
+	s, err := lastLayerPrefixMatching(m, rc.Data.Repeated, n, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
