@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
@@ -55,13 +58,53 @@ func tokenizerIn(m *models.Model, dir string) (tokenizer.Tokenizer, error) {
 	if !tokenizer.HasBPE(dir) {
 		return tokenizerFor(m)
 	}
-	t, err := tokenizer.LoadBPE(dir)
+	t, err := loadBPECached(dir)
 	if err != nil {
 		return nil, err
 	}
 	if t.VocabSize() > m.Config.DVocab {
 		return nil, fmt.Errorf("tokenizer in %s has %d tokens but the model's vocabulary holds %d (vocab_size in %s)", dir, t.VocabSize(), m.Config.DVocab, models.ConfigFile)
 	}
+	return t, nil
+}
+
+var (
+	bpeMu    sync.Mutex
+	bpeCache = map[string]bpeEntry{}
+)
+
+type bpeEntry struct {
+	stamp string
+	tok   *tokenizer.BPE
+}
+
+// loadBPECached loads a directory's BPE once per version of its files, so
+// that a server tokenizing every request does not parse GPT-2's 50,000
+// merges each time.
+func loadBPECached(dir string) (*tokenizer.BPE, error) {
+	var stamp strings.Builder
+	for _, f := range []string{tokenizer.VocabFile, tokenizer.MergesFile} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			fmt.Fprintf(&stamp, "%d.%d;", st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		key = dir
+	}
+	bpeMu.Lock()
+	e, ok := bpeCache[key]
+	bpeMu.Unlock()
+	if ok && e.stamp == stamp.String() {
+		return e.tok, nil
+	}
+	t, err := tokenizer.LoadBPE(dir)
+	if err != nil {
+		return nil, err
+	}
+	bpeMu.Lock()
+	bpeCache[key] = bpeEntry{stamp.String(), t}
+	bpeMu.Unlock()
 	return t, nil
 }
 

@@ -74,10 +74,11 @@ func chunkLen(s string) int {
 		}
 	}
 	// Here s starts with white space (a lone space before white space or at
-	// the end falls here too). \s+(?!\S): the whole run when it reaches the
-	// end or ... the run minus its last character when a non-space follows,
-	// so that the last space can start the next word; \s+ otherwise (a run
-	// of one character before a non-space).
+	// the end falls here too). \s+(?!\S) takes the whole run when it
+	// reaches the end of s; when a non-space follows, it backtracks to the
+	// run minus its last character (which may then start the next chunk,
+	// " word"), provided that leaves one. Otherwise the run is a single
+	// character before a non-space, and \s+ takes it.
 	n, last := 0, 0
 	for n < len(s) {
 		r, w := decodeRune(s[n:])
