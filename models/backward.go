@@ -73,7 +73,7 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 	case p.Targets == nil || p.nLoss == 0:
 		return errors.New("models: Backward needs a pass with targets, or BackwardOptions.DLogits")
 	default:
-		crossEntropyBackward(dlogits, p.Logits.Data, p.Targets, N, V, 1/float32(p.nLoss))
+		crossEntropyBackward(dlogits, p.Logits.Data, p.lse, p.Targets, N, V, 1/float32(p.nLoss))
 	}
 
 	// Unembed: logits = lnf · W_Uᵀ(stored [V,C]) + b_U.

@@ -47,6 +47,7 @@ type Pass struct {
 	// Loss is the mean of Losses over tokens with a target (NaN if none).
 	Loss     float32
 	nLoss    int
+	lse      []float32 // [N] log-sum-exp of each logit row, for Backward
 	result   bool
 	retained bool
 	noGrad   bool
@@ -320,7 +321,8 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 				return nil, fmt.Errorf("models: target id %d at position %d is out of range [0,%d)", t, i, V)
 			}
 		}
-		sum, n := crossEntropy(p.Losses.Data, logits, targets, N, V)
+		p.lse = ar.get(N)
+		sum, n := crossEntropy(p.Losses.Data, p.lse, logits, targets, N, V)
 		p.nLoss = n
 		if n > 0 {
 			p.Loss = float32(sum / float64(n))

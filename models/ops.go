@@ -140,28 +140,43 @@ func linearBackward(dx, dw []float32, ldw int, db, dout, x, w []float32, N, I, O
 	}
 }
 
-// geluTanh is GPT-2's GELU ("gelu_new"): 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+// geluTanh is GPT-2's GELU ("gelu_new"): 0.5x(1 + tanh(u)) with
+// u = √(2/π)(x + 0.044715x³), computed as x·σ(2u) = x / (1 + e^(−2u)),
+// which needs one exponential and no tanh: the vector exponential then does
+// the work in blocks. out serves as the block's scratch space.
 func geluTanh(out, x []float32) {
 	parallelFor(len(x), 4096, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := float64(x[i])
-			out[i] = float32(0.5 * v * (1 + math.Tanh(geluA*(v+0.044715*v*v*v))))
+		o, xs := out[lo:hi], x[lo:hi]
+		for i, v := range xs {
+			o[i] = -2 * geluA * (v + 0.044715*v*v*v)
+		}
+		tensor.ExpShifted(o, o, 0)
+		for i, v := range xs {
+			o[i] = v / (1 + o[i]) // e^(−2u) = +Inf gives −0, the limit
 		}
 	})
 }
 
 const geluA = 0.7978845608028654 // √(2/π)
 
-// geluTanhBackward adds dout·gelu'(x) to dx.
+// geluTanhBackward adds dout·gelu'(x) to dx. With s = σ(2u) = 0.5(1+tanh u)
+// and 1 − tanh²u = 4s(1−s): gelu'(x) = s + 2x·s(1−s)·du/dx.
 func geluTanhBackward(dx, dout, x []float32) {
 	parallelFor(len(x), 4096, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := float64(x[i])
-			u := geluA * (v + 0.044715*v*v*v)
-			t := math.Tanh(u)
-			du := geluA * (1 + 3*0.044715*v*v)
-			g := 0.5*(1+t) + 0.5*v*(1-t*t)*du
-			dx[i] += float32(g) * dout[i]
+		var e [512]float32
+		for b := lo; b < hi; b += len(e) {
+			n := min(len(e), hi-b)
+			xs := x[b : b+n]
+			for i, v := range xs {
+				e[i] = -2 * geluA * (v + 0.044715*v*v*v)
+			}
+			tensor.ExpShifted(e[:n], e[:n], 0)
+			d, g := dx[b:b+n], dout[b:b+n]
+			for i, v := range xs {
+				s := 1 / (1 + e[i])
+				du := geluA * (1 + 3*0.044715*v*v)
+				d[i] += (s + 2*v*s*(1-s)*du) * g[i]
+			}
 		}
 	})
 }
@@ -175,25 +190,23 @@ func softmaxCausalRow(p, s []float32, i int) {
 			maxv = s[j]
 		}
 	}
+	row := p[:i+1]
+	tensor.ExpShifted(row, s[:i+1], maxv)
 	var sum float64
-	for j := 0; j <= i; j++ {
-		e := math.Exp(float64(s[j] - maxv))
-		p[j] = float32(e)
-		sum += e
+	for _, e := range row {
+		sum += float64(e)
 	}
 	inv := float32(1 / sum)
-	for j := 0; j <= i; j++ {
-		p[j] *= inv
+	for j := range row {
+		row[j] *= inv
 	}
-	for j := i + 1; j < len(p); j++ {
-		p[j] = 0
-	}
+	clear(p[i+1:])
 }
 
-// crossEntropy fills losses [N] with -log softmax(logits)[target] and returns
-// their sum and the count of rows with a target (targets < 0 are skipped).
-func crossEntropy(losses, logits []float32, targets []int, N, V int) (float64, int) {
-	sums := make([]float64, N)
+// crossEntropy fills losses [N] with -log softmax(logits)[target] and lse
+// [N] with each row's log-sum-exp (for the backward pass), and returns the
+// losses' sum and the count of rows with a target (targets < 0 are skipped).
+func crossEntropy(losses, lse, logits []float32, targets []int, N, V int) (float64, int) {
 	parallelFor(N, 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if targets[i] < 0 {
@@ -201,22 +214,24 @@ func crossEntropy(losses, logits []float32, targets []int, N, V int) (float64, i
 				continue
 			}
 			row := logits[i*V : (i+1)*V]
-			l := float32(logSumExp(row) - float64(row[targets[i]]))
-			losses[i] = l
-			sums[i] = float64(l)
+			l := logSumExp(row)
+			lse[i] = float32(l)
+			losses[i] = float32(l - float64(row[targets[i]]))
 		}
 	})
 	var total float64
 	n := 0
-	for i := range sums {
+	for i, l := range losses {
 		if targets[i] >= 0 {
-			total += sums[i]
+			total += float64(l)
 			n++
 		}
 	}
 	return total, n
 }
 
+// logSumExp is log Σ e^row[j], shifted by the maximum for range, with the
+// exponentials in float32 blocks on the stack and the sum in float64.
 func logSumExp(row []float32) float64 {
 	maxv := float32(math.Inf(-1))
 	for _, v := range row {
@@ -224,16 +239,23 @@ func logSumExp(row []float32) float64 {
 			maxv = v
 		}
 	}
+	var buf [512]float32
 	var s float64
-	for _, v := range row {
-		s += math.Exp(float64(v - maxv))
+	for x := row; len(x) > 0; {
+		n := min(len(x), len(buf))
+		tensor.ExpShifted(buf[:n], x[:n], maxv)
+		for _, e := range buf[:n] {
+			s += float64(e)
+		}
+		x = x[n:]
 	}
 	return float64(maxv) + math.Log(s)
 }
 
 // crossEntropyBackward writes into dlogits [N,V] the gradient of
-// scale·Σ losses: scale·(softmax − onehot(target)); rows without a target get 0.
-func crossEntropyBackward(dlogits, logits []float32, targets []int, N, V int, scale float32) {
+// scale·Σ losses: scale·(softmax − onehot(target)), the softmax from the
+// forward pass's lse [N]; rows without a target get 0.
+func crossEntropyBackward(dlogits, logits, lse []float32, targets []int, N, V int, scale float32) {
 	parallelFor(N, 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			d, row := dlogits[i*V:(i+1)*V], logits[i*V:(i+1)*V]
@@ -241,9 +263,9 @@ func crossEntropyBackward(dlogits, logits []float32, targets []int, N, V int, sc
 				clear(d)
 				continue
 			}
-			lse := logSumExp(row)
-			for j, v := range row {
-				d[j] = scale * float32(math.Exp(float64(v)-lse))
+			tensor.ExpShifted(d, row, lse[i])
+			for j := range d {
+				d[j] *= scale
 			}
 			d[targets[i]] -= scale
 		}

@@ -1,0 +1,10 @@
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+var hasExpAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// expShiftedAVX2 sets dst[i] = e^(src[i]-shift) for i < n, n a multiple of 8.
+//
+//go:noescape
+func expShiftedAVX2(dst, src *float32, n int, shift float32)
