@@ -304,7 +304,11 @@ func attentionMarkup(cfg attentionConfig) template.HTML {
   </section>
   <section class="mi-attn-focusbox" aria-label="focused head">
     <h2 id="mi-attn-focus-title">Head</h2>
-    <div id="mi-attn-heatmap" class="mi-attn-heatmap" role="img" aria-label="attention pattern of the focused head"></div>
+    <div id="mi-attn-heatbox" class="mi-attn-heatbox">
+      <div id="mi-attn-heatmap" class="mi-attn-heatmap" role="img" aria-label="attention pattern of the focused head"></div>
+      <canvas id="mi-attn-cells" class="mi-attn-cells"></canvas>
+      <div id="mi-attn-heat-tip" class="mi-attn-tip" hidden></div>
+    </div>
     <p class="mi-attn-help" id="mi-attn-heatmap-help"></p>
     <div id="mi-attn-headinfo" class="mi-attn-headinfo"></div>
   </section>

@@ -53,20 +53,19 @@ func clickThumb(p *browsertest.Page, l, h int) {
 	p.ClickAt("#mi-attn-grid", x, y)
 }
 
-var tipWeight = regexp.MustCompile(`query (\d+) .*key (\d+) .*weight ([0-9.]+) \(stored to (\d+) bits`)
+var tipWeight = regexp.MustCompile(`query (\d+) .*key (\d+) .*weight ([0-9.]+) \(L\d+H\d+, stored to (\d+) bits`)
 
 // heatmapTooltip hovers the focused heatmap's cell (q, k) with the mouse and returns the
 // query, key and weight its tooltip shows.
 func heatmapTooltip(t *testing.T, p *browsertest.Page, q, k int) (int, int, float64) {
 	t.Helper()
-	var px []float64
-	p.Eval(fmt.Sprintf(`(() => { const r = mechinterp.attention.ranges;
-	  return mechinterp.charts["mi-attn-heatmap"].convertToPixel({seriesIndex: 0}, [%d - r.k0, %d - r.q0]); })()`, k, q), &px)
-	p.HoverAt("#mi-attn-heatmap", px[0], px[1])
-	p.WaitFor(fmt.Sprintf(`(() => { const el = document.querySelector("#mi-attn-heatmap > div:last-child");
-	  return el && el.style.display !== "none" && el.textContent.startsWith("query %d "); })()`, q))
+	var c struct{ X, Y float64 }
+	p.Eval(fmt.Sprintf(`mechinterp.attention.cellCentre(%d, %d)`, q, k), &c)
+	p.HoverAt("#mi-attn-heatmap", c.X, c.Y)
+	p.WaitFor(fmt.Sprintf(`(() => { const el = document.getElementById("mi-attn-heat-tip");
+	  return !el.hidden && el.textContent.startsWith("query %d ") && el.textContent.includes("key %d "); })()`, q, k))
 	var tip string
-	p.Eval(`document.querySelector("#mi-attn-heatmap > div:last-child").textContent`, &tip)
+	p.Eval(`document.getElementById("mi-attn-heat-tip").textContent`, &tip)
 	m := tipWeight.FindStringSubmatch(tip)
 	if m == nil {
 		t.Fatalf("tooltip %q does not give query, key and weight", tip)
@@ -144,7 +143,7 @@ func TestAttentionExplorerInBrowser(t *testing.T) {
 		}
 	}
 	var tip string
-	p.Eval(`document.querySelector("#mi-attn-heatmap > div:last-child").textContent`, &tip)
+	p.Eval(`document.getElementById("mi-attn-heat-tip").textContent`, &tip)
 	if !regexp.MustCompile(`query 5 " the" \(id 105\)key 0 "<\|endoftext\|>" \(id 100\)weight 0\.016`).MatchString(tip) {
 		t.Errorf("tooltip %q lacks the token texts and ids", tip)
 	}
@@ -197,8 +196,8 @@ func TestAttentionExplorerInBrowser(t *testing.T) {
 	// Ranges: queries 2..4 and keys 1..3 leave a 3 × 3 heatmap with 3+3+2 causal cells.
 	p.Eval(`mechinterp.attention.setRanges({q0: 2, q1: 4, k0: 3, k1: 1})`, nil)
 	var shape struct{ X, Y, N int }
-	p.Eval(`(() => { const o = mechinterp.charts["mi-attn-heatmap"].getOption();
-	  return {X: o.xAxis[0].data.length, Y: o.yAxis[0].data.length, N: o.series[0].data.length}; })()`, &shape)
+	p.Eval(`(() => { const o = mechinterp.charts["mi-attn-heatmap"].getOption(), s = mechinterp.attention.heatShape;
+	  return {X: o.xAxis[0].data.length === s.keys ? s.keys : -1, Y: o.yAxis[0].data.length === s.queries ? s.queries : -1, N: s.cells}; })()`, &shape)
 	if shape != (struct{ X, Y, N int }{3, 3, 8}) {
 		t.Errorf("ranged heatmap %+v, want 3 keys, 3 queries, 8 cells", shape)
 	}
@@ -211,7 +210,7 @@ func TestAttentionExplorerInBrowser(t *testing.T) {
 		t.Errorf("ranged tooltip: query %d key %d weight %g, want 4, 2, %g", q, k, w, 4.0/31)
 	}
 	p.Click("#mi-attn-range-reset")
-	p.Eval(`mechinterp.charts["mi-attn-heatmap"].getOption().series[0].data.length`, &shape.N)
+	p.Eval(`mechinterp.attention.heatShape.cells`, &shape.N)
 	if shape.N != T*(T+1)/2 {
 		t.Errorf("after reset the heatmap has %d cells, want %d", shape.N, T*(T+1)/2)
 	}

@@ -17,7 +17,7 @@
     dir: "to",         // token strip: "to" (where a token attends) or "from" (what attends to it)
     src: "head",       // token strip: "head" (the focused head) or "mean" (of all heads)
     stripToken: -1,
-    timings: {},       // ms since navigation: decoded, firstChart (both drawn)
+    timings: {script: performance.now()}, // script: ms from navigation to this script running (the page parsed, ECharts loaded); firstChart: ms from navigation to the grid and heatmap drawn; decodeMs, gridMs, heatmapMs: the last of each
     draws: 0,          // heatmap renders, for tests
     error: ""
   };
@@ -130,7 +130,7 @@
       w: left + M.H * (cell + gap), h: top + M.L * (cell + gap + roleH)};
   }
   function drawGrid() {
-    var M = A.model, canvas = $("mi-attn-grid"), g = layoutGrid(M);
+    var t0 = performance.now(), M = A.model, canvas = $("mi-attn-grid"), g = layoutGrid(M);
     var dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
     canvas.style.width = g.w + "px";
     canvas.style.height = g.h + "px";
@@ -172,6 +172,7 @@
     }
     grid = {g: g, img: img, dpr: dpr, ctx: ctx};
     drawGridOverlay();
+    A.timings.gridMs = performance.now() - t0;
   }
   function drawGridOverlay() {
     var M = A.model, g = grid.g, ctx = grid.ctx, dpr = grid.dpr;
@@ -294,50 +295,114 @@
     return Math.ceil(w);
   }
   function label(M, i) { return i + " " + short(M.tokens[i], 12); }
+  // The focused head: ECharts draws the axes, their token labels and the colour legend; the
+  // cells are one image on a canvas laid over ECharts' grid (one pixel per cell, scaled without
+  // smoothing), because tens of thousands of ECharts heatmap cells take seconds to build.
+  var heat = {axesKey: "", rect: null, img: null, hover: null, nq: 0, nk: 0};
   function drawHeatmap() {
-    if (!chart) {
-      // Created with the first data, so a server page waiting for a prompt has no blank chart.
-      chart = window.echarts.init($("mi-attn-heatmap"), null, {renderer: "canvas"});
-      mi.charts["mi-attn-heatmap"] = chart;
-      chart.on("finished", function () {
-        if (A.ready && A.timings.firstChart === undefined) A.timings.firstChart = performance.now();
-      });
-    }
-    var M = A.model, r = A.ranges, f = A.focused, off = (f.layer * M.H + f.head) * M.per;
-    var xs = [], ys = [], data = [];
-    for (var k = r.k0; k <= r.k1; k++) xs.push(label(M, k));
-    for (var q = r.q0; q <= r.q1; q++) {
-      ys.push(label(M, q));
-      var base = off + M.row[q];
-      for (var k2 = r.k0; k2 <= Math.min(r.k1, q); k2++) data.push([k2 - r.k0, q - r.q0, M.W[base + k2]]);
-    }
+    var t0 = performance.now(), M = A.model, r = A.ranges, f = A.focused, off = (f.layer * M.H + f.head) * M.per;
+    var nq = r.q1 - r.q0 + 1, nk = r.k1 - r.k0 + 1;
     var inf = info(M, f.layer, f.head);
     $("mi-attn-focus-title").innerHTML = "Layer " + f.layer + ", head " + f.head +
       (inf && inf.role ? ' <span class="mi-attn-role">' + esc(inf.role) + "</span>" : "") +
       '<span class="mi-attn-badge' + (A.locked ? " locked" : "") + '" id="mi-attn-lockstate">' + (A.locked ? "locked" : "preview") + "</span>";
+    drawAxes(M, r);
+    var c = heat.img || (heat.img = document.createElement("canvas"));
+    c.width = nk;
+    c.height = nq;
+    var ctx = c.getContext("2d"), img = ctx.createImageData(nk, nq), px = img.data, cells = 0;
+    for (var q = r.q0; q <= r.q1; q++) {
+      var base = off + M.row[q], p = (q - r.q0) * nk * 4;
+      for (var k = r.k0; k <= r.k1; k++, p += 4) {
+        px[p + 3] = 255;
+        if (k > q) { px[p] = MASKED[0]; px[p + 1] = MASKED[1]; px[p + 2] = MASKED[2]; continue; }
+        var ci = Math.round(M.W[base + k] * 255) * 3;
+        px[p] = LUT[ci]; px[p + 1] = LUT[ci + 1]; px[p + 2] = LUT[ci + 2];
+        cells++;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    heat.nq = nq;
+    heat.nk = nk;
+    A.heatShape = {queries: nq, keys: nk, cells: cells, head: headName(f.layer, f.head)};
+    paintCells();
+    A.draws++;
+    A.timings.heatmapMs = performance.now() - t0;
+    $("mi-attn-heatmap-help").textContent = "Row: the query token; column: the key token it attends to; colour: the weight, on a fixed scale from 0 to 1; grey above the diagonal: masked (a token cannot attend to later ones). " +
+      "Weights are stored to " + M.bits + " bits, so shown values are within " + precision(M) + " of the model's.";
+  }
+  // drawAxes sets ECharts' axes and legend, only when the tokens or ranges changed.
+  function drawAxes(M, r) {
+    var el = $("mi-attn-heatmap"), key = generation + ":" + [r.q0, r.q1, r.k0, r.k1].join(",") + ":" + el.clientWidth + "x" + el.clientHeight;
+    if (!chart) {
+      // Created with the first data, so a server page waiting for a prompt has no blank chart.
+      chart = window.echarts.init(el, null, {renderer: "canvas"});
+      mi.charts["mi-attn-heatmap"] = chart;
+    }
+    if (key === heat.axesKey) return;
+    heat.axesKey = key;
+    var xs = [], ys = [];
+    for (var k = r.k0; k <= r.k1; k++) xs.push(label(M, k));
+    for (var q = r.q0; q <= r.q1; q++) ys.push(label(M, q));
     var many = Math.max(xs.length, ys.length) > 40, fs = many ? 9 : 11;
     var yw = labelWidth(ys, fs), xw = labelWidth(xs, fs) * 0.87 + 8; // x labels are rotated 60°
+    var g = {left: yw + 34, right: 86, top: 16, bottom: xw + 34};
     chart.setOption({
       animation: false,
-      // The grid's grey shows through where there is no cell: the masked half above the diagonal.
-      grid: {left: yw + 34, right: 86, top: 16, bottom: xw + 34, show: true, backgroundColor: "rgb(" + MASKED.join(",") + ")", borderWidth: 0},
-      tooltip: {trigger: "item", confine: true, formatter: function (pr) {
-        var v = pr.value, qq = v[1] + A.ranges.q0, kk = v[0] + A.ranges.k0;
-        return "query " + qq + " " + esc(quoted(M, qq)) + "<br>key " + kk + " " + esc(quoted(M, kk)) +
-          "<br>weight <b>" + fmt(M, v[2]) + "</b> <span style=\"color:#8c959f\">(stored to " + M.bits + " bits, " + precision(M) + ")</span>";
-      }},
+      tooltip: {show: false},
+      grid: {left: g.left, right: g.right, top: g.top, bottom: g.bottom, show: true, backgroundColor: "rgb(" + MASKED.join(",") + ")", borderWidth: 0},
       xAxis: {type: "category", data: xs, name: "key", nameLocation: "middle", nameGap: xw + 14, splitArea: {show: false},
         axisLabel: {rotate: 60, fontSize: fs, fontFamily: "monospace"}, axisTick: {show: !many}},
       yAxis: {type: "category", data: ys, inverse: true, name: "query", nameLocation: "middle", nameGap: yw + 16, splitArea: {show: false},
         axisLabel: {fontSize: fs, fontFamily: "monospace"}, axisTick: {show: !many}},
       visualMap: {type: "continuous", min: 0, max: 1, calculable: false, orient: "vertical", right: 8, top: "middle",
         itemHeight: 240, precision: 2, text: ["1", "0"], inRange: {color: cfg.palette}},
-      series: [{type: "heatmap", name: headName(f.layer, f.head), data: data, progressive: 0,
-        emphasis: {itemStyle: {borderColor: "#cf222e", borderWidth: 1}}}]
+      series: [{type: "heatmap", data: [], silent: true}]
     }, {replaceMerge: ["series"]});
-    A.draws++;
-    $("mi-attn-heatmap-help").textContent = "Row: the query token; column: the key token it attends to; colour: the weight, on a fixed scale from 0 to 1; grey above the diagonal: masked (a token cannot attend to later ones). " +
-      "Weights are stored to " + M.bits + " bits, so shown values are within " + precision(M) + " of the model's.";
+    heat.rect = {x: g.left, y: g.top, w: Math.max(1, el.clientWidth - g.left - g.right), h: Math.max(1, el.clientHeight - g.top - g.bottom)};
+  }
+  function paintCells() {
+    var c = $("mi-attn-cells"), R = heat.rect, dpr = Math.max(1, Math.min(3, window.devicePixelRatio || 1));
+    c.style.left = R.x + "px";
+    c.style.top = R.y + "px";
+    c.style.width = R.w + "px";
+    c.style.height = R.h + "px";
+    c.width = Math.round(R.w * dpr);
+    c.height = Math.round(R.h * dpr);
+    var ctx = c.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(heat.img, 0, 0, c.width, c.height);
+    if (heat.hover) {
+      var cw = c.width / heat.nk, ch = c.height / heat.nq;
+      ctx.lineWidth = Math.max(1, dpr);
+      ctx.strokeStyle = "#cf222e";
+      ctx.strokeRect(heat.hover.col * cw + 0.5, heat.hover.row * ch + 0.5, Math.max(cw - 1, 1), Math.max(ch - 1, 1));
+    }
+  }
+  // cellCentre returns the centre of cell (q, k) in CSS pixels from the heatmap's top-left, for tests.
+  A.cellCentre = function (q, k) {
+    var R = heat.rect, r = A.ranges;
+    return {x: R.x + (k - r.k0 + 0.5) * R.w / heat.nk, y: R.y + (q - r.q0 + 0.5) * R.h / heat.nq};
+  };
+  function bindHeatmap() {
+    var c = $("mi-attn-cells"), tip = $("mi-attn-heat-tip");
+    c.addEventListener("mousemove", function (ev) {
+      var M = A.model, R = heat.rect;
+      if (!M || !R) return;
+      var b = c.getBoundingClientRect(), x = ev.clientX - b.left, y = ev.clientY - b.top;
+      var col = Math.min(heat.nk - 1, Math.max(0, Math.floor(x / R.w * heat.nk))), row = Math.min(heat.nq - 1, Math.max(0, Math.floor(y / R.h * heat.nq)));
+      var q = A.ranges.q0 + row, k = A.ranges.k0 + col, f = A.focused;
+      var html = "query " + q + " " + esc(quoted(M, q)) + "<br>key " + k + " " + esc(quoted(M, k)) + "<br>";
+      if (k > q) html += "masked: a token cannot attend to later ones";
+      else html += "weight <b>" + fmt(M, A.weight(f.layer, f.head, q, k)) + "</b> <span class=\"mi-attn-dim\">(" + headName(f.layer, f.head) + ", stored to " + M.bits + " bits, " + precision(M) + ")</span>";
+      tip.innerHTML = html;
+      tip.hidden = false;
+      var bx = R.x + x, by = R.y + y, box = $("mi-attn-heatbox").clientWidth;
+      tip.style.left = (bx + 16 + tip.offsetWidth > box ? Math.max(0, bx - 16 - tip.offsetWidth) : bx + 16) + "px";
+      tip.style.top = (by + 16) + "px";
+      if (!heat.hover || heat.hover.row !== row || heat.hover.col !== col) { heat.hover = {row: row, col: col}; paintCells(); }
+    });
+    c.addEventListener("mouseleave", function () { tip.hidden = true; heat.hover = null; paintCells(); });
   }
   function drawHeadInfo() {
     var M = A.model, f = A.focused, inf = info(M, f.layer, f.head), el = $("mi-attn-headinfo");
@@ -453,6 +518,10 @@
       drawStatus();
       drawAll();
       A.ready = true;
+      if (A.timings.firstChart === undefined) {
+        // Drawing is synchronous; the next frame is the first one painted with it.
+        requestAnimationFrame(function () { setTimeout(function () { A.timings.firstChart = performance.now(); }, 0); });
+      }
     });
   };
 
@@ -548,12 +617,13 @@
 
   function init() {
     bindGrid();
+    bindHeatmap();
     bindStrip();
     bindRanges();
     var resizeTimer = 0;
     window.addEventListener("resize", function () {
       clearTimeout(resizeTimer);
-      resizeTimer = setTimeout(function () { if (A.model) { drawGrid(); if (chart) chart.resize(); } }, 100);
+      resizeTimer = setTimeout(function () { if (A.model) { if (chart) chart.resize(); drawGrid(); drawHeatmap(); } }, 100);
     });
     if (cfg.server) { bindServer(); return; }
     var p = mi.data("attention");
