@@ -352,6 +352,13 @@ var hfBuffer = regexp.MustCompile(`^h\.(\d+)\.attn\.(bias|masked_bias)$`)
 // Tensors are read one at a time straight into the Params buffer, so peak
 // memory stays near the size of the weights.
 func LoadParams(dir string) (Config, *Params, error) {
+	return loadParamsDir(dir, false)
+}
+
+// loadParamsDir is LoadParams; with untie, a tied checkpoint is loaded
+// straight into the untied layout (Config.Untied set, lm_head.weight a copy
+// of wte.weight), so that untying costs no second buffer.
+func loadParamsDir(dir string, untie bool) (Config, *Params, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return Config{}, nil, err
@@ -371,14 +378,17 @@ func LoadParams(dir string) (Config, *Params, error) {
 		return Config{}, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	defer f.Close()
-	p, err := loadParams(cfg, f)
+	p, err := loadParams(cfg, f, untie)
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("checkpoint %s: %s and %s disagree: %w", dir, ConfigFile, WeightsFile, err)
+	}
+	if untie {
+		cfg.Untied = true
 	}
 	return cfg, p, nil
 }
 
-func loadParams(cfg Config, f *tensor.SafetensorsFile) (*Params, error) {
+func loadParams(cfg Config, f *tensor.SafetensorsFile, untie bool) (*Params, error) {
 	// Guard ParamLayout against an absurd n_layer before building it.
 	if cfg.NLayers > len(f.Entries) {
 		return nil, fmt.Errorf("n_layer is %d but %s holds only %d tensors", cfg.NLayers, WeightsFile, len(f.Entries))
@@ -444,7 +454,9 @@ func loadParams(cfg Config, f *tensor.SafetensorsFile) (*Params, error) {
 
 	// Every shape is now checked against the file, so the allocation below
 	// is bounded by the file's size.
-	p := NewParams(cfg)
+	dst := cfg
+	dst.Untied = dst.Untied || untie
+	p := NewParams(dst)
 	for _, q := range layout {
 		e, ok := src[q.Name]
 		if !ok {
@@ -467,6 +479,9 @@ func loadParams(cfg Config, f *tensor.SafetensorsFile) (*Params, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if untie && !cfg.Untied {
+		copy(p.slice("lm_head.weight"), p.slice("wte.weight"))
 	}
 	return p, nil
 }

@@ -3,6 +3,7 @@ package models_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -248,5 +249,41 @@ func TestHFBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// LoadProcessed reads a tied checkpoint straight into the untied layout
+// and gives, bit for bit, what Load and Process give; with no step it is
+// Load.
+func TestLoadProcessed(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "hf_gpt2", "lmhead")
+	for _, steps := range []string{"", "fold_value_biases", "center_unembed", "all"} {
+		t.Run(steps, func(t *testing.T) {
+			o, err := models.ParseProcessOptions(steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := models.Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := models.Process(want, o); err != nil {
+				t.Fatal(err)
+			}
+			got, err := models.LoadProcessed(dir, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Config != want.Config {
+				t.Fatalf("config %+v, want %+v", got.Config, want.Config)
+			}
+			if !slices.Equal(got.Params.Names(), want.Params.Names()) || !slices.Equal(got.Params.Data, want.Params.Data) {
+				t.Error("LoadProcessed differs from Load + Process")
+			}
+		})
+	}
+	noLN := filepath.Join("..", "testdata", "golden", "no_ln")
+	if _, err := models.LoadProcessed(noLN, models.ProcessOptions{FoldLN: true}); err == nil || !strings.Contains(err.Error(), "no LayerNorm") || !strings.Contains(err.Error(), noLN) {
+		t.Errorf("fold_ln on a model without LayerNorm: error %v", err)
 	}
 }

@@ -453,3 +453,23 @@ func rowsCentred(x []float32, C int) bool {
 	}
 	return true
 }
+
+// LoadProcessed loads a checkpoint directory (see Load) and applies o.
+// When a step needs the unembedding untied and the checkpoint ties it, the
+// weights are read straight into the untied layout, so that peak memory
+// stays near the size of the processed weights instead of holding the tied
+// and untied buffers at once (GPT-2 small: 0.65 GB instead of 1.15 GB).
+func LoadProcessed(dir string, o ProcessOptions) (*Model, error) {
+	cfg, p, err := loadParamsDir(dir, o.FoldLN || o.CenterWriting || o.CenterUnembed)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FromParams(cfg, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := Process(m, o); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	return m, nil
+}

@@ -88,12 +88,9 @@ func runForward(w io.Writer, a runArgs) error {
 	if err != nil {
 		return fmt.Errorf("--process: %w", err)
 	}
-	m, err := models.Load(a.model)
+	m, err := models.LoadProcessed(a.model, proc)
 	if err != nil {
 		return err
-	}
-	if err := models.Process(m, proc); err != nil {
-		return fmt.Errorf("--process: %w", err)
 	}
 	seqs, tok, err := promptTokens(m, a.model, a.tokens, a.text)
 	if err != nil {
