@@ -132,6 +132,17 @@ func TestAttentionExplorerInBrowser(t *testing.T) {
 	clickThumb(p, 1, 2) // clicking another head moves the lock
 	waitFocus(t, p, 1, 2, true)
 
+	// Keyboard: with the grid focused, arrows move the lock, Enter toggles it.
+	p.Eval(`document.getElementById("mi-attn-grid").focus()`, nil)
+	p.Press(kb.ArrowLeft)
+	waitFocus(t, p, 1, 1, true)
+	p.Press(kb.ArrowUp)
+	waitFocus(t, p, 0, 1, true)
+	p.Press(kb.Enter)
+	waitFocus(t, p, 0, 1, false)
+	clickThumb(p, 1, 2)
+	waitFocus(t, p, 1, 2, true)
+
 	// Tooltips of the locked head L1H2 (weight ∝ 2^k) give the hand-built weights to within
 	// the 8-bit step, and name the tokens.
 	T := len(d.Tokens)
@@ -194,7 +205,9 @@ func TestAttentionExplorerInBrowser(t *testing.T) {
 	}
 
 	// Ranges: queries 2..4 and keys 1..3 leave a 3 × 3 heatmap with 3+3+2 causal cells.
-	p.Eval(`mechinterp.attention.setRanges({q0: 2, q1: 4, k0: 3, k1: 1})`, nil)
+	// (typed into the range inputs; the keys are given backwards and put in order)
+	p.Eval(`(() => { for (const [id, v] of [["q0", 2], ["q1", 4], ["k0", 3], ["k1", 1]]) {
+	  const el = document.getElementById("mi-attn-" + id); el.value = v; el.dispatchEvent(new Event("change")); } })()`, nil)
 	var shape struct{ X, Y, N int }
 	p.Eval(`(() => { const o = mechinterp.charts["mi-attn-heatmap"].getOption(), s = mechinterp.attention.heatShape;
 	  return {X: o.xAxis[0].data.length === s.keys ? s.keys : -1, Y: o.yAxis[0].data.length === s.queries ? s.queries : -1, N: s.cells}; })()`, &shape)
