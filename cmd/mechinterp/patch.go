@@ -41,7 +41,7 @@ comma-separated token ids and --answer/--wrong are token ids.`,
 			if err != nil {
 				return err
 			}
-			return runPatch(cmd.OutOrStdout(), patchArgs{
+			return runPatch(cmd.OutOrStdout(), progressWriter(cmd.ErrOrStderr(), false), patchArgs{
 				model: v.GetString("model"), clean: v.GetString("clean"), corrupted: v.GetString("corrupted"),
 				answer: v.GetString("answer"), wrong: v.GetString("wrong"), tokensMode: v.GetBool("tokens-mode"),
 				out: v.GetString("out"), top: v.GetInt("top"), json: v.GetBool("json"),
@@ -70,7 +70,10 @@ type patchArgs struct {
 	json                                   bool
 }
 
-func runPatch(w io.Writer, a patchArgs) error {
+// runPatch runs the patching experiments of a; progress, if not nil, gets a
+// line counting the forward passes (one per patched cell; thousands for a
+// GPT-2-sized model), redrawn in place.
+func runPatch(w, progress io.Writer, a patchArgs) error {
 	if a.model == "" {
 		return errors.New("--model is required")
 	}
@@ -120,7 +123,18 @@ func runPatch(w io.Writer, a patchArgs) error {
 	if err != nil {
 		return err
 	}
-	act, err := circuits.Patch(m, clean, corrupted, answer, wrong, circuits.PatchOptions{})
+	var po circuits.PatchOptions
+	if progress != nil {
+		po.Progress = func(done, total int) {
+			if done == total || done%16 == 0 {
+				fmt.Fprintf(progress, "\rpatch: %d/%d forward passes", done, total)
+			}
+			if done == total {
+				fmt.Fprintln(progress)
+			}
+		}
+	}
+	act, err := circuits.Patch(m, clean, corrupted, answer, wrong, po)
 	if err != nil {
 		return err
 	}
