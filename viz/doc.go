@@ -24,6 +24,23 @@
 // their own markup with Report.Raw and code with Report.Script; the page exposes
 // window.echarts, mechinterp.charts (chart id -> ECharts instance) and mechinterp.data(name).
 //
+// # The reports of the commands
+//
+// Each command's page has its builder here, taking the results of the package that computed
+// them: SuperpositionReport (superposition), HeadsReport and TrackReport (probes),
+// CircuitsReport and PatchReport (circuits).
+//
+// # The attention explorer and its server
+//
+// AttentionReport renders every head's pattern on one prompt as an interactive page: a grid of
+// thumbnails drawn on canvas (hover to preview, click to lock, click again or Escape to unlock),
+// the focused head large with a fixed colour scale and exact tooltips, a token strip, and query
+// and key ranges. Patterns travel quantised to 8 or 16 bits and compressed, so a 256-token
+// prompt on a 12 × 12 model stays under 2 MB. AttentionServer serves the same page as a local
+// app: viz does not run models, so the caller hands it an AttentionFunc that does; it binds to
+// loopback unless told otherwise, limits request and prompt sizes, and reports every error in
+// the page (docs/attention-explorer.md).
+//
 // # Testing a report in the browser
 //
 // Package viz/browsertest opens a page in headless Chromium and fails the test on a console
