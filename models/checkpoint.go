@@ -687,3 +687,20 @@ func syncPath(dir string) {
 		d.Close()
 	}
 }
+
+// WrittenByMechinterp reports whether dir/config.json carries the
+// mechinterp_format_version key that SaveParams writes, telling a checkpoint
+// saved here (whose vocabulary may be byte-level) from one downloaded from
+// Hugging Face (whose token ids only its own tokenizer files give).
+func WrittenByMechinterp(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return false
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(b, &keys) != nil {
+		return false
+	}
+	_, ok := keys["mechinterp_format_version"]
+	return ok
+}

@@ -287,3 +287,16 @@ func TestLoadProcessed(t *testing.T) {
 		t.Errorf("fold_ln on a model without LayerNorm: error %v", err)
 	}
 }
+
+func TestWrittenByMechinterp(t *testing.T) {
+	for dir, want := range map[string]bool{
+		filepath.Join("..", "testdata", "hf_gpt2", "lmhead"): false,
+		filepath.Join("..", "testdata", "hf_gpt2", "model"):  false,
+		filepath.Join("..", "testdata", "golden", "gpt2"):    true,
+		filepath.Join(t.TempDir(), "nope"):                   false,
+	} {
+		if got := models.WrittenByMechinterp(dir); got != want {
+			t.Errorf("WrittenByMechinterp(%s) = %v, want %v", dir, got, want)
+		}
+	}
+}

@@ -154,11 +154,20 @@ func TestGPT2BadInput(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(bigVocab, "vocab.json"))
 	os.WriteFile(filepath.Join(bigVocab, "vocab.json"), []byte(strings.Replace(string(b), `"<|endoftext|>": 304`, `"<|endoftext|>": 400`, 1)), 0o644)
 
+	// The "model" directory is GPT2Model as downloaded, without tokenizer
+	// files: --text must not fall back to bytes, which would be the wrong ids.
+	noTok := filepath.Join(hfDir, "..", "model")
+	withTokJSON := filepath.Join(t.TempDir(), "m")
+	copyDir(t, noTok, withTokJSON)
+	os.WriteFile(filepath.Join(withTokJSON, "tokenizer.json"), []byte("{}"), 0o644)
+
 	cases := []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"downloaded model without tokenizer", []string{"run", "--model", noTok, "--text", "hi"}, "has no vocab.json and merges.txt"},
+		{"tokenizer.json only", []string{"run", "--model", withTokJSON, "--text", "hi"}, "tokenizer.json alone is not read"},
 		{"unknown step", []string{"run", "--model", hfDir, "--text", "hi", "--process", "fold_ln,fold_everything"}, `"fold_everything"`},
 		{"fold_ln without LayerNorm", []string{"run", "--model", noLN, "--tokens", "1,2", "--process", "fold_ln"}, "no LayerNorm"},
 		{"broken vocab.json", []string{"run", "--model", brokenVocab, "--text", "hi"}, "vocab.json"},

@@ -52,10 +52,21 @@ func promptTokens(m *models.Model, dir, tokens, text string) (seqs [][]int, tok 
 
 // tokenizerIn returns the tokenizer of a model directory: GPT-2's BPE when
 // the directory holds vocab.json and merges.txt (as a Hugging Face GPT-2
-// directory does), else the byte-level one of tokenizerFor. The BPE's ids
+// directory does), else, for a checkpoint saved by mechinterp, the
+// byte-level one of tokenizerFor. A directory from elsewhere without
+// tokenizer files is an error. The BPE's ids
 // must fit the model's vocabulary (GPT-2's 50257 tokens fit its 50257 rows).
 func tokenizerIn(m *models.Model, dir string) (tokenizer.Tokenizer, error) {
 	if !tokenizer.HasBPE(dir) {
+		if !models.WrittenByMechinterp(dir) {
+			// A downloaded model's ids are its own tokenizer's: bytes would
+			// be read as the wrong tokens without a word of warning.
+			hint := ""
+			if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
+				hint = " (tokenizer.json alone is not read)"
+			}
+			return nil, fmt.Errorf("--text needs the model's tokenizer: %s has no %s and %s%s; add them, or use --tokens", dir, tokenizer.VocabFile, tokenizer.MergesFile, hint)
+		}
 		return tokenizerFor(m)
 	}
 	t, err := loadBPECached(dir)
