@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -298,5 +299,69 @@ func TestWrittenByMechinterp(t *testing.T) {
 		if got := models.WrittenByMechinterp(dir); got != want {
 			t.Errorf("WrittenByMechinterp(%s) = %v, want %v", dir, got, want)
 		}
+	}
+}
+
+// Every GPT-2 size reads the same way: the configs as the Hub serves them
+// (gpt2's verbatim; the larger ones differ in the sizes and carry extra
+// keys such as output_past) give the parameter counts Hugging Face
+// reports (124M, 355M, 774M, 1.5B) plus the all-zero lm_head.bias that
+// mechinterp keeps.
+func TestHFGPT2FamilyConfigs(t *testing.T) {
+	const hub = `{
+  "activation_function": "gelu_new",
+  "architectures": ["GPT2LMHeadModel"],
+  "attn_pdrop": 0.1,
+  "bos_token_id": 50256,
+  "embd_pdrop": 0.1,
+  "eos_token_id": 50256,
+  "initializer_range": 0.02,
+  "layer_norm_epsilon": 1e-05,
+  "model_type": "gpt2",
+  "n_ctx": 1024,
+  "n_embd": 768,
+  "n_head": 12,
+  "n_layer": 12,
+  "n_positions": 1024,
+  "resid_pdrop": 0.1,
+  "summary_activation": null,
+  "summary_first_dropout": 0.1,
+  "summary_proj_to_labels": true,
+  "summary_type": "cls_index",
+  "summary_use_proj": true,
+  "task_specific_params": {"text-generation": {"do_sample": true, "max_length": 50}},
+  "vocab_size": 50257
+}`
+	tests := []struct {
+		name                string
+		embd, head, layer   int
+		hfParams, wantDHead int
+	}{
+		{"gpt2", 768, 12, 12, 124_439_808, 64},
+		{"gpt2-medium", 1024, 16, 24, 354_823_168, 64},
+		{"gpt2-large", 1280, 20, 36, 774_030_080, 64},
+		{"gpt2-xl", 1600, 25, 48, 1_557_611_200, 64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			js := strings.NewReplacer(
+				`"n_embd": 768`, fmt.Sprintf(`"n_embd": %d`, tt.embd),
+				`"n_head": 12`, fmt.Sprintf(`"n_head": %d`, tt.head),
+				`"n_layer": 12`, fmt.Sprintf(`"n_layer": %d`, tt.layer),
+				`"resid_pdrop": 0.1,`, `"resid_pdrop": 0.1, "output_past": true, "n_special": 0, "predict_special_tokens": true,`,
+			).Replace(hub)
+			cfg, err := models.UnmarshalHFConfig([]byte(js))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, q := range models.ParamLayout(cfg) {
+				n += tensor.Numel(q.Shape)
+			}
+			if got := n - cfg.DVocab; got != tt.hfParams || cfg.DHead != tt.wantDHead || cfg.DMLP != 4*tt.embd || cfg.NCtx != 1024 || cfg.Untied {
+				t.Errorf("%d parameters besides lm_head.bias (want %d), d_head %d, d_mlp %d, n_ctx %d, untied %v",
+					got, tt.hfParams, cfg.DHead, cfg.DMLP, cfg.NCtx, cfg.Untied)
+			}
+		})
 	}
 }
