@@ -8,6 +8,14 @@
 // and may return a replacement, which then flows into everything downstream.
 // The hooks package builds caches, ablations and patching on that one seam.
 //
+// Load reads mechinterp checkpoints and Hugging Face GPT-2 directories alike
+// (GPT2LMHeadModel or GPT2Model names, Conv1D layouts, tied or untied
+// embeddings), streaming each tensor into the one parameter buffer so that
+// loading peaks near the weights' size. Process applies TransformerLens's
+// weight processing (fold_ln, center_writing, center_unembed,
+// fold_value_biases), each step leaving the model's predictions unchanged;
+// LoadProcessed loads and processes in one go (docs/gpt2.md).
+//
 // Shapes in comments use B (batch), T (positions), C (d_model), H (heads),
 // D (d_head), M (d_mlp) and V (vocabulary).
 package models
