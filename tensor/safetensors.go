@@ -676,6 +676,11 @@ func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	if dir == "" {
 		dir = "."
 	}
+	// An output path in a directory that does not exist yet (-o reports/x.html) is made, as
+	// a run directory's subdirectories are.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)

@@ -338,8 +338,12 @@ func TestWriteSafetensorsErrors(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("temporary files left behind: %v", entries)
 	}
-	if err := WriteSafetensors(filepath.Join(dir, "no", "such", "dir.safetensors"), good, nil); err == nil {
-		t.Fatal("writing into a missing directory succeeded")
+	// A missing directory is made; a path under a regular file is an error.
+	if err := WriteSafetensors(filepath.Join(dir, "new", "dir", "w.safetensors"), good, nil); err != nil {
+		t.Fatalf("writing into a missing directory: %v", err)
+	}
+	if err := WriteSafetensors(filepath.Join(path, "w.safetensors"), good, nil); err == nil {
+		t.Fatal("writing under a regular file succeeded")
 	}
 }
 

@@ -183,8 +183,12 @@ func TestWriteFileAtomic(t *testing.T) {
 	if err := sampleReport().WriteFile(filepath.Join(dir, "taken")); err == nil {
 		t.Fatal("writing over a directory succeeded")
 	}
-	if err := sampleReport().WriteFile(filepath.Join(dir, "missing", "r.html")); err == nil {
-		t.Fatal("writing into a missing directory succeeded")
+	if err := sampleReport().WriteFile(filepath.Join(path, "r.html")); err == nil {
+		t.Fatal("writing under a regular file succeeded")
+	}
+	// A missing directory is made (in a directory of its own, to keep the listing below).
+	if err := sampleReport().WriteFile(filepath.Join(t.TempDir(), "reports", "r.html")); err != nil {
+		t.Fatalf("writing into a missing directory: %v", err)
 	}
 	if err := WriteJSON(filepath.Join(dir, "x.json"), math.Inf(1)); err == nil {
 		t.Fatal("WriteJSON of +Inf succeeded")

@@ -3,8 +3,9 @@ package viz
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // WriteJSON writes v as indented JSON to path atomically, like Report.WriteFile. Reports use
@@ -17,36 +18,11 @@ func WriteJSON(path string, v any) error {
 	return writeAtomic(path, append(b, '\n'))
 }
 
-// writeAtomic writes b to a temporary file beside path and renames it into place, so readers
-// see either the old file or the whole new one, never part of it.
-func writeAtomic(path string, b []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
+// writeAtomic writes b to path through tensor.WriteFileAtomic: readers see either the old
+// file or the whole new one, never part of it.
+func writeAtomic(path string, b []byte) error {
+	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	})
 }

@@ -205,6 +205,11 @@ func TestAttentionCommandText(t *testing.T) {
 func TestAttentionCommandErrors(t *testing.T) {
 	dir := tinyCheckpoint(t, attnConfig)
 	tmp := t.TempDir()
+	// A regular file where the output's directory should be: unwritable.
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -219,7 +224,7 @@ func TestAttentionCommandErrors(t *testing.T) {
 		{"two prompts", []string{"attention", "--model", dir, "--tokens", "1,2;3,4"}, "attention shows one prompt; got 2 sequences"},
 		{"text without tokenizer", []string{"attention", "--model", dir, "--text", "hi"}, "use --tokens"},
 		{"bad bits", []string{"attention", "--model", dir, "--tokens", "1,2", "--bits", "12"}, "Bits is 12; want 8, 16 or 0"},
-		{"unwritable output", []string{"attention", "--model", dir, "--tokens", "1,2", "-o", filepath.Join(tmp, "no", "dir", "a.html")}, "a.html"},
+		{"unwritable output", []string{"attention", "--model", dir, "--tokens", "1,2", "-o", filepath.Join(blocker, "a.html")}, "a.html"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,9 +55,6 @@ func demoReports(ctx context.Context, d *demoResult, w, progress io.Writer) (str
 				"--answer", strconv.Itoa(answer), "--wrong", strconv.Itoa(wrong), "--top", "4"}, true},
 	}
 	reports := filepath.Join(d.Dir, "reports")
-	if err := os.MkdirAll(reports, 0o755); err != nil {
-		return "", err
-	}
 	links := make([]viz.Link, 0, len(pages)+1)
 	for _, p := range pages {
 		var out bytes.Buffer
