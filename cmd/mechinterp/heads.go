@@ -49,7 +49,7 @@ a run on repeated tokens lends its token range and BOS.`,
 	f.StringP("out", "o", "heads.html", "HTML report to write")
 	addPromptFlags(cmd)
 	f.String("tokens", "", "detector prompts as token ids, comma-separated; sequences separated by ';'")
-	f.String("text", "", "detector prompt as text (byte-level tokenizer)")
+	f.String("text", "", "detector prompt as text, encoded with the model directory's tokenizer")
 	f.Bool("exclude-bos", false, "detectors ignore attention to position 0")
 	f.Bool("exclude-diagonal", false, "detectors ignore attention of a token to itself")
 	addFlagFile(cmd)
