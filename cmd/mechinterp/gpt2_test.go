@@ -182,3 +182,34 @@ func TestGPT2BadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestGPT2EveryCommand: on a Hugging Face GPT-2 directory with its own
+// tokenizer, every command that looks inside a model runs as a user would
+// run it, taking its prompts as text: heads, circuits, patch and attention
+// write their reports, and the attention page labels tokens with their text.
+func TestGPT2EveryCommand(t *testing.T) {
+	out := t.TempDir()
+	cases := [][]string{
+		{"heads", "--model", hfDir, "--text", promptText, "-o", filepath.Join(out, "heads.html")},
+		{"heads", "--model", hfDir, "--json", "-o", filepath.Join(out, "heads2.html")},
+		{"circuits", "--model", hfDir, "-o", filepath.Join(out, "circuits.html")},
+		{"patch", "--model", hfDir, "--clean", "Hello world, the cat", "--corrupted", "Hello world, the in",
+			"--answer", " is", "--wrong", " in", "-o", filepath.Join(out, "patch.html")},
+		{"attention", "--model", hfDir, "--text", promptText, "-o", filepath.Join(out, "attention.html")},
+	}
+	for _, args := range cases {
+		got, err := cli(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, got)
+		}
+		page := args[len(args)-1]
+		if _, err := os.Stat(page); err != nil {
+			t.Errorf("%s: no report: %v", args[0], err)
+		}
+	}
+	v := pagePayload(t, filepath.Join(out, "attention.html"))
+	toks, _ := v["tokens"].([]any)
+	if len(toks) != len(promptIDs) || toks[0] != "Hello" || toks[1] != " world" {
+		t.Errorf("attention page tokens %v, want the BPE pieces of %q", toks, promptText)
+	}
+}
