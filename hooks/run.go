@@ -143,13 +143,16 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 		filters = append(filters, h.Filter)
 	}
 	needAttnResult := spec.AttnResult || mentions(filters, "hook_result")
-	// A cache of most activations keeps views of the pass's own buffers (no
-	// copies; the pass is retained). A selective cache, or none, copies what
-	// it keeps and lets the pass recycle each block as it goes (NoGrad), so
-	// that a long run never holds every activation.
-	views := !spec.Cache.Empty() && 2*countMatches(spec.Cache, models.HookNames(m.Config, needAttnResult)) > len(models.HookNames(m.Config, needAttnResult))
-	noGrad := spec.Grads.Empty() && !views
+	// The cache keeps views of the pass's own buffers, never copies. Without
+	// gradients to compute, the pass recycles each block's other buffers as
+	// it goes (NoGrad) and keeps only those the cache selects, so that a
+	// long run never holds more than it asked for.
+	views := !spec.Cache.Empty()
+	noGrad := spec.Grads.Empty()
 	opt := &models.Options{AttnResult: needAttnResult, NoGrad: noGrad}
+	if noGrad && views {
+		opt.Keep = spec.Cache.Match
+	}
 	if len(spec.Hooks) > 0 || !spec.Cache.Empty() {
 		opt.Hook = func(name string, act *tensor.Tensor) (*tensor.Tensor, error) {
 			for _, h := range spec.Hooks {
@@ -203,16 +206,6 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 		}
 	}
 	return pass, cache, nil
-}
-
-func countMatches(f Filter, names []string) int {
-	n := 0
-	for _, name := range names {
-		if f.Match(name) {
-			n++
-		}
-	}
-	return n
 }
 
 func mentions(fs []Filter, leaf string) bool {

@@ -41,3 +41,18 @@ func (a *arena) release() {
 	}
 	a.bufs = nil
 }
+
+// move hands the buffer that starts at data (if a holds it) over to dst, so
+// that releasing a leaves it alone.
+func (a *arena) move(data []float32, dst *arena) {
+	if len(data) == 0 {
+		return
+	}
+	for i, b := range a.bufs {
+		if len(*b) > 0 && &(*b)[0] == &data[0] {
+			dst.bufs = append(dst.bufs, b)
+			a.bufs = append(a.bufs[:i], a.bufs[i+1:]...)
+			return
+		}
+	}
+}

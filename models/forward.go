@@ -29,8 +29,14 @@ type Options struct {
 	// block's activations are recycled as soon as the next block no longer
 	// needs them, so the pass holds one block's activations at a time
 	// instead of all of them. Backward refuses such a pass, and a hook that
-	// keeps an activation must copy it before its block ends.
+	// keeps an activation must copy it before its block ends, unless Keep
+	// selects it.
 	NoGrad bool
+	// Keep, with NoGrad, names the hook points whose activations outlive
+	// their block: the pass keeps their buffers until it is released, so a
+	// hook may hold views of them (a cache without copies) while every other
+	// buffer is recycled.
+	Keep func(name string) bool
 }
 
 // Pass holds one forward pass: its inputs, its outputs and every activation
@@ -82,9 +88,16 @@ type layerActs struct {
 // runner fires hooks and keeps the shape bookkeeping out of the layer code.
 type runner struct {
 	hook HookFunc
+	// With Options.Keep, a kept activation's buffer moves from the block's
+	// arena (from) to the pass's (to) when its hook fires.
+	keep     func(name string) bool
+	from, to *arena
 }
 
 func (r runner) fire(name string, data []float32, shape ...int) error {
+	if r.keep != nil && r.from != nil && r.keep(name) {
+		r.from.move(data, r.to)
+	}
 	if r.hook == nil {
 		return nil
 	}
@@ -166,6 +179,9 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 	C, H, D, M, V := c.DModel, c.NHeads, c.DHead, c.DMLP, c.DVocab
 	HD, N := H*D, B*T
 	r := runner{hook: opt.Hook}
+	if opt.NoGrad {
+		r.keep = opt.Keep
+	}
 	p := &Pass{B: B, T: T, Tokens: tokens, Targets: targets, result: opt.AttnResult, noGrad: opt.NoGrad}
 	shortformer := c.Positional == PosShortformer
 
@@ -200,6 +216,7 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 		la := ar // where this block's activations live
 		if opt.NoGrad {
 			la = &arena{}
+			r.from, r.to = la, ar
 		}
 
 		a.residPre = x
@@ -298,6 +315,7 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 	}
 
 	p.resid = x
+	r.from = nil // the final LayerNorm and the logits live in the pass's arena
 	var err error
 	if p.lnf, err = m.layerNorm(r, ar, "ln_final.", x, m.Params.slice("ln_f.weight"), m.Params.slice("ln_f.bias"), B, T); err != nil {
 		return nil, err

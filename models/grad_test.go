@@ -290,3 +290,63 @@ func TestNoGradPassMatches(t *testing.T) {
 		}
 	}
 }
+
+// Options.Keep under NoGrad: views of the kept activations, taken in a hook,
+// still hold the values every later layer saw after the pass and after more
+// passes have recycled the other buffers; the pass keeps one buffer per kept
+// point beyond what a plain NoGrad pass keeps.
+func TestNoGradKeep(t *testing.T) {
+	for _, tc := range testConfigs {
+		m := randomModel(t, tc.cfg)
+		rng := rand.New(rand.NewPCG(11, 11))
+		B, T := 2, m.Config.NCtx
+		toks := randomTokens(rng, B*T, m.Config.DVocab)
+		kept := map[string]bool{"blocks.0.attn.hook_pattern": true, "blocks.0.ln1.hook_normalized": true, "blocks.0.attn.hook_q": true}
+		want := map[string][]float32{}
+		if _, err := m.Forward(toks, B, T, nil, &Options{Hook: func(n string, a *tensor.Tensor) (*tensor.Tensor, error) {
+			if kept[n] {
+				want[n] = append([]float32(nil), a.Data...)
+			}
+			return nil, nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != len(kept) && tc.cfg.Normalization != NormNone {
+			t.Fatalf("%s: saw %d of the kept points", tc.name, len(want))
+		}
+		views := map[string][]float32{}
+		p, err := m.Forward(toks, B, T, nil, &Options{NoGrad: true, Keep: func(n string) bool { return kept[n] },
+			Hook: func(n string, a *tensor.Tensor) (*tensor.Tensor, error) {
+				if kept[n] {
+					views[n] = a.Data
+				}
+				return nil, nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := m.Forward(toks, B, T, nil, &Options{NoGrad: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, base := len(p.mem.bufs), len(plain.mem.bufs); got != base+len(want) {
+			t.Errorf("%s: the pass keeps %d buffers, a plain NoGrad pass %d, %d points kept", tc.name, got, base, len(want))
+		}
+		plain.Release()
+		for i := 0; i < 3; i++ {
+			q, err := m.Forward(randomTokens(rng, B*T, m.Config.DVocab), B, T, nil, &Options{NoGrad: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q.Release()
+		}
+		for n, w := range want {
+			for j := range w {
+				if views[n][j] != w[j] {
+					t.Fatalf("%s: %s[%d] = %g after later passes, want %g", tc.name, n, j, views[n][j], w[j])
+				}
+			}
+		}
+		p.Release()
+	}
+}
