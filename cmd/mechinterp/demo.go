@@ -28,7 +28,7 @@ func newDemoCmd() *cobra.Command {
 		Short: "Train a small model until induction heads form, and say where everything is",
 		Long: `Train a 2-layer attention-only transformer on the built-in synthetic
 language with in-context repeats until induction heads form: the loss bump
-of Olsson et al. 2022, near step 1000. No downloads; about two minutes on 2
+of Olsson et al. 2022, near step 1000. No downloads; under a minute on 2
 cores. Checkpoints are dense early (log-spaced) and every 50 steps, so that
 later commands can follow the heads forming. Running it again continues an
 interrupted demo, or reports a finished one.`,
