@@ -30,7 +30,9 @@ func newDemoCmd() *cobra.Command {
 language with in-context repeats until induction heads form: the loss bump
 of Olsson et al. 2022, near step 1000. No downloads; under a minute on 2
 cores. Checkpoints are dense early (log-spaced) and every 50 steps, so that
-later commands can follow the heads forming. Running it again continues an
+later commands can follow the heads forming. Then it runs heads, track,
+circuits, attention and patch on what it trained, as a user would, and writes
+DIR/index.html linking every report. Running it again continues an
 interrupted demo, or reports a finished one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
