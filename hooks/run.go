@@ -147,10 +147,8 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 	// gradients to compute, the pass recycles each block's other buffers as
 	// it goes (NoGrad) and keeps only those the cache selects, so that a
 	// long run never holds more than it asked for.
-	views := !spec.Cache.Empty()
-	noGrad := spec.Grads.Empty()
-	opt := &models.Options{AttnResult: needAttnResult, NoGrad: noGrad}
-	if noGrad && views {
+	opt := &models.Options{AttnResult: needAttnResult, NoGrad: spec.Grads.Empty()}
+	if opt.NoGrad {
 		opt.Keep = spec.Cache.Match
 	}
 	if len(spec.Hooks) > 0 || !spec.Cache.Empty() {
@@ -172,11 +170,7 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 				}
 			}
 			if spec.Cache.Match(name) {
-				if views {
-					cache.keep(name, act)
-				} else {
-					cache.copyOf(name, act)
-				}
+				cache.keep(name, act)
 			}
 			return nil, nil
 		}
@@ -185,7 +179,7 @@ func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cac
 	if err != nil {
 		return nil, nil, err
 	}
-	if views {
+	if !spec.Cache.Empty() {
 		pass.Retain() // the cache holds views of its buffers
 		cache.pass = pass
 	}

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/viz"
 )
 
@@ -27,11 +26,9 @@ type demoPage struct {
 // RUN/index.html, which it returns.
 func demoReports(ctx context.Context, d *demoResult, w, progress io.Writer) (string, error) {
 	final := d.Checkpoints[len(d.Checkpoints)-1].Dir
-	m, err := models.Load(final)
-	if err != nil {
-		return "", err
-	}
-	clean, corrupted, answer, wrong := inductionPatchPrompt(d, m.Config)
+	clean, corrupted, answer, wrong := inductionPatchPrompt(d)
+	// The attention page shows [BOS] r r with the first 12 tokens of r.
+	repeat := append(append([]int{clean[0]}, clean[1:13]...), clean[1:13]...)
 	trackArgs := []string{"track", d.Dir}
 	if progress == nil {
 		trackArgs = append(trackArgs, "--quiet")
@@ -48,7 +45,7 @@ func demoReports(ctx context.Context, d *demoResult, w, progress io.Writer) (str
 			[]string{"circuits", "--model", final, "--top", "4"}, true},
 		{"Attention explorer", "attention.html",
 			"every head's attention pattern on a repeated random sequence [BOS] r r; hover and click the heads",
-			[]string{"attention", "--model", final, "--tokens", joinInts(append(append([]int{clean[0]}, clean[1:13]...), clean[1:13]...))}, false},
+			[]string{"attention", "--model", final, "--tokens", joinInts(repeat)}, false},
 		{"Patching: which heads carry the copied token", "patch.html",
 			"activation and attribution patching between a clean induction prompt and one whose earlier copy was changed",
 			[]string{"patch", "--model", final, "--tokens-mode", "--clean", joinInts(clean), "--corrupted", joinInts(corrupted),
@@ -101,7 +98,7 @@ func runCommand(ctx context.Context, w, errw io.Writer, args ...string) error {
 // that induction now points at x. The logit difference r[k] - x is positive
 // on the clean prompt and negative on the corrupted one, and patching shows
 // which heads carry it.
-func inductionPatchPrompt(d *demoResult, c models.Config) (clean, corrupted []int, answer, wrong int) {
+func inductionPatchPrompt(d *demoResult) (clean, corrupted []int, answer, wrong int) {
 	const n, k = 16, 10
 	rc := d.Config.Data.Synthetic.EvalRepeated(n, 2)
 	rng := rand.New(rand.NewPCG(3, 4))
