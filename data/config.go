@@ -1,6 +1,7 @@
 package data
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -22,7 +23,9 @@ const (
 //	    min_span: 10
 //	    max_span: 29
 //
-// Only the section named by Kind is used.
+// Only the section named by Kind is used, and Mixture, which applies to
+// every kind: with mixture.fraction > 0 the source is a [Mixture] over the
+// kind's source (the repeated-data setting of Hernandez et al. 2022).
 type Config struct {
 	// Kind is "repeated", "synthetic" (default) or "text".
 	Kind string `json:"kind" mapstructure:"kind" yaml:"kind"`
@@ -31,9 +34,16 @@ type Config struct {
 	Repeated  RepeatedConfig  `json:"repeated" mapstructure:"repeated" yaml:"repeated"`
 	Synthetic SyntheticConfig `json:"synthetic" mapstructure:"synthetic" yaml:"synthetic"`
 	Text      TextConfig      `json:"text" mapstructure:"text" yaml:"text"`
+	// Mixture, when Fraction > 0, makes [New] return a [Mixture] over the
+	// kind's source, with seed Seed. Its Sequences must be set first (the
+	// CLI sets it to steps × batch_size).
+	Mixture MixtureConfig `json:"mixture" mapstructure:"mixture" yaml:"mixture"`
 }
 
-// WithDefaults fills the fields left at zero, in the section Kind names.
+// WithDefaults fills the fields left at zero, in the section Kind names. With
+// a mixture (mixture.fraction > 0) over text it sets text.order to
+// "sequential", whatever it was: a mixture's unique sequences must not
+// overlap.
 func (c Config) WithDefaults() Config {
 	if c.Kind == "" {
 		c.Kind = KindSynthetic
@@ -44,32 +54,78 @@ func (c Config) WithDefaults() Config {
 	case KindSynthetic:
 		c.Synthetic = c.Synthetic.WithDefaults()
 	case KindText:
+		if c.Mixture.Fraction > 0 {
+			// A mixture needs non-overlapping windows (see NewMixture).
+			c.Text.Order = OrderSequential
+		}
 		c.Text = c.Text.WithDefaults()
 	}
 	return c
 }
 
 // Validate reports what is wrong with c (after WithDefaults), without
-// reading any file.
+// reading any file. mixture.sequences 0 passes here, as "to be filled in"
+// before [New].
 func (c Config) Validate() error {
+	var err error
 	switch c.Kind {
 	case KindRepeated:
-		return c.Repeated.Validate()
+		err = c.Repeated.Validate()
 	case KindSynthetic:
-		return c.Synthetic.Validate()
+		err = c.Synthetic.Validate()
 	case KindText:
-		return c.Text.Validate()
+		err = c.Text.Validate()
+	default:
+		err = fmt.Errorf("data: kind %q is not one of %s, %s, %s", c.Kind, KindRepeated, KindSynthetic, KindText)
 	}
-	return fmt.Errorf("data: kind %q is not one of %s, %s, %s", c.Kind, KindRepeated, KindSynthetic, KindText)
+	return errors.Join(err, c.Mixture.validate(false))
 }
 
-// New returns the source c describes (defaults filled in). Text sources use
-// the byte tokenizer.
+// New returns the source c describes (defaults filled in): the kind's
+// source, or with mixture.fraction > 0 a [Mixture] over it (see
+// [NewMixtureFrom]). Text sources use the byte tokenizer.
 func New(c Config) (Indexed, error) {
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if c.Mixture.Fraction > 0 {
+		m, err := NewMixtureFrom(c)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return newBase(c)
+}
+
+// NewMixtureFrom returns the [Mixture] of c.Mixture over the source c.Kind
+// names, with seed c.Seed, also when c.Mixture.Fraction is 0 (then every
+// training sequence is unique, and the held-out set is the same as at any
+// f > 0: the baseline of a repeated-data study). c.Mixture.Sequences must be
+// set. A text corpus is read in order "sequential" whatever c.Text.Order
+// says, so that no window overlaps another, and must hold H+S+U windows of
+// the row length (checked when rows are read, since only they fix it).
+func NewMixtureFrom(c Config) (*Mixture, error) {
+	if c.Kind == KindText {
+		c.Text.Order = OrderSequential
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.Mixture.Sequences == 0 {
+		return nil, errors.New("data: mixture: sequences (the training budget N) is 0: set it to steps × batch_size")
+	}
+	base, err := newBase(c)
+	if err != nil {
+		return nil, err
+	}
+	return NewMixture(base, c.Mixture, c.Seed)
+}
+
+// newBase returns the source of c.Kind, c valid and defaults filled in.
+func newBase(c Config) (Indexed, error) {
 	switch c.Kind {
 	case KindRepeated:
 		return NewRepeated(c.Repeated, c.Seed)

@@ -2,6 +2,7 @@ package data_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/mechinterp/mechinterp/data"
 )
@@ -50,4 +51,39 @@ func ExampleNew() {
 	// Output:
 	// vocab 128 same batch after resume: true
 	// row 0 repeats 14 tokens: true
+}
+
+func ExampleNewMixture() {
+	base, err := data.NewSynthetic(data.SyntheticConfig{Vocab: 64, MinSpan: 3, MaxSpan: 6}, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// A budget of 20 sequences, half of them repeats of a subset seen 5
+	// times; 4 held-out sequences for the test loss.
+	m, err := data.NewMixture(base, data.MixtureConfig{Fraction: 0.5, Epochs: 5, Sequences: 20, HeldOut: 4}, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("subset", m.Subset(), "repeated share", m.RepeatedShare())
+	// The training order: r<item> repeats subset item, u<rank> is the
+	// unique sequence of that rank. Repeats are spread evenly, each epoch
+	// showing the subset in its own order.
+	var slots []string
+	for i := range uint64(20) {
+		rep, item, _ := m.Slot(i)
+		if rep {
+			slots = append(slots, fmt.Sprint("r", item))
+		} else {
+			slots = append(slots, fmt.Sprint("u", item))
+		}
+	}
+	fmt.Println(strings.Join(slots, " "))
+	_, _, err = m.Slot(20)
+	fmt.Println(err)
+	// Output:
+	// subset 2 repeated share 0.5
+	// u0 r0 u1 r1 u2 r0 u3 r1 u4 r0 u5 r1 u6 r1 u7 r0 u8 r0 u9 r1
+	// data: mixture: sequence 20 is past the training budget: the budget of 20 sequences is spent
 }

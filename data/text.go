@@ -23,6 +23,18 @@ const (
 	FormatJSONL = "jsonl" // every line is a JSON object; one string field is a document
 )
 
+// Text window orders.
+const (
+	// OrderRandom draws window i's start uniformly from the seed and i;
+	// windows overlap, and a stretch of text may be seen more than once.
+	OrderRandom = "random"
+	// OrderSequential makes window i the tokens [i·L, (i+1)·L) of the
+	// corpus: windows never overlap, so no token is seen twice. A [Mixture]
+	// needs it, since its "unique" sequences must be unique (Hernandez et
+	// al. 2022 train on each unique token once).
+	OrderSequential = "sequential"
+)
+
 // TextConfig configures a [Text] source.
 type TextConfig struct {
 	// Paths are files or directories (walked recursively in lexical order,
@@ -41,6 +53,11 @@ type TextConfig struct {
 	// the byte tokenizer, plain text files are read in place and never held;
 	// JSONL documents (and, with other tokenizers, all documents) are.
 	MaxMemoryTokens int64 `json:"max_memory_tokens" mapstructure:"max_memory_tokens" yaml:"max_memory_tokens"`
+	// Order is "random" (default: windows at random offsets) or
+	// "sequential" (window i is the corpus's i-th non-overlapping window).
+	// It is left out of the JSON when random, so the resume fingerprints of
+	// runs from before the option existed still match.
+	Order string `json:"order,omitempty" mapstructure:"order" yaml:"order"`
 }
 
 // WithDefaults fills the fields left at zero with the defaults.
@@ -56,6 +73,9 @@ func (c TextConfig) WithDefaults() TextConfig {
 	}
 	if c.MaxMemoryTokens == 0 {
 		c.MaxMemoryTokens = 1 << 26
+	}
+	if c.Order == "" {
+		c.Order = OrderRandom
 	}
 	return c
 }
@@ -78,6 +98,9 @@ func (c TextConfig) Validate() error {
 	if c.MaxMemoryTokens < 0 {
 		errs = append(errs, fmt.Errorf("max_memory_tokens must be positive, got %d", c.MaxMemoryTokens))
 	}
+	if c.Order != OrderRandom && c.Order != OrderSequential {
+		errs = append(errs, fmt.Errorf("order %q is not one of %s, %s", c.Order, OrderRandom, OrderSequential))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("data: text: %w", errors.Join(errs...))
 	}
@@ -92,11 +115,12 @@ type segment struct {
 	toks     []int32
 }
 
-// Text is a [Source] of random windows of T+1 tokens from a text corpus.
+// Text is a [Source] of windows of T+1 tokens from a text corpus.
 // Documents (files, or JSONL records) are tokenized and concatenated, each
 // followed by the tokenizer's end-of-text token, and a window may span
-// documents, as in GPT-2 training. Window i starts at an offset drawn
-// uniformly from the seed and i.
+// documents, as in GPT-2 training. In order "random" window i starts at an
+// offset drawn uniformly from the seed and i; in order "sequential" it is
+// the i-th of the corpus's non-overlapping windows (see [Text.Windows]).
 type Text struct {
 	cfg   TextConfig
 	tok   tokenizer.Tokenizer
@@ -172,6 +196,9 @@ func NewText(cfg TextConfig, tok tokenizer.Tokenizer, seed uint64) (*Text, error
 	}
 	fpCfg := cfg
 	fpCfg.Paths = nil
+	if fpCfg.Order == OrderRandom {
+		fpCfg.Order = "" // omitted: the fingerprint of runs before Order existed
+	}
 	s.stream, err = newStream("text", seed, struct {
 		Config TextConfig
 		Files  []fileInfo
@@ -320,11 +347,29 @@ func (s *Text) State() ([]byte, error) { return s.state() }
 // Restore sets the position from a State.
 func (s *Text) Restore(state []byte) error { return s.restore(state) }
 
-// Sequence writes window i into row.
+// Windows returns the number of non-overlapping windows of L tokens the
+// corpus holds: the windows order "sequential" can produce (0 if L < 1).
+func (s *Text) Windows(L int) int64 {
+	if L < 1 {
+		return 0
+	}
+	return s.total / int64(L)
+}
+
+// Sequence writes window i into row: in order "random" the tokens at an
+// offset drawn from the seed and i, in order "sequential" the corpus tokens
+// [i·L, (i+1)·L) with L = len(row).
 func (s *Text) Sequence(i uint64, row []int) ([]Span, error) {
 	n := int64(len(row))
 	if n > s.total {
 		return nil, fmt.Errorf("data: text: the corpus has %d tokens, fewer than a window of %d", s.total, n)
+	}
+	if s.cfg.Order == OrderSequential {
+		w := s.Windows(len(row))
+		if i >= uint64(w) {
+			return nil, fmt.Errorf("data: text: window %d is past the end: the corpus of %d tokens holds %d windows of %d", i, s.total, w, n)
+		}
+		return nil, s.read(int64(i)*n, row)
 	}
 	off := rngFor(s.seed, i).Int64N(s.total - n + 1)
 	return nil, s.read(off, row)

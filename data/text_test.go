@@ -1,8 +1,10 @@
 package data
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,5 +150,71 @@ func TestTextErrors(t *testing.T) {
 	}
 	if err := s.Next(NewBatch(1, 3)); err == nil || !strings.Contains(err.Error(), "did it change") {
 		t.Errorf("changed file: got %v", err)
+	}
+}
+
+// TestTextSequential checks order sequential: window i is the corpus tokens
+// [i·L, (i+1)·L), so windows never overlap (a mixture's unique sequences
+// need that), and reading past the last window names how many there are.
+func TestTextSequential(t *testing.T) {
+	corpus := "alpha bravo charlie delta echo foxtrot golf"
+	dir := writeFiles(t, map[string]string{"a.txt": corpus})
+	// corpus + end-of-text: 44 tokens.
+	tests := []struct {
+		L       int
+		windows int64
+	}{{1, 44}, {5, 8}, {11, 4}, {44, 1}, {45, 0}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint("L=", tt.L), func(t *testing.T) {
+			s, err := NewText(TextConfig{Paths: []string{dir}, Order: OrderSequential}, nil, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Windows(tt.L); got != tt.windows {
+				t.Fatalf("Windows(%d) = %d, want %d", tt.L, got, tt.windows)
+			}
+			toks := s.Tokenizer().Encode(corpus)
+			toks = append(toks, s.Tokenizer().EndOfText())
+			row := make([]int, tt.L)
+			for i := range tt.windows {
+				if _, err := s.Sequence(uint64(i), row); err != nil {
+					t.Fatal(err)
+				}
+				if want := toks[i*int64(tt.L) : (i+1)*int64(tt.L)]; !slices.Equal(row, want) {
+					t.Fatalf("window %d = %v, want %v", i, row, want)
+				}
+			}
+			_, err = s.Sequence(uint64(tt.windows), row)
+			want := fmt.Sprintf("holds %d windows of %d", tt.windows, tt.L)
+			if tt.L > len(toks) {
+				want = "fewer than a window"
+			}
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("past the end: got %v, want an error containing %q", err, want)
+			}
+		})
+	}
+
+	// Orders differ in the fingerprint: a state does not cross over.
+	rnd, err := NewText(TextConfig{Paths: []string{dir}}, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rnd.Config().Order != OrderRandom {
+		t.Errorf("default order %q, want random", rnd.Config().Order)
+	}
+	seq, err := NewText(TextConfig{Paths: []string{dir}, Order: OrderSequential}, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := rnd.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.Restore(st); err == nil {
+		t.Error("a random-order state restored into a sequential source")
+	}
+	if _, err := NewText(TextConfig{Paths: []string{dir}, Order: "shuffled"}, nil, 1); err == nil || !strings.Contains(err.Error(), `order "shuffled" is not one of random, sequential`) {
+		t.Errorf("bad order: got %v", err)
 	}
 }
