@@ -23,6 +23,9 @@ type Row struct {
 	// SubsetSequences is the subset's size.
 	RepeatedShare   float64 `json:"repeated_share"`
 	SubsetSequences int     `json:"subset_sequences"`
+	// ContextFreeLoss is the unigram entropy of the held-out set's predicted
+	// tokens: the loss of the best model that ignores context.
+	ContextFreeLoss float64 `json:"context_free_loss"`
 
 	Step   int   `json:"step"`
 	Tokens int64 `json:"tokens"`

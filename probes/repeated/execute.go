@@ -1,0 +1,234 @@
+package repeated
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/train"
+)
+
+// Layout of a study directory. Each run directory is an ordinary training
+// run (checkpoints/, metrics.jsonl), so `mechinterp track`, `heads` and
+// `attention` work on it too.
+const (
+	StudyFile    = "study.json"    // the resolved study, rewritten by every Execute
+	RunsDir      = "runs"          // one directory per run, named by its ID
+	RunFile      = "run.json"      // a run's resolved settings
+	MeasureFile  = "measure.jsonl" // rows measured so far (a cache)
+	ResultsJSONL = "results.jsonl" // per run: its rows, written when complete; per study: every row
+	ResultsCSV   = "results.csv"   // per study: every row
+)
+
+// RunDir is the directory of run id in study directory dir.
+func RunDir(dir, id string) string { return filepath.Join(dir, RunsDir, id) }
+
+// Options configure Execute.
+type Options struct {
+	// Dir is the study directory.
+	Dir string
+	// Workers is the number of runs trained at once (default GOMAXPROCS).
+	Workers int
+	// Event, if set, is called (from the workers, one call at a time) when a
+	// run starts, is skipped, finishes or fails.
+	Event func(Event)
+	// Step, if set, is called after every training step of every run (from
+	// the workers, concurrently).
+	Step func(r Run, step, total int)
+}
+
+// Event reports progress of Execute.
+type Event struct {
+	Run Run
+	// Kind is "start", "skip" (already complete), "done", "interrupted" or
+	// "failed".
+	Kind string
+	// ResumedFrom is the checkpoint step a started run continued from (-1:
+	// from scratch).
+	ResumedFrom int
+	Err         error
+	Elapsed     time.Duration
+}
+
+// runInfo is run.json: what a run was made with. A run directory is reused
+// only by the same settings.
+type runInfo struct {
+	Run   Run           `json:"run"`
+	Model models.Config `json:"model"`
+	Data  data.Config   `json:"data"`
+	Train train.Config  `json:"train"`
+	Eval  Eval          `json:"eval"`
+}
+
+// Execute trains and measures runs (a study's, or one shard of them) in
+// o.Dir, o.Workers at a time. A run whose results are already there is
+// skipped; a run with checkpoints continues from its latest one (training
+// resumes exactly, so the results equal those of an uninterrupted run).
+// When ctx is cancelled, running runs save a checkpoint and Execute returns
+// an error wrapping train.ErrInterrupted. A failing run does not stop the
+// others; Execute returns the failures joined.
+func Execute(ctx context.Context, s Study, runs []Run, o Options) error {
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if o.Dir == "" {
+		return errors.New("repeated: no study directory")
+	}
+	if err := writeJSON(filepath.Join(o.Dir, StudyFile), s); err != nil {
+		return fmt.Errorf("repeated: %w", err)
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var mu sync.Mutex
+	event := func(e Event) {
+		if o.Event != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			o.Event(e)
+		}
+	}
+	jobs := make(chan Run)
+	var wg sync.WaitGroup
+	var errs []error
+	for range min(workers, max(len(runs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range jobs {
+				began := time.Now()
+				err := executeRun(ctx, s, r, o, event)
+				kind := "done"
+				switch {
+				case errors.Is(err, errSkipped):
+					continue
+				case errors.Is(err, train.ErrInterrupted):
+					kind = "interrupted"
+				case err != nil:
+					kind = "failed"
+				}
+				event(Event{Run: r, Kind: kind, Err: err, Elapsed: time.Since(began)})
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, r := range runs {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- r
+	}
+	close(jobs)
+	wg.Wait()
+	if ctx.Err() != nil && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("%w: %w", train.ErrInterrupted, ctx.Err()))
+	}
+	return errors.Join(errs...)
+}
+
+var errSkipped = errors.New("skipped")
+
+// executeRun trains run r (resuming it) and measures its checkpoints.
+func executeRun(ctx context.Context, s Study, r Run, o Options, event func(Event)) error {
+	rd := RunDir(o.Dir, r.ID)
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", train.ErrInterrupted, ctx.Err())
+	}
+	env, err := newRunEnv(s, r)
+	if err != nil {
+		return err
+	}
+	if err := claimRunDir(rd, env.info); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(rd, ResultsJSONL)); err == nil {
+		event(Event{Run: r, Kind: "skip"})
+		return errSkipped
+	}
+	resumed := -1
+	if cp, ok, err := train.Latest(rd); err != nil {
+		return err
+	} else if ok {
+		resumed = cp.Step
+	}
+	event(Event{Run: r, Kind: "start", ResumedFrom: resumed})
+	m, err := models.New(env.info.Model)
+	if err != nil {
+		return err
+	}
+	opts := train.Options{Model: m, Config: env.info.Train, Dir: rd, Train: data.NewPairs(env.mix), Resume: true}
+	if o.Step != nil {
+		total := env.info.Train.Steps
+		opts.OnStep = func(m train.Metrics) { o.Step(r, m.Step, total) }
+	}
+	if env.info.Train.EvalEvery > 0 {
+		opts.Eval = data.NewPairs(env.mix.HeldOut())
+	}
+	if _, err := train.Run(ctx, opts); err != nil {
+		return err
+	}
+	rows, err := env.measureAll(ctx, rd)
+	if err != nil {
+		return err
+	}
+	return writeRows(filepath.Join(rd, ResultsJSONL), rows)
+}
+
+// claimRunDir writes run.json into a new run directory, or checks that an
+// existing one was made with the same settings.
+func claimRunDir(rd string, info runInfo) error {
+	want, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(rd, RunFile)
+	have, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(rd, 0o755); err != nil {
+			return err
+		}
+		return writeBytes(path, append(want, '\n'))
+	case err != nil:
+		return err
+	}
+	var old runInfo
+	if err := json.Unmarshal(have, &old); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if oldJS, _ := json.MarshalIndent(old, "", "  "); string(oldJS) != string(want) {
+		return fmt.Errorf("%s was made with other settings than this study's (model, data, train or eval changed); use another --out, or remove the run's directory to redo it", path)
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeBytes(path, append(b, '\n'))
+}
+
+func writeBytes(path string, b []byte) error {
+	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}

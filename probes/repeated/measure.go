@@ -1,0 +1,304 @@
+package repeated
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/probes"
+	"github.com/mechinterp/mechinterp/train"
+)
+
+// runEnv is what measuring a run needs: its mixture and the evaluation
+// sequences drawn from it once.
+type runEnv struct {
+	info runInfo
+	mix  *data.Mixture
+	T    int // positions per training sequence
+	// heldOut and subset are sequences of T+1 tokens, row-major.
+	heldOut, subset []int
+	// passages [Passages, passLen] are the starts of held-out sequences
+	// (after their BOS) for the copying evaluation; bos is the BOS id or -1.
+	passages []int
+	passLen  int
+	bos      int
+	params   int
+	ctxFree  float64
+}
+
+func newRunEnv(s Study, r Run) (*runEnv, error) {
+	dc := s.DataConfig(r)
+	mix, err := data.NewMixtureFrom(dc)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := s.ModelConfig(r, mix.Vocab())
+	if err != nil {
+		return nil, err
+	}
+	if mc.DVocab < mix.Vocab() {
+		return nil, fmt.Errorf("model.d_vocab %d is smaller than the data's vocabulary %d", mc.DVocab, mix.Vocab())
+	}
+	e := &runEnv{info: runInfo{Run: r, Model: mc, Data: dc, Train: s.TrainConfig(r), Eval: s.Eval}, mix: mix,
+		params: NonEmbeddingParams(mc), bos: -1}
+	e.T = e.info.Train.SeqLen
+	if e.T == 0 {
+		e.T = mc.NCtx
+	}
+	if e.T > mc.NCtx {
+		return nil, fmt.Errorf("train.seq_len %d exceeds the model's n_ctx %d", e.T, mc.NCtx)
+	}
+	if e.heldOut, err = readSeqs(mix.HeldOut(), s.Eval.HeldOut, e.T); err != nil {
+		return nil, fmt.Errorf("held-out set: %w", err)
+	}
+	if r.Fraction > 0 {
+		if e.subset, err = readSeqs(mix.SubsetSource(), min(s.Eval.SubsetSample, mix.Subset()), e.T); err != nil {
+			return nil, fmt.Errorf("repeated subset: %w", err)
+		}
+	}
+	// The copying passages: held-out text, after the BOS that starts every
+	// synthetic sequence; k copies of L tokens after one BOS fill n_ctx.
+	start := 0
+	if dc.Kind == data.KindSynthetic {
+		e.bos, start = dc.Synthetic.BOS, 1
+	}
+	k := s.Eval.Copies
+	e.passLen = (mc.NCtx + 1) / k // k·L tokens, k·L-1 positions
+	if start == 1 {
+		e.passLen = mc.NCtx / k // BOS + k·L tokens, k·L positions
+	}
+	if e.passLen < 2 || e.passLen > e.T+1-start {
+		return nil, fmt.Errorf("eval.copies %d: passages of %d tokens do not fit a context of %d", k, e.passLen, mc.NCtx)
+	}
+	n := min(s.Eval.Passages, s.Eval.HeldOut)
+	for i := range n {
+		row := e.heldOut[i*(e.T+1) : (i+1)*(e.T+1)]
+		e.passages = append(e.passages, row[start:start+e.passLen]...)
+	}
+	e.ctxFree = unigramLoss(e.heldOut, e.T+1)
+	return e, nil
+}
+
+// readSeqs reads the first n sequences of src, T+1 tokens each.
+func readSeqs(src data.Source, n, T int) ([]int, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	b := data.NewBatch(n, T)
+	if err := src.Next(b); err != nil {
+		return nil, err
+	}
+	return b.Tokens, nil
+}
+
+// unigramLoss is the entropy of the token frequencies of the predicted
+// tokens (each row but its first): the loss of the best model that ignores
+// context, which a model's gain from context is measured against.
+func unigramLoss(seqs []int, S int) float64 {
+	var count []int // by token id, so that the sum runs in a fixed order
+	n := 0
+	for i := 0; i+S <= len(seqs); i += S {
+		for _, t := range seqs[i+1 : i+S] {
+			for t >= len(count) {
+				count = append(count, 0)
+			}
+			count[t]++
+			n++
+		}
+	}
+	var h float64
+	for _, c := range count {
+		if c == 0 {
+			continue
+		}
+		p := float64(c) / float64(n)
+		h -= p * math.Log(p)
+	}
+	return h
+}
+
+// meanLoss is the mean next-token loss of m on sequences of T+1 tokens.
+func meanLoss(m *models.Model, seqs []int, T int) (float64, error) {
+	S := T + 1
+	n := len(seqs) / S
+	const chunk = 32
+	var sum float64
+	for i := 0; i < n; i += chunk {
+		B := min(chunk, n-i)
+		tok, tgt := make([]int, 0, B*T), make([]int, 0, B*T)
+		for b := range B {
+			row := seqs[(i+b)*S : (i+b+1)*S]
+			tok, tgt = append(tok, row[:T]...), append(tgt, row[1:]...)
+		}
+		p, err := m.Forward(tok, B, T, tgt, &models.Options{NoGrad: true})
+		if err != nil {
+			return 0, err
+		}
+		sum += float64(p.Loss) * float64(B)
+		p.Release()
+	}
+	return sum / float64(n), nil
+}
+
+// measure takes every measurement of one checkpoint.
+func (e *runEnv) measure(cp train.Checkpoint, tokens int64, trainLoss *float64) (Row, error) {
+	m, err := models.Load(cp.Dir)
+	if err != nil {
+		return Row{}, err
+	}
+	c := m.Config
+	r := e.info.Run
+	row := Row{Run: r.ID, Fraction: r.Fraction, Epochs: r.Epochs, Size: r.Size, Arch: r.Arch,
+		NLayers: c.NLayers, AttnOnly: c.AttnOnly, DModel: c.DModel, NHeads: c.NHeads, Params: e.params, Seed: r.Seed,
+		RepeatedShare: e.mix.RepeatedShare(), SubsetSequences: e.mix.Subset(), ContextFreeLoss: e.ctxFree,
+		Step: cp.Step, Tokens: tokens, TrainLoss: trainLoss}
+	if r.Fraction == 0 {
+		row.SubsetSequences = 0
+	}
+	if row.TestLoss, err = meanLoss(m, e.heldOut, e.T); err != nil {
+		return Row{}, fmt.Errorf("test loss: %w", err)
+	}
+	if e.subset != nil {
+		l, err := meanLoss(m, e.subset, e.T)
+		if err != nil {
+			return Row{}, fmt.Errorf("repeated-subset loss: %w", err)
+		}
+		row.RepeatedLoss = &l
+	}
+	n := len(e.passages) / e.passLen
+	cl, err := probes.CopyLosses(m, e.passages, n, e.passLen, e.info.Eval.Copies, e.bos)
+	if err != nil {
+		return Row{}, err
+	}
+	row.CopyLoss, row.CopyLossByCopy = cl.Loss, cl.ByCopy
+	icl, err := probes.ICLScore(m, inputsOf(e.heldOut[:n*(e.T+1)], e.T), n, e.T)
+	if err != nil {
+		return Row{}, err
+	}
+	row.ICLScore = icl.Score
+	hs, err := probes.Heads(m, probes.HeadOptions{Repeat: probes.RepeatOptions{Batch: e.info.Eval.Prompts, Seed: r.Seed}})
+	if err != nil {
+		return Row{}, err
+	}
+	row.PrefixMatching, row.Copying = hs.PrefixMatching, hs.Copying
+	row.InductionLoss = hs.InductionLoss.Loss
+	row.PrefixMax = math.Inf(-1)
+	for l, hs := range row.PrefixMatching {
+		for h, v := range hs {
+			if v > row.PrefixMax {
+				row.PrefixMax, row.PrefixMaxHead = v, fmt.Sprintf("L%dH%d", l, h)
+			}
+		}
+	}
+	return row, row.check()
+}
+
+// check refuses non-finite measurements, which JSON cannot hold and which
+// mean the run diverged.
+func (r Row) check() error {
+	vals := []float64{r.TestLoss, r.CopyLoss, r.InductionLoss, r.ICLScore, r.PrefixMax}
+	if r.RepeatedLoss != nil {
+		vals = append(vals, *r.RepeatedLoss)
+	}
+	for _, g := range [][][]float64{r.PrefixMatching, r.Copying} {
+		for _, l := range g {
+			vals = append(vals, l...)
+		}
+	}
+	vals = append(vals, r.CopyLossByCopy...)
+	for _, v := range vals {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("step %d: a measurement is %v", r.Step, v)
+		}
+	}
+	return nil
+}
+
+func inputsOf(seqs []int, T int) []int {
+	S := T + 1
+	out := make([]int, 0, len(seqs)/S*T)
+	for i := 0; i+S <= len(seqs); i += S {
+		out = append(out, seqs[i:i+T]...)
+	}
+	return out
+}
+
+// measureAll measures every checkpoint of the run in rd, reusing the rows of
+// measure.jsonl (appended as each checkpoint is done, so an interrupted
+// measurement resumes), and returns them by step.
+func (e *runEnv) measureAll(ctx context.Context, rd string) ([]Row, error) {
+	cps, err := train.Checkpoints(rd)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := train.ReadMetrics(filepath.Join(rd, train.MetricsFile))
+	if err != nil {
+		return nil, err
+	}
+	byStep := map[int]train.Metrics{}
+	for _, m := range ms {
+		byStep[m.Step] = m
+	}
+	cachePath := filepath.Join(rd, MeasureFile)
+	done := map[int]Row{}
+	for _, r := range readRowsLenient(cachePath) {
+		done[r.Step] = r
+	}
+	f, err := os.OpenFile(cachePath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []Row
+	for _, cp := range cps {
+		if row, ok := done[cp.Step]; ok {
+			rows = append(rows, row)
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", train.ErrInterrupted, ctx.Err())
+		}
+		mt := byStep[cp.Step]
+		row, err := e.measure(cp, int64(cp.Step)*int64(e.info.Train.BatchSize)*int64(e.T), mt.Loss)
+		if err != nil {
+			return nil, fmt.Errorf("measuring %s: %w", cp.Dir, err)
+		}
+		line, err := json.Marshal(row)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := f.Write(append(line, '\n')); err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Step < rows[j].Step })
+	return rows, nil
+}
+
+// readRowsLenient reads a JSONL file of rows, skipping lines that do not
+// parse (a torn last line after a crash).
+func readRowsLenient(path string) []Row {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []Row
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	for sc.Scan() {
+		var r Row
+		if json.Unmarshal(sc.Bytes(), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}

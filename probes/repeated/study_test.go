@@ -1,0 +1,267 @@
+package repeated
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/train"
+)
+
+// tinyStudy is a study small enough to train inside a test: a size family
+// of three widths at f = 0 and two repeated-data runs.
+func tinyStudy() Study {
+	tc := train.DefaultConfig()
+	tc.Steps, tc.BatchSize, tc.Warmup = 24, 4, 4
+	tc.EvalEvery = 0
+	tc.Checkpoints = train.CheckpointSchedule{PerDoubling: 1}
+	return Study{
+		Name: "tiny",
+		Model: models.Config{NHeads: 2, NCtx: 24, AttnOnly: true, Normalization: models.NormLN,
+			Positional: models.PosStandard, InitializerRange: 0.1},
+		Data: data.Config{Kind: data.KindSynthetic,
+			Synthetic: data.SyntheticConfig{Vocab: 24, MinSpan: 3, MaxSpan: 6, RandomFraction: data.Float(1)}},
+		Train: tc,
+		Eval:  Eval{HeldOut: 16, SubsetSample: 8, Copies: 3, Passages: 8, Prompts: 8},
+		Sizes: []Size{{Name: "a", DModel: 8}, {Name: "b", DModel: 12}, {Name: "c", DModel: 16}},
+		Archs: []Arch{{Name: "attn2", NLayers: 2, AttnOnly: true}, {Name: "mlp1", NLayers: 1}},
+		Grids: []Grid{
+			{Fractions: []float64{0}, Sizes: []string{"a", "b", "c"}, Archs: []string{"attn2"}, Seeds: []uint64{1}},
+			{Fractions: []float64{0.5}, Epochs: []int{2, 8}, Sizes: []string{"b"}, Archs: []string{"attn2", "mlp1"}, Seeds: []uint64{1}},
+		},
+	}
+}
+
+func TestRuns(t *testing.T) {
+	runs := tinyStudy().Runs()
+	var ids []string
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	want := []string{"f0-a-attn2-s1", "f0-b-attn2-s1", "f0-c-attn2-s1",
+		"f0.5-E2-b-attn2-s1", "f0.5-E8-b-attn2-s1", "f0-b-mlp1-s1", "f0.5-E2-b-mlp1-s1", "f0.5-E8-b-mlp1-s1"}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("runs %v, want %v (f = 0 once per size, arch and seed; grids merged)", ids, want)
+	}
+	for _, r := range runs {
+		if r.Fraction > 0 && r.Baseline() != "f0-b-"+r.Arch+"-s1" {
+			t.Errorf("%s: baseline %s", r.ID, r.Baseline())
+		}
+	}
+}
+
+// TestShards: the shards of a grid together hold every run exactly once,
+// for any number of shards.
+func TestShards(t *testing.T) {
+	s := tinyStudy()
+	s.Grids[1].Seeds = []uint64{1, 2, 3}
+	runs := s.Runs()
+	for n := 1; n <= len(runs)+2; n++ {
+		seen := map[string]int{}
+		for i := range n {
+			sh, err := ParseShard(strconv.Itoa(i) + "/" + strconv.Itoa(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range sh.Of(runs) {
+				seen[r.ID]++
+			}
+		}
+		if len(seen) != len(runs) {
+			t.Errorf("%d shards cover %d of %d runs", n, len(seen), len(runs))
+		}
+		for id, c := range seen {
+			if c != 1 {
+				t.Errorf("%d shards: run %s done %d times", n, id, c)
+			}
+		}
+	}
+	for _, bad := range []string{"3/3", "-1/2", "1", "a/b", "0/0", "1/2/3"} {
+		if _, err := ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q) accepted", bad)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Study)
+		want string
+	}{
+		{"f = 1", func(s *Study) { s.Grids[1].Fractions = []float64{1} }, "outside [0, 1)"},
+		{"no epochs", func(s *Study) { s.Grids[1].Epochs = nil }, "need a list of epochs"},
+		{"unknown size", func(s *Study) { s.Grids[0].Sizes = []string{"xl"} }, `size "xl" is not defined`},
+		{"bad name", func(s *Study) { s.Sizes[0].Name = "A/B" }, "lower-case"},
+		{"no context", func(s *Study) { s.Model.NCtx = 0 }, "run f0-a-attn2-s1"},
+		{"one copy", func(s *Study) { s.Eval.Copies = 1 }, "eval.copies"},
+		{"repeated kind", func(s *Study) { s.Data.Kind = data.KindRepeated }, "synthetic language or a text corpus"},
+		{"no grid", func(s *Study) { s.Grids = nil }, "no grid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tinyStudy()
+			tc.edit(&s)
+			err := s.WithDefaults().Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	if err := tinyStudy().WithDefaults().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExecuteTiny runs the tiny study end to end and checks that its table
+// has every column for every checkpoint of every run, that a second call
+// skips every run, and that the analysis finds the baselines and family.
+func TestExecuteTiny(t *testing.T) {
+	s := tinyStudy()
+	dir := t.TempDir()
+	var events []string
+	opts := Options{Dir: dir, Workers: 2, Event: func(e Event) { events = append(events, e.Kind+" "+e.Run.ID) }}
+	if err := Execute(context.Background(), s, s.Runs(), opts); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := Collect(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := s.Train.Checkpoints.List(s.Train.Steps)
+	if len(rows) != len(s.Runs())*len(steps) {
+		t.Fatalf("%d rows, want %d runs × %d checkpoints", len(rows), len(s.Runs()), len(steps))
+	}
+	if err := WriteTable(dir, rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, ResultsCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := recs[0]
+	for _, want := range []string{"test_loss", "repeated_loss", "copy_loss", "copy_loss_2", "copy_loss_3", "induction_loss",
+		"icl_score", "prefix_L1H1", "copying_L0H0", "context_free_loss", "train_loss"} {
+		if !slices.Contains(header, want) {
+			t.Errorf("results.csv has no column %q: %v", want, header)
+		}
+	}
+	for _, rec := range recs[1:] {
+		run := rec[0]
+		for j, v := range rec {
+			col := header[j]
+			optional := (col == "repeated_loss" && strings.HasPrefix(run, "f0-")) ||
+				(col == "train_loss" && rec[slices.Index(header, "step")] == "0") ||
+				(strings.Contains(col, "_L1H") && strings.Contains(run, "mlp1"))
+			if v == "" && !optional {
+				t.Errorf("run %s step %s: column %s is empty", run, rec[slices.Index(header, "step")], col)
+			}
+		}
+	}
+
+	events = nil
+	if err := Execute(context.Background(), s, s.Runs(), opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if !strings.HasPrefix(e, "skip ") {
+			t.Errorf("second call: %s, want every run skipped", e)
+		}
+	}
+
+	a := Analyze(s, rows)
+	if a.Planned != 8 || len(a.Runs) != 8 || len(a.Missing) != 0 {
+		t.Fatalf("analysis: planned %d, runs %d, missing %v", a.Planned, len(a.Runs), a.Missing)
+	}
+	if len(a.Families) != 1 || !slices.Equal(a.Families[0].Sizes, []string{"a", "b", "c"}) {
+		t.Errorf("families %+v, want attn2 with sizes a, b, c", a.Families)
+	}
+	byID := map[string]Run{}
+	for _, r := range s.Runs() {
+		byID[r.ID] = r
+	}
+	for _, sm := range a.Runs {
+		if !sm.Complete {
+			t.Errorf("%s: not complete", sm.Run)
+		}
+		if sm.Final.Fraction > 0 {
+			if want := byID[sm.Run].Baseline(); sm.Baseline != want {
+				t.Errorf("%s: baseline %q, want %q", sm.Run, sm.Baseline, want)
+			}
+			if sm.TestDamage == nil || sm.CopyDamage == nil || sm.PrefixDamage == nil {
+				t.Errorf("%s: damages missing: %+v", sm.Run, sm)
+			}
+		}
+	}
+}
+
+// TestResume interrupts a run in the middle of training, continues it, and
+// checks the results equal those of an uninterrupted run; then it removes
+// the checkpoint the interruption saved (as a crash would leave the run) and
+// continues from the one before.
+func TestResume(t *testing.T) {
+	s := tinyStudy()
+	s.Grids = []Grid{{Fractions: []float64{0.5}, Epochs: []int{4}, Sizes: []string{"a"}, Archs: []string{"attn2"}, Seeds: []uint64{1}}}
+	runs := s.Runs()[1:] // the f = 0.5 run alone
+	ref := t.TempDir()
+	if err := Execute(context.Background(), s, runs, Options{Dir: ref}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Collect(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, crash := range []bool{false, true} {
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		err := Execute(ctx, s, runs, Options{Dir: dir, Step: func(_ Run, step, _ int) {
+			if step == 13 {
+				cancel()
+			}
+		}})
+		cancel()
+		if !errors.Is(err, train.ErrInterrupted) {
+			t.Fatalf("interrupted study: error %v, want train.ErrInterrupted", err)
+		}
+		rd := RunDir(dir, runs[0].ID)
+		if crash {
+			if err := os.RemoveAll(train.StepDir(rd, 13)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var resumed int
+		err = Execute(context.Background(), s, runs, Options{Dir: dir, Event: func(e Event) {
+			if e.Kind == "start" {
+				resumed = e.ResumedFrom
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantFrom := map[bool]int{false: 13, true: 8}[crash]; resumed != wantFrom {
+			t.Errorf("crash=%v: resumed from step %d, want %d", crash, resumed, wantFrom)
+		}
+		got, err := Collect(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The interruption adds a checkpoint at step 13; compare the others.
+		got = slices.DeleteFunc(got, func(r Row) bool { return r.Step == 13 })
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("crash=%v: resumed results differ from an uninterrupted run's:\n got %+v\nwant %+v", crash, got, want)
+		}
+	}
+}
