@@ -326,6 +326,31 @@ func progressWriter(w io.Writer, quiet bool) io.Writer {
 	return w
 }
 
+// fillMixture fills a mixture's budget and held-out size from the train
+// section when they are 0, and checks that set ones cover the run: the
+// training budget must hold steps × batch_size sequences, the held-out set
+// eval_batches × batch_size.
+func fillMixture(rc *runConfig) error {
+	mc := &rc.Data.Mixture
+	if mc.Fraction <= 0 {
+		return nil
+	}
+	budget, held := rc.Train.Steps*rc.Train.BatchSize, rc.Train.EvalBatches*rc.Train.BatchSize
+	if mc.Sequences == 0 {
+		mc.Sequences = budget
+	}
+	if mc.HeldOut == 0 {
+		mc.HeldOut = held
+	}
+	if mc.Sequences < budget {
+		return fmt.Errorf("config: data.mixture.sequences %d is less than the %d sequences the run trains on (steps %d × batch_size %d)", mc.Sequences, budget, rc.Train.Steps, rc.Train.BatchSize)
+	}
+	if rc.Train.EvalEvery > 0 && mc.HeldOut < held {
+		return fmt.Errorf("config: data.mixture.held_out %d is less than the %d sequences evaluation reads (eval_batches %d × batch_size %d)", mc.HeldOut, held, rc.Train.EvalBatches, rc.Train.BatchSize)
+	}
+	return nil
+}
+
 // heldOutSeed is the seed of the held-out stream: the data seed with its
 // bits mixed by a fixed constant, so it never equals the training stream.
 func heldOutSeed(seed uint64) uint64 { return seed ^ 0x5eed_0f_4e1d_0e17 }
@@ -338,12 +363,20 @@ type trainArgs struct {
 }
 
 // trainRun builds the model and the sources of rc and trains into a.out,
-// after writing the resolved config to a.out/run.yaml.
+// after writing the resolved config to a.out/run.yaml. With a repeated-data
+// mixture (data.mixture.fraction > 0, Hernandez et al. 2022) the budget
+// defaults to the run's steps × batch_size sequences and the held-out set
+// to its eval_batches × batch_size, both written into run.yaml, and the
+// held-out loss is taken on the mixture's held-out set.
 func trainRun(ctx context.Context, rc runConfig, a trainArgs) (*train.Result, error) {
+	if err := fillMixture(&rc); err != nil {
+		return nil, err
+	}
 	src, err := data.New(rc.Data)
 	if err != nil {
 		return nil, oneLineErr(err)
 	}
+	mix, _ := src.(*data.Mixture)
 	if rc.Model.DVocab == 0 {
 		rc.Model.DVocab = src.Vocab()
 	}
@@ -356,7 +389,10 @@ func trainRun(ctx context.Context, rc runConfig, a trainArgs) (*train.Result, er
 	}
 	rc.Model = m.Config
 	var eval train.Source
-	if rc.Train.EvalEvery > 0 {
+	switch {
+	case rc.Train.EvalEvery > 0 && mix != nil:
+		eval = data.NewPairs(mix.HeldOut())
+	case rc.Train.EvalEvery > 0:
 		ec := rc.Data
 		ec.Seed = heldOutSeed(ec.Seed)
 		es, err := data.New(ec)
