@@ -604,12 +604,17 @@ func runsTable(a *repeated.Analysis) template.HTML {
 		if !sm.Complete {
 			complete = fmt.Sprintf("no (step %d)", fin.Step)
 		}
-		form := stepText(sm.Formation)
+		form, epochs := stepText(sm.Formation), "—"
 		if fin.Fraction != 0 {
-			form += " (" + stepText(sm.BaselineFormation) + ")"
+			epochs = strconv.Itoa(fin.Epochs)
+			if sm.Baseline == "" {
+				form += " (no baseline)"
+			} else {
+				form += " (" + stepText(sm.BaselineFormation) + ")"
+			}
 		}
 		b.WriteString("<tr>")
-		for _, v := range []string{sm.Run, g3(fin.Fraction), strconv.Itoa(fin.Epochs), fin.Arch, fin.Size, strconv.FormatUint(fin.Seed, 10), sm.Fate,
+		for _, v := range []string{sm.Run, g3(fin.Fraction), epochs, fin.Arch, fin.Size, strconv.FormatUint(fin.Seed, 10), sm.Fate,
 			form, stepText(sm.MemorizedStep), fmt.Sprintf("%.3f", fin.TestLoss), fmt.Sprintf("%.3f", fin.CopyLoss), eff, complete} {
 			fmt.Fprintf(&b, `<td %s>%s</td>`, cell, html.EscapeString(v))
 		}
@@ -633,11 +638,24 @@ func (s *repStudy) descent(r *Report) {
 			if len(runs) == 0 {
 				continue
 			}
-			var opts []Option
+			// One mark per step, naming every E memorized there: runs that memorize at the same
+			// checkpoint would otherwise draw their labels over each other.
+			var marks []int
+			at := map[int][]string{}
 			for _, sm := range runs {
-				if sm.MemorizedStep > 0 {
-					opts = append(opts, VLine(float64(sm.MemorizedStep), fmt.Sprintf("E = %d", sm.Final.Epochs)))
+				if m := sm.MemorizedStep; m > 0 {
+					if at[m] == nil {
+						marks = append(marks, m)
+					}
+					if e := strconv.Itoa(sm.Final.Epochs); !slices.Contains(at[m], e) {
+						at[m] = append(at[m], e)
+					}
 				}
+			}
+			slices.Sort(marks)
+			var opts []Option
+			for _, m := range marks {
+				opts = append(opts, VLine(float64(m), "E = "+strings.Join(at[m], ", ")))
 			}
 			series := s.overSteps(append(byEpochsSeed(g.base), runs...), func(row repeated.Row) float64 { return row.TestLoss })
 			if len(series) == 0 {

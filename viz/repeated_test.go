@@ -203,8 +203,13 @@ func TestRepeatedReport(t *testing.T) {
 		t.Error("a point at x = 0 reached a log-axis chart")
 	}
 	// The memorization marks of the largest f: E = 16 and 64 at step 100.
-	if !strings.Contains(page, `"name":"E = 16","xAxis":100`) {
-		t.Error("no memorization mark at step 100")
+	if !strings.Contains(page, `"name":"E = 16, 64","xAxis":100`) {
+		t.Error("no single memorization mark for E = 16 and 64 at step 100")
+	}
+	for _, want := range []string{">250 (no baseline)<", ">250 (100)<"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("runs table lacks %q", want)
+		}
 	}
 }
 
