@@ -1,6 +1,7 @@
 package repeated
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"math"
@@ -404,3 +405,11 @@ func formatF(f float64) string {
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
+
+// DefaultConfig is the default study (default.yaml): the demo's 2-layer
+// attention-only recipe on the synthetic language, an f = 0 family of three
+// widths, and a damage grid over E with a 1-layer control and MLP models.
+// It finishes in about 25 minutes on 2 cores (docs/repeated-data.md).
+//
+//go:embed default.yaml
+var DefaultConfig []byte
