@@ -240,7 +240,8 @@ func loadStudy(file string) (repeated.Study, error) {
 	return s, nil
 }
 
-// printRepeated prints one line per run and, per f, where the damage peaks.
+// printRepeated prints one line per run and, per f, where the damage to
+// copying peaks.
 func printRepeated(w io.Writer, a *repeated.Analysis) {
 	fmt.Fprintf(w, "study %q: %d of %d runs have results\n", a.Study, len(a.Runs), a.Planned)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -263,7 +264,7 @@ func printRepeated(w io.Writer, a *repeated.Analysis) {
 	peak := map[key]repeated.Summary{}
 	var order []key
 	for _, sm := range a.Runs {
-		if sm.CopyDamageRel == nil || sm.Final.Fraction == 0 {
+		if sm.CopyDamage == nil || sm.Final.Fraction == 0 {
 			continue
 		}
 		k := key{sm.Final.Fraction, sm.Final.Arch, sm.Final.Size}
@@ -271,14 +272,14 @@ func printRepeated(w io.Writer, a *repeated.Analysis) {
 		if !ok {
 			order = append(order, k)
 		}
-		if !ok || *sm.CopyDamageRel > *p.CopyDamageRel {
+		if !ok || *sm.CopyDamage > *p.CopyDamage {
 			peak[k] = sm
 		}
 	}
 	for _, k := range order {
 		p := peak[k]
-		fmt.Fprintf(w, "damage peak, f=%g %s %s: E=%d (copy %s, prefix %s, test %s)\n", k.f, k.arch, k.size, p.Final.Epochs,
-			pct(p.CopyDamageRel), pct(p.PrefixDamageRel), pct(p.TestDamageRel))
+		fmt.Fprintf(w, "damage peak, f=%g %s %s: E=%d (copy loss %+.3f, %s; prefix %s; test loss %+.3f, %s)\n", k.f, k.arch, k.size,
+			p.Final.Epochs, *p.CopyDamage, pct(p.CopyDamageRel), pct(p.PrefixDamageRel), *p.TestDamage, pct(p.TestDamageRel))
 	}
 }
 

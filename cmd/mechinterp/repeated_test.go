@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/probes/repeated"
+	"github.com/mechinterp/mechinterp/viz/browsertest"
+)
+
+// tinyStudyYAML is a study that trains in seconds: an f = 0 family of three
+// widths and f = 0.5 at two E for an attention-only and an MLP model. The
+// other keys come from the default study.
+const tinyStudyYAML = `name: tiny
+model: {n_ctx: 24, n_heads: 2}
+data: {synthetic: {vocab: 24, min_span: 3, max_span: 6}}
+train: {steps: 24, batch_size: 4, warmup: 4, checkpoints: {log_per_doubling: 1, every: 0}}
+eval: {held_out: 16, subset_sample: 8, copies: 3, passages: 8, prompts: 8}
+sizes: [{name: a, d_model: 8}, {name: b, d_model: 12}, {name: c, d_model: 16}]
+grids:
+  - {fractions: [0], sizes: [a, b, c], archs: [attn2], seeds: [1]}
+  - {fractions: [0.5], epochs: [2, 8], sizes: [b], archs: [attn2, mlp2], seeds: [1]}
+`
+
+// TestRepeatedTiny runs the tiny study as a user would, checks the table
+// (every column for every checkpoint of every run), opens the report in
+// Chromium, and checks that two shards into one directory give the same
+// table as one process, with no run done twice.
+func TestRepeatedTiny(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "tiny.yaml", tinyStudyYAML)
+	out := filepath.Join(dir, "study")
+	stdout, err := cli(t, "repeated", "--config", cfg, "--out", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	for _, want := range []string{`study "tiny": 8 of 8 runs have results`, "f0.5-E8-b-mlp2-s1", "damage peak, f=0.5 attn2 b", "report: "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	table := readCSV(t, filepath.Join(out, repeated.ResultsCSV))
+	header := table[0]
+	const checkpoints = 6 // steps 0, 1, 2, 4, 8, 16 and 24: log spacing and the last
+	if got := len(table) - 1; got != 8*(checkpoints+1) {
+		t.Fatalf("results.csv has %d rows, want 8 runs × %d checkpoints", got, checkpoints+1)
+	}
+	for _, rec := range table[1:] {
+		run, step := rec[0], rec[slices.Index(header, "step")]
+		for j, v := range rec {
+			col := header[j]
+			optional := (col == "repeated_loss" && strings.HasPrefix(run, "f0-")) || (col == "train_loss" && step == "0")
+			if v == "" && !optional {
+				t.Errorf("run %s step %s: column %s is empty", run, step, col)
+			}
+		}
+	}
+
+	// Two shards of the same study into another directory: the same table.
+	sharded := filepath.Join(dir, "sharded")
+	for _, sh := range []string{"0/2", "1/2"} {
+		if s, err := cli(t, "repeated", "--config", cfg, "--out", sharded, "--shard", sh, "--quiet"); err != nil {
+			t.Fatalf("shard %s: %v\n%s", sh, err, s)
+		}
+	}
+	stdout, err = cli(t, "repeated", "report", sharded)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	a, _ := os.ReadFile(filepath.Join(out, repeated.ResultsJSONL))
+	b, _ := os.ReadFile(filepath.Join(sharded, repeated.ResultsJSONL))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("the two shards' merged results.jsonl (%d bytes) differ from the single run's (%d bytes)", len(b), len(a))
+	}
+	// Running again skips every run.
+	stdout, err = cli(t, "repeated", "--config", cfg, "--out", out)
+	if err != nil || strings.Count(stdout, "already complete") != 8 {
+		t.Errorf("second run: %v\n%s", err, stdout)
+	}
+
+	if browsertest.Chromium() != "" || os.Getenv("MECHINTERP_BROWSER") == "required" {
+		p := browsertest.Open(t, filepath.Join(out, "report.html"))
+		p.Check()
+		if c := p.Charts(); c.Count == 0 || c.Drawn != c.Count {
+			t.Errorf("charts %+v, want all drawn", c)
+		}
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func TestRepeatedBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, config string
+		args         []string
+		want         string
+	}{
+		{"unknown key", "grids: [{fractions: [0], sizes: [s], archs: [attn2], seeds: [1], epoch: [2]}]\n", nil, `invalid keys: epoch`},
+		{"f out of range", "grids: [{fractions: [1.5], epochs: [2], sizes: [s], archs: [attn2], seeds: [1]}]\n", nil, "fraction 1.5 is outside [0, 1)"},
+		{"undefined size", "grids: [{fractions: [0], sizes: [xl], archs: [attn2], seeds: [1]}]\n", nil, `size "xl" is not defined`},
+		{"malformed yaml", "grids: [\n", nil, "reading config file"},
+		{"bad shard", "", []string{"--shard", "2/2"}, "want i/n with 0 <= i < n"},
+		{"missing config", "-", nil, "reading config file"},
+		{"report of a plain directory", "", []string{"report", dir}, "is not a study directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"repeated"}
+			if tc.args != nil && tc.args[0] == "report" {
+				args = append(args, tc.args...)
+			} else {
+				cfg := filepath.Join(dir, "missing.yaml")
+				if tc.config != "-" {
+					cfg = writeFile(t, dir, "c.yaml", tc.config)
+				}
+				args = append(args, "--config", cfg, "--out", filepath.Join(dir, "out"))
+				args = append(args, tc.args...)
+			}
+			_, stderr, code := runBinary(t, args...)
+			assertCleanFailure(t, stderr, code, tc.want)
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+		t.Error("a failed study left a directory behind")
+	}
+}
