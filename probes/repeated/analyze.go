@@ -78,7 +78,9 @@ func Analyze(s Study, rows []Row) *Analysis {
 		sm := sums[id]
 		f := sm.Final
 		base := sums[runID(0, 0, f.Size, f.Arch, f.Seed)]
-		if base != nil && base != sm {
+		// Damage compares the same step of both runs: an unfinished
+		// baseline is no baseline for a finished run.
+		if base != nil && base != sm && base.Final.Step == f.Step {
 			b := base.Final
 			sm.Baseline = base.Run
 			sm.BaselineFormation = base.Formation
@@ -242,7 +244,13 @@ func familyOf(fs []Family, arch string, seed uint64) *Family {
 func effectiveSize(params []int, losses []float64, loss float64) *float64 {
 	for i := 0; i+1 < len(params); i++ {
 		l0, l1 := losses[i], losses[i+1]
-		if (loss-l0)*(loss-l1) > 0 || l0 == l1 {
+		if l0 == l1 {
+			if loss == l0 {
+				return ptr(float64(params[i]))
+			}
+			continue
+		}
+		if (loss-l0)*(loss-l1) > 0 {
 			continue
 		}
 		t := (loss - l0) / (l1 - l0)

@@ -171,12 +171,8 @@ func TestEffectiveSize(t *testing.T) {
 }
 
 // TestEffectiveSizeFlat is the case of a family with two sizes at the same
-// loss: the doc promises the smallest size that reaches the loss, but the
-// flat segment is skipped, so the larger size (or nothing) comes back.
+// loss: the smallest size that reaches the loss comes back.
 func TestEffectiveSizeFlat(t *testing.T) {
-	t.Skip("bug in analyze.go effectiveSize (not this file's owner): a flat segment l0 == l1 == loss is skipped; " +
-		"fix: drop `|| l0 == l1` from the skip test and put before it " +
-		"`if l0 == l1 { if loss == l0 { return ptr(float64(params[i])) }; continue }`")
 	if got := effectiveSize([]int{100, 400}, []float64{3, 3}, 3); !near(got, fp(100)) {
 		t.Errorf("flat family of two sizes at loss 3, run at 3: %s, want 100", fmtp(got))
 	}
@@ -599,5 +595,17 @@ func TestAnalyzeEmpty(t *testing.T) {
 		if !strings.Contains(string(b), k) {
 			t.Errorf("summary JSON lacks %s: %s", k, b)
 		}
+	}
+}
+
+// TestAnalyzeDamageSameStep: a baseline that stopped at another step than
+// the run (an unfinished shard) gives no damage rather than a comparison of
+// different amounts of training.
+func TestAnalyzeDamageSameStep(t *testing.T) {
+	r := hrow(0.1, 10, "m", 300, 3.5)
+	b := hrow(0, 0, "m", 100, 3)
+	sm := summaryOf(t, Analyze(handStudy(), []Row{r, b}), r.Run)
+	if sm.Baseline != "" || sm.TestDamage != nil || sm.CopyDamage != nil {
+		t.Errorf("baseline at step 100, run at 300: baseline %q, test damage %v; want none", sm.Baseline, sm.TestDamage)
 	}
 }
