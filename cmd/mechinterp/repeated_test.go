@@ -141,3 +141,61 @@ func TestRepeatedBadInput(t *testing.T) {
 		t.Error("a failed study left a directory behind")
 	}
 }
+
+// TestJobFiles runs the command of each sample job file (docs/jobs) as the
+// scheduler would, with the task's index filled in, on the tiny study: the
+// files stay in step with the CLI's flags.
+func TestJobFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "tiny.yaml", tinyStudyYAML)
+	for _, tc := range []struct {
+		file string
+		env  map[string]string
+	}{
+		{"repeated-slurm.sh", map[string]string{"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "8", "SLURM_CPUS_PER_TASK": "2",
+			"CONFIG": cfg, "STUDY_DIR": filepath.Join(dir, "slurm")}},
+		{"repeated-k8s.yaml", map[string]string{"JOB_COMPLETION_INDEX": "1"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("..", "..", "docs", "jobs", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.ReplaceAll(string(b), "\\\n", " ")
+			i := strings.Index(text, "\nmechinterp repeated ")
+			if i < 0 {
+				i = strings.Index(text, "mechinterp repeated --")
+			}
+			if i < 0 {
+				t.Fatal("no mechinterp repeated command in the file")
+			}
+			line := text[i:]
+			if j := strings.Index(line[1:], "\n"); j >= 0 && strings.HasSuffix(tc.file, ".sh") {
+				line = line[:j+1]
+			} else if strings.HasSuffix(tc.file, ".yaml") {
+				// The folded args block: the command and its continuation line.
+				lines := strings.SplitN(strings.TrimSpace(line), "\n", 3)
+				line = lines[0] + " " + lines[1]
+				if !strings.Contains(string(b), "completions: 8") || !strings.Contains(line, "/8\"") {
+					t.Errorf("the job's completions and the shard count of its command differ")
+				}
+				line = strings.NewReplacer("/config/study.yaml", cfg, "/studies/repeated", filepath.Join(dir, "k8s")).Replace(line)
+			}
+			line = os.Expand(line, func(k string) string { return tc.env[k] })
+			var args []string
+			for _, f := range strings.Fields(line) {
+				args = append(args, strings.Trim(f, `"`))
+			}
+			if len(args) < 3 || args[0] != "mechinterp" {
+				t.Fatalf("command %q", line)
+			}
+			out, err := cli(t, args[1:]...)
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			if !strings.Contains(out, "1 of 8 runs have results") {
+				t.Errorf("%s: want one run of the tiny study done:\n%s", strings.Join(args, " "), out)
+			}
+		})
+	}
+}
