@@ -23,8 +23,11 @@ type SyntheticConfig struct {
 	// RandomFraction is the share of sequences whose background is uniform
 	// random tokens; the others follow the Markov chain. Nil means 0.5.
 	RandomFraction *float64 `json:"random_fraction,omitempty" mapstructure:"random_fraction" yaml:"random_fraction,omitempty"`
-	// ZipfExponent s: the token of rank k has weight k^-s (default 1).
-	ZipfExponent float64 `json:"zipf_exponent" mapstructure:"zipf_exponent" yaml:"zipf_exponent"`
+	// ZipfExponent s: the token of rank k has weight k^-s. Nil means 1; 0
+	// makes every successor equally likely (and the unigram distribution
+	// about uniform), so that tokens rarely recur within a sequence and
+	// induction stays useful on chain sequences too.
+	ZipfExponent *float64 `json:"zipf_exponent,omitempty" mapstructure:"zipf_exponent" yaml:"zipf_exponent,omitempty"`
 	// Successors is the Markov chain's sparsity: each token can be followed
 	// by this many distinct tokens (default 32).
 	Successors int `json:"successors" mapstructure:"successors" yaml:"successors"`
@@ -51,8 +54,8 @@ func (c SyntheticConfig) WithDefaults() SyntheticConfig {
 	if c.RandomFraction == nil {
 		c.RandomFraction = Float(0.5)
 	}
-	if c.ZipfExponent == 0 {
-		c.ZipfExponent = 1
+	if c.ZipfExponent == nil {
+		c.ZipfExponent = Float(1)
 	}
 	if c.Successors == 0 {
 		c.Successors = min(32, c.Vocab-1)
@@ -81,8 +84,8 @@ func (c SyntheticConfig) Validate() error {
 	if f := c.RandomFraction; f == nil || !(*f >= 0 && *f <= 1) {
 		errs = append(errs, errors.New("random_fraction must be in [0, 1]"))
 	}
-	if !(c.ZipfExponent > 0) || math.IsInf(c.ZipfExponent, 0) {
-		errs = append(errs, fmt.Errorf("zipf_exponent must be positive, got %g", c.ZipfExponent))
+	if !(*c.ZipfExponent >= 0) || math.IsInf(*c.ZipfExponent, 0) {
+		errs = append(errs, fmt.Errorf("zipf_exponent must be 0 or positive, got %g", *c.ZipfExponent))
 	}
 	if c.Successors < 1 || c.Successors > c.Vocab-1 {
 		errs = append(errs, fmt.Errorf("successors must be in [1, vocab-1 = %d], got %d", c.Vocab-1, c.Successors))
@@ -191,7 +194,7 @@ func NewSynthetic(cfg SyntheticConfig, seed uint64) (*Synthetic, error) {
 	}
 	w := make([]float64, n)
 	for r := range w {
-		w[r] = math.Pow(float64(r+1), -cfg.ZipfExponent)
+		w[r] = math.Pow(float64(r+1), -*cfg.ZipfExponent)
 	}
 
 	rng := rand.New(rand.NewPCG(splitmix(cfg.LanguageSeed), splitmix(cfg.LanguageSeed^0x5eed)))

@@ -88,7 +88,7 @@ func TestSyntheticSpans(t *testing.T) {
 // roughly Zipfian and that random sequences are roughly uniform.
 func TestSyntheticZipf(t *testing.T) {
 	for _, s := range []float64{1, 1.5} {
-		src, err := NewSynthetic(SyntheticConfig{RandomFraction: Float(0), ZipfExponent: s}, 1)
+		src, err := NewSynthetic(SyntheticConfig{RandomFraction: Float(0), ZipfExponent: Float(s)}, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func TestSyntheticErrors(t *testing.T) {
 		{"tiny vocab", SyntheticConfig{Vocab: 2, Successors: 1}, "vocab must be at least 3"},
 		{"bos out of range", SyntheticConfig{BOS: 128}, "bos 128"},
 		{"fraction", SyntheticConfig{RandomFraction: Float(1.5)}, "random_fraction"},
-		{"zipf", SyntheticConfig{ZipfExponent: -1}, "zipf_exponent"},
+		{"zipf", SyntheticConfig{ZipfExponent: Float(-1)}, "zipf_exponent"},
 		{"successors", SyntheticConfig{Successors: 200}, "successors"},
 		{"spans", SyntheticConfig{Spans: -1}, "spans must be at least 1"},
 		{"span range", SyntheticConfig{MinSpan: 30, MaxSpan: 20}, "min_span"},
@@ -250,5 +250,26 @@ func TestSyntheticLanguageSeed(t *testing.T) {
 	}
 	if same(a, c) {
 		t.Error("language_seed did not change the language")
+	}
+}
+
+// TestSyntheticUniformChain: zipf_exponent 0 gives every token's successors
+// equal weight, so the chain's conditional entropy is exactly ln(successors)
+// and its unigram distribution is close to uniform.
+func TestSyntheticUniformChain(t *testing.T) {
+	src, err := NewSynthetic(SyntheticConfig{RandomFraction: Float(0), ZipfExponent: Float(0), Successors: 32}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := condEntropy(src); math.Abs(h-math.Log(32)) > 1e-9 {
+		t.Errorf("conditional entropy %.6f nats, want ln 32 = %.6f", h, math.Log(32))
+	}
+	freq := tokenFreq(t, src)
+	uniform := make([]float64, len(freq))
+	for id := 1; id < len(freq); id++ {
+		uniform[id] = 1 / float64(len(freq)-1)
+	}
+	if tv := totalVariation(freq, uniform); tv > 0.1 {
+		t.Errorf("unigram frequencies are %.3f (total variation) from uniform, want < 0.1", tv)
 	}
 }
