@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/csv"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mechinterp/mechinterp/probes/repeated"
+	"github.com/mechinterp/mechinterp/train"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
@@ -197,5 +201,74 @@ func TestJobFiles(t *testing.T) {
 				t.Errorf("%s: want one run of the tiny study done:\n%s", strings.Join(args, " "), out)
 			}
 		})
+	}
+}
+
+// TestRepeatedInterruptBinary sends SIGINT to a real study process in the
+// middle of training: it stops with one line saying how to resume, and the
+// same command then finishes the study with the table of an uninterrupted
+// one.
+func TestRepeatedInterruptBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	// One run, long enough to be caught in the middle.
+	cfg := writeFile(t, dir, "one.yaml", tinyStudyYAML[:strings.Index(tinyStudyYAML, "grids:")]+
+		"grids: [{fractions: [0.5], epochs: [4], sizes: [a], archs: [attn2], seeds: [1]}]\n")
+	env := append(os.Environ(), "MECHINTERP_TRAIN_STEPS=2000")
+	whole := filepath.Join(dir, "whole")
+	c := exec.Command(bin, "repeated", "--config", cfg, "--out", whole, "--quiet")
+	c.Env = env
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted study: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "study")
+	cmd := exec.Command(bin, "repeated", "--config", cfg, "--out", out, "--quiet")
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rd := repeated.RunDir(out, "f0.5-E4-a-attn2-s1")
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(train.StepDir(rd, 64)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint at step 64 after 60 s")
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok {
+		t.Fatalf("interrupted study: %v (stderr %q)", err, stderr.String())
+	}
+	assertCleanFailure(t, stderr.String(), ee.ExitCode(), "run the same command again to resume")
+	if latest, ok, _ := train.Latest(rd); !ok || latest.Step < 64 || latest.Step >= 2000 {
+		t.Fatalf("latest checkpoint after the interrupt: %+v", latest)
+	}
+	c = exec.Command(bin, "repeated", "--config", cfg, "--out", out)
+	c.Env = env
+	if msg, err := c.CombinedOutput(); err != nil || !strings.Contains(string(msg), "resuming from step") {
+		t.Fatalf("resumed study: %v\n%s", err, msg)
+	}
+	// The interruption's extra checkpoint adds a row; every other row is equal.
+	a := readCSV(t, filepath.Join(whole, repeated.ResultsCSV))
+	b := readCSV(t, filepath.Join(out, repeated.ResultsCSV))
+	step := slices.Index(a[0], "step")
+	sched := map[string]bool{}
+	for _, rec := range a[1:] {
+		sched[rec[step]] = true
+	}
+	b = slices.DeleteFunc(b, func(rec []string) bool { return rec[step] != "step" && !sched[rec[step]] })
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("the resumed study's table differs from the uninterrupted one's")
 	}
 }
