@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,5 +271,41 @@ func TestRepeatedInterruptBinary(t *testing.T) {
 	b = slices.DeleteFunc(b, func(rec []string) bool { return rec[step] != "step" && !sched[rec[step]] })
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("the resumed study's table differs from the uninterrupted one's")
+	}
+}
+
+// TestRepeatedDefaultConfig: the shipped study loads, validates, and has
+// what the issue asks of it: an f = 0 family of at least three sizes, a log
+// grid of E at f > 0, a 1-layer control and a model with MLPs.
+func TestRepeatedDefaultConfig(t *testing.T) {
+	out, err := cli(t, "repeated", "--print-config")
+	if err != nil || !strings.Contains(out, "grids:") {
+		t.Fatalf("--print-config: %v\n%s", err, out)
+	}
+	s, err := loadStudy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes, epochs, layers := map[string]bool{}, map[int]bool{}, map[string]bool{}
+	for _, r := range s.Runs() {
+		mc, err := s.ModelConfig(r, 128)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Fraction == 0 && r.Arch == "attn2" {
+			sizes[r.Size] = true
+		}
+		if r.Fraction > 0 {
+			epochs[r.Epochs] = true
+		}
+		layers[fmt.Sprintf("%d layers, attn_only %v", mc.NLayers, mc.AttnOnly)] = true
+	}
+	if len(sizes) < 3 || len(epochs) < 4 {
+		t.Errorf("default study: f = 0 sizes %v, epochs %v; want at least 3 sizes and 4 values of E", sizes, epochs)
+	}
+	for _, want := range []string{"1 layers, attn_only true", "2 layers, attn_only true", "2 layers, attn_only false"} {
+		if !layers[want] {
+			t.Errorf("default study has no %s model: %v", want, layers)
+		}
 	}
 }

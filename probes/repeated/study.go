@@ -406,10 +406,11 @@ func formatF(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// DefaultConfig is the default study (default.yaml): the demo's 2-layer
-// attention-only recipe on the synthetic language, an f = 0 family of three
-// widths, and a damage grid over E with a 1-layer control and MLP models.
-// It finishes in about 25 minutes on 2 cores (docs/repeated-data.md).
+// DefaultConfig is the default study (default.yaml): a 2-layer
+// attention-only model on the synthetic language with a bigram skill beside
+// the induction one, an f = 0 family of three widths, a log grid of E at two
+// repeated shares, and a 1-layer control and an MLP model beside it.
+// docs/repeated-data.md gives its figures and running time.
 //
 //go:embed default.yaml
 var DefaultConfig []byte
