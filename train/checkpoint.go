@@ -94,6 +94,34 @@ func Latest(run string) (Checkpoint, bool, error) {
 	return cps[len(cps)-1], true, nil
 }
 
+// PruneOptimizerStates removes the optimizer moments from every checkpoint
+// of a run but the latest: two thirds of a checkpoint's size, needed only to
+// resume from it. The weights stay, so every checkpoint can still be loaded
+// and probed, and the run can still be resumed (or extended) from its
+// latest checkpoint. It returns the number of bytes freed.
+func PruneOptimizerStates(run string) (int64, error) {
+	cps, err := Checkpoints(run)
+	if err != nil || len(cps) < 2 {
+		return 0, err
+	}
+	var freed int64
+	for _, cp := range cps[:len(cps)-1] {
+		path := filepath.Join(cp.Dir, OptimizerFile)
+		fi, err := os.Stat(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return freed, fmt.Errorf("train: %w", err)
+		}
+		if err := os.Remove(path); err != nil {
+			return freed, fmt.Errorf("train: %w", err)
+		}
+		freed += fi.Size()
+	}
+	return freed, nil
+}
+
 // saveCheckpoint writes the weights, optimizer moments and state of step
 // st.Step into its directory, atomically (models.SaveParams).
 func saveCheckpoint(run string, m *models.Model, opt *AdamW, st *State) (string, error) {

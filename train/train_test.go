@@ -285,3 +285,41 @@ func ExampleRun() {
 	// steps: 20 tokens: 1280
 	// step-000000 step-000001 step-000002 step-000004 step-000008 step-000016 step-000020
 }
+
+// TestPruneOptimizerStates: after pruning, only the latest checkpoint keeps
+// its optimizer moments, every checkpoint still loads as a model, and the
+// run still resumes from its latest checkpoint.
+func TestPruneOptimizerStates(t *testing.T) {
+	m, tr, ev := tiny(t)
+	dir := t.TempDir()
+	cfg := tinyConfig(8)
+	cfg.Checkpoints = train.CheckpointSchedule{PerDoubling: 1}
+	if _, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: dir, Train: tr, Eval: ev}); err != nil {
+		t.Fatal(err)
+	}
+	freed, err := train.PruneOptimizerStates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps, _ := train.Checkpoints(dir)
+	if len(cps) != 5 || freed <= 0 {
+		t.Fatalf("%d checkpoints, %d bytes freed", len(cps), freed)
+	}
+	for i, cp := range cps {
+		_, err := os.Stat(filepath.Join(cp.Dir, train.OptimizerFile))
+		if last := i == len(cps)-1; last != (err == nil) {
+			t.Errorf("step %d: optimizer file present = %v, want %v", cp.Step, err == nil, last)
+		}
+		if _, err := models.Load(cp.Dir); err != nil {
+			t.Errorf("step %d no longer loads: %v", cp.Step, err)
+		}
+	}
+	m, tr, ev = tiny(t)
+	res, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: dir, Train: tr, Eval: ev, Resume: true})
+	if err != nil || res.ResumedFrom != 8 {
+		t.Fatalf("resume after pruning: %v, %+v", err, res)
+	}
+	if again, err := train.PruneOptimizerStates(dir); err != nil || again != 0 {
+		t.Errorf("pruning twice: %d bytes, %v", again, err)
+	}
+}

@@ -71,7 +71,9 @@ type runInfo struct {
 }
 
 // Execute trains and measures runs (a study's, or one shard of them) in
-// o.Dir, o.Workers at a time. A run whose results are already there is
+// o.Dir, o.Workers at a time. A complete run keeps the weights of every
+// checkpoint but the optimizer moments of its last one only
+// (train.PruneOptimizerStates). A run whose results are already there is
 // skipped; a run with checkpoints continues from its latest one (training
 // resumes exactly, so the results equal those of an uninterrupted run).
 // When ctx is cancelled, running runs save a checkpoint and Execute returns
@@ -187,7 +189,13 @@ func executeRun(ctx context.Context, s Study, r Run, o Options, event func(Event
 	if err != nil {
 		return err
 	}
-	return writeRows(filepath.Join(rd, ResultsJSONL), rows)
+	if err := writeRows(filepath.Join(rd, ResultsJSONL), rows); err != nil {
+		return err
+	}
+	// Measured and complete: only resuming needs optimizer moments, and only
+	// from the last checkpoint. The weights of every checkpoint stay.
+	_, err = train.PruneOptimizerStates(rd)
+	return err
 }
 
 // claimRunDir writes run.json into a new run directory, or checks that an
