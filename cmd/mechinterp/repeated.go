@@ -34,7 +34,7 @@ transformers trained on a fixed token budget of which a fraction f repeats a
 small subset E times, measured at every checkpoint (held-out loss, loss on the
 repeated subset, copying, prefix-matching and copying scores per head,
 induction loss, ICL score). Without --config it runs the default study, which
-takes about 25 minutes on 2 cores (--print-config shows it; a config file
+takes about 15 minutes on 2 cores (--print-config shows it; a config file
 changes what it sets and keeps the rest).
 
 Each run trains in OUT/runs/<run id>/ (an ordinary training run). Running
@@ -157,11 +157,11 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 	if _, err := os.Stat(filepath.Join(out, repeated.StudyFile)); err != nil {
 		return oneLineErr(runErr) // nothing was written: the study itself is wrong
 	}
-	if err := repeatedReport(cmd, v, s, out); err != nil {
+	if err := repeatedReport(cmd, v, s, out); err != nil && runErr == nil {
 		return err
 	}
 	if runErr != nil {
-		return fmt.Errorf("some runs failed: %s", oneLine(runErr))
+		return fmt.Errorf("%d of %d runs failed: %s", strings.Count(runErr.Error(), "\n")+1, len(runs), oneLine(runErr))
 	}
 	return nil
 }

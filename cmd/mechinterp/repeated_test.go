@@ -309,3 +309,54 @@ func TestRepeatedDefaultConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatedText runs a small study on a text corpus: the mixture reads
+// it in windows that never overlap, and every measurement works without a
+// BOS token.
+func TestRepeatedText(t *testing.T) {
+	dir := t.TempDir()
+	var corpus strings.Builder
+	words := strings.Fields("the cat sat on a mat while the dog ran to the park and back again every day")
+	for i := range 4000 {
+		corpus.WriteString(words[(i*7+i/13)%len(words)])
+		corpus.WriteByte(' ')
+	}
+	text := writeFile(t, dir, "corpus.txt", corpus.String())
+	cfg := writeFile(t, dir, "text.yaml", `name: text
+model: {n_ctx: 24, n_heads: 2}
+data: {kind: text, text: {paths: [`+text+`]}}
+train: {steps: 24, batch_size: 4, warmup: 4, checkpoints: {log_per_doubling: 1, every: 0}}
+eval: {held_out: 16, subset_sample: 8, copies: 3, passages: 8, prompts: 8}
+sizes: [{name: a, d_model: 8}]
+grids: [{fractions: [0.5], epochs: [4], sizes: [a], archs: [attn2], seeds: [1]}]
+`)
+	out := filepath.Join(dir, "study")
+	stdout, err := cli(t, "repeated", "--config", cfg, "--out", out, "--quiet")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if !strings.Contains(stdout, "2 of 2 runs have results") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	table := readCSV(t, filepath.Join(out, repeated.ResultsCSV))
+	if len(table) != 1+2*7 {
+		t.Errorf("results.csv has %d rows, want 2 runs × 7 checkpoints", len(table)-1)
+	}
+	// A corpus too small for the layout is one clear error.
+	small := writeFile(t, dir, "small.txt", "too short")
+	bad := writeFile(t, dir, "bad.yaml", strings.Replace(readFileString(t, cfg), text, small, 1))
+	_, stderr, code := runBinary(t, "repeated", "--config", bad, "--out", filepath.Join(dir, "bad"), "--quiet")
+	assertCleanFailure(t, stderr, code, "2 of 2 runs failed")
+	if !strings.Contains(stderr, "windows") {
+		t.Errorf("small corpus: stderr %q does not say how many windows the corpus holds", stderr)
+	}
+}
+
+func readFileString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
