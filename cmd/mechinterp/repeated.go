@@ -140,6 +140,8 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 			fmt.Fprintf(errw, "  %s: training%s\n", e.Run.ID, from)
 		case "skip":
 			fmt.Fprintf(errw, "  %s: already complete (%d/%d)\n", e.Run.ID, done, len(runs))
+		case "busy":
+			fmt.Fprintf(errw, "  %s: another process is training it; skipped (%d/%d)\n", e.Run.ID, done, len(runs))
 		case "done":
 			fmt.Fprintf(errw, "  %s: done in %.0f s (%d/%d)\n", e.Run.ID, e.Elapsed.Seconds(), done, len(runs))
 		case "interrupted":

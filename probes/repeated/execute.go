@@ -50,8 +50,8 @@ type Options struct {
 // Event reports progress of Execute.
 type Event struct {
 	Run Run
-	// Kind is "start", "skip" (already complete), "done", "interrupted" or
-	// "failed".
+	// Kind is "start", "skip" (already complete), "busy" (another process
+	// is running it: skipped), "done", "interrupted" or "failed".
 	Kind string
 	// ResumedFrom is the checkpoint step a started run continued from (-1:
 	// from scratch).
@@ -144,7 +144,13 @@ func Execute(ctx context.Context, s Study, runs []Run, o Options) error {
 	return errors.Join(errs...)
 }
 
-var errSkipped = errors.New("skipped")
+var (
+	errSkipped = errors.New("skipped")
+	errBusy    = errors.New("another process is running it")
+)
+
+// lockFile is the file a run directory is locked through (see lockRun).
+const lockFile = ".lock"
 
 // executeRun trains run r (resuming it) and measures its checkpoints.
 func executeRun(ctx context.Context, s Study, r Run, o Options, event func(Event)) error {
@@ -156,6 +162,15 @@ func executeRun(ctx context.Context, s Study, r Run, o Options, event func(Event
 	if err != nil {
 		return err
 	}
+	unlock, err := lockRun(rd)
+	if errors.Is(err, errBusy) {
+		event(Event{Run: r, Kind: "busy"})
+		return errSkipped
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := claimRunDir(rd, env.info); err != nil {
 		return err
 	}

@@ -265,3 +265,35 @@ func TestResume(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyRunSkipped: a run that another process holds (its directory
+// locked) is skipped, not trained twice; once released, it is trained.
+func TestBusyRunSkipped(t *testing.T) {
+	s := tinyStudy()
+	s.Grids = []Grid{{Fractions: []float64{0}, Sizes: []string{"a"}, Archs: []string{"attn2"}, Seeds: []uint64{1}}}
+	runs := s.Runs()
+	dir := t.TempDir()
+	unlock, err := lockRun(RunDir(dir, runs[0].ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	opts := Options{Dir: dir, Event: func(e Event) { kinds = append(kinds, e.Kind) }}
+	if err := Execute(context.Background(), s, runs, opts); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kinds, []string{"busy"}) {
+		t.Errorf("events while locked: %v, want [busy]", kinds)
+	}
+	if cps, _ := train.Checkpoints(RunDir(dir, runs[0].ID)); len(cps) != 0 {
+		t.Errorf("a locked run was trained: %d checkpoints", len(cps))
+	}
+	unlock()
+	kinds = nil
+	if err := Execute(context.Background(), s, runs, opts); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kinds, []string{"start", "done"}) {
+		t.Errorf("events once released: %v, want [start done]", kinds)
+	}
+}
