@@ -297,3 +297,19 @@ func TestBusyRunSkipped(t *testing.T) {
 		t.Errorf("events once released: %v, want [start done]", kinds)
 	}
 }
+
+// TestOtherSettingsRefused: a study directory's runs are never mixed with
+// runs of other settings.
+func TestOtherSettingsRefused(t *testing.T) {
+	s := tinyStudy()
+	s.Grids = []Grid{{Fractions: []float64{0}, Sizes: []string{"a"}, Archs: []string{"attn2"}, Seeds: []uint64{1}}}
+	dir := t.TempDir()
+	if err := Execute(context.Background(), s, s.Runs(), Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	s.Train.Steps = 30
+	err := Execute(context.Background(), s, s.Runs(), Options{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "other settings") {
+		t.Fatalf("a changed study in the same directory: error %v, want one about other settings", err)
+	}
+}
