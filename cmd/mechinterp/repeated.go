@@ -123,10 +123,13 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		fmt.Fprintf(errw, "study %q: %d runs%s into %s\n", s.Name, len(runs), part, out)
 	}
-	done := 0
+	done, failed := 0, 0
 	opts := repeated.Options{Dir: out, Workers: v.GetInt("workers"), Event: func(e repeated.Event) {
 		if e.Kind != "start" {
 			done++
+		}
+		if e.Kind == "failed" {
+			failed++
 		}
 		if quiet {
 			return
@@ -163,7 +166,7 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 		return err
 	}
 	if runErr != nil {
-		return fmt.Errorf("%d of %d runs failed: %s", strings.Count(runErr.Error(), "\n")+1, len(runs), oneLine(runErr))
+		return fmt.Errorf("%d of %d runs failed: %s", failed, len(runs), oneLine(runErr))
 	}
 	return nil
 }
