@@ -2,6 +2,7 @@ package repeated
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/mechinterp/mechinterp/data"
@@ -69,5 +70,5 @@ func fmtDamage(x *float64) string {
 	if x == nil {
 		return "none"
 	}
-	return formatF(float64(int(*x*1000))/10) + "%"
+	return strconv.FormatFloat(*x*100, 'f', 1, 64) + "%"
 }

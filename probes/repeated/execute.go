@@ -178,6 +178,9 @@ func executeRun(ctx context.Context, s Study, r Run, o Options, event func(Event
 		event(Event{Run: r, Kind: "skip"})
 		return errSkipped
 	}
+	if err := env.load(); err != nil { // before training, so that bad data fails fast
+		return err
+	}
 	resumed := -1
 	if cp, ok, err := train.Latest(rd); err != nil {
 		return err

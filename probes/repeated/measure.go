@@ -17,23 +17,27 @@ import (
 	"github.com/mechinterp/mechinterp/train"
 )
 
-// runEnv is what measuring a run needs: its mixture and the evaluation
-// sequences drawn from it once.
+// runEnv is what training and measuring a run needs: its settings, its
+// mixture and (after load) the evaluation sequences drawn from it once.
 type runEnv struct {
 	info runInfo
 	mix  *data.Mixture
 	T    int // positions per training sequence
-	// heldOut and subset are sequences of T+1 tokens, row-major.
-	heldOut, subset []int
-	// passages [Passages, passLen] are the starts of held-out sequences
+	// heldOut and subset are the held-out sequences and a sample of the
+	// repeated subset (nil when f = 0).
+	heldOut, subset *data.Batch
+	// passages [n, passLen] are the starts of the first held-out sequences
 	// (after their BOS) for the copying evaluation; bos is the BOS id or -1.
-	passages []int
-	passLen  int
-	bos      int
-	params   int
-	ctxFree  float64
+	// iclTokens [n, T] are the same sequences' inputs, for the ICL score.
+	passages, iclTokens []int
+	passLen             int
+	bos                 int
+	params              int
+	ctxFree             float64
 }
 
+// newRunEnv resolves run r's settings and builds its mixture; load reads
+// the evaluation sequences.
 func newRunEnv(s Study, r Run) (*runEnv, error) {
 	dc := s.DataConfig(r)
 	mix, err := data.NewMixtureFrom(dc)
@@ -56,16 +60,8 @@ func newRunEnv(s Study, r Run) (*runEnv, error) {
 	if e.T > mc.NCtx {
 		return nil, fmt.Errorf("train.seq_len %d exceeds the model's n_ctx %d", e.T, mc.NCtx)
 	}
-	if e.heldOut, err = readSeqs(mix.HeldOut(), s.Eval.HeldOut, e.T); err != nil {
-		return nil, fmt.Errorf("held-out set: %w", err)
-	}
-	if r.Fraction > 0 {
-		if e.subset, err = readSeqs(mix.SubsetSource(), min(s.Eval.SubsetSample, mix.Subset()), e.T); err != nil {
-			return nil, fmt.Errorf("repeated subset: %w", err)
-		}
-	}
-	// The copying passages: held-out text, after the BOS that starts every
-	// synthetic sequence; k copies of L tokens after one BOS fill n_ctx.
+	// The copying passages are held-out text, after the BOS that starts
+	// every synthetic sequence: one BOS and k copies of L tokens fill n_ctx.
 	start := 0
 	if dc.Kind == data.KindSynthetic {
 		e.bos, start = dc.Synthetic.BOS, 1
@@ -78,64 +74,75 @@ func newRunEnv(s Study, r Run) (*runEnv, error) {
 	if e.passLen < 2 || e.passLen > e.T+1-start {
 		return nil, fmt.Errorf("eval.copies %d: passages of %d tokens do not fit a context of %d", k, e.passLen, mc.NCtx)
 	}
-	n := min(s.Eval.Passages, s.Eval.HeldOut)
-	for i := range n {
-		row := e.heldOut[i*(e.T+1) : (i+1)*(e.T+1)]
-		e.passages = append(e.passages, row[start:start+e.passLen]...)
-	}
-	e.ctxFree = unigramLoss(e.heldOut, e.T+1)
 	return e, nil
 }
 
-// readSeqs reads the first n sequences of src, T+1 tokens each.
-func readSeqs(src data.Source, n, T int) ([]int, error) {
-	if n <= 0 {
-		return nil, nil
+// load reads the evaluation sequences: the held-out set, a sample of the
+// repeated subset, and from the first held-out sequences the copying
+// passages and the ICL prompts.
+func (e *runEnv) load() error {
+	ev := e.info.Eval
+	var err error
+	if e.heldOut, err = readSeqs(e.mix.HeldOut(), ev.HeldOut, e.T); err != nil {
+		return fmt.Errorf("held-out set: %w", err)
 	}
-	b := data.NewBatch(n, T)
-	if err := src.Next(b); err != nil {
-		return nil, err
+	if e.info.Run.Fraction > 0 {
+		if e.subset, err = readSeqs(e.mix.SubsetSource(), min(ev.SubsetSample, e.mix.Subset()), e.T); err != nil {
+			return fmt.Errorf("repeated subset: %w", err)
+		}
 	}
-	return b.Tokens, nil
+	start := 0
+	if e.bos >= 0 {
+		start = 1
+	}
+	n := min(ev.Passages, ev.HeldOut)
+	for i := range n {
+		e.passages = append(e.passages, e.heldOut.Row(i)[start:start+e.passLen]...)
+	}
+	e.iclTokens = e.heldOut.Inputs()[:n*e.T]
+	e.ctxFree = unigramLoss(e.heldOut.Targets())
+	return nil
 }
 
-// unigramLoss is the entropy of the token frequencies of the predicted
-// tokens (each row but its first): the loss of the best model that ignores
-// context, which a model's gain from context is measured against.
-func unigramLoss(seqs []int, S int) float64 {
+// readSeqs reads the first n sequences of src, T+1 tokens each.
+func readSeqs(src data.Source, n, T int) (*data.Batch, error) {
+	b := data.NewBatch(n, T)
+	return b, src.Next(b)
+}
+
+// unigramLoss is the entropy of the frequencies of tokens: for the
+// predicted tokens of the held-out set, the loss of the best model that
+// ignores context, which a model's gain from context is measured against.
+func unigramLoss(tokens []int) float64 {
 	var count []int // by token id, so that the sum runs in a fixed order
-	n := 0
-	for i := 0; i+S <= len(seqs); i += S {
-		for _, t := range seqs[i+1 : i+S] {
-			for t >= len(count) {
-				count = append(count, 0)
-			}
-			count[t]++
-			n++
+	for _, t := range tokens {
+		for t >= len(count) {
+			count = append(count, 0)
 		}
+		count[t]++
 	}
 	var h float64
 	for _, c := range count {
 		if c == 0 {
 			continue
 		}
-		p := float64(c) / float64(n)
+		p := float64(c) / float64(len(tokens))
 		h -= p * math.Log(p)
 	}
 	return h
 }
 
-// meanLoss is the mean next-token loss of m on sequences of T+1 tokens.
-func meanLoss(m *models.Model, seqs []int, T int) (float64, error) {
-	S := T + 1
-	n := len(seqs) / S
+// meanLoss is the mean next-token loss of m on the sequences of b.
+func meanLoss(m *models.Model, b *data.Batch) (float64, error) {
 	const chunk = 32
+	T := b.T
+	tok, tgt := make([]int, 0, chunk*T), make([]int, 0, chunk*T)
 	var sum float64
-	for i := 0; i < n; i += chunk {
-		B := min(chunk, n-i)
-		tok, tgt := make([]int, 0, B*T), make([]int, 0, B*T)
-		for b := range B {
-			row := seqs[(i+b)*S : (i+b+1)*S]
+	for i := 0; i < b.B; i += chunk {
+		B := min(chunk, b.B-i)
+		tok, tgt = tok[:0], tgt[:0]
+		for r := i; r < i+B; r++ {
+			row := b.Row(r)
 			tok, tgt = append(tok, row[:T]...), append(tgt, row[1:]...)
 		}
 		p, err := m.Forward(tok, B, T, tgt, &models.Options{NoGrad: true})
@@ -145,7 +152,7 @@ func meanLoss(m *models.Model, seqs []int, T int) (float64, error) {
 		sum += float64(p.Loss) * float64(B)
 		p.Release()
 	}
-	return sum / float64(n), nil
+	return sum / float64(b.B), nil
 }
 
 // measure takes every measurement of one checkpoint.
@@ -163,11 +170,11 @@ func (e *runEnv) measure(cp train.Checkpoint, tokens int64, trainLoss *float64) 
 	if r.Fraction == 0 {
 		row.SubsetSequences = 0
 	}
-	if row.TestLoss, err = meanLoss(m, e.heldOut, e.T); err != nil {
+	if row.TestLoss, err = meanLoss(m, e.heldOut); err != nil {
 		return Row{}, fmt.Errorf("test loss: %w", err)
 	}
 	if e.subset != nil {
-		l, err := meanLoss(m, e.subset, e.T)
+		l, err := meanLoss(m, e.subset)
 		if err != nil {
 			return Row{}, fmt.Errorf("repeated-subset loss: %w", err)
 		}
@@ -179,7 +186,7 @@ func (e *runEnv) measure(cp train.Checkpoint, tokens int64, trainLoss *float64) 
 		return Row{}, err
 	}
 	row.CopyLoss, row.CopyLossByCopy = cl.Loss, cl.ByCopy
-	icl, err := probes.ICLScore(m, inputsOf(e.heldOut[:n*(e.T+1)], e.T), n, e.T)
+	icl, err := probes.ICLScore(m, e.iclTokens, n, e.T)
 	if err != nil {
 		return Row{}, err
 	}
@@ -220,15 +227,6 @@ func (r Row) check() error {
 		}
 	}
 	return nil
-}
-
-func inputsOf(seqs []int, T int) []int {
-	S := T + 1
-	out := make([]int, 0, len(seqs)/S*T)
-	for i := 0; i+S <= len(seqs); i += S {
-		out = append(out, seqs[i:i+T]...)
-	}
-	return out
 }
 
 // measureAll measures every checkpoint of the run in rd, reusing the rows of

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -396,14 +395,6 @@ func (sh Shard) Of(runs []Run) []Run {
 		}
 	}
 	return out
-}
-
-// formatF prints a fraction for tables and labels.
-func formatF(f float64) string {
-	if math.IsNaN(f) {
-		return "NaN"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // DefaultConfig is the default study (default.yaml): a 2-layer
