@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -81,6 +82,19 @@ func TestRepeatedTiny(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(sharded, repeated.ResultsJSONL))
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Errorf("the two shards' merged results.jsonl (%d bytes) differ from the single run's (%d bytes)", len(b), len(a))
+	}
+	// --json prints the analysis; -o puts the report elsewhere.
+	other := filepath.Join(dir, "elsewhere.html")
+	js, err := cli(t, "repeated", "report", sharded, "--json", "-o", other)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, js)
+	}
+	var an repeated.Analysis
+	if err := json.Unmarshal([]byte(js), &an); err != nil || len(an.Runs) != 8 || an.Planned != 8 {
+		t.Errorf("report --json: %v, %d runs of %d planned", err, len(an.Runs), an.Planned)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("report -o: %v", err)
 	}
 	// Running again skips every run.
 	stdout, err = cli(t, "repeated", "--config", cfg, "--out", out)
