@@ -264,7 +264,7 @@ func FullQKPos(m *models.Model, layer, head int) Factored {
 
 // OVCopyingScore returns the eigenvalue copying score of head (layer, head)'s
 // full OV circuit, sum(λ)/sum(|λ|) with the real part of the numerator
-// (Elhage et al. 2021; REFERENCE.md): +1 for a head that raises the logit of
+// (Elhage et al. 2021; docs/REFERENCE.md): +1 for a head that raises the logit of
 // the token it attends to, -1 for one that lowers it. The eigenvalues are
 // those of the d_head x d_head factor (see Factored.Eigenvalues). It panics on
 // a layer or head out of range.

@@ -23,7 +23,7 @@ func TestFindBump(t *testing.T) {
 	convex := func(s float64) float64 { return 3 + 1.8*math.Pow(1+s/40, -0.7) }
 	withBump := func(at float64) func(float64) float64 {
 		// The decay flattens onto a plateau 0.8 above the final loss,
-		// which falls away around step `at` (REFERENCE.md: 4.39 -> 3.60).
+		// which falls away around step `at` (docs/REFERENCE.md: 4.39 -> 3.60).
 		return func(s float64) float64 { return 3.6 + 0.8*sigmoid(-(s-at)/40) + 1.2*math.Exp(-s/80) }
 	}
 	warmup := func(f func(float64) float64) func(float64) float64 {

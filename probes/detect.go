@@ -54,7 +54,7 @@ type DetectOptions struct {
 
 // DetectionPattern returns the detection pattern D [T*T] (row-major
 // [query, key]) of kind for tokens, as TransformerLens's head detector builds
-// it (REFERENCE.md "Attention-head scores"):
+// it (docs/REFERENCE.md "Attention-head scores"):
 //
 //   - previous token: D[i,i-1] = 1;
 //   - duplicate token: D[i,j] = 1 iff t_i = t_j and j < i;

@@ -62,7 +62,7 @@ func TestPrefixMatchingPatterns(t *testing.T) {
 // positions (a fixed-offset copy) and head 0 to the previous token: on
 // [BOS]+r+r with |r| = 5 head 1 scores 1, and at |r| = 4 it scores 0: the
 // score measures attention to the token after the earlier occurrence, which
-// only an induction mechanism finds at every length (REFERENCE.md).
+// only an induction mechanism finds at every length (docs/REFERENCE.md).
 func TestPrefixMatchingHandSet(t *testing.T) {
 	m := handSet(t, []int{1, 4}, []func(int) []float32{ovCopy, ovCopy})
 	for _, tc := range []struct {

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The claims of Elhage et al. 2022 listed in REFERENCE.md, at CI scale.
+// The claims of Elhage et al. 2022 listed in docs/REFERENCE.md, at CI scale.
 
 func TestClaimLinearKeepsTopFeatures(t *testing.T) {
 	n, m := 8, 3

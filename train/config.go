@@ -45,7 +45,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults (see docs/training.md): AdamW at
-// REFERENCE.md's lr 3e-3 with nanoGPT's betas (0.9, 0.95) and weight decay
+// docs/REFERENCE.md's lr 3e-3 with nanoGPT's betas (0.9, 0.95) and weight decay
 // 0.1, 100 warmup steps, cosine decay to a tenth of the peak, clipping at 1.
 func DefaultConfig() Config {
 	return Config{

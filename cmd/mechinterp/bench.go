@@ -18,13 +18,13 @@ import (
 
 func init() { subcommands = append(subcommands, newBenchCmd) }
 
-// newBenchCmd mirrors ../shared/bench/torch_ref.py: the same workloads, flags
+// newBenchCmd mirrors scripts/torch_ref.py: the same workloads, flags
 // and JSON keys, so the two can run side by side and be compared as ratios.
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench train|cache|toy|gemm",
 		Short: "Time the reference workloads of torch_ref.py and print one JSON line",
-		Long: `Time a workload with the flags of shared/bench/torch_ref.py and print the
+		Long: `Time a workload with the flags of scripts/torch_ref.py and print the
 same JSON keys (tokens_per_s, ms_per_step; steps_per_s for toy), plus the peak
 resident memory. train: forward, backward and AdamW; cache: a forward pass
 keeping the activations selected by --names (all by default); toy: the

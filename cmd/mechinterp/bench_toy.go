@@ -8,7 +8,7 @@ import (
 	"github.com/mechinterp/mechinterp/superposition"
 )
 
-// benchToy reproduces the "toy" workload of shared/bench/torch_ref.py: the
+// benchToy reproduces the "toy" workload of scripts/torch_ref.py: the
 // ReLU-output toy model of superposition, `instances` instances of
 // features->hidden trained at once with sparsity linspace(0, 0.99, I) and
 // importance 0.9^i, AdamW lr 1e-3, batch `batch`; three warm-up steps, then

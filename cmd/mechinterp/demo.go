@@ -57,7 +57,7 @@ interrupted demo, or reports a finished one.`,
 	return cmd
 }
 
-// demoConfig is the demo's recipe. It keeps REFERENCE.md's model, optimizer
+// demoConfig is the demo's recipe. It keeps docs/REFERENCE.md's model, optimizer
 // and data (2 layers, 4 heads, d_model 64, LayerNorm, vocab 128, context 64,
 // batch 32, AdamW lr 3e-3; the synthetic language, each sequence carrying a
 // span of 10-29 tokens repeated at a random place) and changes two things,

@@ -84,7 +84,7 @@ type runConfig struct {
 }
 
 // defaultRunConfig is what an empty config file means: a 2-layer
-// attention-only model (REFERENCE.md's small setting) on the synthetic
+// attention-only model (docs/REFERENCE.md's small setting) on the synthetic
 // language, with train.DefaultConfig. model.d_vocab 0 means "the data
 // source's vocabulary"; model.seed and data.seed default to train.seed.
 func defaultRunConfig() runConfig {

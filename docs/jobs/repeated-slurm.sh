@@ -3,7 +3,7 @@
 # into one study directory on a filesystem every node sees. Submit with
 #   sbatch docs/jobs/repeated-slurm.sh
 # and, when the array is done (or at any time, for what is there so far):
-#   mechinterp repeated report /shared/studies/repeated
+#   mechinterp repeated report ~/studies/repeated
 # A task that fails or is preempted can simply be resubmitted (sbatch --array=3 ...): finished
 # runs are skipped and interrupted ones resume from their last checkpoint.
 #SBATCH --job-name=mechinterp-repeated
@@ -14,7 +14,7 @@
 #SBATCH --output=repeated-%A_%a.log
 
 set -euo pipefail
-STUDY_DIR=/shared/studies/repeated   # shared by every task
+STUDY_DIR=$HOME/studies/repeated     # on a filesystem every task sees
 CONFIG=study.yaml                    # omit --config to run the default study
 
 mechinterp repeated --config "$CONFIG" --out "$STUDY_DIR" \
