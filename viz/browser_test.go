@@ -9,6 +9,9 @@ import (
 
 // TestReportInBrowser opens a report with one chart of each kind in headless Chromium: no
 // console error, no request leaving the page, every chart drawn, tooltips and data readable.
+// TestMain stops the one browser that the page tests of this binary share.
+func TestMain(m *testing.M) { browsertest.Main(m) }
+
 func TestReportInBrowser(t *testing.T) {
 	browsertest.Require(t)
 	dir := t.TempDir()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
 // cli runs the command in-process, as a user would from the shell, and
@@ -23,9 +25,11 @@ func cli(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// TestMain removes the binary built for the tests, if any.
+// TestMain removes the binary built for the tests, if any, and stops the browser that the
+// page tests share.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	browsertest.Close()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}

@@ -1,19 +1,3 @@
-// Package browsertest opens a page in a fresh headless Chromium (Debian's chromium, driven by
-// chromedp) from a Go test and checks what a report page must do: no console error or uncaught
-// exception, every chart drawn, and no request leaving the page.
-//
-//	p := browsertest.Open(t, "report.html") // skips if chromium is absent, unless required
-//	p.Check()                               // console errors, requests, undrawn charts
-//	p.Click("#head-1-3")
-//	var focused string
-//	p.Eval(`mechinterp.focused`, &focused)
-//	p.Screenshot("after-click")
-//
-// Open registers a cleanup that runs Check once more when the test ends, so problems caused by
-// clicks are reported too. Chromium is found at $CHROME_PATH, then /usr/bin/chromium, then
-// chromium on $PATH. When it is absent the test is skipped, or fails if MECHINTERP_BROWSER is
-// "required" (as .ci/run sets it). Screenshots go to $MECHINTERP_ARTIFACTS/<test name>/ when
-// that is set, else to the test's temporary directory.
 package browsertest
 
 import (
@@ -62,7 +46,7 @@ func WindowSize(w, h int) Option { return func(c *config) { c.width, c.height = 
 // page to misbehave (such as this package's own tests); they read Problems instead.
 func NoAutoCheck() Option { return func(c *config) { c.noAutoCheck = true } }
 
-// Page is a page loaded in its own headless Chromium. Its methods fail the test on errors of
+// Page is a page loaded in its own tab and browser context. Its methods fail the test on errors of
 // the harness itself (the browser died, a selector matched nothing, a timeout).
 type Page struct {
 	t       testing.TB
@@ -115,15 +99,17 @@ func Require(t testing.TB) string {
 	return ""
 }
 
-// Open starts a fresh headless Chromium, loads target (a file path, a file:// URL, or an
-// http:// URL on a loopback address such as a test server), and waits until every chart on it
-// is drawn or the timeout passes. Requests may go only to file:, data: and blob: URLs and, for
-// a page served from loopback, to the page's own origin; any other request is blocked and
-// reported as a problem.
+// Open loads target (a file path, a file:// URL, or an http:// URL on a loopback address such
+// as a test server) in a new tab of the test binary's one headless Chromium, in a fresh browser
+// context (an incognito profile of its own: no cookies, storage or cache shared with other
+// pages), and waits until every chart on it is drawn or the timeout passes. The browser starts
+// on the first Open and lives until Close (call it from TestMain, or use Main). Requests may go
+// only to file:, data: and blob: URLs and, for a page served from loopback, to the page's own
+// origin; any other request is blocked and reported as a problem.
 func Open(t testing.TB, target string, opts ...Option) *Page {
 	t.Helper()
 	exe := Require(t)
-	cfg := config{timeout: DefaultTimeout, width: 1280, height: 900}
+	cfg := config{timeout: DefaultTimeout, width: defaultWidth, height: defaultHeight}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -132,52 +118,22 @@ func Open(t testing.TB, target string, opts ...Option) *Page {
 	if p.url, p.allowed, err = pageURL(target); err != nil {
 		t.Fatalf("browsertest: %v", err)
 	}
-
-	// The browser lives until the test's cleanup; each action gets its own timeout.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(cfg.width, cfg.height),
-	)
-	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(p.listen))
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc() // waits for the browser to exit, before TempDir removes its profile
-	})
-	p.ctx = ctx
-	if !cfg.noAutoCheck {
-		t.Cleanup(p.Check) // runs before the browser stops (cleanups run last-in first-out)
+	bctx, err := sharedBrowser(exe, cfg.timeout)
+	if err != nil {
+		t.Fatalf("browsertest: %v", err)
 	}
 
-	// Run's first call starts the browser and must not carry a timeout, or the browser would
-	// stop with it; a watchdog bounds the start instead.
-	started := make(chan struct{})
-	go func() {
-		select {
-		case <-started:
-		case <-time.After(cfg.timeout):
-			cancelTab()
-		}
-	}()
-	err = chromedp.Do(ctx)
-	close(started)
-	if err != nil {
-		t.Fatalf("browsertest: start chromium (%s): %v", exe, err)
+	// The tab lives until the test's cleanup; each action gets its own timeout.
+	ctx, cancelTab := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.listen))
+	t.Cleanup(cancelTab) // closes the tab and disposes of its browser context
+	p.ctx = ctx
+	if !cfg.noAutoCheck {
+		t.Cleanup(p.Check) // runs before the tab closes (cleanups run last-in first-out)
+	}
+	// The first Do on ctx creates the tab and must not carry a timeout, or the tab would close
+	// with it; a watchdog bounds it instead.
+	if err := startBounded(ctx, cancelTab, cfg.timeout); err != nil {
+		t.Fatalf("browsertest: open a tab in chromium (%s): %v", exe, err)
 	}
 	tctx, tcancel := p.timeoutCtx()
 	defer tcancel()
@@ -201,11 +157,105 @@ func Open(t testing.TB, target string, opts ...Option) *Page {
 	if err != nil {
 		t.Fatalf("browsertest: %v", err)
 	}
+	if cfg.width != defaultWidth || cfg.height != defaultHeight {
+		if err := chromedp.Do(tctx, chromedp.EmulateViewport(int64(cfg.width), int64(cfg.height))); err != nil {
+			t.Fatalf("browsertest: window size: %v", err)
+		}
+	}
 	if err := chromedp.Do(tctx, chromedp.Navigate(p.url)); err != nil {
 		t.Fatalf("browsertest: load %s: %v", p.url, err)
 	}
 	p.waitCharts(tctx)
 	return p
+}
+
+const defaultWidth, defaultHeight = 1280, 900
+
+// browser is the test binary's one Chromium, started by the first Open.
+var browser struct {
+	mu     sync.Mutex
+	ctx    context.Context // chromedp context of the browser (its first tab)
+	cancel func()          // closes it and waits for the process to exit
+}
+
+// sharedBrowser returns the context of the running browser, starting it if need be. Starting
+// Chromium costs about a second; a tab in a new browser context costs milliseconds, so every
+// page of a test binary shares one process.
+func sharedBrowser(exe string, timeout time.Duration) (context.Context, error) {
+	browser.mu.Lock()
+	defer browser.mu.Unlock()
+	if browser.ctx != nil && browser.ctx.Err() == nil {
+		return browser.ctx, nil
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.WindowSize(defaultWidth, defaultHeight),
+	) // without UserDataDir, chromedp makes a temporary profile and removes it at cancelAlloc
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	cancel := func() {
+		cancelCtx()
+		cancelAlloc() // waits for the browser to exit and removes its profile
+	}
+	if err := startBounded(ctx, cancel, timeout); err != nil {
+		cancel()
+		return nil, fmt.Errorf("start chromium (%s): %w", exe, err)
+	}
+	browser.ctx, browser.cancel = ctx, cancel
+	return ctx, nil
+}
+
+// startBounded runs the first action on a chromedp context, which starts its browser or tab.
+// That call must not carry a timeout (the browser or tab would end with it), so a watchdog
+// cancels the context if starting takes longer than timeout.
+func startBounded(ctx context.Context, cancel func(), timeout time.Duration) error {
+	started := make(chan struct{})
+	go func() {
+		select {
+		case <-started:
+		case <-time.After(timeout):
+			cancel()
+		}
+	}()
+	err := chromedp.Do(ctx)
+	close(started)
+	return err
+}
+
+// Close stops the test binary's browser, if one was started, and removes its profile. Call it
+// from TestMain after m.Run (Main does); a browser left running is killed when the test binary
+// exits, but its temporary profile stays behind.
+func Close() {
+	browser.mu.Lock()
+	defer browser.mu.Unlock()
+	if browser.cancel != nil {
+		browser.cancel()
+	}
+	browser.ctx, browser.cancel = nil, nil
+}
+
+// Main runs the tests and then Close, and exits with the tests' code: the whole TestMain of a
+// package that needs nothing else.
+//
+//	func TestMain(m *testing.M) { browsertest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	Close()
+	os.Exit(code)
 }
 
 // pageURL turns a file path or URL into the URL to load and the origin it may fetch from.

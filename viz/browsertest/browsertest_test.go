@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
@@ -102,5 +104,35 @@ func TestMissingChromium(t *testing.T) {
 		if !tc.fail && !strings.Contains(string(out), "--- SKIP") {
 			t.Errorf("without MECHINTERP_BROWSER the test should skip:\n%s", out)
 		}
+	}
+}
+
+func TestMain(m *testing.M) { browsertest.Main(m) }
+
+// TestOneBrowserFreshContexts: pages of one test binary share the Chromium process but not
+// their state: what one page stores, the next does not see.
+func TestOneBrowserFreshContexts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>s</title></head><body></body></html>`))
+	}))
+	defer srv.Close()
+	a := browsertest.Open(t, srv.URL+"/")
+	a.Eval(`(localStorage.setItem("k", "a"), document.cookie = "c=1", 1)`, nil)
+	b := browsertest.Open(t, srv.URL+"/", browsertest.WindowSize(640, 480))
+	var got struct {
+		Stored *string
+		Cookie string
+		Width  int
+	}
+	b.Eval(`({Stored: localStorage.getItem("k"), Cookie: document.cookie, Width: window.innerWidth})`, &got)
+	if got.Stored != nil || got.Cookie != "" {
+		t.Errorf("second page sees the first page's state: localStorage k = %v, cookie %q", got.Stored, got.Cookie)
+	}
+	if got.Width != 640 {
+		t.Errorf("WindowSize(640, 480): innerWidth = %d", got.Width)
+	}
+	ba, bb := chromedp.FromContext(a.Context()).Browser, chromedp.FromContext(b.Context()).Browser
+	if ba == nil || ba != bb {
+		t.Errorf("pages run in different browsers (%p, %p), want one per test binary", ba, bb)
 	}
 }
