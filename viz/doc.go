@@ -24,11 +24,11 @@
 // their own markup with Report.Raw and code with Report.Script; the page exposes
 // window.echarts, mechinterp.charts (chart id -> ECharts instance) and mechinterp.data(name).
 //
-// # The reports of the commands
+// # The pages of the commands
 //
-// Each command's page has its builder here, taking the results of the package that computed
-// them: SuperpositionReport (superposition), HeadsReport and TrackReport (probes),
-// CircuitsReport and PatchReport (circuits).
+// viz renders numbers it is handed and imports no analysis package. The page of each
+// analysis (heads, track, circuits, patch, the repeated-data study, superposition) is built
+// in package report, which joins the analysis packages and this one.
 //
 // # The attention explorer and its server
 //

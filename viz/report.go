@@ -80,6 +80,9 @@ func Index(title string, links ...Link) *Report {
 // Title returns the report's title.
 func (r *Report) Title() string { return r.title }
 
+// Charts returns the number of charts added so far.
+func (r *Report) Charts() int { return r.charts }
+
 // Section adds a heading and plain text (blank lines separate paragraphs; no markup).
 // Charts added after it appear under it. Either may be empty.
 func (r *Report) Section(heading, text string) *Report {

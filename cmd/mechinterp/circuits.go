@@ -11,7 +11,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
-	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/report"
 )
 
 func init() { subcommands = append(subcommands, newCircuitsCmd) }
@@ -58,7 +58,7 @@ func runCircuits(w io.Writer, dir, out string, asJSON bool, top int, seed uint64
 	}
 	pairs := a.TopPairs(top)
 	if out != "" {
-		r, err := viz.CircuitsReport(a, dir)
+		r, err := report.Circuits(a, dir)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
-	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/report"
 )
 
 func init() { subcommands = append(subcommands, newHeadsCmd) }
@@ -140,7 +140,7 @@ func runHeads(w io.Writer, v *viper.Viper) error {
 	}
 	out := v.GetString("out")
 	if out != "" {
-		r, err := viz.HeadsReport(s, dir)
+		r, err := report.Heads(s, dir)
 		if err != nil {
 			return err
 		}

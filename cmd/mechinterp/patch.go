@@ -15,7 +15,7 @@ import (
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
-	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/report"
 )
 
 func init() { subcommands = append(subcommands, newPatchCmd) }
@@ -163,7 +163,7 @@ func runPatch(w, progress io.Writer, a patchArgs) error {
 		return strconv.Quote(tok.Decode([]int{id}))
 	}
 	if a.out != "" {
-		r, err := viz.PatchReport(viz.PatchInput{Model: a.model, Activation: act, Attribution: att, DLA: dla,
+		r, err := report.Patch(report.PatchInput{Model: a.model, Activation: act, Attribution: att, DLA: dla,
 			Clean: label(clean), Corrupted: label(corrupted), Answer: one(answer), Wrong: one(wrong)})
 		if err != nil {
 			return err

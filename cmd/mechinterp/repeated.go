@@ -19,8 +19,8 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/probes/repeated"
+	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/train"
-	"github.com/mechinterp/mechinterp/viz"
 )
 
 func init() { subcommands = append(subcommands, newRepeatedCmd) }
@@ -185,7 +185,7 @@ func repeatedReport(cmd *cobra.Command, v *viper.Viper, s repeated.Study, dir st
 		return err
 	}
 	a := repeated.Analyze(s, rows)
-	r, err := viz.RepeatedReport(a)
+	r, err := report.Repeated(a)
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/superposition"
-	"github.com/mechinterp/mechinterp/viz"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 )
@@ -125,7 +125,7 @@ func spWriteOutputs(w io.Writer, dir string, res *superposition.ExperimentResult
 }
 
 func spReportHTML(res *superposition.ExperimentResult) ([]byte, error) {
-	r, err := viz.SuperpositionReport(res)
+	r, err := report.Superposition(res)
 	if err != nil {
 		return nil, err
 	}

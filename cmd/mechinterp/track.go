@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/probes"
-	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/report"
 )
 
 func init() { subcommands = append(subcommands, newTrackCmd) }
@@ -78,7 +78,7 @@ func runTrack(cmd *cobra.Command, run string, v *viper.Viper) error {
 	if out == "" {
 		out = filepath.Join(run, probes.TrackDir, "track.html")
 	}
-	r, err := viz.TrackReport(res)
+	r, err := report.Track(res)
 	if err != nil {
 		return err
 	}

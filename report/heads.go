@@ -1,21 +1,24 @@
-package viz
+package report
 
 import (
 	"errors"
 	"fmt"
 	"html"
 	"html/template"
+	"math"
 	"strings"
 
 	"github.com/mechinterp/mechinterp/probes"
+
+	"github.com/mechinterp/mechinterp/viz"
 )
 
-// HeadsReport builds the page of `mechinterp heads`: a role per head (a table, layer x
+// Heads builds the page of `mechinterp heads`: a role per head (a table, layer x
 // head), one heatmap [layer x head] per score (previous token, duplicate token and
 // induction detectors, prefix matching, copying), the induction-loss curve per position,
 // and every number embedded as JSON (mechinterp.data("heads")). model names the checkpoint
 // in the title. The returned report has no mistakes: any is returned as the error.
-func HeadsReport(s *probes.HeadScores, model string) (*Report, error) {
+func Heads(s *probes.HeadScores, model string) (*viz.Report, error) {
 	if s == nil || s.Layers == 0 || s.Heads == 0 {
 		return nil, errors.New("heads report: no scores")
 	}
@@ -33,7 +36,7 @@ func HeadsReport(s *probes.HeadScores, model string) (*Report, error) {
 			return nil, fmt.Errorf("heads report: roles for %d heads, want %d", len(row), s.Heads)
 		}
 	}
-	r := NewReport("Attention heads: " + orDefault(model, "model"))
+	r := viz.NewReport("Attention heads: " + orDefault(model, "model"))
 	o, t := s.Options, s.Options.Thresholds
 	prompts := fmt.Sprintf("%d prompts [BOS] + r × %d with |r| = %d random tokens from [%d, %d)",
 		o.Repeat.Batch, o.Repeat.Repeats, o.Repeat.Len, o.Repeat.MinToken, o.Repeat.MaxToken)
@@ -52,9 +55,9 @@ func HeadsReport(s *probes.HeadScores, model string) (*Report, error) {
 	r.Raw(rolesTable(s))
 
 	heads, layers := headNames(s.Heads), layerNames(s.Layers)
-	grid := func(title, caption string, z [][]float64) *Chart {
-		return Heatmap(Spec{Title: title, X: "head", Y: "layer", Caption: caption}, heads, layers, z,
-			ColorRange(0, 1), ShowValues(), Height(120+40*s.Layers))
+	grid := func(title, caption string, z [][]float64) *viz.Chart {
+		return viz.Heatmap(viz.Spec{Title: title, X: "head", Y: "layer", Caption: caption}, heads, layers, z,
+			viz.ColorRange(0, 1), viz.ShowValues(), viz.Height(120+40*s.Layers))
 	}
 	r.Section("Scores", "Each cell is one head; 0 is white, 1 darkest.")
 	r.Add(
@@ -75,9 +78,9 @@ func HeadsReport(s *probes.HeadScores, model string) (*Report, error) {
 		}
 		r.Section("Induction loss", fmt.Sprintf("Loss on the repeats (skipping the first token of the second copy): %.3f; on the first copy: %.3f. "+
 			"A model that copies in context predicts the second copy far better than the first.", il.Loss, il.FirstCopy))
-		r.Add(Lines(Spec{Title: "Loss per position on repeated random tokens", X: "position", Y: "loss (nats)",
+		r.Add(viz.Lines(viz.Spec{Title: "Loss per position on repeated random tokens", X: "position", Y: "loss (nats)",
 			Caption: "Mean loss predicting the next token at each position; the dashed line marks where the second copy starts."},
-			[]Series{{Name: "loss", X: x, Y: il.PerPosition}}, VLine(start-1, "second copy"), HLine(il.FirstCopy, "first copy")))
+			[]viz.Series{{Name: "loss", X: x, Y: il.PerPosition}}, viz.VLine(start-1, "second copy"), viz.HLine(il.FirstCopy, "first copy")))
 	}
 	r.Data("heads", jsonFinite(s))
 	if err := r.Err(); err != nil {
@@ -178,3 +181,5 @@ func rolesTable(s *probes.HeadScores) template.HTML {
 	b.WriteString("</table>")
 	return template.HTML(b.String())
 }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -1,4 +1,4 @@
-package viz
+package report
 
 import (
 	"path/filepath"
@@ -35,7 +35,7 @@ func TestPatchReport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := PatchReport(PatchInput{Model: "tiny", Activation: act, Attribution: att, DLA: dla,
+			r, err := Patch(PatchInput{Model: "tiny", Activation: act, Attribution: att, DLA: dla,
 				Clean: []string{"a", "b", "c", "b", "<d>"}, Answer: "x", Wrong: "y"})
 			if err != nil {
 				t.Fatal(err)
@@ -64,7 +64,7 @@ func TestPatchReport(t *testing.T) {
 			p.Screenshot("patch-" + strings.ReplaceAll(tc.name, " ", "-"))
 		})
 	}
-	if _, err := PatchReport(PatchInput{}); err == nil {
+	if _, err := Patch(PatchInput{}); err == nil {
 		t.Error("empty input: no error")
 	}
 }

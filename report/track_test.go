@@ -1,4 +1,4 @@
-package viz
+package report
 
 import (
 	"math"
@@ -36,7 +36,7 @@ func sampleTrack() *probes.TrackResult {
 
 func TestTrackReport(t *testing.T) {
 	res := sampleTrack()
-	r, err := TrackReport(res)
+	r, err := Track(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestTrackReport(t *testing.T) {
 	if !res.Bump.Found || !strings.Contains(string(page), "The loss bump") {
 		t.Errorf("bump %+v not described", res.Bump)
 	}
-	if _, err := TrackReport(&probes.TrackResult{}); err == nil {
+	if _, err := Track(&probes.TrackResult{}); err == nil {
 		t.Error("empty result: no error")
 	}
 }
@@ -55,7 +55,7 @@ func TestTrackReport(t *testing.T) {
 func TestTrackReportInBrowser(t *testing.T) {
 	browsertest.Require(t)
 	path := filepath.Join(t.TempDir(), "track.html")
-	r, err := TrackReport(sampleTrack())
+	r, err := Track(sampleTrack())
 	if err != nil {
 		t.Fatal(err)
 	}

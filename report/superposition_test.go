@@ -1,4 +1,4 @@
-package viz
+package report
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/mechinterp/mechinterp/superposition"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
+
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 // spQuickConfig is a --quick-sized config of each experiment: the shape of its ready config
@@ -102,19 +104,19 @@ func TestSuperpositionReportHTML(t *testing.T) {
 	for _, name := range superposition.ExperimentNames() {
 		t.Run(name, func(t *testing.T) {
 			res := spResult(t, name)
-			r, err := SuperpositionReport(res)
+			r, err := Superposition(res)
 			if err != nil {
 				t.Fatal(err)
 			}
 			page := mustHTML(t, r)
-			if r.charts < 3 {
-				t.Errorf("%d charts", r.charts)
+			if r.Charts() < 3 {
+				t.Errorf("%d charts", r.Charts())
 			}
-			if n := strings.Count(page, `class="mi-chart"`); n != r.charts {
-				t.Errorf("%d chart containers, report added %d", n, r.charts)
+			if n := strings.Count(page, `class="mi-chart"`); n != r.Charts() {
+				t.Errorf("%d chart containers, report added %d", n, r.Charts())
 			}
-			if n := len(regexp.MustCompile(`<figcaption>[^<]{20,}</figcaption>`).FindAllString(page, -1)); n != r.charts {
-				t.Errorf("%d non-empty captions for %d charts", n, r.charts)
+			if n := len(regexp.MustCompile(`<figcaption>[^<]{20,}</figcaption>`).FindAllString(page, -1)); n != r.Charts() {
+				t.Errorf("%d non-empty captions for %d charts", n, r.Charts())
 			}
 			if !strings.Contains(page, "<title>Superposition: "+name+"</title>") {
 				t.Error("page title missing")
@@ -146,8 +148,8 @@ func TestSuperpositionReportHTML(t *testing.T) {
 					}
 				}
 			}
-			if len(titles) != r.charts {
-				t.Errorf("%d chart options for %d charts", len(titles), r.charts)
+			if len(titles) != r.Charts() {
+				t.Errorf("%d chart options for %d charts", len(titles), r.Charts())
 			}
 			for _, want := range spWant[name] {
 				found := false
@@ -192,9 +194,9 @@ func TestSuperpositionReportDetails(t *testing.T) {
 	}
 }
 
-func mustSP(t *testing.T, res *superposition.ExperimentResult) *Report {
+func mustSP(t *testing.T, res *superposition.ExperimentResult) *viz.Report {
 	t.Helper()
-	r, err := SuperpositionReport(res)
+	r, err := Superposition(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,13 +204,13 @@ func mustSP(t *testing.T, res *superposition.ExperimentResult) *Report {
 }
 
 func TestSuperpositionReportErrors(t *testing.T) {
-	if _, err := SuperpositionReport(nil); err == nil {
+	if _, err := Superposition(nil); err == nil {
 		t.Error("nil result accepted")
 	}
-	if _, err := SuperpositionReport(&superposition.ExperimentResult{Experiment: "linear"}); err == nil || !strings.Contains(err.Error(), "holds no") {
+	if _, err := Superposition(&superposition.ExperimentResult{Experiment: "linear"}); err == nil || !strings.Contains(err.Error(), "holds no") {
 		t.Errorf("empty result: %v", err)
 	}
-	if _, err := SuperpositionReport(&superposition.ExperimentResult{Experiment: "sae", SAE: &superposition.SAEExperiment{}}); err == nil {
+	if _, err := Superposition(&superposition.ExperimentResult{Experiment: "sae", SAE: &superposition.SAEExperiment{}}); err == nil {
 		t.Error("SAE result without runs accepted")
 	}
 }
@@ -236,7 +238,7 @@ func TestSuperpositionCurveDownsampling(t *testing.T) {
 	}
 }
 
-// TestSuperpositionReportsInBrowser opens the report of every experiment in headless
+// TestSuperpositionsInBrowser opens the report of every experiment in headless
 // Chromium: no console error, no request leaving the page, every chart drawn, the results
 // readable from the page; one screenshot each. Starting Chromium costs more than a page, so
 // one browser opens the first report and the same tab then loads each of the others.
@@ -248,7 +250,7 @@ func TestSuperpositionReportsInBrowser(t *testing.T) {
 	counts := make([]int, len(names))
 	for i, name := range names {
 		r := mustSP(t, spResult(t, name))
-		paths[i], counts[i] = filepath.Join(dir, name+".html"), r.charts
+		paths[i], counts[i] = filepath.Join(dir, name+".html"), r.Charts()
 		if err := r.WriteFile(paths[i]); err != nil {
 			t.Fatal(err)
 		}

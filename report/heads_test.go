@@ -1,4 +1,4 @@
-package viz
+package report
 
 import (
 	"path/filepath"
@@ -26,7 +26,7 @@ func sampleHeadScores() *probes.HeadScores {
 
 func TestHeadsReport(t *testing.T) {
 	s := sampleHeadScores()
-	r, err := HeadsReport(s, "runs/demo/<step>")
+	r, err := Heads(s, "runs/demo/<step>")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,12 +40,12 @@ func TestHeadsReport(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if _, err := HeadsReport(nil, "x"); err == nil {
+	if _, err := Heads(nil, "x"); err == nil {
 		t.Error("nil scores: no error")
 	}
 	bad := sampleHeadScores()
 	bad.Copying = [][]float64{{1, 2}}
-	if _, err := HeadsReport(bad, "x"); err == nil {
+	if _, err := Heads(bad, "x"); err == nil {
 		t.Error("ragged scores: no error")
 	}
 }
@@ -53,7 +53,7 @@ func TestHeadsReport(t *testing.T) {
 func TestHeadsReportInBrowser(t *testing.T) {
 	browsertest.Require(t)
 	path := filepath.Join(t.TempDir(), "heads.html")
-	r, err := HeadsReport(sampleHeadScores(), "model")
+	r, err := Heads(sampleHeadScores(), "model")
 	if err != nil {
 		t.Fatal(err)
 	}

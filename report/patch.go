@@ -1,13 +1,15 @@
-package viz
+package report
 
 import (
 	"errors"
 	"fmt"
 
 	"github.com/mechinterp/mechinterp/circuits"
+
+	"github.com/mechinterp/mechinterp/viz"
 )
 
-// PatchInput is what PatchReport draws: the activation-patching result, the
+// PatchInput is what Patch draws: the activation-patching result, the
 // attribution-patching estimate of the same cells, the direct logit
 // attribution of the clean run, and labels for the tokens.
 type PatchInput struct {
@@ -21,13 +23,13 @@ type PatchInput struct {
 	Answer, Wrong    string // labels of the answer and wrong tokens
 }
 
-// PatchReport builds the page of `mechinterp patch`: heatmaps of activation
+// Patch builds the page of `mechinterp patch`: heatmaps of activation
 // patching (residual stream by layer x position, attention and MLP outputs,
 // heads [layer x head], heads by position), attribution against activation
 // patching as a scatter, and the direct logit attribution as bars. Effects
 // are normalised: 1 restores the clean logit difference, 0 leaves the
 // corrupted one. Everything is embedded as JSON (mechinterp.data("patch")).
-func PatchReport(in PatchInput) (*Report, error) {
+func Patch(in PatchInput) (*viz.Report, error) {
 	a := in.Activation
 	if a == nil || len(a.Clean) == 0 {
 		return nil, errors.New("patch report: no activation-patching result")
@@ -49,16 +51,16 @@ func PatchReport(in PatchInput) (*Report, error) {
 		}
 	}
 	answer, wrong := orDefault(in.Answer, fmt.Sprint(a.Answer)), orDefault(in.Wrong, fmt.Sprint(a.Wrong))
-	r := NewReport("Activation patching: " + in.Model)
+	r := viz.NewReport("Activation patching: " + in.Model)
 	r.Section("", fmt.Sprintf("Metric: logit(%s) - logit(%s) at the last position. Clean run: %.4f; corrupted run: %.4f. "+
 		"Each cell runs the corrupted prompt with one component's activation taken from the clean run, normalised so that 1 restores the clean "+
 		"logit difference and 0 changes nothing (Meng et al. 2022; Wang et al. 2022). Position labels read 'position clean/corrupted token' where the prompts differ.",
 		answer, wrong, a.CleanDiff, a.CorruptedDiff))
 	const caption = "Red: patching restores the clean answer (1 = fully); blue: it pushes further toward the corrupted one; white: no effect."
-	height := func(rows int) Option { return Height(min(4000, max(260, 90+26*rows))) }
+	height := func(rows int) viz.Option { return viz.Height(min(4000, max(260, 90+26*rows))) }
 	if a.Resid != nil {
-		r.Add(Heatmap(Spec{Title: "Residual stream", X: "position", Y: "hook point", Caption: "hook_resid_pre of each layer and the final residual stream, patched at one position. " + caption},
-			pos, a.ResidLabels, a.Resid, Diverging(), height(len(a.Resid))))
+		r.Add(viz.Heatmap(viz.Spec{Title: "Residual stream", X: "position", Y: "hook point", Caption: "hook_resid_pre of each layer and the final residual stream, patched at one position. " + caption},
+			pos, a.ResidLabels, a.Resid, viz.Diverging(), height(len(a.Resid))))
 	}
 	layerLabels := func(n int, prefix string) []string {
 		out := make([]string, n)
@@ -68,16 +70,16 @@ func PatchReport(in PatchInput) (*Report, error) {
 		return out
 	}
 	if a.AttnOut != nil {
-		r.Add(Heatmap(Spec{Title: "Attention output", X: "position", Y: "layer", Caption: "hook_attn_out patched at one position. " + caption},
-			pos, layerLabels(len(a.AttnOut), "attn_out "), a.AttnOut, Diverging(), height(len(a.AttnOut))))
+		r.Add(viz.Heatmap(viz.Spec{Title: "Attention output", X: "position", Y: "layer", Caption: "hook_attn_out patched at one position. " + caption},
+			pos, layerLabels(len(a.AttnOut), "attn_out "), a.AttnOut, viz.Diverging(), height(len(a.AttnOut))))
 	}
 	if a.MLPOut != nil {
-		r.Add(Heatmap(Spec{Title: "MLP output", X: "position", Y: "layer", Caption: "hook_mlp_out patched at one position. " + caption},
-			pos, layerLabels(len(a.MLPOut), "mlp_out "), a.MLPOut, Diverging(), height(len(a.MLPOut))))
+		r.Add(viz.Heatmap(viz.Spec{Title: "MLP output", X: "position", Y: "layer", Caption: "hook_mlp_out patched at one position. " + caption},
+			pos, layerLabels(len(a.MLPOut), "mlp_out "), a.MLPOut, viz.Diverging(), height(len(a.MLPOut))))
 	}
 	if a.Heads != nil {
-		r.Add(Heatmap(Spec{Title: "Heads (every position)", X: "head", Y: "layer", Caption: "Each head's output (hook_z) patched at every position at once. " + caption},
-			layerLabels(len(a.Heads[0]), "H"), layerLabels(len(a.Heads), "L"), a.Heads, Diverging(), ShowValues(), height(len(a.Heads))))
+		r.Add(viz.Heatmap(viz.Spec{Title: "Heads (every position)", X: "head", Y: "layer", Caption: "Each head's output (hook_z) patched at every position at once. " + caption},
+			layerLabels(len(a.Heads[0]), "H"), layerLabels(len(a.Heads), "L"), a.Heads, viz.Diverging(), viz.ShowValues(), height(len(a.Heads))))
 	}
 	if a.HeadPos != nil {
 		var rows []string
@@ -88,18 +90,18 @@ func PatchReport(in PatchInput) (*Report, error) {
 				z = append(z, row)
 			}
 		}
-		r.Add(Heatmap(Spec{Title: "Heads by position", X: "position", Y: "head", Caption: "Each head's output (hook_z) patched at one position. " + caption},
-			pos, rows, z, Diverging(), height(len(rows))))
+		r.Add(viz.Heatmap(viz.Spec{Title: "Heads by position", X: "position", Y: "head", Caption: "Each head's output (hook_z) patched at one position. " + caption},
+			pos, rows, z, viz.Diverging(), height(len(rows))))
 	}
 	if b := in.Attribution; b != nil {
 		r.Section("Attribution patching", "Attribution patching estimates every cell at once from one backward pass: (clean - corrupted activation) · gradient of the metric "+
 			"at the corrupted run (Nanda 2023). Points on the diagonal are estimated exactly; it is exact wherever the metric is linear in the patched activation.")
-		var series []Series
+		var series []viz.Series
 		add := func(name string, x, y [][]float64, label func(i, j int) string) {
 			if x == nil || y == nil {
 				return
 			}
-			s := Series{Name: name}
+			s := viz.Series{Name: name}
 			for i := range x {
 				for j := range x[i] {
 					if i < len(y) && j < len(y[i]) {
@@ -124,8 +126,8 @@ func PatchReport(in PatchInput) (*Report, error) {
 			}
 		}
 		if len(series) > 0 {
-			r.Add(Scatter(Spec{Title: "Attribution vs activation patching", X: "activation patching (normalised)", Y: "attribution patching (normalised)",
-				Caption: "One point per patched cell; the closer to the diagonal y = x, the better the linear approximation."}, series, EqualAxes()))
+			r.Add(viz.Scatter(viz.Spec{Title: "Attribution vs activation patching", X: "activation patching (normalised)", Y: "attribution patching (normalised)",
+				Caption: "One point per patched cell; the closer to the diagonal y = x, the better the linear approximation."}, series, viz.EqualAxes()))
 		}
 	}
 	if d := in.DLA; d != nil && len(d.Terms) > 0 {
@@ -135,9 +137,9 @@ func PatchReport(in PatchInput) (*Report, error) {
 		}
 		r.Section("Direct logit attribution", fmt.Sprintf("The clean run's final residual stream at position %d split into what each component wrote, "+
 			"each divided by ln_final's scale and projected on W_U[:,%s] - W_U[:,%s]. The terms sum to the clean logit difference, %.4f.", d.Pos, answer, wrong, d.LogitDiff))
-		r.Add(Bars(Spec{Title: "Direct logit attribution (clean run)", X: "component", Y: "contribution to the logit difference",
+		r.Add(viz.Bars(viz.Spec{Title: "Direct logit attribution (clean run)", X: "component", Y: "contribution to the logit difference",
 			Caption: "Positive bars push toward the answer, negative toward the wrong token; only the direct path through the unembedding is counted."},
-			names, []Series{{Name: "direct effect", Y: vals}}, HLine(0, "0")))
+			names, []viz.Series{{Name: "direct effect", Y: vals}}, viz.HLine(0, "0")))
 	}
 	r.Data("patch", map[string]any{"activation": a, "attribution": in.Attribution, "dla": in.DLA, "positions": pos})
 	if err := r.Err(); err != nil {

@@ -1,4 +1,4 @@
-package viz_test
+package report_test
 
 import (
 	"fmt"
@@ -6,12 +6,12 @@ import (
 	"path/filepath"
 
 	"github.com/mechinterp/mechinterp/probes/repeated"
-	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/report"
 )
 
-// ExampleRepeatedReport writes the page of a two-run study: an f = 0 baseline and one run
+// ExampleRepeated writes the page of a two-run study: an f = 0 baseline and one run
 // with half its tokens repeated 16 times. Analyses normally come from repeated.Analyze.
-func ExampleRepeatedReport() {
+func ExampleRepeated() {
 	dir, _ := os.MkdirTemp("", "viz-repeated")
 	defer os.RemoveAll(dir)
 
@@ -30,7 +30,7 @@ func ExampleRepeatedReport() {
 		{Run: "rep", Final: a.Rows[3], Complete: true, Baseline: "base", Fate: repeated.FateDelayed, Formation: 700, BaselineFormation: 300, MemorizedStep: 1000,
 			TestDamageRel: damage(0.08), CopyDamageRel: damage(0.12), PrefixDamageRel: damage(0.33)},
 	}
-	r, err := viz.RepeatedReport(a)
+	r, err := report.Repeated(a)
 	if err != nil {
 		fmt.Println(err)
 		return

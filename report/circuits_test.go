@@ -1,4 +1,4 @@
-package viz
+package report
 
 import (
 	"path/filepath"
@@ -34,7 +34,7 @@ func TestCircuitsReport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := CircuitsReport(a, "test-model")
+			r, err := Circuits(a, "test-model")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func TestCircuitsReport(t *testing.T) {
 			p.Screenshot("circuits-" + strings.ReplaceAll(tc.name, " ", "-"))
 		})
 	}
-	if _, err := CircuitsReport(nil, "x"); err == nil {
+	if _, err := Circuits(nil, "x"); err == nil {
 		t.Error("nil analysis: no error")
 	}
 }

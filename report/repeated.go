@@ -1,4 +1,4 @@
-package viz
+package report
 
 import (
 	"errors"
@@ -10,9 +10,11 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/probes/repeated"
+
+	"github.com/mechinterp/mechinterp/viz"
 )
 
-// RepeatedReport builds the page of `mechinterp repeated report DIR` for the repeated-data study
+// Repeated builds the page of `mechinterp repeated report DIR` for the repeated-data study
 // of Hernandez et al. 2022 ("Scaling Laws and Interpretability of Learning from Repeated Data"):
 // the damage that repeating a fraction f of the training tokens E times does to test loss,
 // copying and prefix matching, against E for each f and as relative damage on one scale;
@@ -24,12 +26,12 @@ import (
 // damages) and runs outside the family's range (nil effective size) are left out of the
 // charts they cannot be drawn on, and the page says so. The returned report has no
 // mistakes: any is returned as the error.
-func RepeatedReport(a *repeated.Analysis) (*Report, error) {
+func Repeated(a *repeated.Analysis) (*viz.Report, error) {
 	if err := checkRepeated(a); err != nil {
 		return nil, fmt.Errorf("repeated report: %w", err)
 	}
 	s := newRepStudy(a)
-	r := NewReport("Repeated data: " + orDefault(a.Study, "study"))
+	r := viz.NewReport("Repeated data: " + orDefault(a.Study, "study"))
 	s.header(r)
 	s.damage(r)
 	s.effective(r)
@@ -216,7 +218,7 @@ func (s *repStudy) damaged() []*repGroup {
 }
 
 // header is the study line, the missing runs and the thresholds.
-func (s *repStudy) header(r *Report) {
+func (s *repStudy) header(r *viz.Report) {
 	a := s.a
 	incomplete := 0
 	for _, sm := range a.Runs {
@@ -307,7 +309,7 @@ func runIDs(runs []*repeated.Summary) string {
 
 // damage draws, per architecture and size, the final losses and PrefixMax against E for each
 // f beside the f = 0 baseline, then the three relative damages on one scale per f.
-func (s *repStudy) damage(r *Report) {
+func (s *repStudy) damage(r *viz.Report) {
 	groups := s.damaged()
 	if len(groups) == 0 {
 		r.Section("Damage against epochs", "The study has no runs with f > 0 yet, so there is no damage to show.")
@@ -327,20 +329,20 @@ func (s *repStudy) damage(r *Report) {
 	}
 	for _, g := range groups {
 		for _, m := range metrics {
-			var series []Series
+			var series []viz.Series
 			for _, f := range g.fracs {
 				x, y, _ := byEpochs(g.byF[f], func(sm *repeated.Summary) *float64 { return val(m.get(sm)) })
-				series = append(series, Series{Name: fLabel(f), X: x, Y: y})
+				series = append(series, viz.Series{Name: fLabel(f), X: x, Y: y})
 			}
-			opts := []Option{LogX()}
+			opts := []viz.Option{viz.LogX()}
 			caption := "One line per f: " + m.what + "."
 			if len(g.base) > 0 {
-				opts = append(opts, HLine(meanOf(g.base, m.get), "f = 0"))
+				opts = append(opts, viz.HLine(meanOf(g.base, m.get), "f = 0"))
 				caption += " Dashed: the f = 0 baseline."
 			} else {
 				caption += " This group has no f = 0 run, so no baseline is drawn."
 			}
-			r.Add(Lines(Spec{Title: m.title + ": " + g.name(), X: "epochs E", Y: m.y, Caption: caption}, series, opts...))
+			r.Add(viz.Lines(viz.Spec{Title: m.title + ": " + g.name(), X: "epochs E", Y: m.y, Caption: caption}, series, opts...))
 		}
 		var peaks, notes []string
 		for _, f := range g.fracs {
@@ -362,10 +364,10 @@ func (s *repStudy) damage(r *Report) {
 				peaks = append(peaks, fmt.Sprintf("%s: no run has a damage (no f = 0 baseline), so no chart.", fLabel(f)))
 				continue
 			}
-			r.Add(Lines(Spec{Title: fmt.Sprintf("Relative damage: %s, %s", g.name(), fLabel(f)), X: "epochs E", Y: "share of the baseline's learning lost",
+			r.Add(viz.Lines(viz.Spec{Title: fmt.Sprintf("Relative damage: %s, %s", g.name(), fLabel(f)), X: "epochs E", Y: "share of the baseline's learning lost",
 				Caption: "Test and copy loss damage as (L - L0) / (Lctx - L0), prefix matching as (P0 - P) / P0; the paper's claim is copy and prefix lines above the test line in a middle band of E."},
-				[]Series{{Name: "test loss", X: tx, Y: ty}, {Name: "copy loss", X: cx, Y: cy}, {Name: "prefix matching", X: px, Y: py}},
-				LogX(), HLine(0, "no damage")))
+				[]viz.Series{{Name: "test loss", X: tx, Y: ty}, {Name: "copy loss", X: cx, Y: cy}, {Name: "prefix matching", X: px, Y: py}},
+				viz.LogX(), viz.HLine(0, "no damage")))
 			peaks = append(peaks, damagePeak(f, tx, ty, cx, cy, px, py))
 		}
 		r.Section("", fmt.Sprintf("Damage peak, %s (mean over seeds):\n\n%s", g.name(), strings.Join(peaks, "\n\n")))
@@ -399,7 +401,7 @@ func damagePeak(f float64, tx, ty, cx, cy, px, py []float64) string {
 }
 
 // effective draws the f = 0 size families and the effective size of the runs with f > 0.
-func (s *repStudy) effective(r *Report) {
+func (s *repStudy) effective(r *viz.Report) {
 	a := s.a
 	r.Section("Effective model size", "Hernandez et al. 2022 express damage as effective model size: the non-embedding size of an f = 0 model "+
 		"of the same architecture (and seed) that reaches the same final test loss, read off the f = 0 size family by interpolating in log size. "+
@@ -414,7 +416,7 @@ func (s *repStudy) effective(r *Report) {
 		}
 	}
 	for _, arch := range arches {
-		var series []Series
+		var series []viz.Series
 		for _, fam := range a.Families {
 			if fam.Arch != arch {
 				continue
@@ -429,36 +431,36 @@ func (s *repStudy) effective(r *Report) {
 				x[k], tl[k], cl[k], names[k] = float64(fam.Params[i]), fam.TestLoss[i], fam.CopyLoss[i], fam.Sizes[i]
 			}
 			series = append(series,
-				Series{Name: fmt.Sprintf("test loss, seed %d", fam.Seed), X: x, Y: tl, Labels: names},
-				Series{Name: fmt.Sprintf("copy loss, seed %d", fam.Seed), X: x, Y: cl, Labels: names})
+				viz.Series{Name: fmt.Sprintf("test loss, seed %d", fam.Seed), X: x, Y: tl, Labels: names},
+				viz.Series{Name: fmt.Sprintf("copy loss, seed %d", fam.Seed), X: x, Y: cl, Labels: names})
 		}
-		opts := []Option{LogX()}
+		opts := []viz.Option{viz.LogX()}
 		for _, g := range s.damaged() {
 			if g.arch == arch && g.params > 0 {
-				opts = append(opts, VLine(float64(g.params), "size "+g.size))
+				opts = append(opts, viz.VLine(float64(g.params), "size "+g.size))
 			}
 		}
-		r.Add(Lines(Spec{Title: "f = 0 size family: " + arch, X: "non-embedding parameters", Y: "final loss (nats)",
+		r.Add(viz.Lines(viz.Spec{Title: "f = 0 size family: " + arch, X: "non-embedding parameters", Y: "final loss (nats)",
 			Caption: "Final test and copy loss of the f = 0 runs against size; a run with f > 0 has the effective size at which its loss meets this curve."},
 			series, opts...))
 	}
 	for _, g := range s.damaged() {
-		var series []Series
+		var series []viz.Series
 		nils := 0
 		for _, f := range g.fracs {
 			x, y, m := byEpochs(g.byF[f], func(sm *repeated.Summary) *float64 { return sm.EffectiveShare })
 			nils += m
 			if len(x) > 0 {
-				series = append(series, Series{Name: fLabel(f), X: x, Y: y})
+				series = append(series, viz.Series{Name: fLabel(f), X: x, Y: y})
 			}
 		}
 		if len(series) == 0 {
 			r.Section("", fmt.Sprintf("%s: no run with f > 0 has an effective size (every final test loss lies outside the family's range, or there is no family).", g.name()))
 			continue
 		}
-		r.Add(Lines(Spec{Title: "Effective size: " + g.name(), X: "epochs E", Y: "effective size / actual size",
+		r.Add(viz.Lines(viz.Spec{Title: "Effective size: " + g.name(), X: "epochs E", Y: "effective size / actual size",
 			Caption: "One line per f, mean over seeds; 1 means no damage, 0.5 means the run is worth an f = 0 model half its size."},
-			series, LogX(), HLine(1, "no damage")))
+			series, viz.LogX(), viz.HLine(1, "no damage")))
 		if nils > 0 {
 			r.Section("", fmt.Sprintf("%s: %d run(s) with f > 0 have no effective size (nil): their final test loss lies outside the family's range "+
 				"(worse than its smallest model or better than its largest), so they are not drawn.", g.name(), nils))
@@ -475,8 +477,8 @@ func runLabel(sm *repeated.Summary) string {
 }
 
 // overSteps is one series per run: get of each row over step, step 0 left out (log axis).
-func (s *repStudy) overSteps(runs []*repeated.Summary, get func(repeated.Row) float64) []Series {
-	var out []Series
+func (s *repStudy) overSteps(runs []*repeated.Summary, get func(repeated.Row) float64) []viz.Series {
+	var out []viz.Series
 	for _, sm := range runs {
 		var x, y []float64
 		for _, row := range s.rows[sm.Run] {
@@ -485,7 +487,7 @@ func (s *repStudy) overSteps(runs []*repeated.Summary, get func(repeated.Row) fl
 			}
 		}
 		if len(x) > 0 {
-			out = append(out, Series{Name: runLabel(sm), X: x, Y: y})
+			out = append(out, viz.Series{Name: runLabel(sm), X: x, Y: y})
 		}
 	}
 	return out
@@ -510,7 +512,7 @@ func byEpochsSeed(runs []*repeated.Summary) []*repeated.Summary {
 }
 
 // training draws PrefixMax over training per group and f, and tables every run's fate.
-func (s *repStudy) training(r *Report) {
+func (s *repStudy) training(r *viz.Report) {
 	a := s.a
 	r.Section("Induction heads over training", fmt.Sprintf("The largest prefix-matching score of any head at each checkpoint (log step axis; step 0 is not drawn), "+
 		"one line per run, with the f = 0 baselines of the same architecture and size. The dashed line is the formation threshold %g. "+
@@ -522,9 +524,9 @@ func (s *repStudy) training(r *Report) {
 		if len(g.fracs) == 0 {
 			series := s.overSteps(byEpochsSeed(g.base), pm)
 			if len(series) > 0 {
-				r.Add(Lines(Spec{Title: "Prefix matching over training: " + g.name() + ", f = 0", X: "step", Y: "largest prefix-matching score",
+				r.Add(viz.Lines(viz.Spec{Title: "Prefix matching over training: " + g.name() + ", f = 0", X: "step", Y: "largest prefix-matching score",
 					Caption: "The f = 0 runs of this size: induction heads form where the line crosses the threshold."},
-					series, LogX(), HLine(a.Threshold, "threshold")))
+					series, viz.LogX(), viz.HLine(a.Threshold, "threshold")))
 			}
 			continue
 		}
@@ -534,9 +536,9 @@ func (s *repStudy) training(r *Report) {
 			if len(series) == 0 {
 				continue
 			}
-			r.Add(Lines(Spec{Title: fmt.Sprintf("Prefix matching over training: %s, %s", g.name(), fLabel(f)), X: "step", Y: "largest prefix-matching score",
+			r.Add(viz.Lines(viz.Spec{Title: fmt.Sprintf("Prefix matching over training: %s, %s", g.name(), fLabel(f)), X: "step", Y: "largest prefix-matching score",
 				Caption: "One line per run (E and seed) and the f = 0 baselines; a line that crosses the threshold late, or falls back below it, is a delayed or collapsed induction head."},
-				series, LogX(), HLine(a.Threshold, "threshold")))
+				series, viz.LogX(), viz.HLine(a.Threshold, "threshold")))
 		}
 	}
 	r.Section("", fateCounts(s))
@@ -626,7 +628,7 @@ func runsTable(a *repeated.Analysis) template.HTML {
 
 // descent draws the test loss of the largest f over training, with each run's memorization
 // step, and lists the runs whose test loss rose and fell again.
-func (s *repStudy) descent(r *Report) {
+func (s *repStudy) descent(r *viz.Report) {
 	a := s.a
 	r.Section("Double descent", fmt.Sprintf("At large f, Hernandez et al. 2022 see test loss rise midway through training and fall again (double descent), "+
 		"around the point where the repeated subset is memorized (its loss at most %g nats). The charts show the test loss of the largest f over training "+
@@ -653,17 +655,17 @@ func (s *repStudy) descent(r *Report) {
 				}
 			}
 			slices.Sort(marks)
-			var opts []Option
+			var opts []viz.Option
 			for _, m := range marks {
-				opts = append(opts, VLine(float64(m), "E = "+strings.Join(at[m], ", ")))
+				opts = append(opts, viz.VLine(float64(m), "E = "+strings.Join(at[m], ", ")))
 			}
 			series := s.overSteps(append(byEpochsSeed(g.base), runs...), func(row repeated.Row) float64 { return row.TestLoss })
 			if len(series) == 0 {
 				continue
 			}
-			r.Add(Lines(Spec{Title: fmt.Sprintf("Test loss over training: %s, %s", g.name(), fLabel(top)), X: "step", Y: "test loss (nats)",
+			r.Add(viz.Lines(viz.Spec{Title: fmt.Sprintf("Test loss over training: %s, %s", g.name(), fLabel(top)), X: "step", Y: "test loss (nats)",
 				Caption: "One line per run (E and seed); a line that falls, rises after its subset is memorized (dashed, labelled with E) and falls again shows double descent."},
-				series, append(opts, LogX())...))
+				series, append(opts, viz.LogX())...))
 		}
 	}
 	var lines []string

@@ -1,4 +1,4 @@
-package viz
+package report
 
 import (
 	"fmt"
@@ -158,7 +158,7 @@ func sampleRepeated() *repeated.Analysis {
 
 func TestRepeatedReport(t *testing.T) {
 	a := sampleRepeated()
-	r, err := RepeatedReport(a)
+	r, err := Repeated(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestRepeatedReportDegenerate(t *testing.T) {
 		}
 	}
 	a.Rows = rows
-	r, err := RepeatedReport(a)
+	r, err := Repeated(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestRepeatedReportDegenerate(t *testing.T) {
 		}
 	}
 	a.Runs, a.Rows = runs, nil
-	r, err = RepeatedReport(a)
+	r, err = Repeated(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,13 +292,13 @@ func TestRepeatedReportErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a := sampleRepeated()
 			c.spoil(a)
-			_, err := RepeatedReport(a)
+			_, err := Repeated(a)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %v, want one containing %q", err, c.want)
 			}
 		})
 	}
-	if _, err := RepeatedReport(nil); err == nil || !strings.Contains(err.Error(), "no analysis") {
+	if _, err := Repeated(nil); err == nil || !strings.Contains(err.Error(), "no analysis") {
 		t.Errorf("nil analysis: %v", err)
 	}
 }
@@ -320,7 +320,7 @@ func TestByEpochs(t *testing.T) {
 func TestRepeatedReportInBrowser(t *testing.T) {
 	browsertest.Require(t)
 	path := filepath.Join(t.TempDir(), "repeated.html")
-	r, err := RepeatedReport(sampleRepeated())
+	r, err := Repeated(sampleRepeated())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,26 +1,28 @@
-package viz
+package report
 
 import (
 	"errors"
 	"fmt"
 
 	"github.com/mechinterp/mechinterp/circuits"
+
+	"github.com/mechinterp/mechinterp/viz"
 )
 
-// CircuitsReport builds the page of `mechinterp circuits`: each head's OV and
+// Circuits builds the page of `mechinterp circuits`: each head's OV and
 // QK eigenvalue copying scores as bars, the Q-, K- and V-composition of every
 // pair of heads as heatmaps [earlier head x later head] with the random
 // baseline stated, and the eigenvalues of each head's full OV and QK circuits
 // as scatters (real vs imaginary part, one series per head, one chart per
 // layer). The analysis is embedded as JSON (mechinterp.data("circuits")).
 // model names the checkpoint in the page's text.
-func CircuitsReport(a *circuits.Analysis, model string) (*Report, error) {
+func Circuits(a *circuits.Analysis, model string) (*viz.Report, error) {
 	if a == nil || len(a.Heads) == 0 {
 		return nil, errors.New("circuits report: no heads to show")
 	}
 	c := a.Config
 	L, H := c.NLayers, c.NHeads
-	r := NewReport("Circuits from the weights: " + model)
+	r := viz.NewReport("Circuits from the weights: " + model)
 	r.Section("", fmt.Sprintf("%d layers x %d heads, d_model %d, d_head %d, vocabulary %d. Every score on this page is computed from the weights alone "+
 		"(Elhage et al. 2021, A Mathematical Framework for Transformer Circuits); with LayerNorm, its gains are folded into the weights that read the "+
 		"residual stream and the weights that write it are centred, as TransformerLens does by default. The numbers are embedded as JSON (mechinterp.data(\"circuits\")).",
@@ -34,9 +36,9 @@ func CircuitsReport(a *circuits.Analysis, model string) (*Report, error) {
 	r.Section("Copying scores", "The eigenvalue copying score is sum(λ)/sum(|λ|) over the eigenvalues of a head's full circuit through the embeddings. "+
 		"For the OV circuit W_E W_V W_O W_U, +1 means attending to a token raises that token's logit (copying, as induction heads do) and -1 that it lowers it. "+
 		"For the QK circuit W_E W_Q W_K^T W_E^T, +1 means a token's query matches keys of the same token.")
-	r.Add(Bars(Spec{Title: "Eigenvalue copying scores per head", X: "head", Y: "copying score",
+	r.Add(viz.Bars(viz.Spec{Title: "Eigenvalue copying scores per head", X: "head", Y: "copying score",
 		Caption: "Blue: OV circuit (does the head copy what it attends to?); green: QK circuit (does it attend to the same token?). Both lie in [-1, 1]."},
-		labels, []Series{{Name: "OV copying", Y: ov}, {Name: "QK copying", Y: qk}}, HLine(0, "0")))
+		labels, []viz.Series{{Name: "OV copying", Y: ov}, {Name: "QK copying", Y: qk}}, viz.HLine(0, "0")))
 
 	r.Section("Composition", "A composition score ||L R||_F / (||L||_F ||R||_F) measures how much of what an earlier head writes (L = W_V W_O) a later head reads "+
 		"through its queries (Q: R = W_Q W_K^T), keys (K: R transposed) or values (V: R = W_V W_O). Random matrices of the same shapes score about the "+
@@ -58,10 +60,10 @@ func CircuitsReport(a *circuits.Analysis, model string) (*Report, error) {
 			if p := s.Top(1); len(p) > 0 {
 				top = fmt.Sprintf("the top pair is %s -> %s at %.3f", p[0].Earlier, p[0].Later, p[0].Score)
 			}
-			r.Add(Heatmap(Spec{Title: s.Kind.String() + "-composition", X: "later head", Y: "earlier head",
+			r.Add(viz.Heatmap(viz.Spec{Title: s.Kind.String() + "-composition", X: "later head", Y: "earlier head",
 				Caption: fmt.Sprintf("Random baseline %.3f ± %.3f (95th percentile %.3f, %d draws); %s. Blank: not an earlier->later pair.",
 					b.Mean, b.Std, b.P95, b.Samples, top)},
-				later, earlier, z, Height(max(300, 60+28*len(earlier)))))
+				later, earlier, z, viz.Height(max(300, 60+28*len(earlier)))))
 		}
 	}
 
@@ -69,7 +71,7 @@ func CircuitsReport(a *circuits.Analysis, model string) (*Report, error) {
 		"Points on the positive real axis mean copying, on the negative axis suppression; complex pairs mean the circuit rotates token directions.")
 	for _, circuit := range []string{"OV", "QK"} {
 		for l := 0; l < L; l++ {
-			var series []Series
+			var series []viz.Series
 			for _, h := range a.Heads {
 				if h.Layer != l {
 					continue
@@ -78,7 +80,7 @@ func CircuitsReport(a *circuits.Analysis, model string) (*Report, error) {
 				if circuit == "QK" {
 					eig = h.QKEigenvalues
 				}
-				s := Series{Name: h.Head.String()}
+				s := viz.Series{Name: h.Head.String()}
 				for _, v := range eig {
 					s.X, s.Y = append(s.X, real(v)), append(s.Y, imag(v))
 					s.Labels = append(s.Labels, h.Head.String())
@@ -89,9 +91,9 @@ func CircuitsReport(a *circuits.Analysis, model string) (*Report, error) {
 			if circuit == "QK" {
 				full = "W_E W_Q W_K^T W_E^T"
 			}
-			r.Add(Scatter(Spec{Title: fmt.Sprintf("Layer %d: eigenvalues of the full %s circuits", l, circuit), X: "real part", Y: "imaginary part",
+			r.Add(viz.Scatter(viz.Spec{Title: fmt.Sprintf("Layer %d: eigenvalues of the full %s circuits", l, circuit), X: "real part", Y: "imaginary part",
 				Caption: fmt.Sprintf("Eigenvalues of %s per head (click a head in the legend to hide it); right of the vertical axis is copying.", full)},
-				series, VLine(0, "")))
+				series, viz.VLine(0, "")))
 		}
 	}
 	r.Data("circuits", a)

@@ -1,4 +1,4 @@
-package viz
+package report
 
 import (
 	"encoding/json"
@@ -10,18 +10,20 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/superposition"
+
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 // maxCurvePoints bounds the points of every training curve drawn, so pages stay small; the
 // full curves are in the page's embedded results.
 const maxCurvePoints = 300
 
-// SuperpositionReport builds the HTML report of one `mechinterp superposition` experiment:
+// Superposition builds the HTML report of one `mechinterp superposition` experiment:
 // the charts of docs/superposition.md for that experiment, each with a title, axis names and
 // a caption, and the whole result embedded as JSON (mechinterp.data("results") in the page).
 // It dispatches on res.Experiment, falling back to whichever result field is set.
 // The returned report has no mistakes: any is returned as the error.
-func SuperpositionReport(res *superposition.ExperimentResult) (*Report, error) {
+func Superposition(res *superposition.ExperimentResult) (*viz.Report, error) {
 	if res == nil {
 		return nil, errors.New("superposition report: nil result")
 	}
@@ -29,7 +31,7 @@ func SuperpositionReport(res *superposition.ExperimentResult) (*Report, error) {
 	if res.Experiment == "" {
 		title = "Superposition experiment"
 	}
-	r := NewReport(title)
+	r := viz.NewReport(title)
 	var intro string
 	if d := res.Description; d != "" {
 		intro = strings.ToUpper(d[:1]) + d[1:] + ".\n\n"
@@ -73,7 +75,7 @@ const maxEmbeddedResults = 4 << 20
 
 // embedResults embeds res as mechinterp.data("results"), or, when it is
 // larger than maxEmbeddedResults, a note saying where the full results are.
-func embedResults(r *Report, res *superposition.ExperimentResult) {
+func embedResults(r *viz.Report, res *superposition.ExperimentResult) {
 	b, err := json.Marshal(res)
 	if err != nil || len(b) <= maxEmbeddedResults {
 		r.Data("results", res) // Data reports a marshalling error itself
@@ -88,7 +90,7 @@ func embedResults(r *Report, res *superposition.ExperimentResult) {
 
 // ---- Instances: linear, relu, neurons, absolute, correlated ----
 
-func instancesReport(r *Report, res *superposition.ExperimentResult) error {
+func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 	ins := res.Instances
 	if len(ins) == 0 {
 		return errors.New("no instances")
@@ -125,10 +127,10 @@ func instancesReport(r *Report, res *superposition.ExperimentResult) error {
 				poly[i] = float64(a.Neurons.Polysemantic)
 			}
 			r.Section("Across sparsity", "How the neurons change as features become sparse.")
-			r.Add(Lines(Spec{Title: "Neuron monosemanticity against sparsity", X: "1/(1-S)", Y: "mean monosemanticity",
+			r.Add(viz.Lines(viz.Spec{Title: "Neuron monosemanticity against sparsity", X: "1/(1-S)", Y: "mean monosemanticity",
 				Caption: "Left axis: mean over neurons of max_i |W_ki| / ||W_k|| (1 = every neuron reads one feature); right axis: neurons below 0.9; polysemantic neurons appear as 1/(1-S) grows."},
-				[]Series{{Name: "mean monosemanticity", X: inv, Y: mono}, {Name: "polysemantic neurons", X: inv, Y: poly, RightAxis: true}},
-				LogX(), YRight("polysemantic neurons"), HLine(0.9, "0.9")))
+				[]viz.Series{{Name: "mean monosemanticity", X: inv, Y: mono}, {Name: "polysemantic neurons", X: inv, Y: poly, RightAxis: true}},
+				viz.LogX(), viz.YRight("polysemantic neurons"), viz.HLine(0.9, "0.9")))
 		} else {
 			ds, rep := make([]float64, len(ins)), make([]float64, len(ins))
 			for i, a := range ins {
@@ -136,10 +138,10 @@ func instancesReport(r *Report, res *superposition.ExperimentResult) error {
 				rep[i] = float64(represented(a.Norms))
 			}
 			r.Section("Across sparsity", "How much superposition each instance uses, from dense (left) to sparse (right).")
-			r.Add(Lines(Spec{Title: "D* and represented features against sparsity", X: "1/(1-S)", Y: "D* (dimensions per feature)",
+			r.Add(viz.Lines(viz.Spec{Title: "D* and represented features against sparsity", X: "1/(1-S)", Y: "D* (dimensions per feature)",
 				Caption: fmt.Sprintf("Left axis: D* = m/||W||_F^2 (1: one feature per dimension, below 1: superposition); right axis: features with ||W_i|| >= 0.5, more than m = %d only in superposition.", m)},
-				[]Series{{Name: "D*", X: inv, Y: ds}, {Name: "features represented", X: inv, Y: rep, RightAxis: true}},
-				LogX(), YRight("features represented"), HLine(1, "D* = 1"), HLine(0.5, "D* = 1/2")))
+				[]viz.Series{{Name: "D*", X: inv, Y: ds}, {Name: "features represented", X: inv, Y: rep, RightAxis: true}},
+				viz.LogX(), viz.YRight("features represented"), viz.HLine(1, "D* = 1"), viz.HLine(0.5, "D* = 1/2")))
 		}
 	}
 
@@ -152,7 +154,7 @@ func instancesReport(r *Report, res *superposition.ExperimentResult) error {
 		for i, a := range ins {
 			cats[i] = a.Label
 		}
-		var series []Series
+		var series []viz.Series
 		for s := range res.SetCosines[0] {
 			name := fmt.Sprintf("set %d", s)
 			if s < len(sets) {
@@ -164,12 +166,12 @@ func instancesReport(r *Report, res *superposition.ExperimentResult) error {
 					y[i] = res.SetCosines[i][s]
 				}
 			}
-			series = append(series, Series{Name: name, Y: y})
+			series = append(series, viz.Series{Name: name, Y: y})
 		}
 		r.Section("Feature sets", "Whether the members of each feature set share, oppose or avoid each other's directions.")
-		r.Add(Bars(Spec{Title: "Mean cosine within each feature set", X: "training data", Y: "mean cos(W_i, W_j) in the set",
+		r.Add(viz.Bars(viz.Spec{Title: "Mean cosine within each feature set", X: "training data", Y: "mean cos(W_i, W_j) in the set",
 			Caption: "Near 0: the set's features are orthogonal (correlated features avoid interfering); near -1: antipodal (anticorrelated features are never active together)."},
-			cats, series, HLine(0, "orthogonal")))
+			cats, series, viz.HLine(0, "orthogonal")))
 	}
 
 	for _, a := range ins {
@@ -223,7 +225,7 @@ func instanceText(a superposition.Analysis, n int) string {
 
 // ---- Sweeps: pentagon, dimensionality ----
 
-func sweepReport(r *Report, sw *superposition.SweepResult) error {
+func sweepReport(r *viz.Report, sw *superposition.SweepResult) error {
 	if len(sw.Points) == 0 {
 		return errors.New("sweep has no points")
 	}
@@ -244,9 +246,9 @@ func sweepReport(r *Report, sw *superposition.SweepResult) error {
 	r.Section("Summary", strings.Join(lines, "\n\n"))
 
 	r.Section("Dimensionality", "D* is the number of dimensions per represented feature; D_i is the fraction of a dimension feature i gets. Both stick at the fractions of regular structures.")
-	r.Add(Lines(Spec{Title: "D* against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "D* = m / ||W||_F^2",
+	r.Add(viz.Lines(viz.Spec{Title: "D* against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "D* = m / ||W||_F^2",
 		Caption: "Each point is the best seed at one density: D* starts at 1 (one feature per dimension) when dense and falls to a plateau at 1/2 (antipodal pairs) and below as features become sparse."},
-		[]Series{{Name: "D*", X: inv, Y: ds, Labels: labels}}, LogX(), HLine(1, "1"), HLine(0.5, "1/2")))
+		[]viz.Series{{Name: "D*", X: inv, Y: ds, Labels: labels}}, viz.LogX(), viz.HLine(1, "1"), viz.HLine(0.5, "1/2")))
 
 	var dx, dy []float64
 	var dl []string
@@ -256,20 +258,20 @@ func sweepReport(r *Report, sw *superposition.SweepResult) error {
 			dl = append(dl, fmt.Sprintf("feature %d at 1-S = %s", i, g3(p.Density)))
 		}
 	}
-	stickyOpts := []Option{LogX()}
+	stickyOpts := []viz.Option{viz.LogX()}
 	for _, s := range superposition.StickyFractions {
-		stickyOpts = append(stickyOpts, HLine(s.Value, fraction(s.Value)+" "+s.Name))
+		stickyOpts = append(stickyOpts, viz.HLine(s.Value, fraction(s.Value)+" "+s.Name))
 	}
-	r.Add(Scatter(Spec{Title: "Feature dimensionality D_i against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "D_i",
+	r.Add(viz.Scatter(viz.Spec{Title: "Feature dimensionality D_i against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "D_i",
 		Caption: "Each small dot is one feature's D_i at one density, the other series is D*; dots cluster on the dashed sticky fractions: 1 dedicated, 3/4 tetrahedron, 2/3 triangle, 1/2 antipodal pair, 2/5 pentagon, 3/8 square antiprism, 0 dropped."},
-		[]Series{{Name: "D_i", X: dx, Y: dy, Labels: dl}, {Name: "D*", X: inv, Y: ds, Labels: labels}}, append(stickyOpts, Height(520))...))
+		[]viz.Series{{Name: "D_i", X: dx, Y: dy, Labels: dl}, {Name: "D*", X: inv, Y: ds, Labels: labels}}, append(stickyOpts, viz.Height(520))...))
 
-	r.Add(Lines(Spec{Title: "Features represented against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "features with ||W_i|| >= 0.5",
+	r.Add(viz.Lines(viz.Spec{Title: "Features represented against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "features with ||W_i|| >= 0.5",
 		Caption: fmt.Sprintf("Above the dashed line at m = %d the model represents more features than it has dimensions: superposition.", m)},
-		[]Series{{Name: "represented", X: inv, Y: rep, Labels: labels}}, LogX(), HLine(float64(m), "m")))
-	r.Add(Scatter(Spec{Title: "Adversarial vulnerability against D*", X: "D*", Y: "mean vulnerability 1/sqrt(D_i)",
+		[]viz.Series{{Name: "represented", X: inv, Y: rep, Labels: labels}}, viz.LogX(), viz.HLine(float64(m), "m")))
+	r.Add(viz.Scatter(viz.Spec{Title: "Adversarial vulnerability against D*", X: "D*", Y: "mean vulnerability 1/sqrt(D_i)",
 		Caption: "Each point is one density: the less room per feature (smaller D*), the larger the worst-case effect of a unit input perturbation on represented features; 1 means no superposition."},
-		[]Series{{Name: "densities", X: ds, Y: vul, Labels: labels}}, HLine(1, "no superposition")))
+		[]viz.Series{{Name: "densities", X: ds, Y: vul, Labels: labels}}, viz.HLine(1, "no superposition")))
 
 	if sw.Seeds > 1 {
 		var sx, sy, bx, by []float64
@@ -281,9 +283,9 @@ func sweepReport(r *Report, sw *superposition.SweepResult) error {
 			}
 			bx, by = append(bx, inv[j]), append(by, best)
 		}
-		r.Add(Scatter(Spec{Title: "Held-out loss of every seed", X: "1/(1-S) (log scale)", Y: "final loss",
+		r.Add(viz.Scatter(viz.Spec{Title: "Held-out loss of every seed", X: "1/(1-S) (log scale)", Y: "final loss",
 			Caption: fmt.Sprintf("Each dot is one of %d seeds at a density; the lowest (kept) is the second series — seeds that missed the best geometry sit above it.", sw.Seeds)},
-			[]Series{{Name: "every seed", X: sx, Y: sy}, {Name: "best seed (kept)", X: bx, Y: by}}, LogX(), LogY()))
+			[]viz.Series{{Name: "every seed", X: sx, Y: sy}, {Name: "best seed (kept)", X: bx, Y: by}}, viz.LogX(), viz.LogY()))
 	}
 
 	if m == 2 || n <= 50 {
@@ -327,7 +329,7 @@ func sweepReport(r *Report, sw *superposition.SweepResult) error {
 
 // ---- Phase diagrams ----
 
-func phaseReport(r *Report, phases []*superposition.PhaseResult) error {
+func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 	if len(phases) == 0 {
 		return errors.New("no phase diagrams")
 	}
@@ -363,13 +365,13 @@ func phaseReport(r *Report, phases []*superposition.PhaseResult) error {
 			}
 		}
 		r.Section("Phase diagram: "+shape, fmt.Sprintf("%d cells not represented, %d with a dedicated dimension, %d in superposition.", counts[0], counts[1], counts[2]))
-		r.Add(Heatmap(Spec{Title: "Phase of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
+		r.Add(viz.Heatmap(viz.Spec{Title: "Phase of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
 			Caption: "Colour is the phase: white (0) not represented, mid blue (1) dedicated dimension, dark blue (2) superposition; superposition takes over as density falls (lower rows)."},
-			x, y, codes, ColorRange(0, 2)))
-		r.Add(Heatmap(Spec{Title: "Norm ||W_extra|| of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
+			x, y, codes, viz.ColorRange(0, 2)))
+		r.Add(viz.Heatmap(viz.Spec{Title: "Norm ||W_extra|| of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
 			Caption: "Dark: the extra feature is represented (norm near 1); pale: dropped (norm near 0)."},
 			x, y, ph.ExtraNorm))
-		r.Add(Heatmap(Spec{Title: "Interference of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
+		r.Add(viz.Heatmap(viz.Spec{Title: "Interference of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
 			Caption: "sum_j (Ŵ_extra · W_j)^2: pale means it has a direction of its own, dark that it shares one with other features (superposition)."},
 			x, y, ph.ExtraInterference))
 	}
@@ -378,7 +380,7 @@ func phaseReport(r *Report, phases []*superposition.PhaseResult) error {
 
 // ---- Sparse autoencoders ----
 
-func saeReport(r *Report, ex *superposition.SAEExperiment) error {
+func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 	if len(ex.Runs) == 0 {
 		return errors.New("no SAE runs")
 	}
@@ -420,10 +422,10 @@ func saeReport(r *Report, ex *superposition.SAEExperiment) error {
 	for _, f := range sizes {
 		sort.Slice(bySize[f], func(a, b int) bool { return bySize[f][a].Config.L1 < bySize[f][b].Config.L1 })
 	}
-	perSize := func(val func(superposition.SAEResult) float64) []Series {
-		var out []Series
+	perSize := func(val func(superposition.SAEResult) float64) []viz.Series {
+		var out []viz.Series
 		for _, f := range sizes {
-			s := Series{Name: fmt.Sprintf("F = %d", f)}
+			s := viz.Series{Name: fmt.Sprintf("F = %d", f)}
 			for _, run := range bySize[f] {
 				s.X, s.Y = append(s.X, run.Config.L1), append(s.Y, val(run))
 			}
@@ -443,32 +445,32 @@ func saeReport(r *Report, ex *superposition.SAEExperiment) error {
 		}
 	}
 	r.Section("SAE metrics", "One SAE per dictionary size F and L1 coefficient λ.\n\n"+strings.Join(lines, "\n\n"))
-	r.Add(Lines(Spec{Title: "MMCS against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "MMCS",
+	r.Add(viz.Lines(viz.Spec{Title: "MMCS against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "MMCS",
 		Caption: "Mean over true features of the best cosine with any dictionary atom: 1 means every true feature has an exactly aligned atom; above the dashed 0.95 the features are recovered."},
-		perSize(func(s superposition.SAEResult) float64 { return s.MMCS }), LogX(), HLine(0.95, "0.95")))
-	r.Add(Lines(Spec{Title: "L0 against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "L0 (mean active features)",
+		perSize(func(s superposition.SAEResult) float64 { return s.MMCS }), viz.LogX(), viz.HLine(0.95, "0.95")))
+	r.Add(viz.Lines(viz.Spec{Title: "L0 against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "L0 (mean active features)",
 		Caption: "Mean number of dictionary features active per input: it falls as λ grows; the dashed line is the toy model's true mean number of active features."},
-		perSize(func(s superposition.SAEResult) float64 { return s.L0 }), LogX(), HLine(trueL0, "true")))
-	r.Add(Lines(Spec{Title: "Variance explained against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "fraction of variance explained",
+		perSize(func(s superposition.SAEResult) float64 { return s.L0 }), viz.LogX(), viz.HLine(trueL0, "true")))
+	r.Add(viz.Lines(viz.Spec{Title: "Variance explained against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "fraction of variance explained",
 		Caption: "1 - SSE/SST of the reconstruction: near 1 the SAE reconstructs the activations; it falls when λ is so large that the code is too sparse."},
-		perSize(func(s superposition.SAEResult) float64 { return s.FVE }), LogX(), HLine(1, "1")))
-	r.Add(Lines(Spec{Title: "Dead features against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "dead features",
+		perSize(func(s superposition.SAEResult) float64 { return s.FVE }), viz.LogX(), viz.HLine(1, "1")))
+	r.Add(viz.Lines(viz.Spec{Title: "Dead features against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "dead features",
 		Caption: "Dictionary features that never fired in the last training window: a large λ or an oversized dictionary kills features."},
-		perSize(func(s superposition.SAEResult) float64 { return float64(s.Dead) }), LogX()))
-	var fr []Series
+		perSize(func(s superposition.SAEResult) float64 { return float64(s.Dead) }), viz.LogX()))
+	var fr []viz.Series
 	for _, f := range sizes {
-		s := Series{Name: fmt.Sprintf("F = %d", f)}
+		s := viz.Series{Name: fmt.Sprintf("F = %d", f)}
 		for _, run := range bySize[f] {
 			s.X, s.Y = append(s.X, run.L0), append(s.Y, run.FVE)
 			s.Labels = append(s.Labels, fmt.Sprintf("F = %d, λ = %s", f, g3(run.Config.L1)))
 		}
 		fr = append(fr, s)
 	}
-	r.Add(Scatter(Spec{Title: "Sparsity against reconstruction", X: "L0 (mean active features)", Y: "fraction of variance explained",
+	r.Add(viz.Scatter(viz.Spec{Title: "Sparsity against reconstruction", X: "L0 (mean active features)", Y: "fraction of variance explained",
 		Caption: "Each point is one SAE: the best sit top left (few active features, good reconstruction); hover for F and λ."}, fr))
-	var bySizeSeries []Series
+	var bySizeSeries []viz.Series
 	for _, l := range l1s {
-		s := Series{Name: "λ = " + g3(l)}
+		s := viz.Series{Name: "λ = " + g3(l)}
 		for _, f := range sizes {
 			for _, run := range bySize[f] {
 				if run.Config.L1 == l {
@@ -478,9 +480,9 @@ func saeReport(r *Report, ex *superposition.SAEExperiment) error {
 		}
 		bySizeSeries = append(bySizeSeries, s)
 	}
-	r.Add(Lines(Spec{Title: "MMCS against dictionary size", X: "dictionary size F (log scale)", Y: "MMCS",
+	r.Add(viz.Lines(viz.Spec{Title: "MMCS against dictionary size", X: "dictionary size F (log scale)", Y: "MMCS",
 		Caption: fmt.Sprintf("One line per λ: a dictionary needs at least as many atoms as true features (%d) to reach an MMCS near 1.", len(ex.TrueFeatures))},
-		bySizeSeries, LogX(), HLine(0.95, "0.95")))
+		bySizeSeries, viz.LogX(), viz.HLine(0.95, "0.95")))
 
 	r.Section("Feature density", "How often each dictionary feature fires, on a log scale (Bricken et al. 2023).")
 	for _, f := range sizes {
@@ -492,7 +494,7 @@ func saeReport(r *Report, ex *superposition.SAEExperiment) error {
 		for b := range h0.Counts {
 			cats = append(cats, fmt.Sprintf("%.1f", h0.Edges[b]))
 		}
-		var series []Series
+		var series []viz.Series
 		for _, run := range bySize[f] {
 			y := []float64{float64(run.Histogram.Never)}
 			for b := range h0.Counts {
@@ -502,9 +504,9 @@ func saeReport(r *Report, ex *superposition.SAEExperiment) error {
 				}
 				y = append(y, float64(c))
 			}
-			series = append(series, Series{Name: "λ = " + g3(run.Config.L1), Y: y})
+			series = append(series, viz.Series{Name: "λ = " + g3(run.Config.L1), Y: y})
 		}
-		r.Add(Bars(Spec{Title: fmt.Sprintf("Feature-density histogram, F = %d", f), X: "log10 of firing frequency (bin start)", Y: "dictionary features",
+		r.Add(viz.Bars(viz.Spec{Title: fmt.Sprintf("Feature-density histogram, F = %d", f), X: "log10 of firing frequency (bin start)", Y: "dictionary features",
 			Caption: "Bars count dictionary features by how often they fire (log10 bins; 'never' = dead on the evaluation rows); a healthy SAE has no mass at 'never' and a bump near the true feature density."},
 			cats, series))
 	}
@@ -515,19 +517,19 @@ func saeReport(r *Report, ex *superposition.SAEExperiment) error {
 		for g := range cats {
 			cats[g] = "true " + strconv.Itoa(g)
 		}
-		r.Add(Bars(Spec{Title: "Best cosine per true feature", X: "true feature direction", Y: "max cosine with an atom",
+		r.Add(viz.Bars(viz.Spec{Title: "Best cosine per true feature", X: "true feature direction", Y: "max cosine with an atom",
 			Caption: "For each true feature direction, the cosine of the closest dictionary atom: 1 is an exact recovery; MMCS is their mean."},
-			cats, []Series{{Name: "best cosine", Y: best.BestCos}}, HLine(0.95, "0.95")))
+			cats, []viz.Series{{Name: "best cosine", Y: best.BestCos}}, viz.HLine(0.95, "0.95")))
 	}
-	var ls []Series
+	var ls []viz.Series
 	for _, f := range sizes {
 		for _, run := range bySize[f] {
 			x, y := curve(run.LossSteps, run.Loss)
-			ls = append(ls, Series{Name: fmt.Sprintf("F = %d, λ = %s", f, g3(run.Config.L1)), X: x, Y: y})
+			ls = append(ls, viz.Series{Name: fmt.Sprintf("F = %d, λ = %s", f, g3(run.Config.L1)), X: x, Y: y})
 		}
 	}
-	r.Add(Lines(Spec{Title: "SAE training loss", X: "step", Y: "loss = MSE + λ L1 (log scale)",
-		Caption: "One line per SAE: batch-mean loss over training; lines should flatten by the end, otherwise train longer."}, ls, LogY()))
+	r.Add(viz.Lines(viz.Spec{Title: "SAE training loss", X: "step", Y: "loss = MSE + λ L1 (log scale)",
+		Caption: "One line per SAE: batch-mean loss over training; lines should flatten by the end, otherwise train longer."}, ls, viz.LogY()))
 
 	r.Section("Toy model training", "")
 	r.Add(lossChart([]superposition.Analysis{toy}, func(a superposition.Analysis) string { return orDefault(a.Label, "toy") }))
@@ -539,45 +541,45 @@ func saeReport(r *Report, ex *superposition.SAEExperiment) error {
 
 // ---- Charts shared by the reports ----
 
-func wtwChart(a superposition.Analysis, title string) *Chart {
+func wtwChart(a superposition.Analysis, title string) *viz.Chart {
 	n := len(a.WtW)
-	opts := []Option{Diverging()}
+	opts := []viz.Option{viz.Diverging()}
 	if n <= 8 {
-		opts = append(opts, ShowValues())
+		opts = append(opts, viz.ShowValues())
 	}
 	if n > 20 {
-		opts = append(opts, Height(min(900, 300+12*n)))
+		opts = append(opts, viz.Height(min(900, 300+12*n)))
 	}
-	return Heatmap(Spec{Title: title, X: "feature j", Y: "feature i",
+	return viz.Heatmap(viz.Spec{Title: title, X: "feature j", Y: "feature i",
 		Caption: "Cell (i, j) is W_i · W_j: the diagonal is ||W_i||^2; red off the diagonal = two features share a direction, blue = opposite (antipodal), white = orthogonal."},
 		featureNames(n), featureNames(n), a.WtW, opts...)
 }
 
-func biasChart(b []float64, title string) *Chart {
-	return Heatmap(Spec{Title: title, X: "feature i", Y: "b",
+func biasChart(b []float64, title string) *viz.Chart {
+	return viz.Heatmap(viz.Spec{Title: title, X: "feature i", Y: "b",
 		Caption: "Output bias b_i: blue (negative) biases cancel the small interference of features in superposition; near white when a feature has its own dimension or is dropped."},
-		featureNames(len(b)), []string{"b"}, [][]float64{b}, Diverging(), Height(170))
+		featureNames(len(b)), []string{"b"}, [][]float64{b}, viz.Diverging(), viz.Height(170))
 }
 
-func normsChart(a superposition.Analysis, title string) *Chart {
-	return Bars(Spec{Title: title, X: "feature i (most important first)", Y: "||W_i||",
+func normsChart(a superposition.Analysis, title string) *viz.Chart {
+	return viz.Bars(viz.Spec{Title: title, X: "feature i (most important first)", Y: "||W_i||",
 		Caption: "Bar height: how strongly feature i is represented (1 fully, 0 dropped); colour: its interference sum_j (Ŵ_i·W_j)^2, dark purple = a dimension of its own, yellow = superposition."},
-		featureNames(len(a.Norms)), []Series{{Name: "||W_i||", Y: a.Norms}}, ColorBy("interference", a.Interference), HLine(1, "1"))
+		featureNames(len(a.Norms)), []viz.Series{{Name: "||W_i||", Y: a.Norms}}, viz.ColorBy("interference", a.Interference), viz.HLine(1, "1"))
 }
 
-func directionsChart(W [][]float64, title string, names []string) *Chart {
+func directionsChart(W [][]float64, title string, names []string) *viz.Chart {
 	x, y := make([]float64, len(W)), make([]float64, len(W))
 	for i, w := range W {
 		x[i], y[i] = w[0], w[1]
 	}
-	return Scatter(Spec{Title: title, X: "hidden dimension 0", Y: "hidden dimension 1",
+	return viz.Scatter(viz.Spec{Title: title, X: "hidden dimension 0", Y: "hidden dimension 1",
 		Caption: "Each point is a column W_i, drawn as a line from the origin: equal-length spokes at equal angles form a regular shape (two opposite spokes: an antipodal pair; five at 72°: a pentagon); a point at the origin is a dropped feature."},
-		[]Series{{Name: "W_i", X: x, Y: y, Labels: names}}, EqualAxes(), FromOrigin(), Height(460))
+		[]viz.Series{{Name: "W_i", X: x, Y: y, Labels: names}}, viz.EqualAxes(), viz.FromOrigin(), viz.Height(460))
 }
 
 // neuronMatrix draws W as neurons x features. W is feature-major ([n][m]) for both W (W1) and
 // W2 (W2[i] is W2's row i), so neuron k's weights are W[i][k] in both.
-func neuronMatrix(W [][]float64, title string, readout bool) *Chart {
+func neuronMatrix(W [][]float64, title string, readout bool) *viz.Chart {
 	n, m := len(W), len(W[0])
 	z := make([][]float64, m)
 	for k := range z {
@@ -590,32 +592,32 @@ func neuronMatrix(W [][]float64, title string, readout bool) *Chart {
 	if readout {
 		caption = "Row k is what neuron k writes to each output feature: one strong cell in a row is a monosemantic neuron, several strong cells (red positive, blue negative) a polysemantic one."
 	}
-	return Heatmap(Spec{Title: title, X: "feature i", Y: "neuron k", Caption: caption},
-		featureNames(n), neuronNames(m), z, Diverging(), Height(min(700, max(260, 140+28*m))))
+	return viz.Heatmap(viz.Spec{Title: title, X: "feature i", Y: "neuron k", Caption: caption},
+		featureNames(n), neuronNames(m), z, viz.Diverging(), viz.Height(min(700, max(260, 140+28*m))))
 }
 
-func monoChart(ns superposition.NeuronStats, title string) *Chart {
-	return Bars(Spec{Title: title, X: "neuron k", Y: "monosemanticity",
+func monoChart(ns superposition.NeuronStats, title string) *viz.Chart {
+	return viz.Bars(viz.Spec{Title: title, X: "neuron k", Y: "monosemanticity",
 		Caption: "Bar height: max_i |W_ki| / ||W_k|| (1: the neuron reads one feature; below 0.9 it counts as polysemantic); colour: the effective number of features it reads."},
-		neuronNames(len(ns.Monosemanticity)), []Series{{Name: "monosemanticity", Y: ns.Monosemanticity}},
-		ColorBy("features per neuron", ns.FeaturesPerNeuron), HLine(0.9, "0.9"))
+		neuronNames(len(ns.Monosemanticity)), []viz.Series{{Name: "monosemanticity", Y: ns.Monosemanticity}},
+		viz.ColorBy("features per neuron", ns.FeaturesPerNeuron), viz.HLine(0.9, "0.9"))
 }
 
-func lossChart(ins []superposition.Analysis, name func(superposition.Analysis) string) *Chart {
-	var s []Series
+func lossChart(ins []superposition.Analysis, name func(superposition.Analysis) string) *viz.Chart {
+	var s []viz.Series
 	for _, a := range ins {
 		x, y := curve(a.LossSteps, a.Loss)
-		s = append(s, Series{Name: name(a), X: x, Y: y})
+		s = append(s, viz.Series{Name: name(a), X: x, Y: y})
 	}
-	return Lines(Spec{Title: "Training loss", X: "step", Y: "loss (importance-weighted MSE, log scale)",
+	return viz.Lines(viz.Spec{Title: "Training loss", X: "step", Y: "loss (importance-weighted MSE, log scale)",
 		Caption: "One line per instance, the batch-mean loss over training: sparser data has a lower floor; a line still falling at the end wants more steps."},
-		s, LogY())
+		s, viz.LogY())
 }
 
 // dstarTrainingChart draws D* over training from the snapshots, or returns nil when there are
 // too few to show a trend.
-func dstarTrainingChart(ins []superposition.Analysis, name func(superposition.Analysis) string) *Chart {
-	var s []Series
+func dstarTrainingChart(ins []superposition.Analysis, name func(superposition.Analysis) string) *viz.Chart {
+	var s []viz.Series
 	for _, a := range ins {
 		var x, y []float64
 		for _, sn := range a.Snapshots {
@@ -624,20 +626,20 @@ func dstarTrainingChart(ins []superposition.Analysis, name func(superposition.An
 			}
 		}
 		if len(x) >= 2 {
-			s = append(s, Series{Name: name(a), X: x, Y: y})
+			s = append(s, viz.Series{Name: name(a), X: x, Y: y})
 		}
 	}
 	if len(s) == 0 {
 		return nil
 	}
-	return Lines(Spec{Title: "D* over training", X: "step (log scale)", Y: "D* = m / ||W||_F^2",
+	return viz.Lines(viz.Spec{Title: "D* over training", X: "step (log scale)", Y: "D* = m / ||W||_F^2",
 		Caption: "One line per instance, from the weight snapshots: D* settles as the geometry forms; drops mark features entering superposition."},
-		s, LogX(), HLine(1, "1"), HLine(0.5, "1/2"))
+		s, viz.LogX(), viz.HLine(1, "1"), viz.HLine(0.5, "1/2"))
 }
 
 // diTrainingChart draws each feature's D_i over training for one instance, with the sticky
 // fractions, or returns nil without enough snapshots.
-func diTrainingChart(a superposition.Analysis, label string) *Chart {
+func diTrainingChart(a superposition.Analysis, label string) *viz.Chart {
 	var steps []float64
 	var idx []int
 	for j, sn := range a.Snapshots {
@@ -649,7 +651,7 @@ func diTrainingChart(a superposition.Analysis, label string) *Chart {
 	if len(steps) < 2 {
 		return nil
 	}
-	var s []Series
+	var s []viz.Series
 	for i := range a.Dimensionality {
 		y := make([]float64, len(idx))
 		for k, j := range idx {
@@ -659,13 +661,13 @@ func diTrainingChart(a superposition.Analysis, label string) *Chart {
 				y[k] = math.NaN()
 			}
 		}
-		s = append(s, Series{Name: "feature " + strconv.Itoa(i), X: steps, Y: y})
+		s = append(s, viz.Series{Name: "feature " + strconv.Itoa(i), X: steps, Y: y})
 	}
-	opts := []Option{LogX()}
+	opts := []viz.Option{viz.LogX()}
 	for _, sf := range superposition.StickyFractions {
-		opts = append(opts, HLine(sf.Value, fraction(sf.Value)))
+		opts = append(opts, viz.HLine(sf.Value, fraction(sf.Value)))
 	}
-	return Lines(Spec{Title: "Feature dimensionality D_i over training, " + label, X: "step (log scale)", Y: "D_i",
+	return viz.Lines(viz.Spec{Title: "Feature dimensionality D_i over training, " + label, X: "step (log scale)", Y: "D_i",
 		Caption: "One line per feature, from the weight snapshots: each D_i wanders, then sticks at a dashed fraction (1/2 antipodal pair, 2/5 pentagon, 0 dropped) as the geometry forms."},
 		s, opts...)
 }
