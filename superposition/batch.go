@@ -1,6 +1,10 @@
 package superposition
 
-import "math"
+import (
+	"math"
+
+	"github.com/mechinterp/mechinterp/tensor"
+)
 
 // batchWork holds the feature-major buffers of the batched step: X[i*C+b] is
 // feature i of sample b of the current chunk of C samples, and so on. All
@@ -76,7 +80,7 @@ func (l *layout) chunkTied(p, g, imp []float64, bw *batchWork, c int, scale floa
 		xi := bw.X[i*C : i*C+c]
 		for k := 0; k < m; k++ {
 			if w := W[i*m+k]; w != 0 {
-				axpy(w, xi, H[k*C:k*C+c])
+				tensor.Axpy64(w, xi, H[k*C:k*C+c])
 			}
 		}
 	}
@@ -98,14 +102,14 @@ func (l *layout) chunkTied(p, g, imp []float64, bw *batchWork, c int, scale floa
 			P[b] = bi
 		}
 		for k := 0; k < m; k++ {
-			axpy(W[i*m+k], H[k*C:k*C+c], P)
+			tensor.Axpy64(W[i*m+k], H[k*C:k*C+c], P)
 		}
 		xi := bw.X[i*C : i*C+c]
 		gi := bw.G[i*C : i*C+c]
 		xi = xi[:len(P)]
 		gi = gi[:len(P)]
 		coef := 2 * scale * imp[i]
-		li, gs, any := residual(P, xi, gi, coef, relu)
+		li, gs, any := tensor.ClampedResidual64(P, xi, gi, coef, relu)
 		loss += imp[i] * li
 		gb[i] += gs
 		bw.gnz[i] = any
@@ -119,8 +123,8 @@ func (l *layout) chunkTied(p, g, imp []float64, bw *batchWork, c int, scale floa
 		gi := bw.G[i*C : i*C+c]
 		for k := 0; k < m; k++ {
 			hk := H[k*C : k*C+c]
-			gW[i*m+k] += dot(gi, hk)
-			axpy(W[i*m+k], gi, DH[k*C:k*C+c])
+			gW[i*m+k] += tensor.Dot64(gi, hk)
+			tensor.Axpy64(W[i*m+k], gi, DH[k*C:k*C+c])
 		}
 	}
 	if hidden {
@@ -133,7 +137,7 @@ func (l *layout) chunkTied(p, g, imp []float64, bw *batchWork, c int, scale floa
 	for i := 0; i < n; i++ {
 		xi := bw.X[i*C : i*C+c]
 		for k := 0; k < m; k++ {
-			gW[i*m+k] += dot(xi, DH[k*C:k*C+c])
+			gW[i*m+k] += tensor.Dot64(xi, DH[k*C:k*C+c])
 		}
 	}
 	return loss

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // The claims of Elhage et al. 2022 listed in docs/REFERENCE.md, at CI scale.
@@ -26,7 +28,7 @@ func TestClaimLinearKeepsTopFeatures(t *testing.T) {
 		}
 		for i := 0; i < m; i++ {
 			for j := i + 1; j < m; j++ {
-				if c := dotGo(W[i], W[j]); math.Abs(c) > 0.05 {
+				if c := tensor.Dot64(W[i], W[j]); math.Abs(c) > 0.05 {
 					t.Errorf("1-S=%v: W_%d . W_%d = %.3f, want orthogonal", p, i, j, c)
 				}
 			}

@@ -11,8 +11,8 @@
 // layer). Train runs many Instances, each with its own density, importance,
 // feature sets and seed, spread over goroutines; forward and backward are
 // hand-written (checked against finite differences in the tests), batched
-// feature-major so that the inner loops run over the batch with AVX2/FMA
-// kernels on amd64 (pure Go elsewhere).
+// feature-major so that the inner loops run over the batch with package
+// tensor's float64 kernels (AVX2/FMA on amd64, pure Go elsewhere).
 //
 // Metrics take W feature-major (W[i] is the paper's column W_i): FeatureNorms,
 // Interference, DStar, Dimensionalities, Vulnerability, Neurons and

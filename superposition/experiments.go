@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 //go:embed configs/*.yaml
@@ -255,7 +257,7 @@ func meanSetCosine(W [][]float64, set []int) float64 {
 	for a, i := range set {
 		for _, j := range set[a+1:] {
 			if norms[i] > 0 && norms[j] > 0 {
-				s += dotGo(W[i], W[j]) / (norms[i] * norms[j])
+				s += tensor.Dot64(W[i], W[j]) / (norms[i] * norms[j])
 				c++
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/mechinterp/mechinterp/tensor"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -119,7 +120,7 @@ func ReadGeometry(W [][]float64, opt GeometryOptions) Geometry {
 	}
 	for a, i := range rep {
 		for _, j := range rep[a+1:] {
-			c := dotGo(W[i], W[j]) / (norms[i] * norms[j])
+			c := tensor.Dot64(W[i], W[j]) / (norms[i] * norms[j])
 			if math.Abs(c) > opt.MinCos {
 				parent[find(i)] = find(j)
 			}
@@ -183,7 +184,7 @@ func spanRank(W [][]float64, members []int) int {
 	gram := mat.NewSymDense(k, nil)
 	for a, i := range members {
 		for b, j := range members[a:] {
-			gram.SetSym(a, a+b, dotGo(W[i], W[j]))
+			gram.SetSym(a, a+b, tensor.Dot64(W[i], W[j]))
 		}
 	}
 	var es mat.EigenSym

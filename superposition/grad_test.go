@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 func randomWeights(kind Kind, n, m int, seed uint64) Weights {
@@ -144,7 +146,7 @@ func TestSAEDecoderStaysUnitNorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, a := range res.Model.Wd {
-		if n := math.Sqrt(dotGo(a, a)); math.Abs(n-1) > 1e-9 {
+		if n := math.Sqrt(tensor.Dot64(a, a)); math.Abs(n-1) > 1e-9 {
 			t.Errorf("atom %d has norm %v", k, n)
 		}
 	}

@@ -3,6 +3,8 @@ package superposition
 import (
 	"math"
 	"sort"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // FeatureNorms returns ||W_i|| for each feature: how strongly feature i is
@@ -11,7 +13,7 @@ import (
 func FeatureNorms(W [][]float64) []float64 {
 	out := make([]float64, len(W))
 	for i, w := range W {
-		out[i] = math.Sqrt(dotGo(w, w))
+		out[i] = math.Sqrt(tensor.Dot64(w, w))
 	}
 	return out
 }
@@ -32,7 +34,7 @@ func Interference(W [][]float64) []float64 {
 			if j == i {
 				continue
 			}
-			d := dotGo(wi, wj) / norms[i]
+			d := tensor.Dot64(wi, wj) / norms[i]
 			s += d * d
 		}
 		out[i] = s
@@ -49,7 +51,7 @@ func GramMatrix(W [][]float64) [][]float64 {
 	for i := range W {
 		out[i] = make([]float64, len(W))
 		for j := range W {
-			out[i][j] = dotGo(W[i], W[j])
+			out[i][j] = tensor.Dot64(W[i], W[j])
 		}
 	}
 	return out
@@ -65,7 +67,7 @@ func DStar(W [][]float64) float64 {
 	m := len(W[0])
 	var f float64
 	for _, w := range W {
-		f += dotGo(w, w)
+		f += tensor.Dot64(w, w)
 	}
 	if f == 0 {
 		return math.Inf(1)
@@ -88,7 +90,7 @@ func Dimensionalities(W [][]float64) []float64 {
 		}
 		var s float64
 		for _, wj := range W {
-			d := dotGo(wi, wj) / norms[i]
+			d := tensor.Dot64(wi, wj) / norms[i]
 			s += d * d
 		}
 		out[i] = norms[i] * norms[i] / s
@@ -113,13 +115,13 @@ func Dimensionalities(W [][]float64) []float64 {
 func Vulnerability(W [][]float64) []float64 {
 	out := make([]float64, len(W))
 	for i, wi := range W {
-		n2 := dotGo(wi, wi)
+		n2 := tensor.Dot64(wi, wi)
 		if n2 == 0 {
 			continue
 		}
 		var s float64
 		for _, wj := range W {
-			d := dotGo(wi, wj)
+			d := tensor.Dot64(wi, wj)
 			s += d * d
 		}
 		out[i] = math.Sqrt(s) / n2
@@ -133,9 +135,9 @@ func Vulnerability(W [][]float64) []float64 {
 func WorstPerturbation(W [][]float64, i int) (delta []float64, effect float64) {
 	delta = make([]float64, len(W))
 	for j, wj := range W {
-		delta[j] = dotGo(W[i], wj)
+		delta[j] = tensor.Dot64(W[i], wj)
 	}
-	effect = math.Sqrt(dotGo(delta, delta))
+	effect = math.Sqrt(tensor.Dot64(delta, delta))
 	if effect > 0 {
 		for j := range delta {
 			delta[j] /= effect

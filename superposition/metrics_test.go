@@ -6,6 +6,8 @@ import (
 	"math"
 	"reflect"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 func polygon(k int, phase float64) [][]float64 {
@@ -117,9 +119,9 @@ func TestWorstPerturbation(t *testing.T) {
 		change := func(d []float64) float64 {
 			h := make([]float64, 3)
 			for j, dj := range d {
-				axpyGo(dj, W[j], h)
+				tensor.Axpy64(dj, W[j], h)
 			}
-			return math.Abs(dotGo(W[i], h))
+			return math.Abs(tensor.Dot64(W[i], h))
 		}
 		if math.Abs(change(delta)-eff) > 1e-9 {
 			t.Errorf("feature %d: delta gives %v, claimed %v", i, change(delta), eff)
@@ -129,7 +131,7 @@ func TestWorstPerturbation(t *testing.T) {
 			for j := range d {
 				d[j] = r.norm()
 			}
-			nv := math.Sqrt(dotGo(d, d))
+			nv := math.Sqrt(tensor.Dot64(d, d))
 			for j := range d {
 				d[j] /= nv
 			}

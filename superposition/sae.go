@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // SAEConfig configures a sparse autoencoder (Bricken et al. 2023, Towards
@@ -76,7 +78,7 @@ func (s *SAE) Encode(x []float64) []float64 {
 		xb[j] = x[j] - s.Bd[j]
 	}
 	for k := range f {
-		f[k] = max(0, dotGo(s.We[k], xb)+s.Be[k])
+		f[k] = max(0, tensor.Dot64(s.We[k], xb)+s.Be[k])
 	}
 	return f
 }
@@ -86,7 +88,7 @@ func (s *SAE) Decode(f []float64) []float64 {
 	x := append([]float64(nil), s.Bd...)
 	for k, v := range f {
 		if v != 0 {
-			axpyGo(v, s.Wd[k], x)
+			tensor.Axpy64(v, s.Wd[k], x)
 		}
 	}
 	return x
@@ -140,14 +142,14 @@ func MMCS(truth, atoms [][]float64) (float64, []float64) {
 	}
 	var sum float64
 	for g, t := range truth {
-		tn := math.Sqrt(dotGo(t, t))
+		tn := math.Sqrt(tensor.Dot64(t, t))
 		b := math.Inf(-1)
 		for _, a := range atoms {
-			an := math.Sqrt(dotGo(a, a))
+			an := math.Sqrt(tensor.Dot64(a, a))
 			if tn == 0 || an == 0 {
 				continue
 			}
-			b = math.Max(b, dotGo(t, a)/(tn*an))
+			b = math.Max(b, tensor.Dot64(t, a)/(tn*an))
 		}
 		if math.IsInf(b, -1) {
 			b = 0
@@ -192,12 +194,12 @@ func (s *saeState) accumulate(x []float64, l1, scale float64) (float64, float64,
 	var l1sum float64
 	active := 0
 	for k := 0; k < F; k++ {
-		pr := dotGo(We[k*d:k*d+d], xb) + Be[k]
+		pr := tensor.Dot64(We[k*d:k*d+d], xb) + Be[k]
 		s.pre[k] = pr
 		a := max(pr, 0)
 		s.act[k] = a
 		if a > 0 {
-			axpyGo(a, Wd[k*d:k*d+d], r)
+			tensor.Axpy64(a, Wd[k*d:k*d+d], r)
 			l1sum += a
 			active++
 		}
@@ -218,15 +220,15 @@ func (s *saeState) accumulate(x []float64, l1, scale float64) (float64, float64,
 		a := s.act[k]
 		atom := Wd[k*d : k*d+d]
 		if a > 0 {
-			axpyGo(2*scale*a, r, gWd[k*d:k*d+d])
+			tensor.Axpy64(2*scale*a, r, gWd[k*d:k*d+d])
 		}
 		if s.pre[k] <= 0 {
 			continue
 		}
-		df := 2*scale*dotGo(atom, r) + scale*l1
+		df := 2*scale*tensor.Dot64(atom, r) + scale*l1
 		gBe[k] += df
-		axpyGo(df, xb, gWe[k*d:k*d+d])
-		axpyGo(-df, We[k*d:k*d+d], gBd)
+		tensor.Axpy64(df, xb, gWe[k*d:k*d+d])
+		tensor.Axpy64(-df, We[k*d:k*d+d], gBd)
 	}
 	return mse, l1 * l1sum, active
 }
@@ -239,7 +241,7 @@ func (s *saeState) adamStep(t int, lr float64) {
 	Wd, gWd := s.p[s.wd:s.wd+F*d], s.g[s.wd:s.wd+F*d]
 	for k := 0; k < F; k++ {
 		atom, ga := Wd[k*d:k*d+d], gWd[k*d:k*d+d]
-		axpyGo(-dotGo(atom, ga), atom, ga)
+		tensor.Axpy64(-tensor.Dot64(atom, ga), atom, ga)
 	}
 	const b1, b2, eps = 0.9, 0.999, 1e-8
 	bc1 := 1 - math.Pow(b1, float64(t))
@@ -257,7 +259,7 @@ func (s *saeState) normalize() {
 	Wd := s.p[s.wd : s.wd+s.f*d]
 	for k := 0; k < s.f; k++ {
 		atom := Wd[k*d : k*d+d]
-		if n := math.Sqrt(dotGo(atom, atom)); n > 0 {
+		if n := math.Sqrt(tensor.Dot64(atom, atom)); n > 0 {
 			for j := range atom {
 				atom[j] /= n
 			}
@@ -309,7 +311,7 @@ func TrainSAE[T float32 | float64](ctx context.Context, data []T, d int, cfg SAE
 	mean := make([]float64, d)
 	for i := 0; i < N; i++ {
 		row(i, x)
-		axpyGo(1/float64(N), x, mean)
+		tensor.Axpy64(1/float64(N), x, mean)
 	}
 	copy(s.p[s.bd:], mean)
 

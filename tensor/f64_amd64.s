@@ -1,8 +1,8 @@
 #include "textflag.h"
 
-// func axpyAVX(a float64, x, y []float64)
+// func axpy64AVX2(a float64, x, y []float64)
 // y[i] += a*x[i] for i < len(x); len(y) >= len(x).
-TEXT ·axpyAVX(SB), NOSPLIT, $0-56
+TEXT ·axpy64AVX2(SB), NOSPLIT, $0-56
 	MOVSD a+0(FP), X0
 	VBROADCASTSD X0, Y0
 	MOVQ x_base+8(FP), SI
@@ -40,9 +40,9 @@ axdone:
 	VZEROUPPER
 	RET
 
-// func dotAVX(x, y []float64) float64
+// func dot64AVX2(x, y []float64) float64
 // sum of x[i]*y[i] for i < len(x); len(y) >= len(x).
-TEXT ·dotAVX(SB), NOSPLIT, $0-56
+TEXT ·dot64AVX2(SB), NOSPLIT, $0-56
 	MOVQ x_base+0(FP), SI
 	MOVQ x_len+8(FP), CX
 	MOVQ y_base+24(FP), DI
@@ -85,29 +85,10 @@ dtdone:
 	VZEROUPPER
 	RET
 
-// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func xgetbv() (eax, edx uint32)
-TEXT ·xgetbv(SB), NOSPLIT, $0-8
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	MOVL DX, edx+4(FP)
-	RET
-
-// func residualAVX(pre, x, g []float64, coef, floor float64) (loss, gsum float64, active int)
+// func clampedResidual64AVX2(pre, x, g []float64, coef, floor float64) (sse, gsum float64, active int)
 // out = max(pre, floor); d = out - x; loss += d*d; mask = pre > floor;
 // g = mask ? coef*d : 0; gsum += g; active counts mask lanes.
-TEXT ·residualAVX(SB), NOSPLIT, $0-112
+TEXT ·clampedResidual64AVX2(SB), NOSPLIT, $0-112
 	MOVQ pre_base+0(FP), SI
 	MOVQ pre_len+8(FP), CX
 	MOVQ x_base+24(FP), DX
@@ -163,7 +144,7 @@ rstail:
 	INCQ AX
 	JMP rstail
 rsdone:
-	VMOVSD X0, loss+88(FP)
+	VMOVSD X0, sse+88(FP)
 	VMOVSD X1, gsum+96(FP)
 	MOVQ R8, active+104(FP)
 	VZEROUPPER

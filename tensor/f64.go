@@ -1,0 +1,100 @@
+package tensor
+
+import "math"
+
+// Axpy64 adds a*x into y[:len(x)]; y must be at least as long as x.
+//
+// The float64 vector kernels (Axpy64, Dot64, ClampedResidual64) serve the
+// toy models of package superposition and the sparse autoencoders of package
+// sae, which train in float64 with the batch as the inner dimension. On amd64
+// with AVX2 and FMA they run four lanes at once in assembly; elsewhere plain
+// Go computes the same sums (the two paths may differ in the last place,
+// since the assembly fuses multiply-adds and sums in a different order).
+func Axpy64(a float64, x, y []float64) {
+	if hasF64Asm {
+		if len(y) < len(x) {
+			panic("tensor: Axpy64: y shorter than x")
+		}
+		axpy64AVX2(a, x, y)
+		return
+	}
+	axpy64Go(a, x, y)
+}
+
+// Dot64 returns the inner product of x and y[:len(x)]; y must be at least as
+// long as x.
+func Dot64(x, y []float64) float64 {
+	if hasF64Asm {
+		if len(y) < len(x) {
+			panic("tensor: Dot64: y shorter than x")
+		}
+		return dot64AVX2(x, y)
+	}
+	return dot64Go(x, y)
+}
+
+// ClampedResidual64 is the output stage of a squared-error loss on a
+// prediction clamped from below. With out = max(pre, 0) when relu (out = pre
+// otherwise) and d = out - x, it writes g[b] = coef*d[b] where pre[b] > 0
+// (everywhere when !relu) and 0 elsewhere, and returns sum d^2, sum g and
+// whether any g[b] was computed (a lane passed the clamp). x and g must be at
+// least as long as pre.
+func ClampedResidual64(pre, x, g []float64, coef float64, relu bool) (sse, gsum float64, active bool) {
+	if !hasF64Asm {
+		return clampedResidual64Go(pre, x, g, coef, relu)
+	}
+	if len(x) < len(pre) || len(g) < len(pre) {
+		panic("tensor: ClampedResidual64: short slices")
+	}
+	floor := math.Inf(-1)
+	if relu {
+		floor = 0
+	}
+	l, s, a := clampedResidual64AVX2(pre, x, g, coef, floor)
+	return l, s, a != 0
+}
+
+func axpy64Go(a float64, x, y []float64) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+func dot64Go(x, y []float64) float64 {
+	y = y[:len(x)]
+	// Four accumulators, as the assembly keeps, so that the loop is not one
+	// long dependency chain.
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+3 < len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+func clampedResidual64Go(pre, x, g []float64, coef float64, relu bool) (sse, gsum float64, active bool) {
+	x = x[:len(pre)]
+	g = g[:len(pre)]
+	for b, p := range pre {
+		xv := x[b]
+		if relu && p <= 0 {
+			sse += xv * xv
+			g[b] = 0
+			continue
+		}
+		d := p - xv
+		sse += d * d
+		gv := coef * d
+		g[b] = gv
+		gsum += gv
+		active = true
+	}
+	return sse, gsum, active
+}
