@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+
+	"github.com/mechinterp/mechinterp/train"
 )
 
 // Instance is one toy model of a batch trained together, with its own data
@@ -160,15 +162,15 @@ var ErrNaN = errors.New("loss is not finite")
 // trainer is one instance's complete training state. Nothing in step
 // allocates.
 type trainer struct {
-	cfg        *Config
-	l          layout
-	p, g, m, v []float64
-	imp        []float64
-	smp        *sampler
-	r          rng
-	wk         *work
-	bw         *batchWork
-	t          int
+	cfg  *Config
+	l    layout
+	p, g []float64
+	opt  *train.AdamW[float64]
+	imp  []float64
+	smp  *sampler
+	r    rng
+	wk   *work
+	bw   *batchWork
 }
 
 func newTrainer(cfg *Config, in *Instance) (*trainer, error) {
@@ -183,9 +185,12 @@ func newTrainer(cfg *Config, in *Instance) (*trainer, error) {
 		in.Data.Signed = true
 	}
 	l := newLayout(cfg.Kind, n, m)
-	t := &trainer{cfg: cfg, l: l, p: make([]float64, l.size), g: make([]float64, l.size),
-		m: make([]float64, l.size), v: make([]float64, l.size), imp: in.Importance,
-		smp: newSampler(&in.Data), wk: newWork(n, m)}
+	// Anthropic's notebook decays every parameter (biases included) when
+	// weight decay is on; it is off by default.
+	opt := train.NewAdamWMasked[float64](l.size, train.Hyper{Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps,
+		WeightDecay: cfg.WeightDecay}, []train.Span{{Lo: 0, Hi: l.size}})
+	t := &trainer{cfg: cfg, l: l, p: make([]float64, l.size), g: make([]float64, l.size), opt: opt,
+		imp: in.Importance, smp: newSampler(&in.Data), wk: newWork(n, m)}
 	if cfg.Kind != AbsValue {
 		t.bw = newBatchWork(n, m, cfg.Batch)
 	}
@@ -207,7 +212,8 @@ func newTrainer(cfg *Config, in *Instance) (*trainer, error) {
 }
 
 // step draws a batch, accumulates the gradient sample by sample and applies
-// one AdamW update. It returns the batch loss.
+// one AdamW update (torch.optim.AdamW's, the optimizer of Anthropic's
+// notebook). It returns the batch loss.
 func (t *trainer) step() float64 {
 	clear(t.g)
 	B := t.cfg.Batch
@@ -225,28 +231,10 @@ func (t *trainer) step() float64 {
 			loss += t.l.accumulate(t.p, t.g, t.imp, t.wk, nnz, scale)
 		}
 	}
-	t.adam()
-	return loss * scale
-}
-
-// adam is torch.optim.AdamW's update (decoupled weight decay, bias
-// correction), the optimizer of Anthropic's notebook.
-func (t *trainer) adam() {
-	t.t++
-	c := t.cfg
-	b1, b2 := c.Beta1, c.Beta2
-	bc1 := 1 - math.Pow(b1, float64(t.t))
-	bc2 := math.Sqrt(1 - math.Pow(b2, float64(t.t)))
-	stepSize := c.LR / bc1
-	decay := 1 - c.LR*c.WeightDecay
-	p, g, m, v := t.p, t.g[:len(t.p)], t.m[:len(t.p)], t.v[:len(t.p)]
-	for j := range p {
-		gj := g[j]
-		mj := b1*m[j] + (1-b1)*gj
-		vj := b2*v[j] + (1-b2)*gj*gj
-		m[j], v[j] = mj, vj
-		p[j] = p[j]*decay - stepSize*mj/(math.Sqrt(vj)/bc2+c.Eps)
+	if err := t.opt.Step(t.p, t.g, t.cfg.LR); err != nil {
+		panic(err) // p and g are sized with the optimizer
 	}
+	return loss * scale
 }
 
 // evalLoss is the loss of the current weights on count samples drawn with

@@ -3,9 +3,26 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/tensor"
 )
+
+// Float is the element type of the parameters an AdamW updates: float32 for
+// the transformers of package models, float64 for the toy models of package
+// superposition and the sparse autoencoders of package sae.
+type Float interface{ ~float32 | ~float64 }
+
+// Hyper holds AdamW's hyperparameters apart from the learning rate, which
+// each Step takes (schedules change it from step to step).
+type Hyper struct {
+	Beta1, Beta2 float64
+	Eps          float64
+	// WeightDecay is the decoupled decay λ, applied only to the parameters
+	// the optimizer's decay mask covers.
+	WeightDecay float64
+}
 
 // AdamW is the Adam optimizer with decoupled weight decay (Loshchilov &
 // Hutter 2019, "Decoupled Weight Decay Regularization"), computed as
@@ -17,48 +34,76 @@ import (
 //	v ← β2·v + (1−β2)·g²
 //	p ← p − lr · (m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε)
 //
-// Following nanoGPT, weight decay applies to every parameter with two or more
-// dimensions (weight matrices and the token and position embeddings), never to
-// biases or LayerNorm gains and biases.
-type AdamW struct {
-	Beta1, Beta2 float64
-	Eps          float64
-	WeightDecay  float64
+// The parameters are one flat vector of F; a decay mask, given as ranges of
+// that vector, says where weight decay applies. Arithmetic is done in F.
+// It is the one optimizer of the module: train.Run, the toy models and the
+// sparse autoencoders all step with it.
+type AdamW[F Float] struct {
+	Hyper
 
 	// M and V are the first and second moments, laid out as the parameters.
-	M, V []float32
+	M, V []F
 	// T is the number of updates taken so far (the t of bias correction).
 	T int
 
-	spans []span // the parameter buffer in runs that do or do not decay
+	runs []run // the parameter vector in runs that do or do not decay
 }
 
-// span is a half-open range [lo,hi) of the flat parameter buffer.
-type span struct {
+// Span is the half-open range [Lo, Hi) of a flat parameter vector.
+type Span struct{ Lo, Hi int }
+
+// run is a range of the parameter vector with its decay flag; the runs of
+// an optimizer cover the vector in order.
+type run struct {
 	lo, hi int
 	decay  bool
 }
 
-// NewAdamW returns an optimizer with zero moments for parameters laid out as
-// p. The hyperparameters are copied from cfg.
-func NewAdamW(p *models.Params, cfg Config) *AdamW {
-	o := &AdamW{
-		Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay,
-		M: make([]float32, len(p.Data)), V: make([]float32, len(p.Data)),
-	}
-	for _, q := range p.List() {
-		n := 1
-		for _, d := range q.Shape {
-			n *= d
+// NewAdamWMasked returns an optimizer with zero moments for n parameters,
+// with weight decay applied to the ranges in decay (which may overlap and
+// come in any order; nil means no decay anywhere). It panics if a range lies
+// outside [0, n), a programming error.
+func NewAdamWMasked[F Float](n int, h Hyper, decay []Span) *AdamW[F] {
+	o := &AdamW[F]{Hyper: h, M: make([]F, n), V: make([]F, n)}
+	spans := slices.Clone(decay)
+	slices.SortFunc(spans, func(a, b Span) int { return a.Lo - b.Lo })
+	pos := 0
+	add := func(lo, hi int, d bool) {
+		if hi <= lo {
+			return
 		}
-		s := span{q.Offset, q.Offset + n, Decays(q)}
-		if k := len(o.spans); k > 0 && o.spans[k-1].decay == s.decay && o.spans[k-1].hi == s.lo {
-			o.spans[k-1].hi = s.hi
-		} else {
-			o.spans = append(o.spans, s)
+		if k := len(o.runs); k > 0 && o.runs[k-1].decay == d && o.runs[k-1].hi == lo {
+			o.runs[k-1].hi = hi
+			return
 		}
+		o.runs = append(o.runs, run{lo, hi, d})
 	}
+	for _, s := range spans {
+		if s.Lo < 0 || s.Hi > n || s.Lo > s.Hi {
+			panic(fmt.Sprintf("train: AdamW decay range [%d,%d) outside [0,%d)", s.Lo, s.Hi, n))
+		}
+		add(pos, s.Lo, false)
+		add(max(pos, s.Lo), s.Hi, true)
+		pos = max(pos, s.Hi)
+	}
+	add(pos, n, false)
 	return o
+}
+
+// NewAdamW returns an optimizer with zero moments for a model's parameters
+// p, hyperparameters copied from cfg. Following nanoGPT, weight decay
+// applies to every parameter with two or more dimensions (weight matrices
+// and the token and position embeddings), never to biases or LayerNorm gains
+// and biases (see Decays).
+func NewAdamW(p *models.Params, cfg Config) *AdamW[float32] {
+	var decay []Span
+	for _, q := range p.List() {
+		if Decays(q) {
+			decay = append(decay, Span{q.Offset, q.Offset + tensor.Numel(q.Shape)})
+		}
+	}
+	h := Hyper{Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay}
+	return NewAdamWMasked[float32](len(p.Data), h, decay)
 }
 
 // Decays reports whether AdamW applies weight decay to a parameter: true for
@@ -68,7 +113,7 @@ func Decays(p models.Param) bool { return len(p.Shape) >= 2 }
 
 // Step applies one update with learning rate lr to params, given grads of the
 // same layout. It increments T.
-func (o *AdamW) Step(params, grads []float32, lr float64) error {
+func (o *AdamW[F]) Step(params, grads []F, lr float64) error {
 	if len(params) != len(o.M) || len(grads) != len(o.M) {
 		return fmt.Errorf("train: AdamW has %d moments, got %d parameters and %d gradients", len(o.M), len(params), len(grads))
 	}
@@ -76,13 +121,15 @@ func (o *AdamW) Step(params, grads []float32, lr float64) error {
 	t := float64(o.T)
 	bc1 := 1 - math.Pow(o.Beta1, t)
 	bc2 := 1 - math.Pow(o.Beta2, t)
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
+	b1, b2 := F(o.Beta1), F(o.Beta2)
 	c1, c2 := 1-b1, 1-b2
-	stepSize := float32(lr / bc1)
-	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
-	eps := float32(o.Eps)
-	shrink := float32(1 - lr*o.WeightDecay)
-	for _, s := range o.spans {
+	stepSize := F(lr / bc1)
+	// Multiplying by 1/√(1−β2ᵗ) rather than dividing by √(1−β2ᵗ) keeps one
+	// division per element; the two differ in the last place only.
+	invSqrtBC2 := F(1 / math.Sqrt(bc2))
+	eps := F(o.Eps)
+	shrink := F(1 - lr*o.WeightDecay)
+	for _, s := range o.runs {
 		p, g := params[s.lo:s.hi], grads[s.lo:s.hi]
 		m, v := o.M[s.lo:s.hi], o.V[s.lo:s.hi]
 		g = g[:len(p)]
@@ -97,11 +144,9 @@ func (o *AdamW) Step(params, grads []float32, lr float64) error {
 			mi := b1*m[i] + c1*gi
 			vi := b2*v[i] + c2*gi*gi
 			m[i], v[i] = mi, vi
-			denom := sqrt32(vi)*invSqrtBC2 + eps
+			denom := F(math.Sqrt(float64(vi)))*invSqrtBC2 + eps
 			p[i] -= stepSize * mi / denom
 		}
 	}
 	return nil
 }
-
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

@@ -124,7 +124,7 @@ func PruneOptimizerStates(run string) (int64, error) {
 
 // saveCheckpoint writes the weights, optimizer moments and state of step
 // st.Step into its directory, atomically (models.SaveParams).
-func saveCheckpoint(run string, m *models.Model, opt *AdamW, st *State) (string, error) {
+func saveCheckpoint(run string, m *models.Model, opt *AdamW[float32], st *State) (string, error) {
 	dir := StepDir(run, st.Step)
 	stateJSON, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -167,7 +167,7 @@ func ReadState(dir string) (*State, error) {
 
 // loadCheckpoint restores weights into m, the moments into opt and returns
 // the state, checking that the checkpoint's model matches m's.
-func loadCheckpoint(dir string, m *models.Model, opt *AdamW) (*State, error) {
+func loadCheckpoint(dir string, m *models.Model, opt *AdamW[float32]) (*State, error) {
 	st, err := ReadState(dir)
 	if err != nil {
 		return nil, err
