@@ -17,6 +17,7 @@ import (
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -57,41 +58,11 @@ interrupted demo, or reports a finished one.`,
 	return cmd
 }
 
-// demoConfig is the demo's recipe. It keeps docs/REFERENCE.md's model, optimizer
-// and data (2 layers, 4 heads, d_model 64, LayerNorm, vocab 128, context 64,
-// batch 32, AdamW lr 3e-3; the synthetic language, each sequence carrying a
-// span of 10-29 tokens repeated at a random place) and changes two things,
-// measured here (see docs/training.md, "The demo"):
-//
-//   - random_fraction 1: every sequence's background is uniform random
-//     tokens, so the planted repeat is the only structure beyond token
-//     frequencies. With half the sequences on the Zipfian Markov chain (the
-//     language's default) no induction head formed within 2,500 steps.
-//   - initializer_range 0.1 (TransformerLens's 0.8/√d_model) instead of
-//     GPT-2's 0.02, at which small models are slow to form any attention
-//     pattern.
-//
-// The loss bump and the induction head then come at step ~850-1000; prefix
-// matching, measured on [BOS]+r+r (a form never trained on) at |r| = 25 and
-// 31, reaches ~0.8.
-func demoConfig() runConfig {
-	rc := defaultRunConfig()
-	rc.Model = models.Config{NLayers: 2, NHeads: 4, DModel: 64, NCtx: 64, DVocab: 128, AttnOnly: true,
-		Normalization: models.NormLN, Positional: models.PosStandard, InitializerRange: 0.1, Seed: 1}.WithDefaults()
-	rc.Data = data.Config{Kind: data.KindSynthetic, Seed: 1,
-		Synthetic: data.SyntheticConfig{Vocab: 128, RandomFraction: data.Float(1)}}.WithDefaults()
-	t := train.DefaultConfig()
-	t.Steps, t.BatchSize, t.Warmup = demoSteps, 32, 100
-	t.LR, t.MinLR = 3e-3, 3e-3 // constant after the warmup, as measured
-	t.EvalEvery, t.EvalBatches = 50, 4
-	t.Checkpoints = train.CheckpointSchedule{PerDoubling: 2, Every: 50}
-	t.Seed = 1
-	rc.Train = t
-	return rc
-}
+// demoConfig is the demo's recipe, run.DemoConfig.
+func demoConfig() run.Config { return run.DemoConfig() }
 
 // demoSteps is the recipe's training length: the bump comes at ~850-1000.
-const demoSteps = 1500
+const demoSteps = run.DemoSteps
 
 type demoOptions struct {
 	steps    int       // 0: demoSteps
@@ -102,7 +73,7 @@ type demoOptions struct {
 // start from it.
 type demoResult struct {
 	Dir         string
-	Config      runConfig
+	Config      run.Config
 	Train       *train.Result
 	Checkpoints []train.Checkpoint
 	Metrics     string
@@ -129,17 +100,18 @@ func runDemo(ctx context.Context, out string, w io.Writer, o demoOptions) (*demo
 	syn := rc.Data.Synthetic
 	fmt.Fprintf(w, "mechinterp demo: a %d-layer attention-only transformer (%d heads, d_model %d) on the synthetic language (one span of %d-%d tokens repeated in each sequence), %d steps of batch %d\n",
 		rc.Model.NLayers, rc.Model.NHeads, rc.Model.DModel, syn.MinSpan, syn.MaxSpan, rc.Train.Steps, rc.Train.BatchSize)
-	res, err := trainRun(ctx, rc, trainArgs{out: out, resume: true, progress: o.progress})
+	res, err := run.Start(ctx, out, rc, run.Options{Resume: true, Progress: o.progress})
 	if errors.Is(err, train.ErrInterrupted) {
 		return nil, fmt.Errorf("%w; run the demo again to continue", err)
 	}
 	if err != nil {
+		return nil, oneLineErr(err)
+	}
+	r, err := run.Open(out)
+	if err != nil {
 		return nil, err
 	}
-	d := &demoResult{Dir: out, Config: rc, Train: res, Metrics: filepath.Join(out, train.MetricsFile)}
-	if d.Checkpoints, err = train.Checkpoints(out); err != nil {
-		return nil, err
-	}
+	d := &demoResult{Dir: out, Config: rc, Train: res, Metrics: filepath.Join(out, run.MetricsFile), Checkpoints: r.Checkpoints}
 	final := d.Checkpoints[len(d.Checkpoints)-1]
 	m, err := models.Load(final.Dir)
 	if err != nil {
@@ -198,9 +170,9 @@ func printDemo(w io.Writer, d *demoResult) {
 	}
 	fmt.Fprintf(w, "-> head 1.%d: %s\n", d.BestHead, verdict)
 	fmt.Fprintf(w, "\nrun directory: %s\n", d.Dir)
-	fmt.Fprintf(w, "  config:      %s (rerun with: mechinterp train --config %s --out DIR)\n", filepath.Join(d.Dir, "run.yaml"), filepath.Join(d.Dir, "run.yaml"))
+	fmt.Fprintf(w, "  config:      %s (rerun with: mechinterp train --config %s --out DIR)\n", filepath.Join(d.Dir, run.ConfigFile), filepath.Join(d.Dir, run.ConfigFile))
 	fmt.Fprintf(w, "  metrics:     %s (one JSON object per step; eval_loss every %d steps)\n", d.Metrics, d.Config.Train.EvalEvery)
-	fmt.Fprintf(w, "  checkpoints: %s (%d, at steps %s)\n", filepath.Join(d.Dir, train.CheckpointsDir), len(d.Checkpoints), stepList(d.Checkpoints))
+	fmt.Fprintf(w, "  checkpoints: %s (%d, at steps %s)\n", filepath.Join(d.Dir, run.CheckpointsDir), len(d.Checkpoints), stepList(d.Checkpoints))
 	fmt.Fprintf(w, "  final model: %s (mechinterp run --model %s --tokens 0,5,6,7,5,6)\n", d.Checkpoints[len(d.Checkpoints)-1].Dir, d.Checkpoints[len(d.Checkpoints)-1].Dir)
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/run"
 )
 
 func init() { subcommands = append(subcommands, newHeadsCmd) }
@@ -91,21 +91,11 @@ func repeatOptions(v *viper.Viper, dc *data.Config, vocab int) probes.RepeatOpti
 // runData returns the data config of the training run in dir (its run.yaml),
 // or nil when there is none.
 func runData(dir string) *data.Config {
-	path := filepath.Join(dir, "run.yaml")
-	if _, err := os.Stat(path); err != nil {
-		return nil
-	}
-	v := viper.New()
-	v.SetConfigFile(path)
-	v.SetConfigType("yaml")
-	if v.ReadInConfig() != nil {
-		return nil
-	}
-	rc, err := loadRunConfig(v, path)
+	c, err := run.ReadConfig(dir)
 	if err != nil {
 		return nil
 	}
-	return &rc.Data
+	return &c.Data
 }
 
 func runHeads(w io.Writer, v *viper.Viper) error {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/mechinterp/mechinterp/internal/config"
 )
 
 // subcommands are added by each command's file in an init function, so that
@@ -27,46 +25,28 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// settings returns a viper instance for one command invocation: flags beat
-// MECHINTERP_* environment variables, which beat the YAML file named by the
-// command's --config flag (if it has one), which beats the flag defaults.
+// settings resolves one command invocation's flags with package config's
+// rules: flags beat MECHINTERP_* environment variables, which beat the YAML
+// file named by the command's --config flag (if it has one), which beats
+// the flag defaults. For a command made with addFlagFile the file holds
+// flag values only; other commands' files (train's run config, repeated's
+// study) are checked by their own loaders.
 func settings(cmd *cobra.Command) (*viper.Viper, error) {
-	v := viper.New()
-	v.SetEnvPrefix("MECHINTERP")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
-	v.AutomaticEnv()
-	var bindErr error
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if err := v.BindPFlag(f.Name, f); err != nil && bindErr == nil {
-			bindErr = err
-		}
-	})
-	if bindErr != nil {
-		return nil, bindErr
+	src := config.Sources{Flags: cmd.Flags(), AnyKey: cmd.Annotations[flagFileAnnotation] == ""}
+	if f := cmd.Flags().Lookup("config"); f != nil {
+		src.File = f.Value.String()
 	}
-	if f := cmd.Flags().Lookup("config"); f != nil && f.Value.String() != "" {
-		v.SetConfigFile(f.Value.String())
-		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
-			return nil, fmt.Errorf("reading config file %s: %w", f.Value.String(), err)
-		}
-		if cmd.Annotations[flagFileAnnotation] != "" {
-			// v also knows every flag; list the file's own keys apart.
-			fv := viper.New()
-			fv.SetConfigFile(f.Value.String())
-			fv.SetConfigType("yaml")
-			if err := fv.ReadInConfig(); err != nil {
-				return nil, fmt.Errorf("reading config file %s: %w", f.Value.String(), err)
-			}
-			for _, k := range fv.AllKeys() {
-				if fl := cmd.Flags().Lookup(k); fl == nil || k == "config" {
-					return nil, fmt.Errorf("config file %s: unknown key %q (the keys are the command's flags, see --help)", f.Value.String(), k)
-				}
-			}
-		}
+	vals, err := config.Load(nil, src)
+	if err != nil {
+		return nil, err
 	}
-	return v, nil
+	return vals.Viper(), nil
 }
+
+// oneLine joins a multi-line error (errors.Join, mapstructure) into one line.
+func oneLine(err error) string { return config.OneLine(err) }
+
+func oneLineErr(err error) error { return config.OneLineErr(err) }
 
 // flagFileAnnotation marks commands whose --config file holds flag values.
 const flagFileAnnotation = "mechinterp-flag-file"

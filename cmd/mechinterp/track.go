@@ -14,6 +14,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/run"
 )
 
 func init() { subcommands = append(subcommands, newTrackCmd) }
@@ -50,16 +51,15 @@ the token range of the prompts and the held-out data of the ICL score.`,
 	return cmd
 }
 
-func runTrack(cmd *cobra.Command, run string, v *viper.Viper) error {
+func runTrack(cmd *cobra.Command, dir string, v *viper.Viper) error {
 	if th := v.GetFloat64("threshold"); !(th > 0 && th <= 1) {
 		return fmt.Errorf("--threshold must be in (0, 1], got %g", th)
 	}
 	o := probes.TrackOptions{Workers: v.GetInt("workers"), Threshold: v.GetFloat64("threshold")}
-	dc := runData(run)
+	dc := runData(dir)
 	o.Heads.Repeat = repeatOptions(v, dc, 0)
 	if dc != nil {
-		ic := *dc
-		ic.Seed = heldOutSeed(ic.Seed)
+		ic := run.HeldOutData(*dc)
 		o.ICLData = &ic
 	}
 	errw := cmd.ErrOrStderr()
@@ -70,13 +70,13 @@ func runTrack(cmd *cobra.Command, run string, v *viper.Viper) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := probes.Track(ctx, run, o)
+	res, err := probes.Track(ctx, dir, o)
 	if err != nil {
 		return err
 	}
 	out := v.GetString("out")
 	if out == "" {
-		out = filepath.Join(run, probes.TrackDir, "track.html")
+		out = filepath.Join(dir, run.TrackDir, "track.html")
 	}
 	r, err := report.Track(res)
 	if err != nil {

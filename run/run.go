@@ -1,0 +1,235 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/train"
+)
+
+// Names in a run directory.
+const (
+	ConfigFile     = "run.yaml"           // the resolved Config
+	MetricsFile    = train.MetricsFile    // one JSON object per step
+	CheckpointsDir = train.CheckpointsDir // step-NNNNNN/ per checkpoint
+	TrackDir       = "track"              // probe scores per checkpoint
+	ReportsDir     = "reports"            // pages about the run
+	IndexFile      = "index.html"         // the page linking the reports
+	// LegacyConfigFile is the settings record of a repeated-data study run
+	// written before runs recorded their config in run.yaml. [ReadConfig]
+	// still reads it, so that old study directories resume and report.
+	LegacyConfigFile = "run.json"
+)
+
+// Options configure [Start] and [Resume].
+type Options struct {
+	// Resume continues from the latest checkpoint in the directory (from
+	// scratch when there is none). Without it a directory that already holds
+	// checkpoints is an error.
+	Resume bool
+	// Progress receives the progress bar (nil: none); see train.Options.
+	Progress io.Writer
+	// OnStep, if set, is called with each metrics line.
+	OnStep func(train.Metrics)
+}
+
+// Start trains the run c in dir: it builds the model and the data, writes
+// the resolved config to dir/run.yaml and trains (train.Run), writing
+// metrics and checkpoints into dir. With a repeated-data mixture the budget
+// and the held-out set default to what the run reads (see docs/training.md)
+// and the held-out loss is taken on the mixture's held-out set; otherwise
+// on the stream of [HeldOutData]. When ctx is cancelled the run saves a
+// checkpoint and the error wraps train.ErrInterrupted.
+func Start(ctx context.Context, dir string, c Config, o Options) (*train.Result, error) {
+	p, err := Prepare(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := WriteConfig(dir, p.Config); err != nil {
+		return nil, err
+	}
+	return train.Run(ctx, p.Options(dir, o))
+}
+
+// Resume continues the run in dir with the config it recorded (run.yaml).
+func Resume(ctx context.Context, dir string, o Options) (*train.Result, error) {
+	c, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	o.Resume = true
+	return Start(ctx, dir, c, o)
+}
+
+// Prepared is a run built from its config, ready to train.
+type Prepared struct {
+	// Config is resolved: d_vocab and a mixture's sizes filled in.
+	Config Config
+	Model  *models.Model
+	// Data is the training stream; Mixture is it when it is a
+	// repeated-data mixture (else nil).
+	Data    data.Source
+	Mixture *data.Mixture
+	// HeldOut is the held-out stream (nil when train.eval_every is 0).
+	HeldOut data.Source
+}
+
+// Prepare builds c's data and a freshly initialized model.
+func Prepare(c Config) (*Prepared, error) {
+	if err := c.resolveMixture(); err != nil {
+		return nil, err
+	}
+	src, err := data.New(c.Data)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prepared{Data: src}
+	p.Mixture, _ = src.(*data.Mixture)
+	if c.Model.DVocab == 0 {
+		c.Model.DVocab = src.Vocab()
+	}
+	if c.Model.DVocab < src.Vocab() {
+		return nil, fmt.Errorf("config: model.d_vocab %d is smaller than the data's vocabulary %d", c.Model.DVocab, src.Vocab())
+	}
+	if p.Model, err = models.New(c.Model); err != nil {
+		return nil, err
+	}
+	c.Model = p.Model.Config
+	p.Config = c
+	if c.Train.EvalEvery > 0 {
+		if p.HeldOut, err = heldOut(c.Data, p.Mixture); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Options are the train.Options that train p in dir.
+func (p *Prepared) Options(dir string, o Options) train.Options {
+	to := train.Options{Model: p.Model, Config: p.Config.Train, Dir: dir, Train: data.NewPairs(p.Data),
+		Resume: o.Resume, Progress: o.Progress, OnStep: o.OnStep}
+	if p.HeldOut != nil {
+		to.Eval = data.NewPairs(p.HeldOut)
+	}
+	return to
+}
+
+// HeldOutSeed is the seed of a run's held-out stream: the data seed with
+// its bits mixed by a fixed constant, so that it never equals the training
+// stream.
+func HeldOutSeed(seed uint64) uint64 { return seed ^ 0x5eed_0f_4e1d_0e17 }
+
+// HeldOutData is the config of the held-out stream of a run trained on dc:
+// the same source under [HeldOutSeed]. (A repeated-data mixture holds its
+// held-out set out of its own stream instead; see [HeldOut].)
+func HeldOutData(dc data.Config) data.Config {
+	dc.Seed = HeldOutSeed(dc.Seed)
+	return dc
+}
+
+// HeldOut returns the held-out stream of a run trained on dc, from its
+// start: the mixture's held-out set for a repeated-data mixture, else the
+// stream of [HeldOutData].
+func HeldOut(dc data.Config) (data.Source, error) {
+	var mix *data.Mixture
+	if dc.Mixture.Fraction > 0 {
+		src, err := data.New(dc)
+		if err != nil {
+			return nil, err
+		}
+		mix, _ = src.(*data.Mixture)
+	}
+	return heldOut(dc, mix)
+}
+
+func heldOut(dc data.Config, mix *data.Mixture) (data.Source, error) {
+	if mix != nil {
+		return mix.HeldOut(), nil
+	}
+	return data.New(HeldOutData(dc))
+}
+
+// Run is a run directory read back by [Open].
+type Run struct {
+	Dir string
+	// Config is what the run was trained with; nil when the directory has
+	// no run.yaml (a series of checkpoints made elsewhere).
+	Config *Config
+	// Checkpoints are the checkpoints by step; Metrics the log (nil when
+	// there is none).
+	Checkpoints []train.Checkpoint
+	Metrics     []train.Metrics
+}
+
+// Open reads the run directory dir. A directory without run.yaml or
+// metrics.jsonl opens (with Config or Metrics nil); a missing directory,
+// an unreadable config or log, or a malformed checkpoint name is an error.
+func Open(dir string) (*Run, error) {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("run directory %s does not exist", dir)
+	case err != nil:
+		return nil, err
+	case !st.IsDir():
+		return nil, fmt.Errorf("%s is a file, not a run directory", dir)
+	}
+	r := &Run{Dir: dir}
+	if exists(filepath.Join(dir, ConfigFile)) || exists(filepath.Join(dir, LegacyConfigFile)) {
+		c, err := ReadConfig(dir)
+		if err != nil {
+			return nil, err
+		}
+		r.Config = &c
+	}
+	if r.Checkpoints, err = train.Checkpoints(dir); err != nil {
+		return nil, err
+	}
+	if exists(filepath.Join(dir, MetricsFile)) {
+		if r.Metrics, err = train.ReadMetrics(filepath.Join(dir, MetricsFile)); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// HeldOutData is the config of the run's held-out stream (see the function
+// [HeldOutData]); nil when the run has no config.
+func (r *Run) HeldOutData() *data.Config {
+	if r.Config == nil {
+		return nil
+	}
+	dc := HeldOutData(r.Config.Data)
+	return &dc
+}
+
+// HeldOut returns the held-out stream the run was evaluated on, from its
+// start (see the function [HeldOut]).
+func (r *Run) HeldOut() (data.Source, error) {
+	if r.Config == nil {
+		return nil, fmt.Errorf("%s has no %s: its held-out data is unknown", r.Dir, ConfigFile)
+	}
+	return HeldOut(r.Config.Data)
+}
+
+// Latest is the last checkpoint, or false when there is none.
+func (r *Run) Latest() (train.Checkpoint, bool) {
+	if len(r.Checkpoints) == 0 {
+		return train.Checkpoint{}, false
+	}
+	return r.Checkpoints[len(r.Checkpoints)-1], true
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
