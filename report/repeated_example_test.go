@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mechinterp/mechinterp/probes/repeated"
+	"github.com/mechinterp/mechinterp/study/repeated"
 	"github.com/mechinterp/mechinterp/report"
 )
 

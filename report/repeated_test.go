@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mechinterp/mechinterp/probes/repeated"
+	"github.com/mechinterp/mechinterp/study/repeated"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 

@@ -88,7 +88,7 @@ func Prepare(c Config) (*Prepared, error) {
 	if err := c.resolveMixture(); err != nil {
 		return nil, err
 	}
-	src, err := data.New(c.Data)
+	src, err := newData(c.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -140,15 +140,26 @@ func HeldOutData(dc data.Config) data.Config {
 // start: the mixture's held-out set for a repeated-data mixture, else the
 // stream of [HeldOutData].
 func HeldOut(dc data.Config) (data.Source, error) {
-	var mix *data.Mixture
-	if dc.Mixture.Fraction > 0 {
-		src, err := data.New(dc)
-		if err != nil {
-			return nil, err
-		}
-		mix, _ = src.(*data.Mixture)
+	if dc.Mixture.Fraction <= 0 && dc.Mixture.Sequences == 0 {
+		return heldOut(dc, nil)
 	}
+	src, err := newData(dc)
+	if err != nil {
+		return nil, err
+	}
+	mix, _ := src.(*data.Mixture)
 	return heldOut(dc, mix)
+}
+
+// newData builds a run's training stream. A run with a mixture budget
+// (data.mixture.sequences, filled in when fraction > 0) draws from the
+// mixture also at fraction 0: every sequence unique, the held-out set held
+// out of the same source, as the baseline of a repeated-data study.
+func newData(dc data.Config) (data.Source, error) {
+	if dc.Mixture.Fraction > 0 || dc.Mixture.Sequences > 0 {
+		return data.NewMixtureFrom(dc)
+	}
+	return data.New(dc)
 }
 
 func heldOut(dc data.Config, mix *data.Mixture) (data.Source, error) {

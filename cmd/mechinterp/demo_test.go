@@ -21,10 +21,10 @@ import (
 // induction head: the recipe's loss bump comes at step ~850-1000, so by
 // 1100 the head has formed. That takes a minute or two, so plain go test
 // trains only quickSteps and checks the run directory, the summary and the
-// pages; MECHINTERP_DEMO_TEST_STEPS=1100 (or 0: the full recipe) runs the
-// paper check:
+// pages; MECHINTERP_LONG_TESTS=1 runs the paper check at 1100 steps, and
+// MECHINTERP_DEMO_TEST_STEPS=N at N (0: the full recipe):
 //
-//	MECHINTERP_DEMO_TEST_STEPS=1100 go test ./cmd/mechinterp -run 'Demo|OneLayer'
+//	MECHINTERP_LONG_TESTS=1 go test ./cmd/mechinterp -run 'Demo|OneLayer'
 const (
 	demoTestSteps = 1100
 	quickSteps    = 40
@@ -34,6 +34,9 @@ const (
 // and whether it was set.
 func demoStepsFromEnv(t *testing.T) (int, bool) {
 	s := os.Getenv("MECHINTERP_DEMO_TEST_STEPS")
+	if s == "" && os.Getenv("MECHINTERP_LONG_TESTS") != "" {
+		return demoTestSteps, true
+	}
 	if s == "" {
 		return quickSteps, false
 	}
@@ -230,7 +233,7 @@ func checkDemoPages(t *testing.T, d *demoResult) {
 // al. 2021).
 func TestOneLayerFormsNoInductionHead(t *testing.T) {
 	if _, ok := demoStepsFromEnv(t); !ok {
-		t.Skip("trains a model for half a minute: set MECHINTERP_DEMO_TEST_STEPS=1100")
+		t.Skip("trains a model for half a minute: set MECHINTERP_LONG_TESTS=1")
 	}
 	rc := demoConfig()
 	rc.Model.NLayers = 1

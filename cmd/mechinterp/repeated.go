@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,15 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
-	"github.com/mechinterp/mechinterp/probes/repeated"
+	"github.com/mechinterp/mechinterp/study/repeated"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/train"
 )
@@ -98,7 +95,7 @@ size, the fate of each run's induction heads, and double descent.`,
 
 func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 	file := v.GetString("config")
-	s, err := loadStudy(file)
+	s, err := repeated.LoadStudy(file)
 	if err != nil {
 		return err
 	}
@@ -205,44 +202,6 @@ func repeatedReport(cmd *cobra.Command, v *viper.Viper, s repeated.Study, dir st
 	printRepeated(w, a)
 	fmt.Fprintf(w, "table: %s, %s\nreport: %s\n", filepath.Join(dir, repeated.ResultsCSV), filepath.Join(dir, repeated.ResultsJSONL), html)
 	return nil
-}
-
-// loadStudy reads the default study and, over it, the keys of file (a key
-// given replaces the default's value, lists included), then MECHINTERP_*
-// variables for the keys set (MECHINTERP_TRAIN_STEPS=500). Unknown keys and
-// invalid values are one-line errors.
-func loadStudy(file string) (repeated.Study, error) {
-	v := viper.New()
-	v.SetConfigType("yaml")
-	v.SetEnvPrefix("MECHINTERP")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	if err := v.ReadConfig(bytes.NewReader(repeated.DefaultConfig)); err != nil {
-		return repeated.Study{}, fmt.Errorf("the default study: %w", err)
-	}
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return repeated.Study{}, fmt.Errorf("reading config file: %w", err)
-		}
-		if err := v.MergeConfig(bytes.NewReader(b)); err != nil {
-			return repeated.Study{}, fmt.Errorf("reading config file %s: %s", file, oneLine(err))
-		}
-	}
-	var s repeated.Study
-	err := v.Unmarshal(&s, func(c *mapstructure.DecoderConfig) { c.ErrorUnused = true })
-	if err != nil {
-		where := "the default study"
-		if file != "" {
-			where = "config file " + file
-		}
-		return repeated.Study{}, fmt.Errorf("%s: %s (see docs/repeated-data.md for the keys)", where, oneLine(err))
-	}
-	s = s.WithDefaults()
-	if err := s.Validate(); err != nil {
-		return repeated.Study{}, oneLineErr(err)
-	}
-	return s, nil
 }
 
 // printRepeated prints one line per run and, per f, where the damage to

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mechinterp/mechinterp/probes/repeated"
+	"github.com/mechinterp/mechinterp/study/repeated"
 	"github.com/mechinterp/mechinterp/train"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
@@ -296,7 +296,7 @@ func TestRepeatedDefaultConfig(t *testing.T) {
 	if err != nil || !strings.Contains(out, "grids:") {
 		t.Fatalf("--print-config: %v\n%s", err, out)
 	}
-	s, err := loadStudy("")
+	s, err := repeated.LoadStudy("")
 	if err != nil {
 		t.Fatal(err)
 	}

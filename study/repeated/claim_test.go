@@ -2,6 +2,7 @@ package repeated
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"testing"
 
@@ -18,8 +19,8 @@ import (
 // them 64 times (a subset of 275 sequences) prevents them, and copying and
 // prefix matching lose most of what the baseline learned.
 func TestRepeatedDataDamagesInduction(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains three models (about 40 s on 2 cores)")
+	if os.Getenv("MECHINTERP_LONG_TESTS") == "" {
+		t.Skip("trains three models (about 40 s on 2 cores): set MECHINTERP_LONG_TESTS=1")
 	}
 	tc := train.DefaultConfig()
 	tc.Steps, tc.BatchSize, tc.Warmup = 1100, 32, 100

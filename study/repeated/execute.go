@@ -14,17 +14,17 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/train"
 )
 
 // Layout of a study directory. Each run directory is an ordinary training
-// run (checkpoints/, metrics.jsonl), so `mechinterp track`, `heads` and
-// `attention` work on it too.
+// run (run.yaml, checkpoints/, metrics.jsonl: package run's layout), so
+// `mechinterp track`, `heads` and `attention` work on it too.
 const (
 	StudyFile    = "study.json"    // the resolved study, rewritten by every Execute
 	RunsDir      = "runs"          // one directory per run, named by its ID
-	RunFile      = "run.json"      // a run's resolved settings
 	MeasureFile  = "measure.jsonl" // rows measured so far (a cache)
 	ResultsJSONL = "results.jsonl" // per run: its rows, written when complete; per study: every row
 	ResultsCSV   = "results.csv"   // per study: every row
@@ -60,14 +60,20 @@ type Event struct {
 	Elapsed     time.Duration
 }
 
-// runInfo is run.json: what a run was made with. A run directory is reused
-// only by the same settings.
+// runInfo is what a run is made with: its training run (model, data,
+// train: run.yaml) and its place in the study. It is also the layout of the
+// run.json that run directories held before run.yaml, still accepted.
 type runInfo struct {
 	Run   Run           `json:"run"`
 	Model models.Config `json:"model"`
 	Data  data.Config   `json:"data"`
 	Train train.Config  `json:"train"`
 	Eval  Eval          `json:"eval"`
+}
+
+// config is the run's training run, as its run.yaml records it.
+func (i runInfo) config() run.Config {
+	return run.Config{Model: i.Model, Data: i.Data, Train: i.Train}
 }
 
 // Execute trains and measures runs (a study's, or one shard of them) in
@@ -86,6 +92,9 @@ func Execute(ctx context.Context, s Study, runs []Run, o Options) error {
 	}
 	if o.Dir == "" {
 		return errors.New("repeated: no study directory")
+	}
+	if err := sameEval(o.Dir, s.Eval); err != nil {
+		return err
 	}
 	if err := writeJSON(filepath.Join(o.Dir, StudyFile), s); err != nil {
 		return fmt.Errorf("repeated: %w", err)
@@ -188,19 +197,12 @@ func executeRun(ctx context.Context, s Study, r Run, o Options, event func(Event
 		resumed = cp.Step
 	}
 	event(Event{Run: r, Kind: "start", ResumedFrom: resumed})
-	m, err := models.New(env.info.Model)
-	if err != nil {
-		return err
-	}
-	opts := train.Options{Model: m, Config: env.info.Train, Dir: rd, Train: data.NewPairs(env.mix), Resume: true}
+	ro := run.Options{Resume: true}
 	if o.Step != nil {
 		total := env.info.Train.Steps
-		opts.OnStep = func(m train.Metrics) { o.Step(r, m.Step, total) }
+		ro.OnStep = func(m train.Metrics) { o.Step(r, m.Step, total) }
 	}
-	if env.info.Train.EvalEvery > 0 {
-		opts.Eval = data.NewPairs(env.mix.HeldOut())
-	}
-	if _, err := train.Run(ctx, opts); err != nil {
+	if _, err := run.Start(ctx, rd, env.info.config(), ro); err != nil {
 		return err
 	}
 	rows, err := env.measureAll(ctx, rd)
@@ -216,22 +218,43 @@ func executeRun(ctx context.Context, s Study, r Run, o Options, event func(Event
 	return err
 }
 
-// claimRunDir writes run.json into a new run directory, or checks that an
-// existing one was made with the same settings.
+// claimRunDir writes run.yaml into a new run directory, or checks that an
+// existing one was made with the same settings. A directory of before
+// run.yaml has its run.json checked instead, and gets a run.yaml.
 func claimRunDir(rd string, info runInfo) error {
+	want := info.config()
+	path := filepath.Join(rd, run.ConfigFile)
+	legacy := filepath.Join(rd, run.LegacyConfigFile)
+	switch {
+	case exists(path):
+		have, err := run.ReadConfig(rd)
+		if err != nil {
+			return err
+		}
+		if string(have.YAML()) != string(want.YAML()) {
+			return fmt.Errorf("%s was made with other settings than this study's (model, data or train changed); use another --out, or remove the run's directory to redo it", path)
+		}
+		return nil
+	case exists(legacy):
+		if err := sameLegacy(legacy, info); err != nil {
+			return err
+		}
+	default:
+		if err := os.MkdirAll(rd, 0o755); err != nil {
+			return err
+		}
+	}
+	return run.WriteConfig(rd, want)
+}
+
+// sameLegacy checks a run.json against the run's settings.
+func sameLegacy(path string, info runInfo) error {
 	want, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(rd, RunFile)
 	have, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		if err := os.MkdirAll(rd, 0o755); err != nil {
-			return err
-		}
-		return writeBytes(path, append(want, '\n'))
-	case err != nil:
+	if err != nil {
 		return err
 	}
 	var old runInfo
@@ -242,6 +265,28 @@ func claimRunDir(rd string, info runInfo) error {
 		return fmt.Errorf("%s was made with other settings than this study's (model, data, train or eval changed); use another --out, or remove the run's directory to redo it", path)
 	}
 	return nil
+}
+
+// sameEval refuses a study directory whose runs were measured with other
+// evaluation settings (their rows would mix two measurements). A directory
+// without runs yet takes the new settings.
+func sameEval(dir string, ev Eval) error {
+	old, err := ReadStudy(dir)
+	if err != nil {
+		return nil // a new study directory
+	}
+	if old.Eval == ev {
+		return nil
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, RunsDir)); len(ents) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s was measured with other eval settings (%+v, now %+v); use another --out", filepath.Join(dir, StudyFile), old.Eval, ev)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func writeJSON(path string, v any) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -312,4 +313,110 @@ func TestOtherSettingsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "other settings") {
 		t.Fatalf("a changed study in the same directory: error %v, want one about other settings", err)
 	}
+}
+
+// TestOtherEvalRefused: runs measured with one eval are not continued with
+// another.
+func TestOtherEvalRefused(t *testing.T) {
+	s := tinyStudy()
+	s.Grids = []Grid{{Fractions: []float64{0}, Sizes: []string{"a"}, Archs: []string{"attn2"}, Seeds: []uint64{1}}}
+	dir := t.TempDir()
+	if err := Execute(context.Background(), s, s.Runs(), Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	s.Eval.Prompts = 4
+	err := Execute(context.Background(), s, s.Runs(), Options{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "other eval settings") {
+		t.Fatalf("a changed eval in the same directory: error %v, want one about other eval settings", err)
+	}
+}
+
+// TestLegacyRunJSON: a run directory of before run.yaml (its settings in
+// run.json) is accepted when its settings are the study's, gains a run.yaml,
+// and is refused when they are not.
+func TestLegacyRunJSON(t *testing.T) {
+	s := tinyStudy()
+	s.Grids = []Grid{{Fractions: []float64{0}, Sizes: []string{"a"}, Archs: []string{"attn2"}, Seeds: []uint64{1}}}
+	r := s.Runs()[0]
+	env, err := newRunEnv(s.WithDefaults(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		change func(*runInfo)
+		want   string
+	}{
+		{"same settings", func(*runInfo) {}, ""},
+		{"other eval", func(i *runInfo) { i.Eval.Copies = 9 }, "other settings"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rd := RunDir(dir, r.ID)
+			info := env.info
+			c.change(&info)
+			if err := os.MkdirAll(rd, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := writeJSON(filepath.Join(rd, run.LegacyConfigFile), info); err != nil {
+				t.Fatal(err)
+			}
+			err := Execute(context.Background(), s, s.Runs(), Options{Dir: dir})
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := run.ReadConfig(rd); err != nil || !exists(filepath.Join(rd, run.ConfigFile)) {
+					t.Errorf("no run.yaml after Execute: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestRunYAMLRetrains: a study run's run.yaml is an ordinary run config
+// that trains the same run again, loss for loss (f = 0 too: a mixture
+// budget keeps the baseline on the mixture's unique sequences).
+func TestRunYAMLRetrains(t *testing.T) {
+	s := tinyStudy()
+	s.Train.EvalEvery = 8
+	s.Grids = []Grid{{Fractions: []float64{0, 0.5}, Epochs: []int{2}, Sizes: []string{"a"}, Archs: []string{"attn2"}, Seeds: []uint64{1}}}
+	dir := t.TempDir()
+	if err := Execute(context.Background(), s, s.Runs(), Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.Runs() {
+		rd := RunDir(dir, r.ID)
+		c, err := run.ReadConfig(rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := filepath.Join(t.TempDir(), "again")
+		if _, err := run.Start(context.Background(), again, c, run.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		a, b := openRun(t, rd), openRun(t, again)
+		if len(a.Metrics) != len(b.Metrics) || len(a.Metrics) == 0 {
+			t.Fatalf("%s: %d and %d metrics lines", r.ID, len(a.Metrics), len(b.Metrics))
+		}
+		for i := range a.Metrics {
+			x, y := a.Metrics[i], b.Metrics[i]
+			if !reflect.DeepEqual(x.Loss, y.Loss) || !reflect.DeepEqual(x.EvalLoss, y.EvalLoss) {
+				t.Errorf("%s step %d: loss %v/%v, held-out %v/%v", r.ID, x.Step, x.Loss, y.Loss, x.EvalLoss, y.EvalLoss)
+			}
+		}
+	}
+}
+
+func openRun(t *testing.T, dir string) *run.Run {
+	t.Helper()
+	r, err := run.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
