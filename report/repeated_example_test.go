@@ -5,8 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mechinterp/mechinterp/study/repeated"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/study/repeated"
 )
 
 // ExampleRepeated writes the page of a two-run study: an f = 0 baseline and one run

@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
-	"github.com/mechinterp/mechinterp/study/repeated"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/study/repeated"
 	"github.com/mechinterp/mechinterp/train"
 )
 
