@@ -6,7 +6,7 @@
 # Usage: scripts/bench-memory.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ref=${TORCH_REF:-../shared/bench/torch_ref.py}
+ref=${TORCH_REF:-scripts/torch_ref.py}   # TORCH_REF: another reference with the same flags
 bin=$(mktemp -d)/mechinterp
 go build -o "$bin" ./cmd/mechinterp
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }

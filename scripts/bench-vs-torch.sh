@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs mechinterp's benchmarks and PyTorch's reference (shared/bench/torch_ref.py)
+# Runs mechinterp's benchmarks and their PyTorch counterparts (scripts/torch_ref.py)
 # side by side on the same shapes, alternating, and prints one JSON line per
 # run. Needs: apt-get install python3-torch libopenblas0-pthread.
 # Usage: scripts/bench-vs-torch.sh [rounds]   (docs/PERFORMANCE.md explains the rows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-ref=${TORCH_REF:-../shared/bench/torch_ref.py}
+ref=${TORCH_REF:-scripts/torch_ref.py}   # TORCH_REF: another reference with the same flags
 bin=$(mktemp -d)/mechinterp
 go build -o "$bin" ./cmd/mechinterp
 
