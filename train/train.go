@@ -110,6 +110,58 @@ func (e *NonFiniteError) Error() string {
 // returns the result with an error wrapping [ErrInterrupted].
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	began := time.Now()
+	t, err := newTrainer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.resume(); err != nil {
+		return nil, err
+	}
+	if t.log, err = openMetrics(opts.Dir, t.keepMetrics()); err != nil {
+		return nil, err
+	}
+	defer t.log.close()
+	if err := t.drawEval(); err != nil {
+		return nil, err
+	}
+	t.runStart, t.elapsed0 = time.Now(), t.st.ElapsedSeconds
+	if !t.resumed {
+		if err := t.evalStart(); err != nil {
+			return nil, err
+		}
+	}
+	defer func() { t.res.Step, t.res.Tokens, t.res.Elapsed = t.st.Step, t.st.Tokens, time.Since(began) }()
+	return t.res, t.loop(ctx)
+}
+
+// trainer is one call of Run: the run's settings, its optimizer and
+// training state, and the buffers every step reuses.
+type trainer struct {
+	opts Options
+	cfg  Config
+	m    *models.Model
+	opt  *AdamW[float32]
+	B, T int
+	// schedule lists the checkpoint steps; isCheckpoint indexes it.
+	schedule     []int
+	isCheckpoint map[int]bool
+	st           *State
+	res          *Result
+	log          *metricsLog
+	// resumed is set when the run continued from a checkpoint; lastGood is
+	// the last checkpoint written or resumed from ("" if none).
+	resumed  bool
+	lastGood string
+	// evalTok and evalTgt are the held-out batches, drawn once.
+	evalTok, evalTgt [][]int
+	// runStart and elapsed0 time this call, on top of the time the run
+	// had taken before it resumed.
+	runStart time.Time
+	elapsed0 float64
+}
+
+// newTrainer checks opts and sets up the optimizer and the schedule.
+func newTrainer(opts Options) (*trainer, error) {
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -133,208 +185,236 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	t := &trainer{opts: opts, cfg: cfg, m: m, opt: NewAdamW(m.Params, cfg), B: B, T: T,
+		schedule: cfg.Checkpoints.List(cfg.Steps)}
+	t.isCheckpoint = make(map[int]bool, len(t.schedule))
+	for _, s := range t.schedule {
+		t.isCheckpoint[s] = true
+	}
+	t.st = &State{Format: trainingStateFormat, Config: cfg, CheckpointSteps: t.schedule}
+	t.res = &Result{Dir: opts.Dir, ResumedFrom: -1, EvalLoss: math.NaN(), Loss: math.NaN()}
+	return t, nil
+}
 
-	opt := NewAdamW(m.Params, cfg)
-	schedule := cfg.Checkpoints.List(cfg.Steps)
-	st := &State{Format: trainingStateFormat, Config: cfg, CheckpointSteps: schedule}
-	res := &Result{Dir: opts.Dir, ResumedFrom: -1, EvalLoss: math.NaN(), Loss: math.NaN()}
-
-	latest, have, err := Latest(opts.Dir)
+// resume loads the latest checkpoint of the directory, if any, into the
+// model, the optimizer, the data source and the training state.
+func (t *trainer) resume() error {
+	latest, have, err := Latest(t.opts.Dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if have && !opts.Resume {
-		return nil, fmt.Errorf("train: %s already holds checkpoints (latest %s); resume it or choose another directory", opts.Dir, latest.Dir)
+	if have && !t.opts.Resume {
+		return fmt.Errorf("train: %s already holds checkpoints (latest %s); resume it or choose another directory", t.opts.Dir, latest.Dir)
 	}
-	lastGood := ""
 	if have {
-		old, err := loadCheckpoint(latest.Dir, m, opt)
-		if err != nil {
-			return nil, err
-		}
-		if err := sameArithmetic(old.Config, cfg); err != nil {
-			return nil, fmt.Errorf("train: resuming from %s: %w", latest.Dir, err)
-		}
-		if err := opts.Train.Restore(old.DataState); err != nil {
-			return nil, fmt.Errorf("train: resuming from %s: restoring the data source: %w", latest.Dir, err)
-		}
-		st.Step, st.Tokens, st.ElapsedSeconds, st.LR = old.Step, old.Tokens, old.ElapsedSeconds, old.LR
-		res.ResumedFrom = old.Step
-		lastGood = latest.Dir
-	}
-	if st.Step > cfg.Steps {
-		return nil, fmt.Errorf("train: the latest checkpoint (step %d) is past steps=%d", st.Step, cfg.Steps)
-	}
-	keep := -1
-	if have {
-		keep = st.Step
-	}
-	log, err := openMetrics(opts.Dir, keep)
-	if err != nil {
-		return nil, err
-	}
-	defer log.close()
-
-	// Held-out batches, drawn once.
-	var evalTok, evalTgt [][]int
-	if opts.Eval != nil && cfg.EvalEvery > 0 {
-		for range cfg.EvalBatches {
-			tok, tgt := make([]int, B*T), make([]int, B*T)
-			if err := opts.Eval.Next(tok, tgt, B, T); err != nil {
-				return nil, fmt.Errorf("train: held-out batch: %w", err)
-			}
-			evalTok, evalTgt = append(evalTok, tok), append(evalTgt, tgt)
-		}
-	}
-	evaluate := func(step int) (*float64, error) {
-		if evalTok == nil {
-			return nil, nil
-		}
-		sum := 0.0
-		for i := range evalTok {
-			p, err := m.Forward(evalTok[i], B, T, evalTgt[i], nil)
-			if err != nil {
-				return nil, fmt.Errorf("train: held-out loss at step %d: %w", step, err)
-			}
-			sum += float64(p.Loss)
-			p.Release()
-		}
-		l := sum / float64(len(evalTok))
-		if !finite(l) {
-			return nil, &NonFiniteError{Step: step, What: "held-out loss", Value: l, LastCheckpoint: lastGood}
-		}
-		res.EvalLoss = l
-		return &l, nil
-	}
-	isCheckpoint := make(map[int]bool, len(schedule))
-	for _, s := range schedule {
-		isCheckpoint[s] = true
-	}
-	runStart := time.Now()
-	elapsed0 := st.ElapsedSeconds
-	save := func() error {
-		st.ElapsedSeconds = elapsed0 + time.Since(runStart).Seconds()
-		if !allFinite(m.Params.Data) {
-			return &NonFiniteError{Step: st.Step, What: "parameters", Value: math.NaN(), LastCheckpoint: lastGood}
-		}
-		ds, err := opts.Train.State()
-		if err != nil {
-			return fmt.Errorf("train: data source state at step %d: %w", st.Step, err)
-		}
-		st.DataState = ds
-		dir, err := saveCheckpoint(opts.Dir, m, opt, st)
+		old, err := loadCheckpoint(latest.Dir, t.m, t.opt)
 		if err != nil {
 			return err
 		}
-		lastGood = dir
-		res.Checkpoints = append(res.Checkpoints, dir)
-		return nil
-	}
-	emit := func(line *Metrics) error {
-		if err := log.write(line); err != nil {
-			return err
+		if err := sameArithmetic(old.Config, t.cfg); err != nil {
+			return fmt.Errorf("train: resuming from %s: %w", latest.Dir, err)
 		}
-		if opts.OnStep != nil {
-			opts.OnStep(*line)
+		if err := t.opts.Train.Restore(old.DataState); err != nil {
+			return fmt.Errorf("train: resuming from %s: restoring the data source: %w", latest.Dir, err)
 		}
-		return nil
+		t.st.Step, t.st.Tokens, t.st.ElapsedSeconds, t.st.LR = old.Step, old.Tokens, old.ElapsedSeconds, old.LR
+		t.res.ResumedFrom = old.Step
+		t.lastGood = latest.Dir
+		t.resumed = true
 	}
+	if t.st.Step > t.cfg.Steps {
+		return fmt.Errorf("train: the latest checkpoint (step %d) is past steps=%d", t.st.Step, t.cfg.Steps)
+	}
+	return nil
+}
 
-	if !have {
-		ev, err := evaluate(0)
+// keepMetrics is the last step of metrics.jsonl to keep: the resumed
+// checkpoint's (lines after it are retrained), or -1 for a new run.
+func (t *trainer) keepMetrics() int {
+	if t.resumed {
+		return t.st.Step
+	}
+	return -1
+}
+
+// drawEval draws the held-out batches once, from the source's start.
+func (t *trainer) drawEval() error {
+	if t.opts.Eval == nil || t.cfg.EvalEvery <= 0 {
+		return nil
+	}
+	for range t.cfg.EvalBatches {
+		tok, tgt := make([]int, t.B*t.T), make([]int, t.B*t.T)
+		if err := t.opts.Eval.Next(tok, tgt, t.B, t.T); err != nil {
+			return fmt.Errorf("train: held-out batch: %w", err)
+		}
+		t.evalTok, t.evalTgt = append(t.evalTok, tok), append(t.evalTgt, tgt)
+	}
+	return nil
+}
+
+// evaluate returns the mean held-out loss at step (nil without held-out
+// batches).
+func (t *trainer) evaluate(step int) (*float64, error) {
+	if t.evalTok == nil {
+		return nil, nil
+	}
+	sum := 0.0
+	for i := range t.evalTok {
+		p, err := t.m.Forward(t.evalTok[i], t.B, t.T, t.evalTgt[i], nil)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("train: held-out loss at step %d: %w", step, err)
 		}
-		if ev != nil {
-			if err := emit(&Metrics{Step: 0, EvalLoss: ev, LR: 0}); err != nil {
-				return nil, err
-			}
-		}
+		sum += float64(p.Loss)
+		p.Release()
 	}
+	l := sum / float64(len(t.evalTok))
+	if !finite(l) {
+		return nil, &NonFiniteError{Step: step, What: "held-out loss", Value: l, LastCheckpoint: t.lastGood}
+	}
+	t.res.EvalLoss = l
+	return &l, nil
+}
 
-	tokens, targets := make([]int, B*T), make([]int, B*T)
-	grads := m.Params.ZerosLike()
-	fwd := &models.Options{Hook: opts.Hook}
-	bar := newProgress(opts.Progress, st.Step, cfg.Steps)
+// evalStart logs the held-out loss of the initialization (step 0).
+func (t *trainer) evalStart() error {
+	ev, err := t.evaluate(0)
+	if err != nil || ev == nil {
+		return err
+	}
+	return t.emit(&Metrics{Step: 0, EvalLoss: ev, LR: 0})
+}
+
+// save writes a checkpoint of the current step.
+func (t *trainer) save() error {
+	t.st.ElapsedSeconds = t.elapsed0 + time.Since(t.runStart).Seconds()
+	if !allFinite(t.m.Params.Data) {
+		return &NonFiniteError{Step: t.st.Step, What: "parameters", Value: math.NaN(), LastCheckpoint: t.lastGood}
+	}
+	ds, err := t.opts.Train.State()
+	if err != nil {
+		return fmt.Errorf("train: data source state at step %d: %w", t.st.Step, err)
+	}
+	t.st.DataState = ds
+	dir, err := saveCheckpoint(t.opts.Dir, t.m, t.opt, t.st)
+	if err != nil {
+		return err
+	}
+	t.lastGood = dir
+	t.res.Checkpoints = append(t.res.Checkpoints, dir)
+	return nil
+}
+
+// emit writes a metrics line and passes it to OnStep.
+func (t *trainer) emit(line *Metrics) error {
+	if err := t.log.write(line); err != nil {
+		return err
+	}
+	if t.opts.OnStep != nil {
+		t.opts.OnStep(*line)
+	}
+	return nil
+}
+
+// stepper holds the buffers every training step reuses.
+type stepper struct {
+	tokens, targets []int
+	grads           *models.Params
+	fwd             *models.Options
+}
+
+// loop trains until the last step or until ctx is cancelled, then saves
+// the step reached if it is not saved yet.
+func (t *trainer) loop(ctx context.Context) error {
+	sp := &stepper{tokens: make([]int, t.B*t.T), targets: make([]int, t.B*t.T),
+		grads: t.m.Params.ZerosLike(), fwd: &models.Options{Hook: t.opts.Hook}}
+	bar := newProgress(t.opts.Progress, t.st.Step, t.cfg.Steps)
 	defer bar.done()
-	startStep := st.Step
+	startStep := t.st.Step
 	savedAt := -1
-	if have {
-		savedAt = st.Step
-	} else if isCheckpoint[0] {
-		if err := save(); err != nil {
-			return res, err
+	if t.resumed {
+		savedAt = t.st.Step
+	} else if t.isCheckpoint[0] {
+		if err := t.save(); err != nil {
+			return err
 		}
 		savedAt = 0
 	}
-	defer func() { res.Step, res.Tokens, res.Elapsed = st.Step, st.Tokens, time.Since(began) }()
-	for st.Step < cfg.Steps {
+	for t.st.Step < t.cfg.Steps {
 		if ctx.Err() != nil {
-			res.Interrupted = true
+			t.res.Interrupted = true
 			break
 		}
-		step := st.Step + 1
-		if err := opts.Train.Next(tokens, targets, B, T); err != nil {
-			return res, fmt.Errorf("train: batch for step %d: %w", step, err)
-		}
-		pass, err := m.Forward(tokens, B, T, targets, fwd)
+		step := t.st.Step + 1
+		loss, norm, err := t.step(sp, step)
 		if err != nil {
-			return res, fmt.Errorf("train: step %d: %w", step, err)
+			return err
 		}
-		loss := float64(pass.Loss)
-		if !finite(loss) {
-			return res, &NonFiniteError{Step: step, What: "loss", Value: loss, LastCheckpoint: lastGood}
-		}
-		clear(grads.Data)
-		if err := m.Backward(pass, grads, nil); err != nil {
-			return res, fmt.Errorf("train: step %d: %w", step, err)
-		}
-		passLoss := pass.Loss
-		pass.Release() // its buffers serve the next step's Forward
-		norm := ClipGlobalNorm(grads.Data, cfg.GradClip)
-		if !finite(norm) {
-			return res, &NonFiniteError{Step: step, What: "gradient norm", Value: norm, LastCheckpoint: lastGood}
-		}
-		lr := LR(step-1, cfg.Steps, cfg.Warmup, cfg.LR, cfg.MinLR)
-		if err := opt.Step(m.Params.Data, grads.Data, lr); err != nil {
-			return res, err
-		}
-		if !allFinite(m.Params.Data) {
-			return res, &NonFiniteError{Step: step, What: "parameters", Value: math.NaN(), LastCheckpoint: lastGood}
-		}
-		st.Step, st.LR = step, lr
-		st.Tokens += int64(B * T)
-		res.Loss = loss
-
-		line := Metrics{Step: step, Tokens: st.Tokens, Loss: &loss, LR: lr, GradNorm: &norm}
-		if cfg.EvalEvery > 0 && (step%cfg.EvalEvery == 0 || step == cfg.Steps) {
-			if line.EvalLoss, err = evaluate(step); err != nil {
-				return res, err
+		line := Metrics{Step: step, Tokens: t.st.Tokens, Loss: &loss, LR: t.st.LR, GradNorm: &norm}
+		if t.cfg.EvalEvery > 0 && (step%t.cfg.EvalEvery == 0 || step == t.cfg.Steps) {
+			if line.EvalLoss, err = t.evaluate(step); err != nil {
+				return err
 			}
 		}
-		since := time.Since(runStart).Seconds()
-		line.Time = elapsed0 + since
-		line.TokensPerSecond = float64(int64(step-startStep)*int64(B*T)) / max(since, 1e-9)
-		if err := emit(&line); err != nil {
-			return res, err
+		since := time.Since(t.runStart).Seconds()
+		line.Time = t.elapsed0 + since
+		line.TokensPerSecond = float64(int64(step-startStep)*int64(t.B*t.T)) / max(since, 1e-9)
+		if err := t.emit(&line); err != nil {
+			return err
 		}
-		if isCheckpoint[step] {
-			if err := save(); err != nil {
-				return res, err
+		if t.isCheckpoint[step] {
+			if err := t.save(); err != nil {
+				return err
 			}
 			savedAt = step
 		}
-		bar.update(step, passLoss, line.TokensPerSecond, step == cfg.Steps)
+		bar.update(step, float32(loss), line.TokensPerSecond, step == t.cfg.Steps)
 	}
-	if res.Interrupted && savedAt != st.Step {
-		if err := save(); err != nil {
-			return res, err
+	if !t.res.Interrupted {
+		return nil
+	}
+	if savedAt != t.st.Step {
+		if err := t.save(); err != nil {
+			return err
 		}
 	}
-	if res.Interrupted {
-		return res, fmt.Errorf("%w at step %d (checkpoint %s): %w", ErrInterrupted, st.Step, lastGood, ctx.Err())
+	return fmt.Errorf("%w at step %d (checkpoint %s): %w", ErrInterrupted, t.st.Step, t.lastGood, ctx.Err())
+}
+
+// step makes update number step: a batch, the forward and backward passes,
+// clipping and the AdamW update, each checked for non-finite values before
+// the state advances. It returns the loss and the gradient norm.
+func (t *trainer) step(sp *stepper, step int) (loss, norm float64, err error) {
+	if err := t.opts.Train.Next(sp.tokens, sp.targets, t.B, t.T); err != nil {
+		return 0, 0, fmt.Errorf("train: batch for step %d: %w", step, err)
 	}
-	return res, nil
+	pass, err := t.m.Forward(sp.tokens, t.B, t.T, sp.targets, sp.fwd)
+	if err != nil {
+		return 0, 0, fmt.Errorf("train: step %d: %w", step, err)
+	}
+	loss = float64(pass.Loss)
+	if !finite(loss) {
+		return 0, 0, &NonFiniteError{Step: step, What: "loss", Value: loss, LastCheckpoint: t.lastGood}
+	}
+	clear(sp.grads.Data)
+	if err := t.m.Backward(pass, sp.grads, nil); err != nil {
+		return 0, 0, fmt.Errorf("train: step %d: %w", step, err)
+	}
+	pass.Release() // its buffers serve the next step's Forward
+	norm = ClipGlobalNorm(sp.grads.Data, t.cfg.GradClip)
+	if !finite(norm) {
+		return 0, 0, &NonFiniteError{Step: step, What: "gradient norm", Value: norm, LastCheckpoint: t.lastGood}
+	}
+	lr := LR(step-1, t.cfg.Steps, t.cfg.Warmup, t.cfg.LR, t.cfg.MinLR)
+	if err := t.opt.Step(t.m.Params.Data, sp.grads.Data, lr); err != nil {
+		return 0, 0, err
+	}
+	if !allFinite(t.m.Params.Data) {
+		return 0, 0, &NonFiniteError{Step: step, What: "parameters", Value: math.NaN(), LastCheckpoint: t.lastGood}
+	}
+	t.st.Step, t.st.LR = step, lr
+	t.st.Tokens += int64(t.B * t.T)
+	t.res.Loss = loss
+	return loss, norm, nil
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
