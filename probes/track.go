@@ -21,13 +21,14 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/train"
 )
 
 // Files Track writes under RUN/track/.
 const (
-	TrackDir   = "track"
+	TrackDir   = run.TrackDir
 	TrackJSONL = "track.jsonl"
 	TrackCSV   = "track.csv"
 )
@@ -38,10 +39,11 @@ type TrackOptions struct {
 	// Heads are the options of the head scores (see Heads).
 	Heads HeadOptions `json:"heads"`
 	// ICLData is the source of the held-out prompts of the ICL score, each
-	// n_ctx tokens long. Nil means the synthetic language at the model's
+	// n_ctx tokens long. Nil means the run's held-out data (run.HeldOutData
+	// of its run.yaml: the training distribution under another seed); for a
+	// directory without run.yaml, the synthetic language at the model's
 	// vocabulary when its context holds the language's spans, else random
-	// tokens with a repeat of random length. Give the run's own data config
-	// (with another seed) to measure ICL on the training distribution.
+	// tokens with a repeat of random length.
 	ICLData *data.Config `json:"icl_data,omitempty"`
 	// ICLBatch is the number of ICL prompts (default 32).
 	ICLBatch int `json:"icl_batch"`
@@ -134,38 +136,97 @@ type TrackResult struct {
 // form at the loss bump) and locates the bump in the training loss
 // (FindBump). Cancelling ctx stops after the checkpoints under way, keeps
 // what was computed in track.jsonl and returns ctx's error.
-func Track(ctx context.Context, run string, o TrackOptions) (*TrackResult, error) {
-	st, err := os.Stat(run)
+func Track(ctx context.Context, dir string, o TrackOptions) (*TrackResult, error) {
+	cps, cfg, err := trackCheckpoints(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.resolve(dir, cfg); err != nil {
+		return nil, err
+	}
+	iclTokens, err := iclPrompts(*o.ICLData, o.ICLBatch, cfg.NCtx)
+	if err != nil {
+		return nil, fmt.Errorf("probes: track: ICL prompts: %w", err)
+	}
+	key, err := trackKey(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+
+	tdir := filepath.Join(dir, TrackDir)
+	jsonlPath := filepath.Join(tdir, TrackJSONL)
+	cached := readTrackCache(jsonlPath, key)
+	var todo []train.Checkpoint
+	for _, cp := range cps {
+		if _, ok := cached[cp.Step]; !ok {
+			todo = append(todo, cp)
+		}
+	}
+	done, firstErr := probeAll(ctx, todo, o, key, iclTokens, cached)
+
+	res := &TrackResult{Run: dir, Layers: cfg.NLayers, Heads: cfg.NHeads, Computed: done, Threshold: o.Threshold,
+		JSONL: jsonlPath, CSV: filepath.Join(tdir, TrackCSV)}
+	for _, cp := range cps {
+		if r, ok := cached[cp.Step]; ok {
+			res.Records = append(res.Records, r)
+		}
+	}
+	metrics, _ := train.ReadMetrics(filepath.Join(dir, run.MetricsFile)) // a run without a log has no losses
+	res.attachMetrics(metrics, o.SmoothWindow)
+	if err := res.write(tdir); err != nil {
+		return nil, err
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("probes: track: stopped after %d of %d new checkpoints (kept in %s): %w", done, len(todo), jsonlPath, err)
+	}
+	res.Formation = Formations(res.Records, o.Threshold)
+	return res, nil
+}
+
+// trackCheckpoints lists the checkpoints of the run in dir and the
+// architecture they share.
+func trackCheckpoints(dir string) ([]train.Checkpoint, models.Config, error) {
+	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("probes: track: run directory %s does not exist", run)
+		return nil, models.Config{}, fmt.Errorf("probes: track: run directory %s does not exist", dir)
 	case err != nil:
-		return nil, fmt.Errorf("probes: track: %w", err)
+		return nil, models.Config{}, fmt.Errorf("probes: track: %w", err)
 	case !st.IsDir():
-		return nil, fmt.Errorf("probes: track: %s is a file, not a run directory", run)
+		return nil, models.Config{}, fmt.Errorf("probes: track: %s is a file, not a run directory", dir)
 	}
-	cps, err := train.Checkpoints(run)
+	cps, err := train.Checkpoints(dir)
 	if err != nil {
-		return nil, fmt.Errorf("probes: track: %w", err)
+		return nil, models.Config{}, fmt.Errorf("probes: track: %w", err)
 	}
 	if len(cps) == 0 {
-		return nil, fmt.Errorf("probes: track: no checkpoints in %s (want %s)", run, filepath.Join(run, train.CheckpointsDir, "step-NNNNNN"))
+		return nil, models.Config{}, fmt.Errorf("probes: track: no checkpoints in %s (want %s)", dir, filepath.Join(dir, run.CheckpointsDir, "step-NNNNNN"))
 	}
-	// Every checkpoint must share one architecture.
 	var cfg models.Config
 	for i, cp := range cps {
 		c, err := models.ReadConfig(cp.Dir)
 		if err != nil {
-			return nil, fmt.Errorf("probes: track: %w", err)
+			return nil, models.Config{}, fmt.Errorf("probes: track: %w", err)
 		}
 		if i == 0 {
 			cfg = c
 			continue
 		}
 		if d := archDiff(cfg, c); d != "" {
-			return nil, fmt.Errorf("probes: track: checkpoint %s has another architecture than %s (%s)", cp.Dir, cps[0].Dir, d)
+			return nil, models.Config{}, fmt.Errorf("probes: track: checkpoint %s has another architecture than %s (%s)", cp.Dir, cps[0].Dir, d)
 		}
 	}
+	return cps, cfg, nil
+}
+
+// resolve fills the options left at zero for the run in dir, whose
+// checkpoints have architecture cfg. The ICL prompts default to the run's
+// held-out data (run.HeldOutData of its run.yaml) when it has a readable
+// one, else to defaultICLData.
+func (o *TrackOptions) resolve(dir string, cfg models.Config) error {
 	if o.Threshold == 0 {
 		o.Threshold = 0.4
 	}
@@ -175,36 +236,27 @@ func Track(ctx context.Context, run string, o TrackOptions) (*TrackResult, error
 	if o.ICLBatch <= 0 {
 		o.ICLBatch = 32
 	}
+	var err error
 	if o.Heads.Repeat, err = o.Heads.Repeat.resolve(cfg); err != nil {
-		return nil, fmt.Errorf("probes: track: %w", err)
+		return fmt.Errorf("probes: track: %w", err)
 	}
 	o.Heads.Thresholds = o.Heads.Thresholds.WithDefaults()
-	iclCfg := o.ICLData
-	if iclCfg == nil {
-		def := defaultICLData(cfg)
-		iclCfg = &def
-	}
-	iclTokens, err := iclPrompts(*iclCfg, o.ICLBatch, cfg.NCtx)
-	if err != nil {
-		return nil, fmt.Errorf("probes: track: ICL prompts: %w", err)
-	}
-	o.ICLData = iclCfg
-	key, err := trackKey(cfg, o)
-	if err != nil {
-		return nil, err
-	}
-
-	dir := filepath.Join(run, TrackDir)
-	jsonlPath := filepath.Join(dir, TrackJSONL)
-	cached := readTrackCache(jsonlPath, key)
-	var todo []train.Checkpoint
-	for _, cp := range cps {
-		if _, ok := cached[cp.Step]; !ok {
-			todo = append(todo, cp)
+	if o.ICLData == nil {
+		if rc, err := run.ReadConfig(dir); err == nil {
+			o.ICLData = ptrTo(run.HeldOutData(rc.Data))
+		} else {
+			o.ICLData = ptrTo(defaultICLData(cfg))
 		}
 	}
+	return nil
+}
 
-	// Probe the new checkpoints, o.Workers at a time.
+func ptrTo[T any](x T) *T { return &x }
+
+// probeAll probes the checkpoints todo, o.Workers at a time, into cached.
+// It stops handing out checkpoints at the first error or when ctx is
+// cancelled, and returns the number probed and the first error.
+func probeAll(ctx context.Context, todo []train.Checkpoint, o TrackOptions, key string, icl []int, cached map[int]TrackRecord) (int, error) {
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -217,7 +269,7 @@ func Track(ctx context.Context, run string, o TrackOptions) (*TrackResult, error
 		go func() {
 			defer wg.Done()
 			for cp := range jobs {
-				rec, err := probeCheckpoint(cp, o, key, iclTokens)
+				rec, err := probeCheckpoint(cp, o, key, icl)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -244,35 +296,22 @@ func Track(ctx context.Context, run string, o TrackOptions) (*TrackResult, error
 	}
 	close(jobs)
 	wg.Wait()
+	return done, firstErr
+}
 
-	res := &TrackResult{Run: run, Layers: cfg.NLayers, Heads: cfg.NHeads, Computed: done, Threshold: o.Threshold,
-		JSONL: jsonlPath, CSV: filepath.Join(dir, TrackCSV)}
-	for _, cp := range cps {
-		if r, ok := cached[cp.Step]; ok {
-			res.Records = append(res.Records, r)
-		}
+// write rewrites track.jsonl and track.csv in dir from the records (none
+// when there are no records).
+func (res *TrackResult) write(dir string) error {
+	if len(res.Records) == 0 {
+		return nil
 	}
-	metrics, _ := train.ReadMetrics(filepath.Join(run, train.MetricsFile)) // a run without a log has no losses
-	res.attachMetrics(metrics, o.SmoothWindow)
-	if len(res.Records) > 0 {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("probes: track: %w", err)
-		}
-		if err := writeTrackJSONL(jsonlPath, res.Records); err != nil {
-			return nil, err
-		}
-		if err := writeTrackCSV(res.CSV, res.Records); err != nil {
-			return nil, err
-		}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("probes: track: %w", err)
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if err := writeTrackJSONL(res.JSONL, res.Records); err != nil {
+		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("probes: track: stopped after %d of %d new checkpoints (kept in %s): %w", done, len(todo), jsonlPath, err)
-	}
-	res.Formation = Formations(res.Records, o.Threshold)
-	return res, nil
+	return writeTrackCSV(res.CSV, res.Records)
 }
 
 // archDiff names the first architectural setting in which b differs from a

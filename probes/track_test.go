@@ -12,6 +12,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -201,5 +202,43 @@ func TestFormations(t *testing.T) {
 	}
 	if got := Formations(recs, 0.05); got[0].Step != 0 {
 		t.Errorf("above the threshold from the start: %+v", got[0])
+	}
+}
+
+// TestTrackICLFromRun: in a run directory with a run.yaml, the ICL prompts
+// default to the run's held-out data (run.HeldOutData), the same records as
+// when it is given; without one, to the built-in default.
+func TestTrackICLFromRun(t *testing.T) {
+	dir := t.TempDir()
+	handRun(t, dir, 0, 2)
+	rc := run.DefaultConfig()
+	rc.Model = tinyTrack
+	rc.Data = data.Config{Kind: data.KindSynthetic, Seed: 3, Synthetic: data.SyntheticConfig{Vocab: 20, MinSpan: 3, MaxSpan: 5}}.WithDefaults()
+	if err := run.WriteConfig(dir, rc); err != nil {
+		t.Fatal(err)
+	}
+	o := TrackOptions{Workers: 1, Heads: HeadOptions{Repeat: RepeatOptions{Batch: 4}}, ICLBatch: 4}
+	def, err := Track(context.Background(), dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	given := o
+	given.ICLData = ptrTo(run.HeldOutData(rc.Data))
+	exp, err := Track(context.Background(), dir, given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.Computed != 0 || def.Records[0].Key != exp.Records[0].Key {
+		t.Errorf("the run's held-out data given explicitly: %d recomputed, keys %s and %s; want the default's records", exp.Computed, def.Records[0].Key, exp.Records[0].Key)
+	}
+	if err := os.Remove(filepath.Join(dir, run.ConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+	bare, err := Track(context.Background(), dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bare.Computed != 2 {
+		t.Errorf("without run.yaml: %d recomputed, want 2 (another ICL source)", bare.Computed)
 	}
 }

@@ -56,12 +56,7 @@ func runTrack(cmd *cobra.Command, dir string, v *viper.Viper) error {
 		return fmt.Errorf("--threshold must be in (0, 1], got %g", th)
 	}
 	o := probes.TrackOptions{Workers: v.GetInt("workers"), Threshold: v.GetFloat64("threshold")}
-	dc := runData(dir)
-	o.Heads.Repeat = repeatOptions(v, dc, 0)
-	if dc != nil {
-		ic := run.HeldOutData(*dc)
-		o.ICLData = &ic
-	}
+	o.Heads.Repeat = repeatOptions(v, runData(dir), 0) // the ICL prompts: Track reads the run's held-out data
 	errw := cmd.ErrOrStderr()
 	if !v.GetBool("quiet") {
 		o.Progress = func(done, total, step int) {
