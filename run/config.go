@@ -27,14 +27,15 @@ type Config struct {
 // DefaultConfig is what an empty config file means: a 2-layer
 // attention-only model (docs/REFERENCE.md's small setting) on the synthetic
 // language, with train.DefaultConfig. model.d_vocab 0 means "the data
-// source's vocabulary"; [LoadConfig] seeds the model and the data with
-// train.seed when the file does not seed them.
+// source's vocabulary". The model and the data are seeded with train.seed,
+// as [LoadConfig] seeds them when the file does not.
 func DefaultConfig() Config {
+	t := train.DefaultConfig()
 	return Config{
 		Model: models.Config{NLayers: 2, NHeads: 4, DModel: 64, NCtx: 64, AttnOnly: true,
-			Normalization: models.NormLN, Positional: models.PosStandard},
-		Data:  data.Config{Kind: data.KindSynthetic},
-		Train: train.DefaultConfig(),
+			Normalization: models.NormLN, Positional: models.PosStandard, Seed: t.Seed},
+		Data:  data.Config{Kind: data.KindSynthetic, Seed: t.Seed},
+		Train: t,
 	}
 }
 
