@@ -171,22 +171,15 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 // repeatedReport merges the results in dir into the table and the report
 // and prints the summary.
 func repeatedReport(cmd *cobra.Command, v *viper.Viper, s repeated.Study, dir string) error {
-	rows, err := repeated.Collect(dir)
+	a, err := repeated.Merge(dir, s)
 	if err != nil {
 		return err
 	}
-	if len(rows) == 0 {
-		return fmt.Errorf("%s holds no results yet: no run has finished", dir)
-	}
-	if err := repeated.WriteTable(dir, rows); err != nil {
-		return err
-	}
-	a := repeated.Analyze(s, rows)
 	r, err := report.Repeated(a)
 	if err != nil {
 		return err
 	}
-	html := filepath.Join(dir, "report.html")
+	html := filepath.Join(dir, repeated.ReportFile)
 	if cmd.Name() == "report" && v.GetString("out") != "" {
 		html = v.GetString("out")
 	}

@@ -420,3 +420,24 @@ func openRun(t *testing.T, dir string) *run.Run {
 	}
 	return r
 }
+
+// TestMerge: a study directory without results is ErrNoResults; one with
+// results gets its table and analysis.
+func TestMerge(t *testing.T) {
+	s := tinyStudy()
+	s.Grids = []Grid{{Fractions: []float64{0}, Sizes: []string{"a"}, Archs: []string{"attn2"}, Seeds: []uint64{1}}}
+	dir := t.TempDir()
+	if _, err := Merge(dir, s); !errors.Is(err, ErrNoResults) {
+		t.Errorf("empty directory: %v, want ErrNoResults", err)
+	}
+	if err := Execute(context.Background(), s, s.Runs(), Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Merge(dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Runs) != 1 || !exists(filepath.Join(dir, ResultsCSV)) || !exists(filepath.Join(dir, ResultsJSONL)) {
+		t.Errorf("%d runs analyzed; tables written: %v", len(a.Runs), exists(filepath.Join(dir, ResultsCSV)))
+	}
+}

@@ -171,3 +171,27 @@ func WriteTable(dir string, rows []Row) error {
 		return cw.Error()
 	})
 }
+
+// ReportFile is the study's report page, written by the command line.
+const ReportFile = "report.html"
+
+// ErrNoResults is returned by [Merge] for a study directory in which no run
+// has results yet.
+var ErrNoResults = errors.New("holds no results yet: no run has finished")
+
+// Merge gathers the results in the study directory dir ([Collect]),
+// rewrites its table ([WriteTable]) and analyzes it ([Analyze]) for study
+// s: what `mechinterp repeated report` does before writing the page.
+func Merge(dir string, s Study) (*Analysis, error) {
+	rows, err := Collect(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s %w", dir, ErrNoResults)
+	}
+	if err := WriteTable(dir, rows); err != nil {
+		return nil, err
+	}
+	return Analyze(s, rows), nil
+}
