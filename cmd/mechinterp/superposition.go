@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,10 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/internal/config"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/superposition"
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 )
 
 func init() { subcommands = append(subcommands, newSuperpositionCmd) }
@@ -66,7 +65,7 @@ func runSuperposition(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := spExperimentConfig(def, v)
+	cfg, err := spExperimentConfig(def, cmd.Flags().Lookup("config").Value.String())
 	if err != nil {
 		return err
 	}
@@ -132,35 +131,19 @@ func spReportHTML(res *superposition.ExperimentResult) ([]byte, error) {
 	return r.HTML()
 }
 
-// spExperimentConfig decodes the ready config, then the user's keys over it,
-// rejecting unknown keys.
-func spExperimentConfig(def []byte, v *viper.Viper) (superposition.ExperimentConfig, error) {
+// spExperimentConfig resolves the experiment's settings with package
+// config's rules: MECHINTERP_* variables over the file's keys over the
+// ready config, unknown keys rejected. The file may also hold the
+// command's flags (out, quick ...), which are read with the flags.
+func spExperimentConfig(def []byte, file string) (superposition.ExperimentConfig, error) {
 	var cfg superposition.ExperimentConfig
-	base := viper.New()
-	base.SetConfigType("yaml")
-	if err := base.ReadConfig(bytes.NewReader(def)); err != nil {
-		return cfg, fmt.Errorf("ready config: %w", err)
+	var extra []string
+	for k := range superpositionFlags {
+		extra = append(extra, k)
 	}
-	if err := base.UnmarshalExact(&cfg); err != nil {
-		return cfg, fmt.Errorf("ready config: %w", err)
-	}
-	user := map[string]any{}
-	for k, val := range v.AllSettings() {
-		if !superpositionFlags[k] {
-			user[k] = val
-		}
-	}
-	if len(user) == 0 {
-		return cfg, nil
-	}
-	over := viper.New()
-	if err := over.MergeConfigMap(user); err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
-	}
-	if err := over.UnmarshalExact(&cfg); err != nil {
-		return cfg, fmt.Errorf("config: %s", spOneLine(err.Error()))
-	}
-	return cfg, nil
+	_, err := config.Load(&cfg, config.Sources{Base: def, BaseName: "ready config", File: file, Extra: extra,
+		Doc: "docs/superposition.md"})
+	return cfg, err
 }
 
 func spOneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
