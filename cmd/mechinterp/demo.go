@@ -58,14 +58,8 @@ interrupted demo, or reports a finished one.`,
 	return cmd
 }
 
-// demoConfig is the demo's recipe, run.DemoConfig.
-func demoConfig() run.Config { return run.DemoConfig() }
-
-// demoSteps is the recipe's training length: the bump comes at ~850-1000.
-const demoSteps = run.DemoSteps
-
 type demoOptions struct {
-	steps    int       // 0: demoSteps
+	steps    int       // 0: run.DemoSteps
 	progress io.Writer // nil: no progress bar
 }
 
@@ -92,7 +86,7 @@ var prefixLens = []int{25, 31}
 // runDemo trains the demo model into out (resuming an unfinished run) and
 // writes a summary to w.
 func runDemo(ctx context.Context, out string, w io.Writer, o demoOptions) (*demoResult, error) {
-	rc := demoConfig()
+	rc := run.DemoConfig()
 	if o.steps > 0 {
 		rc.Train.Steps = o.steps
 		rc.Train.Warmup = min(rc.Train.Warmup, o.steps)

@@ -45,7 +45,7 @@ func demoStepsFromEnv(t *testing.T) (int, bool) {
 		t.Fatal(err)
 	}
 	if steps == 0 {
-		steps = demoSteps
+		steps = run.DemoSteps
 	}
 	return steps, true
 }
@@ -235,7 +235,7 @@ func TestOneLayerFormsNoInductionHead(t *testing.T) {
 	if _, ok := demoStepsFromEnv(t); !ok {
 		t.Skip("trains a model for half a minute: set MECHINTERP_LONG_TESTS=1")
 	}
-	rc := demoConfig()
+	rc := run.DemoConfig()
 	rc.Model.NLayers = 1
 	rc.Train.Steps = demoTestSteps
 	out := filepath.Join(t.TempDir(), "one-layer")
@@ -282,7 +282,7 @@ func TestDemoCommand(t *testing.T) {
 // TestPrefixMatchingUniform: at initialization attention is nearly uniform,
 // so each score is close to the mean of 1/(q+1) over the measured queries.
 func TestPrefixMatchingUniform(t *testing.T) {
-	rc := demoConfig()
+	rc := run.DemoConfig()
 	m, err := models.New(rc.Model)
 	if err != nil {
 		t.Fatal(err)
