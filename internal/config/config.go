@@ -124,15 +124,16 @@ func Load(dst any, src Sources) (*Values, error) {
 		if err := v.MergeConfig(bytes.NewReader(b)); err != nil {
 			return nil, fmt.Errorf("reading config file %s: %s", src.File, OneLine(err))
 		}
-		fv := viper.New()
-		fv.SetConfigType("yaml")
-		if err := fv.ReadConfig(bytes.NewReader(b)); err != nil {
-			return nil, fmt.Errorf("reading config file %s: %s", src.File, OneLine(err))
-		}
-		if src.AnyKey {
-			// The command's own Load checks the file.
-		} else if unknown := unknownKeys(fv.AllKeys(), known, allowed); len(unknown) > 0 {
-			return nil, fmt.Errorf("config file %s: unknown key %s (%s)", src.File, strings.Join(quoteAll(unknown), ", "), src.hint(dst == nil))
+		if !src.AnyKey {
+			// The file's own keys, apart from the defaults and the flags.
+			fv := viper.New()
+			fv.SetConfigType("yaml")
+			if err := fv.ReadConfig(bytes.NewReader(b)); err != nil {
+				return nil, fmt.Errorf("reading config file %s: %s", src.File, OneLine(err))
+			}
+			if unknown := unknownKeys(fv.AllKeys(), known, allowed); len(unknown) > 0 {
+				return nil, fmt.Errorf("config file %s: unknown key %s (%s)", src.File, strings.Join(quoteAll(unknown), ", "), src.hint(dst == nil))
+			}
 		}
 	}
 	if dst != nil {
