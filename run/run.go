@@ -44,12 +44,22 @@ type Options struct {
 // metrics and checkpoints into dir. With a repeated-data mixture the budget
 // and the held-out set default to what the run reads (see docs/training.md)
 // and the held-out loss is taken on the mixture's held-out set; otherwise
-// on the stream of [HeldOutData]. When ctx is cancelled the run saves a
-// checkpoint and the error wraps train.ErrInterrupted.
+// on the stream of [HeldOutData]. Without o.Resume a directory that holds
+// checkpoints is refused before anything in it changes. When ctx is
+// cancelled the run saves a checkpoint and the error wraps
+// train.ErrInterrupted.
 func Start(ctx context.Context, dir string, c Config, o Options) (*train.Result, error) {
 	p, err := Prepare(c)
 	if err != nil {
 		return nil, err
+	}
+	if !o.Resume {
+		// Refuse before run.yaml is rewritten: it describes the checkpoints.
+		if cp, ok, err := train.Latest(dir); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, fmt.Errorf("train: %s already holds checkpoints (latest %s); resume it or choose another directory", dir, cp.Dir)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

@@ -109,8 +109,13 @@ func TestStartOpen(t *testing.T) {
 	if hd := r.HeldOutData(); hd == nil || hd.Seed != HeldOutSeed(c.Data.Seed) || hd.Seed == c.Data.Seed {
 		t.Errorf("held-out data %+v", hd)
 	}
-	if _, err := Start(context.Background(), dir, c, Options{}); err == nil || !strings.Contains(err.Error(), "already holds checkpoints") {
+	other := c
+	other.Train.LR = 1e-4
+	if _, err := Start(context.Background(), dir, other, Options{}); err == nil || !strings.Contains(err.Error(), "already holds checkpoints") {
 		t.Errorf("Start over a run: %v", err)
+	}
+	if again, err := ReadConfig(dir); err != nil || again.Train.LR != c.Train.LR {
+		t.Errorf("a refused Start rewrote run.yaml: lr %v, %v", again.Train.LR, err)
 	}
 	res, err = Resume(context.Background(), dir, Options{})
 	if err != nil || res.ResumedFrom != 6 {
