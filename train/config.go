@@ -38,7 +38,7 @@ type Config struct {
 	EvalBatches int `json:"eval_batches" mapstructure:"eval_batches" yaml:"eval_batches"`
 	// Checkpoints says which steps are saved.
 	Checkpoints CheckpointSchedule `json:"checkpoints" mapstructure:"checkpoints" yaml:"checkpoints"`
-	// Seed is the run's seed. The command line derives the model's and the
+	// Seed is the run's seed. run.LoadConfig derives the model's and the
 	// data's seeds from it when those are not given; the loop itself draws
 	// no random numbers.
 	Seed uint64 `json:"seed" mapstructure:"seed" yaml:"seed"`

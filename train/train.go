@@ -13,7 +13,7 @@ import (
 )
 
 // Source is a deterministic stream of training batches. Package data's
-// sources satisfy it through a small adapter (see cmd/mechinterp), so that
+// sources satisfy it through data.NewPairs (package run wires them), so that
 // train does not depend on data.
 type Source interface {
 	// Next fills tokens and targets, each [B,T] row-major, with the next B
