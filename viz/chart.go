@@ -91,6 +91,10 @@ var (
 
 const defaultHeight = 420
 
+// SequentialColors returns the colour scale of unsigned heatmaps, from 0 (lightest) to the
+// maximum (darkest), for pages that draw their own charts in the same colours.
+func SequentialColors() []string { return append([]string(nil), sequentialColors...) }
+
 // Heatmap draws z as a grid of coloured cells: z[i][j] is the cell in row y[i] (rows run top
 // to bottom, as in a matrix) and column x[j]. NaN cells are left blank (e.g. the masked half of
 // an attention pattern). The colour scale spans the data unless ColorRange or Diverging is given.

@@ -30,16 +30,10 @@
 // analysis (heads, track, circuits, patch, the repeated-data study, superposition) is built
 // in package report, which joins the analysis packages and this one.
 //
-// # The attention explorer and its server
+// # The attention explorer
 //
-// AttentionReport renders every head's pattern on one prompt as an interactive page: a grid of
-// thumbnails drawn on canvas (hover to preview, click to lock, click again or Escape to unlock),
-// the focused head large with a fixed colour scale and exact tooltips, a token strip, and query
-// and key ranges. Patterns travel quantised to 8 or 16 bits and compressed, so a 256-token
-// prompt on a 12 × 12 model stays under 2 MB. AttentionServer serves the same page as a local
-// app: viz does not run models, so the caller hands it an AttentionFunc that does; it binds to
-// loopback unless told otherwise, limits request and prompt sizes, and reports every error in
-// the page (docs/attention-explorer.md).
+// Package viz/attention holds the interactive attention explorer, its local server, and the
+// computation of the patterns it shows.
 //
 // # Testing a report in the browser
 //

@@ -10,15 +10,15 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
+	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/train"
-	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/viz/attention"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
@@ -56,7 +56,7 @@ starts on a random sequence repeated twice, where induction heads show.`,
 	f.String("tokens", "", "prompt shown at start, as token ids")
 	f.String("text", "", "prompt shown at start, as text")
 	f.Int("max-tokens", 512, "longest prompt in tokens (also limited by the model's n_ctx)")
-	f.Int("max-prompt-bytes", viz.DefaultMaxPromptBytes, "longest prompt in bytes, refused before tokenizing")
+	f.Int("max-prompt-bytes", attention.DefaultMaxPromptBytes, "longest prompt in bytes, refused before tokenizing")
 	f.Int("bits", 0, "precision each weight is sent with: 8, 16, or 0 (16 up to 2^20 weights, else 8)")
 	f.Bool("roles", true, "label each head with its role and scores (probes.Heads, once per checkpoint)")
 	addFlagFile(cmd)
@@ -69,71 +69,6 @@ type serveArgs struct {
 	roles                          bool
 }
 
-// servedModels loads the checkpoints of a served model or run on demand, keeping the few
-// most recently used, and their head roles once computed.
-type servedModels struct {
-	dirs  []string // one per checkpoint
-	roles bool
-
-	mu     sync.Mutex
-	loaded map[int]*models.Model
-	order  []int // least recently used first
-	info   map[int][][]viz.HeadInfo
-}
-
-const keepModels = 4
-
-func (s *servedModels) get(i int) (*models.Model, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if m, ok := s.loaded[i]; ok {
-		s.touch(i)
-		return m, nil
-	}
-	m, err := models.Load(s.dirs[i])
-	if err != nil {
-		return nil, err
-	}
-	if len(s.order) >= keepModels {
-		delete(s.loaded, s.order[0])
-		s.order = s.order[1:]
-	}
-	s.loaded[i] = m
-	s.order = append(s.order, i)
-	return m, nil
-}
-
-func (s *servedModels) touch(i int) {
-	for j, k := range s.order {
-		if k == i {
-			s.order = append(append(s.order[:j:j], s.order[j+1:]...), i)
-			return
-		}
-	}
-}
-
-// headInfo returns checkpoint i's head roles, computing them the first time; nil (and a note
-// on errw) when they cannot be computed.
-func (s *servedModels) headInfo(i int, m *models.Model, errw io.Writer) [][]viz.HeadInfo {
-	if !s.roles {
-		return nil
-	}
-	s.mu.Lock()
-	info, ok := s.info[i]
-	s.mu.Unlock()
-	if ok {
-		return info
-	}
-	info, err := headInfo(m)
-	if err != nil {
-		fmt.Fprintf(errw, "mechinterp serve: no head roles for %s: %v\n", s.dirs[i], err)
-	}
-	s.mu.Lock()
-	s.info[i] = info
-	s.mu.Unlock()
-	return info
-}
-
 // runServe serves the explorer until ctx ends. started, if set, receives the URL (for tests).
 func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(string)) error {
 	if (a.model == "") == (a.run == "") {
@@ -142,12 +77,14 @@ func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(
 	if a.maxTokens <= 0 {
 		return fmt.Errorf("--max-tokens must be positive, got %d", a.maxTokens)
 	}
-	sm := &servedModels{roles: a.roles, loaded: map[int]*models.Model{}, info: map[int][][]viz.HeadInfo{}}
-	var cps []viz.CheckpointInfo
-	steps := []int{0}
-	hasStep := false
+	sm := &attention.Models{MaxTokens: a.maxTokens, Tokenize: tokenizePrompt,
+		Warn: func(format string, args ...any) { fmt.Fprintf(errw, "mechinterp serve: "+format+"\n", args...) }}
+	if a.roles {
+		sm.Heads = report.AttentionRoles
+	}
+	var cps []attention.Checkpoint
 	if a.model != "" {
-		sm.dirs = []string{a.model}
+		sm.Dirs = []string{a.model}
 	} else {
 		list, err := train.Checkpoints(a.run)
 		if err != nil {
@@ -159,21 +96,20 @@ func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(
 			}
 			return fmt.Errorf("--run %s: no checkpoints in %s/%s (is it a run directory of mechinterp train?)", a.run, a.run, train.CheckpointsDir)
 		}
-		steps, hasStep = nil, true
 		for _, c := range list {
-			sm.dirs = append(sm.dirs, c.Dir)
-			cps = append(cps, viz.CheckpointInfo{Step: c.Step})
-			steps = append(steps, c.Step)
+			sm.Dirs = append(sm.Dirs, c.Dir)
+			sm.Steps = append(sm.Steps, c.Step)
+			cps = append(cps, attention.Checkpoint{Step: c.Step})
 		}
 	}
 	// The last checkpoint is loaded now, so a bad directory fails here and not in the page.
-	last := len(sm.dirs) - 1
-	m, err := sm.get(last)
+	last := len(sm.Dirs) - 1
+	m, err := sm.Model(last)
 	if err != nil {
 		return err
 	}
 	// Whether the model takes text: promptTokens knows its tokenizer, if any.
-	_, _, textErr := promptTokens(m, sm.dirs[last], "", "a")
+	_, _, textErr := promptTokens(m, sm.Dirs[last], "", "a")
 	prompt, tokensMode := a.text, false
 	switch {
 	case a.text != "" && a.tokens != "":
@@ -184,62 +120,25 @@ func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(
 		prompt, tokensMode = repeatedPrompt(m.Config), true
 	}
 	// The start prompt is checked now, so a typo is a command-line error.
-	if tokensMode {
-		_, _, err = promptTokens(m, sm.dirs[last], prompt, "")
-	} else {
-		_, _, err = promptTokens(m, sm.dirs[last], "", prompt)
-	}
-	if err != nil {
+	if _, _, err := tokenizePrompt(m, sm.Dirs[last], prompt, tokensMode); err != nil {
 		return err
 	}
 
-	fn := func(ctx context.Context, req viz.AttentionRequest) (*viz.AttentionData, error) {
-		m, err := sm.get(req.Checkpoint)
-		if err != nil {
-			return nil, err
-		}
-		dir := sm.dirs[req.Checkpoint]
-		var seqs [][]int
-		var tok tokenizer.Tokenizer
-		if req.Tokens {
-			if strings.Contains(req.Prompt, ";") {
-				return nil, errors.New("give one prompt (no ';')")
-			}
-			seqs, tok, err = promptTokens(m, dir, req.Prompt, "")
-		} else {
-			seqs, tok, err = promptTokens(m, dir, "", req.Prompt)
-		}
-		if err != nil {
-			return nil, err
-		}
-		ids := seqs[0]
-		if len(ids) > a.maxTokens {
-			return nil, fmt.Errorf("the prompt is %d tokens; this server shows at most %d (--max-tokens)", len(ids), a.maxTokens)
-		}
-		d, err := attentionData(ctx, m, ids, tok)
-		if err != nil {
-			return nil, err
-		}
-		d.Title = modelTitle(dir)
-		d.Step, d.HasStep = steps[req.Checkpoint], hasStep
-		d.Heads = sm.headInfo(req.Checkpoint, m, errw)
-		return d, nil
-	}
-	title := "Attention explorer: " + modelTitle(sm.dirs[last])
+	title := "Attention explorer: " + attention.ModelTitle(sm.Dirs[last])
 	if a.run != "" {
 		title = "Attention explorer: run " + a.run
 	}
-	srv, err := viz.NewAttentionServer(fn, viz.ServerOptions{
+	srv, err := attention.NewServer(sm.Attention, attention.ServerOptions{
 		Title: title, Checkpoints: cps, Prompt: prompt, TokensMode: tokensMode, NoText: textErr != nil,
 		MaxPromptBytes: a.maxPrompt, Bits: a.bits,
 	})
 	if err != nil {
 		return err
 	}
-	if !viz.IsLoopback(a.addr) {
+	if !attention.IsLoopback(a.addr) {
 		fmt.Fprintf(errw, "mechinterp serve: warning: %s is not a loopback address; other machines can reach this server, which has no authentication\n", a.addr)
 	}
-	err = viz.ListenAndServe(ctx, a.addr, srv, func(url string) {
+	err = attention.ListenAndServe(ctx, a.addr, srv, func(url string) {
 		what := a.model
 		if a.run != "" {
 			what = fmt.Sprintf("%s (%d checkpoints)", a.run, len(cps))
@@ -254,6 +153,19 @@ func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(
 	}
 	fmt.Fprintln(w, "stopped")
 	return nil
+}
+
+// tokenizePrompt reads one prompt of the explorer (text, or ids when ids is set) for m.
+func tokenizePrompt(m *models.Model, dir, prompt string, ids bool) ([]int, tokenizer.Tokenizer, error) {
+	tokens, text := "", prompt
+	if ids {
+		tokens, text = prompt, ""
+	}
+	seqs, tok, err := promptTokens(m, dir, tokens, text)
+	if err != nil {
+		return nil, nil, err
+	}
+	return seqs[0], tok, nil
 }
 
 // repeatedPrompt is the start prompt when none is given: random tokens r, then r again (the

@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,7 +18,6 @@ import (
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/train"
-	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
 // serveProcess is `mechinterp serve` running as a real process.
@@ -104,80 +103,61 @@ func testRun(t *testing.T) string {
 	return run
 }
 
-// TestServeEndToEnd runs `mechinterp serve --run` as a process and drives it from Chromium over
-// loopback: the start prompt, a typed prompt and the first checkpoint all show the model's
-// hook_pattern; an oversized prompt is refused with a message in the page; a prompt longer
-// than --max-tokens is refused by the API; Ctrl-C stops the server cleanly.
-func TestServeEndToEnd(t *testing.T) {
-	browsertest.Require(t)
-	run := testRun(t)
-	s := startServe(t, "--run", run, "--addr", "127.0.0.1:0", "--tokens", attnPrompt, "--max-prompt-bytes", "100", "--max-tokens", "14")
-	if !strings.Contains(s.stdout.String(), "(2 checkpoints)") {
-		t.Errorf("stdout %q", s.stdout)
-	}
-	step100, step0 := train.StepDir(run, 100), train.StepDir(run, 0)
-
-	p := browsertest.Open(t, s.url, browsertest.NoAutoCheck())
-	p.WaitFor(`mechinterp.attention.ready && mechinterp.attention.model.step === 100`)
-	ids := parseIDs(attnPrompt)
-	checkWeights(t, p, hookPatterns(t, step100, ids), 3, len(ids), 0.5/65535+1e-7)
-
-	// Type a prompt (token ids: the model has no tokenizer) and run it with Ctrl+Enter.
-	typed := "5,4,3,2,1,5,4,3,2,1"
-	p.Eval(`document.getElementById("mi-attn-prompt").value = ""`, nil)
-	p.Click("#mi-attn-prompt")
-	p.Press(typed)
-	p.Click("#mi-attn-run")
-	p.WaitFor(`mechinterp.attention.model.T === 10`)
-	ids = parseIDs(typed)
-	pats := hookPatterns(t, step100, ids)
-	checkWeights(t, p, pats, 3, len(ids), 0.5/65535+1e-7)
-	clickHead(p, 1, 0)
-	if got, want := tooltipAt(t, p, 9, 4), float64(pats[1][9*10+4]); math.Abs(got-want) > 0.5/65535+0.5e-5 {
-		t.Errorf("tooltip %g, hook_pattern %g", got, want)
-	}
-
-	// Step back to the first checkpoint: its own patterns, the lock kept.
-	p.Click("#mi-attn-prev")
-	p.WaitFor(`mechinterp.attention.model.step === 0 && mechinterp.attention.locked`)
-	checkWeights(t, p, hookPatterns(t, step0, ids), 3, len(ids), 0.5/65535+1e-7)
-
-	// Oversized prompt: refused with a message, the page and server carry on.
-	p.Eval(`document.getElementById("mi-attn-prompt").value = "1,".repeat(60) + "1"`, nil)
-	p.Click("#mi-attn-run")
-	p.WaitFor(`!document.getElementById("mi-attn-error").hidden`)
-	var msg string
-	p.Eval(`document.getElementById("mi-attn-error").textContent`, &msg)
-	if msg != "the prompt is 121 bytes; this server accepts at most 100" {
-		t.Errorf("error shown %q", msg)
-	}
-	// A bad token id: the model's message.
-	p.Eval(`document.getElementById("mi-attn-prompt").value = "1,2,99"`, nil)
-	p.Click("#mi-attn-run")
-	p.WaitFor(`document.getElementById("mi-attn-error").textContent.includes("token id 99 at position 2 is out of range [0,20)")`)
-	p.Eval(`document.getElementById("mi-attn-prompt").value = "1,2,3"`, nil)
-	p.Click("#mi-attn-run")
-	p.WaitFor(`mechinterp.attention.model.T === 3 && document.getElementById("mi-attn-error").hidden`)
-	for _, pr := range p.Problems() {
-		if !strings.Contains(pr, "status of 413") && !strings.Contains(pr, "status of 422") {
-			t.Errorf("problem: %s", pr)
-		}
-	}
-	p.Screenshot("serve")
-
-	// Over --max-tokens, through the API.
-	res, err := http.Post(s.url+"api/attention", "application/json", strings.NewReader(`{"prompt": "`+strings.Repeat("1,", 15)+`1", "tokens": true, "checkpoint": 1}`))
+// askServer posts one prompt to a running server's API and returns the status and the answer.
+func askServer(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	res, err := http.Post(url+"api/attention", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	var v struct{ Error string }
-	json.Unmarshal(b, &v)
-	if res.StatusCode != 422 || v.Error != "the prompt is 16 tokens; this server shows at most 14 (--max-tokens)" {
-		t.Errorf("16 tokens: %d %q", res.StatusCode, v.Error)
+	defer res.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
+		t.Fatal(err)
 	}
+	return res.StatusCode, v
+}
 
+// TestServeEndToEnd runs `mechinterp serve --run` as a process and asks it over loopback: the
+// page offers both checkpoints and the start prompt; a prompt on each checkpoint is answered
+// with that checkpoint's step; an oversized prompt, a bad token id and a prompt longer than
+// --max-tokens are refused with their messages; Ctrl-C stops the server cleanly. What the page
+// does in a browser is tested in viz/attention, and that the answers are the model's
+// hook_pattern too.
+func TestServeEndToEnd(t *testing.T) {
+	run := testRun(t)
+	s := startServe(t, "--run", run, "--addr", "127.0.0.1:0", "--tokens", attnPrompt, "--max-prompt-bytes", "100", "--max-tokens", "14", "--roles=false")
+	if !strings.Contains(s.stdout.String(), "(2 checkpoints)") {
+		t.Errorf("stdout %q", s.stdout)
+	}
+	res, err := http.Get(s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if want := `"checkpoints":[{"step":0},{"step":100}],"prompt":"` + attnPrompt + `","tokensMode":true`; !strings.Contains(string(page), want) {
+		t.Errorf("page config lacks %s", want)
+	}
+	for i, step := range []float64{0, 100} {
+		code, v := askServer(t, s.url, fmt.Sprintf(`{"prompt": "5,4,3,2,1,5,4,3,2,1", "tokens": true, "checkpoint": %d}`, i))
+		if code != 200 || v["step"] != step || len(v["tokens"].([]any)) != 10 || v["layers"] != 2.0 || v["heads"] != 3.0 {
+			t.Errorf("checkpoint %d: %d, step %v, tokens %v, %v × %v heads", i, code, v["step"], v["tokens"], v["layers"], v["heads"])
+		}
+	}
+	for _, tt := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"prompt": "` + strings.Repeat("1,", 60) + `1", "tokens": true}`, 413, "the prompt is 121 bytes; this server accepts at most 100"},
+		{`{"prompt": "1,2,99", "tokens": true}`, 422, "token id 99 at position 2 is out of range [0,20)"},
+		{`{"prompt": "` + strings.Repeat("1,", 15) + `1", "tokens": true, "checkpoint": 1}`, 422, "the prompt is 16 tokens; this server shows at most 14 (--max-tokens)"},
+	} {
+		if code, v := askServer(t, s.url, tt.body); code != tt.code || !strings.Contains(fmt.Sprint(v["error"]), tt.want) {
+			t.Errorf("%.40s: %d %q, want %d %q", tt.body, code, v["error"], tt.code, tt.want)
+		}
+	}
 	if code := s.interrupt(t); code != 0 {
 		t.Errorf("exit code %d after Ctrl-C; stderr %s", code, s.stderr)
 	}

@@ -1,4 +1,4 @@
-package viz_test
+package attention_test
 
 import (
 	"context"
@@ -10,26 +10,26 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/viz/attention"
 )
 
 // A previous-token head and a head attending to the first token, on three tokens.
-func exampleData() *viz.AttentionData {
-	return &viz.AttentionData{
+func exampleData() *attention.Data {
+	return &attention.Data{
 		Title:  "two heads",
 		Tokens: []string{"<|endoftext|>", "The", " cat"},
 		Patterns: [][][]float32{{
 			{1, 0, 0, 1, 0, 0, 0, 1, 0}, // row-major [query][key]; above the diagonal is ignored
 			{1, 0, 0, 1, 0, 0, 1, 0, 0},
 		}},
-		Heads: [][]viz.HeadInfo{{{Role: "previous_token", Scores: map[string]float64{"previous_token": 1}}, {}}},
+		Heads: [][]attention.HeadInfo{{{Role: "previous_token", Scores: map[string]float64{"previous_token": 1}}, {}}},
 	}
 }
 
-func ExampleAttentionReport() {
+func ExamplePage() {
 	dir, _ := os.MkdirTemp("", "attention-example")
 	defer os.RemoveAll(dir)
-	r, err := viz.AttentionReport(exampleData(), viz.AttentionOptions{})
+	r, err := attention.Page(exampleData(), attention.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -38,19 +38,19 @@ func ExampleAttentionReport() {
 	// Output: Attention: two heads <nil>
 }
 
-func ExampleNewAttentionServer() {
-	fn := func(ctx context.Context, req viz.AttentionRequest) (*viz.AttentionData, error) {
+func ExampleNewServer() {
+	fn := func(ctx context.Context, req attention.Request) (*attention.Data, error) {
 		if req.Prompt != "The cat" {
 			return nil, fmt.Errorf("this example knows one prompt, not %q", req.Prompt)
 		}
 		return exampleData(), nil
 	}
-	s, err := viz.NewAttentionServer(fn, viz.ServerOptions{MaxPromptBytes: 100})
+	s, err := attention.NewServer(fn, attention.ServerOptions{MaxPromptBytes: 100})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	srv := httptest.NewServer(s) // mechinterp serve uses viz.ListenAndServe
+	srv := httptest.NewServer(s) // mechinterp serve uses attention.ListenAndServe
 	defer srv.Close()
 	for _, prompt := range []string{"The cat", "A dog", strings.Repeat("x", 101)} {
 		res, err := http.Post(srv.URL+"/api/attention", "application/json", strings.NewReader(`{"prompt": "`+prompt+`"}`))

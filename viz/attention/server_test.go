@@ -1,4 +1,4 @@
-package viz
+package attention
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // fakeAttention stands in for a model: one token per rune (or per comma-separated id in token
 // mode); at checkpoint 0 every head attends uniformly, at checkpoint 1 head 0 attends to the
 // previous token and head 1 to the first. "fail" is an error, "panic" a panic.
-func fakeAttention(ctx context.Context, req AttentionRequest) (*AttentionData, error) {
+func fakeAttention(ctx context.Context, req Request) (*Data, error) {
 	switch req.Prompt {
 	case "fail":
 		return nil, errors.New("token id 999 at position 0 is out of range [0,50)")
@@ -57,11 +57,11 @@ func fakeAttention(ctx context.Context, req AttentionRequest) (*AttentionData, e
 		}
 		heads[h] = p
 	}
-	return &AttentionData{Title: "fake", Tokens: toks, Patterns: [][][]float32{heads},
+	return &Data{Title: "fake", Tokens: toks, Patterns: [][][]float32{heads},
 		Step: []int{0, 500}[min(req.Checkpoint, 1)], HasStep: true}, nil
 }
 
-var fakeCheckpoints = []CheckpointInfo{{Step: 0}, {Step: 500, Label: "step 500 (final)"}}
+var fakeCheckpoints = []Checkpoint{{Step: 0}, {Step: 500, Label: "step 500 (final)"}}
 
 func post(t *testing.T, url, contentType, body string) (int, map[string]any) {
 	t.Helper()
@@ -81,7 +81,7 @@ func post(t *testing.T, url, contentType, body string) (int, map[string]any) {
 // TestAttentionServerAPI: the page, a good prompt, and every kind of bad request, each answered
 // with a status and a message, the server answering again afterwards.
 func TestAttentionServerAPI(t *testing.T) {
-	s, err := NewAttentionServer(fakeAttention, ServerOptions{Checkpoints: fakeCheckpoints, MaxPromptBytes: 64, MaxBodyBytes: 512})
+	s, err := NewServer(fakeAttention, ServerOptions{Checkpoints: fakeCheckpoints, MaxPromptBytes: 64, MaxBodyBytes: 512})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,16 +160,16 @@ func TestAttentionServerAPI(t *testing.T) {
 }
 
 func TestNewAttentionServerErrors(t *testing.T) {
-	if _, err := NewAttentionServer(nil, ServerOptions{}); err == nil {
-		t.Error("nil AttentionFunc accepted")
+	if _, err := NewServer(nil, ServerOptions{}); err == nil {
+		t.Error("nil Func accepted")
 	}
-	if _, err := NewAttentionServer(fakeAttention, ServerOptions{Bits: 3}); err == nil || !strings.Contains(err.Error(), "Bits is 3") {
+	if _, err := NewServer(fakeAttention, ServerOptions{Bits: 3}); err == nil || !strings.Contains(err.Error(), "Bits is 3") {
 		t.Errorf("Bits 3: %v", err)
 	}
-	bad := func(context.Context, AttentionRequest) (*AttentionData, error) {
-		return &AttentionData{Tokens: []string{"a"}, Patterns: [][][]float32{{{2}}}}, nil
+	bad := func(context.Context, Request) (*Data, error) {
+		return &Data{Tokens: []string{"a"}, Patterns: [][][]float32{{{2}}}}, nil
 	}
-	s, _ := NewAttentionServer(bad, ServerOptions{})
+	s, _ := NewServer(bad, ServerOptions{})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	if code, v := post(t, srv.URL+"/api/attention", "application/json", `{"prompt": "a"}`); code != 500 || !strings.Contains(v["error"].(string), "unusable: attention pattern L0H0") {
@@ -192,7 +192,7 @@ func TestIsLoopback(t *testing.T) {
 // host (DNS rebinding), and shuts down cleanly when the context ends, stopping a request in
 // flight.
 func TestListenAndServe(t *testing.T) {
-	s, err := NewAttentionServer(fakeAttention, ServerOptions{})
+	s, err := NewServer(fakeAttention, ServerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package viz
+package attention
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // message in the page while the server keeps answering.
 func TestAttentionServerInBrowser(t *testing.T) {
 	browsertest.Require(t)
-	s, err := NewAttentionServer(fakeAttention, ServerOptions{Title: "fake model", Checkpoints: fakeCheckpoints, Prompt: "abc"})
+	s, err := NewServer(fakeAttention, ServerOptions{Title: "fake model", Checkpoints: fakeCheckpoints, Prompt: "abc"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package viz
+package attention
 
 import (
 	"fmt"
@@ -83,7 +83,7 @@ func heatmapTooltip(t *testing.T, p *browsertest.Page, q, k int) (int, int, floa
 func TestAttentionExplorerInBrowser(t *testing.T) {
 	browsertest.Require(t)
 	d := handData()
-	r, err := AttentionReport(d, AttentionOptions{Bits: 8})
+	r, err := Page(d, Options{Bits: 8})
 	if err != nil {
 		t.Fatal(err)
 	}

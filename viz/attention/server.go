@@ -1,4 +1,4 @@
-package viz
+package attention
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 	"unicode/utf8"
 )
 
-// AttentionRequest is one prompt typed into the explorer served by AttentionServer.
-type AttentionRequest struct {
+// Request is one prompt typed into the explorer served by Server.
+type Request struct {
 	// Prompt is the text typed, or comma-separated token ids when Tokens is set.
 	Prompt string `json:"prompt"`
 	// Tokens says Prompt holds token ids rather than text.
@@ -25,25 +25,25 @@ type AttentionRequest struct {
 	Checkpoint int `json:"checkpoint"`
 }
 
-// AttentionFunc computes what the explorer shows for one request, typically by running a
+// Func computes what the explorer shows for one request, typically by running a
 // model (viz itself runs none). It should stop early when ctx is done (the page sent another
 // prompt, or the server is shutting down). Its errors are shown in the page, so they should
 // say what was wrong with the prompt in a user's words.
-type AttentionFunc func(ctx context.Context, req AttentionRequest) (*AttentionData, error)
+type Func func(ctx context.Context, req Request) (*Data, error)
 
-// CheckpointInfo names one checkpoint a served run can step through.
-type CheckpointInfo struct {
+// Checkpoint names one checkpoint a served run can step through.
+type Checkpoint struct {
 	Step  int    `json:"step"`
 	Label string `json:"label,omitempty"` // shown instead of "step N" when set
 }
 
-// ServerOptions configure AttentionServer. The zero value serves one model with the defaults.
+// ServerOptions configure Server. The zero value serves one model with the defaults.
 type ServerOptions struct {
 	// Title heads the page (default "Attention explorer").
 	Title string
 	// Checkpoints, when a run has several, lets the page step through them; requests carry
 	// the index of the one chosen (the last is chosen at start).
-	Checkpoints []CheckpointInfo
+	Checkpoints []Checkpoint
 	// Prompt is typed in and run when the page opens; empty: the page waits for one.
 	Prompt string
 	// TokensMode starts the page with the prompt kind "token ids"; NoText offers only that
@@ -54,7 +54,7 @@ type ServerOptions struct {
 	MaxPromptBytes int
 	// MaxBodyBytes limits a request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
-	// Bits is the storage precision of each answer, as AttentionOptions.Bits.
+	// Bits is the storage precision of each answer, as Options.Bits.
 	Bits int
 	// Timeout bounds one request, fn included (default DefaultRequestTimeout).
 	Timeout time.Duration
@@ -67,23 +67,23 @@ const (
 	DefaultRequestTimeout = 2 * time.Minute
 )
 
-// AttentionServer is the local attention explorer: an http.Handler serving the explorer page
-// at / and answering POST /api/attention (a JSON AttentionRequest) with the data for the
-// prompt, computed by its AttentionFunc. Errors of any kind are answered as JSON
+// Server is the local attention explorer: an http.Handler serving the explorer page
+// at / and answering POST /api/attention (a JSON Request) with the data for the
+// prompt, computed by its Func. Errors of any kind are answered as JSON
 // {"error": "..."} with a 4xx or 5xx status and shown in the page; none stops the server.
 // One request is computed at a time; others wait (or give up when their client does).
-type AttentionServer struct {
-	fn   AttentionFunc
+type Server struct {
+	fn   Func
 	opt  ServerOptions
 	page []byte
 	sem  chan struct{}
 }
 
-// NewAttentionServer builds the server's page and returns the handler. Serve it with
+// NewServer builds the server's page and returns the handler. Serve it with
 // ListenAndServe, which keeps it on loopback unless told otherwise.
-func NewAttentionServer(fn AttentionFunc, opt ServerOptions) (*AttentionServer, error) {
+func NewServer(fn Func, opt ServerOptions) (*Server, error) {
 	if fn == nil {
-		return nil, errors.New("attention server: the AttentionFunc is nil")
+		return nil, errors.New("attention server: the Func is nil")
 	}
 	if opt.MaxPromptBytes <= 0 {
 		opt.MaxPromptBytes = DefaultMaxPromptBytes
@@ -107,7 +107,7 @@ func NewAttentionServer(fn AttentionFunc, opt ServerOptions) (*AttentionServer, 
 	if err != nil {
 		return nil, fmt.Errorf("attention server: %w", err)
 	}
-	return &AttentionServer{fn: fn, opt: opt, page: page, sem: make(chan struct{}, 1)}, nil
+	return &Server{fn: fn, opt: opt, page: page, sem: make(chan struct{}, 1)}, nil
 }
 
 // httpError is an answer with a status and a message for the page.
@@ -123,7 +123,7 @@ func fail(status int, format string, args ...any) *httpError {
 }
 
 // ServeHTTP serves the page and the API.
-func (s *AttentionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	switch r.URL.Path {
@@ -142,7 +142,7 @@ func (s *AttentionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *AttentionServer) serveAttention(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveAttention(w http.ResponseWriter, r *http.Request) {
 	body, err := s.answer(r)
 	if err != nil {
 		writeJSONError(w, err)
@@ -153,7 +153,7 @@ func (s *AttentionServer) serveAttention(w http.ResponseWriter, r *http.Request)
 }
 
 // answer checks the request, runs fn under the server's limits and encodes its data.
-func (s *AttentionServer) answer(r *http.Request) (body []byte, err error) {
+func (s *Server) answer(r *http.Request) (body []byte, err error) {
 	if r.Method != http.MethodPost {
 		return nil, fail(http.StatusMethodNotAllowed, "%s /api/attention is not allowed; use POST", r.Method)
 	}
@@ -173,7 +173,7 @@ func (s *AttentionServer) answer(r *http.Request) (body []byte, err error) {
 		// encoding/json would quietly turn the bad bytes into U+FFFD.
 		return nil, fail(http.StatusBadRequest, "the request is not valid UTF-8")
 	}
-	var req AttentionRequest
+	var req Request
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -205,7 +205,7 @@ func (s *AttentionServer) answer(r *http.Request) (body []byte, err error) {
 		}
 		return nil, fail(http.StatusUnprocessableEntity, "%v", err)
 	}
-	p, err := encodeAttention(d, AttentionOptions{Bits: s.opt.Bits})
+	p, err := encodeAttention(d, Options{Bits: s.opt.Bits})
 	if err != nil {
 		return nil, fail(http.StatusInternalServerError, "the data computed for this prompt is unusable: %v", err)
 	}
@@ -216,7 +216,7 @@ func (s *AttentionServer) answer(r *http.Request) (body []byte, err error) {
 }
 
 // call runs fn, turning a panic into an error so that one bad prompt cannot stop the server.
-func (s *AttentionServer) call(ctx context.Context, req AttentionRequest) (d *AttentionData, err error) {
+func (s *Server) call(ctx context.Context, req Request) (d *Data, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			d, err = nil, fmt.Errorf("internal error while computing the attention: %v", v)

@@ -1,4 +1,4 @@
-package viz
+package attention
 
 import (
 	"bytes"
@@ -60,12 +60,12 @@ func handPatterns(T int) [][][]float32 {
 	}
 }
 
-func handData() *AttentionData {
+func handData() *Data {
 	ids := make([]int, len(explorerTokens))
 	for i := range ids {
 		ids[i] = 100 + i
 	}
-	return &AttentionData{
+	return &Data{
 		Title: "hand-built heads", Tokens: explorerTokens, IDs: ids, Patterns: handPatterns(len(explorerTokens)),
 		Heads: [][]HeadInfo{
 			{{Role: "previous-token", Scores: map[string]float64{"previous_token": 1, "induction": 0}}, {}, {Role: "bos"}},
@@ -121,23 +121,23 @@ func TestAttentionValidate(t *testing.T) {
 	good := handData
 	tests := []struct {
 		name   string
-		change func(d *AttentionData)
+		change func(d *Data)
 		want   string // "" = valid
 	}{
-		{"valid", func(d *AttentionData) {}, ""},
-		{"masked half ignored", func(d *AttentionData) { d.Patterns[0][0][1] = 7 }, ""},
-		{"float rounding tolerated", func(d *AttentionData) { d.Patterns[0][0][0] = 1 + 5e-5 }, ""},
-		{"no tokens", func(d *AttentionData) { d.Tokens = nil }, "no tokens"},
-		{"ids mismatch", func(d *AttentionData) { d.IDs = d.IDs[:3] }, "3 ids for 8 tokens"},
-		{"no heads", func(d *AttentionData) { d.Patterns = nil }, "no heads"},
-		{"ragged layers", func(d *AttentionData) { d.Patterns[1] = d.Patterns[1][:2] }, "layer 1 has 2 heads, layer 0 has 3"},
-		{"short pattern", func(d *AttentionData) { d.Patterns[1][2] = d.Patterns[1][2][:10] }, "L1H2 has 10 weights, want 8×8 = 64"},
-		{"NaN weight", func(d *AttentionData) { d.Patterns[0][1][3*8+2] = float32(math.NaN()) }, "L0H1: weight of query 3 on key 2 is NaN"},
-		{"weight above 1", func(d *AttentionData) { d.Patterns[1][0][5*8+5] = 1.5 }, "query 5 on key 5 is 1.5, outside [0, 1]"},
-		{"negative weight", func(d *AttentionData) { d.Patterns[1][0][2*8+1] = -0.01 }, "is -0.01, outside"},
-		{"head labels layers", func(d *AttentionData) { d.Heads = d.Heads[:1] }, "cover 1 layers, patterns 2"},
-		{"head labels heads", func(d *AttentionData) { d.Heads[1] = d.Heads[1][:1] }, "layer 1 cover 1 heads, want 3"},
-		{"NaN score", func(d *AttentionData) { d.Heads[1][2].Scores["x"] = math.Inf(1) }, `L1H2: score "x" is +Inf`},
+		{"valid", func(d *Data) {}, ""},
+		{"masked half ignored", func(d *Data) { d.Patterns[0][0][1] = 7 }, ""},
+		{"float rounding tolerated", func(d *Data) { d.Patterns[0][0][0] = 1 + 5e-5 }, ""},
+		{"no tokens", func(d *Data) { d.Tokens = nil }, "no tokens"},
+		{"ids mismatch", func(d *Data) { d.IDs = d.IDs[:3] }, "3 ids for 8 tokens"},
+		{"no heads", func(d *Data) { d.Patterns = nil }, "no heads"},
+		{"ragged layers", func(d *Data) { d.Patterns[1] = d.Patterns[1][:2] }, "layer 1 has 2 heads, layer 0 has 3"},
+		{"short pattern", func(d *Data) { d.Patterns[1][2] = d.Patterns[1][2][:10] }, "L1H2 has 10 weights, want 8×8 = 64"},
+		{"NaN weight", func(d *Data) { d.Patterns[0][1][3*8+2] = float32(math.NaN()) }, "L0H1: weight of query 3 on key 2 is NaN"},
+		{"weight above 1", func(d *Data) { d.Patterns[1][0][5*8+5] = 1.5 }, "query 5 on key 5 is 1.5, outside [0, 1]"},
+		{"negative weight", func(d *Data) { d.Patterns[1][0][2*8+1] = -0.01 }, "is -0.01, outside"},
+		{"head labels layers", func(d *Data) { d.Heads = d.Heads[:1] }, "cover 1 layers, patterns 2"},
+		{"head labels heads", func(d *Data) { d.Heads[1] = d.Heads[1][:1] }, "layer 1 cover 1 heads, want 3"},
+		{"NaN score", func(d *Data) { d.Heads[1][2].Scores["x"] = math.Inf(1) }, `L1H2: score "x" is +Inf`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,12 +153,12 @@ func TestAttentionValidate(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
-			if _, rerr := AttentionReport(d, AttentionOptions{}); rerr == nil || rerr.Error() != err.Error() {
-				t.Errorf("AttentionReport error %v, want the Validate error", rerr)
+			if _, rerr := Page(d, Options{}); rerr == nil || rerr.Error() != err.Error() {
+				t.Errorf("Page error %v, want the Validate error", rerr)
 			}
 		})
 	}
-	var nilData *AttentionData
+	var nilData *Data
 	if err := nilData.Validate(); err == nil {
 		t.Error("nil data validated")
 	}
@@ -173,7 +173,7 @@ func TestAttentionEncoding(t *testing.T) {
 		bits     int
 		halfStep float64
 	}{{8, 1.0 / 510}, {16, 1.0 / 131070}} {
-		p, err := encodeAttention(d, AttentionOptions{Bits: tt.bits})
+		p, err := encodeAttention(d, Options{Bits: tt.bits})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,13 +236,13 @@ func TestAttentionBits(t *testing.T) {
 			t.Errorf("bitsFor(%d, %d) = %d, %v; want %d, error %v", tt.bits, tt.n, got, err, tt.want, tt.err)
 		}
 	}
-	if _, err := AttentionReport(handData(), AttentionOptions{Bits: 4}); err == nil || !strings.Contains(err.Error(), "want 8, 16 or 0") {
+	if _, err := Page(handData(), Options{Bits: 4}); err == nil || !strings.Contains(err.Error(), "want 8, 16 or 0") {
 		t.Errorf("Bits 4: error %v", err)
 	}
 }
 
 func TestAttentionReportHTML(t *testing.T) {
-	r, err := AttentionReport(handData(), AttentionOptions{})
+	r, err := Page(handData(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package viz
+package attention
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"html/template"
 	"math"
 	"strings"
+
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 // The explorer's script and style, inlined into every attention page (no CDN, no request).
@@ -21,11 +23,11 @@ var attentionJS string
 //go:embed assets/attention.css
 var attentionCSS string
 
-// AttentionData is what the attention explorer draws for one prompt: the tokens and every
+// Data is what the attention explorer draws for one prompt: the tokens and every
 // head's attention pattern, and optionally a role and scores per head. It is data only; the
 // caller runs the model (for example hooks.RunWithCache with the filter
 // "blocks.*.attn.hook_pattern").
-type AttentionData struct {
+type Data struct {
 	// Title names the model (or run and checkpoint) in the page.
 	Title string
 	// Tokens holds one display string per position (a tokenizer's Decode of each id, or the
@@ -52,8 +54,8 @@ type HeadInfo struct {
 	Scores map[string]float64 `json:"scores,omitempty"`
 }
 
-// AttentionOptions tune how an attention page stores its patterns.
-type AttentionOptions struct {
+// Options tune how an attention page stores its patterns.
+type Options struct {
 	// Bits is the precision each weight is stored with: 8 (one byte, values within
 	// ±1/510 of the model's) or 16 (two bytes, within ±1/131070). 0 chooses 16 bits while
 	// the page holds at most AutoBitsLimit weights and 8 beyond, so long prompts on big
@@ -65,14 +67,14 @@ type AttentionOptions struct {
 // Bits 0 chooses 16 bits.
 const AutoBitsLimit = 1 << 20
 
-// AttentionTolerance is how far outside [0, 1] a weight may lie (float rounding of a
+// Tolerance is how far outside [0, 1] a weight may lie (float rounding of a
 // softmax) before it is refused; such weights are clamped.
-const AttentionTolerance = 1e-4
+const Tolerance = 1e-4
 
 // Validate checks the shapes and values of d: at least one token, one layer and one head,
 // every layer with the same number of heads, every pattern T×T with finite weights in
 // [0, 1] on its causal half, IDs and Heads (when given) of matching shapes, finite scores.
-func (d *AttentionData) Validate() error {
+func (d *Data) Validate() error {
 	if d == nil {
 		return errors.New("attention data is nil")
 	}
@@ -98,7 +100,7 @@ func (d *AttentionData) Validate() error {
 			for q := 0; q < T; q++ {
 				for k := 0; k <= q; k++ {
 					w := p[q*T+k]
-					if math.IsNaN(float64(w)) || w < -AttentionTolerance || w > 1+AttentionTolerance {
+					if math.IsNaN(float64(w)) || w < -Tolerance || w > 1+Tolerance {
 						return fmt.Errorf("attention pattern L%dH%d: weight of query %d on key %d is %g, outside [0, 1]", l, h, q, k, w)
 					}
 				}
@@ -125,7 +127,7 @@ func (d *AttentionData) Validate() error {
 	return nil
 }
 
-// attentionPayload is AttentionData as the page's script reads it: the causal half of every
+// attentionPayload is Data as the page's script reads it: the causal half of every
 // pattern quantised to Bits, zlib-compressed and base64-encoded. The same JSON is embedded in a
 // static page and returned by the server's /api/attention.
 type attentionPayload struct {
@@ -144,7 +146,7 @@ type attentionPayload struct {
 	Bytes int `json:"bytes"`
 }
 
-// bitsFor resolves AttentionOptions.Bits for n stored weights.
+// bitsFor resolves Options.Bits for n stored weights.
 func bitsFor(bits, n int) (int, error) {
 	switch bits {
 	case 8, 16:
@@ -166,7 +168,7 @@ func quantize(w float32, max float64) uint16 {
 }
 
 // encodeAttention validates d and packs it for the page.
-func encodeAttention(d *AttentionData, opt AttentionOptions) (*attentionPayload, error) {
+func encodeAttention(d *Data, opt Options) (*attentionPayload, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
@@ -217,22 +219,22 @@ type attentionConfig struct {
 	Palette []string `json:"palette"`
 	Server  bool     `json:"server"`
 	// Server pages only.
-	Checkpoints []CheckpointInfo `json:"checkpoints,omitempty"`
-	Prompt      string           `json:"prompt,omitempty"`
-	TokensMode  bool             `json:"tokensMode,omitempty"`
-	NoText      bool             `json:"noText,omitempty"`
-	MaxPrompt   int              `json:"maxPrompt,omitempty"`
+	Checkpoints []Checkpoint `json:"checkpoints,omitempty"`
+	Prompt      string       `json:"prompt,omitempty"`
+	TokensMode  bool         `json:"tokensMode,omitempty"`
+	NoText      bool         `json:"noText,omitempty"`
+	MaxPrompt   int          `json:"maxPrompt,omitempty"`
 }
 
-// AttentionReport builds the attention explorer for one prompt as a self-contained page:
+// Page builds the attention explorer for one prompt as a self-contained page:
 // a grid of every layer × head pattern (hover to preview, click to lock, click again or press
 // Escape to unlock), a large heatmap of the focused head with a fixed [0, 1] colour scale and
 // a tooltip giving query token, key token and weight, a token strip showing where a hovered
 // token attends (or what attends to it) for the focused head or averaged over all heads,
 // query and key ranges for long prompts, and each head's role and scores when d.Heads is set.
-// The patterns are stored compactly (see AttentionOptions) and decoded by the page's script.
+// The patterns are stored compactly (see Options) and decoded by the page's script.
 // Write it with Report.WriteFile.
-func AttentionReport(d *AttentionData, opt AttentionOptions) (*Report, error) {
+func Page(d *Data, opt Options) (*viz.Report, error) {
 	p, err := encodeAttention(d, opt)
 	if err != nil {
 		return nil, err
@@ -246,9 +248,9 @@ func AttentionReport(d *AttentionData, opt AttentionOptions) (*Report, error) {
 
 // attentionPage assembles the explorer page; payload is nil for a server page that fetches
 // its data.
-func attentionPage(title string, cfg attentionConfig, payload *attentionPayload) *Report {
-	cfg.Palette = sequentialColors
-	r := NewReport(title)
+func attentionPage(title string, cfg attentionConfig, payload *attentionPayload) *viz.Report {
+	cfg.Palette = viz.SequentialColors()
+	r := viz.NewReport(title)
 	r.Raw(template.HTML("<style>" + attentionCSS + "</style>"))
 	r.Raw(attentionMarkup(cfg))
 	r.Data("attention-config", cfg)

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/viz"
+)
+
+// The flags that several commands share, so that each spells and documents them once.
+
+// addModelFlag adds --model, the checkpoint directory a command reads.
+func addModelFlag(cmd *cobra.Command) {
+	cmd.Flags().String("model", "", "checkpoint directory (config.json + model.safetensors)")
+}
+
+// addTextFlags adds --tokens and --text, a prompt given as token ids or as text for the
+// model's tokenizer (promptTokens reads them).
+func addTextFlags(cmd *cobra.Command, tokens, text string) {
+	cmd.Flags().String("tokens", "", tokens)
+	cmd.Flags().String("text", "", text)
+}
+
+// addOutFlag adds -o/--out, the page a command writes ("" for none, when the usage says so).
+func addOutFlag(cmd *cobra.Command, def, usage string) {
+	cmd.Flags().StringP("out", "o", def, usage)
+}
+
+// addJSONFlag adds --json: print the numbers as JSON instead of a table.
+func addJSONFlag(cmd *cobra.Command, what string) {
+	cmd.Flags().Bool("json", false, "print the "+what+" as JSON")
+}
+
+// loadModel loads the checkpoint named by --model and returns it with its directory.
+func loadModel(v *viper.Viper) (*models.Model, string, error) {
+	dir := v.GetString("model")
+	if dir == "" {
+		return nil, "", errors.New("--model is required")
+	}
+	m, err := models.Load(dir)
+	return m, dir, err
+}
+
+// writePage builds a page and writes it to out; out "" writes nothing (and builds nothing).
+func writePage(out string, build func() (*viz.Report, error)) error {
+	if out == "" {
+		return nil
+	}
+	r, err := build()
+	if err != nil {
+		return err
+	}
+	return r.WriteFile(out)
+}
+
+// printJSON prints v as indented JSON, as every --json does.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// humanBytes formats a file size for a line of output.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
