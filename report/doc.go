@@ -7,17 +7,22 @@
 // checkpoints):
 //
 //   - Heads: every head's scores and role (probes.Heads).
+//
 //   - Track: scores over a run's checkpoints beside the loss bump (probes.Track).
+//
 //   - Circuits: OV/QK copying scores and composition (circuits.Analyze).
+//
 //   - Patch: activation and attribution patching (circuits).
+//
 //   - Repeated: the repeated-data study's table and analysis.
+//
 //   - Superposition: a toy-model experiment, sweep or SAE experiment (superposition).
 //
-//	s, err := probes.Heads(m, probes.HeadOptions{})
-//	...
-//	page, err := report.Heads(s, "runs/demo/checkpoints/step-1000")
-//	...
-//	err = page.WriteFile("heads.html")
+//     s, err := probes.Heads(m, probes.HeadOptions{})
+//     ...
+//     page, err := report.Heads(s, "runs/demo/checkpoints/step-1000")
+//     ...
+//     err = page.WriteFile("heads.html")
 //
 // Every page embeds the numbers it plots as JSON (mechinterp.data(name) in the page), and the
 // tests open each page type once in headless Chromium (package viz/browsertest).

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/probes"
-
 	"github.com/mechinterp/mechinterp/viz"
 )
 

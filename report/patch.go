@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/mechinterp/mechinterp/circuits"
-
 	"github.com/mechinterp/mechinterp/viz"
 )
 

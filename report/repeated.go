@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/study/repeated"
-
 	"github.com/mechinterp/mechinterp/viz"
 )
 

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/superposition"
-
 	"github.com/mechinterp/mechinterp/viz"
 )
 

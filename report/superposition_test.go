@@ -13,9 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/mechinterp/mechinterp/superposition"
-	"github.com/mechinterp/mechinterp/viz/browsertest"
-
 	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
 // spQuickConfig is a --quick-sized config of each experiment: the shape of its ready config

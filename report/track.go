@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/probes"
-
 	"github.com/mechinterp/mechinterp/viz"
 )
 

@@ -10,86 +10,99 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/probes"
+	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/viz"
+	"github.com/mechinterp/mechinterp/viz/attention"
 )
 
-// demoPage is one report the demo writes by running a command on what it
-// trained, as a user would.
+// demoPage is one page the demo writes about what it trained, through the library calls of
+// the command a user would run for it (printed, so it can be rerun by hand).
 type demoPage struct {
-	title, file, about string
-	args               []string // the command, without -o
-	show               bool     // print the command's output in the demo's
+	args  []string // the command, without -o
+	show  bool     // print the command's output in the demo's
+	write func(w io.Writer, out string) error
 }
 
-// demoReports runs heads, track, circuits, attention and patch on the demo
-// run, writes their pages under RUN/reports and links them from
-// RUN/index.html, which it returns.
+// demoReports writes the pages of heads, track, circuits, attention and patch on the demo run
+// under RUN/reports and links them from RUN/index.html (report.RunIndex), which it returns.
 func demoReports(ctx context.Context, d *demoResult, w, progress io.Writer) (string, error) {
 	final := d.Checkpoints[len(d.Checkpoints)-1].Dir
 	clean, corrupted, answer, wrong := inductionPatchPrompt(d)
 	// The attention page shows [BOS] r r with the first 12 tokens of r.
 	repeat := append(append([]int{clean[0]}, clean[1:13]...), clean[1:13]...)
+	errw := io.Discard
+	if progress != nil {
+		errw = progress
+	}
+	m, err := models.Load(final)
+	if err != nil {
+		return "", err
+	}
 	trackArgs := []string{"track", d.Dir}
 	if progress == nil {
 		trackArgs = append(trackArgs, "--quiet")
 	}
 	pages := []demoPage{
-		{"Heads of the final model", "heads.html",
-			"every head's scores (previous token, duplicate token, induction, prefix matching, copying) and its role",
-			[]string{"heads", "--model", final}, true},
-		{"Induction heads forming over training", "track.html",
-			"each head's prefix matching at every checkpoint on a log axis, beside the loss curve with its bump marked",
-			trackArgs, true},
-		{"Circuits: why the heads work", "circuits.html",
-			"OV and QK eigenvalue copying scores per head, Q-, K- and V-composition of every pair beside a random baseline",
-			[]string{"circuits", "--model", final, "--top", "4"}, true},
-		{"Attention explorer", "attention.html",
-			"every head's attention pattern on a repeated random sequence [BOS] r r; hover and click the heads",
-			[]string{"attention", "--model", final, "--tokens", joinInts(repeat)}, false},
-		{"Patching: which heads carry the copied token", "patch.html",
-			"activation and attribution patching between a clean induction prompt and one whose earlier copy was changed",
-			[]string{"patch", "--model", final, "--tokens-mode", "--clean", joinInts(clean), "--corrupted", joinInts(corrupted),
-				"--answer", strconv.Itoa(answer), "--wrong", strconv.Itoa(wrong), "--top", "4"}, true},
+		{[]string{"heads", "--model", final}, true, func(w io.Writer, out string) error {
+			return writeHeads(w, m, final, probes.HeadOptions{Repeat: runRepeat(&d.Config.Data, m.Config.DVocab)}, out, false)
+		}},
+		{trackArgs, true, func(w io.Writer, out string) error {
+			o := probes.TrackOptions{Threshold: 0.4, Heads: probes.HeadOptions{Repeat: runRepeat(&d.Config.Data, 0)}}
+			if progress != nil {
+				o.Progress = func(done, total, step int) { fmt.Fprintf(errw, "track: probed step %d (%d/%d)\n", step, done, total) }
+			}
+			res, err := probes.Track(ctx, d.Dir, o)
+			if err != nil {
+				return err
+			}
+			if err := writePage(out, func() (*viz.Report, error) { return report.Track(res) }); err != nil {
+				return err
+			}
+			printTrack(w, res, out)
+			return nil
+		}},
+		{[]string{"circuits", "--model", final, "--top", "4"}, true, func(w io.Writer, out string) error {
+			return runCircuits(w, final, out, false, 4, 1)
+		}},
+		{[]string{"attention", "--model", final, "--tokens", joinInts(repeat)}, false, func(w io.Writer, out string) error {
+			a, err := attention.Compute(ctx, m, repeat, nil)
+			if err != nil {
+				return err
+			}
+			a.Title = attention.ModelTitle(final)
+			if a.Heads, err = report.AttentionRoles(m); err != nil {
+				fmt.Fprintf(errw, "mechinterp attention: no head roles: %v\n", err) // a label, not the page
+			}
+			return writePage(out, func() (*viz.Report, error) { return attention.Page(a, attention.Options{}) })
+		}},
+		{[]string{"patch", "--model", final, "--tokens-mode", "--clean", joinInts(clean), "--corrupted", joinInts(corrupted),
+			"--answer", strconv.Itoa(answer), "--wrong", strconv.Itoa(wrong), "--top", "4"}, true, func(w io.Writer, out string) error {
+			return runPatch(w, progressWriter(errw, false), patchArgs{model: final, clean: joinInts(clean), corrupted: joinInts(corrupted),
+				answer: strconv.Itoa(answer), wrong: strconv.Itoa(wrong), tokensMode: true, out: out, top: 4})
+		}},
 	}
-	reports := filepath.Join(d.Dir, "reports")
-	links := make([]viz.Link, 0, len(pages)+1)
-	for _, p := range pages {
-		var out bytes.Buffer
-		args := append(p.args, "-o", filepath.Join(reports, p.file))
-		errw := io.Discard
-		if progress != nil {
-			errw = progress
-		}
-		if err := runCommand(ctx, &out, errw, args...); err != nil {
+	for i, p := range pages {
+		out := filepath.Join(d.Dir, run.ReportsDir, report.RunPages[i].File)
+		var buf bytes.Buffer
+		if err := p.write(&buf, out); err != nil {
 			return "", fmt.Errorf("demo: mechinterp %s: %w", p.args[0], err)
 		}
-		fmt.Fprintf(w, "\n$ mechinterp %s -o %s\n", strings.Join(quoteArgs(p.args), " "), filepath.Join(reports, p.file))
+		fmt.Fprintf(w, "\n$ mechinterp %s -o %s\n", strings.Join(quoteArgs(p.args), " "), out)
 		if p.show {
-			w.Write(out.Bytes())
+			w.Write(buf.Bytes())
 		} else {
-			fmt.Fprintf(w, "page: %s\n", filepath.Join(reports, p.file))
+			fmt.Fprintf(w, "page: %s\n", out)
 		}
-		links = append(links, viz.Link{Title: p.title, Path: "reports/" + p.file, Description: p.about})
 	}
-	index := filepath.Join(d.Dir, "index.html")
-	page := viz.Index("mechinterp demo: induction heads in a 2-layer attention-only transformer", links...).
-		Section("The run", fmt.Sprintf("%d training steps; %d checkpoints in checkpoints/; the per-step log in metrics.jsonl; "+
-			"the per-checkpoint table in track/track.csv and track/track.jsonl; the recipe in run.yaml. "+
-			"Each page above was written by the mechinterp command printed in the demo's output, "+
-			"and can be rewritten or pointed at another checkpoint the same way.", d.Train.Step, len(d.Checkpoints)))
-	if err := page.WriteFile(index); err != nil {
+	page, err := report.RunIndex(d.Dir)
+	if err != nil {
 		return "", err
 	}
-	return index, nil
-}
-
-// runCommand runs one mechinterp command in-process, as the CLI would.
-func runCommand(ctx context.Context, w, errw io.Writer, args ...string) error {
-	root := newRootCmd()
-	root.SetArgs(args)
-	root.SetOut(w)
-	root.SetErr(errw)
-	return root.ExecuteContext(ctx)
+	index := filepath.Join(d.Dir, run.IndexFile)
+	return index, page.WriteFile(index)
 }
 
 // inductionPatchPrompt builds the demo's patching experiment (Olsson et al.

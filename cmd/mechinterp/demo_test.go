@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,7 +15,6 @@ import (
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
-	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
 // demoTestSteps is the budget at which the end-to-end demo test checks the
@@ -211,19 +211,24 @@ func checkDemoPages(t *testing.T, d *demoResult) {
 	if d.Index != filepath.Join(d.Dir, "index.html") {
 		t.Fatalf("index %q", d.Index)
 	}
-	p := browsertest.Open(t, d.Index)
+	b, err := os.ReadFile(d.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var hrefs []string
-	p.Eval(`Array.from(document.querySelectorAll("a")).map(a => a.getAttribute("href"))`, &hrefs)
+	for _, m := range regexp.MustCompile(`<a href="([^"]+)"`).FindAllStringSubmatch(string(b), -1) {
+		hrefs = append(hrefs, m[1])
+	}
 	if len(hrefs) != 5 {
 		t.Errorf("index links %v, want the 5 reports", hrefs)
 	}
+	// Each page type is opened in a browser in package report or viz/attention; here the
+	// demo must have written them all.
 	for _, h := range hrefs {
 		page := filepath.Join(d.Dir, filepath.FromSlash(h))
 		if _, err := os.Stat(page); err != nil {
 			t.Errorf("index links %s: %v", h, err)
-			continue
 		}
-		browsertest.Open(t, page)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/run"
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 func init() { subcommands = append(subcommands, newHeadsCmd) }
@@ -43,13 +43,13 @@ a run on repeated tokens lends its token range and BOS.`,
 			return runHeads(cmd.OutOrStdout(), v)
 		},
 	}
-	f := cmd.Flags()
-	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
-	f.Bool("json", false, "print the scores as JSON")
-	f.StringP("out", "o", "heads.html", "HTML report to write")
+	addModelFlag(cmd)
+	addJSONFlag(cmd, "scores")
+	addOutFlag(cmd, "heads.html", "HTML report to write")
 	addPromptFlags(cmd)
-	f.String("tokens", "", "detector prompts as token ids, comma-separated; sequences separated by ';'")
-	f.String("text", "", "detector prompt as text, encoded with the model directory's tokenizer")
+	addTextFlags(cmd, "detector prompts as token ids, comma-separated; sequences separated by ';'",
+		"detector prompt as text, encoded with the model directory's tokenizer")
+	f := cmd.Flags()
 	f.Bool("exclude-bos", false, "detectors ignore attention to position 0")
 	f.Bool("exclude-diagonal", false, "detectors ignore attention of a token to itself")
 	addFlagFile(cmd)
@@ -68,7 +68,22 @@ func addPromptFlags(cmd *cobra.Command) {
 
 // repeatOptions reads the prompt flags; data is the run's data config, if known.
 func repeatOptions(v *viper.Viper, dc *data.Config, vocab int) probes.RepeatOptions {
-	o := probes.RepeatOptions{Batch: v.GetInt("batch"), Seed: v.GetUint64("seed")}
+	o := runRepeat(dc, vocab)
+	o.Batch, o.Seed, o.Len = v.GetInt("batch"), v.GetUint64("seed"), v.GetInt("len")
+	if lo := v.GetInt("min-token"); lo >= 0 {
+		o.MinToken = lo
+	}
+	if hi := v.GetInt("max-token"); hi >= 0 {
+		o.MaxToken = hi
+	}
+	return o
+}
+
+// runRepeat returns the repeated prompts of the prompt flags' defaults (32 prompts, seed 1),
+// with the token range of the run's data config dc, if known: the synthetic language's
+// middle tokens, or the repeated data's range and BOS.
+func runRepeat(dc *data.Config, vocab int) probes.RepeatOptions {
+	o := probes.RepeatOptions{Batch: 32, Seed: 1}
 	switch {
 	case dc != nil && dc.Kind == data.KindSynthetic:
 		o.RepeatedConfig = dc.Synthetic.EvalRepeated(0, 2)
@@ -78,13 +93,6 @@ func repeatOptions(v *viper.Viper, dc *data.Config, vocab int) probes.RepeatOpti
 		o.MinToken, o.MaxToken, o.Exclude, o.BOS, o.NoBOS = r.MinToken, r.MaxToken, r.Exclude, r.BOS, r.NoBOS
 	}
 	o.Vocab = vocab
-	o.Len = v.GetInt("len")
-	if lo := v.GetInt("min-token"); lo >= 0 {
-		o.MinToken = lo
-	}
-	if hi := v.GetInt("max-token"); hi >= 0 {
-		o.MaxToken = hi
-	}
 	return o
 }
 
@@ -99,11 +107,7 @@ func runData(dir string) *data.Config {
 }
 
 func runHeads(w io.Writer, v *viper.Viper) error {
-	dir := v.GetString("model")
-	if dir == "" {
-		return errors.New("--model is required")
-	}
-	m, err := models.Load(dir)
+	m, dir, err := loadModel(v)
 	if err != nil {
 		return err
 	}
@@ -124,24 +128,20 @@ func runHeads(w io.Writer, v *viper.Viper) error {
 		}
 		o.DetectBatch = len(seqs)
 	}
+	return writeHeads(w, m, dir, o, v.GetString("out"), v.GetBool("json"))
+}
+
+// writeHeads scores m's heads, writes their page to out (unless "") and prints them.
+func writeHeads(w io.Writer, m *models.Model, dir string, o probes.HeadOptions, out string, asJSON bool) error {
 	s, err := probes.Heads(m, o)
 	if err != nil {
 		return err
 	}
-	out := v.GetString("out")
-	if out != "" {
-		r, err := report.Heads(s, dir)
-		if err != nil {
-			return err
-		}
-		if err := r.WriteFile(out); err != nil {
-			return err
-		}
+	if err := writePage(out, func() (*viz.Report, error) { return report.Heads(s, dir) }); err != nil {
+		return err
 	}
-	if v.GetBool("json") {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(headsJSON(s))
+	if asJSON {
+		return printJSON(w, headsJSON(s))
 	}
 	printHeads(w, s)
 	if out != "" {
