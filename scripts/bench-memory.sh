@@ -4,6 +4,8 @@
 # by GNU time, and of `import torch` alone (PyTorch's baseline).
 # Needs: apt-get install python3-torch libopenblas0-pthread time.
 # Usage: scripts/bench-memory.sh
+# TORCH_CACHE_NAMES gives PyTorch's cache rows a hook filter other than every
+# point (as in scripts/bench-vs-torch.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ref=${TORCH_REF:-scripts/torch_ref.py}   # TORCH_REF: another reference with the same flags
@@ -20,7 +22,11 @@ base=$(rss /usr/bin/python3 -c "import torch")
 for shape in A B C; do
   for w in train cache; do
     m=$(rss "$bin" bench $w ${!shape} --steps 3)
-    t=$(rss /usr/bin/python3 "$ref" $w ${!shape} --steps 3)
+    extra=()
+    if [[ $w == cache && -n ${TORCH_CACHE_NAMES:-} ]]; then
+      extra=(--names "$TORCH_CACHE_NAMES")
+    fi
+    t=$(rss /usr/bin/python3 "$ref" $w ${!shape} --steps 3 "${extra[@]}")
     echo "| $w $shape | $((m / 1024)) | $((t / 1024)) | $(((t - base) / 1024)) |"
   done
 done

@@ -2,7 +2,11 @@
 # Runs mechinterp's benchmarks and their PyTorch counterparts (scripts/torch_ref.py)
 # side by side on the same shapes, alternating, and prints one JSON line per
 # run. Needs: apt-get install python3-torch libopenblas0-pthread.
-# Usage: scripts/bench-vs-torch.sh [rounds]   (docs/PERFORMANCE.md explains the rows)
+# Usage: scripts/bench-vs-torch.sh [rounds] | scripts/bench-ratios.py
+#   (docs/PERFORMANCE.md explains the rows; bench-ratios.py prints its tables)
+# The cache rows keep every hook point on both sides (--names '*'). Set
+# TORCH_CACHE_NAMES to give PyTorch's side another filter, e.g. the 10 points
+# per block that docs/PERFORMANCE.md's recorded cache rows were measured with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -23,6 +27,10 @@ rows=(
 for r in $(seq "$rounds"); do
   for row in "${rows[@]}"; do
     echo "{\"round\":$r,\"impl\":\"mechinterp\",\"result\":$("$bin" bench $row)}"
-    echo "{\"round\":$r,\"impl\":\"torch\",\"result\":$(/usr/bin/python3 "$ref" $row)}"
+    extra=()
+    if [[ $row == cache* && -n ${TORCH_CACHE_NAMES:-} ]]; then
+      extra=(--names "$TORCH_CACHE_NAMES")
+    fi
+    echo "{\"round\":$r,\"impl\":\"torch\",\"result\":$(/usr/bin/python3 "$ref" $row "${extra[@]}")}"
   done
 done
