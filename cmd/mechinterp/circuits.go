@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 func init() { subcommands = append(subcommands, newCircuitsCmd) }
@@ -34,10 +34,10 @@ heatmaps, eigenvalue scatters and copying-score bars.`,
 			return runCircuits(cmd.OutOrStdout(), v.GetString("model"), v.GetString("out"), v.GetBool("json"), v.GetInt("top"), v.GetUint64("seed"))
 		},
 	}
+	addModelFlag(cmd)
+	addOutFlag(cmd, "circuits.html", "HTML report to write (\"\" for none)")
+	addJSONFlag(cmd, "scores")
 	f := cmd.Flags()
-	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
-	f.StringP("out", "o", "circuits.html", "HTML report to write (\"\" for none)")
-	f.Bool("json", false, "print the scores as JSON")
 	f.Int("top", 10, "how many composition pairs to print")
 	f.Uint64("seed", 1, "seed of the random composition baseline")
 	addFlagFile(cmd)
@@ -57,19 +57,11 @@ func runCircuits(w io.Writer, dir, out string, asJSON bool, top int, seed uint64
 		return err
 	}
 	pairs := a.TopPairs(top)
-	if out != "" {
-		r, err := report.Circuits(a, dir)
-		if err != nil {
-			return err
-		}
-		if err := r.WriteFile(out); err != nil {
-			return err
-		}
+	if err := writePage(out, func() (*viz.Report, error) { return report.Circuits(a, dir) }); err != nil {
+		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"model": dir, "heads": a.Heads, "composition": a.Composition, "top_pairs": pairs, "report": out})
+		return printJSON(w, map[string]any{"model": dir, "heads": a.Heads, "composition": a.Composition, "top_pairs": pairs, "report": out})
 	}
 	c := m.Config
 	fmt.Fprintf(w, "%s: %d layers x %d heads, d_model %d, d_head %d\n\n", dir, c.NLayers, c.NHeads, c.DModel, c.DHead)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 func init() { subcommands = append(subcommands, newPatchCmd) }
@@ -48,16 +48,16 @@ comma-separated token ids and --answer/--wrong are token ids.`,
 			})
 		},
 	}
+	addModelFlag(cmd)
 	f := cmd.Flags()
-	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
 	f.String("clean", "", "the clean prompt (text, or token ids with --tokens-mode)")
 	f.String("corrupted", "", "the corrupted prompt, as long as the clean one")
 	f.String("answer", "", "the token the clean prompt should predict (single-token text, or an id with --tokens-mode)")
 	f.String("wrong", "", "the token the corrupted prompt should predict")
 	f.Bool("tokens-mode", false, "prompts and answers are token ids")
-	f.StringP("out", "o", "patch.html", "HTML report to write (\"\" for none)")
+	addOutFlag(cmd, "patch.html", "HTML report to write (\"\" for none)")
 	f.Int("top", 8, "how many components to print")
-	f.Bool("json", false, "print the results as JSON")
+	addJSONFlag(cmd, "results")
 	addFlagFile(cmd)
 	return cmd
 }
@@ -88,19 +88,16 @@ func runPatch(w, progress io.Writer, a patchArgs) error {
 		return err
 	}
 	prompt := func(flag, s string) ([]int, tokenizer.Tokenizer, error) {
-		var seqs [][]int
-		var tok tokenizer.Tokenizer
-		var err error
+		tokens, text := "", s
 		if a.tokensMode {
-			seqs, tok, err = promptTokens(m, a.model, s, "")
-		} else {
-			seqs, tok, err = promptTokens(m, a.model, "", s)
+			tokens, text = s, ""
+		}
+		seqs, tok, err := promptTokens(m, a.model, tokens, text)
+		if err == nil && len(seqs) != 1 {
+			err = fmt.Errorf("give one prompt, not %d", len(seqs))
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("--%s: %w", flag, err)
-		}
-		if len(seqs) != 1 {
-			return nil, nil, fmt.Errorf("--%s: give one prompt, not %d", flag, len(seqs))
 		}
 		return seqs[0], tok, nil
 	}
@@ -162,20 +159,15 @@ func runPatch(w, progress io.Writer, a patchArgs) error {
 		}
 		return strconv.Quote(tok.Decode([]int{id}))
 	}
-	if a.out != "" {
-		r, err := report.Patch(report.PatchInput{Model: a.model, Activation: act, Attribution: att, DLA: dla,
+	err = writePage(a.out, func() (*viz.Report, error) {
+		return report.Patch(report.PatchInput{Model: a.model, Activation: act, Attribution: att, DLA: dla,
 			Clean: label(clean), Corrupted: label(corrupted), Answer: one(answer), Wrong: one(wrong)})
-		if err != nil {
-			return err
-		}
-		if err := r.WriteFile(a.out); err != nil {
-			return err
-		}
+	})
+	if err != nil {
+		return err
 	}
 	if a.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"activation": act, "attribution": att, "dla": dla, "report": a.out})
+		return printJSON(w, map[string]any{"activation": act, "attribution": att, "dla": dla, "report": a.out})
 	}
 	fmt.Fprintf(w, "metric: logit(%s) - logit(%s) at the last position (%d tokens)\n", one(answer), one(wrong), len(clean))
 	fmt.Fprintf(w, "clean     %+.4f\ncorrupted %+.4f\n\n", act.CleanDiff, act.CorruptedDiff)

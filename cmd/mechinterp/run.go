@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,15 +48,15 @@ out of hook_v and hook_z. See docs/gpt2.md.`,
 			})
 		},
 	}
+	addModelFlag(cmd)
+	addTextFlags(cmd, "token ids, comma-separated; sequences separated by ';'",
+		"text to encode with the model directory's tokenizer (GPT-2 BPE, else byte-level)")
 	f := cmd.Flags()
-	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
-	f.String("tokens", "", "token ids, comma-separated; sequences separated by ';'")
-	f.String("text", "", "text to encode with the model directory's tokenizer (GPT-2 BPE, else byte-level)")
 	f.Int("top", 10, "how many predictions to print")
 	f.String("logits", "", "write the logits [batch,pos,vocab] to this safetensors file")
 	f.String("cache", "", "write the activations selected by --names to this safetensors file")
 	f.String("names", "*", "hook-point filter for --cache: names and globs, comma-separated")
-	f.Bool("json", false, "print the predictions as JSON")
+	addJSONFlag(cmd, "predictions")
 	f.String("process", "", "weight processing before the pass: fold_ln,center_writing,center_unembed,fold_value_biases or all")
 	addFlagFile(cmd)
 	return cmd
@@ -131,9 +130,7 @@ func runForward(w io.Writer, a runArgs) error {
 		results[b] = topK(row, a.top, tok)
 	}
 	if a.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"tokens": seqs, "predictions": results})
+		return printJSON(w, map[string]any{"tokens": seqs, "predictions": results})
 	}
 	for b, preds := range results {
 		fmt.Fprintf(w, "sequence %d (%d tokens): top %d next-token predictions\n", b, T, len(preds))

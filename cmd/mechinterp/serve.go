@@ -49,12 +49,11 @@ starts on a random sequence repeated twice, where induction heads show.`,
 			}, nil)
 		},
 	}
+	addModelFlag(cmd)
 	f := cmd.Flags()
-	f.String("model", "", "checkpoint directory (config.json + model.safetensors)")
 	f.String("run", "", "run directory: step through its checkpoints")
 	f.String("addr", "127.0.0.1:8080", "address to listen on (port 0: any free port); a non-loopback host makes the server reachable from other machines")
-	f.String("tokens", "", "prompt shown at start, as token ids")
-	f.String("text", "", "prompt shown at start, as text")
+	addTextFlags(cmd, "prompt shown at start, as token ids", "prompt shown at start, as text")
 	f.Int("max-tokens", 512, "longest prompt in tokens (also limited by the model's n_ctx)")
 	f.Int("max-prompt-bytes", attention.DefaultMaxPromptBytes, "longest prompt in bytes, refused before tokenizing")
 	f.Int("bits", 0, "precision each weight is sent with: 8, 16, or 0 (16 up to 2^20 weights, else 8)")

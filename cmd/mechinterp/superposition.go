@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/mechinterp/mechinterp/internal/config"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/superposition"
+	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/viz"
 	"github.com/spf13/cobra"
 )
 
@@ -107,28 +108,17 @@ func spWriteOutputs(w io.Writer, dir string, res *superposition.ExperimentResult
 	if err != nil {
 		return fmt.Errorf("encoding results: %w", err)
 	}
-	if err := spWriteAtomic(dir, "results.json", data); err != nil {
+	results, html := filepath.Join(dir, "results.json"), filepath.Join(dir, "report.html")
+	err = tensor.WriteFileAtomic(results, func(w io.Writer) error { _, err := w.Write(data); return err })
+	if err != nil {
 		return err
 	}
-	results, html := filepath.Join(dir, "results.json"), filepath.Join(dir, "report.html")
 	fmt.Fprintf(w, "wrote %s\n", results)
-	page, err := spReportHTML(res)
-	if err == nil {
-		err = spWriteAtomic(dir, "report.html", page)
-	}
-	if err != nil {
+	if err := writePage(html, func() (*viz.Report, error) { return report.Superposition(res) }); err != nil {
 		return fmt.Errorf("report: %s (results are in %s)", spOneLine(strings.ReplaceAll(err.Error(), "\n", "; ")), results)
 	}
 	fmt.Fprintf(w, "wrote %s\n", html)
 	return nil
-}
-
-func spReportHTML(res *superposition.ExperimentResult) ([]byte, error) {
-	r, err := report.Superposition(res)
-	if err != nil {
-		return nil, err
-	}
-	return r.HTML()
 }
 
 // spExperimentConfig resolves the experiment's settings with package
@@ -171,32 +161,4 @@ func spQuick(c *superposition.ExperimentConfig) {
 	}
 	c.SAESteps = min(max(c.SAESteps, 1), 200)
 	c.SAERows = min(max(c.SAERows, 1), 2000)
-}
-
-// spWriteAtomic writes dir/name through a temporary file renamed into place,
-// so an interrupted run never leaves a half-written file.
-func spWriteAtomic(dir, name string, data []byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
-	}
-	return nil
 }
