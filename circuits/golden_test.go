@@ -11,7 +11,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
-	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 type goldenHead struct {
@@ -62,7 +62,7 @@ func loadGolden(t *testing.T, name string) (*models.Model, golden) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, _, err := tensor.ReadSafetensors(filepath.Join(dir, "weights.safetensors"))
+	ws, _, err := safetensors.Read(filepath.Join(dir, "weights.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,7 +15,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 // Files of a checkpoint directory (see docs/checkpoints.md).
@@ -319,7 +320,7 @@ func checkDir(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			if old, _ := filepath.Glob(dir + ".old-*"); len(old) > 0 {
+			if old := atomicfile.OldVersions(dir); len(old) > 0 {
 				return fmt.Errorf("checkpoint %s does not exist (%s looks like the previous version left by an interrupted save): %w", dir, old[0], err)
 			}
 			return fmt.Errorf("checkpoint %s does not exist: %w", dir, err)
@@ -373,7 +374,7 @@ func loadParamsDir(dir string, untie bool) (Config, *Params, error) {
 		}
 		return Config{}, nil, fmt.Errorf("checkpoint %s: missing %s%s: %w", dir, WeightsFile, hint, err)
 	}
-	f, err := tensor.OpenSafetensors(path)
+	f, err := safetensors.Open(path)
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
@@ -388,7 +389,7 @@ func loadParamsDir(dir string, untie bool) (Config, *Params, error) {
 	return cfg, p, nil
 }
 
-func loadParams(cfg Config, f *tensor.SafetensorsFile, untie bool) (*Params, error) {
+func loadParams(cfg Config, f *safetensors.File, untie bool) (*Params, error) {
 	// Guard ParamLayout against an absurd n_layer before building it.
 	if cfg.NLayers > len(f.Entries) {
 		return nil, fmt.Errorf("n_layer is %d but %s holds only %d tensors", cfg.NLayers, WeightsFile, len(f.Entries))
@@ -398,9 +399,9 @@ func loadParams(cfg Config, f *tensor.SafetensorsFile, untie bool) (*Params, err
 	for _, q := range layout {
 		want[q.Name] = q
 	}
-	src := make(map[string]tensor.SafetensorsEntry) // our name -> file entry
+	src := make(map[string]safetensors.Entry) // our name -> file entry
 	var unexpected []string
-	var tiedHead *tensor.SafetensorsEntry
+	var tiedHead *safetensors.Entry
 	for _, e := range f.Entries {
 		name := strings.TrimPrefix(e.Name, "transformer.")
 		if m := hfBuffer.FindStringSubmatch(name); m != nil {
@@ -508,7 +509,8 @@ func nameList(names []string) string {
 // exactly Hugging Face's tensors. Each extra function runs with the
 // temporary directory before it is moved into place, so that callers can
 // add files (training state) that appear atomically with the model. The
-// whole directory is written atomically; see WriteDirAtomic.
+// whole directory is written atomically (atomicfile.WriteDir): a crash leaves
+// either the previous checkpoint or the new one at dir.
 func SaveParams(dir string, cfg Config, p *Params, extra ...func(tmpDir string) error) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -535,11 +537,12 @@ func SaveParams(dir string, cfg Config, p *Params, extra ...func(tmpDir string) 
 		}
 		tensors[q.Name] = t
 	}
-	return WriteDirAtomic(dir, func(tmp string) error {
-		if err := writeFileSync(filepath.Join(tmp, ConfigFile), cj); err != nil {
+	err = atomicfile.WriteDir(dir, func(tmp string) error {
+		// WriteDir syncs every file before the rename.
+		if err := os.WriteFile(filepath.Join(tmp, ConfigFile), cj, 0o644); err != nil {
 			return err
 		}
-		if err := tensor.WriteSafetensors(filepath.Join(tmp, WeightsFile), tensors, map[string]string{"format": "pt"}); err != nil {
+		if err := safetensors.Write(filepath.Join(tmp, WeightsFile), tensors, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}
 		for _, fn := range extra {
@@ -549,6 +552,10 @@ func SaveParams(dir string, cfg Config, p *Params, extra ...func(tmpDir string) 
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	return nil
 }
 
 func paramCount(cfg Config) int {
@@ -566,126 +573,6 @@ func allZero(s []float32) bool {
 		}
 	}
 	return true
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// WriteDirAtomic creates or replaces the directory dir with what fill writes
-// into a fresh temporary sibling (dir.tmp-XXXX). After fill succeeds, every
-// file in it is fsynced and it is renamed into place; an existing dir is
-// first renamed aside (dir.old-XXXX), then removed once the new one is in
-// place. On any error the temporary directory is removed and an existing
-// dir is left as it was. A crash leaves either the old or the new complete
-// directory at dir, except for the instant between the two renames, when
-// the old one survives as dir.old-XXXX. Concurrent writers of the same dir
-// are not supported.
-func WriteDirAtomic(dir string, fill func(tmp string) error) (err error) {
-	dir = filepath.Clean(dir)
-	parent, base := filepath.Split(dir)
-	if parent == "" {
-		parent = "."
-	}
-	if st, err := os.Lstat(dir); err == nil && !st.IsDir() {
-		return fmt.Errorf("checkpoint %s: exists and is not a directory", dir)
-	}
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	tmp, err := os.MkdirTemp(parent, base+".tmp-")
-	if err != nil {
-		return fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err = os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	if err = fill(tmp); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	if err = syncTree(tmp); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	if _, statErr := os.Lstat(dir); statErr != nil {
-		if err = os.Rename(tmp, dir); err != nil {
-			return fmt.Errorf("checkpoint %s: %w", dir, err)
-		}
-		syncPath(parent)
-		return nil
-	}
-	old := ""
-	for range 100 {
-		cand := filepath.Join(parent, fmt.Sprintf("%s.old-%08x", base, rand.Uint32()))
-		if _, e := os.Lstat(cand); errors.Is(e, fs.ErrNotExist) {
-			old = cand
-			break
-		}
-	}
-	if old == "" {
-		return fmt.Errorf("checkpoint %s: no free name to move the previous version aside", dir)
-	}
-	if err = os.Rename(dir, old); err != nil {
-		return fmt.Errorf("checkpoint %s: moving the previous version aside: %w", dir, err)
-	}
-	if err = os.Rename(tmp, dir); err != nil {
-		if e := os.Rename(old, dir); e != nil {
-			return fmt.Errorf("checkpoint %s: %w (and restoring the previous version from %s failed: %v)", dir, err, old, e)
-		}
-		return fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	syncPath(parent)
-	if err := os.RemoveAll(old); err != nil {
-		return fmt.Errorf("checkpoint %s: saved, but removing the previous version %s: %w", dir, old, err)
-	}
-	return nil
-}
-
-// syncTree fsyncs every regular file and directory under root.
-func syncTree(root string) error {
-	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && !d.Type().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		serr := f.Sync()
-		cerr := f.Close()
-		if serr != nil && !d.IsDir() {
-			return serr
-		}
-		return cerr
-	})
-}
-
-// syncPath fsyncs a directory so that renames in it are durable; errors are
-// ignored because some file systems cannot sync directories.
-func syncPath(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // WrittenByMechinterp reports whether dir/config.json carries the

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 func randomParams(cfg Config, seed uint64) *Params {
@@ -69,7 +70,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 					t.Fatalf("config %+v, want %+v", gotCfg, cfg)
 				}
 				sameParams(t, p, got)
-				info, err := tensor.SafetensorsHeader(filepath.Join(dir, WeightsFile))
+				info, err := safetensors.ReadHeader(filepath.Join(dir, WeightsFile))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -192,7 +193,7 @@ func writeHFDir(t *testing.T, dir, config, prefix string, p *Params, edit func(m
 	if edit != nil {
 		edit(ts)
 	}
-	if err := tensor.WriteSafetensors(filepath.Join(dir, WeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
+	if err := safetensors.Write(filepath.Join(dir, WeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
 	}
 }

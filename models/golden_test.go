@@ -13,6 +13,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 // TestGolden compares Forward and Backward with a PyTorch reference written
@@ -34,7 +35,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, _, err := tensor.ReadSafetensors(filepath.Join(dir, "expected.safetensors"))
+			want, _, err := safetensors.Read(filepath.Join(dir, "expected.safetensors"))
 			if err != nil {
 				t.Fatal(err)
 			}

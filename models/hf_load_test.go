@@ -14,6 +14,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 // gpt2SmallConfig is GPT-2 small's shape (124M parameters).
@@ -57,7 +58,7 @@ func writeGPT2SmallHF(tb testing.TB, dir string) int64 {
 		ts[fmt.Sprintf("transformer.h.%d.attn.masked_bias", l)] = tensor.View([]float32{-1e4})
 	}
 	path := filepath.Join(dir, models.WeightsFile)
-	if err := tensor.WriteSafetensors(path, ts, map[string]string{"format": "pt"}); err != nil {
+	if err := safetensors.Write(path, ts, map[string]string{"format": "pt"}); err != nil {
 		tb.Fatal(err)
 	}
 	st, err := os.Stat(path)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 // TestHFGPT2Golden loads the Hugging Face-layout checkpoints written by
@@ -43,7 +44,7 @@ func TestHFGPT2Golden(t *testing.T) {
 			if want := tt.want.WithDefaults(); m.Config != want {
 				t.Fatalf("config %+v, want %+v", m.Config, want)
 			}
-			want, _, err := tensor.ReadSafetensors(filepath.Join(dir, "expected.safetensors"))
+			want, _, err := safetensors.Read(filepath.Join(dir, "expected.safetensors"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 // TestDetectorGolden compares every kind and option with TransformerLens's
 // head_detector run in PyTorch (testdata/probes/gen.py) on random patterns,
 // causal and dense, prompt by prompt and averaged over the batch.
 func TestDetectorGolden(t *testing.T) {
-	ts, _, err := tensor.ReadSafetensors("../testdata/probes/detector.safetensors")
+	ts, _, err := safetensors.Read("../testdata/probes/detector.safetensors")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,9 @@ import (
 	"sync"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
-	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -414,7 +414,7 @@ func readTrackCache(path, key string) map[int]TrackRecord {
 }
 
 func writeTrackJSONL(path string, recs []TrackRecord) error {
-	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		for i := range recs {
@@ -449,7 +449,7 @@ var TrackCSVHeader = []string{"step", "layer", "head", "previous_token", "duplic
 	"prefix_matching", "copying", "role", "train_loss", "eval_loss", "induction_loss", "first_copy_loss", "icl_score"}
 
 func writeTrackCSV(path string, recs []TrackRecord) error {
-	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write(TrackCSVHeader); err != nil {
 			return err

@@ -10,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/internal/config"
 	"github.com/mechinterp/mechinterp/models"
-	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -145,7 +145,7 @@ func (c Config) YAML() []byte {
 // WriteConfig writes c to dir/run.yaml atomically.
 func WriteConfig(dir string, c Config) error {
 	yml := c.YAML()
-	return tensor.WriteFileAtomic(filepath.Join(dir, ConfigFile), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(dir, ConfigFile), func(w io.Writer) error {
 		_, err := w.Write(yml)
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 // Files of a run directory and of a checkpoint's training state.
@@ -138,7 +139,7 @@ func saveCheckpoint(run string, m *models.Model, opt *AdamW[float32], st *State)
 	}
 	meta := map[string]string{"optimizer": "AdamW", "step": strconv.Itoa(opt.T)}
 	err = models.SaveParams(dir, m.Config, m.Params, func(tmp string) error {
-		if err := tensor.WriteSafetensors(filepath.Join(tmp, OptimizerFile), moments, meta); err != nil {
+		if err := safetensors.Write(filepath.Join(tmp, OptimizerFile), moments, meta); err != nil {
 			return err
 		}
 		return os.WriteFile(filepath.Join(tmp, TrainingStateFile), append(stateJSON, '\n'), 0o644)
@@ -182,7 +183,7 @@ func loadCheckpoint(dir string, m *models.Model, opt *AdamW[float32]) (*State, e
 	if len(p.Data) != len(m.Params.Data) {
 		return nil, fmt.Errorf("train: resuming from %s: %d parameters, model has %d", dir, len(p.Data), len(m.Params.Data))
 	}
-	f, err := tensor.OpenSafetensors(filepath.Join(dir, OptimizerFile))
+	f, err := safetensors.Open(filepath.Join(dir, OptimizerFile))
 	if err != nil {
 		return nil, fmt.Errorf("train: resuming from %s: %w", dir, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 )
 
 // Metrics is one line of metrics.jsonl. Step s is the s-th update: Loss is
@@ -109,7 +109,7 @@ func truncateMetrics(path string, keepThrough int) error {
 	if bytes.Equal(kept.Bytes(), b) {
 		return nil
 	}
-	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(kept.Bytes())
 		return err
 	})

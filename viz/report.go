@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 )
 
 // Report is one self-contained HTML page: a title, sections of text, charts, embedded JSON data
@@ -256,5 +258,5 @@ func (r *Report) WriteFile(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
+	return atomicfile.WriteBytes(path, b)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 // hfDir is the GPT2LMHeadModel directory of testdata/hf_gpt2 (see its
@@ -44,7 +45,7 @@ func runJSONOut(t *testing.T, args ...string) runJSON {
 // expectedLogits returns PyTorch's logits [2,T,V] for the directory.
 func expectedLogits(t *testing.T) *tensor.Tensor {
 	t.Helper()
-	want, _, err := tensor.ReadSafetensors(filepath.Join(hfDir, "expected.safetensors"))
+	want, _, err := safetensors.Read(filepath.Join(hfDir, "expected.safetensors"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestGPT2RunText(t *testing.T) {
 	if len(r.Tokens) != 1 || !slices.Equal(r.Tokens[0], promptIDs) {
 		t.Fatalf("tokens %v, want %v", r.Tokens, promptIDs)
 	}
-	got, _, err := tensor.ReadSafetensors(logits)
+	got, _, err := safetensors.Read(logits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,8 +113,8 @@ func TestGPT2RunProcess(t *testing.T) {
 			t.Errorf("prediction %d: %+v unprocessed, %+v processed", i, p, q)
 		}
 	}
-	a, _, _ := tensor.ReadSafetensors(plainF)
-	b, _, _ := tensor.ReadSafetensors(procF)
+	a, _, _ := safetensors.Read(plainF)
+	b, _, _ := safetensors.Read(procF)
 	x, y := a["logits"], b["logits"]
 	V := x.Shape[2]
 	var worst, shift float64

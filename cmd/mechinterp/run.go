@@ -13,6 +13,7 @@ import (
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 func init() { subcommands = append(subcommands, newRunCmd) }
@@ -114,12 +115,12 @@ func runForward(w io.Writer, a runArgs) error {
 		return err
 	}
 	if a.logits != "" {
-		if err := tensor.WriteSafetensors(a.logits, map[string]*tensor.Tensor{"logits": pass.Logits}, nil); err != nil {
+		if err := safetensors.Write(a.logits, map[string]*tensor.Tensor{"logits": pass.Logits}, nil); err != nil {
 			return err
 		}
 	}
 	if a.cache != "" {
-		if err := tensor.WriteSafetensors(a.cache, cache.Map(), nil); err != nil {
+		if err := safetensors.Write(a.cache, cache.Map(), nil); err != nil {
 			return err
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/models"
-	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
 // tinyCheckpoint writes a small random model and returns its directory.
@@ -39,14 +39,14 @@ func TestRunPrintsPredictionsAndWritesFiles(t *testing.T) {
 	if strings.Count(stdout, "p=") != 6 || !strings.Contains(stdout, "sequence 1") {
 		t.Errorf("unexpected output:\n%s", stdout)
 	}
-	ts, _, err := tensor.ReadSafetensors(logits)
+	ts, _, err := safetensors.Read(logits)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !ts["logits"].SameShape([]int{2, 3, 20}) {
 		t.Errorf("logits shape %v", ts["logits"].Shape)
 	}
-	cs, _, err := tensor.ReadSafetensors(cache)
+	cs, _, err := safetensors.Read(cache)
 	if err != nil {
 		t.Fatal(err)
 	}

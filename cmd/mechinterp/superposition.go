@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/internal/config"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/superposition"
-	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/viz"
 	"github.com/spf13/cobra"
 )
@@ -109,7 +109,7 @@ func spWriteOutputs(w io.Writer, dir string, res *superposition.ExperimentResult
 		return fmt.Errorf("encoding results: %w", err)
 	}
 	results, html := filepath.Join(dir, "results.json"), filepath.Join(dir, "report.html")
-	err = tensor.WriteFileAtomic(results, func(w io.Writer) error { _, err := w.Write(data); return err })
+	err = atomicfile.WriteBytes(results, data)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,9 +12,9 @@ import (
 	"time"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
-	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -96,7 +95,7 @@ func Execute(ctx context.Context, s Study, runs []Run, o Options) error {
 	if err := sameEval(o.Dir, s.Eval); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(o.Dir, StudyFile), s); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(o.Dir, StudyFile), s); err != nil {
 		return fmt.Errorf("repeated: %w", err)
 	}
 	workers := o.Workers
@@ -287,19 +286,4 @@ func sameEval(dir string, ev Eval) error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeBytes(path, append(b, '\n'))
-}
-
-func writeBytes(path string, b []byte) error {
-	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
@@ -358,7 +359,7 @@ func TestLegacyRunJSON(t *testing.T) {
 			if err := os.MkdirAll(rd, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := writeJSON(filepath.Join(rd, run.LegacyConfigFile), info); err != nil {
+			if err := atomicfile.WriteJSON(filepath.Join(rd, run.LegacyConfigFile), info); err != nil {
 				t.Fatal(err)
 			}
 			err := Execute(context.Background(), s, s.Runs(), Options{Dir: dir})

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/mechinterp/mechinterp/tensor"
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 )
 
 // ReadStudy reads the study.json that Execute wrote into dir.
@@ -86,7 +86,7 @@ func readRows(path string) ([]Row, error) {
 
 // writeRows writes rows as JSONL, atomically.
 func writeRows(path string, rows []Row) error {
-	return tensor.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, r := range rows {
 			if err := enc.Encode(r); err != nil {
@@ -134,7 +134,7 @@ func WriteTable(dir string, rows []Row) error {
 		}
 		return num(*x)
 	}
-	return tensor.WriteFileAtomic(filepath.Join(dir, ResultsCSV), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(dir, ResultsCSV), func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write(header); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package tensor
+package safetensors
 
 import (
 	"bufio"
@@ -10,29 +10,22 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
-// The safetensors format (https://github.com/huggingface/safetensors):
-//
-//	8 bytes   N, the header length, unsigned little-endian
-//	N bytes   a JSON object {name: {"dtype", "shape", "data_offsets": [begin, end]}},
-//	          optionally with "__metadata__": {string: string}; padded with spaces
-//	rest      the byte buffer; offsets are relative to its start, little-endian values
-//
-// Reading is strict (see NewSafetensorsReader); writing always produces F32.
-
-// MaxSafetensorsHeader is the largest header accepted, as in the reference
+// MaxHeader is the largest header accepted, as in the reference
 // implementation (100 MB).
-const MaxSafetensorsHeader = 100_000_000
+const MaxHeader = 100_000_000
 
-// safetensorsMetaKey is the reserved header key holding string metadata.
-const safetensorsMetaKey = "__metadata__"
+// metaKey is the reserved header key holding string metadata.
+const metaKey = "__metadata__"
 
 // dtypeSizes gives the element size in bytes of every dtype the format defines.
 var dtypeSizes = map[string]int{
@@ -42,9 +35,9 @@ var dtypeSizes = map[string]int{
 	"I64": 8, "U64": 8, "F64": 8,
 }
 
-// SafetensorsEntry describes one tensor of a safetensors file as its header
+// Entry describes one tensor of a safetensors file as its header
 // states it. Begin and End are byte offsets into the data buffer.
-type SafetensorsEntry struct {
+type Entry struct {
 	Name  string
 	DType string
 	Shape []int
@@ -53,11 +46,11 @@ type SafetensorsEntry struct {
 }
 
 // Numel is the number of elements the entry holds.
-func (e SafetensorsEntry) Numel() int { return Numel(e.Shape) }
+func (e Entry) Numel() int { return tensor.Numel(e.Shape) }
 
 // Convertible reports whether the entry's dtype can be read as float32
 // (F32, F16, BF16 and F64).
-func (e SafetensorsEntry) Convertible() bool {
+func (e Entry) Convertible() bool {
 	switch e.DType {
 	case "F32", "F16", "BF16", "F64":
 		return true
@@ -65,10 +58,10 @@ func (e SafetensorsEntry) Convertible() bool {
 	return false
 }
 
-// SafetensorsInfo is a validated safetensors header: every entry, sorted by
+// Header is a validated safetensors header: every entry, sorted by
 // name, and the metadata.
-type SafetensorsInfo struct {
-	Entries  []SafetensorsEntry
+type Header struct {
+	Entries  []Entry
 	Metadata map[string]string
 	// DataStart is the file offset of the data buffer (8 + header length).
 	DataStart int64
@@ -77,16 +70,16 @@ type SafetensorsInfo struct {
 }
 
 // Entry returns the entry of the named tensor.
-func (h *SafetensorsInfo) Entry(name string) (SafetensorsEntry, bool) {
-	i, ok := slices.BinarySearchFunc(h.Entries, name, func(e SafetensorsEntry, n string) int { return strings.Compare(e.Name, n) })
+func (h *Header) Entry(name string) (Entry, bool) {
+	i, ok := slices.BinarySearchFunc(h.Entries, name, func(e Entry, n string) int { return strings.Compare(e.Name, n) })
 	if !ok {
-		return SafetensorsEntry{}, false
+		return Entry{}, false
 	}
 	return h.Entries[i], true
 }
 
 // Names returns the tensor names in sorted order.
-func (h *SafetensorsInfo) Names() []string {
+func (h *Header) Names() []string {
 	names := make([]string, len(h.Entries))
 	for i, e := range h.Entries {
 		names[i] = e.Name
@@ -94,19 +87,19 @@ func (h *SafetensorsInfo) Names() []string {
 	return names
 }
 
-// SafetensorsFile reads tensors one at a time from a validated safetensors
+// File reads tensors one at a time from a validated safetensors
 // source, so that a caller can place each tensor straight into its own
 // storage and keep peak memory near the size of the weights.
-type SafetensorsFile struct {
-	SafetensorsInfo
+type File struct {
+	Header
 	name   string // file name used in errors
 	r      io.ReaderAt
 	closer io.Closer
 }
 
-// OpenSafetensors opens and validates the header of a safetensors file.
+// Open opens and validates the header of a safetensors file.
 // Tensors are read on demand; Close the file when done.
-func OpenSafetensors(path string) (*SafetensorsFile, error) {
+func Open(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
@@ -120,7 +113,7 @@ func OpenSafetensors(path string) (*SafetensorsFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
 	}
-	s, err := NewSafetensorsReader(f, st.Size(), path)
+	s, err := NewReader(f, st.Size(), path)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -129,34 +122,34 @@ func OpenSafetensors(path string) (*SafetensorsFile, error) {
 	return s, nil
 }
 
-// NewSafetensorsReader validates the header of a safetensors source of the
+// NewReader validates the header of a safetensors source of the
 // given size; name labels errors (a file path, say). It checks that the
 // header fits in the source, is a JSON object without duplicate names, that
 // every dtype is known, every shape agrees with its byte range, and that the
 // ranges tile the data buffer exactly (no gap, no overlap, nothing past the
 // end). Nothing larger than the header is allocated.
-func NewSafetensorsReader(r io.ReaderAt, size int64, name string) (*SafetensorsFile, error) {
+func NewReader(r io.ReaderAt, size int64, name string) (*File, error) {
 	info, err := readHeader(r, size, name)
 	if err != nil {
 		return nil, err
 	}
-	return &SafetensorsFile{SafetensorsInfo: *info, name: name, r: r}, nil
+	return &File{Header: *info, name: name, r: r}, nil
 }
 
-// SafetensorsHeader reads and validates only the header of a safetensors
+// ReadHeader reads and validates only the header of a safetensors
 // file, so that callers can check names and shapes before loading.
-func SafetensorsHeader(path string) (*SafetensorsInfo, error) {
-	s, err := OpenSafetensors(path)
+func ReadHeader(path string) (*Header, error) {
+	s, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	info := s.SafetensorsInfo
+	info := s.Header
 	return &info, nil
 }
 
 // Close releases the underlying file, if the reader owns one.
-func (s *SafetensorsFile) Close() error {
+func (s *File) Close() error {
 	if s.closer == nil {
 		return nil
 	}
@@ -166,7 +159,7 @@ func (s *SafetensorsFile) Close() error {
 }
 
 // Path is the name the reader uses in its errors.
-func (s *SafetensorsFile) Path() string { return s.name }
+func (s *File) Path() string { return s.name }
 
 // readChunkBytes is the size of the buffer tensors are decoded through.
 const readChunkBytes = 1 << 20
@@ -174,14 +167,14 @@ const readChunkBytes = 1 << 20
 // ReadChunks streams the named tensor as float32, converting F16, BF16 and
 // F64, calling fn with the flat index of the first value and a run of
 // values. The slice passed to fn is reused between calls.
-func (s *SafetensorsFile) ReadChunks(name string, fn func(offset int, vals []float32) error) error {
+func (s *File) ReadChunks(name string, fn func(offset int, vals []float32) error) error {
 	return s.stream(name, nil, fn)
 }
 
 // stream decodes the named tensor chunk by chunk, into dst when it is not
 // nil (which must then hold every element), else into a reused buffer
 // handed to fn.
-func (s *SafetensorsFile) stream(name string, dst []float32, fn func(offset int, vals []float32) error) error {
+func (s *File) stream(name string, dst []float32, fn func(offset int, vals []float32) error) error {
 	e, ok := s.Entry(name)
 	if !ok {
 		return fmt.Errorf("safetensors: %s: no tensor %q", s.name, name)
@@ -235,19 +228,19 @@ func (s *SafetensorsFile) stream(name string, dst []float32, fn func(offset int,
 
 // ReadInto reads the named tensor as float32 into dst, which must hold
 // exactly its number of elements.
-func (s *SafetensorsFile) ReadInto(name string, dst []float32) error {
+func (s *File) ReadInto(name string, dst []float32) error {
 	e, ok := s.Entry(name)
 	if !ok {
 		return fmt.Errorf("safetensors: %s: no tensor %q", s.name, name)
 	}
 	if n := e.Numel(); n != len(dst) {
-		return fmt.Errorf("safetensors: %s: tensor %q has %d elements (shape %s), destination holds %d", s.name, name, n, ShapeString(e.Shape), len(dst))
+		return fmt.Errorf("safetensors: %s: tensor %q has %d elements (shape %s), destination holds %d", s.name, name, n, tensor.ShapeString(e.Shape), len(dst))
 	}
 	return s.stream(name, dst, nil)
 }
 
 // Tensor reads the named tensor into a new float32 tensor.
-func (s *SafetensorsFile) Tensor(name string) (*Tensor, error) {
+func (s *File) Tensor(name string) (*tensor.Tensor, error) {
 	e, ok := s.Entry(name)
 	if !ok {
 		return nil, fmt.Errorf("safetensors: %s: no tensor %q", s.name, name)
@@ -255,7 +248,7 @@ func (s *SafetensorsFile) Tensor(name string) (*Tensor, error) {
 	if !e.Convertible() {
 		return nil, fmt.Errorf("safetensors: %s: tensor %q has dtype %s; only F32, F16, BF16 and F64 can be read as float32", s.name, name, e.DType)
 	}
-	t := New(e.Shape...)
+	t := tensor.New(e.Shape...)
 	if err := s.ReadInto(name, t.Data); err != nil {
 		return nil, err
 	}
@@ -263,8 +256,8 @@ func (s *SafetensorsFile) Tensor(name string) (*Tensor, error) {
 }
 
 // All reads every tensor into a map of new float32 tensors.
-func (s *SafetensorsFile) All() (map[string]*Tensor, error) {
-	out := make(map[string]*Tensor, len(s.Entries))
+func (s *File) All() (map[string]*tensor.Tensor, error) {
+	out := make(map[string]*tensor.Tensor, len(s.Entries))
 	for _, e := range s.Entries {
 		t, err := s.Tensor(e.Name)
 		if err != nil {
@@ -275,11 +268,11 @@ func (s *SafetensorsFile) All() (map[string]*Tensor, error) {
 	return out, nil
 }
 
-// ReadSafetensors reads every tensor of a safetensors file as float32
+// Read reads every tensor of a safetensors file as float32
 // (converting F16, BF16 and F64) together with its metadata (nil when the
 // file has none). Integer and boolean tensors are an error.
-func ReadSafetensors(path string) (map[string]*Tensor, map[string]string, error) {
-	s, err := OpenSafetensors(path)
+func Read(path string) (map[string]*tensor.Tensor, map[string]string, error) {
+	s, err := Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -291,9 +284,9 @@ func ReadSafetensors(path string) (map[string]*Tensor, map[string]string, error)
 	return ts, s.Metadata, nil
 }
 
-// DecodeSafetensors is ReadSafetensors on the bytes of a file in memory.
-func DecodeSafetensors(b []byte) (map[string]*Tensor, map[string]string, error) {
-	s, err := NewSafetensorsReader(bytes.NewReader(b), int64(len(b)), "<bytes>")
+// Decode is Read on the bytes of a file in memory.
+func Decode(b []byte) (map[string]*tensor.Tensor, map[string]string, error) {
+	s, err := NewReader(bytes.NewReader(b), int64(len(b)), "<bytes>")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -304,14 +297,14 @@ func DecodeSafetensors(b []byte) (map[string]*Tensor, map[string]string, error) 
 	return ts, s.Metadata, nil
 }
 
-// ReadSafetensorsFrom reads a whole safetensors stream (io.ReadAll, so its
+// ReadFrom reads a whole safetensors stream (io.ReadAll, so its
 // size is bounded by the stream itself) and decodes it.
-func ReadSafetensorsFrom(r io.Reader) (map[string]*Tensor, map[string]string, error) {
+func ReadFrom(r io.Reader) (map[string]*tensor.Tensor, map[string]string, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("safetensors: %w", err)
 	}
-	return DecodeSafetensors(b)
+	return Decode(b)
 }
 
 // rawEntry is a tensor entry of the JSON header.
@@ -321,7 +314,7 @@ type rawEntry struct {
 	DataOffsets *[]int64 `json:"data_offsets"`
 }
 
-func readHeader(r io.ReaderAt, size int64, name string) (*SafetensorsInfo, error) {
+func readHeader(r io.ReaderAt, size int64, name string) (*Header, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("safetensors: %s: "+format, append([]any{name}, args...)...)
 	}
@@ -336,8 +329,8 @@ func readHeader(r io.ReaderAt, size int64, name string) (*SafetensorsInfo, error
 	if n > uint64(size-8) {
 		return nil, fail("header length %d runs past the end of the file (%d bytes)", n, size)
 	}
-	if n > MaxSafetensorsHeader {
-		return nil, fail("header length %d exceeds the limit of %d bytes", n, MaxSafetensorsHeader)
+	if n > MaxHeader {
+		return nil, fail("header length %d exceeds the limit of %d bytes", n, MaxHeader)
 	}
 	if n < 2 {
 		return nil, fail("header length %d is too short for a JSON object", n)
@@ -367,7 +360,7 @@ func readHeader(r io.ReaderAt, size int64, name string) (*SafetensorsInfo, error
 	dataStart := 8 + int64(n)
 	bufLen := size - dataStart
 
-	info := &SafetensorsInfo{DataStart: dataStart, Size: size}
+	info := &Header{DataStart: dataStart, Size: size}
 	dec := json.NewDecoder(bytes.NewReader(hdr))
 	dec.UseNumber()
 	if _, err := dec.Token(); err != nil { // '{'
@@ -388,7 +381,7 @@ func readHeader(r io.ReaderAt, size int64, name string) (*SafetensorsInfo, error
 		if err := dec.Decode(&raw); err != nil {
 			return nil, fail("bad JSON header: %w", err)
 		}
-		if key == safetensorsMetaKey {
+		if key == metaKey {
 			var meta map[string]string
 			if err := json.Unmarshal(raw, &meta); err != nil || meta == nil {
 				return nil, fail("__metadata__ must be an object of string values: %s", truncate(raw))
@@ -404,7 +397,7 @@ func readHeader(r io.ReaderAt, size int64, name string) (*SafetensorsInfo, error
 	}
 	// Coverage: sorted by offsets, the ranges must tile [0, bufLen).
 	byOff := slices.Clone(info.Entries)
-	slices.SortFunc(byOff, func(a, b SafetensorsEntry) int {
+	slices.SortFunc(byOff, func(a, b Entry) int {
 		if a.Begin != b.Begin {
 			return cmpInt64(a.Begin, b.Begin)
 		}
@@ -428,34 +421,34 @@ func readHeader(r io.ReaderAt, size int64, name string) (*SafetensorsInfo, error
 	if pos != bufLen {
 		return nil, fail("data buffer is %d bytes but the tensors cover %d: %d trailing bytes belong to no tensor", bufLen, pos, bufLen-pos)
 	}
-	slices.SortFunc(info.Entries, func(a, b SafetensorsEntry) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(info.Entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
 	return info, nil
 }
 
-func parseEntry(key string, raw json.RawMessage, bufLen int64) (SafetensorsEntry, error) {
+func parseEntry(key string, raw json.RawMessage, bufLen int64) (Entry, error) {
 	var re rawEntry
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&re); err != nil {
-		return SafetensorsEntry{}, fmt.Errorf("tensor %q: bad entry %s: %w", key, truncate(raw), err)
+		return Entry{}, fmt.Errorf("tensor %q: bad entry %s: %w", key, truncate(raw), err)
 	}
 	if re.DType == nil || re.Shape == nil || re.DataOffsets == nil {
-		return SafetensorsEntry{}, fmt.Errorf("tensor %q: entry needs dtype, shape and data_offsets: %s", key, truncate(raw))
+		return Entry{}, fmt.Errorf("tensor %q: entry needs dtype, shape and data_offsets: %s", key, truncate(raw))
 	}
 	es, ok := dtypeSizes[*re.DType]
 	if !ok {
-		return SafetensorsEntry{}, fmt.Errorf("tensor %q: unknown dtype %q", key, *re.DType)
+		return Entry{}, fmt.Errorf("tensor %q: unknown dtype %q", key, *re.DType)
 	}
 	offs := *re.DataOffsets
 	if len(offs) != 2 {
-		return SafetensorsEntry{}, fmt.Errorf("tensor %q: data_offsets must be [begin,end], got %d values", key, len(offs))
+		return Entry{}, fmt.Errorf("tensor %q: data_offsets must be [begin,end], got %d values", key, len(offs))
 	}
 	begin, end := offs[0], offs[1]
 	if begin < 0 || end < begin {
-		return SafetensorsEntry{}, fmt.Errorf("tensor %q: bad data_offsets [%d,%d]", key, begin, end)
+		return Entry{}, fmt.Errorf("tensor %q: bad data_offsets [%d,%d]", key, begin, end)
 	}
 	if end > bufLen {
-		return SafetensorsEntry{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] run past the data buffer (%d bytes; is the file truncated?)", key, begin, end, bufLen)
+		return Entry{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] run past the data buffer (%d bytes; is the file truncated?)", key, begin, end, bufLen)
 	}
 	// Element count, guarded against overflow; bounded by the buffer.
 	shape := make([]int, len(*re.Shape))
@@ -463,10 +456,10 @@ func parseEntry(key string, raw json.RawMessage, bufLen int64) (SafetensorsEntry
 	zero := false
 	for i, d := range *re.Shape {
 		if d < 0 {
-			return SafetensorsEntry{}, fmt.Errorf("tensor %q: negative dimension in shape %v", key, *re.Shape)
+			return Entry{}, fmt.Errorf("tensor %q: negative dimension in shape %v", key, *re.Shape)
 		}
 		if d > math.MaxInt32*int64(1<<16) {
-			return SafetensorsEntry{}, fmt.Errorf("tensor %q: absurd dimension %d in shape %v", key, d, *re.Shape)
+			return Entry{}, fmt.Errorf("tensor %q: absurd dimension %d in shape %v", key, d, *re.Shape)
 		}
 		shape[i] = int(d)
 		if d == 0 {
@@ -478,15 +471,15 @@ func parseEntry(key string, raw json.RawMessage, bufLen int64) (SafetensorsEntry
 	} else {
 		for _, d := range shape {
 			if numel > bufLen/int64(d) {
-				return SafetensorsEntry{}, fmt.Errorf("tensor %q: shape %v holds more than the %d-byte data buffer", key, *re.Shape, bufLen)
+				return Entry{}, fmt.Errorf("tensor %q: shape %v holds more than the %d-byte data buffer", key, *re.Shape, bufLen)
 			}
 			numel *= int64(d)
 		}
 	}
 	if numel > bufLen/int64(es)+1 || numel*int64(es) != end-begin {
-		return SafetensorsEntry{}, fmt.Errorf("tensor %q: shape %v of %s needs %d bytes but data_offsets [%d,%d] give %d", key, *re.Shape, *re.DType, numel*int64(es), begin, end, end-begin)
+		return Entry{}, fmt.Errorf("tensor %q: shape %v of %s needs %d bytes but data_offsets [%d,%d] give %d", key, *re.Shape, *re.DType, numel*int64(es), begin, end, end-begin)
 	}
-	return SafetensorsEntry{Name: key, DType: *re.DType, Shape: shape, Begin: begin, End: end}, nil
+	return Entry{Name: key, DType: *re.DType, Shape: shape, Begin: begin, End: end}, nil
 }
 
 func cmpInt64(a, b int64) int {
@@ -534,7 +527,7 @@ func decode(dtype string, src []byte, dst []float32) {
 			dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:])))
 		}
 	default:
-		panic("tensor: decode of unsupported dtype " + dtype)
+		panic("safetensors: decode of unsupported dtype " + dtype)
 	}
 }
 
@@ -563,17 +556,17 @@ func Float16ToFloat32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
 }
 
-// EncodeSafetensors writes tensors as F32 in safetensors format to w: names
+// Encode writes tensors as F32 in safetensors format to w: names
 // sorted, data laid out in the same order, the header padded with spaces to
 // a multiple of 8 bytes as the reference implementation does, metadata
 // under "__metadata__" (omitted when empty).
-func EncodeSafetensors(w io.Writer, tensors map[string]*Tensor, meta map[string]string) error {
+func Encode(w io.Writer, tensors map[string]*tensor.Tensor, meta map[string]string) error {
 	names := make([]string, 0, len(tensors))
 	for name, t := range tensors {
 		if name == "" {
 			return errors.New("safetensors: empty tensor name")
 		}
-		if name == safetensorsMetaKey {
+		if name == metaKey {
 			return fmt.Errorf("safetensors: %q is reserved and cannot name a tensor", name)
 		}
 		if t == nil {
@@ -584,8 +577,8 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*Tensor, meta map[string]
 				return fmt.Errorf("safetensors: tensor %q has negative dimension in shape %v", name, t.Shape)
 			}
 		}
-		if Numel(t.Shape) != len(t.Data) {
-			return fmt.Errorf("safetensors: tensor %q has %d values for shape %s", name, len(t.Data), ShapeString(t.Shape))
+		if tensor.Numel(t.Shape) != len(t.Data) {
+			return fmt.Errorf("safetensors: tensor %q has %d values for shape %s", name, len(t.Data), tensor.ShapeString(t.Shape))
 		}
 		names = append(names, name)
 	}
@@ -606,7 +599,7 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*Tensor, meta map[string]
 		if err != nil {
 			return fmt.Errorf("safetensors: metadata: %w", err)
 		}
-		hdr.WriteString(`"` + safetensorsMetaKey + `":`)
+		hdr.WriteString(`"` + metaKey + `":`)
 		hdr.Write(mb)
 	}
 	off := int64(0)
@@ -656,66 +649,11 @@ func EncodeSafetensors(w io.Writer, tensors map[string]*Tensor, meta map[string]
 	return nil
 }
 
-// WriteSafetensors writes tensors as F32 to path atomically: it writes a
-// temporary file in the same directory, syncs it and renames it into place,
-// so that path holds either its old contents or the complete new file, and
-// no temporary file remains after an error. See EncodeSafetensors for the
-// layout.
-func WriteSafetensors(path string, tensors map[string]*Tensor, meta map[string]string) error {
-	return WriteFileAtomic(path, func(w io.Writer) error {
-		return EncodeSafetensors(w, tensors, meta)
+// Write writes tensors as F32 to path atomically (see atomicfile.Write):
+// path holds either its old contents or the complete new file, and no
+// temporary file remains after an error. See Encode for the layout.
+func Write(path string, tensors map[string]*tensor.Tensor, meta map[string]string) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		return Encode(w, tensors, meta)
 	})
-}
-
-// WriteFileAtomic creates or replaces path with what write produces: it
-// writes to a temporary file in the same directory, syncs it, renames it
-// over path and syncs the directory. On any error the temporary file is
-// removed and path is left as it was.
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	// An output path in a directory that does not exist yet (-o reports/x.html) is made, as
-	// a run directory's subdirectories are.
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir fsyncs a directory so that a rename in it is durable; errors are
-// ignored because some file systems do not support it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

@@ -1,4 +1,4 @@
-package tensor
+package safetensors
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // rawFile builds a safetensors file from a literal header and data buffer.
@@ -31,16 +33,16 @@ func f32bytes(vs ...float32) []byte {
 	return b
 }
 
-func encode(t testing.TB, ts map[string]*Tensor, meta map[string]string) []byte {
+func encode(t testing.TB, ts map[string]*tensor.Tensor, meta map[string]string) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := EncodeSafetensors(&b, ts, meta); err != nil {
+	if err := Encode(&b, ts, meta); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
 }
 
-func sameTensors(t *testing.T, want, got map[string]*Tensor) {
+func sameTensors(t *testing.T, want, got map[string]*tensor.Tensor) {
 	t.Helper()
 	if len(want) != len(got) {
 		t.Fatalf("got %d tensors, want %d", len(got), len(want))
@@ -61,30 +63,30 @@ func sameTensors(t *testing.T, want, got map[string]*Tensor) {
 	}
 }
 
-func TestSafetensorsRoundTrip(t *testing.T) {
-	big := New(3, 700, 200) // larger than one read chunk
+func TestRoundTrip(t *testing.T) {
+	big := tensor.New(3, 700, 200) // larger than one read chunk
 	for i := range big.Data {
 		big.Data[i] = float32(i%977) * 0.001
 	}
 	cases := []struct {
 		name    string
-		tensors map[string]*Tensor
+		tensors map[string]*tensor.Tensor
 		meta    map[string]string
 	}{
-		{"empty", map[string]*Tensor{}, nil},
-		{"one", map[string]*Tensor{"a": View([]float32{1, 2, 3, 4, 5, 6}, 2, 3)}, nil},
-		{"meta", map[string]*Tensor{"x": View([]float32{-1}, 1)}, map[string]string{"format": "pt", "k": "v \"quoted\""}},
-		{"scalar and zero-size", map[string]*Tensor{"s": View([]float32{7}), "z": New(0, 5), "w": View([]float32{1, 2}, 2)}, nil},
-		{"specials", map[string]*Tensor{"sp": View([]float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), -0.0, math.SmallestNonzeroFloat32, math.MaxFloat32}, 6)}, nil},
-		{"big", map[string]*Tensor{"big": big, "h.0.attn.c_attn.weight": New(4, 12), "unicode é": New(2)}, nil},
+		{"empty", map[string]*tensor.Tensor{}, nil},
+		{"one", map[string]*tensor.Tensor{"a": tensor.View([]float32{1, 2, 3, 4, 5, 6}, 2, 3)}, nil},
+		{"meta", map[string]*tensor.Tensor{"x": tensor.View([]float32{-1}, 1)}, map[string]string{"format": "pt", "k": "v \"quoted\""}},
+		{"scalar and zero-size", map[string]*tensor.Tensor{"s": tensor.View([]float32{7}), "z": tensor.New(0, 5), "w": tensor.View([]float32{1, 2}, 2)}, nil},
+		{"specials", map[string]*tensor.Tensor{"sp": tensor.View([]float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), -0.0, math.SmallestNonzeroFloat32, math.MaxFloat32}, 6)}, nil},
+		{"big", map[string]*tensor.Tensor{"big": big, "h.0.attn.c_attn.weight": tensor.New(4, 12), "unicode é": tensor.New(2)}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "m.safetensors")
-			if err := WriteSafetensors(path, c.tensors, c.meta); err != nil {
+			if err := Write(path, c.tensors, c.meta); err != nil {
 				t.Fatal(err)
 			}
-			got, meta, err := ReadSafetensors(path)
+			got, meta, err := Read(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,12 +106,12 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 			if n := binary.LittleEndian.Uint64(raw); n%8 != 0 {
 				t.Errorf("header length %d not a multiple of 8", n)
 			}
-			got2, _, err := DecodeSafetensors(raw)
+			got2, _, err := Decode(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sameTensors(t, c.tensors, got2)
-			got3, _, err := ReadSafetensorsFrom(bytes.NewReader(raw))
+			got3, _, err := ReadFrom(bytes.NewReader(raw))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,8 +124,8 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSafetensorsHeaderLayout(t *testing.T) {
-	b := encode(t, map[string]*Tensor{"b": New(1), "a": New(2, 1)}, map[string]string{"format": "pt"})
+func TestHeaderLayout(t *testing.T) {
+	b := encode(t, map[string]*tensor.Tensor{"b": tensor.New(1), "a": tensor.New(2, 1)}, map[string]string{"format": "pt"})
 	n := binary.LittleEndian.Uint64(b)
 	hdr := string(b[8 : 8+n])
 	want := `{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}`
@@ -134,7 +136,7 @@ func TestSafetensorsHeaderLayout(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	info, err := SafetensorsHeader(path)
+	info, err := ReadHeader(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +144,7 @@ func TestSafetensorsHeaderLayout(t *testing.T) {
 		t.Fatalf("names %s", got)
 	}
 	e, ok := info.Entry("a")
-	if !ok || e.DType != "F32" || ShapeString(e.Shape) != "[2,1]" || e.Begin != 0 || e.End != 8 {
+	if !ok || e.DType != "F32" || tensor.ShapeString(e.Shape) != "[2,1]" || e.Begin != 0 || e.End != 8 {
 		t.Fatalf("entry a = %+v", e)
 	}
 	if _, ok := info.Entry("c"); ok {
@@ -153,7 +155,7 @@ func TestSafetensorsHeaderLayout(t *testing.T) {
 	}
 }
 
-func TestSafetensorsDTypes(t *testing.T) {
+func TestDTypes(t *testing.T) {
 	f16 := []uint16{0x3c00, 0xc000, 0x0000, 0x8000, 0x7c00, 0xfc00, 0x0001, 0x03ff, 0x7bff, 0x3555}
 	want16 := []float32{1, -2, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 5.960464477539063e-08, 6.097555160522461e-05, 65504, 0.333251953125}
 	var d16 []byte
@@ -174,7 +176,7 @@ func TestSafetensorsDTypes(t *testing.T) {
 	data := append(append(append([]byte{}, d16...), dbf...), d64...)
 	h := fmt.Sprintf(`{"h":{"dtype":"F16","shape":[2,5],"data_offsets":[0,%d]},"b":{"dtype":"BF16","shape":[3],"data_offsets":[%d,%d]},"d":{"dtype":"F64","shape":[3],"data_offsets":[%d,%d]}}`,
 		len(d16), len(d16), len(d16)+len(dbf), len(d16)+len(dbf), len(data))
-	ts, _, err := DecodeSafetensors(rawFile(h, data))
+	ts, _, err := Decode(rawFile(h, data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +215,7 @@ func TestSafetensorsDTypes(t *testing.T) {
 	}
 }
 
-func TestSafetensorsBadInput(t *testing.T) {
+func TestBadInput(t *testing.T) {
 	ok := `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}`
 	d8 := f32bytes(1, 2)
 	cases := []struct {
@@ -254,7 +256,7 @@ func TestSafetensorsBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := DecodeSafetensors(c.file)
+			_, _, err := Decode(c.file)
 			if err == nil {
 				t.Fatalf("no error, want %q", c.want)
 			}
@@ -266,7 +268,7 @@ func TestSafetensorsBadInput(t *testing.T) {
 			if err := os.WriteFile(path, c.file, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, _, err = ReadSafetensors(path)
+			_, _, err = Read(path)
 			if err == nil || !strings.Contains(err.Error(), path) {
 				t.Fatalf("error %v does not name %s", err, path)
 			}
@@ -274,19 +276,19 @@ func TestSafetensorsBadInput(t *testing.T) {
 	}
 }
 
-func TestSafetensorsMissingFile(t *testing.T) {
-	_, _, err := ReadSafetensors(filepath.Join(t.TempDir(), "nope.safetensors"))
+func TestMissingFile(t *testing.T) {
+	_, _, err := Read(filepath.Join(t.TempDir(), "nope.safetensors"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("error %v, want ErrNotExist", err)
 	}
-	if _, err := SafetensorsHeader(t.TempDir()); err == nil {
+	if _, err := ReadHeader(t.TempDir()); err == nil {
 		t.Fatal("reading a directory succeeded")
 	}
 }
 
-func TestSafetensorsReadInto(t *testing.T) {
-	b := encode(t, map[string]*Tensor{"a": View([]float32{1, 2, 3}, 3)}, nil)
-	s, err := NewSafetensorsReader(bytes.NewReader(b), int64(len(b)), "x")
+func TestReadInto(t *testing.T) {
+	b := encode(t, map[string]*tensor.Tensor{"a": tensor.View([]float32{1, 2, 3}, 3)}, nil)
+	s, err := NewReader(bytes.NewReader(b), int64(len(b)), "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +303,7 @@ func TestSafetensorsReadInto(t *testing.T) {
 		t.Fatal("ReadInto of a missing tensor succeeded")
 	}
 	// A source that shrinks after the header was validated.
-	s2, err := NewSafetensorsReader(bytes.NewReader(b[:len(b)-4]), int64(len(b)), "shrunk")
+	s2, err := NewReader(bytes.NewReader(b[:len(b)-4]), int64(len(b)), "shrunk")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,23 +312,23 @@ func TestSafetensorsReadInto(t *testing.T) {
 	}
 }
 
-func TestWriteSafetensorsErrors(t *testing.T) {
+func TestWriteErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.safetensors")
-	good := map[string]*Tensor{"a": View([]float32{1}, 1)}
-	if err := WriteSafetensors(path, good, nil); err != nil {
+	good := map[string]*tensor.Tensor{"a": tensor.View([]float32{1}, 1)}
+	if err := Write(path, good, nil); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(path)
-	bad := []map[string]*Tensor{
+	bad := []map[string]*tensor.Tensor{
 		{"a": nil},
 		{"a": {Shape: []int{2}, Data: []float32{1}}},
 		{"a": {Shape: []int{-1}, Data: nil}},
-		{"__metadata__": New(1)},
-		{"": New(1)},
+		{"__metadata__": tensor.New(1)},
+		{"": tensor.New(1)},
 	}
 	for i, ts := range bad {
-		if err := WriteSafetensors(path, ts, nil); err == nil {
+		if err := Write(path, ts, nil); err == nil {
 			t.Errorf("case %d: no error", i)
 		}
 	}
@@ -339,10 +341,10 @@ func TestWriteSafetensorsErrors(t *testing.T) {
 		t.Fatalf("temporary files left behind: %v", entries)
 	}
 	// A missing directory is made; a path under a regular file is an error.
-	if err := WriteSafetensors(filepath.Join(dir, "new", "dir", "w.safetensors"), good, nil); err != nil {
+	if err := Write(filepath.Join(dir, "new", "dir", "w.safetensors"), good, nil); err != nil {
 		t.Fatalf("writing into a missing directory: %v", err)
 	}
-	if err := WriteSafetensors(filepath.Join(path, "w.safetensors"), good, nil); err == nil {
+	if err := Write(filepath.Join(path, "w.safetensors"), good, nil); err == nil {
 		t.Fatal("writing under a regular file succeeded")
 	}
 }
@@ -358,24 +360,24 @@ func seedFiles(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'})
 	var b bytes.Buffer
-	EncodeSafetensors(&b, map[string]*Tensor{"w": View([]float32{1, 2, 3, 4}, 2, 2), "b": View([]float32{5}, 1)}, map[string]string{"k": "v"})
+	Encode(&b, map[string]*tensor.Tensor{"w": tensor.View([]float32{1, 2, 3, 4}, 2, 2), "b": tensor.View([]float32{5}, 1)}, map[string]string{"k": "v"})
 	f.Add(b.Bytes())
 }
 
-// FuzzReadSafetensors checks that the reader never panics, and that whatever
+// FuzzRead checks that the reader never panics, and that whatever
 // it accepts survives an F32 re-encoding unchanged.
-func FuzzReadSafetensors(f *testing.F) {
+func FuzzRead(f *testing.F) {
 	seedFiles(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ts, meta, err := DecodeSafetensors(data)
+		ts, meta, err := Decode(data)
 		if err != nil {
 			return
 		}
 		var b bytes.Buffer
-		if err := EncodeSafetensors(&b, ts, meta); err != nil {
+		if err := Encode(&b, ts, meta); err != nil {
 			t.Fatalf("re-encoding accepted input: %v", err)
 		}
-		ts2, meta2, err := DecodeSafetensors(b.Bytes())
+		ts2, meta2, err := Decode(b.Bytes())
 		if err != nil {
 			t.Fatalf("decoding our own encoding: %v", err)
 		}
@@ -386,19 +388,19 @@ func FuzzReadSafetensors(f *testing.F) {
 	})
 }
 
-func ExampleWriteSafetensors() {
+func ExampleWrite() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "acts.safetensors")
-	w := View([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
-	if err := WriteSafetensors(path, map[string]*Tensor{"w": w}, map[string]string{"format": "pt"}); err != nil {
+	w := tensor.View([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	if err := Write(path, map[string]*tensor.Tensor{"w": w}, map[string]string{"format": "pt"}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	info, _ := SafetensorsHeader(path) // names and shapes, no data read
+	info, _ := ReadHeader(path) // names and shapes, no data read
 	e, _ := info.Entry("w")
-	fmt.Println(e.Name, e.DType, ShapeString(e.Shape))
-	ts, meta, _ := ReadSafetensors(path)
+	fmt.Println(e.Name, e.DType, tensor.ShapeString(e.Shape))
+	ts, meta, _ := Read(path)
 	fmt.Println(ts["w"].At(1, 2), meta["format"])
 	// Output:
 	// w F32 [2,3]
