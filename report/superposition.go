@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/sae"
 	"github.com/mechinterp/mechinterp/superposition"
 	"github.com/mechinterp/mechinterp/viz"
 )
@@ -401,7 +402,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 	r.Add(wtwChart(toy, "W^T W of the toy model"), normsChart(toy, "Feature norms ||W_i|| of the toy model"))
 
 	// Runs grouped by dictionary size, each sorted by L1.
-	bySize := map[int][]superposition.SAEResult{}
+	bySize := map[int][]sae.Result{}
 	var sizes []int
 	l1set := map[float64]bool{}
 	for _, run := range ex.Runs {
@@ -421,7 +422,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 	for _, f := range sizes {
 		sort.Slice(bySize[f], func(a, b int) bool { return bySize[f][a].Config.L1 < bySize[f][b].Config.L1 })
 	}
-	perSize := func(val func(superposition.SAEResult) float64) []viz.Series {
+	perSize := func(val func(sae.Result) float64) []viz.Series {
 		var out []viz.Series
 		for _, f := range sizes {
 			s := viz.Series{Name: fmt.Sprintf("F = %d", f)}
@@ -446,16 +447,16 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 	r.Section("SAE metrics", "One SAE per dictionary size F and L1 coefficient λ.\n\n"+strings.Join(lines, "\n\n"))
 	r.Add(viz.Lines(viz.Spec{Title: "MMCS against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "MMCS",
 		Caption: "Mean over true features of the best cosine with any dictionary atom: 1 means every true feature has an exactly aligned atom; above the dashed 0.95 the features are recovered."},
-		perSize(func(s superposition.SAEResult) float64 { return s.MMCS }), viz.LogX(), viz.HLine(0.95, "0.95")))
+		perSize(func(s sae.Result) float64 { return s.MMCS }), viz.LogX(), viz.HLine(0.95, "0.95")))
 	r.Add(viz.Lines(viz.Spec{Title: "L0 against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "L0 (mean active features)",
 		Caption: "Mean number of dictionary features active per input: it falls as λ grows; the dashed line is the toy model's true mean number of active features."},
-		perSize(func(s superposition.SAEResult) float64 { return s.L0 }), viz.LogX(), viz.HLine(trueL0, "true")))
+		perSize(func(s sae.Result) float64 { return s.L0 }), viz.LogX(), viz.HLine(trueL0, "true")))
 	r.Add(viz.Lines(viz.Spec{Title: "Variance explained against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "fraction of variance explained",
 		Caption: "1 - SSE/SST of the reconstruction: near 1 the SAE reconstructs the activations; it falls when λ is so large that the code is too sparse."},
-		perSize(func(s superposition.SAEResult) float64 { return s.FVE }), viz.LogX(), viz.HLine(1, "1")))
+		perSize(func(s sae.Result) float64 { return s.FVE }), viz.LogX(), viz.HLine(1, "1")))
 	r.Add(viz.Lines(viz.Spec{Title: "Dead features against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "dead features",
 		Caption: "Dictionary features that never fired in the last training window: a large λ or an oversized dictionary kills features."},
-		perSize(func(s superposition.SAEResult) float64 { return float64(s.Dead) }), viz.LogX()))
+		perSize(func(s sae.Result) float64 { return float64(s.Dead) }), viz.LogX()))
 	var fr []viz.Series
 	for _, f := range sizes {
 		s := viz.Series{Name: fmt.Sprintf("F = %d", f)}

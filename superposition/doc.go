@@ -1,9 +1,8 @@
 // Package superposition implements the toy models of Elhage et al. 2022
 // (Toy Models of Superposition), their data distributions, batched training
 // of many instances at once, the metrics and geometry readout of the paper,
-// sparsity sweeps and phase diagrams, and sparse autoencoders (Bricken et al.
-// 2023, Towards Monosemanticity; Sharkey et al. 2022) for any [N, d]
-// activation matrix.
+// sparsity sweeps and phase diagrams, and the "sae" experiment, which trains
+// package sae's sparse autoencoders on a toy model's hidden activations.
 //
 // Models map n features into m hidden dimensions: Linear (x' = W^T W x + b),
 // ReLUOutput (x' = ReLU(W^T W x + b)), ReLUHidden (h = ReLU(W x),

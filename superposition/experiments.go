@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/sae"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -108,8 +109,8 @@ type ExperimentResult struct {
 type SAEExperiment struct {
 	Toy Analysis `json:"toy"`
 	// TrueFeatures are the directions W_i of the represented toy features.
-	TrueFeatures [][]float64 `json:"true_features"`
-	Runs         []SAEResult `json:"runs"`
+	TrueFeatures [][]float64  `json:"true_features"`
+	Runs         []sae.Result `json:"runs"`
 }
 
 func (c *ExperimentConfig) train() Config {
@@ -308,9 +309,9 @@ func runSAE(ctx context.Context, tc Config, imp []float64, cfg ExperimentConfig,
 	if len(jobs) == 0 {
 		return nil, fmt.Errorf("sae_l1 and sae_dict_sizes must not be empty")
 	}
-	exp.Runs = make([]SAEResult, len(jobs))
+	exp.Runs = make([]sae.Result, len(jobs))
 	err = parallel(ctx, len(jobs), cfg.Threads, progress, func(j int) error {
-		r, err := TrainSAE(ctx, acts, cfg.Hidden, SAEConfig{DictSize: jobs[j].f, L1: jobs[j].l1, Steps: cfg.SAESteps,
+		r, err := sae.Train(ctx, acts, cfg.Hidden, sae.Config{DictSize: jobs[j].f, L1: jobs[j].l1, Steps: cfg.SAESteps,
 			Batch: cfg.SAEBatch, LR: cfg.SAELR, Seed: cfg.BaseSeed + uint64(j)}, exp.TrueFeatures)
 		if err != nil {
 			return err

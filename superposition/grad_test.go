@@ -4,8 +4,6 @@ import (
 	"context"
 	"math"
 	"testing"
-
-	"github.com/mechinterp/mechinterp/tensor"
 )
 
 func randomWeights(kind Kind, n, m int, seed uint64) Weights {
@@ -89,69 +87,6 @@ func TestGradientsFiniteDifference(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestSAEFiniteDifference(t *testing.T) {
-	d, F := 4, 6
-	s := newSAEState(d, F)
-	r := newRNG(5)
-	for j := range s.p {
-		s.p[j] = 0.5 * r.norm()
-	}
-	xs := make([][]float64, 8)
-	for i := range xs {
-		xs[i] = make([]float64, d)
-		for j := range xs[i] {
-			xs[i][j] = r.norm()
-		}
-	}
-	const l1 = 0.3
-	lossAt := func() float64 {
-		var tot float64
-		for _, x := range xs {
-			m, l, _ := s.accumulate(x, l1, 0)
-			tot += m + l
-		}
-		return tot / float64(len(xs))
-	}
-	clear(s.g)
-	for _, x := range xs {
-		s.accumulate(x, l1, 1/float64(len(xs)))
-	}
-	g := append([]float64(nil), s.g...)
-	const h = 1e-6
-	for j := range s.p {
-		old := s.p[j]
-		s.p[j] = old + h
-		lp := lossAt()
-		s.p[j] = old - h
-		lm := lossAt()
-		s.p[j] = old
-		num := (lp - lm) / (2 * h)
-		if math.Abs(num-g[j]) > 1e-5*(1+math.Abs(num)) {
-			t.Errorf("param %d: analytic %v, numeric %v", j, g[j], num)
-		}
-	}
-}
-
-func TestSAEDecoderStaysUnitNorm(t *testing.T) {
-	data := make([]float32, 200*3)
-	r := newRNG(1)
-	for j := range data {
-		data[j] = float32(r.norm())
-	}
-	res, err := TrainSAE(context.Background(), data, 3, SAEConfig{DictSize: 5, Steps: 50, Batch: 16}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, a := range res.Model.Wd {
-		if n := math.Sqrt(tensor.Dot64(a, a)); math.Abs(n-1) > 1e-9 {
-			t.Errorf("atom %d has norm %v", k, n)
-		}
-	}
-	if _, err := TrainSAE(context.Background(), data[:7], 3, SAEConfig{}, nil); err == nil {
-		t.Error("ragged data accepted")
 	}
 }
 

@@ -261,13 +261,6 @@ func TestImportanceAndSteps(t *testing.T) {
 	}
 }
 
-func TestDensityHistogram(t *testing.T) {
-	h := DensityHistogram([]float64{0, 1, 0.1, 0.01, 1e-9}, 6, -6)
-	if h.Never != 1 || h.Counts[0] != 1 || h.Counts[5] != 2 || h.Counts[4] != 1 {
-		t.Errorf("histogram %+v", h)
-	}
-}
-
 func TestResultJSONRoundTrip(t *testing.T) {
 	W := polygon(5, 0)
 	ir := InstanceResult{Instance: Instance{Label: "p", Data: Distribution{Density: UniformDensity(5, 0.1)}, Importance: GeometricImportance(5, 0.9)},

@@ -2,13 +2,13 @@ package superposition
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
 	"sort"
 	"sync"
 
+	"github.com/mechinterp/mechinterp/sae"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -156,8 +156,10 @@ type TrainResult struct {
 	Instances []InstanceResult `json:"instances"`
 }
 
-// ErrNaN reports a training run whose loss stopped being finite.
-var ErrNaN = errors.New("loss is not finite")
+// ErrNaN reports a training run whose loss stopped being finite. It is
+// sae.ErrNaN, so that one errors.Is covers the toy models and the SAEs of
+// the "sae" experiment.
+var ErrNaN = sae.ErrNaN
 
 // trainer is one instance's complete training state. Nothing in step
 // allocates.

@@ -1,0 +1,99 @@
+package sae
+
+import (
+	"math"
+
+	"github.com/mechinterp/mechinterp/tensor"
+)
+
+// evaluate runs the first rows rows of x through the SAE and sets res's L0,
+// FinalMSE, FVE (against the predictor mean), Density and Histogram.
+func evaluate[T float32 | float64](s *state, x matrix[T], mean []float64, rows int, res *Result) {
+	fires := make([]int, s.f)
+	row := make([]float64, x.d)
+	var sse, sst float64
+	var l0 int
+	for i := 0; i < rows; i++ {
+		x.row(i, row)
+		e, _, a := s.accumulate(row, 0, 0)
+		sse += e
+		l0 += a
+		for k, v := range s.fa {
+			if v != 0 {
+				fires[k]++
+			}
+		}
+		for j := range row {
+			dv := row[j] - mean[j]
+			sst += dv * dv
+		}
+	}
+	res.L0 = float64(l0) / float64(rows)
+	res.FinalMSE = sse / float64(rows)
+	if sst > 0 {
+		res.FVE = 1 - sse/sst
+	}
+	res.Density = make([]float64, s.f)
+	for k, c := range fires {
+		res.Density[k] = float64(c) / float64(rows)
+	}
+	res.Histogram = DensityHistogram(res.Density, 20, -6)
+}
+
+// MMCS is the mean max cosine similarity between true feature directions and
+// dictionary atoms, mean over g of max over d of cos(g, d) (Sharkey et al.
+// 2022): 1 when every true feature has an exactly aligned atom. It also
+// returns each true feature's best cosine.
+func MMCS(truth, atoms [][]float64) (float64, []float64) {
+	best := make([]float64, len(truth))
+	if len(truth) == 0 {
+		return 0, best
+	}
+	var sum float64
+	for g, t := range truth {
+		tn := math.Sqrt(tensor.Dot64(t, t))
+		b := math.Inf(-1)
+		for _, a := range atoms {
+			an := math.Sqrt(tensor.Dot64(a, a))
+			if tn == 0 || an == 0 {
+				continue
+			}
+			b = math.Max(b, tensor.Dot64(t, a)/(tn*an))
+		}
+		if math.IsInf(b, -1) {
+			b = 0
+		}
+		best[g] = b
+		sum += b
+	}
+	return sum / float64(len(truth)), best
+}
+
+// Histogram is a histogram of log10 feature firing frequency.
+type Histogram struct {
+	// Edges has len(Counts)+1 bin edges in log10(frequency).
+	Edges  []float64 `json:"edges"`
+	Counts []int     `json:"counts"`
+	// Never counts features that fired on no evaluation row (log10 = -Inf).
+	Never int `json:"never"`
+}
+
+// DensityHistogram bins log10 of the feature firing frequencies into bins
+// equal bins from lo to 0 (Bricken et al. 2023, "feature density"
+// histograms); frequencies of 0 are counted in Never, and frequencies below
+// 10^lo go in the first bin.
+func DensityHistogram(density []float64, bins int, lo float64) Histogram {
+	h := Histogram{Edges: make([]float64, bins+1), Counts: make([]int, bins)}
+	for j := range h.Edges {
+		h.Edges[j] = lo + (0-lo)*float64(j)/float64(bins)
+	}
+	for _, p := range density {
+		if p <= 0 {
+			h.Never++
+			continue
+		}
+		b := int((math.Log10(p) - lo) / (0 - lo) * float64(bins))
+		h.Counts[min(max(b, 0), bins-1)]++
+	}
+	return h
+}

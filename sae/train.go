@@ -1,0 +1,180 @@
+package sae
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/mechinterp/mechinterp/internal/seed"
+	"github.com/mechinterp/mechinterp/tensor"
+)
+
+// ErrNaN reports a training run whose loss stopped being finite.
+var ErrNaN = errors.New("loss is not finite")
+
+// The purposes of the random streams derived from Config.Seed.
+const (
+	purposeInit    = "sae/init"
+	purposeBatches = "sae/batches"
+)
+
+// Result is a trained SAE with its training curves and metrics: everything
+// a chart of one SAE shows.
+type Result struct {
+	Config Config `json:"config"`
+	// LossSteps, Loss, MSE: training curves (batch means); Loss includes
+	// the weighted penalty.
+	LossSteps []int     `json:"loss_steps"`
+	Loss      []float64 `json:"loss"`
+	MSE       []float64 `json:"mse"`
+	// L0 is the mean number of active features per row (evaluation rows).
+	L0 float64 `json:"l0"`
+	// FVE is the fraction of variance explained,
+	// 1 - sum ||x - x_hat||^2 / sum ||x - mean(x)||^2.
+	FVE float64 `json:"fve"`
+	// FinalMSE is mean ||x - x_hat||^2 on the evaluation rows.
+	FinalMSE float64 `json:"final_mse"`
+	// Dead counts features that did not fire over the last DeadWindow
+	// training samples.
+	Dead int `json:"dead"`
+	// Density[f] is the fraction of evaluation rows on which feature f
+	// fires; Histogram bins log10 of it.
+	Density   []float64 `json:"density"`
+	Histogram Histogram `json:"histogram"`
+	// MMCS against the true directions, when they were given (else 0), and
+	// per true feature the best cosine.
+	MMCS    float64   `json:"mmcs"`
+	BestCos []float64 `json:"best_cos,omitempty"`
+	Model   *SAE      `json:"model"`
+}
+
+// matrix is a row-major [n, d] activation matrix read one float64 row at a
+// time, whatever its element type.
+type matrix[T float32 | float64] struct {
+	data []T
+	n, d int
+}
+
+func (m matrix[T]) row(i int, dst []float64) {
+	src := m.data[i*m.d : i*m.d+m.d]
+	for j := range dst {
+		dst[j] = float64(src[j])
+	}
+}
+
+// Train trains a sparse autoencoder on the rows of data, a row-major [N, d]
+// activation matrix (toy-model hidden states, or any transformer hook
+// activation), with Adam: cfg.Steps batches of cfg.Batch rows drawn
+// uniformly with replacement. The decoder starts as random unit columns, the
+// encoder as its transpose, b_e = 0 and b_d = the data mean. The first
+// cfg.EvalRows rows give the final metrics. truth, if non-nil, holds known
+// feature directions (length d) for MMCS.
+func Train[T float32 | float64](ctx context.Context, data []T, d int, cfg Config, truth [][]float64) (*Result, error) {
+	if d <= 0 || len(data) == 0 || len(data)%d != 0 {
+		return nil, fmt.Errorf("sae: data of %d values is not a non-empty [N,%d] matrix", len(data), d)
+	}
+	cfg.defaults(d)
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("sae: %w", err)
+	}
+	for g, t := range truth {
+		if len(t) != d {
+			return nil, fmt.Errorf("sae: true direction %d has length %d, want %d", g, len(t), d)
+		}
+	}
+	x := matrix[T]{data: data, n: len(data) / d, d: d}
+	act, _ := activationOf(cfg.Architecture)
+	s := newState(d, cfg.DictSize, cfg.Architecture, act)
+	mean := x.mean()
+	s.init(cfg.Seed, mean)
+	res := &Result{Config: cfg}
+	if err := fit(ctx, s, x, cfg, res); err != nil {
+		return nil, fmt.Errorf("sae: %w", err)
+	}
+	evaluate(s, x, mean, min(x.n, cfg.EvalRows), res)
+	res.Model = s.model()
+	if truth != nil {
+		res.MMCS, res.BestCos = MMCS(truth, res.Model.Wd)
+	}
+	return res, nil
+}
+
+// mean returns the mean row.
+func (m matrix[T]) mean() []float64 {
+	row := make([]float64, m.d)
+	mean := make([]float64, m.d)
+	for i := 0; i < m.n; i++ {
+		m.row(i, row)
+		tensor.Axpy64(1/float64(m.n), row, mean)
+	}
+	return mean
+}
+
+// init draws the decoder as random unit columns, copies it into the encoder
+// and sets b_d to the data mean.
+func (s *state) init(base uint64, mean []float64) {
+	d, F := s.d, s.f
+	r := seed.New(seed.Derive(base, 0, purposeInit))
+	Wd := s.p[s.wd : s.wd+F*d]
+	for j := range Wd {
+		Wd[j] = r.NormFloat64()
+	}
+	s.normalize()
+	copy(s.p[s.we:s.we+F*d], Wd)
+	copy(s.p[s.bd:s.bd+d], mean)
+}
+
+// fit runs cfg.Steps training steps, filling res's curves and dead count.
+func fit[T float32 | float64](ctx context.Context, s *state, x matrix[T], cfg Config, res *Result) error {
+	r := seed.New(seed.Derive(cfg.Seed, 0, purposeBatches))
+	row := make([]float64, x.d)
+	lastFire := make([]int, s.f) // sample index of the last firing, -1 never
+	for k := range lastFire {
+		lastFire[k] = -1
+	}
+	seen := 0
+	var accL, accM float64
+	cnt := 0
+	scale := 1 / float64(cfg.Batch)
+	for t := 1; t <= cfg.Steps; t++ {
+		if t%64 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		clear(s.g)
+		var sse, pen float64
+		for b := 0; b < cfg.Batch; b++ {
+			x.row(r.IntN(x.n), row)
+			e, p, _ := s.accumulate(row, cfg.L1, scale)
+			sse += e
+			pen += p
+			for k, a := range s.fa {
+				if a != 0 {
+					lastFire[k] = seen
+				}
+			}
+			seen++
+		}
+		s.step(cfg.LR)
+		sse *= scale
+		pen *= scale
+		if math.IsNaN(sse) || math.IsInf(sse, 0) {
+			return fmt.Errorf("step %d: %w", t, ErrNaN)
+		}
+		accL += sse + pen
+		accM += sse
+		cnt++
+		if t%cfg.LogEvery == 0 || t == cfg.Steps {
+			res.LossSteps = append(res.LossSteps, t)
+			res.Loss = append(res.Loss, accL/float64(cnt))
+			res.MSE = append(res.MSE, accM/float64(cnt))
+			accL, accM, cnt = 0, 0, 0
+		}
+	}
+	for _, lf := range lastFire {
+		if lf < seen-cfg.DeadWindow {
+			res.Dead++
+		}
+	}
+	return nil
+}
