@@ -6,35 +6,135 @@ import (
 	"strings"
 )
 
+// actKind says where a short activation name lives.
+type actKind int
+
+const (
+	actTop   actKind = iota // outside the blocks: hook_embed, ln_final.hook_scale
+	actBlock                // blocks.{l}.hook_X
+	actAttn                 // blocks.{l}.attn.hook_X
+	actMLP                  // blocks.{l}.mlp.hook_X
+	actLN                   // blocks.{l}.ln1.hook_X, blocks.{l}.ln2.hook_X
+)
+
+// actNames maps every short name ActName accepts to its kind and, for
+// TransformerLens's aliases (attn for pattern, query for q ...), the leaf it
+// stands for.
+var actNames = map[string]struct {
+	kind actKind
+	leaf string
+}{
+	"embed":               {actTop, "hook_embed"},
+	"pos_embed":           {actTop, "hook_pos_embed"},
+	"ln_final.scale":      {actTop, "ln_final.hook_scale"},
+	"ln_final.normalized": {actTop, "ln_final.hook_normalized"},
+
+	"resid_pre":  {actBlock, "hook_resid_pre"},
+	"resid_mid":  {actBlock, "hook_resid_mid"},
+	"resid_post": {actBlock, "hook_resid_post"},
+	"attn_out":   {actBlock, "hook_attn_out"},
+	"mlp_out":    {actBlock, "hook_mlp_out"},
+
+	"q":           {actAttn, "hook_q"},
+	"k":           {actAttn, "hook_k"},
+	"v":           {actAttn, "hook_v"},
+	"query":       {actAttn, "hook_q"},
+	"key":         {actAttn, "hook_k"},
+	"value":       {actAttn, "hook_v"},
+	"attn_scores": {actAttn, "hook_attn_scores"},
+	"attn_logits": {actAttn, "hook_attn_scores"},
+	"pattern":     {actAttn, "hook_pattern"},
+	"attn":        {actAttn, "hook_pattern"},
+	"z":           {actAttn, "hook_z"},
+	"result":      {actAttn, "hook_result"},
+
+	"pre":      {actMLP, "hook_pre"},
+	"post":     {actMLP, "hook_post"},
+	"mlp_pre":  {actMLP, "hook_pre"},
+	"mlp_post": {actMLP, "hook_post"},
+
+	"ln1.scale":      {actLN, "ln1.hook_scale"},
+	"ln1.normalized": {actLN, "ln1.hook_normalized"},
+	"ln2.scale":      {actLN, "ln2.hook_scale"},
+	"ln2.normalized": {actLN, "ln2.hook_normalized"},
+}
+
+// ActName returns the full TransformerLens name of a hook point from its
+// short name and layer, as TransformerLens's utils.get_act_name does, so that
+// no caller formats hook names by hand:
+//
+//	ActName("pattern", 1)             // "blocks.1.attn.hook_pattern"
+//	ActName("resid_pre", 0)           // "blocks.0.hook_resid_pre"
+//	ActName("post", 2)                // "blocks.2.mlp.hook_post"
+//	ActName("ln1.scale", 0)           // "blocks.0.ln1.hook_scale"
+//	ActName("embed", 0)               // "hook_embed"
+//	ActName("ln_final.normalized", 0) // "ln_final.hook_normalized"
+//
+// Short names are the hook's leaf without "hook_" (embed, pos_embed,
+// resid_pre, resid_mid, resid_post, attn_out, mlp_out, q, k, v, attn_scores,
+// pattern, z, result, pre, post), TransformerLens's aliases (attn, attn_logits,
+// query, key, value, mlp_pre, mlp_post), and the LayerNorm points prefixed by
+// their LayerNorm (ln1.scale, ln2.normalized, ln_final.scale ...). Names
+// outside the blocks ignore layer. A full name (one with "hook_" in it) is
+// returned unchanged. ActName does not check that a model of some config has
+// the point (HookShape does). It panics on a short name it does not know:
+// names are constants in code, and a misspelt one is a bug to catch at once,
+// as regexp.MustCompile does.
+func ActName(name string, layer int) string {
+	if strings.Contains(name, "hook_") {
+		return name
+	}
+	a, ok := actNames[name]
+	if !ok {
+		panic(fmt.Sprintf("models.ActName: unknown activation name %q", name))
+	}
+	switch a.kind {
+	case actTop:
+		return a.leaf
+	case actAttn:
+		return blockPrefix(layer) + "attn." + a.leaf
+	case actMLP:
+		return blockPrefix(layer) + "mlp." + a.leaf
+	default:
+		return blockPrefix(layer) + a.leaf
+	}
+}
+
+func blockPrefix(layer int) string { return "blocks." + strconv.Itoa(layer) + "." }
+
 // HookNames lists, in the order Forward fires them, the TransformerLens names
 // of every hook point of a model with this config. attnResult includes
 // blocks.{l}.attn.hook_result (see Options.AttnResult).
 func HookNames(c Config, attnResult bool) []string {
 	c = c.WithDefaults()
-	names := []string{"hook_embed", "hook_pos_embed"}
-	ln := func(prefix string) {
-		if c.HasLN() {
-			names = append(names, prefix+"hook_scale", prefix+"hook_normalized")
+	names := []string{ActName("embed", 0), ActName("pos_embed", 0)}
+	add := func(l int, short ...string) {
+		for _, s := range short {
+			names = append(names, ActName(s, l))
 		}
 	}
 	for l := 0; l < c.NLayers; l++ {
-		p := "blocks." + strconv.Itoa(l) + "."
-		names = append(names, p+"hook_resid_pre")
-		ln(p + "ln1.")
-		names = append(names, p+"attn.hook_q", p+"attn.hook_k", p+"attn.hook_v",
-			p+"attn.hook_attn_scores", p+"attn.hook_pattern", p+"attn.hook_z")
+		add(l, "resid_pre")
+		if c.HasLN() {
+			add(l, "ln1.scale", "ln1.normalized")
+		}
+		add(l, "q", "k", "v", "attn_scores", "pattern", "z")
 		if attnResult {
-			names = append(names, p+"attn.hook_result")
+			add(l, "result")
 		}
-		names = append(names, p+"hook_attn_out")
+		add(l, "attn_out")
 		if !c.AttnOnly {
-			names = append(names, p+"hook_resid_mid")
-			ln(p + "ln2.")
-			names = append(names, p+"mlp.hook_pre", p+"mlp.hook_post", p+"hook_mlp_out")
+			add(l, "resid_mid")
+			if c.HasLN() {
+				add(l, "ln2.scale", "ln2.normalized")
+			}
+			add(l, "pre", "post", "mlp_out")
 		}
-		names = append(names, p+"hook_resid_post")
+		add(l, "resid_post")
 	}
-	ln("ln_final.")
+	if c.HasLN() {
+		add(0, "ln_final.scale", "ln_final.normalized")
+	}
 	return names
 }
 
