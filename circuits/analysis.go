@@ -105,7 +105,7 @@ func Analyze(m *models.Model, seed uint64) (*Analysis, error) {
 	a := &Analysis{Config: c}
 	for l := 0; l < c.NLayers; l++ {
 		for h := 0; h < c.NHeads; h++ {
-			s := HeadSummary{Head: Head{l, h}}
+			s := HeadSummary{Head: Head{Layer: l, Head: h}}
 			ov, err := w.Circuit(CircuitFullOV, l, h)
 			if err != nil {
 				return nil, err

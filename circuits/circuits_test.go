@@ -119,7 +119,7 @@ func TestCompositionHandBuilt(t *testing.T) {
 			}
 		}
 		// Pairs within a layer, or backwards, are not scored.
-		for _, p := range [][2]circuits.Head{{{0, 0}, {0, 1}}, {{1, 0}, {0, 0}}, {{1, 0}, {1, 1}}} {
+		for _, p := range [][2]circuits.Head{{{Layer: 0, Head: 0}, {Layer: 0, Head: 1}}, {{Layer: 1, Head: 0}, {Layer: 0, Head: 0}}, {{Layer: 1, Head: 0}, {Layer: 1, Head: 1}}} {
 			if got := cs.At(p[0], p[1]); !math.IsNaN(got) {
 				t.Errorf("%v: %v -> %v scored %g, want NaN", kind, p[0], p[1], got)
 			}

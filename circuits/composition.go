@@ -47,14 +47,9 @@ func (k CompositionKind) String() string {
 // MarshalText writes the kind as "Q", "K" or "V".
 func (k CompositionKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// Head names one attention head.
-type Head struct {
-	Layer int `json:"layer"`
-	Head  int `json:"head"`
-}
-
-// String returns "L{layer}H{head}", TransformerLens's usual label.
-func (h Head) String() string { return fmt.Sprintf("L%dH%d", h.Layer, h.Head) }
+// Head names one attention head ("L1H2"); it is models.Head, the one head
+// type every package shares.
+type Head = models.Head
 
 // Baseline is the composition score of random matrices of the shapes of the
 // real ones (each factor i.i.d. Gaussian, [d_model,d_head] times
@@ -87,7 +82,7 @@ type CompositionScores struct {
 }
 
 // HeadAt returns the head with index i (layer*NHeads + head).
-func (s *CompositionScores) HeadAt(i int) Head { return Head{i / s.NHeads, i % s.NHeads} }
+func (s *CompositionScores) HeadAt(i int) Head { return Head{Layer: i / s.NHeads, Head: i % s.NHeads} }
 
 // At returns the score from an earlier head to a later one (NaN when the
 // first is not in an earlier layer, or either is out of range).

@@ -205,9 +205,9 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 		d.Terms = append(d.Terms, DLATerm{Name: "pos_embed", Kind: "pos_embed", Layer: -1, Head: -1, Value: project(cache.Get("hook_pos_embed").Data, C, 0)})
 	}
 	for l := 0; l < L; l++ {
-		res := cache.Get(fmt.Sprintf("blocks.%d.attn.hook_result", l))
+		res := cache.Get(models.ActName("result", l))
 		for h := 0; h < H; h++ {
-			d.Terms = append(d.Terms, DLATerm{Name: Head{l, h}.String(), Kind: "head", Layer: l, Head: h, Value: project(res.Data, H*C, h*C)})
+			d.Terms = append(d.Terms, DLATerm{Name: Head{Layer: l, Head: h}.String(), Kind: "head", Layer: l, Head: h, Value: project(res.Data, H*C, h*C)})
 		}
 		bo, err := m.Weight("b_O", l)
 		if err != nil {
@@ -216,7 +216,7 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 		d.Terms = append(d.Terms, DLATerm{Name: fmt.Sprintf("attn_bias %d", l), Kind: "attn_bias", Layer: l, Head: -1, Value: projectConst(bo.Data)})
 		if !c.AttnOnly {
 			d.Terms = append(d.Terms, DLATerm{Name: fmt.Sprintf("mlp %d", l), Kind: "mlp", Layer: l, Head: -1,
-				Value: project(cache.Get(fmt.Sprintf("blocks.%d.hook_mlp_out", l)).Data, C, 0)})
+				Value: project(cache.Get(models.ActName("mlp_out", l)).Data, C, 0)})
 		}
 	}
 	d.Terms = append(d.Terms, DLATerm{Name: "bias", Kind: "bias", Layer: -1, Head: -1, Value: bias})

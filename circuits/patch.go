@@ -82,13 +82,13 @@ func (r *PatchResult) Components() []PatchComponent {
 	var out []PatchComponent
 	for l, row := range r.Heads {
 		for h, v := range row {
-			out = append(out, PatchComponent{Name: Head{l, h}.String(), Layer: l, Head: h, Pos: -1, Effect: v})
+			out = append(out, PatchComponent{Name: Head{Layer: l, Head: h}.String(), Layer: l, Head: h, Pos: -1, Effect: v})
 		}
 	}
 	for l, hs := range r.HeadPos {
 		for h, row := range hs {
 			for p, v := range row {
-				out = append(out, PatchComponent{Name: fmt.Sprintf("%s @%d", Head{l, h}, p), Layer: l, Head: h, Pos: p, Effect: v})
+				out = append(out, PatchComponent{Name: fmt.Sprintf("%s @%d", Head{Layer: l, Head: h}, p), Layer: l, Head: h, Pos: p, Effect: v})
 			}
 		}
 	}
@@ -144,9 +144,9 @@ func checkPair(m *models.Model, clean, corrupted []int, answer, wrong int) error
 
 func residName(c models.Config, row int) string {
 	if row < c.NLayers {
-		return fmt.Sprintf("blocks.%d.hook_resid_pre", row)
+		return models.ActName("resid_pre", row)
 	}
-	return fmt.Sprintf("blocks.%d.hook_resid_post", c.NLayers-1)
+	return models.ActName("resid_post", c.NLayers-1)
 }
 
 func residLabels(c models.Config) []string {
@@ -269,11 +269,11 @@ func Patch(m *models.Model, clean, corrupted []int, answer, wrong int, o PatchOp
 		}
 		for l := 0; l < L; l++ {
 			for p := 0; p < T; p++ {
-				if r.AttnOut[l][p], err = run(hooks.PatchPosition(fmt.Sprintf("blocks.%d.hook_attn_out", l), p, cache)); err != nil {
+				if r.AttnOut[l][p], err = run(hooks.PatchPosition(models.ActName("attn_out", l), p, cache)); err != nil {
 					return nil, err
 				}
 				if r.MLPOut != nil {
-					if r.MLPOut[l][p], err = run(hooks.PatchPosition(fmt.Sprintf("blocks.%d.hook_mlp_out", l), p, cache)); err != nil {
+					if r.MLPOut[l][p], err = run(hooks.PatchPosition(models.ActName("mlp_out", l), p, cache)); err != nil {
 						return nil, err
 					}
 				}
@@ -379,18 +379,18 @@ func AttributionPatch(m *models.Model, clean, corrupted []int, answer, wrong int
 	}
 	r.Heads, r.HeadPos = grid(L, H), make([][][]float64, L)
 	for l := 0; l < L; l++ {
-		g, err := attr(fmt.Sprintf("blocks.%d.hook_attn_out", l), 1)
+		g, err := attr(models.ActName("attn_out", l), 1)
 		if err != nil {
 			return nil, fmt.Errorf("circuits: %w", err)
 		}
 		r.AttnOut[l] = g[0]
 		if !c.AttnOnly {
-			if g, err = attr(fmt.Sprintf("blocks.%d.hook_mlp_out", l), 1); err != nil {
+			if g, err = attr(models.ActName("mlp_out", l), 1); err != nil {
 				return nil, fmt.Errorf("circuits: %w", err)
 			}
 			r.MLPOut[l] = g[0]
 		}
-		if r.HeadPos[l], err = attr(fmt.Sprintf("blocks.%d.attn.hook_z", l), H); err != nil {
+		if r.HeadPos[l], err = attr(models.ActName("z", l), H); err != nil {
 			return nil, fmt.Errorf("circuits: %w", err)
 		}
 		for h := 0; h < H; h++ {

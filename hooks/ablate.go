@@ -3,12 +3,13 @@ package hooks
 import (
 	"fmt"
 
+	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // headName is the hook point at which a head is ablated: its z, the
 // attention-weighted values, [B,T,H,D] (TransformerLens's convention).
-func headName(layer int) string { return fmt.Sprintf("blocks.%d.attn.hook_z", layer) }
+func headName(layer int) string { return models.ActName("z", layer) }
 
 // ZeroAblateHead returns a hook that sets head h of layer l to output zero,
 // by zeroing its slice of hook_z.

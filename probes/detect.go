@@ -204,4 +204,4 @@ func detectAll(m *models.Model, tokens []int, B, T int, opt DetectOptions) (map[
 	return out, nil
 }
 
-func patternName(l int) string { return fmt.Sprintf("blocks.%d.attn.hook_pattern", l) }
+func patternName(l int) string { return models.ActName("pattern", l) }

@@ -116,7 +116,7 @@ func runRepeated(m *models.Model, o RepeatOptions, values bool) (*repeatRun, err
 		}
 		r.patterns = append(r.patterns, p)
 		if values {
-			v, err := cache.Lookup(fmt.Sprintf("blocks.%d.attn.hook_v", l))
+			v, err := cache.Lookup(models.ActName("v", l))
 			if err != nil {
 				return nil, err
 			}

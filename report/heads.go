@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/viz"
 )
@@ -153,7 +154,7 @@ func rolesSummary(s *probes.HeadScores) string {
 			default:
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("L%dH%d: %s (%.2f)", l, h, strings.ReplaceAll(role, "_", " "), v))
+			lines = append(lines, fmt.Sprintf("%s: %s (%.2f)", models.Head{Layer: l, Head: h}, strings.ReplaceAll(role, "_", " "), v))
 		}
 	}
 	if len(lines) == 0 {

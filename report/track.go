@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/viz"
 )
@@ -59,7 +60,7 @@ func Track(res *probes.TrackResult) (*viz.Report, error) {
 				for i, rec := range res.Records {
 					y[i] = get(rec)[l][h]
 				}
-				out = append(out, viz.Series{Name: fmt.Sprintf("L%dH%d", l, h), X: steps, Y: y})
+				out = append(out, viz.Series{Name: models.Head{Layer: l, Head: h}.String(), X: steps, Y: y})
 			}
 		}
 		return out
@@ -116,7 +117,7 @@ func Track(res *probes.TrackResult) (*viz.Report, error) {
 func formationText(res *probes.TrackResult) string {
 	var lines []string
 	for _, f := range res.Formation {
-		name := fmt.Sprintf("L%dH%d", f.Layer, f.Head)
+		name := models.Head{Layer: f.Layer, Head: f.Head}.String()
 		switch {
 		case !f.Formed:
 			lines = append(lines, fmt.Sprintf("%s: no induction head (prefix matching %.2f at the end, at most %.2f).", name, f.Final, f.Max))

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/run"
@@ -114,7 +115,7 @@ func printTrack(w io.Writer, res *probes.TrackResult, report string) {
 		if b.Found {
 			rel = fmt.Sprintf(" (%+d steps from the bump)", f.Step-b.Step)
 		}
-		fmt.Fprintf(w, "  L%dH%d formed at step %d%s, prefix matching %.2f at the end\n", f.Layer, f.Head, f.Step, rel, f.Final)
+		fmt.Fprintf(w, "  %s formed at step %d%s, prefix matching %.2f at the end\n", models.Head{Layer: f.Layer, Head: f.Head}, f.Step, rel, f.Final)
 	}
 	if !any {
 		best := res.Formation[0]
@@ -123,7 +124,7 @@ func printTrack(w io.Writer, res *probes.TrackResult, report string) {
 				best = f
 			}
 		}
-		fmt.Fprintf(w, "  none (highest prefix matching: L%dH%d, %.2f)\n", best.Layer, best.Head, best.Max)
+		fmt.Fprintf(w, "  none (highest prefix matching: %s, %.2f)\n", models.Head{Layer: best.Layer, Head: best.Head}, best.Max)
 	}
 	fmt.Fprintf(w, "table: %s, %s\nreport: %s\n", res.CSV, res.JSONL, report)
 }

@@ -201,7 +201,7 @@ func (e *runEnv) measure(cp train.Checkpoint, tokens int64, trainLoss *float64) 
 	for l, hs := range row.PrefixMatching {
 		for h, v := range hs {
 			if v > row.PrefixMax {
-				row.PrefixMax, row.PrefixMaxHead = v, fmt.Sprintf("L%dH%d", l, h)
+				row.PrefixMax, row.PrefixMaxHead = v, models.Head{Layer: l, Head: h}.String()
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/mechinterp/mechinterp/internal/atomicfile"
+	"github.com/mechinterp/mechinterp/models"
 )
 
 // ReadStudy reads the study.json that Execute wrote into dir.
@@ -123,7 +124,7 @@ func WriteTable(dir string, rows []Row) error {
 	for _, name := range []string{"prefix", "copying"} {
 		for l := range L {
 			for h := range H {
-				header = append(header, fmt.Sprintf("%s_L%dH%d", name, l, h))
+				header = append(header, name+"_"+models.Head{Layer: l, Head: h}.String())
 			}
 		}
 	}

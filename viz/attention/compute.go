@@ -2,7 +2,6 @@ package attention
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strconv"
 
@@ -30,7 +29,7 @@ func Compute(ctx context.Context, m *models.Model, ids []int, tok tokenizer.Toke
 	}
 	d := &Data{Tokens: TokenStrings(ids, tok), IDs: ids, Patterns: make([][][]float32, c.NLayers)}
 	for l := range d.Patterns {
-		p, err := cache.Lookup(fmt.Sprintf("blocks.%d.attn.hook_pattern", l)) // [1, H, T, T]
+		p, err := cache.Lookup(models.ActName("pattern", l)) // [1, H, T, T]
 		if err != nil {
 			return nil, err
 		}

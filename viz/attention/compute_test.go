@@ -55,7 +55,7 @@ func TestComputeIsHookPattern(t *testing.T) {
 	stored := decodePayload(t, &p)
 	worst := 0.0
 	for l := range computeConfig.NLayers {
-		want := cache.Get(fmt.Sprintf("blocks.%d.attn.hook_pattern", l)).Data
+		want := cache.Get(models.ActName("pattern", l)).Data
 		for h := range computeConfig.NHeads {
 			j := 0
 			for q := range T {
