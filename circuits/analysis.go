@@ -3,19 +3,19 @@ package circuits
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 
+	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 )
 
 // Eigenvalues are complex eigenvalues; they encode to JSON as [re, im] pairs.
 type Eigenvalues []complex128
 
-// MarshalJSON writes [[re, im], ...].
+// MarshalJSON writes [[re, im], ...] (null for a part that is not finite).
 func (e Eigenvalues) MarshalJSON() ([]byte, error) {
-	out := make([][2]float64, len(e))
+	out := make([][2]jsonx.Float, len(e))
 	for i, v := range e {
-		out[i] = [2]float64{real(v), imag(v)}
+		out[i] = [2]jsonx.Float{jsonx.Float(real(v)), jsonx.Float(imag(v))}
 	}
 	return json.Marshal(out)
 }
@@ -38,22 +38,16 @@ type HeadSummary struct {
 // MarshalJSON writes the summary with null for a NaN score (a head whose
 // weights are all zero).
 func (h HeadSummary) MarshalJSON() ([]byte, error) {
-	num := func(v float64) *float64 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return &v
-	}
 	return json.Marshal(struct {
 		Layer         int         `json:"layer"`
 		Head          int         `json:"head"`
-		OVCopying     *float64    `json:"ov_copying"`
-		QKCopying     *float64    `json:"qk_copying"`
+		OVCopying     jsonx.Float `json:"ov_copying"`
+		QKCopying     jsonx.Float `json:"qk_copying"`
 		OVEigenvalues Eigenvalues `json:"ov_eigenvalues"`
 		QKEigenvalues Eigenvalues `json:"qk_eigenvalues"`
-		OVNorm        float64     `json:"ov_norm"`
-		QKNorm        float64     `json:"qk_norm"`
-	}{h.Layer, h.Head.Head, num(h.OVCopying), num(h.QKCopying), h.OVEigenvalues, h.QKEigenvalues, h.OVNorm, h.QKNorm})
+		OVNorm        jsonx.Float `json:"ov_norm"`
+		QKNorm        jsonx.Float `json:"qk_norm"`
+	}{h.Layer, h.Head.Head, jsonx.Float(h.OVCopying), jsonx.Float(h.QKCopying), h.OVEigenvalues, h.QKEigenvalues, jsonx.Float(h.OVNorm), jsonx.Float(h.QKNorm)})
 }
 
 // Analysis is everything Analyze reads from a model's weights: one summary

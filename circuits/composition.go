@@ -9,6 +9,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 )
 
@@ -62,6 +63,17 @@ type Baseline struct {
 	P95     float64 `json:"p95"` // 95th percentile of the random scores
 	Samples int     `json:"samples"`
 	Seed    uint64  `json:"seed"`
+}
+
+// MarshalJSON writes null for the statistics of no samples (NaN).
+func (b Baseline) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Mean    jsonx.Float `json:"mean"`
+		Std     jsonx.Float `json:"std"`
+		P95     jsonx.Float `json:"p95"`
+		Samples int         `json:"samples"`
+		Seed    uint64      `json:"seed"`
+	}{jsonx.Float(b.Mean), jsonx.Float(b.Std), jsonx.Float(b.P95), b.Samples, b.Seed})
 }
 
 // Z returns how many standard deviations score lies above the baseline mean.
@@ -133,22 +145,13 @@ func (s *CompositionScores) Top(n int) []CompositionPair {
 // MarshalJSON writes the scores with null where a pair is not scored (JSON
 // has no NaN).
 func (s *CompositionScores) MarshalJSON() ([]byte, error) {
-	rows := make([][]*float64, len(s.Scores))
-	for i, row := range s.Scores {
-		rows[i] = make([]*float64, len(row))
-		for j := range row {
-			if v := row[j]; !math.IsNaN(v) {
-				rows[i][j] = &v
-			}
-		}
-	}
 	return json.Marshal(struct {
 		Kind     CompositionKind `json:"kind"`
 		NLayers  int             `json:"n_layers"`
 		NHeads   int             `json:"n_heads"`
-		Scores   [][]*float64    `json:"scores"`
+		Scores   [][]jsonx.Float `json:"scores"`
 		Baseline Baseline        `json:"baseline"`
-	}{s.Kind, s.NLayers, s.NHeads, rows, s.Baseline})
+	}{s.Kind, s.NLayers, s.NHeads, jsonx.Matrix(s.Scores), s.Baseline})
 }
 
 // Composition returns the kind's composition score for every pair (earlier

@@ -1,9 +1,11 @@
 package probes
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 )
 
@@ -20,6 +22,18 @@ type ICL struct {
 	// LossEarly and LossLate are the mean losses at those tokens.
 	LossEarly float64 `json:"loss_early"`
 	LossLate  float64 `json:"loss_late"`
+}
+
+// MarshalJSON writes null for a loss that is not finite (a model whose
+// logits overflowed), which JSON cannot hold.
+func (c ICL) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Score     jsonx.Float `json:"score"`
+		Early     int         `json:"early"`
+		Late      int         `json:"late"`
+		LossEarly jsonx.Float `json:"loss_early"`
+		LossLate  jsonx.Float `json:"loss_late"`
+	}{jsonx.Float(c.Score), c.Early, c.Late, jsonx.Float(c.LossEarly), jsonx.Float(c.LossLate)})
 }
 
 // ICLPositions returns the token indices ICLScore compares for prompts of T
