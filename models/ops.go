@@ -8,8 +8,8 @@ import (
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
-// The layers, each forward beside its backward, on plain slices. Shapes are in
-// the comments; N stands for B·T rows.
+// The kernels the layers of layers.go are built from, each forward beside its
+// backward, on plain slices. Shapes are in the comments; N stands for B·T rows.
 
 // parallelFor splits [0,n) into one contiguous chunk per core and runs f on
 // each. Small n runs inline.
