@@ -3,6 +3,7 @@ package superposition
 import (
 	"math"
 
+	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -27,7 +28,7 @@ func newBatchWork(n, m, batch int) *batchWork {
 }
 
 // fillColumns draws c samples into X, feature-major.
-func (s *sampler) fillColumns(r *rng, X []float64, C, c int, row []float64, nz []int32) {
+func (s *sampler) fillColumns(r *seed.Rand, X []float64, C, c int, row []float64, nz []int32) {
 	if !s.simple {
 		for b := 0; b < c; b++ {
 			s.sample(r, row, nz)
@@ -43,7 +44,7 @@ func (s *sampler) fillColumns(r *rng, X []float64, C, c int, row []float64, nz [
 		b := 0
 		// Branch-free: mask is all ones when the feature is present (u < thr).
 		for ; b+1 < c; b += 2 {
-			u := r.next()
+			u := r.Uint64()
 			lo, hi := u&0xffffffff, u>>32
 			m0 := uint64(int64(lo-thr) >> 63)
 			m1 := uint64(int64(hi-thr) >> 63)
@@ -51,7 +52,7 @@ func (s *sampler) fillColumns(r *rng, X []float64, C, c int, row []float64, nz [
 			xi[b+1] = math.Float64frombits(math.Float64bits(float64(hi)*inv) & m1)
 		}
 		if b < c {
-			lo := r.next() & 0xffffffff
+			lo := r.Uint64() & 0xffffffff
 			m0 := uint64(int64(lo-thr) >> 63)
 			xi[b] = math.Float64frombits(math.Float64bits(float64(lo)*inv) & m0)
 		}

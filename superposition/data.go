@@ -3,6 +3,8 @@ package superposition
 import (
 	"fmt"
 	"math"
+
+	"github.com/mechinterp/mechinterp/internal/seed"
 )
 
 var (
@@ -138,32 +140,32 @@ func newSampler(d *Distribution) *sampler {
 
 // sample writes one input into x (length n) and the indices of its non-zero
 // features into nz, returning how many there are.
-func (s *sampler) sample(r *rng, x []float64, nz []int32) int {
+func (s *sampler) sample(r *seed.Rand, x []float64, nz []int32) int {
 	if s.simple {
 		return s.sampleSimple(r, x, nz)
 	}
 	clear(x)
 	k := 0
 	for _, i := range s.free {
-		if v := r.float(); v < s.thrP(i) {
-			x[i] = s.value(r.float())
+		if v := r.Float64(); v < s.thrP(i) {
+			x[i] = s.value(r.Float64())
 			nz[k] = i
 			k++
 		}
 	}
 	for c, set := range s.corr {
-		if r.float() < s.corrP[c] {
+		if r.Float64() < s.corrP[c] {
 			for _, i := range set {
-				x[i] = s.value(r.float())
+				x[i] = s.value(r.Float64())
 				nz[k] = i
 				k++
 			}
 		}
 	}
 	for c, set := range s.anti {
-		if r.float() < s.antiP[c] {
-			i := set[r.intn(len(set))]
-			x[i] = s.value(r.float())
+		if r.Float64() < s.antiP[c] {
+			i := set[r.IntN(len(set))]
+			x[i] = s.value(r.Float64())
 			nz[k] = i
 			k++
 		}
@@ -180,7 +182,7 @@ func (s *sampler) value(u float64) float64 {
 	return u
 }
 
-func (s *sampler) sampleSimple(r *rng, x []float64, nz []int32) int {
+func (s *sampler) sampleSimple(r *seed.Rand, x []float64, nz []int32) int {
 	n := s.n
 	x = x[:n]
 	thr := s.thr[:n]
@@ -189,7 +191,7 @@ func (s *sampler) sampleSimple(r *rng, x []float64, nz []int32) int {
 	k := 0
 	i := 0
 	for ; i+1 < n; i += 2 {
-		u := r.next()
+		u := r.Uint64()
 		lo, hi := u&0xffffffff, u>>32
 		if lo < thr[i] {
 			x[i] = float64(lo) * inv[i]
@@ -207,7 +209,7 @@ func (s *sampler) sampleSimple(r *rng, x []float64, nz []int32) int {
 		}
 	}
 	if i < n {
-		lo := r.next() & 0xffffffff
+		lo := r.Uint64() & 0xffffffff
 		if lo < thr[i] {
 			x[i] = float64(lo) * inv[i]
 			nz[k] = int32(i)
@@ -224,16 +226,16 @@ func (s *sampler) sampleSimple(r *rng, x []float64, nz []int32) int {
 	return k
 }
 
-// Sample draws count inputs from d with the given seed and returns them as
-// rows of length len(d.Density). It is the sampler the trainer uses, exposed
-// for tests, SAE data and plots.
-func (d *Distribution) Sample(count int, seed uint64) ([][]float64, error) {
+// Sample draws count inputs from d, from a stream derived from key, and
+// returns them as rows of length len(d.Density). It is the sampler the
+// trainer uses, exposed for tests, SAE data and plots.
+func (d *Distribution) Sample(count int, key uint64) ([][]float64, error) {
 	n := len(d.Density)
 	if err := d.validate(n); err != nil {
 		return nil, fmt.Errorf("distribution: %w", err)
 	}
 	s := newSampler(d)
-	r := newRNG(seed)
+	r := seed.New(seed.Derive(key, 0, purposeSample))
 	nz := make([]int32, n)
 	out := make([][]float64, count)
 	for b := range out {

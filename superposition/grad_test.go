@@ -4,14 +4,16 @@ import (
 	"context"
 	"math"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/internal/seed"
 )
 
-func randomWeights(kind Kind, n, m int, seed uint64) Weights {
-	r := newRNG(seed)
+func randomWeights(kind Kind, n, m int, key uint64) Weights {
+	r := seed.New(key)
 	l := newLayout(kind, n, m)
 	p := make([]float64, l.size)
 	for j := range p {
-		p[j] = 0.6 * r.norm()
+		p[j] = 0.6 * r.NormFloat64()
 	}
 	return l.weights(p)
 }

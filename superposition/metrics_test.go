@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -109,10 +110,10 @@ func close(a, b []float64, tol float64) bool {
 // TestWorstPerturbation checks the closed form against random search: no
 // unit perturbation beats it, and its own delta attains it.
 func TestWorstPerturbation(t *testing.T) {
-	r := newRNG(9)
+	r := seed.New(9)
 	W := make([][]float64, 6)
 	for i := range W {
-		W[i] = []float64{r.norm(), r.norm(), r.norm()}
+		W[i] = []float64{r.NormFloat64(), r.NormFloat64(), r.NormFloat64()}
 	}
 	for i := range W {
 		delta, eff := WorstPerturbation(W, i)
@@ -129,7 +130,7 @@ func TestWorstPerturbation(t *testing.T) {
 		for trial := 0; trial < 2000; trial++ {
 			d := make([]float64, len(W))
 			for j := range d {
-				d[j] = r.norm()
+				d[j] = r.NormFloat64()
 			}
 			nv := math.Sqrt(tensor.Dot64(d, d))
 			for j := range d {
@@ -212,7 +213,7 @@ func TestDistribution(t *testing.T) {
 	// the trainer's batched sampler draws the same distribution
 	s := newSampler(&Distribution{Density: []float64{0.25, 0.75, 1}, Signed: true})
 	X := make([]float64, 3*N)
-	r := newRNG(4)
+	r := seed.New(4)
 	s.fillColumns(&r, X, N, N, nil, nil)
 	for i, p := range []float64{0.25, 0.75, 1} {
 		var c, neg float64

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/sae"
 	"github.com/mechinterp/mechinterp/train"
 )
@@ -156,6 +157,16 @@ type TrainResult struct {
 	Instances []InstanceResult `json:"instances"`
 }
 
+// The purposes of the random streams derived (internal/seed) from an
+// instance's Seed, from Config.EvalSeed and from Sample's seed: each stream is
+// independent of the others and of those of neighbouring seeds.
+const (
+	purposeInit   = "superposition/init"
+	purposeData   = "superposition/data"
+	purposeEval   = "superposition/eval"
+	purposeSample = "superposition/sample"
+)
+
 // ErrNaN reports a training run whose loss stopped being finite. It is
 // sae.ErrNaN, so that one errors.Is covers the toy models and the SAEs of
 // the "sae" experiment.
@@ -170,7 +181,7 @@ type trainer struct {
 	opt  *train.AdamW[float64]
 	imp  []float64
 	smp  *sampler
-	r    rng
+	r    seed.Rand
 	wk   *work
 	bw   *batchWork
 }
@@ -196,18 +207,18 @@ func newTrainer(cfg *Config, in *Instance) (*trainer, error) {
 	if cfg.Kind != AbsValue {
 		t.bw = newBatchWork(n, m, cfg.Batch)
 	}
-	t.r = newRNG(in.Seed)
-	init := newRNG(in.Seed ^ 0x5eed1234abcd)
+	t.r = seed.New(seed.Derive(in.Seed, 0, purposeData))
+	init := seed.New(seed.Derive(in.Seed, 0, purposeInit))
 	std := cfg.InitStd
 	if std == 0 {
 		std = math.Sqrt(2 / float64(n+m))
 	}
 	for j := l.w; j < l.w+n*m; j++ {
-		t.p[j] = std * init.norm()
+		t.p[j] = std * init.NormFloat64()
 	}
 	if cfg.Kind == AbsValue {
 		for j := l.w2; j < l.w2+n*m; j++ {
-			t.p[j] = std * init.norm()
+			t.p[j] = std * init.NormFloat64()
 		}
 	}
 	return t, nil
@@ -239,10 +250,10 @@ func (t *trainer) step() float64 {
 	return loss * scale
 }
 
-// evalLoss is the loss of the current weights on count samples drawn with
-// seed.
-func (t *trainer) evalLoss(count int, seed uint64) float64 {
-	r := newRNG(seed)
+// evalLoss is the loss of the current weights on count samples drawn from
+// the evaluation stream of key.
+func (t *trainer) evalLoss(count int, key uint64) float64 {
+	r := seed.New(seed.Derive(key, 0, purposeEval))
 	g := make([]float64, len(t.p))
 	var loss float64
 	for b := 0; b < count; b++ {
