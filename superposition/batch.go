@@ -70,10 +70,19 @@ func (s *sampler) fillColumns(r *seed.Rand, X []float64, C, c int, row []float64
 // for the Linear, ReLUOutput and ReLUHidden models and returns their summed
 // loss. It is the batched form of accTied.
 func (l *layout) chunkTied(p, g, imp []float64, bw *batchWork, c int, scale float64) float64 {
+	loss := l.chunkForward(p, g, imp, bw, c, scale)
+	l.chunkBackward(p, g, bw, c)
+	return loss
+}
+
+// chunkForward computes the hidden activations H (and their
+// pre-activations Hp for ReLUHidden), then per feature the output, the loss
+// and the output gradient G, adding the bias gradient into g and marking in
+// gnz the features whose gradient is not all zero.
+func (l *layout) chunkForward(p, g, imp []float64, bw *batchWork, c int, scale float64) float64 {
 	n, m, C := l.n, l.m, bw.C
 	W := p[:n*m]
 	bias := p[n*m : n*m+n]
-	gW := g[:n*m]
 	gb := g[n*m : n*m+n]
 	H := bw.H
 	clear(H)
@@ -115,6 +124,18 @@ func (l *layout) chunkTied(p, g, imp []float64, bw *batchWork, c int, scale floa
 		gb[i] += gs
 		bw.gnz[i] = any
 	}
+	return loss
+}
+
+// chunkBackward adds the weight gradient of the chunk whose forward pass
+// chunkForward just ran: W is used twice (W x, then W^T h), so its gradient
+// has a term from the output and one from the hidden layer.
+func (l *layout) chunkBackward(p, g []float64, bw *batchWork, c int) {
+	n, m, C := l.n, l.m, bw.C
+	W := p[:n*m]
+	gW := g[:n*m]
+	H := bw.H
+	hidden := l.kind == ReLUHidden
 	DH := bw.DH
 	clear(DH)
 	for i := 0; i < n; i++ {
@@ -141,5 +162,4 @@ func (l *layout) chunkTied(p, g, imp []float64, bw *batchWork, c int, scale floa
 			gW[i*m+k] += tensor.Dot64(xi, DH[k*C:k*C+c])
 		}
 	}
-	return loss
 }

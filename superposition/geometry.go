@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/mechinterp/mechinterp/tensor"
 	"gonum.org/v1/gonum/mat"
@@ -105,13 +106,27 @@ func ReadGeometry(W [][]float64, opt GeometryOptions) Geometry {
 			rep = append(rep, i)
 		}
 	}
-	// union-find over represented features
+	for _, members := range interactionGroups(W, rep, norms, opt.MinCos) {
+		st := classifyGroup(W, members, D, opt.Tol)
+		g.Structures = append(g.Structures, st)
+		g.Counts[st.Name]++
+	}
+	sort.Slice(g.Structures, func(a, b int) bool { return g.Structures[a].Features[0] < g.Structures[b].Features[0] })
+	if len(g.NotRepresented) > 0 {
+		g.Counts["not represented"] = len(g.NotRepresented)
+	}
+	g.Summary = summarize(g.Counts)
+	return g
+}
+
+// interactionGroups partitions the represented features rep into groups
+// connected by |cos(W_i, W_j)| > minCos (union-find), each sorted.
+func interactionGroups(W [][]float64, rep []int, norms []float64, minCos float64) [][]int {
 	parent := map[int]int{}
 	for _, i := range rep {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
@@ -121,59 +136,72 @@ func ReadGeometry(W [][]float64, opt GeometryOptions) Geometry {
 	for a, i := range rep {
 		for _, j := range rep[a+1:] {
 			c := tensor.Dot64(W[i], W[j]) / (norms[i] * norms[j])
-			if math.Abs(c) > opt.MinCos {
+			if math.Abs(c) > minCos {
 				parent[find(i)] = find(j)
 			}
 		}
 	}
 	groups := map[int][]int{}
+	var roots []int
 	for _, i := range rep {
 		r := find(i)
+		if _, ok := groups[r]; !ok {
+			roots = append(roots, r)
+		}
 		groups[r] = append(groups[r], i)
 	}
-	for _, members := range groups {
-		sort.Ints(members)
-		s := Structure{Features: members, Dimensions: spanRank(W, members)}
-		k := len(members)
-		s.Expected = float64(s.Dimensions) / float64(k)
-		s.Regular = true
-		for _, i := range members {
-			s.D = append(s.D, D[i])
-			if math.Abs(D[i]-s.Expected) > opt.Tol {
-				s.Regular = false
-			}
-		}
-		name, ok := shapeNames[[2]int{k, s.Dimensions}]
-		switch {
-		case ok:
-			s.Name = name
-		case s.Dimensions == 2:
-			s.Name = fmt.Sprintf("%d-gon", k)
-		default:
-			s.Name = fmt.Sprintf("%d features in %d dimensions", k, s.Dimensions)
-		}
-		if !s.Regular {
-			s.Name = "irregular " + s.Name
-		}
-		g.Structures = append(g.Structures, s)
-		g.Counts[s.Name]++
+	out := make([][]int, 0, len(roots))
+	for _, r := range roots {
+		sort.Ints(groups[r])
+		out = append(out, groups[r])
 	}
-	sort.Slice(g.Structures, func(a, b int) bool { return g.Structures[a].Features[0] < g.Structures[b].Features[0] })
-	if len(g.NotRepresented) > 0 {
-		g.Counts["not represented"] = len(g.NotRepresented)
+	return out
+}
+
+// classifyGroup names the structure a group of interacting features forms
+// from the dimensions it spans and the per-feature dimensionalities D: it is
+// regular when every D_i is within tol of dimensions/features.
+func classifyGroup(W [][]float64, members []int, D []float64, tol float64) Structure {
+	s := Structure{Features: members, Dimensions: spanRank(W, members)}
+	k := len(members)
+	s.Expected = float64(s.Dimensions) / float64(k)
+	s.Regular = true
+	for _, i := range members {
+		s.D = append(s.D, D[i])
+		if math.Abs(D[i]-s.Expected) > tol {
+			s.Regular = false
+		}
 	}
-	names := make([]string, 0, len(g.Counts))
-	for k := range g.Counts {
+	name, ok := shapeNames[[2]int{k, s.Dimensions}]
+	switch {
+	case ok:
+		s.Name = name
+	case s.Dimensions == 2:
+		s.Name = fmt.Sprintf("%d-gon", k)
+	default:
+		s.Name = fmt.Sprintf("%d features in %d dimensions", k, s.Dimensions)
+	}
+	if !s.Regular {
+		s.Name = "irregular " + s.Name
+	}
+	return s
+}
+
+// summarize lists the structure counts by name, sorted.
+func summarize(counts map[string]int) string {
+	names := make([]string, 0, len(counts))
+	for k := range counts {
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	var b strings.Builder
 	for j, k := range names {
 		if j > 0 {
-			g.Summary += ", "
+			b.WriteString(", ")
 		}
-		g.Summary += fmt.Sprintf("%s x%d", k, g.Counts[k])
+		fmt.Fprintf(&b, "%s x%d", k, counts[k])
 	}
-	return g
+	return b.String()
 }
 
 // spanRank is the number of eigenvalues of the members' Gram matrix above

@@ -1,0 +1,175 @@
+package superposition
+
+// work holds one instance's per-sample scratch buffers.
+type work struct {
+	x, h, hp, dh []float64
+	nz           []int32
+}
+
+func newWork(n, m int) *work {
+	return &work{x: make([]float64, n), h: make([]float64, m), hp: make([]float64, m), dh: make([]float64, m), nz: make([]int32, n)}
+}
+
+// accumulate runs forward and backward for one sample x (non-zero features
+// nz) and adds scale * d(loss)/d(params) into g. It returns the sample's loss.
+func (l *layout) accumulate(p, g, imp []float64, wk *work, nnz int, scale float64) float64 {
+	switch l.kind {
+	case AbsValue:
+		return l.accAbs(p, g, imp, wk, nnz, scale)
+	default:
+		return l.accTied(p, g, imp, wk, nnz, scale)
+	}
+}
+
+// accTied is forward+backward of the three tied-weight models.
+func (l *layout) accTied(p, g, imp []float64, wk *work, nnz int, scale float64) float64 {
+	n, m := l.n, l.m
+	W := p[:n*m]
+	b := p[n*m : n*m+n]
+	gW := g[:n*m]
+	gb := g[n*m : n*m+n]
+	x := wk.x[:n]
+	imp = imp[:n]
+	h := wk.h[:m]
+	dh := wk.dh[:m]
+	nz := wk.nz[:nnz]
+	clear(h)
+	for _, i := range nz {
+		xi := x[i]
+		wi := W[int(i)*m:][:m]
+		for k := range wi {
+			h[k] += xi * wi[k]
+		}
+	}
+	hidden := l.kind == ReLUHidden
+	if hidden {
+		hp := wk.hp[:m]
+		copy(hp, h)
+		for k, v := range h {
+			if v < 0 {
+				h[k] = 0
+			}
+		}
+	}
+	relu := l.kind != Linear
+	clear(dh)
+	var loss float64
+	for i := 0; i < n; i++ {
+		wi := W[i*m:][:m]
+		hh := h[:len(wi)]
+		pre := b[i]
+		for k, v := range hh {
+			pre += wi[k] * v
+		}
+		if relu && pre <= 0 {
+			xi := x[i]
+			loss += imp[i] * xi * xi
+			continue
+		}
+		d := pre - x[i]
+		loss += imp[i] * d * d
+		gi := 2 * scale * imp[i] * d
+		gb[i] += gi
+		gwi := gW[i*m:][:m]
+		dd := dh[:len(gwi)]
+		hh = h[:len(gwi)]
+		wi = wi[:len(gwi)]
+		for k := range gwi {
+			gwi[k] += gi * hh[k]
+			dd[k] += gi * wi[k]
+		}
+	}
+	if hidden {
+		hp := wk.hp[:m]
+		for k, v := range hp {
+			if v <= 0 {
+				dh[k] = 0
+			}
+		}
+	}
+	for _, i := range nz {
+		xi := x[i]
+		gwi := gW[int(i)*m:][:m]
+		dd := dh[:len(gwi)]
+		for k := range gwi {
+			gwi[k] += xi * dd[k]
+		}
+	}
+	return loss
+}
+
+// accAbs is forward+backward of the absolute-value model.
+func (l *layout) accAbs(p, g, imp []float64, wk *work, nnz int, scale float64) float64 {
+	n, m := l.n, l.m
+	W1 := p[l.w : l.w+n*m]
+	b2 := p[l.b : l.b+n]
+	W2 := p[l.w2 : l.w2+n*m]
+	b1 := p[l.b1 : l.b1+m]
+	gW1 := g[l.w : l.w+n*m]
+	gb2 := g[l.b : l.b+n]
+	gW2 := g[l.w2 : l.w2+n*m]
+	gb1 := g[l.b1 : l.b1+m]
+	x := wk.x[:n]
+	imp = imp[:n]
+	h := wk.h[:m]
+	hp := wk.hp[:m]
+	dh := wk.dh[:m]
+	nz := wk.nz[:nnz]
+	copy(hp, b1)
+	for _, i := range nz {
+		xi := x[i]
+		wi := W1[int(i)*m:][:m]
+		hq := hp[:len(wi)]
+		for k := range wi {
+			hq[k] += xi * wi[k]
+		}
+	}
+	for k, v := range hp {
+		h[k] = max(v, 0)
+	}
+	clear(dh)
+	var loss float64
+	for i := 0; i < n; i++ {
+		y := x[i]
+		if y < 0 {
+			y = -y
+		}
+		wi := W2[i*m:][:m]
+		hh := h[:len(wi)]
+		pre := b2[i]
+		for k, v := range hh {
+			pre += wi[k] * v
+		}
+		if pre <= 0 {
+			loss += imp[i] * y * y
+			continue
+		}
+		d := pre - y
+		loss += imp[i] * d * d
+		gi := 2 * scale * imp[i] * d
+		gb2[i] += gi
+		gwi := gW2[i*m:][:m]
+		dd := dh[:len(gwi)]
+		hh = h[:len(gwi)]
+		wi = wi[:len(gwi)]
+		for k := range gwi {
+			gwi[k] += gi * hh[k]
+			dd[k] += gi * wi[k]
+		}
+	}
+	for k, v := range hp {
+		if v <= 0 {
+			dh[k] = 0
+		}
+		gb1[k] += dh[k]
+	}
+	for _, i := range nz {
+		xi := x[i]
+		gwi := gW1[int(i)*m:][:m]
+		dd := dh[:len(gwi)]
+		for k := range gwi {
+			gwi[k] += xi * dd[k]
+		}
+	}
+	return loss
+}
