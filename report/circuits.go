@@ -46,6 +46,21 @@ func Circuits(a *circuits.Analysis, model string) (*viz.Report, error) {
 		r.Section("", "This model has a single layer, so no head can compose with another.")
 	} else {
 		earlier, later := headLabels(0, L-1, H), headLabels(1, L, H)
+		// Q-, K- and V-composition share one colour scale, from 0 to the largest score of the
+		// three, so that their cells compare by colour.
+		hi := 0.0
+		for _, s := range a.Composition {
+			for i := range earlier {
+				for j := range later {
+					if v := s.Scores[i][H+j]; finite(v) {
+						hi = max(hi, v)
+					}
+				}
+			}
+		}
+		if hi <= 0 {
+			hi = 1
+		}
 		for _, s := range a.Composition {
 			z := make([][]float64, len(earlier))
 			for i := range z {
@@ -62,7 +77,7 @@ func Circuits(a *circuits.Analysis, model string) (*viz.Report, error) {
 			r.Add(viz.Heatmap(viz.Spec{Title: s.Kind.String() + "-composition", X: "later head", Y: "earlier head",
 				Caption: fmt.Sprintf("Random baseline %.3f ± %.3f (95th percentile %.3f, %d draws); %s. Blank: not an earlier->later pair.",
 					b.Mean, b.Std, b.P95, b.Samples, top)},
-				later, earlier, z, viz.Height(max(300, 60+28*len(earlier)))))
+				later, earlier, z, viz.ColorRange(0, hi), viz.Height(max(300, 60+28*len(earlier)))))
 		}
 	}
 

@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/viz"
@@ -57,9 +58,11 @@ func Patch(in PatchInput) (*viz.Report, error) {
 		answer, wrong, a.CleanDiff, a.CorruptedDiff))
 	const caption = "Red: patching restores the clean answer (1 = fully); blue: it pushes further toward the corrupted one; white: no effect."
 	height := func(rows int) viz.Option { return viz.Height(min(4000, max(260, 90+26*rows))) }
+	// One colour scale for every heatmap, so that equal colours are equal effects across them.
+	scale := viz.ColorRange(-patchScale(a), patchScale(a))
 	if a.Resid != nil {
 		r.Add(viz.Heatmap(viz.Spec{Title: "Residual stream", X: "position", Y: "hook point", Caption: "hook_resid_pre of each layer and the final residual stream, patched at one position. " + caption},
-			pos, a.ResidLabels, a.Resid, viz.Diverging(), height(len(a.Resid))))
+			pos, a.ResidLabels, a.Resid, viz.Diverging(), scale, height(len(a.Resid))))
 	}
 	layerLabels := func(n int, prefix string) []string {
 		out := make([]string, n)
@@ -70,15 +73,15 @@ func Patch(in PatchInput) (*viz.Report, error) {
 	}
 	if a.AttnOut != nil {
 		r.Add(viz.Heatmap(viz.Spec{Title: "Attention output", X: "position", Y: "layer", Caption: "hook_attn_out patched at one position. " + caption},
-			pos, layerLabels(len(a.AttnOut), "attn_out "), a.AttnOut, viz.Diverging(), height(len(a.AttnOut))))
+			pos, layerLabels(len(a.AttnOut), "attn_out "), a.AttnOut, viz.Diverging(), scale, height(len(a.AttnOut))))
 	}
 	if a.MLPOut != nil {
 		r.Add(viz.Heatmap(viz.Spec{Title: "MLP output", X: "position", Y: "layer", Caption: "hook_mlp_out patched at one position. " + caption},
-			pos, layerLabels(len(a.MLPOut), "mlp_out "), a.MLPOut, viz.Diverging(), height(len(a.MLPOut))))
+			pos, layerLabels(len(a.MLPOut), "mlp_out "), a.MLPOut, viz.Diverging(), scale, height(len(a.MLPOut))))
 	}
 	if a.Heads != nil {
 		r.Add(viz.Heatmap(viz.Spec{Title: "Heads (every position)", X: "head", Y: "layer", Caption: "Each head's output (hook_z) patched at every position at once. " + caption},
-			layerLabels(len(a.Heads[0]), "H"), layerLabels(len(a.Heads), "L"), a.Heads, viz.Diverging(), viz.ShowValues(), height(len(a.Heads))))
+			layerLabels(len(a.Heads[0]), "H"), layerLabels(len(a.Heads), "L"), a.Heads, viz.Diverging(), scale, viz.ShowValues(), height(len(a.Heads))))
 	}
 	if a.HeadPos != nil {
 		var rows []string
@@ -90,7 +93,7 @@ func Patch(in PatchInput) (*viz.Report, error) {
 			}
 		}
 		r.Add(viz.Heatmap(viz.Spec{Title: "Heads by position", X: "position", Y: "head", Caption: "Each head's output (hook_z) patched at one position. " + caption},
-			pos, rows, z, viz.Diverging(), height(len(rows))))
+			pos, rows, z, viz.Diverging(), scale, height(len(rows))))
 	}
 	if b := in.Attribution; b != nil {
 		r.Section("Attribution patching", "Attribution patching estimates every cell at once from one backward pass: (clean - corrupted activation) · gradient of the metric "+
@@ -145,4 +148,32 @@ func Patch(in PatchInput) (*viz.Report, error) {
 		return nil, fmt.Errorf("patch report: %w", err)
 	}
 	return r, nil
+}
+
+// patchScale is the largest effect of any activation-patching heatmap (1 when all are zero):
+// the bound of the colour scale they share.
+func patchScale(a *circuits.PatchResult) float64 {
+	m := 0.0
+	for _, z := range [][][]float64{a.Resid, a.AttnOut, a.MLPOut, a.Heads} {
+		for _, row := range z {
+			for _, v := range row {
+				if finite(v) {
+					m = max(m, math.Abs(v))
+				}
+			}
+		}
+	}
+	for _, hs := range a.HeadPos {
+		for _, row := range hs {
+			for _, v := range row {
+				if finite(v) {
+					m = max(m, math.Abs(v))
+				}
+			}
+		}
+	}
+	if m == 0 {
+		return 1
+	}
+	return m
 }

@@ -74,6 +74,8 @@ type Chart struct {
 	colorBy    []float64
 	equalAxes  bool
 	fromOrigin bool
+
+	xRotate float64 // set at render: how far the category x labels turn
 }
 
 // Option changes how a chart is drawn. Each option says which chart kinds accept it;
@@ -404,7 +406,7 @@ func (c *Chart) globals(legend bool, left, right int) []charts.GlobalOpts {
 	return []charts.GlobalOpts{
 		charts.WithTitleOpts(opts.Title{Title: c.spec.Title, Left: "center"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(legend), Top: "26", Type: "scroll"}),
-		charts.WithGridOpts(opts.Grid{Left: fmt.Sprint(left), Right: fmt.Sprint(right), Top: fmt.Sprint(top), Bottom: "56"}),
+		charts.WithGridOpts(opts.Grid{Left: fmt.Sprint(left), Right: fmt.Sprint(right), Top: fmt.Sprint(top), Bottom: fmt.Sprint(24 + c.xNameGap())}),
 		charts.WithColorsOpts(paletteColors),
 	}
 }
@@ -440,11 +442,15 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 	}
 	hm := charts.NewHeatMap()
 	yGap := min(max(labelWidth(c.yCats)+14, 30), 130)
+	plot := chartWidth - yGap - 24 - 100
+	c.xRotate = c.xLabelRotate(plot)
 	hm.SetGlobalOptions(c.globals(false, yGap+24, 100)...)
 	hm.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: 32, Data: c.xCats, SplitArea: &opts.SplitArea{Show: opts.Bool(false)}}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "category", Name: c.spec.Y, NameLocation: "middle", NameGap: yGap, Data: c.yCats, Inverse: opts.Bool(true)}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: c.xNameGap(), Data: c.xCats,
+			SplitArea: &opts.SplitArea{Show: opts.Bool(false)}, AxisLabel: categoryLabels(len(c.xCats), plot, c.xRotate)}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Name: c.spec.Y, NameLocation: "middle", NameGap: yGap, Data: c.yCats, Inverse: opts.Bool(true),
+			AxisLabel: categoryLabels(len(c.yCats), c.height-40-24-c.xNameGap(), 0)}),
 	)
 	hm.SetXAxis(c.xCats)
 	hm.AddSeries(c.spec.Title, data, charts.WithLabelOpts(opts.Label{Show: opts.Bool(c.showValues)}))
@@ -467,6 +473,8 @@ func (c *Chart) barsOption(meta map[string]any) map[string]any {
 		right = 100
 	}
 	b := charts.NewBar()
+	plot := chartWidth - 80 - right
+	c.xRotate = c.xLabelRotate(plot)
 	b.SetGlobalOptions(c.globals(len(c.series) > 1, 80, right)...)
 	trigger := "axis"
 	if c.colorBy != nil {
@@ -474,7 +482,8 @@ func (c *Chart) barsOption(meta map[string]any) map[string]any {
 	}
 	b.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: 32, Data: c.xCats}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: c.xNameGap(), Data: c.xCats,
+			AxisLabel: categoryLabels(len(c.xCats), plot, c.xRotate)}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: c.spec.Y, NameLocation: "middle", NameGap: 56}),
 	)
 	b.SetXAxis(c.xCats)
@@ -547,6 +556,49 @@ func (c *Chart) xyOption() map[string]any {
 	}
 	xAxis := opts.XAxis{Type: axisType(c.logX), Name: c.spec.X, NameLocation: "middle", NameGap: 32, Scale: opts.Bool(true)}
 	yAxis := opts.YAxis{Type: axisType(c.logY), Name: c.spec.Y, NameLocation: "middle", NameGap: 56, Scale: opts.Bool(true)}
+	// ECharts fits a value axis to the data alone, so a reference line outside it (a threshold
+	// the scores never reach) would silently vanish: the axis is widened to show every mark.
+	if !c.equalAxes {
+		lo, hi := c.dataRange(false)
+		if rlo, rhi, ok := widen(lo, hi, c.hlines, c.logY); ok {
+			yAxis.Min, yAxis.Max = rlo, rhi
+		}
+		xlo, xhi := c.dataRange(true)
+		if rlo, rhi, ok := widen(xlo, xhi, c.vlines, c.logX); ok {
+			xAxis.Min, xAxis.Max = rlo, rhi
+		}
+	}
+	// ECharts widens a log axis to whole decades (steps 1 to 1500 drawn from 1 to 10,000),
+	// which squeezes the data into part of the plot: a log axis spans the data instead.
+	if c.logX || c.logY {
+		xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+		for _, s := range c.series {
+			for i := range s.X {
+				if c.keep(s.X[i], s.Y[i]) {
+					xlo, xhi = math.Min(xlo, s.X[i]), math.Max(xhi, s.X[i])
+					if !s.RightAxis {
+						ylo, yhi = math.Min(ylo, s.Y[i]), math.Max(yhi, s.Y[i])
+					}
+				}
+			}
+		}
+		for _, m := range c.vlines {
+			if !c.logX || m.at > 0 {
+				xlo, xhi = math.Min(xlo, m.at), math.Max(xhi, m.at)
+			}
+		}
+		for _, m := range c.hlines {
+			if !c.logY || m.at > 0 {
+				ylo, yhi = math.Min(ylo, m.at), math.Max(yhi, m.at)
+			}
+		}
+		if c.logX && xlo < xhi {
+			xAxis.Min, xAxis.Max = xlo, xhi
+		}
+		if c.logY && ylo < yhi {
+			yAxis.Min, yAxis.Max = ylo, yhi
+		}
+	}
 	if c.equalAxes {
 		m := 0.0
 		for _, s := range c.series {
@@ -669,6 +721,100 @@ func (c *Chart) markLines() []charts.SeriesOpts {
 		Label:     &opts.Label{Show: opts.Bool(true), Formatter: "{b}", Position: "insideEndTop"},
 		LineStyle: &opts.LineStyle{Type: "dashed", Color: "#555", Width: 1.5},
 	}))
+}
+
+// dataRange returns the extremes of the drawn points on the x axis (x) or the left y axis.
+func (c *Chart) dataRange(x bool) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, s := range c.series {
+		if !x && s.RightAxis {
+			continue
+		}
+		for i := range s.X {
+			if c.keep(s.X[i], s.Y[i]) {
+				v := s.Y[i]
+				if x {
+					v = s.X[i]
+				}
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+	}
+	return lo, hi
+}
+
+// widen returns a linear axis range holding [lo, hi] and every mark, rounded out to a step
+// of about a fifth of it, when a mark lies outside the data; ok is false when the data holds
+// them all (ECharts then chooses), and for log axes, which span the data and marks already.
+func widen(lo, hi float64, marks []mark, log bool) (float64, float64, bool) {
+	if log || lo > hi {
+		return 0, 0, false
+	}
+	out := false
+	for _, m := range marks {
+		if m.at < lo || m.at > hi {
+			out = true
+			lo, hi = math.Min(lo, m.at), math.Max(hi, m.at)
+		}
+	}
+	if !out {
+		return 0, 0, false
+	}
+	if lo == hi {
+		return lo - 1, hi + 1, true
+	}
+	// Round numbers at the ends, as ECharts would choose: a step of 1, 2, 2.5 or 5 times a
+	// power of ten, about a fifth of the range.
+	want := (hi - lo) / 5
+	p := math.Pow(10, math.Floor(math.Log10(want)))
+	step := 10 * p
+	for _, f := range []float64{1, 2, 2.5, 5} {
+		if f*p >= want {
+			step = f * p
+			break
+		}
+	}
+	nlo, nhi := math.Floor(lo/step+1e-9), math.Ceil(hi/step-1e-9)
+	for _, m := range marks { // a line on the plot's edge would hide in its border
+		if math.Abs(m.at-nhi*step) < 1e-9*step {
+			nhi++
+		}
+		if math.Abs(m.at-nlo*step) < 1e-9*step && nlo != 0 {
+			nlo--
+		}
+	}
+	return nlo * step, nhi * step, true
+}
+
+// chartWidth is the width of a chart on the page in CSS pixels (the page's 1100-pixel column
+// less its padding and the figure's border), for laying out labels.
+const chartWidth = 1056
+
+// xLabelRotate is how far a category x axis turns its labels so that every one is shown:
+// 0 when they fit side by side in plot pixels, else 90 (read bottom to top).
+func (c *Chart) xLabelRotate(plot int) float64 {
+	if len(c.xCats) == 0 || len(c.xCats)*(labelWidth(c.xCats)+8) <= plot {
+		return 0
+	}
+	return 90
+}
+
+// xNameGap is the distance of the x axis name from the axis: below the labels, turned or not.
+func (c *Chart) xNameGap() int {
+	if c.xRotate != 0 {
+		return min(labelWidth(c.xCats), 160) + 18
+	}
+	return 32
+}
+
+// categoryLabels labels every category of an axis (ECharts hides labels it finds crowded,
+// such as every other position of a prompt or the tallest bar's name) unless there are too
+// many for their text to be read (px pixels for n categories, at least 11 pixels each).
+func categoryLabels(n, px int, rotate float64) *opts.AxisLabel {
+	if n == 0 || px/n < 11 {
+		return nil
+	}
+	return &opts.AxisLabel{Show: opts.Bool(true), Interval: "0", Rotate: rotate}
 }
 
 // niceCeil rounds v > 0 up to a round number: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a

@@ -1,0 +1,253 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/viz"
+)
+
+// chartOption is the part of an embedded ECharts option the rules read.
+type chartOption struct {
+	Title     struct{ Text string } `json:"title"`
+	XAxis     []axisOption          `json:"xAxis"`
+	YAxis     []axisOption          `json:"yAxis"`
+	VisualMap []struct {
+		Min, Max  float64
+		Dimension *int
+	} `json:"visualMap"`
+	Series []struct {
+		Type     string
+		Data     []json.RawMessage
+		MarkLine *struct{ Data []json.RawMessage } `json:"markLine"`
+	} `json:"series"`
+	Meta struct{ Kind string } `json:"_mi"`
+}
+
+type axisOption struct {
+	Type      string
+	Data      []string
+	Min, Max  *float64
+	AxisLabel *struct{ Interval string }
+}
+
+func (o chartOption) title() string {
+	return o.Title.Text
+}
+
+var optionRE = regexp.MustCompile(`(?s)<script type="application/json" id="mi-chart-\d+-option">(.*?)</script>`)
+
+// chartOptions reads every chart's option embedded in a page.
+func chartOptions(t *testing.T, r *viz.Report) []chartOption {
+	t.Helper()
+	var out []chartOption
+	for _, m := range optionRE.FindAllStringSubmatch(mustHTML(t, r), -1) {
+		var o chartOption
+		if err := json.Unmarshal([]byte(m[1]), &o); err != nil {
+			t.Fatalf("chart option: %v", err)
+		}
+		out = append(out, o)
+	}
+	if len(out) != r.Charts() {
+		t.Fatalf("%d chart options for %d charts", len(out), r.Charts())
+	}
+	return out
+}
+
+// points returns the (x, y) points of an xy chart's series, and of a heatmap its values.
+func points(o chartOption) (xs, ys, vs []float64) {
+	for _, s := range o.Series {
+		for _, d := range s.Data {
+			var v struct{ Value []any }
+			if json.Unmarshal(d, &v) != nil || len(v.Value) < 2 {
+				continue
+			}
+			f := func(a any) float64 {
+				if x, ok := a.(float64); ok {
+					return x
+				}
+				return math.NaN()
+			}
+			xs, ys = append(xs, f(v.Value[0])), append(ys, f(v.Value[1]))
+			if len(v.Value) > 2 {
+				vs = append(vs, f(v.Value[2]))
+			}
+		}
+	}
+	return xs, ys, vs
+}
+
+// checkChartRules checks the rules that keep a page's charts from misleading:
+//   - a colour scale of signed values is centred on zero (min = -max);
+//   - every category of a category axis is labelled (interval 0) when the axis has room for
+//     its labels (40 categories or fewer here);
+//   - a log axis spans the data, not the decades around it;
+//   - a reference line (a threshold, a loss bump) lies within its axis.
+func checkChartRules(t *testing.T, page string, opts []chartOption) {
+	t.Helper()
+	for _, o := range opts {
+		name := page + ": " + o.title()
+		_, _, vs := points(o)
+		for _, vm := range o.VisualMap {
+			if vm.Dimension != nil {
+				continue // a bar chart's colour by a second value
+			}
+			neg := false
+			for _, v := range vs {
+				neg = neg || v < 0
+			}
+			if (neg || vm.Min < 0) && math.Abs(vm.Min+vm.Max) > 1e-12 {
+				t.Errorf("%s: signed colour scale [%g, %g] is not centred on zero", name, vm.Min, vm.Max)
+			}
+			for _, v := range vs {
+				if !math.IsNaN(v) && (v < vm.Min-1e-9 || v > vm.Max+1e-9) {
+					t.Errorf("%s: value %g outside its colour scale [%g, %g]", name, v, vm.Min, vm.Max)
+					break
+				}
+			}
+		}
+		for _, ax := range append(append([]axisOption(nil), o.XAxis...), o.YAxis...) {
+			if ax.Type == "category" && len(ax.Data) > 0 && len(ax.Data) <= 40 && (ax.AxisLabel == nil || ax.AxisLabel.Interval != "0") {
+				t.Errorf("%s: %d categories, not all labelled", name, len(ax.Data))
+			}
+		}
+		xs, ys, _ := points(o)
+		if o.Meta.Kind == "lines" || o.Meta.Kind == "scatter" {
+			for _, s := range o.Series {
+				if s.MarkLine == nil {
+					continue
+				}
+				for _, raw := range s.MarkLine.Data {
+					var d map[string]any
+					if json.Unmarshal(raw, &d) != nil {
+						continue // a segment between two points (FromOrigin), not a reference line
+					}
+					for key, ax := range map[string][]axisOption{"xAxis": o.XAxis, "yAxis": o.YAxis} {
+						at, ok := d[key].(float64)
+						if !ok || len(ax) == 0 {
+							continue
+						}
+						vals := xs
+						if key == "yAxis" {
+							vals = ys
+						}
+						lo, hi := math.Inf(1), math.Inf(-1)
+						for _, v := range vals {
+							lo, hi = math.Min(lo, v), math.Max(hi, v)
+						}
+						if ax[0].Min != nil && ax[0].Max != nil {
+							lo, hi = *ax[0].Min, *ax[0].Max
+						}
+						if at < lo || at > hi {
+							t.Errorf("%s: the line at %s = %g lies outside the axis [%g, %g]", name, key, at, lo, hi)
+						}
+					}
+				}
+			}
+		}
+		for i, ax := range [][]axisOption{o.XAxis, o.YAxis} {
+			if len(ax) == 0 || ax[0].Type != "log" {
+				continue
+			}
+			vals := xs
+			if i == 1 {
+				vals = ys
+			}
+			lo := math.Inf(1)
+			for _, v := range vals {
+				if v > 0 {
+					lo = math.Min(lo, v)
+				}
+			}
+			if ax[0].Min == nil || ax[0].Max == nil {
+				t.Errorf("%s: log axis without bounds (ECharts widens it to whole decades)", name)
+			} else if *ax[0].Min > lo || *ax[0].Min < lo/1.0001 {
+				t.Errorf("%s: log axis starts at %g, the data at %g", name, *ax[0].Min, lo)
+			}
+		}
+	}
+}
+
+// sameScale checks that the heatmaps titled in titles share one colour scale.
+func sameScale(t *testing.T, page string, opts []chartOption, titles ...string) {
+	t.Helper()
+	want := ""
+	for _, o := range opts {
+		for _, title := range titles {
+			if o.title() != title || len(o.VisualMap) == 0 {
+				continue
+			}
+			got := fmt.Sprint(o.VisualMap[0].Min, o.VisualMap[0].Max)
+			if want == "" {
+				want = got
+			} else if got != want {
+				t.Errorf("%s: %s has colour scale %s, others %s; charts a reader compares share one", page, title, got, want)
+			}
+		}
+	}
+}
+
+// TestChartRules builds each page type and checks its embedded charts against the rules.
+func TestChartRules(t *testing.T) {
+	heads, err := Heads(sampleHeadScores(), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChartRules(t, "heads", chartOptions(t, heads))
+
+	track, err := Track(sampleTrack())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChartRules(t, "track", chartOptions(t, track))
+
+	m := circuitsModel(t, models.Config{NLayers: 2, NHeads: 3, DModel: 24, NCtx: 8, DVocab: 30, AttnOnly: true, Seed: 1, InitializerRange: 0.2})
+	a, err := circuits.Analyze(m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	circ, err := Circuits(a, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := chartOptions(t, circ)
+	checkChartRules(t, "circuits", opts)
+	sameScale(t, "circuits", opts, "Q-composition", "K-composition", "V-composition")
+
+	pm := circuitsModel(t, models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 2, InitializerRange: 0.3})
+	clean, corrupted := []int{3, 7, 1, 7, 2}, []int{3, 8, 1, 7, 2}
+	act, err := circuits.Patch(pm, clean, corrupted, 1, 4, circuits.PatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dla, err := circuits.DirectLogitAttribution(pm, clean, len(clean), -1, 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch, err := Patch(PatchInput{Model: "m", Activation: act, DLA: dla})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = chartOptions(t, patch)
+	checkChartRules(t, "patch", opts)
+	sameScale(t, "patch", opts, "Residual stream", "Attention output", "MLP output", "Heads (every position)", "Heads by position")
+
+	rep, err := Repeated(sampleRepeated())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChartRules(t, "repeated", chartOptions(t, rep))
+
+	for _, name := range []string{"pentagon", "relu", "dimensionality", "phase"} {
+		sp, err := Superposition(spResult(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkChartRules(t, "superposition "+name, chartOptions(t, sp))
+	}
+}

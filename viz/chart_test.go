@@ -1,0 +1,123 @@
+package viz
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func optionOf(t *testing.T, c *Chart) map[string]any {
+	t.Helper()
+	b, err := c.OptionJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o map[string]any
+	if err := json.Unmarshal(b, &o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func axis(o map[string]any, name string) map[string]any {
+	switch a := o[name].(type) {
+	case []any:
+		return a[0].(map[string]any)
+	case map[string]any:
+		return a
+	}
+	return nil
+}
+
+// TestLogAxisSpansData: ECharts would draw steps 3 to 1500 from 1 to 10,000; the chart fixes
+// the axis to the data (and to its marks).
+func TestLogAxisSpansData(t *testing.T) {
+	s := Spec{Title: "t", X: "step", Y: "loss", Caption: "c"}
+	for _, tc := range []struct {
+		name     string
+		chart    *Chart
+		xlo, xhi string
+		ylo, yhi string
+	}{
+		{"log x", Lines(s, []Series{{Name: "a", X: []float64{0, 3, 10, 1500}, Y: []float64{5, 4, 3, 2}}}, LogX()), "3", "1500", "", ""},
+		{"log x with a mark beyond", Lines(s, []Series{{Name: "a", X: []float64{3, 1500}, Y: []float64{5, 4}}}, LogX(), VLine(2000, "bump")), "3", "2000", "", ""},
+		{"log both", Scatter(s, []Series{{Name: "a", X: []float64{0.2, 7}, Y: []float64{0.03, 40}}}, LogX(), LogY()), "0.2", "7", "0.03", "40"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := optionOf(t, tc.chart)
+			x, y := axis(o, "xAxis"), axis(o, "yAxis")
+			if got := fmt.Sprint(x["min"], " ", x["max"]); got != tc.xlo+" "+tc.xhi {
+				t.Errorf("x axis %s, want %s %s", got, tc.xlo, tc.xhi)
+			}
+			if tc.ylo != "" {
+				if got := fmt.Sprint(y["min"], " ", y["max"]); got != tc.ylo+" "+tc.yhi {
+					t.Errorf("y axis %s, want %s %s", got, tc.ylo, tc.yhi)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryCategoryLabelled: heatmap and bar axes show every label (ECharts hides crowded
+// ones), turned when they do not fit side by side, and leave the choice to ECharts only when
+// there is no room to read them.
+func TestEveryCategoryLabelled(t *testing.T) {
+	names := func(n int, prefix string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s%d", prefix, i)
+		}
+		return out
+	}
+	grid := func(r, c int) [][]float64 {
+		z := make([][]float64, r)
+		for i := range z {
+			z[i] = make([]float64, c)
+		}
+		return z
+	}
+	s := Spec{Title: "t", X: "x", Y: "y", Caption: "c"}
+	for _, tc := range []struct {
+		name           string
+		chart          *Chart
+		xLabel, yLabel string // "interval/rotate", or "" for ECharts' own choice
+	}{
+		{"small heatmap", Heatmap(s, names(4, "H"), names(2, "L"), grid(2, 4)), "0/0", "0/0"},
+		{"27 positions", Heatmap(s, names(27, "position "), names(2, "L"), grid(2, 27)), "0/90", "0/0"},
+		{"bars with long names", Bars(s, names(14, "component "), []Series{{Name: "a", Y: make([]float64, 14)}}), "0/90", ""},
+		{"few bars", Bars(s, names(3, "b"), []Series{{Name: "a", Y: make([]float64, 3)}}), "0/0", ""},
+		{"too many to read", Heatmap(s, names(200, "f"), names(200, "f"), grid(200, 200)), "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := optionOf(t, tc.chart)
+			for _, ax := range []struct{ name, want string }{{"xAxis", tc.xLabel}, {"yAxis", tc.yLabel}} {
+				a := axis(o, ax.name)
+				if a["type"] != "category" {
+					continue
+				}
+				got := ""
+				if l, ok := a["axisLabel"].(map[string]any); ok {
+					got = fmt.Sprint(l["interval"], "/", l["rotate"])
+					got = strings.Replace(got, "<nil>", "0", 1)
+				}
+				if got != ax.want {
+					t.Errorf("%s label %q, want %q", ax.name, got, ax.want)
+				}
+			}
+		})
+	}
+}
+
+// TestMarksStayVisible: a reference line outside the data widens the axis to show it.
+func TestMarksStayVisible(t *testing.T) {
+	s := Spec{Title: "t", X: "step", Y: "score", Caption: "c"}
+	o := optionOf(t, Lines(s, []Series{{Name: "a", X: []float64{0, 10}, Y: []float64{0.023, 0.03}}}, HLine(0.4, "threshold")))
+	if y := axis(o, "yAxis"); fmt.Sprint(y["min"], " ", y["max"]) != "0 0.5" {
+		t.Errorf("y axis %v to %v, want 0 to 0.5 (holding the threshold 0.4)", y["min"], y["max"])
+	}
+	o = optionOf(t, Lines(s, []Series{{Name: "a", X: []float64{0, 10}, Y: []float64{0.1, 0.9}}}, HLine(0.4, "threshold")))
+	if y := axis(o, "yAxis"); y["min"] != nil || y["max"] != nil {
+		t.Errorf("y axis fixed to %v..%v though the data holds the mark", y["min"], y["max"])
+	}
+}
