@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 )
 
@@ -13,7 +14,7 @@ import (
 // (tied), so the full OV circuit is W_V W_O itself.
 func oneHeadModel(t *testing.T, ov [4][4]float64) *models.Model {
 	t.Helper()
-	m := newModel(t, models.Config{NLayers: 1, NHeads: 1, DModel: 4, DHead: 4, NCtx: 4, DVocab: 4,
+	m := testmodel.Zero(t, models.Config{NLayers: 1, NHeads: 1, DModel: 4, DHead: 4, NCtx: 4, DVocab: 4,
 		AttnOnly: true, Normalization: models.NormNone})
 	we := weight(t, m, "W_E", 0)
 	wv := weight(t, m, "W_V", 0)
@@ -25,9 +26,9 @@ func oneHeadModel(t *testing.T, ov [4][4]float64) *models.Model {
 			wo.Data[i*4+j] = float32(ov[i][j])
 		}
 	}
-	set(t, m, "W_E", 0, we)
-	set(t, m, "W_V", 0, wv)
-	set(t, m, "W_O", 0, wo)
+	testmodel.Set(t, m, "W_E", 0, we)
+	testmodel.Set(t, m, "W_V", 0, wv)
+	testmodel.Set(t, m, "W_O", 0, wo)
 	return m
 }
 
@@ -70,7 +71,7 @@ func twoLayerModel(t *testing.T, ln bool, q, k, v [2][4]float64) *models.Model {
 	if ln {
 		cfg.Normalization = models.NormLN
 	}
-	m := newModel(t, cfg)
+	m := testmodel.Zero(t, cfg)
 	for l := 0; l < 2; l++ {
 		wq, wk, wv, wo := weight(t, m, "W_Q", l), weight(t, m, "W_K", l), weight(t, m, "W_V", l), weight(t, m, "W_O", l)
 		for h := 0; h < 2; h++ {
@@ -84,10 +85,10 @@ func twoLayerModel(t *testing.T, ln bool, q, k, v [2][4]float64) *models.Model {
 			}
 			wo.Data[h*4+h] = 1 // W_O[h] = e_h (layer 0); layer 1 likewise
 		}
-		set(t, m, "W_Q", l, wq)
-		set(t, m, "W_K", l, wk)
-		set(t, m, "W_V", l, wv)
-		set(t, m, "W_O", l, wo)
+		testmodel.Set(t, m, "W_Q", l, wq)
+		testmodel.Set(t, m, "W_K", l, wk)
+		testmodel.Set(t, m, "W_V", l, wv)
+		testmodel.Set(t, m, "W_O", l, wo)
 	}
 	return m
 }
@@ -143,15 +144,15 @@ func TestCompositionHandBuilt(t *testing.T) {
 func TestCompositionOfProjections(t *testing.T) {
 	for _, d := range []int{1, 2, 4} {
 		cfg := models.Config{NLayers: 2, NHeads: 1, DModel: 4, DHead: d, NCtx: 4, DVocab: 5, AttnOnly: true, Normalization: models.NormNone}
-		m := newModel(t, cfg)
+		m := testmodel.Zero(t, cfg)
 		for l := 0; l < 2; l++ {
 			wv, wo := weight(t, m, "W_V", l), weight(t, m, "W_O", l)
 			for i := 0; i < d; i++ {
 				wv.Data[i*d+i] = 1 // W_V [C,D]: e_i -> d_i
 				wo.Data[i*4+i] = 1 // W_O [D,C]: d_i -> e_i
 			}
-			set(t, m, "W_V", l, wv)
-			set(t, m, "W_O", l, wo)
+			testmodel.Set(t, m, "W_V", l, wv)
+			testmodel.Set(t, m, "W_O", l, wo)
 		}
 		cs, err := circuits.Composition(m, circuits.VComposition, 7)
 		if err != nil {
@@ -178,7 +179,7 @@ func TestCompositionLayerNormFoldingAndCentring(t *testing.T) {
 		wo.Data[c] = 1
 	}
 	wo.Data[4+1] = 1 // head (0,1) still writes e1
-	set(t, m, "W_O", 0, wo)
+	testmodel.Set(t, m, "W_O", 0, wo)
 	cs, err := circuits.Composition(m, circuits.QComposition, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +190,7 @@ func TestCompositionLayerNormFoldingAndCentring(t *testing.T) {
 	// Writing (2,1,1,1) keeps (3/4,-1/4,-1/4,-1/4) after centring; read along
 	// e0 that is |cos| = √(3/4) (2/√7 without centring).
 	wo.Data[0] = 2
-	set(t, m, "W_O", 0, wo)
+	testmodel.Set(t, m, "W_O", 0, wo)
 	if cs, err = circuits.Composition(m, circuits.QComposition, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestCompositionLayerNormFoldingAndCentring(t *testing.T) {
 	for i := range g.Data {
 		g.Data[i] = 2
 	}
-	set(t, m, "ln1.w", 1, g)
+	testmodel.Set(t, m, "ln1.w", 1, g)
 	after := circuits.QK(m, 1, 0).Full()
 	if !near(after.At(0, 0), 4*before.At(0, 0), 1e-9) || !near(before.At(0, 0), 1, 1e-9) {
 		t.Errorf("QK[0,0] %g before, %g after doubling ln1.w; want 1 and 4", before.At(0, 0), after.At(0, 0))

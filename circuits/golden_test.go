@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
@@ -58,10 +59,7 @@ func loadGolden(t *testing.T, name string) (*models.Model, golden) {
 	if c.LN {
 		cfg.Normalization = models.NormLN
 	}
-	m, err := models.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.New(t, cfg)
 	ws, _, err := safetensors.Read(filepath.Join(dir, "weights.safetensors"))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/hooks"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 )
 
@@ -19,7 +20,7 @@ import (
 func carrierModel(t *testing.T) *models.Model {
 	t.Helper()
 	const V, T, D = 6, 4, 6
-	m := newModel(t, models.Config{NLayers: 1, NHeads: 2, DModel: V + T, DHead: D, NCtx: T, DVocab: V,
+	m := testmodel.Zero(t, models.Config{NLayers: 1, NHeads: 2, DModel: V + T, DHead: D, NCtx: T, DVocab: V,
 		AttnOnly: true, Normalization: models.NormNone})
 	C := V + T
 	we, wp := weight(t, m, "W_E", 0), weight(t, m, "W_pos", 0)
@@ -29,8 +30,8 @@ func carrierModel(t *testing.T) *models.Model {
 	for p := 0; p < T; p++ {
 		wp.Data[p*C+V+p] = 1
 	}
-	set(t, m, "W_E", 0, we)
-	set(t, m, "W_pos", 0, wp)
+	testmodel.Set(t, m, "W_E", 0, we)
+	testmodel.Set(t, m, "W_pos", 0, wp)
 	wq, wk, wv, wo := weight(t, m, "W_Q", 0), weight(t, m, "W_K", 0), weight(t, m, "W_V", 0), weight(t, m, "W_O", 0)
 	for h := 0; h < 2; h++ {
 		for p := 0; p < T; p++ {
@@ -47,10 +48,10 @@ func carrierModel(t *testing.T) *models.Model {
 			wo.Data[(0*D+i)*C+V+i] = 1 // head 0: onto the position dims
 		}
 	}
-	set(t, m, "W_Q", 0, wq)
-	set(t, m, "W_K", 0, wk)
-	set(t, m, "W_V", 0, wv)
-	set(t, m, "W_O", 0, wo)
+	testmodel.Set(t, m, "W_Q", 0, wq)
+	testmodel.Set(t, m, "W_K", 0, wk)
+	testmodel.Set(t, m, "W_V", 0, wv)
+	testmodel.Set(t, m, "W_O", 0, wo)
 	return m
 }
 
@@ -166,10 +167,7 @@ func TestDLASumsToLogitDiff(t *testing.T) {
 		{"shortformer untied", models.Config{NLayers: 1, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 11, AttnOnly: true, Positional: models.PosShortformer, Untied: true}, 1 + 2 + 1 + 1},
 	} {
 		tc.cfg.Seed, tc.cfg.InitializerRange = 5, 0.5
-		m, err := models.New(tc.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := testmodel.New(t, tc.cfg)
 		// Non-zero biases everywhere, so every term is exercised.
 		for i := range m.Params.Data {
 			if m.Params.Data[i] == 0 {
@@ -196,10 +194,7 @@ func TestDLASumsToLogitDiff(t *testing.T) {
 }
 
 func TestPatchRestoresTheCleanRun(t *testing.T) {
-	m, err := models.New(models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 9, InitializerRange: 0.3})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.New(t, models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 9, InitializerRange: 0.3})
 	clean, corrupted := []int{3, 7, 1, 7, 2, 9}, []int{3, 7, 1, 8, 2, 9} // differ at position 3 only
 	r, err := circuits.Patch(m, clean, corrupted, 4, 11, circuits.PatchOptions{})
 	if err != nil {
@@ -256,10 +251,7 @@ func TestAttributionApproximatesActivationPatching(t *testing.T) {
 		{"attention-only LayerNorm", models.Config{NLayers: 2, NHeads: 4, DModel: 32, NCtx: 10, DVocab: 30, AttnOnly: true, Seed: 4, InitializerRange: 0.2}, 0.9},
 		{"no LayerNorm", models.Config{NLayers: 2, NHeads: 4, DModel: 32, NCtx: 10, DVocab: 30, AttnOnly: true, Normalization: models.NormNone, Seed: 4, InitializerRange: 0.2}, 0.9},
 	} {
-		m, err := models.New(tc.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := testmodel.New(t, tc.cfg)
 		clean := []int{5, 9, 2, 17, 5, 9, 2, 17, 5, 9}
 		corrupted := []int{5, 9, 2, 17, 5, 21, 2, 17, 5, 9}
 		act, err := circuits.Patch(m, clean, corrupted, 2, 21, circuits.PatchOptions{})

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
 )
@@ -15,19 +16,6 @@ var configs = []models.Config{
 	{NLayers: 2, NHeads: 3, DModel: 12, NCtx: 8, DVocab: 17, Seed: 1},
 	{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 13, AttnOnly: true, Positional: models.PosShortformer, Seed: 2},
 	{NLayers: 1, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 13, Normalization: models.NormNone, Untied: true, Seed: 3},
-}
-
-func model(t *testing.T, c models.Config) *models.Model {
-	t.Helper()
-	m, err := models.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(c.Seed, 5))
-	for i := range m.Params.Data {
-		m.Params.Data[i] = float32(rng.NormFloat64() * 0.3)
-	}
-	return m
 }
 
 func tokens(seed uint64, n, vocab int) []int {
@@ -51,7 +39,7 @@ func maxDiff(a, b []float32) float64 {
 
 func TestEveryHookFiresOnceWithItsShape(t *testing.T) {
 	for _, c := range configs {
-		m := model(t, c)
+		m := testmodel.Random(t, c, 0.3)
 		B, T := 2, 5
 		seen := map[string]int{}
 		var order []string
@@ -86,7 +74,7 @@ func TestEveryHookFiresOnceWithItsShape(t *testing.T) {
 // ablating the head at hook_z.
 func TestPatternZeroingEqualsZAblation(t *testing.T) {
 	for _, c := range configs {
-		m := model(t, c)
+		m := testmodel.Random(t, c, 0.3)
 		B, T := 2, 6
 		toks := tokens(2, B*T, c.DVocab)
 		l, h := c.NLayers-1, 1
@@ -119,7 +107,7 @@ func TestPatternZeroingEqualsZAblation(t *testing.T) {
 func itoa(i int) string { return string(rune('0' + i)) }
 
 func TestReplacementChangesLoss(t *testing.T) {
-	m := model(t, configs[0])
+	m := testmodel.Random(t, configs[0], 0.3)
 	B, T := 1, 6
 	toks, tgts := tokens(3, B*T, 17), tokens(4, B*T, 17)
 	plain, _ := RunWithHooks(m, toks, B, T, tgts)
@@ -139,7 +127,7 @@ func TestReplacementChangesLoss(t *testing.T) {
 }
 
 func TestFilteredCacheKeepsOnlyWhatWasAsked(t *testing.T) {
-	m := model(t, configs[0])
+	m := testmodel.Random(t, configs[0], 0.3)
 	B, T := 2, 4
 	_, cache, err := RunWithCache(m, tokens(5, B*T, 17), B, T, MustFilter("blocks.*.attn.hook_pattern", "hook_embed"))
 	if err != nil {
@@ -169,7 +157,7 @@ func TestFilteredCacheKeepsOnlyWhatWasAsked(t *testing.T) {
 }
 
 func TestHookErrorLeavesNothingAttached(t *testing.T) {
-	m := model(t, configs[0])
+	m := testmodel.Random(t, configs[0], 0.3)
 	toks := tokens(6, 4, 17)
 	before, _ := RunWithHooks(m, toks, 1, 4, nil)
 	boom := errors.New("boom")
@@ -186,7 +174,7 @@ func TestHookErrorLeavesNothingAttached(t *testing.T) {
 }
 
 func TestPatchingFromCleanRun(t *testing.T) {
-	m := model(t, configs[0])
+	m := testmodel.Random(t, configs[0], 0.3)
 	B, T := 1, 6
 	clean, corrupt := tokens(7, B*T, 17), tokens(8, B*T, 17)
 	corrupt[0] = clean[0]
@@ -231,7 +219,7 @@ func TestPatchingFromCleanRun(t *testing.T) {
 }
 
 func TestMeanAblationOfABatchOfOneIsIdentity(t *testing.T) {
-	m := model(t, configs[0])
+	m := testmodel.Random(t, configs[0], 0.3)
 	toks := tokens(9, 5, 17)
 	plain, cache, err := RunWithCache(m, toks, 1, 5, MustFilter("blocks.1.attn.hook_z"))
 	if err != nil {
@@ -252,7 +240,7 @@ func TestMeanAblationOfABatchOfOneIsIdentity(t *testing.T) {
 
 func TestResultSumsToAttnOut(t *testing.T) {
 	c := configs[0]
-	m := model(t, c)
+	m := testmodel.Random(t, c, 0.3)
 	B, T := 2, 5
 	_, cache, err := RunWithCache(m, tokens(10, B*T, 17), B, T, MustFilter("blocks.0.attn.hook_result", "blocks.0.hook_attn_out"))
 	if err != nil {
@@ -277,7 +265,7 @@ func TestResultSumsToAttnOut(t *testing.T) {
 // The gradient at the residual stream predicts the loss change of a small
 // perturbation there (the premise of attribution patching).
 func TestGradientsAtHookPoints(t *testing.T) {
-	m := model(t, configs[0])
+	m := testmodel.Random(t, configs[0], 0.3)
 	B, T := 1, 6
 	toks, tgts := tokens(11, B*T, 17), tokens(12, B*T, 17)
 	base, cache, err := Run(m, toks, B, T, Spec{Targets: tgts, Grads: MustFilter("blocks.1.hook_resid_mid")})
@@ -319,7 +307,7 @@ func TestCacheSurvivesRelease(t *testing.T) {
 }
 
 func cacheSurvivesRelease(t *testing.T, f Filter) {
-	m := model(t, configs[0])
+	m := testmodel.Random(t, configs[0], 0.3)
 	pass, cache, err := RunWithCache(m, tokens(20, 6, 17), 1, 6, f)
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +335,7 @@ func cacheSurvivesRelease(t *testing.T, f Filter) {
 // shape reuses them (its activations land in the released memory), and the
 // released cache reads as empty rather than as another pass's numbers.
 func TestCacheReleaseRecyclesBuffers(t *testing.T) {
-	m := model(t, configs[0])
+	m := testmodel.Random(t, configs[0], 0.3)
 	_, cache, err := RunWithCache(m, tokens(20, 6, 17), 1, 6, MustFilter("*"))
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 )
 
 // TestCopyLosses uses a hand-set head that attends L-1 tokens back with an
@@ -13,14 +15,14 @@ import (
 func TestCopyLosses(t *testing.T) {
 	const L, k, B = 5, 3, 4
 	ident := func(tok int) []float32 {
-		row := make([]float32, hsVocab)
+		row := make([]float32, testmodel.HandVocab)
 		row[tok] = 20
 		return row
 	}
 	passages := make([]int, 0, B*L)
 	for b := range B {
 		for j := range L {
-			passages = append(passages, 1+(b*7+j*3)%(hsVocab-1)) // distinct within a passage
+			passages = append(passages, 1+(b*7+j*3)%(testmodel.HandVocab-1)) // distinct within a passage
 		}
 	}
 	for _, tc := range []struct {
@@ -29,7 +31,7 @@ func TestCopyLosses(t *testing.T) {
 		copies bool
 	}{{"period", L - 1, true}, {"wrong offset", L, false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := handSet(t, []int{tc.shift}, []func(int) []float32{ident})
+			m := testmodel.HandSet(t, []int{tc.shift}, []func(int) []float32{ident})
 			res, err := CopyLosses(m, passages, B, L, k, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -53,7 +55,7 @@ func TestCopyLosses(t *testing.T) {
 }
 
 func TestCopyLossesErrors(t *testing.T) {
-	m := handSet(t, []int{1}, []func(int) []float32{func(int) []float32 { return make([]float32, hsVocab) }})
+	m := testmodel.HandSet(t, []int{1}, []func(int) []float32{func(int) []float32 { return make([]float32, testmodel.HandVocab) }})
 	for _, tc := range []struct {
 		name         string
 		tokens       []int

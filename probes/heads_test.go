@@ -7,15 +7,20 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 )
 
-func ovStrongCopy(tok int) []float32 { r := make([]float32, hsVocab); r[tok] = 20; return r }
+func ovStrongCopy(tok int) []float32 {
+	r := make([]float32, testmodel.HandVocab)
+	r[tok] = 20
+	return r
+}
 
 // TestHeadsHandSet: a previous-token head, a fixed-offset head that is an
 // induction head at |r| = 5, a head attending to itself that copies, and one
 // attending to itself that does not: the roles follow.
 func TestHeadsHandSet(t *testing.T) {
-	m := handSet(t, []int{1, 4, 0, 0}, []func(int) []float32{ovNext, ovNegate, ovCopy, ovNext})
+	m := testmodel.HandSet(t, []int{1, 4, 0, 0}, []func(int) []float32{testmodel.OVNext, testmodel.OVNegate, testmodel.OVCopy, testmodel.OVNext})
 	s, err := Heads(m, HeadOptions{Repeat: RepeatOptions{RepeatedConfig: data.RepeatedConfig{Len: 5}, Batch: 8, Seed: 1}})
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +34,7 @@ func TestHeadsHandSet(t *testing.T) {
 	near(t, "prefix matching", s.PrefixMatching[0][1], 1, 1e-6)
 	near(t, "copying", s.Copying[0][2], 1, 1e-6)
 	near(t, "self head, previous token", s.PreviousToken[0][2], 0, 1e-6)
-	if s.Layers != 1 || s.Heads != 4 || s.InductionLoss == nil || s.Options.Repeat.Vocab != hsVocab || s.Options.Thresholds.PrefixMatching != 0.4 {
+	if s.Layers != 1 || s.Heads != 4 || s.InductionLoss == nil || s.Options.Repeat.Vocab != testmodel.HandVocab || s.Options.Thresholds.PrefixMatching != 0.4 {
 		t.Errorf("header: %+v", s)
 	}
 	if _, err := json.Marshal(s); err != nil {
@@ -104,7 +109,7 @@ func TestICLPositions(t *testing.T) {
 // ln(1+e^-19+14e^-20)); token 1 only sees token 0, which it copies wrongly
 // (loss ln(e^21+15)).
 func TestICLScoreHandSet(t *testing.T) {
-	m := handSet(t, []int{4}, []func(int) []float32{ovStrongCopy})
+	m := testmodel.HandSet(t, []int{4}, []func(int) []float32{ovStrongCopy})
 	var toks []int
 	for b := range 2 {
 		for k := range 16 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -64,7 +65,7 @@ func TestPrefixMatchingPatterns(t *testing.T) {
 // score measures attention to the token after the earlier occurrence, which
 // only an induction mechanism finds at every length (docs/REFERENCE.md).
 func TestPrefixMatchingHandSet(t *testing.T) {
-	m := handSet(t, []int{1, 4}, []func(int) []float32{ovCopy, ovCopy})
+	m := testmodel.HandSet(t, []int{1, 4}, []func(int) []float32{testmodel.OVCopy, testmodel.OVCopy})
 	for _, tc := range []struct {
 		n, repeats int
 		want       [2]float64
@@ -97,7 +98,7 @@ func TestPrefixMatchingHandSet(t *testing.T) {
 // TestCopyingHandSet: heads whose OV circuit copies, negates, shifts or
 // half-copies the attended token score 1, 0, 0 and 1/2 exactly.
 func TestCopyingHandSet(t *testing.T) {
-	m := handSet(t, []int{1, 1, 1, 1}, []func(int) []float32{ovCopy, ovNegate, ovNext, ovHalf})
+	m := testmodel.HandSet(t, []int{1, 1, 1, 1}, []func(int) []float32{testmodel.OVCopy, testmodel.OVNegate, testmodel.OVNext, testmodel.OVHalf})
 	got, err := Copying(m, RepeatOptions{Batch: 3, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +123,8 @@ func TestRaisedShare(t *testing.T) {
 // first; the first copy's tokens only by chance. (The embedding also adds 1
 // to the current token's logit, e^-19 in the loss: below the tolerance.)
 func TestInductionLossHandSet(t *testing.T) {
-	m := handSet(t, []int{4}, []func(int) []float32{func(tok int) []float32 {
-		r := ovCopy(tok)
+	m := testmodel.HandSet(t, []int{4}, []func(int) []float32{func(tok int) []float32 {
+		r := testmodel.OVCopy(tok)
 		r[tok] = 20
 		return r
 	}})

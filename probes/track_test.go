@@ -11,28 +11,17 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
 )
 
-var tinyTrack = models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 16, DVocab: 20, AttnOnly: true}
-
 // handRun writes checkpoints (models of different seeds, one architecture)
 // at the given steps and a metrics log with a loss per step.
 func handRun(t *testing.T, run string, steps ...int) {
 	t.Helper()
-	for _, s := range steps {
-		c := tinyTrack
-		c.Seed = uint64(s + 1)
-		m, err := models.New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Save(train.StepDir(run, s)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testmodel.Run(t, run, testmodel.Tiny, steps...)
 	var b strings.Builder
 	for s := 0; s <= 20; s++ {
 		fmt.Fprintf(&b, `{"step":%d,"tokens":0,"loss":%g,"lr":0.001,"time_s":0,"tokens_per_s":0}`+"\n", s, 3-0.05*float64(s))
@@ -127,22 +116,7 @@ func TestTrackIncremental(t *testing.T) {
 // tiny model, every checkpoint probed, losses attached from its log.
 func TestTrackTrainedRun(t *testing.T) {
 	run := t.TempDir()
-	c := tinyTrack
-	c.Seed = 1
-	m, err := models.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := data.NewRepeated(data.RepeatedConfig{Vocab: 20, Len: 3, MaxLen: 7}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := train.DefaultConfig()
-	tc.Steps, tc.BatchSize, tc.Warmup, tc.EvalEvery = 12, 4, 2, 0
-	tc.Checkpoints = train.CheckpointSchedule{PerDoubling: 1}
-	if _, err := train.Run(context.Background(), train.Options{Model: m, Config: tc, Dir: run, Train: data.NewPairs(src)}); err != nil {
-		t.Fatal(err)
-	}
+	testmodel.Trained(t, run, testmodel.Tiny, 12)
 	cps, _ := train.Checkpoints(run)
 	res, err := Track(context.Background(), run, TrackOptions{Heads: HeadOptions{Repeat: RepeatOptions{Batch: 4}}, ICLBatch: 4})
 	if err != nil {
@@ -164,12 +138,9 @@ func TestTrackErrors(t *testing.T) {
 	os.WriteFile(file, []byte("x"), 0o644)
 	other := t.TempDir()
 	handRun(t, other, 0, 5)
-	c := tinyTrack
+	c := testmodel.Tiny
 	c.NLayers = 1
-	m, _ := models.New(c)
-	if err := m.Save(train.StepDir(other, 10)); err != nil {
-		t.Fatal(err)
-	}
+	testmodel.Save(t, train.StepDir(other, 10), c)
 	for _, tc := range []struct{ run, want string }{
 		{filepath.Join(dir, "missing"), "does not exist"},
 		{file, "is a file, not a run directory"},
@@ -212,7 +183,7 @@ func TestTrackICLFromRun(t *testing.T) {
 	dir := t.TempDir()
 	handRun(t, dir, 0, 2)
 	rc := run.DefaultConfig()
-	rc.Model = tinyTrack
+	rc.Model = testmodel.Tiny
 	rc.Data = data.Config{Kind: data.KindSynthetic, Seed: 3, Synthetic: data.SyntheticConfig{Vocab: 20, MinSpan: 3, MaxSpan: 5}}.WithDefaults()
 	if err := run.WriteConfig(dir, rc); err != nil {
 		t.Fatal(err)

@@ -6,18 +6,10 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
-
-func circuitsModel(t *testing.T, cfg models.Config) *models.Model {
-	t.Helper()
-	m, err := models.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func TestCircuitsReport(t *testing.T) {
 	for _, tc := range []struct {
@@ -30,7 +22,7 @@ func TestCircuitsReport(t *testing.T) {
 		{"one layer", models.Config{NLayers: 1, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, AttnOnly: true, Seed: 1}, 1 + 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := circuits.Analyze(circuitsModel(t, tc.cfg), 1)
+			a, err := circuits.Analyze(testmodel.New(t, tc.cfg), 1)
 			if err != nil {
 				t.Fatal(err)
 			}

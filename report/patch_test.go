@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
@@ -21,7 +22,7 @@ func TestPatchReport(t *testing.T) {
 		{"with MLPs", models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 2, InitializerRange: 0.3}, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := circuitsModel(t, tc.cfg)
+			m := testmodel.New(t, tc.cfg)
 			clean, corrupted := []int{3, 7, 1, 7, 2}, []int{3, 8, 1, 7, 2}
 			act, err := circuits.Patch(m, clean, corrupted, 1, 4, circuits.PatchOptions{})
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
@@ -20,13 +21,7 @@ func TestRunIndex(t *testing.T) {
 	if err := run.WriteConfig(dir, c); err != nil {
 		t.Fatal(err)
 	}
-	m, err := models.New(models.Config{NLayers: 1, NHeads: 1, DModel: 8, NCtx: 8, DVocab: 8, AttnOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Save(train.StepDir(dir, 120)); err != nil {
-		t.Fatal(err)
-	}
+	testmodel.Save(t, train.StepDir(dir, 120), models.Config{NLayers: 1, NHeads: 1, DModel: 8, NCtx: 8, DVocab: 8, AttnOnly: true})
 	if _, err := RunIndex(dir); err == nil || !strings.Contains(err.Error(), "no page in") {
 		t.Errorf("a run without pages: error %v", err)
 	}

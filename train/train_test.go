@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/train"
@@ -21,10 +22,7 @@ import (
 // the synthetic language.
 func tiny(t testing.TB) (*models.Model, *data.Pairs, *data.Pairs) {
 	t.Helper()
-	m, err := models.New(models.Config{NLayers: 1, NHeads: 2, DModel: 16, NCtx: 16, DVocab: 32, AttnOnly: true, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.New(t, models.Config{NLayers: 1, NHeads: 2, DModel: 16, NCtx: 16, DVocab: 32, AttnOnly: true, Seed: 3})
 	sc := data.SyntheticConfig{Vocab: 32, MinSpan: 3, MaxSpan: 6}.WithDefaults()
 	tr, err := data.NewSynthetic(sc, 1)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/viz/attention"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
@@ -57,7 +58,7 @@ func clickHead(p *browsertest.Page, l, h int) {
 // the stored weights are the model's hook_pattern, and what the page does in a browser, are
 // tested in viz/attention.
 func TestAttentionCommandPage(t *testing.T) {
-	dir := tinyCheckpoint(t, attnConfig)
+	dir := testmodel.Checkpoint(t, attnConfig)
 	out := filepath.Join(t.TempDir(), "attn.html")
 	stdout, err := cli(t, "attention", "--model", dir, "--tokens", attnPrompt, "-o", out, "--roles=false")
 	if err != nil {
@@ -80,7 +81,7 @@ func TestAttentionCommandPage(t *testing.T) {
 func TestAttentionCommandText(t *testing.T) {
 	cfg := attnConfig
 	cfg.DVocab, cfg.NCtx = 257, 64
-	dir := tinyCheckpoint(t, cfg)
+	dir := testmodel.Checkpoint(t, cfg)
 	out := filepath.Join(t.TempDir(), "a.html")
 	if _, err := cli(t, "attention", "--model", dir, "--text", "ab\nab", "-o", out); err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func TestAttentionCommandText(t *testing.T) {
 }
 
 func TestAttentionCommandErrors(t *testing.T) {
-	dir := tinyCheckpoint(t, attnConfig)
+	dir := testmodel.Checkpoint(t, attnConfig)
 	tmp := t.TempDir()
 	// A regular file where the output's directory should be: unwritable.
 	blocker := filepath.Join(t.TempDir(), "file")

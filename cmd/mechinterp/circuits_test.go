@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 )
 
 func TestCircuitsCommand(t *testing.T) {
 	cfg := tinyConfig
 	cfg.InitializerRange = 0.3
-	dir := tinyCheckpoint(t, cfg)
+	dir := testmodel.Checkpoint(t, cfg)
 	html := filepath.Join(t.TempDir(), "c.html")
 	out, err := cli(t, "circuits", "--model", dir, "-o", html, "--top", "3")
 	if err != nil {

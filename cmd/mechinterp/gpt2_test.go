@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/tensor/safetensors"
@@ -139,7 +140,7 @@ func TestGPT2RunProcess(t *testing.T) {
 }
 
 func TestGPT2BadInput(t *testing.T) {
-	noLN := tinyCheckpoint(t, func() models.Config {
+	noLN := testmodel.Checkpoint(t, func() models.Config {
 		c := tinyConfig
 		c.Normalization = "none"
 		return c

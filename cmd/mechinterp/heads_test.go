@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
 )
 
 func TestHeadsCommand(t *testing.T) {
-	dir := tinyCheckpoint(t, tinyConfig) // 2 layers × 2 heads, n_ctx 8, vocab 20
+	dir := testmodel.Checkpoint(t, tinyConfig) // 2 layers × 2 heads, n_ctx 8, vocab 20
 	html := filepath.Join(t.TempDir(), "heads.html")
 	out, err := cli(t, "heads", "--model", dir, "-o", html, "--batch", "8")
 	if err != nil {
@@ -86,7 +87,7 @@ func TestHeadsTokenRangeFromRun(t *testing.T) {
 // TestHeadsReportFile: the command writes the heads page with its six charts; the page itself
 // is checked in a browser in package report.
 func TestHeadsReportFile(t *testing.T) {
-	dir := tinyCheckpoint(t, tinyConfig)
+	dir := testmodel.Checkpoint(t, tinyConfig)
 	html := filepath.Join(t.TempDir(), "heads.html")
 	if out, err := cli(t, "heads", "--model", dir, "-o", html); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -111,7 +112,7 @@ func pageCharts(t *testing.T, path string) int {
 }
 
 func TestHeadsBadInput(t *testing.T) {
-	dir := tinyCheckpoint(t, tinyConfig)
+	dir := testmodel.Checkpoint(t, tinyConfig)
 	file := writeFile(t, t.TempDir(), "notadir", "x")
 	for _, tc := range []struct {
 		name string

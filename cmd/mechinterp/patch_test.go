@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 )
 
 func TestPatchCommandTokens(t *testing.T) {
 	cfg := tinyConfig
 	cfg.InitializerRange = 0.3
-	dir := tinyCheckpoint(t, cfg)
+	dir := testmodel.Checkpoint(t, cfg)
 	html := filepath.Join(t.TempDir(), "p.html")
 	out, err := cli(t, "patch", "--model", dir, "--tokens-mode", "--clean", "3,7,1,7,2", "--corrupted", "3,8,1,7,2",
 		"--answer", "1", "--wrong", "4", "-o", html, "--top", "3")
@@ -55,7 +57,7 @@ func TestPatchCommandTokens(t *testing.T) {
 func TestPatchCommandText(t *testing.T) {
 	cfg := tinyConfig
 	cfg.DVocab, cfg.InitializerRange = 257, 0.3
-	dir := tinyCheckpoint(t, cfg)
+	dir := testmodel.Checkpoint(t, cfg)
 	out, err := cli(t, "patch", "--model", dir, "--clean", "abcab", "--corrupted", "abdab", "--answer", "c", "--wrong", "d", "-o", "")
 	if err != nil {
 		t.Fatal(err)
@@ -66,10 +68,10 @@ func TestPatchCommandText(t *testing.T) {
 }
 
 func TestPatchBadInput(t *testing.T) {
-	dir := tinyCheckpoint(t, tinyConfig)
+	dir := testmodel.Checkpoint(t, tinyConfig)
 	text := tinyConfig
 	text.DVocab = 257
-	textDir := tinyCheckpoint(t, text)
+	textDir := testmodel.Checkpoint(t, text)
 	base := []string{"patch", "--model", dir, "--tokens-mode", "-o", ""}
 	for _, tc := range []struct {
 		name string

@@ -7,28 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
 
-// tinyCheckpoint writes a small random model and returns its directory.
-func tinyCheckpoint(t *testing.T, cfg models.Config) string {
-	t.Helper()
-	m, err := models.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "model")
-	if err := m.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 var tinyConfig = models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, AttnOnly: true, Seed: 3}
 
 func TestRunPrintsPredictionsAndWritesFiles(t *testing.T) {
-	dir := tinyCheckpoint(t, tinyConfig)
+	dir := testmodel.Checkpoint(t, tinyConfig)
 	out := t.TempDir()
 	logits, cache := filepath.Join(out, "logits.safetensors"), filepath.Join(out, "cache.safetensors")
 	stdout, err := cli(t, "run", "--model", dir, "--tokens", "3,14,15;1,2,3", "--top", "3",
@@ -80,7 +67,7 @@ func TestRunPrintsPredictionsAndWritesFiles(t *testing.T) {
 
 // A config file supplies flag values; a flag beats it.
 func TestRunConfigFile(t *testing.T) {
-	dir := tinyCheckpoint(t, tinyConfig)
+	dir := testmodel.Checkpoint(t, tinyConfig)
 	cfg := filepath.Join(t.TempDir(), "run.yaml")
 	if err := os.WriteFile(cfg, []byte("model: "+dir+"\ntokens: 1,2,3\ntop: 2\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -104,7 +91,7 @@ func TestRunConfigFile(t *testing.T) {
 func TestRunText(t *testing.T) {
 	cfg := tinyConfig
 	cfg.DVocab = 257
-	dir := tinyCheckpoint(t, cfg)
+	dir := testmodel.Checkpoint(t, cfg)
 	out, err := cli(t, "run", "--model", dir, "--text", "hi!", "--top", "2")
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +103,7 @@ func TestRunText(t *testing.T) {
 
 // Bad input ends with one clear line and a non-zero exit, never a panic.
 func TestRunBadInput(t *testing.T) {
-	good := tinyCheckpoint(t, tinyConfig)
+	good := testmodel.Checkpoint(t, tinyConfig)
 	empty := t.TempDir()
 	truncated := filepath.Join(t.TempDir(), "m")
 	copyDir(t, good, truncated)
@@ -128,7 +115,7 @@ func TestRunBadInput(t *testing.T) {
 	os.WriteFile(filepath.Join(garbage, "model.safetensors"), []byte("not a safetensors file at all"), 0o644)
 	mismatch := filepath.Join(t.TempDir(), "m")
 	copyDir(t, good, mismatch)
-	other := tinyCheckpoint(t, models.Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 20, AttnOnly: true})
+	other := testmodel.Checkpoint(t, models.Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 20, AttnOnly: true})
 	b, _ = os.ReadFile(filepath.Join(other, "model.safetensors"))
 	os.WriteFile(filepath.Join(mismatch, "model.safetensors"), b, 0o644)
 	badConfig := filepath.Join(t.TempDir(), "bad.yaml")

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/train"
 )
@@ -171,7 +172,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 // TestServeModel serves one model on a free port with the default start prompt (r + r).
 func TestServeModel(t *testing.T) {
-	dir := tinyCheckpoint(t, attnConfig)
+	dir := testmodel.Checkpoint(t, attnConfig)
 	s := startServe(t, "--model", dir, "--addr", "127.0.0.1:0", "--roles=false")
 	res, err := http.Get(s.url)
 	if err != nil {
@@ -202,7 +203,7 @@ func TestServeModel(t *testing.T) {
 }
 
 func TestServeErrors(t *testing.T) {
-	dir := tinyCheckpoint(t, attnConfig)
+	dir := testmodel.Checkpoint(t, attnConfig)
 	empty := t.TempDir()
 	tests := []struct {
 		name string
