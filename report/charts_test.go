@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/viz"
 )
@@ -206,7 +207,7 @@ func TestChartRules(t *testing.T) {
 	}
 	checkChartRules(t, "track", chartOptions(t, track))
 
-	m := circuitsModel(t, models.Config{NLayers: 2, NHeads: 3, DModel: 24, NCtx: 8, DVocab: 30, AttnOnly: true, Seed: 1, InitializerRange: 0.2})
+	m := testmodel.New(t, models.Config{NLayers: 2, NHeads: 3, DModel: 24, NCtx: 8, DVocab: 30, AttnOnly: true, Seed: 1, InitializerRange: 0.2})
 	a, err := circuits.Analyze(m, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +220,7 @@ func TestChartRules(t *testing.T) {
 	checkChartRules(t, "circuits", opts)
 	sameScale(t, "circuits", opts, "Q-composition", "K-composition", "V-composition")
 
-	pm := circuitsModel(t, models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 2, InitializerRange: 0.3})
+	pm := testmodel.New(t, models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 2, InitializerRange: 0.3})
 	clean, corrupted := []int{3, 7, 1, 7, 2}, []int{3, 8, 1, 7, 2}
 	act, err := circuits.Patch(pm, clean, corrupted, 1, 4, circuits.PatchOptions{})
 	if err != nil {
