@@ -13,15 +13,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
 
-# Rows, top to bottom; a trailing /... also matches the subpackages.
+# Rows, top to bottom; a row may name several packages, and a trailing /...
+# also matches the subpackages.
 rows=(
-  "internal/..."
+  "internal/config internal/atomicfile internal/seed internal/jsonx"
   "tensor/..."
   "models/..."
   "hooks"
   "train"
   "data/..."
   "run"
+  "internal/testmodel"
   "probes/..."
   "circuits/..."
   "sae/..."
@@ -35,15 +37,16 @@ rows=(
 analysis="probes circuits sae superposition lab study"
 
 rank() { # rank PKG: the row of a module-relative package path, or -1
-  local p=$1 i
+  local p=$1 i r
   for i in "${!rows[@]}"; do
-    local r=${rows[$i]}
-    if [[ $r == */... ]]; then
-      local base=${r%/...}
-      [[ $p == "$base" || $p == "$base"/* ]] && { echo "$i"; return; }
-    elif [[ $p == "$r" ]]; then
-      echo "$i"; return
-    fi
+    for r in ${rows[$i]}; do
+      if [[ $r == */... ]]; then
+        local base=${r%/...}
+        [[ $p == "$base" || $p == "$base"/* ]] && { echo "$i"; return; }
+      elif [[ $p == "$r" ]]; then
+        echo "$i"; return
+      fi
+    done
   done
   echo -1
 }
