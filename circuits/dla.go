@@ -118,9 +118,9 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 	if err := checkAnswer(c, answer, wrong); err != nil {
 		return nil, err
 	}
-	L, H, C, V := c.NLayers, c.NHeads, c.DModel, c.DVocab
+	L, C, V := c.NLayers, c.DModel, c.DVocab
 	ln := c.HasLN()
-	names := []string{"hook_embed", "hook_pos_embed", "blocks.*.attn.hook_result"}
+	names := []string{"hook_embed", "hook_pos_embed", "blocks.*.hook_attn_out", "blocks.*.attn.hook_result"}
 	if !c.AttnOnly {
 		names = append(names, "blocks.*.hook_mlp_out")
 	}
@@ -130,6 +130,21 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 	pass, cache, err := hooks.Run(m, tokens, B, T, hooks.Spec{Cache: hooks.MustFilter(names...)})
 	if err != nil {
 		return nil, fmt.Errorf("circuits: direct logit attribution: %w", err)
+	}
+	// What each component wrote into the final residual stream at pos, each
+	// [B,1,C], then as ln_final saw it: centred and divided by its scale.
+	resid, err := cache.DecomposeResid(c, L, false, []int{pos})
+	if err != nil {
+		return nil, fmt.Errorf("circuits: direct logit attribution: %w", err)
+	}
+	heads, err := cache.StackHeadResults(c, L, []int{pos})
+	if err != nil {
+		return nil, fmt.Errorf("circuits: direct logit attribution: %w", err)
+	}
+	for _, s := range []*hooks.Stack{resid, heads} {
+		if err := cache.ApplyLNToStack(c, s, L, false); err != nil {
+			return nil, fmt.Errorf("circuits: direct logit attribution: %w", err)
+		}
 	}
 
 	// dir = ln_final.w ⊙ (W_U[:,answer] - W_U[:,wrong]).
@@ -153,35 +168,27 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 			dir[i] *= float64(g.Data[i])
 		}
 	}
-	scale := make([]float64, B)
-	for b := range scale {
-		scale[b] = 1
-		if ln {
-			scale[b] = float64(cache.Get("ln_final.hook_scale").Data[b*T+pos])
-		}
-	}
-	// project returns the batch mean of the projection of x[b, pos, :] (x
-	// laid out [B,T,inner] with the C values at offset off of each row).
-	project := func(x []float32, inner, off int) float64 {
-		var total float64
-		for b := 0; b < B; b++ {
-			v := x[(b*T+pos)*inner+off : (b*T+pos)*inner+off+C]
-			var mean float64
-			if ln {
-				for _, e := range v {
-					mean += float64(e)
+	// project returns the batch mean of a stack component [B,1,C] · dir.
+	project := func(s *hooks.Stack, label string) float64 {
+		for i, l := range s.Labels {
+			if l != label {
+				continue
+			}
+			x := s.Component(i)
+			var total float64
+			for b := 0; b < B; b++ {
+				for k, e := range x[b*C : (b+1)*C] {
+					total += float64(e) * dir[k]
 				}
-				mean /= float64(C)
 			}
-			var s float64
-			for i, e := range v {
-				s += (float64(e) - mean) * dir[i]
-			}
-			total += s / scale[b]
+			return total / float64(B)
 		}
-		return total / float64(B)
+		panic("circuits: no component " + label) // DecomposeResid and StackHeadResults make every label asked for
 	}
-	projectConst := func(v []float32) float64 { // a bias added at every position
+	// projectConst projects a bias added at every position, which
+	// ApplyLNToStack does not hold: it is centred and divided by each
+	// sequence's ln_final scale here.
+	projectConst := func(v []float32) float64 {
 		var mean float64
 		if ln {
 			for _, e := range v {
@@ -194,20 +201,24 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 			s += (float64(e) - mean) * dir[i]
 		}
 		for b := 0; b < B; b++ {
-			total += s / scale[b]
+			sc := 1.0
+			if ln {
+				sc = float64(cache.Get(models.ActName("ln_final.scale", 0)).Data[b*T+pos])
+			}
+			total += s / sc
 		}
 		return total / float64(B)
 	}
 
 	d := &DLA{Pos: pos, Answer: answer, Wrong: wrong}
-	d.Terms = append(d.Terms, DLATerm{Name: "embed", Kind: "embed", Layer: -1, Head: -1, Value: project(cache.Get("hook_embed").Data, C, 0)})
+	d.Terms = append(d.Terms, DLATerm{Name: "embed", Kind: "embed", Layer: -1, Head: -1, Value: project(resid, "embed")})
 	if c.Positional != models.PosShortformer { // shortformer positions never enter the residual stream
-		d.Terms = append(d.Terms, DLATerm{Name: "pos_embed", Kind: "pos_embed", Layer: -1, Head: -1, Value: project(cache.Get("hook_pos_embed").Data, C, 0)})
+		d.Terms = append(d.Terms, DLATerm{Name: "pos_embed", Kind: "pos_embed", Layer: -1, Head: -1, Value: project(resid, "pos_embed")})
 	}
 	for l := 0; l < L; l++ {
-		res := cache.Get(models.ActName("result", l))
-		for h := 0; h < H; h++ {
-			d.Terms = append(d.Terms, DLATerm{Name: Head{Layer: l, Head: h}.String(), Kind: "head", Layer: l, Head: h, Value: project(res.Data, H*C, h*C)})
+		for h := 0; h < c.NHeads; h++ {
+			name := Head{Layer: l, Head: h}.String()
+			d.Terms = append(d.Terms, DLATerm{Name: name, Kind: "head", Layer: l, Head: h, Value: project(heads, name)})
 		}
 		bo, err := m.Weight("b_O", l)
 		if err != nil {
@@ -216,7 +227,7 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 		d.Terms = append(d.Terms, DLATerm{Name: fmt.Sprintf("attn_bias %d", l), Kind: "attn_bias", Layer: l, Head: -1, Value: projectConst(bo.Data)})
 		if !c.AttnOnly {
 			d.Terms = append(d.Terms, DLATerm{Name: fmt.Sprintf("mlp %d", l), Kind: "mlp", Layer: l, Head: -1,
-				Value: project(cache.Get(models.ActName("mlp_out", l)).Data, C, 0)})
+				Value: project(resid, fmt.Sprintf("%d_mlp_out", l))})
 		}
 	}
 	d.Terms = append(d.Terms, DLATerm{Name: "bias", Kind: "bias", Layer: -1, Head: -1, Value: bias})
