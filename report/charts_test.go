@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
@@ -244,11 +245,21 @@ func TestChartRules(t *testing.T) {
 	}
 	checkChartRules(t, "repeated", chartOptions(t, rep))
 
-	for _, name := range []string{"pentagon", "relu", "dimensionality", "phase"} {
+	for _, name := range []string{"pentagon", "relu", "neurons", "dimensionality", "phase"} {
 		sp, err := Superposition(spResult(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkChartRules(t, "superposition "+name, chartOptions(t, sp))
+		opts := chartOptions(t, sp)
+		checkChartRules(t, "superposition "+name, opts)
+		for _, prefix := range []string{"W^T W", "Bias b", "Neuron x feature weights W "} {
+			var titles []string
+			for _, o := range opts {
+				if strings.HasPrefix(o.title(), prefix) {
+					titles = append(titles, o.title())
+				}
+			}
+			sameScale(t, "superposition "+name, opts, titles...)
+		}
 	}
 }

@@ -174,6 +174,12 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 			cats, series, viz.HLine(0, "orthogonal")))
 	}
 
+	// The instances are read side by side: each kind of matrix shares one colour scale.
+	var wtws, biases, ws, w2s [][][]float64
+	for _, a := range ins {
+		wtws, biases, ws, w2s = append(wtws, a.WtW), append(biases, [][]float64{a.B}), append(ws, a.W), append(w2s, a.W2)
+	}
+	wtwScale, biasScale, wScale, w2Scale := maxAbs(wtws...), maxAbs(biases...), maxAbs(ws...), maxAbs(w2s...)
 	for _, a := range ins {
 		r.Section(a.Label, instanceText(a, n))
 		if m == 2 {
@@ -184,17 +190,17 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 			if a.Kind == superposition.AbsValue {
 				what, long = "W1", "W1 (input to neurons)"
 			}
-			r.Add(neuronMatrix(a.W, fmt.Sprintf("Neuron x feature weights %s, %s", long, a.Label), false),
+			r.Add(neuronMatrix(a.W, fmt.Sprintf("Neuron x feature weights %s, %s", long, a.Label), false, wScale),
 				monoChart(*a.Neurons, fmt.Sprintf("Neuron monosemanticity (%s), %s", what, a.Label)))
 			if a.Neurons2 != nil && len(a.W2) == n {
-				r.Add(neuronMatrix(a.W2, "Neuron x feature weights W2 (neurons to outputs), "+a.Label, true),
+				r.Add(neuronMatrix(a.W2, "Neuron x feature weights W2 (neurons to outputs), "+a.Label, true, w2Scale),
 					monoChart(*a.Neurons2, "Neuron monosemanticity (W2), "+a.Label))
 			}
 		}
 		if !hasNeurons || n <= 50 {
-			r.Add(wtwChart(a, "W^T W, "+a.Label))
+			r.Add(wtwChart(a, "W^T W, "+a.Label, wtwScale))
 		}
-		r.Add(biasChart(a.B, "Bias b, "+a.Label), normsChart(a, "Feature norms ||W_i||, "+a.Label))
+		r.Add(biasChart(a.B, "Bias b, "+a.Label, biasScale), normsChart(a, "Feature norms ||W_i||, "+a.Label))
 	}
 
 	r.Section("Training", "Loss curves and, from the weight snapshots, how the geometry forms.")
@@ -290,12 +296,17 @@ func sweepReport(r *viz.Report, sw *superposition.SweepResult) error {
 
 	if m == 2 || n <= 50 {
 		r.Section("Geometry at each density", "The best seed's weights at each density.")
+		var wtws [][][]float64
+		for _, p := range pts {
+			wtws = append(wtws, p.Best.WtW)
+		}
+		wtwScale := maxAbs(wtws...)
 		for _, p := range pts {
 			label := "1-S = " + g3(p.Density)
 			if m == 2 {
 				r.Add(directionsChart(p.Best.W, fmt.Sprintf("Feature directions, %s (%s)", label, orDefault(p.Best.Geometry.Summary, "none")), featureNames(n)))
 			} else {
-				r.Add(wtwChart(p.Best, "W^T W, "+label))
+				r.Add(wtwChart(p.Best, "W^T W, "+label, wtwScale))
 			}
 			r.Add(normsChart(p.Best, "Feature norms ||W_i||, "+label))
 		}
@@ -399,7 +410,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 	r.Section("The toy model", fmt.Sprintf("The SAEs are trained on the %d-dimensional hidden activations of this toy model (%d features, density %s, loss %s, geometry: %s). "+
 		"Its %d represented feature directions W_i are the ground truth the dictionaries should recover; on average %s of them are active per input.",
 		m, n, g3(meanOr(toy.Density, 0)), g3(toy.FinalLoss), orDefault(toy.Geometry.Summary, "none"), len(ex.TrueFeatures), g3(trueL0)))
-	r.Add(wtwChart(toy, "W^T W of the toy model"), normsChart(toy, "Feature norms ||W_i|| of the toy model"))
+	r.Add(wtwChart(toy, "W^T W of the toy model", maxAbs(toy.WtW)), normsChart(toy, "Feature norms ||W_i|| of the toy model"))
 
 	// Runs grouped by dictionary size, each sorted by L1.
 	bySize := map[int][]sae.Result{}
@@ -541,9 +552,29 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 
 // ---- Charts shared by the reports ----
 
-func wtwChart(a superposition.Analysis, title string) *viz.Chart {
+// maxAbs is the largest magnitude in the matrices (1 when there is none), the bound of a
+// signed colour scale they share.
+func maxAbs(zs ...[][]float64) float64 {
+	m := 0.0
+	for _, z := range zs {
+		for _, row := range z {
+			for _, v := range row {
+				if finite(v) {
+					m = max(m, math.Abs(v))
+				}
+			}
+		}
+	}
+	if m == 0 {
+		return 1
+	}
+	return m
+}
+
+// wtwChart draws W^T W on the signed colour scale [-scale, scale].
+func wtwChart(a superposition.Analysis, title string, scale float64) *viz.Chart {
 	n := len(a.WtW)
-	opts := []viz.Option{viz.Diverging()}
+	opts := []viz.Option{viz.Diverging(), viz.ColorRange(-scale, scale)}
 	if n <= 8 {
 		opts = append(opts, viz.ShowValues())
 	}
@@ -555,10 +586,10 @@ func wtwChart(a superposition.Analysis, title string) *viz.Chart {
 		featureNames(n), featureNames(n), a.WtW, opts...)
 }
 
-func biasChart(b []float64, title string) *viz.Chart {
+func biasChart(b []float64, title string, scale float64) *viz.Chart {
 	return viz.Heatmap(viz.Spec{Title: title, X: "feature i", Y: "b",
 		Caption: "Output bias b_i: blue (negative) biases cancel the small interference of features in superposition; near white when a feature has its own dimension or is dropped."},
-		featureNames(len(b)), []string{"b"}, [][]float64{b}, viz.Diverging(), viz.Height(170))
+		featureNames(len(b)), []string{"b"}, [][]float64{b}, viz.Diverging(), viz.ColorRange(-scale, scale), viz.Height(170))
 }
 
 func normsChart(a superposition.Analysis, title string) *viz.Chart {
@@ -579,7 +610,7 @@ func directionsChart(W [][]float64, title string, names []string) *viz.Chart {
 
 // neuronMatrix draws W as neurons x features. W is feature-major ([n][m]) for both W (W1) and
 // W2 (W2[i] is W2's row i), so neuron k's weights are W[i][k] in both.
-func neuronMatrix(W [][]float64, title string, readout bool) *viz.Chart {
+func neuronMatrix(W [][]float64, title string, readout bool, scale float64) *viz.Chart {
 	n, m := len(W), len(W[0])
 	z := make([][]float64, m)
 	for k := range z {
@@ -593,7 +624,7 @@ func neuronMatrix(W [][]float64, title string, readout bool) *viz.Chart {
 		caption = "Row k is what neuron k writes to each output feature: one strong cell in a row is a monosemantic neuron, several strong cells (red positive, blue negative) a polysemantic one."
 	}
 	return viz.Heatmap(viz.Spec{Title: title, X: "feature i", Y: "neuron k", Caption: caption},
-		featureNames(n), neuronNames(m), z, viz.Diverging(), viz.Height(min(700, max(260, 140+28*m))))
+		featureNames(n), neuronNames(m), z, viz.Diverging(), viz.ColorRange(-scale, scale), viz.Height(min(700, max(260, 140+28*m))))
 }
 
 func monoChart(ns superposition.NeuronStats, title string) *viz.Chart {
