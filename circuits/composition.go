@@ -67,13 +67,8 @@ type Baseline struct {
 
 // MarshalJSON writes null for the statistics of no samples (NaN).
 func (b Baseline) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Mean    jsonx.Float `json:"mean"`
-		Std     jsonx.Float `json:"std"`
-		P95     jsonx.Float `json:"p95"`
-		Samples int         `json:"samples"`
-		Seed    uint64      `json:"seed"`
-	}{jsonx.Float(b.Mean), jsonx.Float(b.Std), jsonx.Float(b.P95), b.Samples, b.Seed})
+	type plain Baseline
+	return jsonx.Marshal(plain(b))
 }
 
 // Z returns how many standard deviations score lies above the baseline mean.

@@ -1,7 +1,6 @@
 package probes
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -27,13 +26,8 @@ type ICL struct {
 // MarshalJSON writes null for a loss that is not finite (a model whose
 // logits overflowed), which JSON cannot hold.
 func (c ICL) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Score     jsonx.Float `json:"score"`
-		Early     int         `json:"early"`
-		Late      int         `json:"late"`
-		LossEarly jsonx.Float `json:"loss_early"`
-		LossLate  jsonx.Float `json:"loss_late"`
-	}{jsonx.Float(c.Score), c.Early, c.Late, jsonx.Float(c.LossEarly), jsonx.Float(c.LossLate)})
+	type plain ICL
+	return jsonx.Marshal(plain(c))
 }
 
 // ICLPositions returns the token indices ICLScore compares for prompts of T

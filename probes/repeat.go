@@ -1,7 +1,6 @@
 package probes
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -320,15 +319,8 @@ type InductionLoss struct {
 // MarshalJSON writes null for a loss that is not finite (the mean over no
 // positions, or overflowed logits), which JSON cannot hold.
 func (il InductionLoss) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Loss        jsonx.Float   `json:"loss"`
-		FirstCopy   jsonx.Float   `json:"first_copy_loss"`
-		PerPosition []jsonx.Float `json:"per_position"`
-		Len         int           `json:"len"`
-		Repeats     int           `json:"repeats"`
-		Batch       int           `json:"batch"`
-		BOS         bool          `json:"bos"`
-	}{jsonx.Float(il.Loss), jsonx.Float(il.FirstCopy), jsonx.Floats(il.PerPosition), il.Len, il.Repeats, il.Batch, il.BOS})
+	type plain InductionLoss
+	return jsonx.Marshal(plain(il))
 }
 
 // InductionLosses runs m on the repeated prompts of o and returns the

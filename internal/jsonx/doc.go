@@ -1,7 +1,8 @@
 // Package jsonx holds the one fix for numbers JSON cannot carry: NaN and
 // ±Inf. encoding/json refuses them, yet scores legitimately are NaN (a head
 // whose weights are zero, a pair of heads that cannot compose, a mean over
-// nothing). A result type whose fields can hold them encodes those fields as
-// Float, which writes null instead, so that one NaN does not fail the whole
-// file or `--json` output.
+// nothing). Float is a float64 that encodes them as null; Marshal encodes any
+// value with every float64 in it treated so, which is how a result type
+// whose fields can hold NaN writes its MarshalJSON without listing its
+// fields again. One NaN then no longer fails a whole file or --json output.
 package jsonx
