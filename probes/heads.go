@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 )
 
@@ -85,6 +86,13 @@ type HeadScores struct {
 	InductionLoss *InductionLoss `json:"induction_loss"`
 	// Options are the options used, defaults filled in.
 	Options HeadOptions `json:"options"`
+}
+
+// MarshalJSON writes null for a score or loss that is not finite (a mean
+// over no positions, overflowed logits), which JSON cannot hold.
+func (s HeadScores) MarshalJSON() ([]byte, error) {
+	type plain HeadScores
+	return jsonx.Marshal(plain(s))
 }
 
 // Heads measures every head of m: the three detector scores, prefix

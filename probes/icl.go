@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 )
 
@@ -21,13 +20,6 @@ type ICL struct {
 	// LossEarly and LossLate are the mean losses at those tokens.
 	LossEarly float64 `json:"loss_early"`
 	LossLate  float64 `json:"loss_late"`
-}
-
-// MarshalJSON writes null for a loss that is not finite (a model whose
-// logits overflowed), which JSON cannot hold.
-func (c ICL) MarshalJSON() ([]byte, error) {
-	type plain ICL
-	return jsonx.Marshal(plain(c))
 }
 
 // ICLPositions returns the token indices ICLScore compares for prompts of T

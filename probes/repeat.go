@@ -7,7 +7,6 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/hooks"
-	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
 )
@@ -314,13 +313,6 @@ type InductionLoss struct {
 	Repeats int  `json:"repeats"`
 	Batch   int  `json:"batch"`
 	BOS     bool `json:"bos"`
-}
-
-// MarshalJSON writes null for a loss that is not finite (the mean over no
-// positions, or overflowed logits), which JSON cannot hold.
-func (il InductionLoss) MarshalJSON() ([]byte, error) {
-	type plain InductionLoss
-	return jsonx.Marshal(plain(il))
 }
 
 // InductionLosses runs m on the repeated prompts of o and returns the
