@@ -27,13 +27,14 @@ const (
 // every kind: with mixture.fraction > 0 the source is a [Mixture] over the
 // kind's source (the repeated-data setting of Hernandez et al. 2022).
 type Config struct {
-	// Kind is "repeated", "synthetic" (default) or "text".
+	// Kind is "repeated", "synthetic" (default), "text" or "reference".
 	Kind string `json:"kind" mapstructure:"kind" yaml:"kind"`
 	// Seed seeds the stream of sequences.
 	Seed      uint64          `json:"seed" mapstructure:"seed" yaml:"seed"`
 	Repeated  RepeatedConfig  `json:"repeated" mapstructure:"repeated" yaml:"repeated"`
 	Synthetic SyntheticConfig `json:"synthetic" mapstructure:"synthetic" yaml:"synthetic"`
 	Text      TextConfig      `json:"text" mapstructure:"text" yaml:"text"`
+	Reference ReferenceConfig `json:"reference" mapstructure:"reference" yaml:"reference"`
 	// Mixture, when Fraction > 0, makes [New] return a [Mixture] over the
 	// kind's source, with seed Seed. Its Sequences must be set first (the
 	// CLI sets it to steps × batch_size).
@@ -53,6 +54,8 @@ func (c Config) WithDefaults() Config {
 		c.Repeated = c.Repeated.WithDefaults()
 	case KindSynthetic:
 		c.Synthetic = c.Synthetic.WithDefaults()
+	case KindReference:
+		c.Reference = c.Reference.WithDefaults()
 	case KindText:
 		if c.Mixture.Fraction > 0 {
 			// A mixture needs non-overlapping windows (see NewMixture).
@@ -75,8 +78,10 @@ func (c Config) Validate() error {
 		err = c.Synthetic.Validate()
 	case KindText:
 		err = c.Text.Validate()
+	case KindReference:
+		err = c.Reference.Validate()
 	default:
-		err = fmt.Errorf("data: kind %q is not one of %s, %s, %s", c.Kind, KindRepeated, KindSynthetic, KindText)
+		err = fmt.Errorf("data: kind %q is not one of %s, %s, %s, %s", c.Kind, KindRepeated, KindSynthetic, KindText, KindReference)
 	}
 	return errors.Join(err, c.Mixture.validate(false))
 }
@@ -131,6 +136,8 @@ func newBase(c Config) (Indexed, error) {
 		return NewRepeated(c.Repeated, c.Seed)
 	case KindText:
 		return NewText(c.Text, nil, c.Seed)
+	case KindReference:
+		return NewReference(c.Reference, c.Seed)
 	}
 	return NewSynthetic(c.Synthetic, c.Seed)
 }

@@ -13,6 +13,9 @@ const (
 
 	PosStandard    = "standard"
 	PosShortformer = "shortformer"
+
+	InitGPT2    = "gpt2"
+	InitPyTorch = "pytorch"
 )
 
 // Config describes a GPT-2 style decoder. Field names follow TransformerLens's
@@ -47,10 +50,13 @@ type Config struct {
 	// GPT-2's 0.02. Small models form attention patterns sooner from larger
 	// values, such as TransformerLens's 0.8/√d_model.
 	InitializerRange float32 `json:"initializer_range" mapstructure:"initializer_range" yaml:"initializer_range"`
+	// Init is the initialization scheme of New: "gpt2" (the default) or
+	// "pytorch" (see InitPyTorch). InitializerRange applies to "gpt2" only.
+	Init string `json:"init,omitempty" mapstructure:"init" yaml:"init,omitempty"`
 }
 
 // WithDefaults fills the derived fields left at zero: DHead, DMLP,
-// Normalization, Positional, LNEps and InitializerRange.
+// Normalization, Positional, LNEps, InitializerRange and Init.
 func (c Config) WithDefaults() Config {
 	if c.DHead == 0 && c.NHeads > 0 {
 		c.DHead = c.DModel / c.NHeads
@@ -72,6 +78,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.InitializerRange == 0 {
 		c.InitializerRange = 0.02
+	}
+	if c.Init == "" {
+		c.Init = InitGPT2
 	}
 	return c
 }
@@ -98,6 +107,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.InitializerRange > 0) || math.IsInf(float64(c.InitializerRange), 0) {
 		errs = append(errs, fmt.Errorf("initializer_range must be positive, got %g", c.InitializerRange))
+	}
+	if c.Init != InitGPT2 && c.Init != InitPyTorch {
+		errs = append(errs, fmt.Errorf("init must be %q or %q, got %q", InitGPT2, InitPyTorch, c.Init))
 	}
 	if c.Positional != PosStandard && c.Positional != PosShortformer {
 		errs = append(errs, fmt.Errorf("positional must be %q or %q, got %q", PosStandard, PosShortformer, c.Positional))

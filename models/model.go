@@ -18,7 +18,8 @@ type Model struct {
 // Hugging Face's GPT2PreTrainedModel): weights and embeddings N(0, σ²) with
 // σ = Config.InitializerRange (0.02 by default), residual output projections
 // N(0, (σ/√(2·n_layers))²), biases 0, LayerNorm gains 1. The draw is fixed by
-// Config.Seed.
+// Config.Seed. With Config.Init "pytorch" it draws PyTorch's default
+// initialization instead (see InitPyTorch).
 func New(cfg Config) (*Model, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -53,6 +54,10 @@ func FromParams(cfg Config, p *Params) (*Model, error) {
 func (m *Model) init() {
 	c := m.Config
 	rng := rand.New(rand.NewPCG(c.Seed, 0x6d656368696e7465)) // "mechinte"
+	if c.Init == InitPyTorch {
+		m.initPyTorch(rng)
+		return
+	}
 	std := float64(c.InitializerRange)
 	projStd := std / math.Sqrt(2*float64(c.NLayers))
 	normal := func(s []float32, sd float64) {

@@ -98,7 +98,7 @@ func NewAdamWMasked[F Float](n int, h Hyper, decay []Span) *AdamW[F] {
 func NewAdamW(p *models.Params, cfg Config) *AdamW[float32] {
 	var decay []Span
 	for _, q := range p.List() {
-		if Decays(q) {
+		if cfg.decay() == DecayAll || Decays(q) {
 			decay = append(decay, Span{q.Offset, q.Offset + tensor.Numel(q.Shape)})
 		}
 	}

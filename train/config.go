@@ -22,8 +22,14 @@ type Config struct {
 	MinLR float64 `json:"min_lr" mapstructure:"min_lr" yaml:"min_lr"`
 	// Warmup is the number of updates of linear warmup.
 	Warmup int `json:"warmup" mapstructure:"warmup" yaml:"warmup"`
-	// WeightDecay is AdamW's decoupled decay λ, applied to matrices only.
+	// WeightDecay is AdamW's decoupled decay λ, applied to the parameters
+	// Decay names.
 	WeightDecay float64 `json:"weight_decay" mapstructure:"weight_decay" yaml:"weight_decay"`
+	// Decay says which parameters weight decay applies to: "matrices"
+	// (the default, "" too: nanoGPT's rule, see [Decays]) or "all"
+	// (torch.optim.AdamW given model.parameters(), as plain PyTorch
+	// training scripts do).
+	Decay string `json:"decay,omitempty" mapstructure:"decay" yaml:"decay,omitempty"`
 	// Beta1, Beta2 and Eps are Adam's moment decay rates and denominator floor.
 	Beta1 float64 `json:"beta1" mapstructure:"beta1" yaml:"beta1"`
 	Beta2 float64 `json:"beta2" mapstructure:"beta2" yaml:"beta2"`
@@ -66,6 +72,20 @@ func DefaultConfig() Config {
 	}
 }
 
+// Values of [Config.Decay].
+const (
+	DecayMatrices = "matrices"
+	DecayAll      = "all"
+)
+
+// decay returns c.Decay with "" read as its default.
+func (c Config) decay() string {
+	if c.Decay == "" {
+		return DecayMatrices
+	}
+	return c.Decay
+}
+
 // Validate reports every value out of range.
 func (c Config) Validate() error {
 	var errs []error
@@ -91,6 +111,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.WeightDecay >= 0) || !finite(c.WeightDecay) {
 		bad("weight_decay must be non-negative, got %g", c.WeightDecay)
+	}
+	if d := c.decay(); d != DecayMatrices && d != DecayAll {
+		bad("decay must be %q or %q, got %q", DecayMatrices, DecayAll, c.Decay)
 	}
 	if !(c.Beta1 >= 0 && c.Beta1 < 1) {
 		bad("beta1 must be in [0, 1), got %g", c.Beta1)
@@ -142,6 +165,7 @@ func sameArithmetic(old, cur Config) error {
 		{"min_lr", old.MinLR, cur.MinLR},
 		{"warmup", old.Warmup, cur.Warmup},
 		{"weight_decay", old.WeightDecay, cur.WeightDecay},
+		{"decay", old.decay(), cur.decay()},
 		{"beta1", old.Beta1, cur.Beta1},
 		{"beta2", old.Beta2, cur.Beta2},
 		{"eps", old.Eps, cur.Eps},
