@@ -360,7 +360,7 @@ func iclPrompts(c data.Config, B, T int) ([]int, error) {
 }
 
 func trackKey(cfg models.Config, o TrackOptions) (string, error) {
-	cfg.Seed, cfg.InitializerRange = 0, 0
+	cfg.Seed, cfg.InitializerRange, cfg.Init = 0, 0, "" // how it started does not change the scores
 	b, err := json.Marshal(struct {
 		Format string        `json:"format"`
 		Model  models.Config `json:"model"`

@@ -94,7 +94,8 @@ func NewAdamWMasked[F Float](n int, h Hyper, decay []Span) *AdamW[F] {
 // p, hyperparameters copied from cfg. Following nanoGPT, weight decay
 // applies to every parameter with two or more dimensions (weight matrices
 // and the token and position embeddings), never to biases or LayerNorm gains
-// and biases (see Decays).
+// and biases (see Decays); with cfg.Decay "all" it applies to every
+// parameter, as torch.optim.AdamW does when given model.parameters().
 func NewAdamW(p *models.Params, cfg Config) *AdamW[float32] {
 	var decay []Span
 	for _, q := range p.List() {

@@ -88,6 +88,11 @@ func runRepeat(dc *data.Config, vocab int) probes.RepeatOptions {
 	case dc != nil && dc.Kind == data.KindSynthetic:
 		o.RepeatedConfig = dc.Synthetic.EvalRepeated(0, 2)
 		o.RepeatedConfig.Len = 0
+	case dc != nil && dc.Kind == data.KindReference:
+		// Trained without BOS: measured on r + r, as the recipe's PyTorch
+		// twin (scripts/induction_reference.py) measures it.
+		o.RepeatedConfig = dc.Reference.EvalRepeated(0, 2)
+		o.RepeatedConfig.Len = 0
 	case dc != nil && dc.Kind == data.KindRepeated:
 		r := dc.Repeated.WithDefaults()
 		o.MinToken, o.MaxToken, o.Exclude, o.BOS, o.NoBOS = r.MinToken, r.MaxToken, r.Exclude, r.BOS, r.NoBOS
