@@ -33,9 +33,12 @@ W_O centred over d_model. The output is deterministic (seeded generator, CPU).
 
 import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from safetensors_writer import write_safetensors  # noqa: E402  (testdata/safetensors_writer.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DT = torch.float64
@@ -46,24 +49,6 @@ MODELS = {
     # No LayerNorm, tied unembedding (W_U = W_E^T).
     "no_ln_tied": dict(n_layers=2, n_heads=3, d_model=18, d_head=6, n_ctx=8, d_vocab=25, ln=False, untied=False, seed=12),
 }
-
-
-def write_safetensors(path, tensors):
-    """safetensors by hand: u64 LE header length, JSON header, raw F32 data."""
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].to(torch.float32).contiguous()
-        b = t.numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def build(name, cfg):

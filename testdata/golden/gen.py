@@ -19,9 +19,12 @@ are stored as float32.
 import json
 import math
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from safetensors_writer import write_safetensors  # noqa: E402  (testdata/safetensors_writer.py)
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -144,27 +147,6 @@ class GPT(torch.nn.Module):
             x = self.layer_norm("ln_final.", x, self.w("ln_f.weight"), self.w("ln_f.bias"))
         W_U = self.w("lm_head.weight") if cfg["untied"] else self.w("wte.weight")  # stored [V,C]
         return x @ W_U.T + self.w("lm_head.bias")
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """The safetensors format by hand: u64 LE header length, JSON header,
-    raw little-endian float32 data, tensors in name order, no gaps."""
-    header, blobs, off = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name in sorted(tensors):
-        t = tensors[name].detach().to(torch.float32).contiguous()
-        data = struct.pack("<%df" % t.numel(), *t.flatten().tolist())
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)  # align the data buffer to 8 bytes
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for blob in blobs:
-            f.write(blob)
 
 
 def config_json(cfg):

@@ -46,9 +46,12 @@ import json
 import math
 import os
 import shutil
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from safetensors_writer import write_safetensors  # noqa: E402  (testdata/safetensors_writer.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DT = torch.float64
@@ -302,34 +305,6 @@ def from_tl(s, cfg):
     w["lm_head.weight"] = s["unembed.W_U"].T.contiguous()
     w["lm_head.bias"] = s["unembed.b_U"]
     return w
-
-
-# ---- safetensors by hand (no safetensors package) ----
-
-DTYPES = {torch.float32: ("F32", "f"), torch.bool: ("BOOL", "?")}
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, off = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name in sorted(tensors):
-        t = tensors[name].detach()
-        if t.dtype not in DTYPES:
-            t = t.to(torch.float32)
-        t = t.contiguous()
-        code, fmt = DTYPES[t.dtype]
-        data = struct.pack("<%d%s" % (t.numel(), fmt), *t.flatten().tolist())
-        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for blob in blobs:
-            f.write(blob)
 
 
 EXPECTED_ACTS = [

@@ -24,11 +24,13 @@ here in torch so that no TransformerLens install is needed. The output is
 deterministic (seeded torch.Generator, CPU).
 """
 
-import json
 import os
-import struct
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from safetensors_writer import write_safetensors  # noqa: E402  (testdata/safetensors_writer.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N, T, VOCAB = 8, 12, 5
@@ -65,24 +67,6 @@ def mul_score(pattern, detection, exclude_bos, exclude_current_token):
     if exclude_current_token:
         a.fill_diagonal_(0)
     return ((a * detection).sum() / a.sum()).item()
-
-
-def write_safetensors(path, tensors):
-    """u64 LE header length, JSON header, little-endian float32 data."""
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().to(torch.float32).contiguous()
-        data = struct.pack("<%df" % t.numel(), *t.flatten().tolist())
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def main():

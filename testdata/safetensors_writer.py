@@ -1,0 +1,41 @@
+"""The safetensors format written by hand (no safetensors package), shared by
+the testdata/*/gen.py generators:
+
+  u64 little-endian header length, a JSON header {name: {dtype, shape,
+  data_offsets}} (with "__metadata__" when given), padded with spaces to a
+  multiple of 8 bytes, then the raw little-endian data, tensors in name
+  order with no gaps.
+
+F32 and BOOL tensors are stored as they are; any other dtype is converted to
+F32. The generators import it with testdata/ on sys.path.
+"""
+
+import json
+import struct
+
+import torch
+
+DTYPES = {torch.float32: ("F32", "f"), torch.bool: ("BOOL", "?")}
+
+
+def write_safetensors(path, tensors, metadata=None):
+    header, blobs, off = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name in sorted(tensors):
+        t = tensors[name].detach()
+        if t.dtype not in DTYPES:
+            t = t.to(torch.float32)
+        t = t.contiguous()
+        code, fmt = DTYPES[t.dtype]
+        data = struct.pack("<%d%s" % (t.numel(), fmt), *t.flatten().tolist())
+        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for blob in blobs:
+            f.write(blob)
