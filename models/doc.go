@@ -7,6 +7,10 @@
 // blocks.0.attn.hook_pattern, ...). A hook sees a view of the live activation
 // and may return a replacement, which then flows into everything downstream.
 // The hooks package builds caches, ablations and patching on that one seam.
+// ActName builds those names from short ones as TransformerLens's
+// get_act_name does (ActName("pattern", 1) is blocks.1.attn.hook_pattern),
+// HookNames lists a config's points in firing order, and Head names one
+// attention head ("L1H2") for every package that reports on heads.
 //
 // Load reads mechinterp checkpoints and Hugging Face GPT-2 directories alike
 // (GPT2LMHeadModel or GPT2Model names, Conv1D layouts, tied or untied
