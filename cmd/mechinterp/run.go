@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/hooks"
 	"github.com/mechinterp/mechinterp/models"
@@ -42,11 +43,7 @@ out of hook_v and hook_z. See docs/gpt2.md.`,
 			if err != nil {
 				return err
 			}
-			return runForward(cmd.OutOrStdout(), runArgs{
-				model: v.GetString("model"), tokens: v.GetString("tokens"), text: v.GetString("text"),
-				top: v.GetInt("top"), logits: v.GetString("logits"), cache: v.GetString("cache"),
-				names: v.GetString("names"), json: v.GetBool("json"), process: v.GetString("process"),
-			})
+			return runForward(cmd.OutOrStdout(), v)
 		},
 	}
 	addModelFlag(cmd)
@@ -63,15 +60,6 @@ out of hook_v and hook_z. See docs/gpt2.md.`,
 	return cmd
 }
 
-type runArgs struct {
-	model, tokens, text string
-	top                 int
-	logits, cache       string
-	names               string
-	json                bool
-	process             string
-}
-
 // prediction is one candidate next token.
 type prediction struct {
 	Token int     `json:"token"`
@@ -80,19 +68,20 @@ type prediction struct {
 	Prob  float64 `json:"prob"`
 }
 
-func runForward(w io.Writer, a runArgs) error {
-	if a.model == "" {
+func runForward(w io.Writer, v *viper.Viper) error {
+	dir := v.GetString("model")
+	if dir == "" {
 		return errors.New("--model is required")
 	}
-	proc, err := models.ParseProcessOptions(a.process)
+	proc, err := models.ParseProcessOptions(v.GetString("process"))
 	if err != nil {
 		return fmt.Errorf("--process: %w", err)
 	}
-	m, err := models.LoadProcessed(a.model, proc)
+	m, err := models.LoadProcessed(dir, proc)
 	if err != nil {
 		return err
 	}
-	seqs, tok, err := promptTokens(m, a.model, a.tokens, a.text)
+	seqs, tok, err := promptTokens(m, dir, v.GetString("tokens"), v.GetString("text"))
 	if err != nil {
 		return err
 	}
@@ -101,9 +90,9 @@ func runForward(w io.Writer, a runArgs) error {
 	for _, s := range seqs {
 		flat = append(flat, s...)
 	}
-	spec := hooks.Spec{}
-	if a.cache != "" {
-		if spec.Cache, err = hooks.NewFilter(a.names); err != nil {
+	spec, logits, cacheOut := hooks.Spec{}, v.GetString("logits"), v.GetString("cache")
+	if cacheOut != "" {
+		if spec.Cache, err = hooks.NewFilter(v.GetString("names")); err != nil {
 			return err
 		}
 		if err := spec.Cache.Check(m.Config); err != nil {
@@ -114,13 +103,13 @@ func runForward(w io.Writer, a runArgs) error {
 	if err != nil {
 		return err
 	}
-	if a.logits != "" {
-		if err := safetensors.Write(a.logits, map[string]*tensor.Tensor{"logits": pass.Logits}, nil); err != nil {
+	if logits != "" {
+		if err := safetensors.Write(logits, map[string]*tensor.Tensor{"logits": pass.Logits}, nil); err != nil {
 			return err
 		}
 	}
-	if a.cache != "" {
-		if err := safetensors.Write(a.cache, cache.Map(), nil); err != nil {
+	if cacheOut != "" {
+		if err := safetensors.Write(cacheOut, cache.Map(), nil); err != nil {
 			return err
 		}
 	}
@@ -128,9 +117,9 @@ func runForward(w io.Writer, a runArgs) error {
 	results := make([][]prediction, B)
 	for b := 0; b < B; b++ {
 		row := pass.Logits.Data[(b*T+T-1)*V : (b*T+T)*V]
-		results[b] = topK(row, a.top, tok)
+		results[b] = topK(row, v.GetInt("top"), tok)
 	}
-	if a.json {
+	if v.GetBool("json") {
 		return printJSON(w, map[string]any{"tokens": seqs, "predictions": results})
 	}
 	for b, preds := range results {
