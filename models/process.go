@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -181,6 +182,15 @@ func checkFoldLN(c Config) error {
 	return nil
 }
 
+// checkUntied refuses a tied model for a step that would change W_U through
+// W_E (or the reverse).
+func checkUntied(c Config, step string) error {
+	if !c.Untied {
+		return fmt.Errorf("models: %s: the unembedding is tied to the embedding; Untie the model first (Process does)", step)
+	}
+	return nil
+}
+
 func checkCenterWriting(c Config) error {
 	if !c.HasLN() {
 		return errors.New("models: center_writing: the model has no LayerNorm, so the mean of the residual stream reaches the output and centring would change it")
@@ -199,11 +209,8 @@ func checkCenterWriting(c Config) error {
 // standard positions, and be untied (see Untie; Process unties it).
 func FoldLayerNorm(m *Model) error {
 	c := m.Config
-	if err := checkFoldLN(c); err != nil {
+	if err := cmp.Or(checkFoldLN(c), checkUntied(c, "fold_ln")); err != nil {
 		return err
-	}
-	if !c.Untied {
-		return errors.New("models: fold_ln: the unembedding is tied to the embedding; Untie the model first (Process does)")
 	}
 	C, HD, M, V := c.DModel, c.NHeads*c.DHead, c.DMLP, c.DVocab
 	p := m.Params
@@ -286,11 +293,8 @@ func setIdentityLN(p *Params) {
 // must not centre W_U).
 func CenterWritingWeights(m *Model) error {
 	c := m.Config
-	if err := checkCenterWriting(c); err != nil {
+	if err := cmp.Or(checkCenterWriting(c), checkUntied(c, "center_writing")); err != nil {
 		return err
-	}
-	if !c.Untied {
-		return errors.New("models: center_writing: the unembedding is tied to the embedding; Untie the model first (Process does)")
 	}
 	C := c.DModel
 	p := m.Params
@@ -332,8 +336,8 @@ func centerRows(x []float32, C int) {
 // The model must be untied.
 func CenterUnembed(m *Model) error {
 	c := m.Config
-	if !c.Untied {
-		return errors.New("models: center_unembed: the unembedding is tied to the embedding; Untie the model first (Process does)")
+	if err := checkUntied(c, "center_unembed"); err != nil {
+		return err
 	}
 	C, V := c.DModel, c.DVocab
 	wu, bu := m.Params.unembed(c)
