@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/run"
@@ -288,10 +289,7 @@ func TestDemoCommand(t *testing.T) {
 // so each score is close to the mean of 1/(q+1) over the measured queries.
 func TestPrefixMatchingUniform(t *testing.T) {
 	rc := run.DemoConfig()
-	m, err := models.New(rc.Model)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.New(t, rc.Model)
 	const n = 25
 	s, err := lastLayerPrefixMatching(m, rc.Data.Repeated, n, 1)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/mechinterp/mechinterp/internal/testmodel"
-	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -93,10 +92,7 @@ func testRun(t *testing.T) string {
 	for i, step := range []int{0, 100} {
 		cfg := attnConfig
 		cfg.Seed = uint64(10 + i)
-		m, err := models.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := testmodel.New(t, cfg)
 		if err := m.Save(train.StepDir(run, step)); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/hooks"
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 )
@@ -22,10 +23,7 @@ var computeConfig = models.Config{NLayers: 2, NHeads: 3, DModel: 24, NCtx: 16, D
 // TestComputeIsHookPattern: Compute returns each head's hook_pattern, and the page built from
 // it stores every causal weight within half a 16-bit step of the model's.
 func TestComputeIsHookPattern(t *testing.T) {
-	m, err := models.New(computeConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.New(t, computeConfig)
 	ids := []int{0, 3, 7, 11, 19, 3, 7, 11, 19, 2, 5, 3}
 	T := len(ids)
 	d, err := Compute(context.Background(), m, ids, nil)
@@ -80,10 +78,7 @@ func TestComputeIsHookPattern(t *testing.T) {
 func TestComputeTokens(t *testing.T) {
 	cfg := computeConfig
 	cfg.DVocab = 257
-	m, err := models.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.New(t, cfg)
 	d, err := Compute(context.Background(), m, []int{'a', 'b', '\n'}, tokenizer.Byte{})
 	if err != nil {
 		t.Fatal(err)

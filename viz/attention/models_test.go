@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 )
@@ -33,10 +34,7 @@ func idsOnly(m *models.Model, dir, prompt string, ids bool) ([]int, tokenizer.To
 // title, keeps KeepModels loaded, labels each checkpoint's heads once, and turns bad prompts
 // into errors for the page.
 func TestModels(t *testing.T) {
-	m, err := models.New(computeConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testmodel.New(t, computeConfig)
 	run := t.TempDir()
 	s := &Models{MaxTokens: 8, Tokenize: idsOnly}
 	for i := range KeepModels + 1 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/viz/attention"
@@ -25,10 +26,7 @@ func TestAttentionScale(t *testing.T) {
 	browsertest.Require(t)
 	const T = 256
 	for _, init := range []float32{0.02, 0.1} {
-		m, err := models.New(models.Config{NLayers: 12, NHeads: 12, DModel: 768, NCtx: T, DVocab: 64, AttnOnly: true, InitializerRange: init, Seed: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := testmodel.New(t, models.Config{NLayers: 12, NHeads: 12, DModel: 768, NCtx: T, DVocab: 64, AttnOnly: true, InitializerRange: init, Seed: 1})
 		ids := make([]int, T)
 		for i := range ids {
 			ids[i] = (i*37 + i*i) % 64
