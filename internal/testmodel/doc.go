@@ -5,6 +5,7 @@
 // commands at. Every helper fails the test on error, so tests read as one
 // line per model.
 //
-// The package is for tests only; package models' own tests cannot use it
-// (it imports models).
+// The package is for tests only. It imports models, data and train, so the
+// internal tests of those three packages cannot use it (their external
+// _test packages can).
 package testmodel
