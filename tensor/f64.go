@@ -11,7 +11,7 @@ import "math"
 // Go computes the same sums (the two paths may differ in the last place,
 // since the assembly fuses multiply-adds and sums in a different order).
 func Axpy64(a float64, x, y []float64) {
-	if hasF64Asm {
+	if hasF64Asm && len(x) >= f64AsmMin {
 		if len(y) < len(x) {
 			panic("tensor: Axpy64: y shorter than x")
 		}
@@ -24,13 +24,29 @@ func Axpy64(a float64, x, y []float64) {
 // Dot64 returns the inner product of x and y[:len(x)]; y must be at least as
 // long as x.
 func Dot64(x, y []float64) float64 {
-	if hasF64Asm {
+	if hasF64Asm && len(x) >= f64AsmMin {
 		if len(y) < len(x) {
 			panic("tensor: Dot64: y shorter than x")
 		}
 		return dot64AVX2(x, y)
 	}
-	return dot64Go(x, y)
+	// The Go loop sits here rather than in a helper, so that a short dot
+	// product costs one call.
+	y = y[:len(x)]
+	// Four accumulators, as the assembly keeps, so that the loop is not one
+	// long dependency chain.
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+3 < len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return s0 + s1 + s2 + s3
 }
 
 // ClampedResidual64 is the output stage of a squared-error loss on a
@@ -54,29 +70,17 @@ func ClampedResidual64(pre, x, g []float64, coef float64, relu bool) (sse, gsum 
 	return l, s, a != 0
 }
 
+// f64AsmMin is the length below which Axpy64 and Dot64 stay in Go: the
+// assembly's main loop takes 16 elements at a time, and on shorter vectors
+// (an SAE on a 4-dimensional toy model) the call into assembly costs more
+// than it saves.
+const f64AsmMin = 16
+
 func axpy64Go(a float64, x, y []float64) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += a * v
 	}
-}
-
-func dot64Go(x, y []float64) float64 {
-	y = y[:len(x)]
-	// Four accumulators, as the assembly keeps, so that the loop is not one
-	// long dependency chain.
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+3 < len(x); i += 4 {
-		s0 += x[i] * y[i]
-		s1 += x[i+1] * y[i+1]
-		s2 += x[i+2] * y[i+2]
-		s3 += x[i+3] * y[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * y[i]
-	}
-	return s0 + s1 + s2 + s3
 }
 
 func clampedResidual64Go(pre, x, g []float64, coef float64, relu bool) (sse, gsum float64, active bool) {
