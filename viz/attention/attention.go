@@ -12,6 +12,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/viz"
 )
 
@@ -95,13 +96,13 @@ func (d *Data) Validate() error {
 		}
 		for h, p := range layer {
 			if len(p) != T*T {
-				return fmt.Errorf("attention pattern L%dH%d has %d weights, want %d×%d = %d", l, h, len(p), T, T, T*T)
+				return fmt.Errorf("attention pattern %s has %d weights, want %d×%d = %d", models.Head{Layer: l, Head: h}, len(p), T, T, T*T)
 			}
 			for q := 0; q < T; q++ {
 				for k := 0; k <= q; k++ {
 					w := p[q*T+k]
 					if math.IsNaN(float64(w)) || w < -Tolerance || w > 1+Tolerance {
-						return fmt.Errorf("attention pattern L%dH%d: weight of query %d on key %d is %g, outside [0, 1]", l, h, q, k, w)
+						return fmt.Errorf("attention pattern %s: weight of query %d on key %d is %g, outside [0, 1]", models.Head{Layer: l, Head: h}, q, k, w)
 					}
 				}
 			}
@@ -118,7 +119,7 @@ func (d *Data) Validate() error {
 			for h, info := range row {
 				for name, v := range info.Scores {
 					if math.IsNaN(v) || math.IsInf(v, 0) {
-						return fmt.Errorf("attention head L%dH%d: score %q is %g", l, h, name, v)
+						return fmt.Errorf("attention head %s: score %q is %g", models.Head{Layer: l, Head: h}, name, v)
 					}
 				}
 			}
