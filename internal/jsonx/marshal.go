@@ -8,9 +8,9 @@ import (
 )
 
 // Marshal is json.Marshal, except that every float64 that v holds (in
-// struct fields, slices, arrays, maps and pointers, at any depth) encodes
-// as Float does: null when it is NaN or ±Inf, exactly as encoding/json
-// writes it otherwise. Field names, tags, order and omitempty behave as for
+// struct fields, slices, arrays, maps and pointers, at any depth; not behind
+// an interface) encodes as Float does: null when it is NaN or ±Inf, exactly
+// as encoding/json writes it otherwise. Field names, tags, order and omitempty behave as for
 // v itself. A value whose type has its own MarshalJSON, or a struct that
 // embeds a type with methods (reflect cannot mirror it), is left to
 // encoding/json.
