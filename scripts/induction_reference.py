@@ -27,6 +27,10 @@ checkpoint.
 
   /usr/bin/python3 scripts/induction_reference.py --seed 0 --out /tmp/torch-ref-0
 
+--unrolled is an ablation: every row of the chain the same 1/rank vector, so that the chain
+half is i.i.d. Zipfian tokens in which the commonest tokens recur many times per sequence
+(what the synthetic language's 127-successor chain is). docs/induction-heads.md reports it.
+
 --golden FILE writes, instead of training, one batch, the initial weights, the loss, the
 gradients and the weights after one and two AdamW steps as safetensors, for the Go test
 that checks mechinterp's data-independent arithmetic against this model.
@@ -105,11 +109,13 @@ class Model(nn.Module):
 class Data:
     """The recipe's batches, from a generator of their own."""
 
-    def __init__(self, seed):
+    def __init__(self, seed, rolled=True):
         self.g = torch.Generator().manual_seed(seed)
         zipf = 1 / torch.arange(1, VOCAB + 1, dtype=torch.float64)
         zipf /= zipf.sum()
         offsets = torch.randint(0, VOCAB, (VOCAB,), generator=self.g)
+        if not rolled:  # every row the same: tokens i.i.d. Zipfian, the commonest in every sequence
+            offsets.zero_()
         self.trans = torch.stack([zipf.roll(int(o)) for o in offsets])  # row a: next-token probabilities
 
     def batch(self):
@@ -204,6 +210,8 @@ def main():
     a.add_argument("--out", help="run directory (mechinterp's layout)")
     a.add_argument("--threads", type=int, default=1)
     a.add_argument("--golden", help="write the one-batch golden file instead of training")
+    a.add_argument("--unrolled", action="store_true",
+                   help="ablation: the chain's rows not rolled, so its tokens are i.i.d. Zipfian")
     a = a.parse_args()
     torch.set_num_threads(a.threads)
     if a.golden:
@@ -213,7 +221,7 @@ def main():
         a.error("--out is required")
     torch.manual_seed(a.seed)  # the initial weights
     model = Model()
-    data = Data(a.seed)
+    data = Data(a.seed, rolled=not a.unrolled)
     # The probe's prompts: 32 sequences r + r, |r| = 25, r uniform over the vocabulary, no BOS.
     r = torch.randint(0, VOCAB, (32, 25), generator=torch.Generator().manual_seed(1_000_003 + a.seed))
     prompts = torch.cat([r, r], dim=1)
