@@ -2,7 +2,7 @@
 // evaluates on: streams of fixed-length token sequences, seeded and exactly
 // resumable.
 //
-// Three kinds of [Source] exist:
+// Four kinds of [Source] exist:
 //
 //   - [Repeated]: [BOS] + r + r (+ r ...) with r uniform random tokens, the
 //     prompts of the prefix-matching score and of induction loss (Olsson et
@@ -12,6 +12,9 @@
 //     sequences uniform random tokens, half a Zipfian Markov chain, each
 //     carrying a repeated span), on which a 2-layer attention-only model forms
 //     induction heads within minutes on a laptop.
+//   - [Reference]: the reference induction recipe of docs/induction-heads.md,
+//     without BOS: half uniform random tokens, half a chain whose rows are the
+//     1/rank vector rolled per token, one copied span per sequence.
 //   - [Text]: text files, directories and JSONL through a
 //     [tokenizer.Tokenizer], read as random windows or, in order
 //     "sequential", as consecutive non-overlapping ones.
