@@ -82,7 +82,7 @@ func main() {
 	var lossCopy, lossOther float64
 	var nCopy, nOther int
 	for l := 0; l < m.Config.NLayers; l++ {
-		p, _ := cache.Lookup(fmt.Sprintf("blocks.%d.attn.hook_pattern", l))
+		p, _ := cache.Lookup(models.ActName("pattern", l))
 		ind := make([]float64, H)
 		dup := make([]float64, H)
 		nq := 0
@@ -121,8 +121,8 @@ func main() {
 			}
 			sort.Slice(idx, func(a, c int) bool { return offs[h][idx[a]] > offs[h][idx[c]] })
 			best := idx[:3]
-			fmt.Printf("L%dH%d copy-queries: to induction target %.2f, to duplicate %.2f; mean attention by offset: %d:%.2f %d:%.2f %d:%.2f (offset 0 %.2f, 1 %.2f)\n",
-				l, h, ind[h]/float64(nq), dup[h]/float64(nq), best[0], offs[h][best[0]], best[1], offs[h][best[1]], best[2], offs[h][best[2]], offs[h][0], offs[h][1])
+			fmt.Printf("%s copy-queries: to induction target %.2f, to duplicate %.2f; mean attention by offset: %d:%.2f %d:%.2f %d:%.2f (offset 0 %.2f, 1 %.2f)\n",
+				models.Head{Layer: l, Head: h}, ind[h]/float64(nq), dup[h]/float64(nq), best[0], offs[h][best[0]], best[1], offs[h][best[1]], best[2], offs[h][best[2]], offs[h][0], offs[h][1])
 		}
 	}
 	for bi := 0; bi < B; bi++ {
