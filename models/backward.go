@@ -19,6 +19,11 @@ type BackwardOptions struct {
 	// Forward are treated as constants added in place: the gradient flows
 	// through a hook point as if the hook were the identity.
 	GradHook func(name string, grad *tensor.Tensor) error
+	// DFinal, if set, is the gradient of the caller's metric with respect to
+	// the final LayerNorm's output [B,T,C] (Pass.Final): for a head other than
+	// the unembedding, such as a preference model's reward head. It replaces
+	// the loss and DLogits, and the unembedding gets no gradient.
+	DFinal *tensor.Tensor
 }
 
 type gradRunner struct {
@@ -37,7 +42,8 @@ func (g gradRunner) fire(name string, data []float32, shape ...int) error {
 
 // Backward adds to grads (same layout as m.Params; zero it first for a fresh
 // gradient) the gradient of the pass's mean loss, or of the metric whose
-// logit gradient is opt.DLogits. grads may be nil when only the activation
+// logit gradient is opt.DLogits, or at the final LayerNorm's output
+// opt.DFinal. grads may be nil when only the activation
 // gradients of opt.GradHook are wanted.
 func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 	if opt == nil {
@@ -56,11 +62,16 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 	var ar arena
 	defer ar.release()
 
-	dlogits, err := m.lossBackward(&ar, p, opt.DLogits) // [B,T,V]
-	if err != nil {
-		return err
+	var dx []float32 // [B,T,C] at the last resid_post
+	var err error
+	if opt.DFinal != nil {
+		dx, err = m.finalBackward(g, &ar, p, grads, opt.DFinal)
+	} else {
+		var dlogits []float32 // [B,T,V]
+		if dlogits, err = m.lossBackward(&ar, p, opt.DLogits); err == nil {
+			dx, err = m.unembedBackward(g, &ar, p, grads, dlogits)
+		}
 	}
-	dx, err := m.unembedBackward(g, &ar, p, grads, dlogits) // [B,T,C]
 	if err != nil {
 		return err
 	}
@@ -74,6 +85,22 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 		}
 	}
 	return m.embedBackward(g, p, grads, dx, dposShort)
+}
+
+// finalBackward adds the final LayerNorm's gradients into grads given the
+// gradient dfinal [B,T,C] at its output, and returns the gradient at the last
+// resid_post [B,T,C].
+func (m *Model) finalBackward(g gradRunner, ar *arena, p *Pass, grads *Params, dfinal *tensor.Tensor) ([]float32, error) {
+	B, T, C := p.B, p.T, m.Config.DModel
+	if !dfinal.SameShape([]int{B, T, C}) {
+		return nil, fmt.Errorf("models: DFinal has shape %s, want [%d,%d,%d]", tensor.ShapeString(dfinal.Shape), B, T, C)
+	}
+	dx := ar.get(B * T * C)
+	if err := m.layerNormBackward(g, -1, "ln_final", dx, grads.slice("ln_f.weight"), grads.slice("ln_f.bias"),
+		dfinal.Data, p.lnf, m.Params.slice("ln_f.weight"), B, T); err != nil {
+		return nil, err
+	}
+	return dx, nil
 }
 
 // lossBackward returns the gradient at the logits [B,T,V]: dlogits when the

@@ -117,6 +117,14 @@ func (r runner) fire(name string, data []float32, shape ...int) error {
 	return nil
 }
 
+// Final is the final LayerNorm's output [B,T,C] (ln_final.hook_normalized;
+// the last resid_post in a model without LayerNorm): what the unembedding
+// reads, and what another head on the model, such as a reward head, reads.
+// It is a view, valid until the pass is released.
+func (p *Pass) Final() *tensor.Tensor {
+	return tensor.View(p.lnf.out, p.B, p.T, len(p.lnf.out)/(p.B*p.T))
+}
+
 // Release hands the pass's buffers back for reuse by later passes, which
 // saves a training loop the cost of fresh memory each step. The pass, its
 // Logits and its Losses must not be used afterwards. Calling it is optional,
