@@ -69,7 +69,7 @@ func (f Filter) String() string { return strings.Join(f.patterns, ",") }
 // model with this config, so a typo is reported instead of an empty cache.
 // Patterns ending in "_grad" are checked against the gradient names.
 func (f Filter) Check(c models.Config) error {
-	names := models.HookNames(c, true)
+	names := models.AllHookNames(c)
 	for i, re := range f.res {
 		hit := false
 		for _, n := range names {

@@ -130,24 +130,28 @@ type Spec struct {
 	DLogits func(p *models.Pass) (*tensor.Tensor, error)
 	// AttnResult computes blocks.{l}.attn.hook_result.
 	AttnResult bool
+	// SplitInputs computes the split inputs blocks.{l}.hook_q_input,
+	// hook_k_input, hook_v_input and hook_mlp_in (models.Options.SplitInputs).
+	SplitInputs bool
 }
 
 // Run runs the model once on tokens [B,T] under spec and returns the pass and
 // the cache (empty when nothing was asked for). Nothing stays attached.
 func Run(m *models.Model, tokens []int, B, T int, spec Spec) (*models.Pass, *Cache, error) {
 	cache := &Cache{acts: map[string]*tensor.Tensor{}}
-	// Per-head results cost H times hook_attn_out's memory: compute them only
-	// when a pattern names them ("*" alone does not).
+	// Per-head results and split inputs cost H times hook_attn_out's memory:
+	// compute them only when a pattern names them ("*" alone does not).
 	filters := []Filter{spec.Cache, spec.Grads}
 	for _, h := range spec.Hooks {
 		filters = append(filters, h.Filter)
 	}
 	needAttnResult := spec.AttnResult || mentions(filters, "hook_result")
+	needSplit := spec.SplitInputs || mentions(filters, "_input") || mentions(filters, "hook_mlp_in")
 	// The cache keeps views of the pass's own buffers, never copies. Without
 	// gradients to compute, the pass recycles each block's other buffers as
 	// it goes (NoGrad) and keeps only those the cache selects, so that a
 	// long run never holds more than it asked for.
-	opt := &models.Options{AttnResult: needAttnResult, NoGrad: spec.Grads.Empty()}
+	opt := &models.Options{AttnResult: needAttnResult, SplitInputs: needSplit, NoGrad: spec.Grads.Empty()}
 	if opt.NoGrad {
 		opt.Keep = spec.Cache.Match
 	}

@@ -25,6 +25,15 @@ type Options struct {
 	// [B,T,H,C] before the heads are summed (TransformerLens's use_attn_result).
 	// It costs H times the memory of hook_attn_out.
 	AttnResult bool
+	// SplitInputs gives each head its own query, key and value input,
+	// blocks.{l}.hook_q_input, hook_k_input and hook_v_input [B,T,H,C] (copies
+	// of resid_pre), and the MLP its own, blocks.{l}.hook_mlp_in [B,T,C] (a
+	// copy of resid_mid): TransformerLens's use_split_qkv_input and
+	// use_hook_mlp_in. Replacing one of them changes what that head (or MLP)
+	// reads and nothing else, which edge patching needs. ln1 then runs on each
+	// head's inputs separately and its hook points do not fire. It costs
+	// 9H times the memory of hook_resid_pre per block.
+	SplitInputs bool
 	// NoGrad runs the pass for its outputs only, as PyTorch's no_grad: each
 	// block's activations are recycled as soon as the next block no longer
 	// needs them, so the pass holds one block's activations at a time
@@ -55,6 +64,7 @@ type Pass struct {
 	nLoss    int
 	lse      []float32 // [N] log-sum-exp of each logit row, for Backward
 	result   bool
+	split    bool
 	retained bool
 	noGrad   bool
 
@@ -70,15 +80,18 @@ type lnActs struct {
 }
 
 type layerActs struct {
-	residPre        []float32 // [B,T,C]
-	ln1             lnActs    // out aliases residPre without LayerNorm
-	q, k, v         []float32 // [B,T,H,D]
-	scores          []float32 // [B,H,T,T], masked entries -Inf
-	pattern         []float32 // [B,H,T,T]
-	z               []float32 // [B,T,H,D]
-	result          []float32 // [B,T,H,C] when Options.AttnResult
-	attnOut         []float32 // [B,T,C]
-	residMid        []float32 // [B,T,C] (MLP models)
+	residPre        []float32    // [B,T,C]
+	ln1             lnActs       // out aliases residPre without LayerNorm
+	qkvIn           [3][]float32 // [B,T,H,C] q, k, v inputs when Options.SplitInputs
+	qkvLN           [3]lnActs    // ln1 of each, over B·T·H rows
+	q, k, v         []float32    // [B,T,H,D]
+	scores          []float32    // [B,H,T,T], masked entries -Inf
+	pattern         []float32    // [B,H,T,T]
+	z               []float32    // [B,T,H,D]
+	result          []float32    // [B,T,H,C] when Options.AttnResult
+	attnOut         []float32    // [B,T,C]
+	residMid        []float32    // [B,T,C] (MLP models)
+	mlpIn           []float32    // [B,T,C] when Options.SplitInputs, else residMid
 	ln2             lnActs
 	mlpPre, mlpPost []float32 // [B,T,M]
 	mlpOut          []float32 // [B,T,C]
@@ -187,7 +200,7 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*P
 	if opt.NoGrad {
 		r.keep = opt.Keep
 	}
-	p := &Pass{B: B, T: T, Tokens: tokens, Targets: targets, result: opt.AttnResult, noGrad: opt.NoGrad}
+	p := &Pass{B: B, T: T, Tokens: tokens, Targets: targets, result: opt.AttnResult, split: opt.SplitInputs, noGrad: opt.NoGrad}
 
 	x, err := m.embedForward(r, p) // [B,T,C] resid_pre of block 0
 	if err != nil {

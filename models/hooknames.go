@@ -34,6 +34,10 @@ var actNames = map[string]struct {
 	"resid_post": {actBlock, "hook_resid_post"},
 	"attn_out":   {actBlock, "hook_attn_out"},
 	"mlp_out":    {actBlock, "hook_mlp_out"},
+	"q_input":    {actBlock, "hook_q_input"},
+	"k_input":    {actBlock, "hook_k_input"},
+	"v_input":    {actBlock, "hook_v_input"},
+	"mlp_in":     {actBlock, "hook_mlp_in"},
 
 	"q":           {actAttn, "hook_q"},
 	"k":           {actAttn, "hook_k"},
@@ -71,8 +75,8 @@ var actNames = map[string]struct {
 //	ActName("ln_final.normalized", 0) // "ln_final.hook_normalized"
 //
 // Short names are the hook's leaf without "hook_" (embed, pos_embed,
-// resid_pre, resid_mid, resid_post, attn_out, mlp_out, q, k, v, attn_scores,
-// pattern, z, result, pre, post), TransformerLens's aliases (attn, attn_logits,
+// resid_pre, resid_mid, resid_post, attn_out, mlp_out, q_input, k_input,
+// v_input, mlp_in, q, k, v, attn_scores, pattern, z, result, pre, post), TransformerLens's aliases (attn, attn_logits,
 // query, key, value, mlp_pre, mlp_post), and the LayerNorm points prefixed by
 // their LayerNorm (ln1.scale, ln2.normalized, ln_final.scale ...). Names
 // outside the blocks ignore layer. A full name (one with "hook_" in it) is
@@ -106,6 +110,14 @@ func blockPrefix(layer int) string { return "blocks." + strconv.Itoa(layer) + ".
 // of every hook point of a model with this config. attnResult includes
 // blocks.{l}.attn.hook_result (see Options.AttnResult).
 func HookNames(c Config, attnResult bool) []string {
+	return OptionHookNames(c, Options{AttnResult: attnResult})
+}
+
+// OptionHookNames lists, in the order Forward fires them, the hook points of
+// a pass run with o: HookNames's, with hook_result for o.AttnResult and,
+// for o.SplitInputs, hook_q_input, hook_k_input, hook_v_input and
+// hook_mlp_in in place of ln1's points.
+func OptionHookNames(c Config, o Options) []string {
 	c = c.WithDefaults()
 	names := []string{ActName("embed", 0), ActName("pos_embed", 0)}
 	add := func(l int, short ...string) {
@@ -115,16 +127,22 @@ func HookNames(c Config, attnResult bool) []string {
 	}
 	for l := 0; l < c.NLayers; l++ {
 		add(l, "resid_pre")
-		if c.HasLN() {
+		switch {
+		case o.SplitInputs:
+			add(l, "q_input", "k_input", "v_input")
+		case c.HasLN():
 			add(l, "ln1.scale", "ln1.normalized")
 		}
 		add(l, "q", "k", "v", "attn_scores", "pattern", "z")
-		if attnResult {
+		if o.AttnResult {
 			add(l, "result")
 		}
 		add(l, "attn_out")
 		if !c.AttnOnly {
 			add(l, "resid_mid")
+			if o.SplitInputs {
+				add(l, "mlp_in")
+			}
 			if c.HasLN() {
 				add(l, "ln2.scale", "ln2.normalized")
 			}
@@ -138,6 +156,22 @@ func HookNames(c Config, attnResult bool) []string {
 	return names
 }
 
+// AllHookNames lists every hook point some Options fire in a model with this
+// config: HookNames's with hook_result, then each block's split inputs.
+func AllHookNames(c Config) []string {
+	c = c.WithDefaults()
+	names := HookNames(c, true)
+	for l := 0; l < c.NLayers; l++ {
+		for _, s := range qkvInputNames {
+			names = append(names, ActName(s, l))
+		}
+		if !c.AttnOnly {
+			names = append(names, ActName("mlp_in", l))
+		}
+	}
+	return names
+}
+
 // HookShape returns the shape of the named hook point's activation for a
 // batch of B sequences of T tokens, or an error for a name the config does
 // not have. A "_grad" suffix names the gradient, which has the same shape.
@@ -145,7 +179,7 @@ func HookShape(c Config, name string, B, T int) ([]int, error) {
 	c = c.WithDefaults()
 	base := strings.TrimSuffix(name, "_grad")
 	found := false
-	for _, n := range HookNames(c, true) {
+	for _, n := range AllHookNames(c) {
 		if n == base {
 			found = true
 			break
@@ -160,7 +194,7 @@ func HookShape(c Config, name string, B, T int) ([]int, error) {
 		return []int{B, T, c.NHeads, c.DHead}, nil
 	case "hook_attn_scores", "hook_pattern":
 		return []int{B, c.NHeads, T, T}, nil
-	case "hook_result":
+	case "hook_result", "hook_q_input", "hook_k_input", "hook_v_input":
 		return []int{B, T, c.NHeads, c.DModel}, nil
 	case "hook_scale":
 		return []int{B, T, 1}, nil

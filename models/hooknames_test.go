@@ -29,6 +29,10 @@ func TestActName(t *testing.T) {
 		{"mlp_post", 2, "blocks.2.mlp.hook_post"},
 		{"ln1.scale", 0, "blocks.0.ln1.hook_scale"},
 		{"ln2.normalized", 1, "blocks.1.ln2.hook_normalized"},
+		{"q_input", 1, "blocks.1.hook_q_input"},
+		{"k_input", 0, "blocks.0.hook_k_input"},
+		{"v_input", 2, "blocks.2.hook_v_input"},
+		{"mlp_in", 3, "blocks.3.hook_mlp_in"},
 		{"embed", 5, "hook_embed"},
 		{"pos_embed", 0, "hook_pos_embed"},
 		{"ln_final.scale", 0, "ln_final.hook_scale"},
@@ -87,6 +91,21 @@ func TestHookNames(t *testing.T) {
 			"blocks.1.attn.hook_attn_scores", "blocks.1.attn.hook_pattern", "blocks.1.attn.hook_z",
 			"blocks.1.attn.hook_result", "blocks.1.hook_attn_out", "blocks.1.hook_resid_post",
 		}},
+	}
+	// Split inputs replace ln1's points and add hook_mlp_in after resid_mid.
+	split := []string{
+		"hook_embed", "hook_pos_embed",
+		"blocks.0.hook_resid_pre", "blocks.0.hook_q_input", "blocks.0.hook_k_input", "blocks.0.hook_v_input",
+		"blocks.0.attn.hook_q", "blocks.0.attn.hook_k", "blocks.0.attn.hook_v",
+		"blocks.0.attn.hook_attn_scores", "blocks.0.attn.hook_pattern", "blocks.0.attn.hook_z",
+		"blocks.0.hook_attn_out", "blocks.0.hook_resid_mid", "blocks.0.hook_mlp_in",
+		"blocks.0.ln2.hook_scale", "blocks.0.ln2.hook_normalized",
+		"blocks.0.mlp.hook_pre", "blocks.0.mlp.hook_post", "blocks.0.hook_mlp_out",
+		"blocks.0.hook_resid_post",
+		"ln_final.hook_scale", "ln_final.hook_normalized",
+	}
+	if got := OptionHookNames(tests[0].cfg, Options{SplitInputs: true}); !slices.Equal(got, split) {
+		t.Errorf("OptionHookNames(SplitInputs) =\n%q\nwant\n%q", got, split)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

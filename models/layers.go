@@ -89,7 +89,7 @@ func (m *Model) blockForward(r runner, la *arena, p *Pass, l int, x []float32) (
 		if err := r.fire(ActName("resid_mid", l), a.residMid, p.B, p.T, m.Config.DModel); err != nil {
 			return nil, err
 		}
-		if err := m.mlpForward(r, la, p.B, p.T, l, a, w); err != nil {
+		if err := m.mlpForward(r, la, p.B, p.T, l, p.split, a, w); err != nil {
 			return nil, err
 		}
 		a.residPost = add(&p.mem, a.residMid, a.mlpOut)
@@ -112,7 +112,7 @@ func (m *Model) blockBackward(g gradRunner, ar *arena, p *Pass, grads *Params, l
 	}
 	if !m.Config.AttnOnly {
 		var err error
-		if dx, err = m.mlpBackward(g, ar, B, T, l, a, w, dw, dx); err != nil {
+		if dx, err = m.mlpBackward(g, ar, B, T, l, p.split, a, w, dw, dx); err != nil {
 			return nil, err
 		}
 		if err := g.fire(ActName("resid_mid", l), dx, B, T, C); err != nil {
@@ -140,13 +140,19 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 	C, H, D := c.DModel, c.NHeads, c.DHead
 	HD, N := H*D, B*T
 	var err error
-	if a.ln1, err = m.layerNorm(r, la, l, "ln1", a.residPre, w.ln1w, w.ln1b, B, T); err != nil {
+	a.q, a.k, a.v = la.get(N*HD), la.get(N*HD), la.get(N*HD)
+	if p.split {
+		if err := m.splitQKVForward(r, la, p, l, a, w); err != nil {
+			return err
+		}
+	} else if a.ln1, err = m.layerNorm(r, la, l, "ln1", a.residPre, w.ln1w, w.ln1b, B, T); err != nil {
 		return err
 	}
 	// Shortformer adds the positional embedding to the inputs of Q and K only.
-	a.q, a.k, a.v = la.get(N*HD), la.get(N*HD), la.get(N*HD)
 	for i, dst := range [][]float32{a.q, a.k, a.v} {
-		linear(dst, a.ln1.out, w.attnW[i*HD:], 3*HD, w.attnB[i*HD:(i+1)*HD], N, C, HD)
+		if !p.split {
+			linear(dst, a.ln1.out, w.attnW[i*HD:], 3*HD, w.attnB[i*HD:(i+1)*HD], N, C, HD)
+		}
 		if c.Positional == PosShortformer && i < 2 {
 			tensor.Gemm(false, false, N, HD, C, 1, p.pos, C, w.attnW[i*HD:], 3*HD, 1, dst, HD)
 		}
@@ -226,7 +232,9 @@ func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerAc
 		if err := g.fire(ActName(qkvNames[i], l), d, B, T, H, D); err != nil {
 			return nil, err
 		}
-		linearBackward(dln1, dw.attnW[i*HD:], 3*HD, dw.attnB[i*HD:(i+1)*HD], d, a.ln1.out, w.attnW[i*HD:], N, C, HD)
+		if !p.split {
+			linearBackward(dln1, dw.attnW[i*HD:], 3*HD, dw.attnB[i*HD:(i+1)*HD], d, a.ln1.out, w.attnW[i*HD:], N, C, HD)
+		}
 		if c.Positional == PosShortformer && i < 2 {
 			tensor.Gemm(true, false, C, HD, N, 1, p.pos, C, d, HD, 1, dw.attnW[i*HD:], 3*HD)
 			tensor.Gemm(false, true, N, C, HD, 1, d, HD, w.attnW[i*HD:], 3*HD, 1, dposShort, C)
@@ -234,19 +242,112 @@ func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerAc
 	}
 	dpre := ar.get(N * C)
 	copy(dpre, dx)
+	if p.split {
+		return dpre, m.splitQKVBackward(g, ar, p, l, a, w, dw, dq, dk, dv, dpre)
+	}
 	if err := m.layerNormBackward(g, l, "ln1", dpre, dw.ln1w, dw.ln1b, dln1, a.ln1, w.ln1w, B, T); err != nil {
 		return nil, err
 	}
 	return dpre, nil
 }
 
+var qkvInputNames = [3]string{"q_input", "k_input", "v_input"}
+
+// splitQKVForward fills a.q, a.k, a.v [B,T,H,D] (bias included, shortformer
+// positions not) from per-head inputs (Options.SplitInputs): for each of q,
+// k, v, hook_X_input [B,T,H,C] starts as resid_pre copied to every head, ln1
+// runs on each of its B·T·H rows, and head h's slice of W_X reads row h.
+func (m *Model) splitQKVForward(r runner, la *arena, p *Pass, l int, a *layerActs, w layer) error {
+	c := m.Config
+	B, T := p.B, p.T
+	C, H, D := c.DModel, c.NHeads, c.DHead
+	HD, N := H*D, B*T
+	for i, dst := range [][]float32{a.q, a.k, a.v} {
+		in := la.get(N * H * C)
+		for n := 0; n < N; n++ {
+			for h := 0; h < H; h++ {
+				copy(in[(n*H+h)*C:(n*H+h+1)*C], a.residPre[n*C:(n+1)*C])
+			}
+		}
+		if err := r.fire(ActName(qkvInputNames[i], l), in, B, T, H, C); err != nil {
+			return err
+		}
+		ln, err := m.layerNorm(runner{}, la, l, "ln1", in, w.ln1w, w.ln1b, N*H, 1)
+		if err != nil {
+			return err
+		}
+		a.qkvIn[i], a.qkvLN[i] = in, ln
+		for h := 0; h < H; h++ {
+			// dst[:, h, :] = ln[:, h, :] · W_X[:, h·D:(h+1)·D]
+			tensor.Gemm(false, false, N, D, C, 1, ln.out[h*C:], H*C, w.attnW[i*HD+h*D:], 3*HD, 0, dst[h*D:], HD)
+		}
+		b := w.attnB[i*HD : (i+1)*HD]
+		for n := 0; n < N; n++ {
+			row := dst[n*HD : (n+1)*HD]
+			for j := range row {
+				row[j] += b[j]
+			}
+		}
+	}
+	return nil
+}
+
+// splitQKVBackward is splitQKVForward's backward: given dq, dk, dv
+// [B,T,H,D] it adds the weight, bias and ln1 gradients, fires the gradients
+// at the three split inputs [B,T,H,C], and adds their sum over heads into
+// dpre [B,T,C].
+func (m *Model) splitQKVBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerActs, w, dw layer, dq, dk, dv, dpre []float32) error {
+	c := m.Config
+	B, T := p.B, p.T
+	C, H, D := c.DModel, c.NHeads, c.DHead
+	HD, N := H*D, B*T
+	dln, din := ar.get(N*H*C), ar.get(N*H*C)
+	for i, d := range [][]float32{dq, dk, dv} {
+		ln := a.qkvLN[i]
+		for h := 0; h < H; h++ {
+			tensor.Gemm(true, false, C, D, N, 1, ln.out[h*C:], H*C, d[h*D:], HD, 1, dw.attnW[i*HD+h*D:], 3*HD)
+			tensor.Gemm(false, true, N, C, D, 1, d[h*D:], HD, w.attnW[i*HD+h*D:], 3*HD, 0, dln[h*C:], H*C)
+		}
+		db := dw.attnB[i*HD : (i+1)*HD]
+		for n := 0; n < N; n++ {
+			for j, x := range d[n*HD : (n+1)*HD] {
+				db[j] += x
+			}
+		}
+		clear(din)
+		if err := m.layerNormBackward(gradRunner{}, l, "ln1", din, dw.ln1w, dw.ln1b, dln, ln, w.ln1w, N*H, 1); err != nil {
+			return err
+		}
+		if err := g.fire(ActName(qkvInputNames[i], l), din, B, T, H, C); err != nil {
+			return err
+		}
+		for n := 0; n < N; n++ {
+			o := dpre[n*C : (n+1)*C]
+			for h := 0; h < H; h++ {
+				for j, x := range din[(n*H+h)*C : (n*H+h+1)*C] {
+					o[j] += x
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // mlpForward is the MLP half of block l: hook_mlp_out [B,T,C] =
 // gelu(ln2(resid_mid) · W_in + b_in) · W_out + b_out, through hook_pre and
 // hook_post [B,T,M].
-func (m *Model) mlpForward(r runner, la *arena, B, T, l int, a *layerActs, w layer) error {
+func (m *Model) mlpForward(r runner, la *arena, B, T, l int, split bool, a *layerActs, w layer) error {
 	C, M, N := m.Config.DModel, m.Config.DMLP, B*T
 	var err error
-	if a.ln2, err = m.layerNorm(r, la, l, "ln2", a.residMid, w.ln2w, w.ln2b, B, T); err != nil {
+	a.mlpIn = a.residMid
+	if split {
+		a.mlpIn = la.get(N * C)
+		copy(a.mlpIn, a.residMid)
+		if err := r.fire(ActName("mlp_in", l), a.mlpIn, B, T, C); err != nil {
+			return err
+		}
+	}
+	if a.ln2, err = m.layerNorm(r, la, l, "ln2", a.mlpIn, w.ln2w, w.ln2b, B, T); err != nil {
 		return err
 	}
 	a.mlpPre, a.mlpPost = la.get(N*M), la.get(N*M)
@@ -266,7 +367,7 @@ func (m *Model) mlpForward(r runner, la *arena, B, T, l int, a *layerActs, w lay
 // mlpBackward takes dx [B,T,C], the gradient at resid_post, which reaches
 // mlp_out unchanged, and returns the gradient at resid_mid: dx plus what
 // flows back through the MLP and ln2.
-func (m *Model) mlpBackward(g gradRunner, ar *arena, B, T, l int, a *layerActs, w, dw layer, dx []float32) ([]float32, error) {
+func (m *Model) mlpBackward(g gradRunner, ar *arena, B, T, l int, split bool, a *layerActs, w, dw layer, dx []float32) ([]float32, error) {
 	C, M, N := m.Config.DModel, m.Config.DMLP, B*T
 	if err := g.fire(ActName("mlp_out", l), dx, B, T, C); err != nil {
 		return nil, err
@@ -284,9 +385,20 @@ func (m *Model) mlpBackward(g gradRunner, ar *arena, B, T, l int, a *layerActs, 
 	dln2 := ar.get(N * C)
 	linearBackward(dln2, dw.fcW, M, dw.fcB, dpre, a.ln2.out, w.fcW, N, C, M)
 	dmid := ar.get(N * C)
-	copy(dmid, dx)
+	if !split {
+		copy(dmid, dx)
+	}
 	if err := m.layerNormBackward(g, l, "ln2", dmid, dw.ln2w, dw.ln2b, dln2, a.ln2, w.ln2w, B, T); err != nil {
 		return nil, err
+	}
+	if split {
+		// dmid holds the gradient at hook_mlp_in; resid_mid adds the skip path.
+		if err := g.fire(ActName("mlp_in", l), dmid, B, T, C); err != nil {
+			return nil, err
+		}
+		for i, x := range dx {
+			dmid[i] += x
+		}
 	}
 	return dmid, nil
 }
