@@ -8,6 +8,7 @@ import (
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/hooks"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -350,4 +351,38 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
+}
+
+// RepeatFor returns the default repeated prompts (32 of them, seed 1) for a model trained on
+// dc (nil when unknown) with vocabulary vocab (0: the model's): r is drawn from the synthetic
+// language's middle tokens, as Olsson et al. avoid the commonest and rarest ones; from the
+// reference recipe's the same way but without BOS; and from the repeated data's own token
+// range, exclusions and BOS.
+func RepeatFor(dc *data.Config, vocab int) RepeatOptions {
+	o := RepeatOptions{Batch: 32, Seed: 1}
+	switch {
+	case dc != nil && dc.Kind == data.KindSynthetic:
+		o.RepeatedConfig = dc.Synthetic.EvalRepeated(0, 2)
+		o.RepeatedConfig.Len = 0
+	case dc != nil && dc.Kind == data.KindReference:
+		// Trained without BOS: measured on r + r, as the recipe's PyTorch
+		// twin (scripts/induction_reference.py) measures it.
+		o.RepeatedConfig = dc.Reference.EvalRepeated(0, 2)
+		o.RepeatedConfig.Len = 0
+	case dc != nil && dc.Kind == data.KindRepeated:
+		r := dc.Repeated.WithDefaults()
+		o.MinToken, o.MaxToken, o.Exclude, o.BOS, o.NoBOS = r.MinToken, r.MaxToken, r.Exclude, r.BOS, r.NoBOS
+	}
+	o.Vocab = vocab
+	return o
+}
+
+// RepeatForRun is RepeatFor with the data config of the training run in dir (its run.yaml),
+// or the defaults when dir holds none.
+func RepeatForRun(dir string, vocab int) RepeatOptions {
+	c, err := run.ReadConfig(dir)
+	if err != nil {
+		return RepeatFor(nil, vocab)
+	}
+	return RepeatFor(&c.Data, vocab)
 }

@@ -63,16 +63,9 @@ func runAttention(w, errw io.Writer, v *viper.Viper) error {
 	if len(seqs) != 1 {
 		return fmt.Errorf("--tokens: attention shows one prompt; got %d sequences", len(seqs))
 	}
-	d, err := attention.Compute(context.Background(), m, seqs[0], tok)
+	d, err := report.AttentionData(context.Background(), m, dir, seqs[0], tok, v.GetBool("roles"), errw)
 	if err != nil {
 		return err
-	}
-	d.Title = attention.ModelTitle(dir)
-	if v.GetBool("roles") {
-		if d.Heads, err = report.AttentionRoles(m); err != nil {
-			// Roles are a label on the page, not the page: say why they are missing and go on.
-			fmt.Fprintf(errw, "mechinterp attention: no head roles: %v\n", err)
-		}
 	}
 	r, err := attention.Page(d, attention.Options{Bits: v.GetInt("bits")})
 	if err != nil {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"math"
 
 	"github.com/spf13/cobra"
 
@@ -56,46 +54,12 @@ func runCircuits(w io.Writer, dir, out string, asJSON bool, top int, seed uint64
 	if err != nil {
 		return err
 	}
-	pairs := a.TopPairs(top)
-	if err := writePage(out, func() (*viz.Report, error) { return report.Circuits(a, dir) }); err != nil {
+	if err := report.WritePage(out, func() (*viz.Report, error) { return report.Circuits(a, dir) }); err != nil {
 		return err
 	}
 	if asJSON {
-		return printJSON(w, map[string]any{"model": dir, "heads": a.Heads, "composition": a.Composition, "top_pairs": pairs, "report": out})
+		return printJSON(w, map[string]any{"model": dir, "heads": a.Heads, "composition": a.Composition, "top_pairs": a.TopPairs(top), "report": out})
 	}
-	c := m.Config
-	fmt.Fprintf(w, "%s: %d layers x %d heads, d_model %d, d_head %d\n\n", dir, c.NLayers, c.NHeads, c.DModel, c.DHead)
-	fmt.Fprintf(w, "%-8s %11s %11s %9s %9s\n", "head", "OV copying", "QK copying", "|OV|_F", "|QK|_F")
-	for _, h := range a.Heads {
-		fmt.Fprintf(w, "%-8s %11s %11s %9.3f %9.3f\n", h.Head, fmtScore(h.OVCopying), fmtScore(h.QKCopying), h.OVNorm, h.QKNorm)
-	}
-	fmt.Fprintln(w)
-	if c.NLayers < 2 {
-		fmt.Fprintln(w, "one layer: no head can compose with another")
-	} else {
-		fmt.Fprintln(w, "random baseline (Gaussian matrices of the same shapes):")
-		for _, s := range a.Composition {
-			b := s.Baseline
-			fmt.Fprintf(w, "  %s-composition: %.4f ± %.4f, 95th percentile %.4f (%d draws, seed %d)\n", s.Kind, b.Mean, b.Std, b.P95, b.Samples, b.Seed)
-		}
-		fmt.Fprintf(w, "\ntop composition pairs above the 95th percentile of the baseline, by z-score:\n")
-		if len(pairs) == 0 {
-			fmt.Fprintln(w, "  none")
-		}
-		for _, p := range pairs {
-			b := a.Scores(p.Kind).Baseline
-			fmt.Fprintf(w, "  %s  %-6s -> %-6s  %.4f   baseline %.4f ± %.4f   z %.1f\n", p.Kind, p.Earlier, p.Later, p.Score, b.Mean, b.Std, p.Z)
-		}
-	}
-	if out != "" {
-		fmt.Fprintf(w, "\nreport: %s\n", out)
-	}
+	report.CircuitsText(w, a, dir, top, out)
 	return nil
-}
-
-func fmtScore(v float64) string {
-	if math.IsNaN(v) {
-		return "n/a"
-	}
-	return fmt.Sprintf("%+.3f", v)
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/models"
-	"github.com/mechinterp/mechinterp/viz"
 )
 
 // The flags that several commands share, so that each spells and documents them once.
@@ -45,18 +44,6 @@ func loadModel(v *viper.Viper) (*models.Model, string, error) {
 	}
 	m, err := models.Load(dir)
 	return m, dir, err
-}
-
-// writePage builds a page and writes it to out; out "" writes nothing (and builds nothing).
-func writePage(out string, build func() (*viz.Report, error)) error {
-	if out == "" {
-		return nil
-	}
-	r, err := build()
-	if err != nil {
-		return err
-	}
-	return r.WriteFile(out)
 }
 
 // printJSON prints v as indented JSON, as every --json does.

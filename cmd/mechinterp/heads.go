@@ -2,19 +2,14 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
-	"github.com/mechinterp/mechinterp/data"
-	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/report"
-	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/viz"
 )
 
@@ -66,9 +61,10 @@ func addPromptFlags(cmd *cobra.Command) {
 	f.Int("max-token", -1, "token ids of r are below this (-1: from the run's data, else d_vocab)")
 }
 
-// repeatOptions reads the prompt flags; data is the run's data config, if known.
-func repeatOptions(v *viper.Viper, dc *data.Config, vocab int) probes.RepeatOptions {
-	o := runRepeat(dc, vocab)
+// repeatOptions reads the prompt flags over the default prompts of the run in runDir
+// (probes.RepeatForRun).
+func repeatOptions(v *viper.Viper, runDir string, vocab int) probes.RepeatOptions {
+	o := probes.RepeatForRun(runDir, vocab)
 	o.Batch, o.Seed, o.Len = v.GetInt("batch"), v.GetUint64("seed"), v.GetInt("len")
 	if lo := v.GetInt("min-token"); lo >= 0 {
 		o.MinToken = lo
@@ -79,46 +75,14 @@ func repeatOptions(v *viper.Viper, dc *data.Config, vocab int) probes.RepeatOpti
 	return o
 }
 
-// runRepeat returns the repeated prompts of the prompt flags' defaults (32 prompts, seed 1),
-// with the token range of the run's data config dc, if known: the synthetic language's
-// middle tokens, or the repeated data's range and BOS.
-func runRepeat(dc *data.Config, vocab int) probes.RepeatOptions {
-	o := probes.RepeatOptions{Batch: 32, Seed: 1}
-	switch {
-	case dc != nil && dc.Kind == data.KindSynthetic:
-		o.RepeatedConfig = dc.Synthetic.EvalRepeated(0, 2)
-		o.RepeatedConfig.Len = 0
-	case dc != nil && dc.Kind == data.KindReference:
-		// Trained without BOS: measured on r + r, as the recipe's PyTorch
-		// twin (scripts/induction_reference.py) measures it.
-		o.RepeatedConfig = dc.Reference.EvalRepeated(0, 2)
-		o.RepeatedConfig.Len = 0
-	case dc != nil && dc.Kind == data.KindRepeated:
-		r := dc.Repeated.WithDefaults()
-		o.MinToken, o.MaxToken, o.Exclude, o.BOS, o.NoBOS = r.MinToken, r.MaxToken, r.Exclude, r.BOS, r.NoBOS
-	}
-	o.Vocab = vocab
-	return o
-}
-
-// runData returns the data config of the training run in dir (its run.yaml),
-// or nil when there is none.
-func runData(dir string) *data.Config {
-	c, err := run.ReadConfig(dir)
-	if err != nil {
-		return nil
-	}
-	return &c.Data
-}
-
 func runHeads(w io.Writer, v *viper.Viper) error {
 	m, dir, err := loadModel(v)
 	if err != nil {
 		return err
 	}
 	// A checkpoint of a run: RUN/checkpoints/step-N.
-	dc := runData(filepath.Dir(filepath.Dir(filepath.Clean(dir))))
-	o := probes.HeadOptions{Repeat: repeatOptions(v, dc, m.Config.DVocab),
+	runDir := filepath.Dir(filepath.Dir(filepath.Clean(dir)))
+	o := probes.HeadOptions{Repeat: repeatOptions(v, runDir, m.Config.DVocab),
 		Detect: probes.DetectOptions{ExcludeBOS: v.GetBool("exclude-bos"), ExcludeDiagonal: v.GetBool("exclude-diagonal")}}
 	if v.GetString("tokens") != "" || v.GetString("text") != "" {
 		seqs, _, err := promptTokens(m, dir, v.GetString("tokens"), v.GetString("text"))
@@ -133,61 +97,17 @@ func runHeads(w io.Writer, v *viper.Viper) error {
 		}
 		o.DetectBatch = len(seqs)
 	}
-	return writeHeads(w, m, dir, o, v.GetString("out"), v.GetBool("json"))
-}
-
-// writeHeads scores m's heads, writes their page to out (unless "") and prints them.
-func writeHeads(w io.Writer, m *models.Model, dir string, o probes.HeadOptions, out string, asJSON bool) error {
 	s, err := probes.Heads(m, o)
 	if err != nil {
 		return err
 	}
-	if err := writePage(out, func() (*viz.Report, error) { return report.Heads(s, dir) }); err != nil {
+	out := v.GetString("out")
+	if err := report.WritePage(out, func() (*viz.Report, error) { return report.Heads(s, dir) }); err != nil {
 		return err
 	}
-	if asJSON {
-		return printJSON(w, headsJSON(s))
+	if v.GetBool("json") {
+		return printJSON(w, report.HeadsJSON(s))
 	}
-	printHeads(w, s)
-	if out != "" {
-		fmt.Fprintf(w, "report: %s\n", out)
-	}
+	report.HeadsText(w, s, out)
 	return nil
-}
-
-// headsJSON drops the detector prompts (which can be long) and non-finite
-// losses from what --json prints.
-func headsJSON(s *probes.HeadScores) *probes.HeadScores {
-	c := *s
-	c.Options.DetectTokens = nil
-	if il := c.InductionLoss; il != nil {
-		cl := *il
-		for _, x := range []*float64{&cl.Loss, &cl.FirstCopy} {
-			if *x != *x || *x > 1e308 || *x < -1e308 {
-				*x = 0
-			}
-		}
-		c.InductionLoss = &cl
-	}
-	return &c
-}
-
-func printHeads(w io.Writer, s *probes.HeadScores) {
-	o := s.Options.Repeat
-	fmt.Fprintf(w, "%d layers × %d heads, measured on %d prompts [BOS] + r × %d, |r| = %d, tokens [%d, %d)\n",
-		s.Layers, s.Heads, o.Batch, o.Repeats, o.Len, o.MinToken, o.MaxToken)
-	fmt.Fprintf(w, "%-6s %8s %8s %8s %8s %8s  %s\n", "head", "prefix", "copying", "prev", "dup", "induct", "role")
-	for l := range s.Layers {
-		for h := range s.Heads {
-			fmt.Fprintf(w, "L%dH%-3d %8.3f %8.3f %8.3f %8.3f %8.3f  %s\n", l, h,
-				s.PrefixMatching[l][h], s.Copying[l][h], s.PreviousToken[l][h], s.DuplicateToken[l][h], s.Induction[l][h],
-				strings.ReplaceAll(s.Roles[l][h], "_", " "))
-		}
-	}
-	if il := s.InductionLoss; il != nil {
-		fmt.Fprintf(w, "induction loss %.3f (first copy %.3f)\n", il.Loss, il.FirstCopy)
-	}
-	t := s.Options.Thresholds
-	fmt.Fprintf(w, "roles: induction if prefix >= %g, else previous token if prev >= %g, duplicate token if dup >= %g, copying if copying >= %g\n",
-		t.PrefixMatching, t.PreviousToken, t.DuplicateToken, t.Copying)
 }

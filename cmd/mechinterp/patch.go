@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -131,73 +129,18 @@ func runPatch(w, progress io.Writer, a patchArgs) error {
 			}
 		}
 	}
-	act, err := circuits.Patch(m, clean, corrupted, answer, wrong, po)
+	res, err := circuits.PatchAll(m, clean, corrupted, answer, wrong, po)
 	if err != nil {
 		return err
 	}
-	att, err := circuits.AttributionPatch(m, clean, corrupted, answer, wrong)
-	if err != nil {
-		return err
-	}
-	dla, err := circuits.DirectLogitAttribution(m, clean, len(clean), -1, answer, wrong)
-	if err != nil {
-		return err
-	}
-	label := func(ids []int) []string {
-		if tok == nil {
-			return nil
-		}
-		out := make([]string, len(ids))
-		for i, id := range ids {
-			out[i] = strconv.Quote(tok.Decode([]int{id}))
-		}
-		return out
-	}
-	one := func(id int) string {
-		if tok == nil {
-			return strconv.Itoa(id)
-		}
-		return strconv.Quote(tok.Decode([]int{id}))
-	}
-	err = writePage(a.out, func() (*viz.Report, error) {
-		return report.Patch(report.PatchInput{Model: a.model, Activation: act, Attribution: att, DLA: dla,
-			Clean: label(clean), Corrupted: label(corrupted), Answer: one(answer), Wrong: one(wrong)})
-	})
-	if err != nil {
+	in := report.PatchInputFor(a.model, res, tok)
+	if err := report.WritePage(a.out, func() (*viz.Report, error) { return report.Patch(in) }); err != nil {
 		return err
 	}
 	if a.json {
-		return printJSON(w, map[string]any{"activation": act, "attribution": att, "dla": dla, "report": a.out})
+		return printJSON(w, map[string]any{"activation": res.Activation, "attribution": res.Attribution, "dla": res.DLA, "report": a.out})
 	}
-	fmt.Fprintf(w, "metric: logit(%s) - logit(%s) at the last position (%d tokens)\n", one(answer), one(wrong), len(clean))
-	fmt.Fprintf(w, "clean     %+.4f\ncorrupted %+.4f\n\n", act.CleanDiff, act.CorruptedDiff)
-	attr := map[string]float64{}
-	for _, c := range att.Components() {
-		attr[c.Name] = c.Effect
-	}
-	fmt.Fprintln(w, "top heads by activation patching (1 = restores the clean run):")
-	for _, c := range act.TopHeads(a.top) {
-		fmt.Fprintf(w, "  %-8s %+.3f   attribution %+.3f\n", c.Name, c.Effect, attr[c.Name])
-	}
-	fmt.Fprintln(w, "\ntop cells of all experiments:")
-	for i, c := range act.Components() {
-		if i == a.top {
-			break
-		}
-		fmt.Fprintf(w, "  %-22s %+.3f   attribution %+.3f\n", c.Name, c.Effect, attr[c.Name])
-	}
-	fmt.Fprintf(w, "\ndirect logit attribution of the clean run (terms sum to %+.4f):\n", dla.LogitDiff)
-	terms := append([]circuits.DLATerm(nil), dla.Terms...)
-	sortTerms(terms)
-	for i, t := range terms {
-		if i == a.top {
-			break
-		}
-		fmt.Fprintf(w, "  %-12s %+.4f\n", t.Name, t.Value)
-	}
-	if a.out != "" {
-		fmt.Fprintf(w, "\nreport: %s\n", a.out)
-	}
+	report.PatchText(w, in, a.top, a.out)
 	return nil
 }
 
@@ -222,8 +165,4 @@ func answerToken(m *models.Model, tok tokenizer.Tokenizer, flag, s string, token
 		return 0, fmt.Errorf("--%s: token id %d is out of the vocabulary [0,%d)", flag, id, m.Config.DVocab)
 	}
 	return id, nil
-}
-
-func sortTerms(t []circuits.DLATerm) {
-	sort.SliceStable(t, func(i, j int) bool { return math.Abs(t[i].Value) > math.Abs(t[j].Value) })
 }

@@ -114,7 +114,7 @@ func spWriteOutputs(w io.Writer, dir string, res *superposition.ExperimentResult
 		return err
 	}
 	fmt.Fprintf(w, "wrote %s\n", results)
-	if err := writePage(html, func() (*viz.Report, error) { return report.Superposition(res) }); err != nil {
+	if err := report.WritePage(html, func() (*viz.Report, error) { return report.Superposition(res) }); err != nil {
 		return fmt.Errorf("report: %s (results are in %s)", spOneLine(strings.ReplaceAll(err.Error(), "\n", "; ")), results)
 	}
 	fmt.Fprintf(w, "wrote %s\n", html)

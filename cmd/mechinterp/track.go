@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
-	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/run"
@@ -57,7 +55,7 @@ func runTrack(cmd *cobra.Command, dir string, v *viper.Viper) error {
 		return fmt.Errorf("--threshold must be in (0, 1], got %g", th)
 	}
 	o := probes.TrackOptions{Workers: v.GetInt("workers"), Threshold: v.GetFloat64("threshold")}
-	o.Heads.Repeat = repeatOptions(v, runData(dir), 0) // the ICL prompts: Track reads the run's held-out data
+	o.Heads.Repeat = repeatOptions(v, dir, 0) // the ICL prompts: Track reads the run's held-out data
 	errw := cmd.ErrOrStderr()
 	if !v.GetBool("quiet") {
 		o.Progress = func(done, total, step int) {
@@ -87,44 +85,6 @@ func runTrack(cmd *cobra.Command, dir string, v *viper.Viper) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	printTrack(w, res, out)
+	report.TrackText(w, res, out)
 	return nil
-}
-
-func printTrack(w io.Writer, res *probes.TrackResult, report string) {
-	n := len(res.Records)
-	fmt.Fprintf(w, "%d checkpoints (steps %d to %d): %d probed now, %d from %s\n",
-		n, res.Records[0].Step, res.Records[n-1].Step, res.Computed, n-res.Computed, res.JSONL)
-	b := res.Bump
-	switch {
-	case b.Found:
-		fmt.Fprintf(w, "loss bump at step %d (non-convex from step %d to %d, loss %.3f -> %.3f)\n", b.Step, b.Start, b.End, b.LossStart, b.LossEnd)
-	case len(res.Loss.Steps) == 0:
-		fmt.Fprintln(w, "loss bump: no metrics.jsonl in the run")
-	default:
-		fmt.Fprintln(w, "loss bump: none found (the smoothed loss stays on its convex hull)")
-	}
-	fmt.Fprintf(w, "induction heads (prefix matching >= %g for good):\n", res.Threshold)
-	any := false
-	for _, f := range res.Formation {
-		if !f.Formed {
-			continue
-		}
-		any = true
-		rel := ""
-		if b.Found {
-			rel = fmt.Sprintf(" (%+d steps from the bump)", f.Step-b.Step)
-		}
-		fmt.Fprintf(w, "  %s formed at step %d%s, prefix matching %.2f at the end\n", models.Head{Layer: f.Layer, Head: f.Head}, f.Step, rel, f.Final)
-	}
-	if !any {
-		best := res.Formation[0]
-		for _, f := range res.Formation {
-			if f.Max > best.Max {
-				best = f
-			}
-		}
-		fmt.Fprintf(w, "  none (highest prefix matching: %s, %.2f)\n", models.Head{Layer: best.Layer, Head: best.Head}, best.Max)
-	}
-	fmt.Fprintf(w, "table: %s, %s\nreport: %s\n", res.CSV, res.JSONL, report)
 }
