@@ -24,6 +24,10 @@
 //     ...
 //     err = page.WriteFile("heads.html")
 //
+// Beside each page, a text readout prints the same analysis for a terminal (HeadsText,
+// TrackText, CircuitsText, PatchText): what the mechinterp commands print. Demo trains the demo
+// run and writes every page above about it, with RunIndex's index linking them.
+//
 // Every page embeds the numbers it plots as JSON (mechinterp.data(name) in the page), and the
 // tests open each page type once in headless Chromium (package viz/browsertest).
 package report
