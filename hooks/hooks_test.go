@@ -16,6 +16,12 @@ var configs = []models.Config{
 	{NLayers: 2, NHeads: 3, DModel: 12, NCtx: 8, DVocab: 17, Seed: 1},
 	{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 13, AttnOnly: true, Positional: models.PosShortformer, Seed: 2},
 	{NLayers: 1, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 13, Normalization: models.NormNone, Untied: true, Seed: 3},
+	// GPT-NeoX and Llama shapes (rotary, parallel; RMSNorm, SwiGLU, GQA).
+	{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 13, Positional: models.PosRotary, RotaryDim: 2,
+		ParallelAttnMLP: true, ActFn: models.ActGelu, Untied: true, NoUnembedBias: true, Seed: 4},
+	{NLayers: 2, NHeads: 4, NKVHeads: 2, DModel: 8, NCtx: 8, DVocab: 13, Normalization: models.NormRMS,
+		Positional: models.PosRotary, ActFn: models.ActSilu, GatedMLP: true, NoQKVBias: true, NoAttnOutBias: true,
+		NoMLPBias: true, NoUnembedBias: true, Seed: 5},
 }
 
 func tokens(seed uint64, n, vocab int) []int {

@@ -103,11 +103,12 @@ func (s *stacker) stack(C int) *Stack {
 }
 
 // DecomposeResid splits the residual stream at the input of block layer
-// (its resid_pre; with mlpInput, its resid_mid; layer = NLayers means the
+// (its resid_pre; with mlpInput, its resid_mid, which is resid_pre again in
+// parallel blocks; layer = NLayers means the
 // final residual stream) into the embeddings and each earlier block's
 // attention and MLP outputs, as TransformerLens's decompose_resid: "embed",
 // "pos_embed" (absent with shortformer positions, which never enter the
-// stream), "{l}_attn_out", "{l}_mlp_out". pos keeps those positions only
+// stream, and rotary ones, which have no embedding), "{l}_attn_out", "{l}_mlp_out". pos keeps those positions only
 // (nil keeps every one; negative entries count from the end). The cache
 // needs hook_embed, hook_pos_embed and the blocks' hook_attn_out and
 // hook_mlp_out.
@@ -115,6 +116,9 @@ func (c *Cache) DecomposeResid(cfg models.Config, layer int, mlpInput bool, pos 
 	cfg = cfg.WithDefaults()
 	if layer < 0 || layer > cfg.NLayers || (mlpInput && (layer == cfg.NLayers || cfg.AttnOnly)) {
 		return nil, fmt.Errorf("hooks: no residual stream at layer %d (mlp input %v) in a model of %d layers", layer, mlpInput, cfg.NLayers)
+	}
+	if cfg.ParallelAttnMLP {
+		mlpInput = false // the MLP reads resid_pre, as the attention does
 	}
 	C := cfg.DModel
 	s, err := c.stacker(models.ActName("embed", 0), pos)
@@ -124,7 +128,7 @@ func (c *Cache) DecomposeResid(cfg models.Config, layer int, mlpInput bool, pos 
 	if err := s.add("embed", models.ActName("embed", 0), C, 0, C); err != nil {
 		return nil, err
 	}
-	if cfg.Positional != models.PosShortformer {
+	if cfg.Positional == models.PosStandard {
 		if err := s.add("pos_embed", models.ActName("pos_embed", 0), C, 0, C); err != nil {
 			return nil, err
 		}
@@ -177,13 +181,14 @@ func (c *Cache) StackHeadResults(cfg models.Config, layer int, pos []int) (*Stac
 // centred over d_model and divided by that LayerNorm's cached hook_scale,
 // the gain and bias left out, as TransformerLens's apply_ln_to_stack. The
 // components then add up to the LayerNorm's input normalized, so each one's
-// projection on a direction is its exact share. Without LayerNorm it does
-// nothing.
+// projection on a direction is its exact share. RMSNorm is applied the same
+// way without the centring. Without normalization it does nothing.
 func (c *Cache) ApplyLNToStack(cfg models.Config, s *Stack, layer int, mlpInput bool) error {
 	cfg = cfg.WithDefaults()
-	if !cfg.HasLN() {
+	if !cfg.HasNorm() {
 		return nil
 	}
+	centre := cfg.HasLN()
 	name := models.ActName("ln_final.scale", 0)
 	switch {
 	case layer < 0 || layer > cfg.NLayers || (mlpInput && (layer == cfg.NLayers || cfg.AttnOnly)):
@@ -211,6 +216,9 @@ func (c *Cache) ApplyLNToStack(cfg models.Config, s *Stack, layer int, mlpInput 
 					mean += float64(e)
 				}
 				mean /= float64(C)
+				if !centre {
+					mean = 0
+				}
 				sc := float64(scale.Data[b*T+p])
 				for k, e := range v {
 					v[k] = float32((float64(e) - mean) / sc)

@@ -47,7 +47,9 @@ func TestStacksSumToTheResidualStream(t *testing.T) {
 		points := []point{{L, false, models.ActName("resid_post", L-1)}}
 		for l := 0; l < L; l++ {
 			points = append(points, point{l, false, models.ActName("resid_pre", l)})
-			if !c.AttnOnly {
+			if c.ParallelAttnMLP {
+				points = append(points, point{l, true, models.ActName("resid_pre", l)})
+			} else if !c.AttnOnly {
 				points = append(points, point{l, true, models.ActName("resid_mid", l)})
 			}
 		}
@@ -123,19 +125,24 @@ func TestApplyLNToStack(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := sumStack(s)
-			if !c.HasLN() {
+			if !c.HasNorm() {
 				if d := maxDiff(got, before); d != 0 {
 					t.Errorf("%+v: without LayerNorm the stack changed by %g", c, d)
 				}
 				continue
 			}
 			// Gain and bias on the sum of the normalized components give the
-			// LayerNorm's output.
+			// LayerNorm's output; RMSNorm's hook_normalized is before its gain.
 			l := min(pt.layer, L-1)
-			w, _ := m.Weight(pt.w, l)
-			b, _ := m.Weight(pt.b, l)
-			for j := range got {
-				got[j] = got[j]*w.Data[j%C] + b.Data[j%C]
+			if c.Normalization == models.NormRMS {
+				pt.w, pt.b = "", ""
+			}
+			if pt.w != "" {
+				w, _ := m.Weight(pt.w, l)
+				b, _ := m.Weight(pt.b, l)
+				for j := range got {
+					got[j] = got[j]*w.Data[j%C] + b.Data[j%C]
+				}
 			}
 			want := atPositions(cache.Get(pt.ln).Data, B, T, C, s.Pos)
 			if d := maxDiff(got, want); d > 1e-4 {

@@ -26,13 +26,14 @@ type Options struct {
 	// It costs H times the memory of hook_attn_out.
 	AttnResult bool
 	// SplitInputs gives each head its own query, key and value input,
-	// blocks.{l}.hook_q_input, hook_k_input and hook_v_input [B,T,H,C] (copies
-	// of resid_pre), and the MLP its own, blocks.{l}.hook_mlp_in [B,T,C] (a
-	// copy of resid_mid): TransformerLens's use_split_qkv_input and
-	// use_hook_mlp_in. Replacing one of them changes what that head (or MLP)
-	// reads and nothing else, which edge patching needs. ln1 then runs on each
-	// head's inputs separately and its hook points do not fire. It costs
-	// 9H times the memory of hook_resid_pre per block.
+	// blocks.{l}.hook_q_input [B,T,H,C] and hook_k_input, hook_v_input
+	// [B,T,K,C] (copies of resid_pre; K key/value heads), and the MLP its
+	// own, blocks.{l}.hook_mlp_in [B,T,C] (a copy of its input, resid_mid or
+	// in parallel blocks resid_pre): TransformerLens's use_split_qkv_input
+	// and use_hook_mlp_in. Replacing one of them changes what that head (or
+	// MLP) reads and nothing else, which edge patching needs. ln1 then runs
+	// on each head's inputs separately and its hook points do not fire. It
+	// costs 9H times the memory of hook_resid_pre per block.
 	SplitInputs bool
 	// NoGrad runs the pass for its outputs only, as PyTorch's no_grad: each
 	// block's activations are recycled as soon as the next block no longer
@@ -69,7 +70,8 @@ type Pass struct {
 	noGrad   bool
 
 	mem        arena     // every buffer below, for Release
-	embed, pos []float32 // [B,T,C] hook_embed, hook_pos_embed
+	embed, pos []float32 // [B,T,C] hook_embed, hook_pos_embed (nil with rotary positions)
+	cos, sin   []float32 // [T,R/2] rotary tables (rotary positions only)
 	layers     []layerActs
 	resid      []float32 // [B,T,C] final residual stream
 	lnf        lnActs
@@ -82,18 +84,21 @@ type lnActs struct {
 type layerActs struct {
 	residPre        []float32    // [B,T,C]
 	ln1             lnActs       // out aliases residPre without LayerNorm
-	qkvIn           [3][]float32 // [B,T,H,C] q, k, v inputs when Options.SplitInputs
-	qkvLN           [3]lnActs    // ln1 of each, over B·T·H rows
-	q, k, v         []float32    // [B,T,H,D]
+	qkvIn           [3][]float32 // [B,T,H,C], [B,T,K,C] q, k, v inputs when Options.SplitInputs
+	qkvLN           [3]lnActs    // ln1 of each, over B·T·heads rows
+	q               []float32    // [B,T,H,D]
+	k, v            []float32    // [B,T,K,D]
+	qr, kr          []float32    // q, k rotated (rotary positions), else aliases of q, k
 	scores          []float32    // [B,H,T,T], masked entries -Inf
 	pattern         []float32    // [B,H,T,T]
 	z               []float32    // [B,T,H,D]
 	result          []float32    // [B,T,H,C] when Options.AttnResult
 	attnOut         []float32    // [B,T,C]
-	residMid        []float32    // [B,T,C] (MLP models)
-	mlpIn           []float32    // [B,T,C] when Options.SplitInputs, else residMid
+	residMid        []float32    // [B,T,C] (sequential MLP models)
+	mlpIn           []float32    // [B,T,C] when Options.SplitInputs, else the MLP's input
 	ln2             lnActs
 	mlpPre, mlpPost []float32 // [B,T,M]
+	mlpLin, mlpAct  []float32 // [B,T,M] gated MLP: hook_pre_linear, act(pre)
 	mlpOut          []float32 // [B,T,C]
 	residPost       []float32 // [B,T,C]
 }

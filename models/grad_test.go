@@ -19,6 +19,21 @@ var testConfigs = []struct {
 	{"no-ln-untied", Config{NLayers: 1, NHeads: 2, DModel: 8, DMLP: 12, NCtx: 5, DVocab: 7, Normalization: NormNone, Untied: true, Seed: 3}},
 	{"shortformer", Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 6, DVocab: 10, Positional: PosShortformer, AttnOnly: true, Seed: 4}},
 	{"shortformer-mlp-untied", Config{NLayers: 1, NHeads: 2, DModel: 6, NCtx: 5, DVocab: 8, Positional: PosShortformer, Untied: true, Seed: 5}},
+	// GPT-NeoX: rotary on a quarter of each head, parallel attention and
+	// MLP, exact GELU, untied, no unembedding bias.
+	{"neox", Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 6, DVocab: 11, Positional: PosRotary, RotaryDim: 2,
+		ParallelAttnMLP: true, ActFn: ActGelu, Untied: true, NoUnembedBias: true, Seed: 6}},
+	// Llama: RMSNorm, full rotary, SwiGLU, grouped-query attention, no biases.
+	{"llama-gqa", Config{NLayers: 2, NHeads: 4, NKVHeads: 2, DModel: 8, DHead: 4, DMLP: 12, NCtx: 6, DVocab: 9,
+		Normalization: NormRMS, Positional: PosRotary, RotaryBase: 500, ActFn: ActSilu, GatedMLP: true,
+		NoQKVBias: true, NoAttnOutBias: true, NoMLPBias: true, NoUnembedBias: true, Untied: true, Seed: 7}},
+	// Qwen2: Llama with q/k/v biases, tied, one key/value head.
+	{"qwen2-mqa-tied", Config{NLayers: 1, NHeads: 2, NKVHeads: 1, DModel: 8, NCtx: 5, DVocab: 10,
+		Normalization: NormRMS, Positional: PosRotary, ActFn: ActSilu, GatedMLP: true,
+		NoAttnOutBias: true, NoMLPBias: true, NoUnembedBias: true, Seed: 8}},
+	// Gated GELU with every bias, sequential, RMSNorm, learned positions.
+	{"geglu-rms-biases", Config{NLayers: 1, NHeads: 2, DModel: 8, NCtx: 5, DVocab: 7,
+		Normalization: NormRMS, ActFn: ActGelu, GatedMLP: true, Seed: 9}},
 }
 
 // randomModel returns a model with weights large enough that every path

@@ -89,6 +89,9 @@ func MarshalHFConfig(cfg Config) ([]byte, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if !cfg.IsGPT2() {
+		return nil, errors.New("models: a GPT-2 config.json cannot describe this architecture (rotary, RMSNorm, gated MLP, grouped-query, parallel or dropped biases)")
+	}
 	out := hfConfigOut{
 		Architectures:           []string{"GPT2LMHeadModel"},
 		ModelType:               "gpt2",
@@ -218,9 +221,15 @@ func UnmarshalHFConfig(data []byte) (Config, error) {
 		c.DMLP = *h.NInner
 	}
 	if h.Normalization != nil {
+		if n := *h.Normalization; n != NormLN && n != NormNone {
+			return Config{}, fmt.Errorf("mechinterp_normalization must be %q or %q in a GPT-2 config, got %q", NormLN, NormNone, n)
+		}
 		c.Normalization = *h.Normalization
 	}
 	if h.Positional != nil {
+		if p := *h.Positional; p != PosStandard && p != PosShortformer {
+			return Config{}, fmt.Errorf("mechinterp_positional must be %q or %q in a GPT-2 config, got %q", PosStandard, PosShortformer, p)
+		}
 		c.Positional = *h.Positional
 	}
 	if h.DHead != nil {

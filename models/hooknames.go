@@ -51,11 +51,14 @@ var actNames = map[string]struct {
 	"attn":        {actAttn, "hook_pattern"},
 	"z":           {actAttn, "hook_z"},
 	"result":      {actAttn, "hook_result"},
+	"rot_q":       {actAttn, "hook_rot_q"},
+	"rot_k":       {actAttn, "hook_rot_k"},
 
-	"pre":      {actMLP, "hook_pre"},
-	"post":     {actMLP, "hook_post"},
-	"mlp_pre":  {actMLP, "hook_pre"},
-	"mlp_post": {actMLP, "hook_post"},
+	"pre":        {actMLP, "hook_pre"},
+	"post":       {actMLP, "hook_post"},
+	"pre_linear": {actMLP, "hook_pre_linear"},
+	"mlp_pre":    {actMLP, "hook_pre"},
+	"mlp_post":   {actMLP, "hook_post"},
 
 	"ln1.scale":      {actLN, "ln1.hook_scale"},
 	"ln1.normalized": {actLN, "ln1.hook_normalized"},
@@ -76,7 +79,8 @@ var actNames = map[string]struct {
 //
 // Short names are the hook's leaf without "hook_" (embed, pos_embed,
 // resid_pre, resid_mid, resid_post, attn_out, mlp_out, q_input, k_input,
-// v_input, mlp_in, q, k, v, attn_scores, pattern, z, result, pre, post), TransformerLens's aliases (attn, attn_logits,
+// v_input, mlp_in, q, k, v, attn_scores, pattern, z, result, rot_q, rot_k,
+// pre, pre_linear, post), TransformerLens's aliases (attn, attn_logits,
 // query, key, value, mlp_pre, mlp_post), and the LayerNorm points prefixed by
 // their LayerNorm (ln1.scale, ln2.normalized, ln_final.scale ...). Names
 // outside the blocks ignore layer. A full name (one with "hook_" in it) is
@@ -119,7 +123,10 @@ func HookNames(c Config, attnResult bool) []string {
 // hook_mlp_in in place of ln1's points.
 func OptionHookNames(c Config, o Options) []string {
 	c = c.WithDefaults()
-	names := []string{ActName("embed", 0), ActName("pos_embed", 0)}
+	names := []string{ActName("embed", 0)}
+	if c.HasPosEmbed() {
+		names = append(names, ActName("pos_embed", 0))
+	}
 	add := func(l int, short ...string) {
 		for _, s := range short {
 			names = append(names, ActName(s, l))
@@ -130,27 +137,37 @@ func OptionHookNames(c Config, o Options) []string {
 		switch {
 		case o.SplitInputs:
 			add(l, "q_input", "k_input", "v_input")
-		case c.HasLN():
+		case c.HasNorm():
 			add(l, "ln1.scale", "ln1.normalized")
 		}
-		add(l, "q", "k", "v", "attn_scores", "pattern", "z")
+		add(l, "q", "k", "v")
+		if c.Positional == PosRotary {
+			add(l, "rot_q", "rot_k")
+		}
+		add(l, "attn_scores", "pattern", "z")
 		if o.AttnResult {
 			add(l, "result")
 		}
 		add(l, "attn_out")
 		if !c.AttnOnly {
-			add(l, "resid_mid")
+			if !c.ParallelAttnMLP {
+				add(l, "resid_mid")
+			}
 			if o.SplitInputs {
 				add(l, "mlp_in")
 			}
-			if c.HasLN() {
+			if c.HasNorm() {
 				add(l, "ln2.scale", "ln2.normalized")
 			}
-			add(l, "pre", "post", "mlp_out")
+			add(l, "pre")
+			if c.GatedMLP {
+				add(l, "pre_linear")
+			}
+			add(l, "post", "mlp_out")
 		}
 		add(l, "resid_post")
 	}
-	if c.HasLN() {
+	if c.HasNorm() {
 		add(0, "ln_final.scale", "ln_final.normalized")
 	}
 	return names
@@ -190,15 +207,19 @@ func HookShape(c Config, name string, B, T int) ([]int, error) {
 	}
 	leaf := base[strings.LastIndex(base, ".")+1:]
 	switch leaf {
-	case "hook_q", "hook_k", "hook_v", "hook_z":
+	case "hook_q", "hook_z", "hook_rot_q":
 		return []int{B, T, c.NHeads, c.DHead}, nil
+	case "hook_k", "hook_v", "hook_rot_k":
+		return []int{B, T, c.NKVHeads, c.DHead}, nil
 	case "hook_attn_scores", "hook_pattern":
 		return []int{B, c.NHeads, T, T}, nil
-	case "hook_result", "hook_q_input", "hook_k_input", "hook_v_input":
+	case "hook_result", "hook_q_input":
 		return []int{B, T, c.NHeads, c.DModel}, nil
+	case "hook_k_input", "hook_v_input":
+		return []int{B, T, c.NKVHeads, c.DModel}, nil
 	case "hook_scale":
 		return []int{B, T, 1}, nil
-	case "hook_pre", "hook_post":
+	case "hook_pre", "hook_post", "hook_pre_linear":
 		return []int{B, T, c.DMLP}, nil
 	default:
 		return []int{B, T, c.DModel}, nil

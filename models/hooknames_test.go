@@ -91,6 +91,32 @@ func TestHookNames(t *testing.T) {
 			"blocks.1.attn.hook_attn_scores", "blocks.1.attn.hook_pattern", "blocks.1.attn.hook_z",
 			"blocks.1.attn.hook_result", "blocks.1.hook_attn_out", "blocks.1.hook_resid_post",
 		}},
+		{"GPT-NeoX: rotary, parallel (TransformerLens has no resid_mid there)", Config{NLayers: 1, DModel: 8, NHeads: 2,
+			DVocab: 5, NCtx: 4, Positional: PosRotary, ParallelAttnMLP: true}, false, []string{
+			"hook_embed",
+			"blocks.0.hook_resid_pre", "blocks.0.ln1.hook_scale", "blocks.0.ln1.hook_normalized",
+			"blocks.0.attn.hook_q", "blocks.0.attn.hook_k", "blocks.0.attn.hook_v",
+			"blocks.0.attn.hook_rot_q", "blocks.0.attn.hook_rot_k",
+			"blocks.0.attn.hook_attn_scores", "blocks.0.attn.hook_pattern", "blocks.0.attn.hook_z",
+			"blocks.0.hook_attn_out",
+			"blocks.0.ln2.hook_scale", "blocks.0.ln2.hook_normalized",
+			"blocks.0.mlp.hook_pre", "blocks.0.mlp.hook_post", "blocks.0.hook_mlp_out",
+			"blocks.0.hook_resid_post",
+			"ln_final.hook_scale", "ln_final.hook_normalized",
+		}},
+		{"Llama: RMSNorm, gated MLP", Config{NLayers: 1, DModel: 8, NHeads: 2, NKVHeads: 1, DVocab: 5, NCtx: 4,
+			Normalization: NormRMS, Positional: PosRotary, GatedMLP: true, ActFn: ActSilu}, false, []string{
+			"hook_embed",
+			"blocks.0.hook_resid_pre", "blocks.0.ln1.hook_scale", "blocks.0.ln1.hook_normalized",
+			"blocks.0.attn.hook_q", "blocks.0.attn.hook_k", "blocks.0.attn.hook_v",
+			"blocks.0.attn.hook_rot_q", "blocks.0.attn.hook_rot_k",
+			"blocks.0.attn.hook_attn_scores", "blocks.0.attn.hook_pattern", "blocks.0.attn.hook_z",
+			"blocks.0.hook_attn_out", "blocks.0.hook_resid_mid",
+			"blocks.0.ln2.hook_scale", "blocks.0.ln2.hook_normalized",
+			"blocks.0.mlp.hook_pre", "blocks.0.mlp.hook_pre_linear", "blocks.0.mlp.hook_post", "blocks.0.hook_mlp_out",
+			"blocks.0.hook_resid_post",
+			"ln_final.hook_scale", "ln_final.hook_normalized",
+		}},
 	}
 	// Split inputs replace ln1's points and add hook_mlp_in after resid_mid.
 	split := []string{

@@ -9,31 +9,43 @@ import (
 // The model's layers as llm.c's train_gpt2.c writes them: each layer's
 // forward beside its backward, on plain slices, firing the hook points of
 // that layer. Forward and Backward only chain them. Shapes are in the
-// comments; N stands for B·T rows.
+// comments; N stands for B·T rows, H for query heads, K for key/value heads
+// (K = H unless grouped-query), D for d_head, M for d_mlp.
 
 // embedForward fills hook_embed [B,T,C] = W_E[token] and hook_pos_embed
 // [B,T,C] = W_pos[t], and returns resid_pre of block 0: their sum, or the
-// token embedding alone for shortformer positions, which enter Q and K only.
+// token embedding alone for shortformer positions, which enter Q and K only,
+// and for rotary positions, which have no embedding (and no hook_pos_embed)
+// but the rotation tables cos, sin [T,R/2] the blocks share.
 func (m *Model) embedForward(r runner, p *Pass) ([]float32, error) {
 	c := m.Config
 	B, T, C := p.B, p.T, c.DModel
 	N := B * T
-	wte, wpe := m.Params.slice("wte.weight"), m.Params.slice("wpe.weight")
+	wte := m.Params.slice("wte.weight")
 	ar := &p.mem
-	p.embed, p.pos = ar.get(N*C), ar.get(N*C)
+	p.embed = ar.get(N * C)
 	for i, tok := range p.Tokens {
 		copy(p.embed[i*C:(i+1)*C], wte[tok*C:(tok+1)*C])
-		t := i % T
-		copy(p.pos[i*C:(i+1)*C], wpe[t*C:(t+1)*C])
 	}
 	if err := r.fire(ActName("embed", 0), p.embed, B, T, C); err != nil {
 		return nil, err
 	}
+	x := ar.get(N * C)
+	copy(x, p.embed)
+	if !c.HasPosEmbed() {
+		p.cos, p.sin = ar.get(T*c.RotaryDim/2), ar.get(T*c.RotaryDim/2)
+		rotaryTables(p.cos, p.sin, T, c.RotaryDim, c.RotaryBase)
+		return x, nil
+	}
+	wpe := m.Params.slice("wpe.weight")
+	p.pos = ar.get(N * C)
+	for i := range p.Tokens {
+		t := i % T
+		copy(p.pos[i*C:(i+1)*C], wpe[t*C:(t+1)*C])
+	}
 	if err := r.fire(ActName("pos_embed", 0), p.pos, B, T, C); err != nil {
 		return nil, err
 	}
-	x := ar.get(N * C)
-	copy(x, p.embed)
 	if c.Positional != PosShortformer {
 		for i := range x {
 			x[i] += p.pos[i]
@@ -47,6 +59,7 @@ func (m *Model) embedForward(r runner, p *Pass) ([]float32, error) {
 // (shortformer only) the gradient that reached the positions through Q and K.
 func (m *Model) embedBackward(g gradRunner, p *Pass, grads *Params, dx, dposShort []float32) error {
 	B, T, C := p.B, p.T, m.Config.DModel
+	hasPos := m.Config.HasPosEmbed()
 	dpos := dx
 	if m.Config.Positional == PosShortformer {
 		dpos = dposShort
@@ -54,16 +67,23 @@ func (m *Model) embedBackward(g gradRunner, p *Pass, grads *Params, dx, dposShor
 	if err := g.fire(ActName("embed", 0), dx, B, T, C); err != nil {
 		return err
 	}
-	if err := g.fire(ActName("pos_embed", 0), dpos, B, T, C); err != nil {
-		return err
+	if hasPos {
+		if err := g.fire(ActName("pos_embed", 0), dpos, B, T, C); err != nil {
+			return err
+		}
 	}
 	dwte, dwpe := grads.slice("wte.weight"), grads.slice("wpe.weight")
 	for i, tok := range p.Tokens {
-		t := i % T
-		e, q := dwte[tok*C:(tok+1)*C], dwpe[t*C:(t+1)*C]
+		e := dwte[tok*C : (tok+1)*C]
 		for j := 0; j < C; j++ {
 			e[j] += dx[i*C+j]
-			q[j] += dpos[i*C+j]
+		}
+		if hasPos {
+			t := i % T
+			q := dwpe[t*C : (t+1)*C]
+			for j := 0; j < C; j++ {
+				q[j] += dpos[i*C+j]
+			}
 		}
 	}
 	return nil
@@ -71,30 +91,43 @@ func (m *Model) embedBackward(g gradRunner, p *Pass, grads *Params, dx, dposShor
 
 // blockForward runs block l on its resid_pre x [B,T,C] and returns its
 // resid_post [B,T,C], allocated from the pass's arena so that it outlives
-// the block; every other activation of the block comes from la.
+// the block; every other activation of the block comes from la. Sequential
+// blocks compute resid_mid = resid_pre + attn_out and resid_post = resid_mid
+// + mlp_out; parallel ones (GPT-NeoX) feed resid_pre to both halves and
+// compute resid_post = resid_pre + attn_out + mlp_out.
 func (m *Model) blockForward(r runner, la *arena, p *Pass, l int, x []float32) ([]float32, error) {
 	a := &p.layers[l]
 	w := m.Params.layer(l)
+	c := m.Config
 	a.residPre = x
-	if err := r.fire(ActName("resid_pre", l), a.residPre, p.B, p.T, m.Config.DModel); err != nil {
+	if err := r.fire(ActName("resid_pre", l), a.residPre, p.B, p.T, c.DModel); err != nil {
 		return nil, err
 	}
 	if err := m.attnForward(r, la, p, l, a, w); err != nil {
 		return nil, err
 	}
-	if m.Config.AttnOnly {
+	switch {
+	case c.AttnOnly:
 		a.residPost = add(&p.mem, a.residPre, a.attnOut)
-	} else {
-		a.residMid = add(la, a.residPre, a.attnOut)
-		if err := r.fire(ActName("resid_mid", l), a.residMid, p.B, p.T, m.Config.DModel); err != nil {
+	case c.ParallelAttnMLP:
+		if err := m.mlpForward(r, la, p, l, a, w, a.residPre); err != nil {
 			return nil, err
 		}
-		if err := m.mlpForward(r, la, p.B, p.T, l, p.split, a, w); err != nil {
+		a.residPost = add(&p.mem, a.residPre, a.attnOut)
+		for i, v := range a.mlpOut {
+			a.residPost[i] += v
+		}
+	default:
+		a.residMid = add(la, a.residPre, a.attnOut)
+		if err := r.fire(ActName("resid_mid", l), a.residMid, p.B, p.T, c.DModel); err != nil {
+			return nil, err
+		}
+		if err := m.mlpForward(r, la, p, l, a, w, a.residMid); err != nil {
 			return nil, err
 		}
 		a.residPost = add(&p.mem, a.residMid, a.mlpOut)
 	}
-	if err := r.fire(ActName("resid_post", l), a.residPost, p.B, p.T, m.Config.DModel); err != nil {
+	if err := r.fire(ActName("resid_post", l), a.residPost, p.B, p.T, c.DModel); err != nil {
 		return nil, err
 	}
 	return a.residPost, nil
@@ -110,16 +143,23 @@ func (m *Model) blockBackward(g gradRunner, ar *arena, p *Pass, grads *Params, l
 	if err := g.fire(ActName("resid_post", l), dx, B, T, C); err != nil {
 		return nil, err
 	}
+	// dOut reaches attn_out; dResid is what reaches resid_pre around the
+	// attention (through the residual, and in parallel blocks the MLP).
+	dOut, dResid := dx, dx
 	if !m.Config.AttnOnly {
-		var err error
-		if dx, err = m.mlpBackward(g, ar, B, T, l, p.split, a, w, dw, dx); err != nil {
+		din, err := m.mlpBackward(g, ar, B, T, l, p.split, a, w, dw, dx)
+		if err != nil {
 			return nil, err
 		}
-		if err := g.fire(ActName("resid_mid", l), dx, B, T, C); err != nil {
-			return nil, err
+		dResid = din
+		if !m.Config.ParallelAttnMLP {
+			if err := g.fire(ActName("resid_mid", l), din, B, T, C); err != nil {
+				return nil, err
+			}
+			dOut = din
 		}
 	}
-	dpre, err := m.attnBackward(g, ar, p, l, a, w, dw, dx, dposShort)
+	dpre, err := m.attnBackward(g, ar, p, l, a, w, dw, dOut, dResid, dposShort)
 	if err != nil {
 		return nil, err
 	}
@@ -129,18 +169,35 @@ func (m *Model) blockBackward(g gradRunner, ar *arena, p *Pass, grads *Params, l
 	return dpre, nil
 }
 
-// attnForward is the attention half of block l: ln1, then Q, K, V [B,T,H,D]
-// from the fused [C,3HD] weight, the attention pattern and z, and the output
-// projection into hook_attn_out [B,T,C], per head through hook_result
+// qkvSplit gives the column offset and width of Q, K and V (i = 0, 1, 2)
+// inside the fused [C,HD+2KD] weight and its bias.
+func (c Config) qkvSplit(i int) (off, width int) {
+	HD, KD := c.NHeads*c.DHead, c.NKVHeads*c.DHead
+	return [3]int{0, HD, HD + KD}[i], [3]int{HD, KD, KD}[i]
+}
+
+// biasPart is b[off:off+n], or nil for a model without that bias.
+func biasPart(b []float32, off, n int) []float32 {
+	if b == nil {
+		return nil
+	}
+	return b[off : off+n]
+}
+
+// attnForward is the attention half of block l: ln1, then Q [B,T,H,D] and
+// K, V [B,T,K,D] from the fused weight, rotated into hook_rot_q and
+// hook_rot_k with rotary positions, the attention pattern and z, and the
+// output projection into hook_attn_out [B,T,C], per head through hook_result
 // [B,T,H,C] when the pass asks for it, so that a replaced head output changes
 // the sum.
 func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w layer) error {
 	c := m.Config
 	B, T := p.B, p.T
-	C, H, D := c.DModel, c.NHeads, c.DHead
+	C, H, K, D := c.DModel, c.NHeads, c.NKVHeads, c.DHead
 	HD, N := H*D, B*T
+	ldw := HD + 2*K*D
 	var err error
-	a.q, a.k, a.v = la.get(N*HD), la.get(N*HD), la.get(N*HD)
+	a.q, a.k, a.v = la.get(N*HD), la.get(N*K*D), la.get(N*K*D)
 	if p.split {
 		if err := m.splitQKVForward(r, la, p, l, a, w); err != nil {
 			return err
@@ -149,16 +206,30 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 		return err
 	}
 	// Shortformer adds the positional embedding to the inputs of Q and K only.
+	heads := [3]int{H, K, K}
 	for i, dst := range [][]float32{a.q, a.k, a.v} {
+		off, n := c.qkvSplit(i)
 		if !p.split {
-			linear(dst, a.ln1.out, w.attnW[i*HD:], 3*HD, w.attnB[i*HD:(i+1)*HD], N, C, HD)
+			linear(dst, a.ln1.out, w.attnW[off:], ldw, biasPart(w.attnB, off, n), N, C, n)
 		}
 		if c.Positional == PosShortformer && i < 2 {
-			tensor.Gemm(false, false, N, HD, C, 1, p.pos, C, w.attnW[i*HD:], 3*HD, 1, dst, HD)
+			tensor.Gemm(false, false, N, n, C, 1, p.pos, C, w.attnW[off:], ldw, 1, dst, n)
 		}
 	}
 	for i, s := range [][]float32{a.q, a.k, a.v} {
-		if err := r.fire(ActName(qkvNames[i], l), s, B, T, H, D); err != nil {
+		if err := r.fire(ActName(qkvNames[i], l), s, B, T, heads[i], D); err != nil {
+			return err
+		}
+	}
+	a.qr, a.kr = a.q, a.k
+	if c.Positional == PosRotary {
+		a.qr, a.kr = la.get(N*HD), la.get(N*K*D)
+		rotary(a.qr, a.q, p.cos, p.sin, N, T, H, D, c.RotaryDim)
+		rotary(a.kr, a.k, p.cos, p.sin, N, T, K, D, c.RotaryDim)
+		if err := r.fire(ActName("rot_q", l), a.qr, B, T, H, D); err != nil {
+			return err
+		}
+		if err := r.fire(ActName("rot_k", l), a.kr, B, T, K, D); err != nil {
 			return err
 		}
 	}
@@ -180,7 +251,9 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 		}
 		for i := 0; i < N; i++ {
 			o := a.attnOut[i*C : (i+1)*C]
-			copy(o, w.projB)
+			if w.projB != nil {
+				copy(o, w.projB)
+			}
 			for h := 0; h < H; h++ {
 				rh := a.result[(i*H+h)*C : (i*H+h+1)*C]
 				for j := range o {
@@ -194,15 +267,17 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 
 var qkvNames = [3]string{"q", "k", "v"}
 
-// attnBackward takes dx [B,T,C], the gradient at resid_mid (resid_post in
-// attention-only blocks), which reaches attn_out unchanged, and returns the
-// gradient at resid_pre: dx plus what flows back through attention and ln1.
-func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerActs, w, dw layer, dx, dposShort []float32) ([]float32, error) {
+// attnBackward takes dOut [B,T,C], the gradient at attn_out, and dResid
+// [B,T,C], the gradient that reaches resid_pre by every other path, and
+// returns the gradient at resid_pre: dResid plus what flows back through
+// attention and ln1.
+func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerActs, w, dw layer, dOut, dResid, dposShort []float32) ([]float32, error) {
 	c := m.Config
 	B, T := p.B, p.T
-	C, H, D := c.DModel, c.NHeads, c.DHead
+	C, H, K, D := c.DModel, c.NHeads, c.NKVHeads, c.DHead
 	HD, N := H*D, B*T
-	if err := g.fire(ActName("attn_out", l), dx, B, T, C); err != nil {
+	ldw := HD + 2*K*D
+	if err := g.fire(ActName("attn_out", l), dOut, B, T, C); err != nil {
 		return nil, err
 	}
 	if p.result && g.fn != nil {
@@ -210,7 +285,7 @@ func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerAc
 		dres := ar.get(N * H * C)
 		for i := 0; i < N; i++ {
 			for h := 0; h < H; h++ {
-				copy(dres[(i*H+h)*C:(i*H+h+1)*C], dx[i*C:(i+1)*C])
+				copy(dres[(i*H+h)*C:(i*H+h+1)*C], dOut[i*C:(i+1)*C])
 			}
 		}
 		if err := g.fire(ActName("result", l), dres, B, T, H, C); err != nil {
@@ -219,29 +294,43 @@ func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerAc
 	}
 	// attn_out = z · W_O + b_O.
 	dz := ar.get(N * HD)
-	linearBackward(dz, dw.projW, C, dw.projB, dx, a.z, w.projW, N, HD, C)
+	linearBackward(dz, dw.projW, C, dw.projB, dOut, a.z, w.projW, N, HD, C)
 	if err := g.fire(ActName("z", l), dz, B, T, H, D); err != nil {
 		return nil, err
 	}
-	dq, dk, dv := ar.get(N*HD), ar.get(N*HD), ar.get(N*HD)
+	dq, dk, dv := ar.get(N*HD), ar.get(N*K*D), ar.get(N*K*D)
 	if err := m.attentionBackward(g, ar, l, dq, dk, dv, dz, a, B, T); err != nil {
 		return nil, err
 	}
-	dln1 := ar.get(N * C)
-	for i, d := range [][]float32{dq, dk, dv} {
-		if err := g.fire(ActName(qkvNames[i], l), d, B, T, H, D); err != nil {
+	if c.Positional == PosRotary {
+		// dq, dk arrive at hook_rot_q, hook_rot_k; the rotation is
+		// orthogonal, so its transpose carries them back to hook_q, hook_k.
+		if err := g.fire(ActName("rot_q", l), dq, B, T, H, D); err != nil {
 			return nil, err
 		}
+		if err := g.fire(ActName("rot_k", l), dk, B, T, K, D); err != nil {
+			return nil, err
+		}
+		rotaryBackward(dq, p.cos, p.sin, N, T, H, D, c.RotaryDim)
+		rotaryBackward(dk, p.cos, p.sin, N, T, K, D, c.RotaryDim)
+	}
+	heads := [3]int{H, K, K}
+	dln1 := ar.get(N * C)
+	for i, d := range [][]float32{dq, dk, dv} {
+		if err := g.fire(ActName(qkvNames[i], l), d, B, T, heads[i], D); err != nil {
+			return nil, err
+		}
+		off, n := c.qkvSplit(i)
 		if !p.split {
-			linearBackward(dln1, dw.attnW[i*HD:], 3*HD, dw.attnB[i*HD:(i+1)*HD], d, a.ln1.out, w.attnW[i*HD:], N, C, HD)
+			linearBackward(dln1, dw.attnW[off:], ldw, biasPart(dw.attnB, off, n), d, a.ln1.out, w.attnW[off:], N, C, n)
 		}
 		if c.Positional == PosShortformer && i < 2 {
-			tensor.Gemm(true, false, C, HD, N, 1, p.pos, C, d, HD, 1, dw.attnW[i*HD:], 3*HD)
-			tensor.Gemm(false, true, N, C, HD, 1, d, HD, w.attnW[i*HD:], 3*HD, 1, dposShort, C)
+			tensor.Gemm(true, false, C, n, N, 1, p.pos, C, d, n, 1, dw.attnW[off:], ldw)
+			tensor.Gemm(false, true, N, C, n, 1, d, n, w.attnW[off:], ldw, 1, dposShort, C)
 		}
 	}
 	dpre := ar.get(N * C)
-	copy(dpre, dx)
+	copy(dpre, dResid)
 	if p.split {
 		return dpre, m.splitQKVBackward(g, ar, p, l, a, w, dw, dq, dk, dv, dpre)
 	}
@@ -253,16 +342,19 @@ func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerAc
 
 var qkvInputNames = [3]string{"q_input", "k_input", "v_input"}
 
-// splitQKVForward fills a.q, a.k, a.v [B,T,H,D] (bias included, shortformer
-// positions not) from per-head inputs (Options.SplitInputs): for each of q,
-// k, v, hook_X_input [B,T,H,C] starts as resid_pre copied to every head, ln1
-// runs on each of its B·T·H rows, and head h's slice of W_X reads row h.
+// splitQKVForward fills a.q [B,T,H,D] and a.k, a.v [B,T,K,D] (bias
+// included, shortformer positions and rotation not) from per-head inputs
+// (Options.SplitInputs): for each of q, k, v, hook_X_input [B,T,heads,C]
+// starts as resid_pre copied to every head, ln1 runs on each of its
+// B·T·heads rows, and head h's slice of W_X reads row h.
 func (m *Model) splitQKVForward(r runner, la *arena, p *Pass, l int, a *layerActs, w layer) error {
 	c := m.Config
 	B, T := p.B, p.T
-	C, H, D := c.DModel, c.NHeads, c.DHead
-	HD, N := H*D, B*T
+	C, D := c.DModel, c.DHead
+	N, ldw := B*T, (c.NHeads+2*c.NKVHeads)*c.DHead
 	for i, dst := range [][]float32{a.q, a.k, a.v} {
+		off, width := c.qkvSplit(i)
+		H := width / D
 		in := la.get(N * H * C)
 		for n := 0; n < N; n++ {
 			for h := 0; h < H; h++ {
@@ -279,42 +371,45 @@ func (m *Model) splitQKVForward(r runner, la *arena, p *Pass, l int, a *layerAct
 		a.qkvIn[i], a.qkvLN[i] = in, ln
 		for h := 0; h < H; h++ {
 			// dst[:, h, :] = ln[:, h, :] · W_X[:, h·D:(h+1)·D]
-			tensor.Gemm(false, false, N, D, C, 1, ln.out[h*C:], H*C, w.attnW[i*HD+h*D:], 3*HD, 0, dst[h*D:], HD)
+			tensor.Gemm(false, false, N, D, C, 1, ln.out[h*C:], H*C, w.attnW[off+h*D:], ldw, 0, dst[h*D:], width)
 		}
-		b := w.attnB[i*HD : (i+1)*HD]
-		for n := 0; n < N; n++ {
-			row := dst[n*HD : (n+1)*HD]
-			for j := range row {
-				row[j] += b[j]
+		if b := biasPart(w.attnB, off, width); b != nil {
+			for n := 0; n < N; n++ {
+				row := dst[n*width : (n+1)*width]
+				for j := range row {
+					row[j] += b[j]
+				}
 			}
 		}
 	}
 	return nil
 }
 
-// splitQKVBackward is splitQKVForward's backward: given dq, dk, dv
-// [B,T,H,D] it adds the weight, bias and ln1 gradients, fires the gradients
-// at the three split inputs [B,T,H,C], and adds their sum over heads into
+// splitQKVBackward is splitQKVForward's backward: given dq [B,T,H,D] and
+// dk, dv [B,T,K,D] it adds the weight, bias and ln1 gradients, fires the
+// gradients at the three split inputs, and adds their sum over heads into
 // dpre [B,T,C].
 func (m *Model) splitQKVBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerActs, w, dw layer, dq, dk, dv, dpre []float32) error {
 	c := m.Config
 	B, T := p.B, p.T
-	C, H, D := c.DModel, c.NHeads, c.DHead
-	HD, N := H*D, B*T
-	dln, din := ar.get(N*H*C), ar.get(N*H*C)
+	C, D := c.DModel, c.DHead
+	N, ldw := B*T, (c.NHeads+2*c.NKVHeads)*c.DHead
 	for i, d := range [][]float32{dq, dk, dv} {
+		off, width := c.qkvSplit(i)
+		H := width / D
+		dln, din := ar.get(N*H*C), ar.get(N*H*C)
 		ln := a.qkvLN[i]
 		for h := 0; h < H; h++ {
-			tensor.Gemm(true, false, C, D, N, 1, ln.out[h*C:], H*C, d[h*D:], HD, 1, dw.attnW[i*HD+h*D:], 3*HD)
-			tensor.Gemm(false, true, N, C, D, 1, d[h*D:], HD, w.attnW[i*HD+h*D:], 3*HD, 0, dln[h*C:], H*C)
+			tensor.Gemm(true, false, C, D, N, 1, ln.out[h*C:], H*C, d[h*D:], width, 1, dw.attnW[off+h*D:], ldw)
+			tensor.Gemm(false, true, N, C, D, 1, d[h*D:], width, w.attnW[off+h*D:], ldw, 0, dln[h*C:], H*C)
 		}
-		db := dw.attnB[i*HD : (i+1)*HD]
-		for n := 0; n < N; n++ {
-			for j, x := range d[n*HD : (n+1)*HD] {
-				db[j] += x
+		if db := biasPart(dw.attnB, off, width); db != nil {
+			for n := 0; n < N; n++ {
+				for j, x := range d[n*width : (n+1)*width] {
+					db[j] += x
+				}
 			}
 		}
-		clear(din)
 		if err := m.layerNormBackward(gradRunner{}, l, "ln1", din, dw.ln1w, dw.ln1b, dln, ln, w.ln1w, N*H, 1); err != nil {
 			return err
 		}
@@ -333,16 +428,21 @@ func (m *Model) splitQKVBackward(g gradRunner, ar *arena, p *Pass, l int, a *lay
 	return nil
 }
 
-// mlpForward is the MLP half of block l: hook_mlp_out [B,T,C] =
-// gelu(ln2(resid_mid) · W_in + b_in) · W_out + b_out, through hook_pre and
-// hook_post [B,T,M].
-func (m *Model) mlpForward(r runner, la *arena, B, T, l int, split bool, a *layerActs, w layer) error {
-	C, M, N := m.Config.DModel, m.Config.DMLP, B*T
+// mlpForward is the MLP half of block l on its input x (resid_mid, or
+// resid_pre in parallel blocks): hook_mlp_out [B,T,C] = post · W_out + b_out
+// with post = act(pre), pre = ln2(x) · W_in + b_in, through hook_pre and
+// hook_post [B,T,M]. A gated MLP computes pre = ln2(x) · W_gate + b_gate,
+// hook_pre_linear = ln2(x) · W_in + b_in, and post = act(pre) · pre_linear,
+// as TransformerLens's GatedMLP.
+func (m *Model) mlpForward(r runner, la *arena, p *Pass, l int, a *layerActs, w layer, x []float32) error {
+	B, T := p.B, p.T
+	c := m.Config
+	C, M, N := c.DModel, c.DMLP, B*T
 	var err error
-	a.mlpIn = a.residMid
-	if split {
+	a.mlpIn = x
+	if p.split {
 		a.mlpIn = la.get(N * C)
-		copy(a.mlpIn, a.residMid)
+		copy(a.mlpIn, x)
 		if err := r.fire(ActName("mlp_in", l), a.mlpIn, B, T, C); err != nil {
 			return err
 		}
@@ -351,11 +451,28 @@ func (m *Model) mlpForward(r runner, la *arena, B, T, l int, split bool, a *laye
 		return err
 	}
 	a.mlpPre, a.mlpPost = la.get(N*M), la.get(N*M)
-	linear(a.mlpPre, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
-	if err := r.fire(ActName("pre", l), a.mlpPre, B, T, M); err != nil {
-		return err
+	if !c.GatedMLP {
+		linear(a.mlpPre, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
+		if err := r.fire(ActName("pre", l), a.mlpPre, B, T, M); err != nil {
+			return err
+		}
+		activation(c.ActFn, a.mlpPost, a.mlpPre)
+	} else {
+		linear(a.mlpPre, a.ln2.out, w.gateW, M, w.gateB, N, C, M)
+		if err := r.fire(ActName("pre", l), a.mlpPre, B, T, M); err != nil {
+			return err
+		}
+		a.mlpLin = la.get(N * M)
+		linear(a.mlpLin, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
+		if err := r.fire(ActName("pre_linear", l), a.mlpLin, B, T, M); err != nil {
+			return err
+		}
+		a.mlpAct = la.get(N * M)
+		activation(c.ActFn, a.mlpAct, a.mlpPre)
+		for i, v := range a.mlpAct {
+			a.mlpPost[i] = v * a.mlpLin[i]
+		}
 	}
-	geluTanh(a.mlpPost, a.mlpPre)
 	if err := r.fire(ActName("post", l), a.mlpPost, B, T, M); err != nil {
 		return err
 	}
@@ -365,10 +482,11 @@ func (m *Model) mlpForward(r runner, la *arena, B, T, l int, split bool, a *laye
 }
 
 // mlpBackward takes dx [B,T,C], the gradient at resid_post, which reaches
-// mlp_out unchanged, and returns the gradient at resid_mid: dx plus what
-// flows back through the MLP and ln2.
+// mlp_out unchanged, and returns the gradient at the MLP's input: dx plus
+// what flows back through the MLP and ln2.
 func (m *Model) mlpBackward(g gradRunner, ar *arena, B, T, l int, split bool, a *layerActs, w, dw layer, dx []float32) ([]float32, error) {
-	C, M, N := m.Config.DModel, m.Config.DMLP, B*T
+	c := m.Config
+	C, M, N := c.DModel, c.DMLP, B*T
 	if err := g.fire(ActName("mlp_out", l), dx, B, T, C); err != nil {
 		return nil, err
 	}
@@ -377,30 +495,48 @@ func (m *Model) mlpBackward(g gradRunner, ar *arena, B, T, l int, split bool, a 
 	if err := g.fire(ActName("post", l), dpost, B, T, M); err != nil {
 		return nil, err
 	}
-	dpre := ar.get(N * M)
-	geluTanhBackward(dpre, dpost, a.mlpPre)
-	if err := g.fire(ActName("pre", l), dpre, B, T, M); err != nil {
-		return nil, err
-	}
 	dln2 := ar.get(N * C)
-	linearBackward(dln2, dw.fcW, M, dw.fcB, dpre, a.ln2.out, w.fcW, N, C, M)
-	dmid := ar.get(N * C)
-	if !split {
-		copy(dmid, dx)
+	dpre := ar.get(N * M)
+	if !c.GatedMLP {
+		activationBackward(c.ActFn, dpre, dpost, a.mlpPre)
+		if err := g.fire(ActName("pre", l), dpre, B, T, M); err != nil {
+			return nil, err
+		}
+		linearBackward(dln2, dw.fcW, M, dw.fcB, dpre, a.ln2.out, w.fcW, N, C, M)
+	} else {
+		// post = act(pre)·lin: dlin = dpost·act(pre), dact = dpost·lin.
+		dlin, dact := ar.get(N*M), ar.get(N*M)
+		for i, d := range dpost {
+			dlin[i] = d * a.mlpAct[i]
+			dact[i] = d * a.mlpLin[i]
+		}
+		if err := g.fire(ActName("pre_linear", l), dlin, B, T, M); err != nil {
+			return nil, err
+		}
+		activationBackward(c.ActFn, dpre, dact, a.mlpPre)
+		if err := g.fire(ActName("pre", l), dpre, B, T, M); err != nil {
+			return nil, err
+		}
+		linearBackward(dln2, dw.gateW, M, dw.gateB, dpre, a.ln2.out, w.gateW, N, C, M)
+		linearBackward(dln2, dw.fcW, M, dw.fcB, dlin, a.ln2.out, w.fcW, N, C, M)
 	}
-	if err := m.layerNormBackward(g, l, "ln2", dmid, dw.ln2w, dw.ln2b, dln2, a.ln2, w.ln2w, B, T); err != nil {
+	din := ar.get(N * C)
+	if !split {
+		copy(din, dx)
+	}
+	if err := m.layerNormBackward(g, l, "ln2", din, dw.ln2w, dw.ln2b, dln2, a.ln2, w.ln2w, B, T); err != nil {
 		return nil, err
 	}
 	if split {
-		// dmid holds the gradient at hook_mlp_in; resid_mid adds the skip path.
-		if err := g.fire(ActName("mlp_in", l), dmid, B, T, C); err != nil {
+		// din holds the gradient at hook_mlp_in; the input adds the skip path.
+		if err := g.fire(ActName("mlp_in", l), din, B, T, C); err != nil {
 			return nil, err
 		}
 		for i, x := range dx {
-			dmid[i] += x
+			din[i] += x
 		}
 	}
-	return dmid, nil
+	return din, nil
 }
 
 // unembedForward runs the final LayerNorm on the last resid_post x [B,T,C]
@@ -416,7 +552,7 @@ func (m *Model) unembedForward(r runner, p *Pass, x []float32) error {
 	wu, bu := m.Params.unembed(c)
 	logits := ar.get(N * V)
 	tensor.Gemm(false, true, N, V, C, 1, p.lnf.out, C, wu, C, 0, logits, V)
-	for i := 0; i < N; i++ {
+	for i := 0; bu != nil && i < N; i++ {
 		row := logits[i*V : (i+1)*V]
 		for j := range row {
 			row[j] += bu[j]
@@ -436,7 +572,7 @@ func (m *Model) unembedBackward(g gradRunner, ar *arena, p *Pass, grads *Params,
 	wu, _ := m.Params.unembed(c)
 	dwu, dbu := grads.unembed(c)
 	tensor.Gemm(true, false, V, C, N, 1, dlogits, V, p.lnf.out, C, 1, dwu, C)
-	for i := 0; i < N; i++ {
+	for i := 0; dbu != nil && i < N; i++ {
 		row := dlogits[i*V : (i+1)*V]
 		for j := range row {
 			dbu[j] += row[j]
@@ -463,18 +599,33 @@ func add(ar *arena, a, b []float32) []float32 {
 // layerNorm runs a pre-LayerNorm (ln1 or ln2 of block l, or ln_final) with
 // its two TransformerLens hook points: hook_scale [B,T,1], √(var+ε), and
 // hook_normalized [B,T,C], the output after gain and bias (TransformerLens's
-// LayerNorm). Without LayerNorm it is the identity and fires nothing.
+// LayerNorm). RMSNorm (Zhang & Sennrich 2019) divides by √(mean(x²)+ε)
+// without centring and has no bias; its hook_normalized fires x/scale
+// before the gain, as TransformerLens's RMSNorm. Without normalization it is
+// the identity and fires nothing.
 func (m *Model) layerNorm(r runner, ar *arena, l int, ln string, x, w, b []float32, B, T int) (lnActs, error) {
-	if !m.Config.HasLN() {
+	c := m.Config
+	if !c.HasNorm() {
 		return lnActs{out: x}, nil
 	}
-	C, N := m.Config.DModel, B*T
+	C, N := c.DModel, B*T
 	a := lnActs{xhat: ar.get(N * C), scale: ar.get(N), out: ar.get(N * C)}
-	layerNormStats(a.xhat, a.scale, x, N, C, m.Config.LNEps)
+	if c.Normalization == NormRMS {
+		rmsNormStats(a.xhat, a.scale, x, N, C, c.LNEps)
+	} else {
+		layerNormStats(a.xhat, a.scale, x, N, C, c.LNEps)
+	}
 	if err := r.fire(ActName(ln+".scale", l), a.scale, B, T, 1); err != nil {
 		return a, err
 	}
 	layerNormNormalize(a.xhat, a.scale, N, C)
+	if c.Normalization == NormRMS {
+		if err := r.fire(ActName(ln+".normalized", l), a.xhat, B, T, C); err != nil {
+			return a, err
+		}
+		rmsNormGain(a.out, a.xhat, w, N, C)
+		return a, nil
+	}
 	layerNormAffine(a.out, a.xhat, w, b, N, C)
 	if err := r.fire(ActName(ln+".normalized", l), a.out, B, T, C); err != nil {
 		return a, err
@@ -482,17 +633,29 @@ func (m *Model) layerNorm(r runner, ar *arena, l int, ln string, x, w, b []float
 	return a, nil
 }
 
-// layerNormBackward adds into dx the gradient through one LayerNorm (or, with
-// none configured, passes dout straight through), firing the gradient at its
-// hook_normalized, the LayerNorm's output.
+// layerNormBackward adds into dx the gradient through one LayerNorm or
+// RMSNorm (or, with none configured, passes dout straight through), firing
+// the gradient at its hook_normalized.
 func (m *Model) layerNormBackward(g gradRunner, l int, ln string, dx, dw, db, dout []float32, a lnActs, w []float32, B, T int) error {
-	if !m.Config.HasLN() {
+	c := m.Config
+	if !c.HasNorm() {
 		for i := range dx {
 			dx[i] += dout[i]
 		}
 		return nil
 	}
-	C, N := m.Config.DModel, B*T
+	C, N := c.DModel, B*T
+	if c.Normalization == NormRMS {
+		var ar arena
+		defer ar.release()
+		dxhat := ar.get(N * C)
+		rmsNormGainBackward(dxhat, dw, dout, a.xhat, w, N, C)
+		if err := g.fire(ActName(ln+".normalized", l), dxhat, B, T, C); err != nil {
+			return err
+		}
+		rmsNormBackward(dx, dxhat, a.xhat, a.scale, N, C)
+		return nil
+	}
 	if err := g.fire(ActName(ln+".normalized", l), dout, B, T, C); err != nil {
 		return err
 	}
@@ -505,11 +668,13 @@ func (m *Model) layerNormBackward(g gradRunner, l int, ln string, dx, dw, db, do
 const attnBlock = 32
 
 // attention computes hook_attn_scores, hook_pattern and hook_z for block l
-// (Vaswani et al. 2017 with a causal mask): scores = q·kᵀ/√D per (batch, head).
+// (Vaswani et al. 2017 with a causal mask): scores = q·kᵀ/√D per (batch,
+// head), q and k after rotation with rotary positions. Query head h reads
+// key/value head h/(H/K) (grouped-query attention; K = H otherwise).
 func (m *Model) attention(r runner, ar *arena, l int, a *layerActs, B, T int) error {
 	c := m.Config
-	H, D := c.NHeads, c.DHead
-	HD := H * D
+	H, K, D := c.NHeads, c.NKVHeads, c.DHead
+	HD, KD, G := H*D, K*D, H/K
 	scale := float32(1 / math.Sqrt(float64(D)))
 	negInf := float32(math.Inf(-1))
 	a.scores = ar.get(B * H * T * T)
@@ -518,12 +683,12 @@ func (m *Model) attention(r runner, ar *arena, l int, a *layerActs, B, T int) er
 	parallelFor(B*H, 1, func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
-			off := b*T*HD + h*D
+			off, kvOff := b*T*HD+h*D, b*T*KD+(h/G)*D
 			s := a.scores[bh*T*T : (bh+1)*T*T]
 			// Query block [i0,i1) sees keys [0,i1) only: skip the masked half.
 			for i0 := 0; i0 < T; i0 += attnBlock {
 				i1 := min(i0+attnBlock, T)
-				tensor.Gemm(false, true, i1-i0, i1, D, scale, a.q[off+i0*HD:], HD, a.k[off:], HD, 0, s[i0*T:], T)
+				tensor.Gemm(false, true, i1-i0, i1, D, scale, a.qr[off+i0*HD:], HD, a.kr[kvOff:], KD, 0, s[i0*T:], T)
 			}
 			for i := 0; i < T; i++ {
 				row := s[i*T : (i+1)*T]
@@ -548,36 +713,42 @@ func (m *Model) attention(r runner, ar *arena, l int, a *layerActs, B, T int) er
 	parallelFor(B*H, 1, func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
-			off := b*T*HD + h*D
+			off, kvOff := b*T*HD+h*D, b*T*KD+(h/G)*D
 			for i0 := 0; i0 < T; i0 += attnBlock {
 				i1 := min(i0+attnBlock, T)
-				tensor.Gemm(false, false, i1-i0, D, i1, 1, a.pattern[bh*T*T+i0*T:], T, a.v[off:], HD, 0, a.z[off+i0*HD:], HD)
+				tensor.Gemm(false, false, i1-i0, D, i1, 1, a.pattern[bh*T*T+i0*T:], T, a.v[kvOff:], KD, 0, a.z[off+i0*HD:], HD)
 			}
 		}
 	})
 	return r.fire(ActName("z", l), a.z, B, T, H, D)
 }
 
-// attentionBackward adds into dq, dk, dv [B,T,H,D] the gradient of
-// z = softmax(q·kᵀ/√D + mask) · v given dz, firing the pattern and score
-// gradients of block l.
+// attentionBackward adds into dq [B,T,H,D] and dk, dv [B,T,K,D] the gradient
+// of z = softmax(q·kᵀ/√D + mask) · v given dz, firing the pattern and score
+// gradients of block l. dq and dk are the gradients at the rotated q and k.
+// The heads sharing a key/value head run in one worker, which alone adds
+// into that head's dk and dv.
 func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv, dz []float32, a *layerActs, B, T int) error {
 	c := m.Config
-	H, D := c.NHeads, c.DHead
-	HD := H * D
+	H, K, D := c.NHeads, c.NKVHeads, c.DHead
+	HD, KD, G := H*D, K*D, H/K
 	scale := float32(1 / math.Sqrt(float64(D)))
 	dpat := ar.get(B * H * T * T)
-	parallelFor(B*H, 1, func(lo, hi int) {
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/H, bh%H
-			off := b*T*HD + h*D
-			// dpattern = dz · vᵀ, in full: masked entries have a gradient too,
-			// which the hook_pattern gradient reports.
-			tensor.Gemm(false, true, T, T, D, 1, dz[off:], HD, a.v[off:], HD, 0, dpat[bh*T*T:], T)
-			// dv += patternᵀ · dz, query block by block (see attnBlock).
-			for i0 := 0; i0 < T; i0 += attnBlock {
-				i1 := min(i0+attnBlock, T)
-				tensor.Gemm(true, false, i1, D, i1-i0, 1, a.pattern[bh*T*T+i0*T:], T, dz[off+i0*HD:], HD, 1, dv[off:], HD)
+	parallelFor(B*K, 1, func(lo, hi int) {
+		for bk := lo; bk < hi; bk++ {
+			b, kh := bk/K, bk%K
+			kvOff := b*T*KD + kh*D
+			for h := kh * G; h < (kh+1)*G; h++ {
+				bh := b*H + h
+				off := b*T*HD + h*D
+				// dpattern = dz · vᵀ, in full: masked entries have a gradient
+				// too, which the hook_pattern gradient reports.
+				tensor.Gemm(false, true, T, T, D, 1, dz[off:], HD, a.v[kvOff:], KD, 0, dpat[bh*T*T:], T)
+				// dv += patternᵀ · dz, query block by block (see attnBlock).
+				for i0 := 0; i0 < T; i0 += attnBlock {
+					i1 := min(i0+attnBlock, T)
+					tensor.Gemm(true, false, i1, D, i1-i0, 1, a.pattern[bh*T*T+i0*T:], T, dz[off+i0*HD:], HD, 1, dv[kvOff:], KD)
+				}
 			}
 		}
 	})
@@ -605,16 +776,20 @@ func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv, dz
 	if err := g.fire(ActName("attn_scores", l), ds, B, H, T, T); err != nil {
 		return err
 	}
-	parallelFor(B*H, 1, func(lo, hi int) {
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/H, bh%H
-			off := b*T*HD + h*D
-			// dq += ds · k/√D; dk += dsᵀ · q/√D; ds is zero past the diagonal.
-			for i0 := 0; i0 < T; i0 += attnBlock {
-				i1 := min(i0+attnBlock, T)
-				d := ds[bh*T*T+i0*T:]
-				tensor.Gemm(false, false, i1-i0, D, i1, scale, d, T, a.k[off:], HD, 1, dq[off+i0*HD:], HD)
-				tensor.Gemm(true, false, i1, D, i1-i0, scale, d, T, a.q[off+i0*HD:], HD, 1, dk[off:], HD)
+	parallelFor(B*K, 1, func(lo, hi int) {
+		for bk := lo; bk < hi; bk++ {
+			b, kh := bk/K, bk%K
+			kvOff := b*T*KD + kh*D
+			for h := kh * G; h < (kh+1)*G; h++ {
+				bh := b*H + h
+				off := b*T*HD + h*D
+				// dq += ds · k/√D; dk += dsᵀ · q/√D; ds is zero past the diagonal.
+				for i0 := 0; i0 < T; i0 += attnBlock {
+					i1 := min(i0+attnBlock, T)
+					d := ds[bh*T*T+i0*T:]
+					tensor.Gemm(false, false, i1-i0, D, i1, scale, d, T, a.kr[kvOff:], KD, 1, dq[off+i0*HD:], HD)
+					tensor.Gemm(true, false, i1, D, i1-i0, scale, d, T, a.qr[off+i0*HD:], HD, 1, dk[kvOff:], KD)
+				}
 			}
 		}
 	})

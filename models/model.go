@@ -68,7 +68,7 @@ func (m *Model) init() {
 	for _, p := range m.Params.List() {
 		s := m.Params.slice(p.Name)
 		switch {
-		case hasSuffix(p.Name, "ln_1.weight", "ln_2.weight", "ln_f.weight"):
+		case hasSuffix(p.Name, "ln_1.weight", "ln_2.weight", "ln_f.weight"): // LayerNorm and RMSNorm gains
 			for i := range s {
 				s[i] = 1
 			}
@@ -97,10 +97,11 @@ func (m *Model) NumParams() int { return len(m.Params.Data) }
 // layer gives one block's parameter slices (nil where the config has none).
 type layer struct {
 	ln1w, ln1b     []float32 // [C]
-	attnW, attnB   []float32 // [C,3HD], [3HD]: Q, K, V side by side
+	attnW, attnB   []float32 // [C,HD+2KD], [HD+2KD]: Q, K, V side by side (K = n_key_value_heads)
 	projW, projB   []float32 // [HD,C], [C]
 	ln2w, ln2b     []float32 // [C]
 	fcW, fcB       []float32 // [C,M], [M]
+	gateW, gateB   []float32 // [C,M], [M] (gated MLP)
 	fcProjW, fcPrB []float32 // [M,C], [C]
 }
 
@@ -112,11 +113,13 @@ func (p *Params) layer(l int) layer {
 		projW: n("attn.c_proj.weight"), projB: n("attn.c_proj.bias"),
 		ln2w: n("ln_2.weight"), ln2b: n("ln_2.bias"),
 		fcW: n("mlp.c_fc.weight"), fcB: n("mlp.c_fc.bias"),
+		gateW: n("mlp.c_gate.weight"), gateB: n("mlp.c_gate.bias"),
 		fcProjW: n("mlp.c_proj.weight"), fcPrB: n("mlp.c_proj.bias"),
 	}
 }
 
-// unembed returns the unembedding stored [V,C] (wte itself when tied) and its bias.
+// unembed returns the unembedding stored [V,C] (wte itself when tied) and its
+// bias (nil without one).
 func (p *Params) unembed(c Config) (w, b []float32) {
 	if c.Untied {
 		return p.slice("lm_head.weight"), p.slice("lm_head.bias")

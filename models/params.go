@@ -27,43 +27,66 @@ type Params struct {
 }
 
 // ParamLayout lists the parameter names and shapes a Config implies, in
-// storage order.
+// storage order. Every architecture keeps GPT-2's names: the fused
+// attn.c_attn.weight is [d_model, (n_heads+2·n_key_value_heads)·d_head], Q
+// then K then V; a gated MLP adds mlp.c_gate.weight [d_model,d_mlp]
+// (W_gate, Llama's gate_proj; c_fc is W_in, its up_proj); RMSNorm has no
+// bias; rotary positions have no wpe.weight; each bias the config drops is
+// absent.
 func ParamLayout(c Config) []Param {
 	c = c.WithDefaults()
 	C, V, T, HD, M := c.DModel, c.DVocab, c.NCtx, c.NHeads*c.DHead, c.DMLP
+	QKV := HD + 2*c.NKVHeads*c.DHead
 	var ps []Param
 	add := func(name string, shape ...int) { ps = append(ps, Param{Name: name, Shape: shape}) }
+	norm := func(name string) {
+		if c.HasNorm() {
+			add(name+".weight", C)
+		}
+		if c.HasLN() {
+			add(name+".bias", C)
+		}
+	}
 	add("wte.weight", V, C)
-	add("wpe.weight", T, C)
+	if c.HasPosEmbed() {
+		add("wpe.weight", T, C)
+	}
 	for l := 0; l < c.NLayers; l++ {
 		p := fmt.Sprintf("h.%d.", l)
-		if c.HasLN() {
-			add(p+"ln_1.weight", C)
-			add(p+"ln_1.bias", C)
+		norm(p + "ln_1")
+		add(p+"attn.c_attn.weight", C, QKV)
+		if !c.NoQKVBias {
+			add(p+"attn.c_attn.bias", QKV)
 		}
-		add(p+"attn.c_attn.weight", C, 3*HD)
-		add(p+"attn.c_attn.bias", 3*HD)
 		add(p+"attn.c_proj.weight", HD, C)
-		add(p+"attn.c_proj.bias", C)
+		if !c.NoAttnOutBias {
+			add(p+"attn.c_proj.bias", C)
+		}
 		if !c.AttnOnly {
-			if c.HasLN() {
-				add(p+"ln_2.weight", C)
-				add(p+"ln_2.bias", C)
-			}
+			norm(p + "ln_2")
 			add(p+"mlp.c_fc.weight", C, M)
-			add(p+"mlp.c_fc.bias", M)
+			if !c.NoMLPBias {
+				add(p+"mlp.c_fc.bias", M)
+			}
+			if c.GatedMLP {
+				add(p+"mlp.c_gate.weight", C, M)
+				if !c.NoMLPBias {
+					add(p+"mlp.c_gate.bias", M)
+				}
+			}
 			add(p+"mlp.c_proj.weight", M, C)
-			add(p+"mlp.c_proj.bias", C)
+			if !c.NoMLPBias {
+				add(p+"mlp.c_proj.bias", C)
+			}
 		}
 	}
-	if c.HasLN() {
-		add("ln_f.weight", C)
-		add("ln_f.bias", C)
-	}
+	norm("ln_f")
 	if c.Untied {
 		add("lm_head.weight", V, C)
 	}
-	add("lm_head.bias", V)
+	if !c.NoUnembedBias {
+		add("lm_head.bias", V)
+	}
 	off := 0
 	for i := range ps {
 		ps[i].Offset = off

@@ -13,6 +13,35 @@ type weightView struct {
 	shape []int
 	store []float32
 	index func(i int) int
+	// shared is set when several elements of the view read one stored
+	// value (grouped-query W_K, W_V), which SetWeight cannot write.
+	shared bool
+	// zero is set for a bias the architecture drops: it reads as zeros and
+	// accepts only zeros.
+	zero bool
+}
+
+// droppedBias reports whether the architecture has no bias of that
+// TransformerLens name although it has the layer the bias belongs to.
+func (c Config) droppedBias(name string) bool {
+	mlp := !c.AttnOnly && c.NoMLPBias
+	switch name {
+	case "b_Q", "b_K", "b_V":
+		return c.NoQKVBias
+	case "b_O":
+		return c.NoAttnOutBias
+	case "b_in", "b_out":
+		return mlp
+	case "b_gate":
+		return mlp && c.GatedMLP
+	case "b_U":
+		return c.NoUnembedBias
+	case "ln1.b", "ln_final.b":
+		return c.Normalization == NormRMS
+	case "ln2.b":
+		return c.Normalization == NormRMS && !c.AttnOnly
+	}
+	return false
 }
 
 // WeightNames lists the TransformerLens weight names Weight accepts. Per-layer
@@ -20,13 +49,14 @@ type weightView struct {
 func WeightNames() []string {
 	return []string{"W_E", "W_pos", "W_U", "b_U", "ln_final.w", "ln_final.b",
 		"W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O",
-		"W_in", "b_in", "W_out", "b_out", "ln1.w", "ln1.b", "ln2.w", "ln2.b"}
+		"W_in", "b_in", "W_gate", "b_gate", "W_out", "b_out", "ln1.w", "ln1.b", "ln2.w", "ln2.b"}
 }
 
 func (m *Model) view(name string, l int) (weightView, error) {
 	c := m.Config
 	C, H, D, M, V, T := c.DModel, c.NHeads, c.DHead, c.DMLP, c.DVocab, c.NCtx
-	HD := H * D
+	G := H / c.NKVHeads // query heads per key/value head
+	QKV := H*D + 2*c.NKVHeads*D
 	id := func(i int) int { return i }
 	global := map[string]bool{"W_E": true, "W_pos": true, "W_U": true, "b_U": true, "ln_final.w": true, "ln_final.b": true}
 	if !global[name] && (l < 0 || l >= c.NLayers) {
@@ -42,44 +72,64 @@ func (m *Model) view(name string, l int) (weightView, error) {
 	var v weightView
 	switch name {
 	case "W_E":
-		v = weightView{[]int{V, C}, m.Params.slice("wte.weight"), id}
+		v = weightView{shape: []int{V, C}, store: m.Params.slice("wte.weight"), index: id}
 	case "W_pos":
-		v = weightView{[]int{T, C}, m.Params.slice("wpe.weight"), id}
+		v = weightView{shape: []int{T, C}, store: m.Params.slice("wpe.weight"), index: id}
 	case "W_U": // [C,V], stored [V,C]
 		w, _ := m.Params.unembed(c)
-		v = weightView{[]int{C, V}, w, func(i int) int { return (i%V)*C + i/V }}
+		v = weightView{shape: []int{C, V}, store: w, index: func(i int) int { return (i%V)*C + i/V }}
 	case "b_U":
 		_, b := m.Params.unembed(c)
-		v = weightView{[]int{V}, b, id}
+		v = weightView{shape: []int{V}, store: b, index: id}
 	case "ln_final.w", "ln_final.b":
-		v = weightView{[]int{C}, m.Params.slice("ln_f." + map[string]string{"w": "weight", "b": "bias"}[name[len(name)-1:]]), id}
-	case "W_Q", "W_K", "W_V": // [H,C,D] from c_attn.weight [C,3HD]
-		part := strings.Index("QKV", name[2:])
-		v = weightView{[]int{H, C, D}, lp("attn.c_attn.weight"), func(i int) int {
+		v = weightView{shape: []int{C}, store: m.Params.slice("ln_f." + map[string]string{"w": "weight", "b": "bias"}[name[len(name)-1:]]), index: id}
+	case "W_Q", "W_K", "W_V": // [H,C,D] from c_attn.weight [C,HD+2KD]
+		off, g := c.qkvSplit(strings.Index("QKV", name[2:]))
+		if name == "W_Q" {
+			g = 1
+		} else {
+			g = G // query head h reads key/value head h/G
+		}
+		v = weightView{shape: []int{H, C, D}, store: lp("attn.c_attn.weight"), index: func(i int) int {
 			h, cc, d := i/(C*D), (i/D)%C, i%D
-			return cc*3*HD + part*HD + h*D + d
-		}}
+			return cc*QKV + off + (h/g)*D + d
+		}, shared: g > 1}
 	case "b_Q", "b_K", "b_V": // [H,D]
-		part := strings.Index("QKV", name[2:])
-		v = weightView{[]int{H, D}, lp("attn.c_attn.bias"), func(i int) int { return part*HD + i }}
+		off, g := c.qkvSplit(strings.Index("QKV", name[2:]))
+		if name == "b_Q" {
+			g = 1
+		} else {
+			g = G
+		}
+		v = weightView{shape: []int{H, D}, store: lp("attn.c_attn.bias"), index: func(i int) int { return off + (i/(D*g))*D + i%D }, shared: g > 1}
 	case "W_O": // [H,D,C] from c_proj.weight [HD,C]: the same order
-		v = weightView{[]int{H, D, C}, lp("attn.c_proj.weight"), id}
+		v = weightView{shape: []int{H, D, C}, store: lp("attn.c_proj.weight"), index: id}
 	case "b_O":
-		v = weightView{[]int{C}, lp("attn.c_proj.bias"), id}
+		v = weightView{shape: []int{C}, store: lp("attn.c_proj.bias"), index: id}
 	case "W_in":
-		v = weightView{[]int{C, M}, lp("mlp.c_fc.weight"), id}
+		v = weightView{shape: []int{C, M}, store: lp("mlp.c_fc.weight"), index: id}
 	case "b_in":
-		v = weightView{[]int{M}, lp("mlp.c_fc.bias"), id}
+		v = weightView{shape: []int{M}, store: lp("mlp.c_fc.bias"), index: id}
+	case "W_gate":
+		v = weightView{shape: []int{C, M}, store: lp("mlp.c_gate.weight"), index: id}
+	case "b_gate":
+		v = weightView{shape: []int{M}, store: lp("mlp.c_gate.bias"), index: id}
 	case "W_out":
-		v = weightView{[]int{M, C}, lp("mlp.c_proj.weight"), id}
+		v = weightView{shape: []int{M, C}, store: lp("mlp.c_proj.weight"), index: id}
 	case "b_out":
-		v = weightView{[]int{C}, lp("mlp.c_proj.bias"), id}
+		v = weightView{shape: []int{C}, store: lp("mlp.c_proj.bias"), index: id}
 	case "ln1.w", "ln1.b", "ln2.w", "ln2.b":
-		v = weightView{[]int{C}, lp(fmt.Sprintf("ln_%c.%s", name[2], map[byte]string{'w': "weight", 'b': "bias"}[name[4]])), id}
+		v = weightView{shape: []int{C}, store: lp(fmt.Sprintf("ln_%c.%s", name[2], map[byte]string{'w': "weight", 'b': "bias"}[name[4]])), index: id}
 	default:
 		return weightView{}, fmt.Errorf("models: unknown weight %q (known: %s)", name, strings.Join(WeightNames(), ", "))
 	}
-	if err := need(v.store, "this model has none (attention-only, or no LayerNorm)"); err != nil {
+	if v.store == nil && c.droppedBias(name) {
+		// A bias the architecture drops (Llama's, RMSNorm's) reads as
+		// zeros, as TransformerLens's zero-initialized b_Q and friends.
+		v.store, v.index = make([]float32, tensor.Numel(v.shape)), id
+		v.zero = true
+	}
+	if err := need(v.store, "this model has none (attention-only, no LayerNorm, no positional embedding or no gated MLP)"); err != nil {
 		return weightView{}, err
 	}
 	return v, nil
@@ -116,12 +166,24 @@ func (m *Model) MustWeight(name string, layer int) *tensor.Tensor {
 // SetWeight writes a weight given under its TransformerLens name and shape
 // (see Weight) into the model's parameters.
 func (m *Model) SetWeight(name string, layer int, t *tensor.Tensor) error {
+	c := m.Config
 	v, err := m.view(name, layer)
 	if err != nil {
 		return err
 	}
 	if !t.SameShape(v.shape) {
 		return fmt.Errorf("models: %s has shape %s, got %s", name, tensor.ShapeString(v.shape), tensor.ShapeString(t.Shape))
+	}
+	if v.shared {
+		return fmt.Errorf("models: %s of a grouped-query model repeats each key/value head %d times; set the weights through Params", name, c.NHeads/c.NKVHeads)
+	}
+	if v.zero {
+		for _, x := range t.Data {
+			if x != 0 {
+				return fmt.Errorf("models: this model has no %s (the architecture drops it), so it can only be zero", name)
+			}
+		}
+		return nil
 	}
 	for i, x := range t.Data {
 		v.store[v.index(i)] = x

@@ -26,15 +26,25 @@ func TestWeightsMatchForwardPass(t *testing.T) {
 			t.Fatal(err)
 		}
 		var in *tensor.Tensor
-		if c.HasLN() {
+		switch c.Normalization {
+		case NormLN:
 			in = acts["blocks.0.ln1.hook_normalized"] // the LayerNorm's output
-		} else {
+		case NormRMS: // hook_normalized is before the gain
+			in = acts["blocks.0.ln1.hook_normalized"].Clone()
+			w := m.MustWeight("ln1.w", 0)
+			for i := range in.Data {
+				in.Data[i] *= w.Data[i%C]
+			}
+		default:
 			in = acts["blocks.0.hook_resid_pre"]
 		}
 		l := 0
 		WQ, bQ, WO := m.MustWeight("W_Q", l), m.MustWeight("b_Q", l), m.MustWeight("W_O", l)
 		q, z, res := acts["blocks.0.attn.hook_q"], acts["blocks.0.attn.hook_z"], acts["blocks.0.attn.hook_result"]
-		pos := m.MustWeight("W_pos", 0)
+		var pos *tensor.Tensor
+		if c.Positional == PosShortformer {
+			pos = m.MustWeight("W_pos", 0)
+		}
 		for tt := 0; tt < T; tt++ {
 			for h := 0; h < H; h++ {
 				for d := 0; d < D; d++ {
@@ -59,6 +69,22 @@ func TestWeightsMatchForwardPass(t *testing.T) {
 						t.Fatalf("%s: W_O recomputes %g, hook_result %g", tc.name, s, res.At(0, tt, h, k))
 					}
 				}
+			}
+		}
+		// W_K repeats each key/value head over its group of query heads.
+		WK, k := m.MustWeight("W_K", l), acts["blocks.0.attn.hook_k"]
+		G := H / c.NKVHeads
+		for h := 0; h < H; h++ {
+			s := m.MustWeight("b_K", l).At(h, 0)
+			for kk := 0; kk < C; kk++ {
+				x := in.At(0, 1, kk)
+				if pos != nil {
+					x += pos.At(1, kk)
+				}
+				s += x * WK.At(h, kk, 0)
+			}
+			if math.Abs(float64(s-k.At(0, 1, h/G, 0))) > 1e-4 {
+				t.Fatalf("%s: W_K of head %d recomputes k=%g, hook_k=%g", tc.name, h, s, k.At(0, 1, h/G, 0))
 			}
 		}
 		// W_U is the transpose of its storage, and SetWeight inverts Weight.
