@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"io"
 	"math"
 	"strings"
 
@@ -119,4 +120,18 @@ func prefsTable(h *lab.History) template.HTML {
 	}
 	b.WriteString("</tbody></table>")
 	return template.HTML(b.String())
+}
+
+// PrefsText prints a preference-model run's final held-out metrics and the
+// page written (page "" for none).
+func PrefsText(w io.Writer, res *lab.PrefsResult, page string) {
+	f := res.History.Final
+	fmt.Fprintf(w, "objective %s, %d parameters; %s\n", res.History.Objective, res.Params, res.Data)
+	fmt.Fprintf(w, "held out: loss %.4f  accuracy %.3f  margin %.3f  ECE %.3f  Brier %.3f\n", f.Loss, f.Accuracy, f.Margin, f.ECE, f.Brier)
+	if res.History.ReliabilityTrue != nil {
+		fmt.Fprintf(w, "against the true reward: Spearman %.3f  ECE %.3f  (the true reward's own accuracy %.3f)\n", f.Spearman, f.ECETrue, f.AccuracyMax)
+	}
+	if page != "" {
+		fmt.Fprintf(w, "wrote %s\n", page)
+	}
 }

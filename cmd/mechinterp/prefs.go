@@ -88,23 +88,13 @@ func runPrefsTrain(w, progress io.Writer, cfg lab.PrefsConfig, out string, quiet
 		return err
 	}
 	page := filepath.Join(out, lab.ReportFile)
-	if err := writePage(page, func() (*viz.Report, error) { return report.Prefs(res) }); err != nil {
+	if err := report.WritePage(page, func() (*viz.Report, error) { return report.Prefs(res) }); err != nil {
 		return err
 	}
 	if asJSON {
 		return printJSON(w, res.History.Final)
 	}
-	return printPrefs(w, res, page)
-}
-
-func printPrefs(w io.Writer, res *lab.PrefsResult, page string) error {
-	f := res.History.Final
-	fmt.Fprintf(w, "objective %s, %d parameters; %s\n", res.History.Objective, res.Params, res.Data)
-	fmt.Fprintf(w, "held out: loss %.4f  accuracy %.3f  margin %.3f  ECE %.3f  Brier %.3f\n", f.Loss, f.Accuracy, f.Margin, f.ECE, f.Brier)
-	if res.History.ReliabilityTrue != nil {
-		fmt.Fprintf(w, "against the true reward: Spearman %.3f  ECE %.3f  (the true reward's own accuracy %.3f)\n", f.Spearman, f.ECETrue, f.AccuracyMax)
-	}
-	fmt.Fprintf(w, "wrote %s\n", page)
+	report.PrefsText(w, res, page)
 	return nil
 }
 
@@ -122,10 +112,11 @@ func newPrefsReportCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), res.History.Final)
 			}
 			page := filepath.Join(args[0], lab.ReportFile)
-			if err := writePage(page, func() (*viz.Report, error) { return report.Prefs(res) }); err != nil {
+			if err := report.WritePage(page, func() (*viz.Report, error) { return report.Prefs(res) }); err != nil {
 				return err
 			}
-			return printPrefs(cmd.OutOrStdout(), res, page)
+			report.PrefsText(cmd.OutOrStdout(), res, page)
+			return nil
 		},
 	}
 	addJSONFlag(cmd, "final held-out metrics")
