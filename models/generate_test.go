@@ -1,0 +1,133 @@
+package models
+
+import (
+	"math"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/internal/seed"
+	"github.com/mechinterp/mechinterp/tensor"
+)
+
+func TestSampleLogitsDistribution(t *testing.T) {
+	logits := []float32{2, 1, 0, -1, 0.5}
+	const n = 200000
+	for _, tc := range []struct {
+		name string
+		opt  SampleOptions
+		want []float64 // unnormalised
+	}{
+		{"t=1", SampleOptions{}, []float64{math.E * math.E, math.E, 1, 1 / math.E, math.Sqrt(math.E)}},
+		{"t=2", SampleOptions{Temperature: 2}, []float64{math.E, math.Sqrt(math.E), 1, 1 / math.Sqrt(math.E), math.Pow(math.E, 0.25)}},
+		{"top-k 2", SampleOptions{TopK: 2}, []float64{math.E * math.E, math.E, 0, 0, 0}},
+		// Sorted probabilities ∝ e², e, e^.5, 1, e^-1 (sum 13.2): the first two
+		// hold 0.766 < 0.8, the first three 0.891 ≥ 0.8.
+		{"top-p 0.8", SampleOptions{TopP: 0.8}, []float64{math.E * math.E, math.E, 0, 0, math.Sqrt(math.E)}},
+		{"greedy", SampleOptions{Temperature: -1}, []float64{1, 0, 0, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := seed.New(1)
+			counts := make([]float64, len(logits))
+			for i := 0; i < n; i++ {
+				counts[SampleLogits(logits, tc.opt, &r, nil, nil)]++
+			}
+			total := 0.0
+			for _, w := range tc.want {
+				total += w
+			}
+			for i, w := range tc.want {
+				p := w / total
+				if got := counts[i] / n; math.Abs(got-p) > 4*math.Sqrt(p*(1-p)/n)+1e-9 {
+					t.Errorf("token %d drawn %.4f of the time, want %.4f", i, got, p)
+				}
+			}
+		})
+	}
+}
+
+func TestGenerateSeededAndHooked(t *testing.T) {
+	m := randomModel(t, Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 9, DVocab: 11, Seed: 1})
+	prompts := [][]int{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}
+	opt := SampleOptions{Seed: 5, TopK: 6, TopP: 0.95, Temperature: 0.8}
+	a, err := Generate(m, prompts, 6, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Generate(m, prompts, 6, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 2 alone, as row 2 of a batch: its stream does not depend on the batch.
+	c, err := Generate(m, [][]int{{4, 5, 6}, {1, 1, 1}, {7, 8, 9}}, 6, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if len(a[i]) != 9 || !equalInts(a[i], b[i]) {
+			t.Fatalf("row %d: %v then %v", i, a[i], b[i])
+		}
+		if !equalInts(a[i][:3], prompts[i]) {
+			t.Errorf("row %d lost its prompt: %v", i, a[i])
+		}
+	}
+	if !equalInts(a[2], c[2]) {
+		t.Errorf("row 2 changed with the other rows: %v vs %v", a[2], c[2])
+	}
+	other, _ := Generate(m, prompts, 6, SampleOptions{Seed: 6, TopK: 6, TopP: 0.95, Temperature: 0.8})
+	same := true
+	for i := range a {
+		same = same && equalInts(a[i], other[i])
+	}
+	if same {
+		t.Error("seeds 5 and 6 drew the same samples")
+	}
+	// Greedy decoding equals the argmax of a full forward pass at each step,
+	// and hooks fire at every step with the sequence so far.
+	var lengths []int
+	hook := func(name string, act *tensor.Tensor) (*tensor.Tensor, error) {
+		if name == "hook_embed" {
+			lengths = append(lengths, act.Shape[1])
+		}
+		return nil, nil
+	}
+	g, err := Generate(m, prompts[:1], 4, SampleOptions{Temperature: -1, Hook: hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalInts(lengths, []int{3, 4, 5, 6}) {
+		t.Errorf("hook_embed saw lengths %v, want 3 4 5 6", lengths)
+	}
+	for T := 3; T < 7; T++ {
+		p, err := m.Forward(g[0][:T], 1, T, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := p.Logits.Data[(T-1)*11 : T*11]
+		best := 0
+		for i, v := range row {
+			if v > row[best] {
+				best = i
+			}
+		}
+		if g[0][T] != best {
+			t.Errorf("step %d: greedy token %d, argmax %d", T, g[0][T], best)
+		}
+	}
+	if _, err := Generate(m, prompts, 7, opt); err == nil {
+		t.Error("beyond n_ctx: want an error")
+	}
+	if _, err := Generate(m, [][]int{{1}, {1, 2}}, 1, opt); err == nil {
+		t.Error("ragged prompts: want an error")
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
