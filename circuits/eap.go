@@ -290,11 +290,11 @@ type AttributionOptions struct {
 
 // EdgeScores holds the edge and node scores of one method on one task.
 type EdgeScores struct {
-	Graph  *Graph  `json:"-"`
-	Method Method  `json:"method"`
-	Metric Metric  `json:"metric"`
-	Steps  int     `json:"steps"`
-	Pairs  int     `json:"pairs"`
+	Graph  *Graph `json:"-"`
+	Method Method `json:"method"`
+	Metric Metric `json:"metric"`
+	Steps  int    `json:"steps"`
+	Pairs  int    `json:"pairs"`
 	// Clean and Corrupted are the metric of the clean and the corrupted
 	// runs, averaged over pairs.
 	Clean     float64 `json:"clean"`

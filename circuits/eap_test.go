@@ -240,9 +240,9 @@ func TestCircuitSelection(t *testing.T) {
 func TestEAPBadInput(t *testing.T) {
 	m := testmodel.Random(t, eapConfigs[1].cfg, 0.5)
 	for name, pairs := range map[string][]circuits.Pair{
-		"none":            nil,
-		"lengths differ":  {{Clean: []int{1, 2}, Corrupted: []int{1}, Answer: 1, Wrong: 2}},
-		"token too large": {{Clean: []int{1, 99}, Corrupted: []int{1, 2}, Answer: 1, Wrong: 2}},
+		"none":             nil,
+		"lengths differ":   {{Clean: []int{1, 2}, Corrupted: []int{1}, Answer: 1, Wrong: 2}},
+		"token too large":  {{Clean: []int{1, 99}, Corrupted: []int{1, 2}, Answer: 1, Wrong: 2}},
 		"answer too large": {{Clean: []int{1, 2}, Corrupted: []int{1, 2}, Answer: 12, Wrong: 2}},
 	} {
 		if _, err := circuits.EdgeAttribution(m, pairs, circuits.AttributionOptions{}); err == nil {
