@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -44,8 +45,10 @@ func (g gradRunner) fire(name string, data []float32, shape ...int) error {
 // gradient) the gradient of the pass's mean loss, or of the metric whose
 // logit gradient is opt.DLogits, or at the final LayerNorm's output
 // opt.DFinal. grads may be nil when only the activation
-// gradients of opt.GradHook are wanted.
-func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
+// gradients of opt.GradHook are wanted. A panic inside it, on any worker
+// goroutine, is returned as an error, as in Forward.
+func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) (err error) {
+	defer parallel.Recover(&err, "models: backward pass")
 	if opt == nil {
 		opt = &BackwardOptions{}
 	}
@@ -63,7 +66,6 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) error {
 	defer ar.release()
 
 	var dx []float32 // [B,T,C] at the last resid_post
-	var err error
 	if opt.DFinal != nil {
 		dx, err = m.finalBackward(g, &ar, p, grads, opt.DFinal)
 	} else {

@@ -110,12 +110,13 @@ func loadParamsDir(dir string, untie bool) (Config, *Params, error) {
 		}
 		return Config{}, nil, fmt.Errorf("checkpoint %s: missing %s%s: %w", dir, WeightsFile, hint, err)
 	}
-	f, err := safetensors.Open(path)
+	layout := ParamLayout(cfg)
+	f, err := safetensors.OpenLimited(path, maxTensors(cfg, layout))
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	defer f.Close()
-	p, err := loadParams(cfg, f, untie)
+	p, err := loadParams(cfg, layout, f, untie)
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("checkpoint %s: %s and %s disagree: %w", dir, ConfigFile, WeightsFile, err)
 	}
@@ -125,20 +126,32 @@ func loadParamsDir(dir string, untie bool) (Config, *Params, error) {
 	return cfg, p, nil
 }
 
-func loadParams(cfg Config, f *safetensors.File, untie bool) (*Params, error) {
+// maxTensors bounds the tensors a weights file for cfg may hold: a file of
+// the right model holds every parameter, Hugging Face's two attention
+// buffers per layer and perhaps a tied lm_head.weight. The loader refuses a
+// header with more than that (plus 64, so that a file a layer or a few
+// tensors off still gets the message naming them) before building anything
+// per entry.
+func maxTensors(cfg Config, layout []Param) int {
+	return len(layout) + 2*cfg.NLayers + 1 + 64
+}
+
+// loadParams reads f into parameters laid out for cfg (layout is
+// ParamLayout(cfg)).
+func loadParams(cfg Config, layout []Param, f *safetensors.File, untie bool) (*Params, error) {
 	// Guard ParamLayout against an absurd n_layer before building it.
 	if cfg.NLayers > len(f.Entries) {
 		return nil, fmt.Errorf("n_layer is %d but %s holds only %d tensors", cfg.NLayers, WeightsFile, len(f.Entries))
 	}
-	layout := ParamLayout(cfg)
-	want := make(map[string]Param, len(layout))
+	want := make(map[string]bool, len(layout))
 	for _, q := range layout {
-		want[q.Name] = q
+		want[q.Name] = true
 	}
-	src := make(map[string]safetensors.Entry) // our name -> file entry
-	var unexpected []string
+	src := make(map[string]safetensors.Entry, len(layout)) // our name -> file entry
+	var unexpected, missing nameSample
 	var tiedHead *safetensors.Entry
-	for _, e := range f.Entries {
+	for i := range f.Entries {
+		e := f.Entries[i]
 		name := strings.TrimPrefix(e.Name, "transformer.")
 		if m := hfBuffer.FindStringSubmatch(name); m != nil {
 			if l, err := strconv.Atoi(m[1]); err == nil && l < cfg.NLayers {
@@ -146,11 +159,11 @@ func loadParams(cfg Config, f *safetensors.File, untie bool) (*Params, error) {
 			}
 		}
 		if name == "lm_head.weight" && !cfg.Untied {
-			tiedHead = &e
+			tiedHead = &f.Entries[i]
 			continue
 		}
-		if _, ok := want[name]; !ok {
-			unexpected = append(unexpected, e.Name)
+		if !want[name] {
+			unexpected.add(e.Name)
 			continue
 		}
 		if prev, dup := src[name]; dup {
@@ -158,12 +171,12 @@ func loadParams(cfg Config, f *safetensors.File, untie bool) (*Params, error) {
 		}
 		src[name] = e
 	}
-	var missing, problems []string
+	var problems []string
 	for _, q := range layout {
 		e, ok := src[q.Name]
 		if !ok {
 			if q.Name != "lm_head.bias" {
-				missing = append(missing, q.Name)
+				missing.add(q.Name)
 			}
 			continue
 		}
@@ -173,17 +186,19 @@ func loadParams(cfg Config, f *safetensors.File, untie bool) (*Params, error) {
 			problems = append(problems, shapeProblem(e.Name, e.Shape, q.Shape))
 		}
 	}
-	if tiedHead != nil && !slices.Equal(tiedHead.Shape, want["wte.weight"].Shape) {
-		problems = append(problems, shapeProblem(tiedHead.Name, tiedHead.Shape, want["wte.weight"].Shape))
+	if tiedHead != nil {
+		if wte := layout[slices.IndexFunc(layout, func(q Param) bool { return q.Name == "wte.weight" })]; !slices.Equal(tiedHead.Shape, wte.Shape) {
+			problems = append(problems, shapeProblem(tiedHead.Name, tiedHead.Shape, wte.Shape))
+		}
 	}
-	if len(missing) > 0 {
-		problems = append(problems, "missing tensors "+nameList(missing))
+	if missing.n > 0 {
+		problems = append(problems, "missing tensors "+missing.String())
 	}
-	if len(unexpected) > 0 {
-		problems = append(problems, "unexpected tensors "+nameList(unexpected))
+	if unexpected.n > 0 {
+		problems = append(problems, "unexpected tensors "+unexpected.String())
 	}
 	if len(problems) > 0 {
-		if cfg.Untied && slices.Contains(missing, "lm_head.weight") {
+		if cfg.Untied && slices.Contains(missing.names, "lm_head.weight") {
 			problems = append(problems, "tie_word_embeddings is false, so lm_head.weight is needed")
 		}
 		return nil, errors.New(strings.Join(problems, "; "))
@@ -231,12 +246,27 @@ func shapeProblem(name string, got, want []int) string {
 	return s
 }
 
-func nameList(names []string) string {
-	const max = 10
-	if len(names) > max {
-		return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
+// nameSample counts names and keeps the first few for a message, so that a
+// file of a hundred thousand unexpected tensors costs no list of them.
+type nameSample struct {
+	names []string
+	n     int
+}
+
+const nameSampleMax = 10
+
+func (s *nameSample) add(name string) {
+	if s.n < nameSampleMax {
+		s.names = append(s.names, name)
 	}
-	return strings.Join(names, ", ")
+	s.n++
+}
+
+func (s nameSample) String() string {
+	if s.n > len(s.names) {
+		return fmt.Sprintf("%s and %d more", strings.Join(s.names, ", "), s.n-len(s.names))
+	}
+	return strings.Join(s.names, ", ")
 }
 
 // SaveParams writes a checkpoint directory: config.json and

@@ -245,7 +245,8 @@ func TestCheckpointBadInput(t *testing.T) {
 			ts["score.weight"] = tensor.New(2, 8)
 		}), []string{"unexpected tensors score.weight"}},
 		{"extra layer", hf(cfgWith(`"n_layer": 2`, `"n_layer": 1`), "", nil), []string{"unexpected tensors h.1."}},
-		{"absurd n_layer", hf(cfgWith(`"n_layer": 2`, `"n_layer": 1000000000`), "", nil), []string{"n_layer is 1000000000"}},
+		{"absurd n_layer", hf(cfgWith(`"n_layer": 2`, `"n_layer": 1000000000`), "", nil), []string{"n_layers 1000000000 exceeds the limit"}},
+		{"n_layer beyond the file", hf(cfgWith(`"n_layer": 2`, `"n_layer": 4000`), "", nil), []string{"holds only"}},
 		{"tied head differs", hf(hfGPT2Config, "transformer.", func(ts map[string]*tensor.Tensor) {
 			ts["lm_head.weight"].Data[17] += 1
 		}), []string{"lm_head.weight differs from wte.weight at element 17"}},

@@ -148,7 +148,9 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports the first thing wrong with c (after WithDefaults).
+// Validate reports what is wrong with c (after WithDefaults): a size that
+// is not positive, above MaxLayers or MaxDim, or a layout of more than
+// MaxParams parameters, and an unknown choice.
 func (c Config) Validate() error {
 	var errs []error
 	pos := func(name string, v int) {
@@ -164,6 +166,11 @@ func (c Config) Validate() error {
 	pos("d_vocab", c.DVocab)
 	if !c.AttnOnly {
 		pos("d_mlp", c.DMLP)
+	}
+	if len(errs) == 0 {
+		if err := c.validateSizes(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.Normalization != NormLN && c.Normalization != NormRMS && c.Normalization != NormNone {
 		errs = append(errs, fmt.Errorf("normalization must be %q, %q or %q, got %q", NormLN, NormRMS, NormNone, c.Normalization))

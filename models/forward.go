@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -190,8 +191,11 @@ func (m *Model) CheckTokens(tokens []int, B, T int) error {
 
 // Forward runs the model on tokens [B,T] (row-major) and returns the logits
 // [B,T,V], and, when targets [B,T] are given, the per-token and mean
-// cross-entropy. It fires every hook point through opt.Hook.
-func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (*Pass, error) {
+// cross-entropy. It fires every hook point through opt.Hook. A panic
+// inside the pass, on any of its worker goroutines, is returned as an error
+// (a *parallel.Panic).
+func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (_ *Pass, err error) {
+	defer parallel.Recover(&err, "models: forward pass")
 	if err := m.CheckTokens(tokens, B, T); err != nil {
 		return nil, err
 	}

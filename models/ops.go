@@ -3,8 +3,8 @@ package models
 import (
 	"math"
 	"runtime"
-	"sync"
 
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -12,7 +12,8 @@ import (
 // backward, on plain slices. Shapes are in the comments; N stands for B·T rows.
 
 // parallelFor splits [0,n) into one contiguous chunk per core and runs f on
-// each. Small n runs inline.
+// each. Small n runs inline. A panic in a chunk is re-raised on the caller's
+// goroutine (parallel.Group), so that a server's recover sees it.
 func parallelFor(n, minChunk int, f func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers > n/minChunk {
@@ -22,17 +23,13 @@ func parallelFor(n, minChunk int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
+	var g parallel.Group
 	chunk := (n + workers - 1) / workers
 	for lo := 0; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
+		g.Go(func() { f(lo, hi) })
 	}
-	wg.Wait()
+	g.Wait()
 }
 
 // layerNormStats centres each row of x [N,C] and returns it in xhat with the

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/mechinterp/mechinterp/internal/parallel"
 )
 
 // This file holds a BLIS-style packed SGEMM. op(A) is cut into MC×KC blocks
@@ -75,7 +77,7 @@ func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float
 		gemmSerial(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	var wg sync.WaitGroup
+	var g parallel.Group // re-raises a worker's panic on this goroutine
 	if m >= n {
 		// Split rows of op(A) and C, in whole MR slivers.
 		parts := min(procs, (m+gemmMR-1)/gemmMR)
@@ -86,11 +88,9 @@ func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float
 			if transA {
 				aOff = i0
 			}
-			wg.Add(1)
-			go func(aOff, i0, rows int) {
-				defer wg.Done()
+			g.Go(func() {
 				gemmSerial(kern, transA, transB, rows, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[i0*ldc:], ldc)
-			}(aOff, i0, rows)
+			})
 		}
 	} else {
 		parts := min(procs, (n+kern.nr-1)/kern.nr)
@@ -101,14 +101,12 @@ func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float
 			if transB {
 				bOff = j0 * ldb
 			}
-			wg.Add(1)
-			go func(bOff, j0, cols int) {
-				defer wg.Done()
+			g.Go(func() {
 				gemmSerial(kern, transA, transB, m, cols, k, alpha, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
-			}(bOff, j0, cols)
+			})
 		}
 	}
-	wg.Wait()
+	g.Wait()
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }

@@ -128,7 +128,7 @@ func TestAttentionCommandErrors(t *testing.T) {
 		{"token out of range", []string{"attention", "--model", dir, "--tokens", "1,25"}, "token id 25 at position 1 is out of range [0,20)"},
 		{"too long", []string{"attention", "--model", dir, "--tokens", strings.Repeat("1,", 16) + "1"}, "exceed the context length n_ctx=16"},
 		{"two prompts", []string{"attention", "--model", dir, "--tokens", "1,2;3,4"}, "attention shows one prompt; got 2 sequences"},
-		{"text without tokenizer", []string{"attention", "--model", dir, "--text", "hi"}, "use --tokens"},
+		{"text without tokenizer", []string{"attention", "--model", dir, "--text", "hi"}, "give token ids (--tokens takes ids)"},
 		{"bad bits", []string{"attention", "--model", dir, "--tokens", "1,2", "--bits", "12"}, "Bits is 12; want 8, 16 or 0"},
 		{"unwritable output", []string{"attention", "--model", dir, "--tokens", "1,2", "-o", filepath.Join(blocker, "a.html")}, "a.html"},
 	}

@@ -22,7 +22,7 @@ func promptTokens(m *models.Model, dir, tokens, text string) (seqs [][]int, tok 
 		return nil, nil, errors.New("give --tokens or --text, not both")
 	case text != "":
 		if tok, err = tokenizerIn(m, dir); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("--text: %w (--tokens takes ids)", err)
 		}
 		seqs = [][]int{tokenizer.EncodeSpecial(tok, text)}
 	case tokens != "":

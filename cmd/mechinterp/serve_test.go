@@ -149,7 +149,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}{
 		{`{"prompt": "` + strings.Repeat("1,", 60) + `1", "tokens": true}`, 413, "the prompt is 121 bytes; this server accepts at most 100"},
 		{`{"prompt": "1,2,99", "tokens": true}`, 422, "token id 99 at position 2 is out of range [0,20)"},
-		{`{"prompt": "` + strings.Repeat("1,", 15) + `1", "tokens": true, "checkpoint": 1}`, 422, "the prompt is 16 tokens; this server shows at most 14 (--max-tokens)"},
+		{`{"prompt": "` + strings.Repeat("1,", 15) + `1", "tokens": true, "checkpoint": 1}`, 422, "the prompt is 16 tokens; this server shows at most 14"},
 	} {
 		if code, v := askServer(t, s.url, tt.body); code != tt.code || !strings.Contains(fmt.Sprint(v["error"]), tt.want) {
 			t.Errorf("%.40s: %d %q, want %d %q", tt.body, code, v["error"], tt.code, tt.want)

@@ -16,8 +16,8 @@ import (
 // tokenizer's, and bytes would be read as the wrong tokens without a word of warning. The
 // BPE's ids must fit the vocabulary (GPT-2's 50257 tokens fit its 50257 rows). A directory's
 // BPE is parsed once per version of its files, so a server tokenizing every request does not
-// parse GPT-2's 50,000 merges each time. Its errors name the mechinterp CLI's --text and
-// --tokens flags, as they are what a user of the CLI reads.
+// parse GPT-2's 50,000 merges each time. Its errors name no command-line flag, as they are
+// shown in the attention explorer's page too; the CLI adds its flags' names.
 func ForDir(dir string, vocab int, ours bool) (Tokenizer, error) {
 	if !HasBPE(dir) {
 		if !ours {
@@ -25,10 +25,10 @@ func ForDir(dir string, vocab int, ours bool) (Tokenizer, error) {
 			if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
 				hint = " (tokenizer.json alone is not read)"
 			}
-			return nil, fmt.Errorf("--text needs the model's tokenizer: %s has no %s and %s%s; add them, or use --tokens", dir, VocabFile, MergesFile, hint)
+			return nil, fmt.Errorf("text needs the model's tokenizer: %s has no %s and %s%s; add them, or give token ids", dir, VocabFile, MergesFile, hint)
 		}
 		if t := (Byte{}); vocab < t.VocabSize() {
-			return nil, fmt.Errorf("--text needs a model whose vocabulary holds the %d byte-level tokens, or a directory with vocab.json and merges.txt; this one has %d tokens: use --tokens", t.VocabSize(), vocab)
+			return nil, fmt.Errorf("text needs a model whose vocabulary holds the %d byte-level tokens, or a directory with vocab.json and merges.txt; this one has %d tokens: give token ids", t.VocabSize(), vocab)
 		}
 		return Byte{}, nil
 	}

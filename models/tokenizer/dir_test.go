@@ -46,7 +46,7 @@ func TestForDir(t *testing.T) {
 		ours  bool
 		want  string
 	}{
-		{empty, 300, false, "use --tokens"},
+		{empty, 300, false, "add them, or give token ids"},
 		{withJSON, 300, false, "tokenizer.json alone is not read"},
 		{empty, 20, true, "holds the 257 byte-level tokens"},
 	} {

@@ -99,7 +99,25 @@ type File struct {
 
 // Open opens and validates the header of a safetensors file.
 // Tensors are read on demand; Close the file when done.
-func Open(path string) (*File, error) {
+func Open(path string) (*File, error) { return OpenLimited(path, 0) }
+
+// Limits on a header read by OpenLimited.
+const (
+	// EntryHeaderBytes is the header space allowed per expected entry: an
+	// entry of a Hugging Face checkpoint takes about 100 bytes.
+	EntryHeaderBytes = 1024
+	// MetadataHeaderBytes is the header space allowed for __metadata__ on
+	// top of the entries.
+	MetadataHeaderBytes = 1 << 20
+)
+
+// OpenLimited is Open for a caller that knows how many tensors the file
+// should hold (a model's config implies its tensor count): a header of more
+// than maxEntries entries, or longer than maxEntries·EntryHeaderBytes +
+// MetadataHeaderBytes, is refused before anything is built per entry, so
+// that a small file of a million empty tensors cannot cost gigabytes to
+// reject. maxEntries <= 0 means no limit beyond MaxHeader.
+func OpenLimited(path string, maxEntries int) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
@@ -113,12 +131,12 @@ func Open(path string) (*File, error) {
 		f.Close()
 		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
 	}
-	s, err := NewReader(f, st.Size(), path)
+	info, err := readHeader(f, st.Size(), path, maxEntries)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	s.closer = f
+	s := &File{Header: *info, name: path, r: f, closer: f}
 	return s, nil
 }
 
@@ -129,7 +147,7 @@ func Open(path string) (*File, error) {
 // ranges tile the data buffer exactly (no gap, no overlap, nothing past the
 // end). Nothing larger than the header is allocated.
 func NewReader(r io.ReaderAt, size int64, name string) (*File, error) {
-	info, err := readHeader(r, size, name)
+	info, err := readHeader(r, size, name, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +332,7 @@ type rawEntry struct {
 	DataOffsets *[]int64 `json:"data_offsets"`
 }
 
-func readHeader(r io.ReaderAt, size int64, name string) (*Header, error) {
+func readHeader(r io.ReaderAt, size int64, name string, maxEntries int) (*Header, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("safetensors: %s: "+format, append([]any{name}, args...)...)
 	}
@@ -334,6 +352,11 @@ func readHeader(r io.ReaderAt, size int64, name string) (*Header, error) {
 	}
 	if n < 2 {
 		return nil, fail("header length %d is too short for a JSON object", n)
+	}
+	if maxEntries > 0 {
+		if budget := uint64(maxEntries)*EntryHeaderBytes + MetadataHeaderBytes; n > budget {
+			return nil, fail("header length %d is more than %d expected tensors need (at most %d bytes)", n, maxEntries, budget)
+		}
 	}
 	hdr := make([]byte, n)
 	if _, err := r.ReadAt(hdr, 8); err != nil {
@@ -360,44 +383,61 @@ func readHeader(r io.ReaderAt, size int64, name string) (*Header, error) {
 	dataStart := 8 + int64(n)
 	bufLen := size - dataStart
 
-	info := &Header{DataStart: dataStart, Size: size}
+	// Count before building anything per entry: a header of a million
+	// empty tensors costs nothing to refuse.
+	k := countMembers(hdr)
+	if maxEntries > 0 && k > maxEntries+1 { // +1: __metadata__
+		return nil, fail("header holds %d entries, more than the %d tensors expected", k, maxEntries)
+	}
+
+	info := &Header{DataStart: dataStart, Size: size, Entries: make([]Entry, 0, k)}
+	// One decoder straight into each entry: a decoder or a raw copy per
+	// entry would cost several times the header's size in garbage.
 	dec := json.NewDecoder(bytes.NewReader(hdr))
-	dec.UseNumber()
+	dec.DisallowUnknownFields()
 	if _, err := dec.Token(); err != nil { // '{'
 		return nil, fail("bad JSON header: %w", err)
 	}
-	seen := make(map[string]bool)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, fail("bad JSON header: %w", err)
 		}
 		key, _ := tok.(string)
-		if seen[key] {
-			return nil, fail("duplicate entry %q in header", key)
-		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fail("bad JSON header: %w", err)
-		}
 		if key == metaKey {
+			if info.Metadata != nil {
+				return nil, fail("duplicate entry %q in header", key)
+			}
 			var meta map[string]string
-			if err := json.Unmarshal(raw, &meta); err != nil || meta == nil {
-				return nil, fail("__metadata__ must be an object of string values: %s", truncate(raw))
+			if err := dec.Decode(&meta); err != nil || meta == nil {
+				return nil, fail("__metadata__ must be an object of string values (%v)", err)
 			}
 			info.Metadata = meta
 			continue
 		}
-		e, err := parseEntry(key, raw, bufLen)
+		if maxEntries > 0 && len(info.Entries) >= maxEntries {
+			return nil, fail("header holds more than the %d tensors expected", maxEntries)
+		}
+		var re rawEntry
+		if err := dec.Decode(&re); err != nil {
+			return nil, fail("tensor %q: bad entry: %w", key, err)
+		}
+		e, err := parseEntry(key, re, bufLen)
 		if err != nil {
 			return nil, fail("%w", err)
 		}
 		info.Entries = append(info.Entries, e)
 	}
+	// Names must be unique; sorted by name, duplicates are neighbours.
+	byName := func(a, b Entry) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortFunc(info.Entries, byName)
+	for i := 1; i < len(info.Entries); i++ {
+		if info.Entries[i].Name == info.Entries[i-1].Name {
+			return nil, fail("duplicate entry %q in header", info.Entries[i].Name)
+		}
+	}
 	// Coverage: sorted by offsets, the ranges must tile [0, bufLen).
-	byOff := slices.Clone(info.Entries)
-	slices.SortFunc(byOff, func(a, b Entry) int {
+	slices.SortFunc(info.Entries, func(a, b Entry) int {
 		if a.Begin != b.Begin {
 			return cmpInt64(a.Begin, b.Begin)
 		}
@@ -408,7 +448,7 @@ func readHeader(r io.ReaderAt, size int64, name string) (*Header, error) {
 	})
 	pos := int64(0)
 	prev := ""
-	for _, e := range byOff {
+	for _, e := range info.Entries {
 		switch {
 		case e.Begin < pos:
 			return nil, fail("tensor %q (bytes %d..%d) overlaps tensor %q (ending at %d)", e.Name, e.Begin, e.End, prev, pos)
@@ -421,19 +461,48 @@ func readHeader(r io.ReaderAt, size int64, name string) (*Header, error) {
 	if pos != bufLen {
 		return nil, fail("data buffer is %d bytes but the tensors cover %d: %d trailing bytes belong to no tensor", bufLen, pos, bufLen-pos)
 	}
-	slices.SortFunc(info.Entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(info.Entries, byName)
 	return info, nil
 }
 
-func parseEntry(key string, raw json.RawMessage, bufLen int64) (Entry, error) {
-	var re rawEntry
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&re); err != nil {
-		return Entry{}, fmt.Errorf("tensor %q: bad entry %s: %w", key, truncate(raw), err)
+// countMembers counts the members of the JSON object b (which must be
+// valid JSON) without allocating: the commas at depth one outside strings,
+// plus one.
+func countMembers(b []byte) int {
+	depth, n, inString, escaped, empty := 0, 0, false, false, true
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+			if depth == 1 {
+				empty = false
+			}
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' && depth == 1:
+			n++
+		}
 	}
+	if empty {
+		return 0
+	}
+	return n + 1
+}
+
+func parseEntry(key string, re rawEntry, bufLen int64) (Entry, error) {
 	if re.DType == nil || re.Shape == nil || re.DataOffsets == nil {
-		return Entry{}, fmt.Errorf("tensor %q: entry needs dtype, shape and data_offsets: %s", key, truncate(raw))
+		return Entry{}, fmt.Errorf("tensor %q: entry needs dtype, shape and data_offsets", key)
 	}
 	es, ok := dtypeSizes[*re.DType]
 	if !ok {
@@ -490,14 +559,6 @@ func cmpInt64(a, b int64) int {
 		return 1
 	}
 	return 0
-}
-
-func truncate(b []byte) string {
-	const max = 120
-	if len(b) > max {
-		return string(b[:max]) + "..."
-	}
-	return string(b)
 }
 
 // littleEndian reports whether this machine stores numbers as safetensors

@@ -406,3 +406,45 @@ func ExampleWrite() {
 	// w F32 [2,3]
 	// 6 pt
 }
+
+// TestCountMembers: the allocation-free count of a header's entries is not fooled by
+// commas, braces or escaped quotes inside names and nested values.
+func TestCountMembers(t *testing.T) {
+	for hdr, want := range map[string]int{
+		`{}`:  0,
+		`{ }`: 0,
+		`{"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}`:                        1,
+		`{"a,b":{"shape":[1,2]},"c{":[1,{"x":2}],"d\",\"":"}","__metadata__":{"k":"v,w"}}`: 4,
+		`{"\\":1,"e":2}`: 2,
+	} {
+		if got := countMembers([]byte(hdr)); got != want {
+			t.Errorf("countMembers(%s) = %d, want %d", hdr, got, want)
+		}
+	}
+}
+
+// TestOpenLimited: a header of more entries, or more bytes, than the caller expects is
+// refused before its entries are parsed; one within the limit opens.
+func TestOpenLimited(t *testing.T) {
+	dir := t.TempDir()
+	three := filepath.Join(dir, "three.safetensors")
+	if err := Write(three, map[string]*tensor.Tensor{"a": tensor.New(1), "b": tensor.New(2), "c": tensor.New(3)}, map[string]string{"format": "pt"}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := OpenLimited(three, 3); err != nil {
+		t.Errorf("3 tensors, limit 3: %v", err)
+	} else {
+		f.Close()
+	}
+	if _, err := OpenLimited(three, 2); err == nil || !strings.Contains(err.Error(), "header holds 4 entries, more than the 2 tensors expected") {
+		t.Errorf("3 tensors, limit 2: %v", err)
+	}
+	long := filepath.Join(dir, "long.safetensors")
+	meta := map[string]string{"pad": strings.Repeat("x", MetadataHeaderBytes+2*EntryHeaderBytes)}
+	if err := Write(long, map[string]*tensor.Tensor{"a": tensor.New(1)}, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenLimited(long, 1); err == nil || !strings.Contains(err.Error(), "more than 1 expected tensors need") {
+		t.Errorf("a header longer than its budget: %v", err)
+	}
+}

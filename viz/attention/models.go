@@ -121,7 +121,7 @@ func (s *Models) Attention(ctx context.Context, req Request) (*Data, error) {
 		return nil, err
 	}
 	if s.MaxTokens > 0 && len(ids) > s.MaxTokens {
-		return nil, fmt.Errorf("the prompt is %d tokens; this server shows at most %d (--max-tokens)", len(ids), s.MaxTokens)
+		return nil, fmt.Errorf("the prompt is %d tokens; this server shows at most %d", len(ids), s.MaxTokens)
 	}
 	d, err := Compute(ctx, m, ids, tok)
 	if err != nil {

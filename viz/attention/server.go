@@ -179,6 +179,9 @@ func (s *Server) answer(r *http.Request) (body []byte, err error) {
 	if err := dec.Decode(&req); err != nil {
 		return nil, fail(http.StatusBadRequest, "the request is not a valid attention request: %v", err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fail(http.StatusBadRequest, "the request has data after its JSON object")
+	}
 	switch {
 	case strings.TrimSpace(req.Prompt) == "":
 		return nil, fail(http.StatusBadRequest, "the prompt is empty")
@@ -273,22 +276,47 @@ func loopbackHosts(h http.Handler) http.Handler {
 	})
 }
 
+// Connection limits of ListenAndServe, variables so that tests can shorten them.
+var (
+	// readTimeout bounds reading one request, body included, so that a client trickling
+	// its body cannot hold a connection.
+	readTimeout = 30 * time.Second
+	// writeSlack is added to the request timeout (ServerOptions.Timeout for a *Server,
+	// else DefaultRequestTimeout) to bound writing one answer, computation included.
+	writeSlack = 30 * time.Second
+	// idleTimeout closes a keep-alive connection idle that long.
+	idleTimeout = 60 * time.Second
+	// shutdownGrace is how long requests in flight have to finish after ctx is done;
+	// connections left after it are closed.
+	shutdownGrace = 5 * time.Second
+)
+
 // ListenAndServe serves h on addr (host:port; port 0 picks a free one) until ctx is done,
-// then shuts down cleanly: it stops accepting connections and waits up to five seconds for
-// requests in flight. started, if not nil, is called with the server's URL once it listens.
-// A loopback server answers only requests addressed to loopback (see IsLoopback). It returns
-// nil after a clean shutdown.
+// then shuts down cleanly: it stops accepting connections, waits up to five seconds for
+// requests in flight and closes whatever connections are left. Each connection has read,
+// write and idle timeouts (30 s for a request, the request timeout plus 30 s for an
+// answer, 60 s idle), so no client can hold one indefinitely. started, if not nil, is
+// called with the server's URL once it listens. A loopback server answers only requests
+// addressed to loopback (see IsLoopback). It returns nil after a shutdown, clean or
+// forced.
 func ListenAndServe(ctx context.Context, addr string, h http.Handler, started func(url string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	write := DefaultRequestTimeout
+	if s, ok := h.(*Server); ok {
+		write = s.opt.Timeout
 	}
 	if IsLoopback(addr) {
 		h = loopbackHosts(h)
 	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, readTimeout),
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      write + writeSlack,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -302,10 +330,15 @@ func ListenAndServe(ctx context.Context, addr string, h http.Handler, started fu
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("serve: shutting down: %w", err)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("serve: shutting down: %w", err)
+		}
+		// The grace period is over: close the connections still open (a client
+		// trickling a request, say). Stopping is what was asked, so this is no error.
+		srv.Close()
 	}
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)

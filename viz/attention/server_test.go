@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -13,17 +14,24 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mechinterp/mechinterp/internal/parallel"
 )
 
 // fakeAttention stands in for a model: one token per rune (or per comma-separated id in token
 // mode); at checkpoint 0 every head attends uniformly, at checkpoint 1 head 0 attends to the
-// previous token and head 1 to the first. "fail" is an error, "panic" a panic.
+// previous token and head 1 to the first. "fail" is an error, "panic" a panic, "worker panic"
+// a panic on a worker goroutine, as a model's parallel kernels would.
 func fakeAttention(ctx context.Context, req Request) (*Data, error) {
 	switch req.Prompt {
 	case "fail":
 		return nil, errors.New("token id 999 at position 0 is out of range [0,50)")
 	case "panic":
 		panic("deliberate")
+	case "worker panic":
+		var g parallel.Group
+		g.Go(func() { panic("deliberate, in a worker") })
+		g.Wait()
 	case "slow":
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -126,6 +134,10 @@ func TestAttentionServerAPI(t *testing.T) {
 		{"model error", "POST", "application/json", `{"prompt": "fail"}`, 422, "token id 999 at position 0 is out of range"},
 		{"bad token ids", "POST", "application/json", `{"prompt": "1,x", "tokens": true}`, 422, `"x" is not a token id`},
 		{"panic", "POST", "application/json", `{"prompt": "panic"}`, 422, "internal error while computing the attention: deliberate"},
+		// Before workers handed their panics back, this ended the whole server.
+		{"worker panic", "POST", "application/json", `{"prompt": "worker panic"}`, 422, "internal error while computing the attention: panic: deliberate, in a worker"},
+		{"trailing data", "POST", "application/json", `{"prompt": "x"} {"prompt": "y"}`, 400, "data after its JSON object"},
+		{"trailing garbage", "POST", "application/json", `{"prompt": "x"}]`, 400, "data after its JSON object"},
 		{"invalid UTF-8", "POST", "application/json", "{\"prompt\": \"a\xffb\"}", 400, "not valid UTF-8"},
 		{"no such page", "GET", "", ``, 404, "no such page: /nope"},
 	}
@@ -254,5 +266,105 @@ func TestListenAndServe(t *testing.T) {
 	}
 	if err := ListenAndServe(context.Background(), "127.0.0.1:-1", s, nil); err == nil {
 		t.Error("bad address accepted")
+	}
+}
+
+// setTimeouts shortens ListenAndServe's connection limits for one test.
+func setTimeouts(t *testing.T, read, idle, grace time.Duration) {
+	r, i, g := readTimeout, idleTimeout, shutdownGrace
+	readTimeout, idleTimeout, shutdownGrace = read, idle, grace
+	t.Cleanup(func() { readTimeout, idleTimeout, shutdownGrace = r, i, g })
+}
+
+// startServer runs ListenAndServe on a free loopback port; stop cancels it and returns
+// what it returned.
+func startServer(t *testing.T) (addr string, stop func() error) {
+	s, err := NewServer(fakeAttention, ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- ListenAndServe(ctx, "127.0.0.1:0", s, func(u string) { urls <- u }) }()
+	select {
+	case u := <-urls:
+		addr = strings.TrimSuffix(strings.TrimPrefix(u, "http://"), "/")
+	case err := <-done:
+		t.Fatal(err)
+	}
+	return addr, func() error { cancel(); return <-done }
+}
+
+// trickle opens a connection and sends a request whose body arrives a byte every 50 ms.
+func trickle(t *testing.T, addr string) net.Conn {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "POST /api/attention HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", addr)
+	go func() {
+		for range 200 {
+			time.Sleep(50 * time.Millisecond)
+			if _, err := c.Write([]byte(" ")); err != nil {
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// closedWithin reports whether the server closes c (a read ends) within d.
+func closedWithin(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// TestListenAndServeTimeouts: a client trickling its body or idling on keep-alive loses
+// its connection after the read or idle timeout, and with such a client connected,
+// stopping the server (Ctrl-C) still returns nil once the grace period is over. Before the
+// timeouts a trickling client held its connection indefinitely and stopping returned
+// "context deadline exceeded".
+func TestListenAndServeTimeouts(t *testing.T) {
+	setTimeouts(t, 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond)
+	addr, stop := startServer(t)
+
+	c := trickle(t, addr)
+	if !closedWithin(c, 3*time.Second) {
+		t.Error("a connection trickling its body was not closed by the read timeout")
+	}
+	c.Close()
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	if !closedWithin(c, 3*time.Second) {
+		t.Error("an idle keep-alive connection was not closed by the idle timeout")
+	}
+	c.Close()
+
+	// A trickling client still connected when the server stops: with a long read
+	// timeout it outlives the grace period and is closed.
+	readTimeout = time.Minute
+	addr2, stop2 := startServer(t)
+	c = trickle(t, addr2)
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if err := stop2(); err != nil {
+		t.Errorf("stopping with a trickling client connected: %v, want nil", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("stopping took %v", d)
+	}
+	if !closedWithin(c, time.Second) {
+		t.Error("the trickling connection was left open after the server stopped")
+	}
+	if err := stop(); err != nil {
+		t.Errorf("stopping: %v", err)
 	}
 }

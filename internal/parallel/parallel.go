@@ -1,0 +1,83 @@
+package parallel
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync"
+)
+
+// Panic is a worker's panic handed back to the goroutine that waited for
+// it. It is an error, so a caller that recovers it can return it.
+type Panic struct {
+	Value any    // what the worker panicked with
+	Stack []byte // the worker's stack when it panicked
+}
+
+func (p *Panic) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
+
+// Unwrap returns the panic value when it is an error (a runtime error, say).
+func (p *Panic) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// Group runs functions on their own goroutines and waits for them, as a
+// sync.WaitGroup does, except that a panic in one of them is re-raised by
+// Wait on the caller's goroutine. The zero value is ready to use; a Group
+// must not be copied after first use.
+type Group struct {
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	panic *Panic // the first worker panic
+}
+
+// Go runs f on a new goroutine.
+func (g *Group) Go(f func()) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer func() {
+			if v := recover(); v != nil {
+				p, ok := v.(*Panic) // a nested group's panic keeps its stack
+				if !ok {
+					p = &Panic{Value: v, Stack: debug.Stack()}
+				}
+				g.mu.Lock()
+				if g.panic == nil {
+					g.panic = p
+				}
+				g.mu.Unlock()
+			}
+		}()
+		f()
+	}()
+}
+
+// Wait waits for every function started by Go, then, if any of them
+// panicked, panics with the first one's *Panic.
+func (g *Group) Wait() {
+	g.wg.Wait()
+	g.mu.Lock()
+	p := g.panic
+	g.panic = nil
+	g.mu.Unlock()
+	if p != nil {
+		panic(p)
+	}
+}
+
+// Recover turns a panic into an error for a function that returns one:
+// deferred as `defer parallel.Recover(&err, "forward pass")`, it sets err to
+// the panic (wrapped, with what) and stops the panic. A *Panic from a
+// worker is returned as is, so errors.As finds it.
+func Recover(err *error, what string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if p, ok := v.(*Panic); ok {
+		*err = fmt.Errorf("%s: %w", what, p)
+		return
+	}
+	*err = fmt.Errorf("%s: %w", what, &Panic{Value: v, Stack: debug.Stack()})
+}
