@@ -413,7 +413,7 @@ func TestCountMembers(t *testing.T) {
 	for hdr, want := range map[string]int{
 		`{}`:  0,
 		`{ }`: 0,
-		`{"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}`:                        1,
+		`{"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}`:                         1,
 		`{"a,b":{"shape":[1,2]},"c{":[1,{"x":2}],"d\",\"":"}","__metadata__":{"k":"v,w"}}`: 4,
 		`{"\\":1,"e":2}`: 2,
 	} {
