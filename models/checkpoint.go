@@ -79,8 +79,10 @@ func checkDir(dir string) error {
 // hfBuffer matches the attention-mask buffers Hugging Face GPT-2 files carry.
 var hfBuffer = regexp.MustCompile(`^h\.(\d+)\.attn\.(bias|masked_bias)$`)
 
-// LoadParams loads a checkpoint directory: ours, or a Hugging Face GPT-2
-// directory as downloaded. Tensor names may carry the "transformer." prefix
+// LoadParams loads a checkpoint directory: ours, or a Hugging Face GPT-2,
+// GPT-NeoX, Llama, Qwen2 or Mistral directory as downloaded (the latter in
+// one model.safetensors or sharded with model.safetensors.index.json; see
+// docs/models.md). For GPT-2: Tensor names may carry the "transformer." prefix
 // (GPT2LMHeadModel) or not (GPT2Model); the buffers h.N.attn.bias and
 // h.N.attn.masked_bias are ignored; a missing lm_head.bias is zeros; with
 // tied embeddings a stored lm_head.weight must equal wte.weight. Every other
@@ -99,6 +101,16 @@ func loadParamsDir(dir string, untie bool) (Config, *Params, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return Config{}, nil, err
+	}
+	if cfg.HFArchitecture != "" && cfg.HFArchitecture != ArchGPT2 {
+		p, err := loadArchParams(dir, cfg, cfg.HFArchitecture, untie)
+		if err != nil {
+			return Config{}, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+		}
+		if untie {
+			cfg.Untied = true
+		}
+		return cfg, p, nil
 	}
 	path := filepath.Join(dir, WeightsFile)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -270,7 +282,10 @@ func (s nameSample) String() string {
 }
 
 // SaveParams writes a checkpoint directory: config.json and
-// model.safetensors (F32, names sorted, metadata format=pt). lm_head.bias is
+// model.safetensors (F32, names sorted, metadata format=pt), as the Hugging
+// Face class the architecture maps to (Config.HFArchitecture, else GPT-2,
+// GPT-NeoX, Llama or Qwen2, the first that expresses it; an error if none
+// does). lm_head.bias is
 // left out when it is all zeros, so that a plain GPT-2 checkpoint holds
 // exactly Hugging Face's tensors. Each extra function runs with the
 // temporary directory before it is moved into place, so that callers can
@@ -290,6 +305,16 @@ func SaveParams(dir string, cfg Config, p *Params, extra ...func(tmpDir string) 
 	}
 	if n := len(p.Data); n != paramCount(cfg) {
 		return fmt.Errorf("checkpoint %s: params hold %d values, config implies %d", dir, n, paramCount(cfg))
+	}
+	arch, err := hfArchOf(cfg)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if arch != ArchGPT2 {
+		if err := saveArch(dir, cfg, p, arch, extra); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", dir, err)
+		}
+		return nil
 	}
 	cj, err := MarshalHFConfig(cfg)
 	if err != nil {

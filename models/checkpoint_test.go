@@ -202,7 +202,7 @@ func TestCheckpointBadInput(t *testing.T) {
 		{"json array", hf(`[1]`, "", nil), []string{"config.json", "malformed JSON"}},
 		{"json null", hf(`null`, "", nil), []string{"config.json", "malformed JSON"}},
 		{"wrong type", hf(cfgWith(`"n_embd": 8`, `"n_embd": "8"`), "", nil), []string{"config.json", "n_embd"}},
-		{"model type", hf(cfgWith(`"gpt2"`, `"llama"`), "", nil), []string{`unsupported model_type "llama"`}},
+		{"model type", hf(cfgWith(`"gpt2"`, `"t5"`), "", nil), []string{`unsupported model_type "t5"`}},
 		{"no model type", hf(cfgWith(`"model_type": "gpt2",`, ``), "", nil), []string{"no model_type"}},
 		{"architecture", hf(cfgWith(`"GPT2LMHeadModel"`, `"GPT2ForSequenceClassification"`), "", nil), []string{"unsupported architectures"}},
 		{"activation", hf(cfgWith(`"gelu_new"`, `"relu"`), "", nil), []string{`unsupported activation_function "relu"`}},

@@ -125,8 +125,9 @@ func MarshalHFConfig(cfg Config) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// UnmarshalHFConfig decodes a Hugging Face GPT-2 config.json (ours or one
-// downloaded from the Hub) into a validated Config. Absent mechinterp_* keys
+// UnmarshalHFConfig decodes a Hugging Face config.json (ours or one
+// downloaded from the Hub) into a validated Config: GPT-2, GPT-NeoX, Llama,
+// Qwen2 or Mistral by its model_type. Absent mechinterp_* keys
 // mean GPT-2: LayerNorm, standard positions, MLPs, d_head = n_embd/n_head.
 func UnmarshalHFConfig(data []byte) (Config, error) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
@@ -151,6 +152,14 @@ func UnmarshalHFConfig(data []byte) (Config, error) {
 		slices.Sort(unknown)
 		return Config{}, fmt.Errorf("unknown extension keys %s (written by a newer mechinterp?)", strings.Join(unknown, ", "))
 	}
+	var mt struct {
+		ModelType *string `json:"model_type"`
+	}
+	if json.Unmarshal(data, &mt) == nil && mt.ModelType != nil {
+		if arch, ok := archModelTypes[*mt.ModelType]; ok {
+			return unmarshalArchConfig(data, arch)
+		}
+	}
 	var h hfConfig
 	if err := json.Unmarshal(data, &h); err != nil {
 		var te *json.UnmarshalTypeError
@@ -166,7 +175,7 @@ func UnmarshalHFConfig(data []byte) (Config, error) {
 	case h.ModelType == nil:
 		return Config{}, errors.New(`no model_type (want "gpt2")`)
 	case *h.ModelType != "gpt2":
-		return Config{}, fmt.Errorf(`unsupported model_type %q: only "gpt2" is supported`, *h.ModelType)
+		return Config{}, fmt.Errorf(`unsupported model_type %q: want "gpt2", "gpt_neox", "llama", "qwen2" or "mistral"`, *h.ModelType)
 	}
 	if len(h.Architectures) > 0 && !slices.ContainsFunc(h.Architectures, func(a string) bool {
 		return a == "GPT2LMHeadModel" || a == "GPT2Model"

@@ -210,8 +210,8 @@ func TestHFBadInput(t *testing.T) {
 			return copyHFDir(t, "lmhead", replaceOnce(t, `"GPT2LMHeadModel"`, `"GPT2ForSequenceClassification"`))
 		}, []string{"unsupported architectures [GPT2ForSequenceClassification]"}},
 		{"other model type", func(t *testing.T) string {
-			return copyHFDir(t, "lmhead", replaceOnce(t, `"model_type": "gpt2"`, `"model_type": "gpt_neox"`))
-		}, []string{`unsupported model_type "gpt_neox"`}},
+			return copyHFDir(t, "lmhead", replaceOnce(t, `"model_type": "gpt2"`, `"model_type": "bert"`))
+		}, []string{`unsupported model_type "bert"`}},
 		{"erf gelu", func(t *testing.T) string {
 			return copyHFDir(t, "lmhead", replaceOnce(t, `"gelu_new"`, `"gelu"`))
 		}, []string{`unsupported activation_function "gelu"`}},

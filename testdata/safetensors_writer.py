@@ -6,8 +6,8 @@ the testdata/*/gen.py generators:
   multiple of 8 bytes, then the raw little-endian data, tensors in name
   order with no gaps.
 
-F32 and BOOL tensors are stored as they are; any other dtype is converted to
-F32. The generators import it with testdata/ on sys.path.
+F32, F16, BF16 and BOOL tensors are stored as they are; any other dtype is
+converted to F32. The generators import it with testdata/ on sys.path.
 """
 
 import json
@@ -15,7 +15,8 @@ import struct
 
 import torch
 
-DTYPES = {torch.float32: ("F32", "f"), torch.bool: ("BOOL", "?")}
+DTYPES = {torch.float32: ("F32", "f"), torch.bool: ("BOOL", "?"),
+          torch.float16: ("F16", "h"), torch.bfloat16: ("BF16", "h")}
 
 
 def write_safetensors(path, tensors, metadata=None):
@@ -28,6 +29,8 @@ def write_safetensors(path, tensors, metadata=None):
             t = t.to(torch.float32)
         t = t.contiguous()
         code, fmt = DTYPES[t.dtype]
+        if fmt == "h":  # 16-bit floats: their bits, as int16
+            t = t.view(torch.int16)
         data = struct.pack("<%d%s" % (t.numel(), fmt), *t.flatten().tolist())
         header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
         blobs.append(data)
