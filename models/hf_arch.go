@@ -463,11 +463,14 @@ func (s *shardSet) Close() {
 // openShards opens dir's model.safetensors, or every shard its
 // model.safetensors.index.json names, checking that each shard exists and
 // holds the tensors the index gives it.
-func openShards(dir string) (*shardSet, error) {
+//
+// Each file may hold at most maxTensors entries, which the loader sets from
+// the config, so that a hostile header costs nothing per entry.
+func openShards(dir string, maxTensors int) (*shardSet, error) {
 	s := &shardSet{where: map[string]int{}}
 	single := filepath.Join(dir, WeightsFile)
 	if _, err := os.Stat(single); err == nil {
-		f, err := safetensors.Open(single)
+		f, err := safetensors.OpenLimited(single, maxTensors)
 		if err != nil {
 			return nil, err
 		}
@@ -510,7 +513,7 @@ func openShards(dir string) (*shardSet, error) {
 	}
 	sort.Strings(files)
 	for _, file := range files {
-		f, err := safetensors.Open(filepath.Join(dir, file))
+		f, err := safetensors.OpenLimited(filepath.Join(dir, file), maxTensors)
 		if err != nil {
 			s.Close()
 			if errors.Is(err, fs.ErrNotExist) {
@@ -538,15 +541,15 @@ func openShards(dir string) (*shardSet, error) {
 // a megabyte. With untie the parameters are laid out untied, lm_head a copy
 // of wte.
 func loadArchParams(dir string, cfg Config, arch string, untie bool) (*Params, error) {
-	s, err := openShards(dir)
+	want := archTensors(cfg, arch)
+	// A file of the right model holds every tensor, three buffers per layer
+	// and perhaps a tied head; 64 more let a file a few tensors off still
+	// get the message naming them.
+	s, err := openShards(dir, len(want)+3*cfg.NLayers+2+64)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	if n := len(s.where); cfg.NLayers > n {
-		return nil, fmt.Errorf("num_hidden_layers is %d but the weights hold only %d tensors", cfg.NLayers, n)
-	}
-	want := archTensors(cfg, arch)
 	wantNames := make(map[string]bool, len(want))
 	for _, t := range want {
 		wantNames[t.name] = true
@@ -560,16 +563,21 @@ func loadArchParams(dir string, cfg Config, arch string, untie bool) (*Params, e
 		e, _ := f.Entry(name)
 		return e, f
 	}
-	var missing, unexpected, problems []string
+	var missing, unexpected nameSample
+	var problems []string
+	stored := make([]string, 0, len(s.where))
 	for name := range s.where {
+		stored = append(stored, name)
+	}
+	slices.Sort(stored)
+	for _, name := range stored {
 		if !wantNames[name] && !archBuffer.MatchString(name) && !(name == tiedHead && !cfg.Untied) {
-			unexpected = append(unexpected, name)
+			unexpected.add(name)
 		}
 	}
-	slices.Sort(unexpected)
 	for _, t := range want {
 		if _, ok := s.where[t.name]; !ok {
-			missing = append(missing, t.name)
+			missing.add(t.name)
 			continue
 		}
 		e, _ := entry(t.name)
@@ -585,14 +593,14 @@ func loadArchParams(dir string, cfg Config, arch string, untie bool) (*Params, e
 			problems = append(problems, fmt.Sprintf("tensor %s has shape %s, want [%d,%d]", tiedHead, tensor.ShapeString(e.Shape), cfg.DVocab, cfg.DModel))
 		}
 	}
-	if len(missing) > 0 {
-		problems = append(problems, "missing tensors "+nameList(missing))
-		if cfg.Untied && slices.Contains(missing, tiedHead) {
+	if missing.n > 0 {
+		problems = append(problems, "missing tensors "+missing.String())
+		if _, ok := s.where[tiedHead]; cfg.Untied && !ok {
 			problems = append(problems, "tie_word_embeddings is false, so "+tiedHead+" is needed")
 		}
 	}
-	if len(unexpected) > 0 {
-		problems = append(problems, "unexpected tensors "+nameList(unexpected))
+	if unexpected.n > 0 {
+		problems = append(problems, "unexpected tensors "+unexpected.String())
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s and the weights disagree: %s", ConfigFile, strings.Join(problems, "; "))
