@@ -169,7 +169,7 @@ func TestGPT2BadInput(t *testing.T) {
 		want string
 	}{
 		{"downloaded model without tokenizer", []string{"run", "--model", noTok, "--text", "hi"}, "has no vocab.json and merges.txt"},
-		{"tokenizer.json only", []string{"run", "--model", withTokJSON, "--text", "hi"}, "tokenizer.json alone is not read"},
+		{"tokenizer.json only", []string{"run", "--model", withTokJSON, "--text", "hi"}, `unsupported model type ""`},
 		{"unknown step", []string{"run", "--model", hfDir, "--text", "hi", "--process", "fold_ln,fold_everything"}, `"fold_everything"`},
 		{"fold_ln without LayerNorm", []string{"run", "--model", noLN, "--tokens", "1,2", "--process", "fold_ln"}, "no LayerNorm"},
 		{"broken vocab.json", []string{"run", "--model", brokenVocab, "--text", "hi"}, "vocab.json"},

@@ -29,7 +29,7 @@ func promptTokens(m *models.Model, dir, tokens, text string) (seqs [][]int, tok 
 		if seqs, err = tokenizer.ParseIDs(tokens); err != nil {
 			return nil, nil, fmt.Errorf("--tokens: %w", err)
 		}
-		if tokenizer.HasBPE(dir) {
+		if tokenizer.Has(dir) {
 			if tok, err = tokenizerIn(m, dir); err != nil {
 				return nil, nil, err
 			}

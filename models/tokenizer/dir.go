@@ -11,30 +11,37 @@ import (
 
 // ForDir returns the tokenizer of a model directory whose vocabulary holds vocab tokens:
 // GPT-2's BPE when the directory holds vocab.json and merges.txt (as a Hugging Face GPT-2
-// directory does), else, for a checkpoint written by mechinterp (ours), the byte-level one. A
+// directory does), else the tokenizer.json of a GPT-NeoX, Llama, Qwen2 or Mistral directory
+// ([LoadJSON]), else, for a checkpoint written by mechinterp (ours), the byte-level one. A
 // directory from elsewhere without tokenizer files is an error: its ids are its own
 // tokenizer's, and bytes would be read as the wrong tokens without a word of warning. The
-// BPE's ids must fit the vocabulary (GPT-2's 50257 tokens fit its 50257 rows). A directory's
-// BPE is parsed once per version of its files, so a server tokenizing every request does not
-// parse GPT-2's 50,000 merges each time. Its errors name no command-line flag, as they are
-// shown in the attention explorer's page too; the CLI adds its flags' names.
+// tokenizer's ids must fit the vocabulary (GPT-2's 50257 tokens fit its 50257 rows; Pythia's
+// 50277 its 50304). A directory's tokenizer is parsed once per version of its files, so a
+// server tokenizing every request does not parse 50,000 merges each time. Its errors name no
+// command-line flag, as they are shown in the attention explorer's page too; the CLI adds its
+// flags' names.
 func ForDir(dir string, vocab int, ours bool) (Tokenizer, error) {
-	if !HasBPE(dir) {
-		if !ours {
-			hint := ""
-			if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
-				hint = " (tokenizer.json alone is not read)"
-			}
-			return nil, fmt.Errorf("text needs the model's tokenizer: %s has no %s and %s%s; add them, or give token ids", dir, VocabFile, MergesFile, hint)
+	var t Tokenizer
+	switch {
+	case HasBPE(dir):
+		b, err := loadCached(dir, []string{VocabFile, MergesFile}, func() (Tokenizer, error) { return LoadBPE(dir) })
+		if err != nil {
+			return nil, err
 		}
+		t = b
+	case HasJSON(dir):
+		h, err := loadCached(dir, []string{JSONFile}, func() (Tokenizer, error) { return LoadJSON(dir) })
+		if err != nil {
+			return nil, err
+		}
+		t = h
+	case !ours:
+		return nil, fmt.Errorf("text needs the model's tokenizer: %s has no %s and %s, nor %s; add them, or give token ids", dir, VocabFile, MergesFile, JSONFile)
+	default:
 		if t := (Byte{}); vocab < t.VocabSize() {
-			return nil, fmt.Errorf("text needs a model whose vocabulary holds the %d byte-level tokens, or a directory with vocab.json and merges.txt; this one has %d tokens: give token ids", t.VocabSize(), vocab)
+			return nil, fmt.Errorf("text needs a model whose vocabulary holds the %d byte-level tokens, or a directory with tokenizer files; this one has %d tokens: give token ids", t.VocabSize(), vocab)
 		}
 		return Byte{}, nil
-	}
-	t, err := loadBPECached(dir)
-	if err != nil {
-		return nil, err
 	}
 	if t.VocabSize() > vocab {
 		return nil, fmt.Errorf("tokenizer in %s has %d tokens but the model's vocabulary holds %d (vocab_size in config.json)", dir, t.VocabSize(), vocab)
@@ -42,41 +49,45 @@ func ForDir(dir string, vocab int, ours bool) (Tokenizer, error) {
 	return t, nil
 }
 
+// Has reports whether dir holds tokenizer files (vocab.json and merges.txt, or
+// tokenizer.json).
+func Has(dir string) bool { return HasBPE(dir) || HasJSON(dir) }
+
 var (
-	bpeMu    sync.Mutex
-	bpeCache = map[string]bpeEntry{}
+	tokMu    sync.Mutex
+	tokCache = map[string]tokEntry{}
 )
 
-type bpeEntry struct {
+type tokEntry struct {
 	stamp string
-	tok   *BPE
+	tok   Tokenizer
 }
 
-// loadBPECached loads a directory's BPE once per version (size and time) of its files.
-func loadBPECached(dir string) (*BPE, error) {
+// loadCached loads a directory's tokenizer once per version (size and time) of its files.
+func loadCached(dir string, files []string, load func() (Tokenizer, error)) (Tokenizer, error) {
 	var stamp strings.Builder
-	for _, f := range []string{VocabFile, MergesFile} {
+	for _, f := range files {
 		if st, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			fmt.Fprintf(&stamp, "%d.%d;", st.Size(), st.ModTime().UnixNano())
+			fmt.Fprintf(&stamp, "%s.%d.%d;", f, st.Size(), st.ModTime().UnixNano())
 		}
 	}
 	key, err := filepath.Abs(dir)
 	if err != nil {
 		key = dir
 	}
-	bpeMu.Lock()
-	e, ok := bpeCache[key]
-	bpeMu.Unlock()
+	tokMu.Lock()
+	e, ok := tokCache[key]
+	tokMu.Unlock()
 	if ok && e.stamp == stamp.String() {
 		return e.tok, nil
 	}
-	t, err := LoadBPE(dir)
+	t, err := load()
 	if err != nil {
 		return nil, err
 	}
-	bpeMu.Lock()
-	bpeCache[key] = bpeEntry{stamp.String(), t}
-	bpeMu.Unlock()
+	tokMu.Lock()
+	tokCache[key] = tokEntry{stamp.String(), t}
+	tokMu.Unlock()
 	return t, nil
 }
 

@@ -47,7 +47,7 @@ func TestForDir(t *testing.T) {
 		want  string
 	}{
 		{empty, 300, false, "add them, or give token ids"},
-		{withJSON, 300, false, "tokenizer.json alone is not read"},
+		{withJSON, 300, false, `unsupported model type ""`},
 		{empty, 20, true, "holds the 257 byte-level tokens"},
 	} {
 		if _, err := ForDir(tt.dir, tt.vocab, tt.ours); err == nil || !strings.Contains(err.Error(), tt.want) {
