@@ -129,13 +129,13 @@ type hfJSON struct {
 }
 
 type hfComponent struct {
-	Type           string         `json:"type"`
-	Normalizers    []*hfComponent `json:"normalizers"`
-	PreTokenizers  []*hfComponent `json:"pretokenizers"`
-	Processors     []*hfComponent `json:"processors"`
-	Decoders       []*hfComponent `json:"decoders"`
-	Prepend        string         `json:"prepend"`
-	Pattern        *struct {
+	Type          string         `json:"type"`
+	Normalizers   []*hfComponent `json:"normalizers"`
+	PreTokenizers []*hfComponent `json:"pretokenizers"`
+	Processors    []*hfComponent `json:"processors"`
+	Decoders      []*hfComponent `json:"decoders"`
+	Prepend       string         `json:"prepend"`
+	Pattern       *struct {
 		String string `json:"String"`
 		Regex  string `json:"Regex"`
 	} `json:"pattern"`
