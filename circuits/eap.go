@@ -150,6 +150,9 @@ func batches(m *models.Model, pairs []Pair, size int) ([]*batch, error) {
 	if m == nil {
 		return nil, errors.New("circuits: nil model")
 	}
+	if c := m.Config; c.NKVHeads != 0 && c.NKVHeads != c.NHeads {
+		return nil, fmt.Errorf("circuits: edge attribution does not yet handle grouped-query attention (%d key/value heads for %d query heads)", c.NKVHeads, c.NHeads)
+	}
 	if len(pairs) == 0 {
 		return nil, errors.New("circuits: no prompt pairs")
 	}

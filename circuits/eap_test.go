@@ -17,6 +17,8 @@ var eapConfigs = []struct {
 	{"gpt2", models.Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 12, Seed: 3}},
 	{"attn-only", models.Config{NLayers: 2, NHeads: 3, DModel: 12, DHead: 4, NCtx: 8, DVocab: 12, AttnOnly: true, Seed: 4}},
 	{"no-ln", models.Config{NLayers: 2, NHeads: 2, DModel: 8, DMLP: 12, NCtx: 8, DVocab: 12, Normalization: models.NormNone, Seed: 5}},
+	{"parallel-rms-rotary", models.Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 12, Normalization: models.NormRMS,
+		Positional: models.PosRotary, ParallelAttnMLP: true, Seed: 6}},
 }
 
 // randomPairs returns n pairs of length T whose corrupted prompt differs
@@ -60,6 +62,11 @@ func TestGraphEdges(t *testing.T) {
 	g = circuits.NewGraph(models.Config{NLayers: 1, NHeads: 2, DModel: 8, NCtx: 4, DVocab: 5})
 	if g.FindEdge("L0H1 -> MLP0") < 0 || len(g.Edges) != 6+3+4 {
 		t.Errorf("%d edges, want 13", len(g.Edges))
+	}
+	// A parallel block's MLP reads resid_pre, not its own layer's heads.
+	g = circuits.NewGraph(models.Config{NLayers: 1, NHeads: 2, DModel: 8, NCtx: 4, DVocab: 5, ParallelAttnMLP: true})
+	if g.FindEdge("L0H1 -> MLP0") >= 0 || g.FindEdge("input -> MLP0") < 0 || len(g.Edges) != 6+1+4 {
+		t.Errorf("parallel block: %d edges, want 11", len(g.Edges))
 	}
 }
 

@@ -40,7 +40,8 @@ type Edge struct {
 // al. 2023; Hanna et al. 2024) for a model: nodes are the input embeddings,
 // every head, every MLP and the logits; an edge joins every node to every
 // input of every node after it (a head's query, key and value inputs count
-// separately, an MLP reads the heads of its own layer). Patching an edge
+// separately, an MLP reads the heads of its own layer unless the block runs
+// attention and MLP in parallel). Patching an edge
 // changes what one node reads from one upstream node and nothing else, which
 // the split inputs (models.Options.SplitInputs) make possible.
 type Graph struct {
@@ -86,7 +87,12 @@ func NewGraph(c models.Config) *Graph {
 		g.senders = append(g.senders, heads...)
 		if !c.AttnOnly {
 			mlp := add(Node{Name: fmt.Sprintf("MLP%d", l), Kind: NodeMLP, Layer: l, Head: -1})
-			g.receivers = append(g.receivers, receiver{node: mlp, before: len(g.senders)})
+			// A parallel block's MLP reads resid_pre, as its heads do.
+			mlpBefore := len(g.senders)
+			if c.ParallelAttnMLP {
+				mlpBefore = before
+			}
+			g.receivers = append(g.receivers, receiver{node: mlp, before: mlpBefore})
 			g.senders = append(g.senders, mlp)
 		}
 	}
