@@ -3,6 +3,7 @@ package circuits
 import (
 	"errors"
 	"fmt"
+	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"math"
 	"os"
 	"path/filepath"
@@ -291,4 +292,30 @@ func LoadTunedLens(dir string) (*TunedLens, error) {
 		}
 	}
 	return t, nil
+}
+
+// LensComparison sets the logit lens beside a tuned lens on held-out
+// sequences, layer by layer.
+type LensComparison struct {
+	Layers  []string      `json:"layers"`
+	LogitKL []jsonx.Float `json:"logit_kl"` // mean KL(final || logit lens)
+	TunedKL []jsonx.Float `json:"tuned_kl"` // mean KL(final || tuned lens)
+	// Losses is the training loss of each step.
+	Losses  []jsonx.Float `json:"losses"`
+	HeldOut int           `json:"held_out_sequences"`
+}
+
+// TuneLens trains a tuned lens on trainSeqs and measures it against the
+// logit lens on heldOut.
+func TuneLens(m *models.Model, trainSeqs, heldOut [][]int, o TunedLensOptions) (*TunedLens, *LensComparison, error) {
+	t, losses, err := TrainTunedLens(m, trainSeqs, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	logit, tuned, err := LensKL(m, heldOut, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, &LensComparison{Layers: LensLayerNames(m.Config.NLayers), LogitKL: floats(logit), TunedKL: floats(tuned),
+		Losses: floats(losses), HeldOut: len(heldOut)}, nil
 }

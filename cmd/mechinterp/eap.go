@@ -11,6 +11,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/report"
 )
 
 func init() { subcommands = append(subcommands, newEAPCmd) }
@@ -58,10 +59,23 @@ changed in the corrupted prompt); --tasks reads JSON lines {"clean", "corrupted"
 			if err != nil {
 				return err
 			}
+			out := v.GetString("out")
+			if out != "" {
+				page, err := report.Discovery(d, dir)
+				if err == nil {
+					err = page.WriteFile(out)
+				}
+				if err != nil {
+					return err
+				}
+			}
 			if v.GetBool("json") {
 				return printJSON(cmd.OutOrStdout(), d)
 			}
 			printDiscovery(cmd.OutOrStdout(), d, v.GetInt("top"))
+			if out != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", out)
+			}
 			return nil
 		},
 	}
