@@ -29,7 +29,8 @@ type Comparison struct {
 //
 //	r(x) = ClassWeight·(n_good − n_bad)/Len + CopyWeight·(copied positions)/(Len/2)
 //
-// where a token t ≥ 1 is good when (t−1) mod 3 = 0 and bad when it is 1:
+// where a token t ≥ 1 is good when (t−1+ClassShift) mod 3 = 0 and bad when
+// it is 1:
 // a weighted count of token classes, plus a term that needs context (whether
 // the second half repeats the first). Two independent sequences are
 // compared, and the label is a Bradley-Terry draw: the first is chosen with
@@ -42,6 +43,11 @@ type SyntheticConfig struct {
 	// ClassWeight and CopyWeight scale the two terms (defaults 8 and 4).
 	ClassWeight float64 `json:"class_weight" mapstructure:"class_weight" yaml:"class_weight"`
 	CopyWeight  float64 `json:"copy_weight" mapstructure:"copy_weight" yaml:"copy_weight"`
+	// ClassShift relabels the token classes (0, the default, 1 or 2): tasks
+	// that differ only in it share the context term and the counting but
+	// not which tokens are good, as a broad comparison set for
+	// preference-model pre-training differs from the target task.
+	ClassShift int `json:"class_shift,omitempty" mapstructure:"class_shift" yaml:"class_shift,omitempty"`
 	// Beta is the Bradley-Terry inverse temperature of the labeller
 	// (default 1; larger means less label noise).
 	Beta float64 `json:"beta" mapstructure:"beta" yaml:"beta"`
@@ -76,6 +82,9 @@ func (c SyntheticConfig) Validate() error {
 	if c.Vocab < 4 {
 		errs = append(errs, fmt.Errorf("vocab must be at least 4, got %d", c.Vocab))
 	}
+	if c.ClassShift < 0 || c.ClassShift > 2 {
+		errs = append(errs, fmt.Errorf("class_shift must be 0, 1 or 2, got %d", c.ClassShift))
+	}
 	if c.Len < 2 || c.Len%2 != 0 {
 		errs = append(errs, fmt.Errorf("len must be even and at least 2, got %d", c.Len))
 	}
@@ -106,7 +115,7 @@ func (c SyntheticConfig) TrueReward(x []int) float64 {
 	h := len(body) / 2
 	class := 0
 	for _, t := range body {
-		switch (t - 1) % 3 {
+		switch (t - 1 + c.ClassShift) % 3 {
 		case 0:
 			class++
 		case 1:
