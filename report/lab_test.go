@@ -2,6 +2,7 @@ package report
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mechinterp/mechinterp/internal/seed"
@@ -9,6 +10,7 @@ import (
 	"github.com/mechinterp/mechinterp/lab"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
+	"github.com/mechinterp/mechinterp/viz"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
@@ -47,7 +49,27 @@ func sampleOOD(t *testing.T) *probes.OODResult {
 	return res
 }
 
+func sampleStudy(t *testing.T) (lab.StudyConfig, []lab.StudyRow) {
+	t.Helper()
+	cfg := lab.StudyConfig{Sizes: []int{8, 16}, Comparisons: 200, Steps: 5,
+		Finetune: []int{50, 100}, FinetuneSteps: 5, FinetuneSize: 8, PretrainComparisons: 100, PretrainSteps: 5, EvalComparisons: 50}
+	rows, err := lab.RunStudy(cfg, t.TempDir(), 0, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.WithDefaults(), rows
+}
+
 func TestLabReports(t *testing.T) {
+	cfg, rows := sampleStudy(t)
+	st, err := PrefsStudy(cfg, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChartRules(t, "prefs study", chartOptions(t, st))
+	if !strings.Contains(mustHTML(t, st), "ranked preference") {
+		t.Error("the study page does not say whether ranked preference wins")
+	}
 	bon, err := BestOfN(sampleBestOfN(t))
 	if err != nil {
 		t.Fatal(err)
@@ -76,10 +98,15 @@ func TestLabReportsInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg, rows := sampleStudy(t)
+	st, err := PrefsStudy(cfg, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, r := range map[string]interface {
 		WriteFile(string) error
 		Charts() int
-	}{"bestofn": bon, "ood": ood} {
+	}{"bestofn": bon, "ood": ood, "prefs-study": st} {
 		path := filepath.Join(t.TempDir(), name+".html")
 		if err := r.WriteFile(path); err != nil {
 			t.Fatal(err)
@@ -91,4 +118,38 @@ func TestLabReportsInBrowser(t *testing.T) {
 		}
 		p.Screenshot(name + "-report")
 	}
+}
+
+func sampleAttribution(t *testing.T) *viz.Report {
+	t.Helper()
+	task := lab.SyntheticConfig{Seed: 1}.WithDefaults()
+	m := testmodel.New(t, models.Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: task.SeqLen(), DVocab: task.Vocab, Seed: 2, InitializerRange: 0.5})
+	a, err := lab.Attribute(lab.NewPrefModel(m, 1), task.Comparisons(lab.SetEval, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Attribution(a, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestAttributionReport(t *testing.T) {
+	checkChartRules(t, "attribution", chartOptions(t, sampleAttribution(t)))
+}
+
+func TestAttributionReportInBrowser(t *testing.T) {
+	browsertest.Require(t)
+	r := sampleAttribution(t)
+	path := filepath.Join(t.TempDir(), "attribution.html")
+	if err := r.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	p := browsertest.Open(t, path)
+	p.Check()
+	if c := p.Charts(); c.Count != 3 || c.Drawn != 3 {
+		t.Errorf("charts %+v, want 3 drawn", c)
+	}
+	p.Screenshot("attribution-report")
 }

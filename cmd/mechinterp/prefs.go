@@ -21,7 +21,7 @@ func newPrefsCmd() *cobra.Command {
 		Short: "Preference models (Askell et al. 2021, Bai et al. 2022): train one, draw its page",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newPrefsTrainCmd(), newPrefsReportCmd())
+	cmd.AddCommand(newPrefsTrainCmd(), newPrefsReportCmd(), newPrefsStudyCmd(), newPrefsAttributeCmd())
 	return cmd
 }
 
@@ -120,5 +120,88 @@ func newPrefsReportCmd() *cobra.Command {
 		},
 	}
 	addJSONFlag(cmd, "final held-out metrics")
+	return cmd
+}
+
+func newPrefsStudyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "study --out DIR [--config study.yaml] [--shard i/n]",
+		Short: "Accuracy against model size per objective, and against finetuning comparisons with and without pre-training",
+		Long: `Run a preference-model study (Askell et al. 2021) on the synthetic task:
+2-layer models of several widths trained with each objective, and ranked
+preference models finetuned on few to many comparisons, from scratch or after
+pre-training on a broad comparison set. Finished cells are appended to
+DIR/study.jsonl, so a rerun resumes; --shard i/n runs every n-th cell. Writes
+DIR/index.html from whatever cells are finished.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			file, _ := f.GetString("config")
+			out, _ := f.GetString("out")
+			if out == "" {
+				return errors.New("--out is required (the study's directory)")
+			}
+			var i, n int
+			shard, _ := f.GetString("shard")
+			if _, err := fmt.Sscanf(shard, "%d/%d", &i, &n); err != nil {
+				return fmt.Errorf("--shard %q: want i/n, such as 0/1", shard)
+			}
+			cfg, err := lab.LoadStudyConfig(file)
+			if err != nil {
+				return err
+			}
+			rows, err := lab.RunStudy(cfg, out, i, n, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			page := filepath.Join(out, lab.ReportFile)
+			if err := report.WritePage(page, func() (*viz.Report, error) { return report.PrefsStudy(cfg.WithDefaults(), rows) }); err != nil {
+				return err
+			}
+			report.PrefsStudyText(cmd.OutOrStdout(), rows, page)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("config", "", "YAML file of the study's settings (docs/alignment-lab.md lists the keys)")
+	f.String("out", "", "the study's directory")
+	f.String("shard", "0/1", "run the cells whose index is i mod n")
+	return cmd
+}
+
+func newPrefsAttributeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "attribute --pm DIR [--n 200] [-o attribution.html]",
+		Short: "Decompose a preference model's rewards into heads, MLPs and embeddings, and patch chosen into rejected",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
+			dir, _ := f.GetString("pm")
+			if dir == "" {
+				return errors.New("--pm is required (prefs train's RUN/model)")
+			}
+			n, _ := f.GetInt("n")
+			ts, _ := f.GetUint64("task-seed")
+			a, err := lab.RunAttribute(dir, lab.SyntheticConfig{Seed: ts}, n)
+			if err != nil {
+				return err
+			}
+			out, _ := f.GetString("out")
+			if err := report.WritePage(out, func() (*viz.Report, error) { return report.Attribution(a, dir) }); err != nil {
+				return err
+			}
+			if j, _ := f.GetBool("json"); j {
+				return printJSON(cmd.OutOrStdout(), a)
+			}
+			report.AttributionText(cmd.OutOrStdout(), a, out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("pm", "", "preference model directory (prefs train's RUN/model)")
+	f.Int("n", 200, "held-out comparisons of the synthetic task")
+	f.Uint64("task-seed", 1, "the synthetic task's seed")
+	addOutFlag(cmd, "attribution.html", "HTML report to write")
+	addJSONFlag(cmd, "attribution")
 	return cmd
 }
