@@ -783,6 +783,10 @@ func widen(lo, hi float64, marks []mark, log bool) (float64, float64, bool) {
 			nlo--
 		}
 	}
+	if step < 1 { // 12 × 0.05 is 0.6000000000000001; 12 / 20 is 0.6, and labels show it
+		inv := math.Round(1 / step)
+		return nlo / inv, nhi / inv, true
+	}
 	return nlo * step, nhi * step, true
 }
 
