@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -182,6 +183,16 @@ func (s *File) Path() string { return s.name }
 // readChunkBytes is the size of the buffer tensors are decoded through.
 const readChunkBytes = 1 << 20
 
+// chunkBufs are the buffers one stream call decodes through.
+type chunkBufs struct {
+	raw  []byte
+	vals []float32
+}
+
+var chunkPool = sync.Pool{New: func() any {
+	return &chunkBufs{raw: make([]byte, readChunkBytes), vals: make([]float32, readChunkBytes/2)}
+}}
+
 // ReadChunks streams the named tensor as float32, converting F16, BF16 and
 // F64, calling fn with the flat index of the first value and a run of
 // values. The slice passed to fn is reused between calls.
@@ -217,10 +228,17 @@ func (s *File) stream(name string, dst []float32, fn func(offset int, vals []flo
 	}
 	chunk := min(total, readChunkBytes)
 	chunk -= chunk % es
-	buf := make([]byte, chunk)
+	// The chunk buffers come from a pool: a loader reading hundreds of
+	// 16-bit tensors would otherwise leave megabytes of garbage per tensor,
+	// which the collector lets grow to the size of the weights just loaded
+	// before it runs (a Pythia-160M in BF16 peaked at 1.25 times its
+	// float32 weights).
+	bp := chunkPool.Get().(*chunkBufs)
+	defer chunkPool.Put(bp)
+	buf := bp.raw[:chunk]
 	var vals []float32
 	if dst == nil {
-		vals = make([]float32, chunk/es)
+		vals = bp.vals[:chunk/es]
 	}
 	for done := int64(0); done < total; {
 		n := min(chunk, total-done)
