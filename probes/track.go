@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -55,6 +56,11 @@ type TrackOptions struct {
 	Threshold float64 `json:"-"`
 	// SmoothWindow is FindBump's window (0: its default).
 	SmoothWindow int `json:"-"`
+	// Revisions reads dir as a series of downloaded checkpoints instead of
+	// a run: one Hugging Face directory per revision, named by its training
+	// step as Pythia's revisions are (step1000, step-1000 or step_1000).
+	// Track writes under dir/track/ as for a run; there is no loss log.
+	Revisions bool `json:"-"`
 	// Progress, if set, is called after each checkpoint is probed, with the
 	// number done, the number to do in this call and the checkpoint's step.
 	Progress func(done, total, step int) `json:"-"`
@@ -137,7 +143,7 @@ type TrackResult struct {
 // (FindBump). Cancelling ctx stops after the checkpoints under way, keeps
 // what was computed in track.jsonl and returns ctx's error.
 func Track(ctx context.Context, dir string, o TrackOptions) (*TrackResult, error) {
-	cps, cfg, err := trackCheckpoints(dir)
+	cps, cfg, err := trackCheckpoints(dir, o.Revisions)
 	if err != nil {
 		return nil, err
 	}
@@ -186,9 +192,42 @@ func Track(ctx context.Context, dir string, o TrackOptions) (*TrackResult, error
 	return res, nil
 }
 
-// trackCheckpoints lists the checkpoints of the run in dir and the
-// architecture they share.
-func trackCheckpoints(dir string) ([]train.Checkpoint, models.Config, error) {
+// revisionDirRE matches the directory of a downloaded revision: Pythia's
+// step1000, or step-1000, step_1000.
+var revisionDirRE = regexp.MustCompile(`^step[-_]?([0-9]+)$`)
+
+// Revisions lists the revision directories of dir (see
+// TrackOptions.Revisions), by step. Two directories naming one step are an
+// error.
+func Revisions(dir string) ([]train.Checkpoint, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []train.Checkpoint
+	seen := map[int]string{}
+	for _, e := range ents {
+		m := revisionDirRE.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		step, err := strconv.Atoi(m[1])
+		if err != nil {
+			continue
+		}
+		if prev, dup := seen[step]; dup {
+			return nil, fmt.Errorf("%s and %s both name step %d", prev, e.Name(), step)
+		}
+		seen[step] = e.Name()
+		out = append(out, train.Checkpoint{Step: step, Dir: filepath.Join(dir, e.Name())})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Step < out[j].Step })
+	return out, nil
+}
+
+// trackCheckpoints lists the checkpoints of the run in dir (or its
+// revisions) and the architecture they share.
+func trackCheckpoints(dir string, revisions bool) ([]train.Checkpoint, models.Config, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -198,13 +237,29 @@ func trackCheckpoints(dir string) ([]train.Checkpoint, models.Config, error) {
 	case !st.IsDir():
 		return nil, models.Config{}, fmt.Errorf("probes: track: %s is a file, not a run directory", dir)
 	}
+	if revisions {
+		cps, err := Revisions(dir)
+		if err != nil {
+			return nil, models.Config{}, fmt.Errorf("probes: track: %w", err)
+		}
+		if len(cps) == 0 {
+			return nil, models.Config{}, fmt.Errorf("probes: track: no revisions in %s (want one Hugging Face directory per revision, named step1000, step-1000 or step_1000)", dir)
+		}
+		return sameArch(cps)
+	}
 	cps, err := train.Checkpoints(dir)
 	if err != nil {
 		return nil, models.Config{}, fmt.Errorf("probes: track: %w", err)
 	}
 	if len(cps) == 0 {
-		return nil, models.Config{}, fmt.Errorf("probes: track: no checkpoints in %s (want %s)", dir, filepath.Join(dir, run.CheckpointsDir, "step-NNNNNN"))
+		return nil, models.Config{}, fmt.Errorf("probes: track: no checkpoints in %s (want %s; for downloaded revisions, --revisions)", dir, filepath.Join(dir, run.CheckpointsDir, "step-NNNNNN"))
 	}
+	return sameArch(cps)
+}
+
+// sameArch returns the architecture the checkpoints share, or an error
+// naming the first that differs.
+func sameArch(cps []train.Checkpoint) ([]train.Checkpoint, models.Config, error) {
 	var cfg models.Config
 	for i, cp := range cps {
 		c, err := models.ReadConfig(cp.Dir)

@@ -213,3 +213,82 @@ func TestTrackICLFromRun(t *testing.T) {
 		t.Errorf("without run.yaml: %d recomputed, want 2 (another ICL source)", bare.Computed)
 	}
 }
+
+// TestTrackRevisions tracks a directory of downloaded revisions: the same
+// checkpoints as a run's, renamed as Pythia names its revisions, give the
+// same scores and formation steps; and a series of GPT-NeoX directories is
+// probed like any other.
+func TestTrackRevisions(t *testing.T) {
+	runDir := t.TempDir()
+	handRun(t, runDir, 0, 3, 10)
+	revs := t.TempDir()
+	cps, _ := train.Checkpoints(runDir)
+	for i, cp := range cps {
+		name := []string{"step%d", "step-%d", "step_%d"}[i%3]
+		if err := os.Rename(cp.Dir, filepath.Join(revs, fmt.Sprintf(name, cp.Step))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(revs, "notes"), 0o755) // not a revision
+	handRun(t, runDir, 0, 3, 10)
+	o := TrackOptions{Heads: HeadOptions{Repeat: RepeatOptions{Batch: 4}}, ICLBatch: 4, Revisions: true}
+	got, err := Track(context.Background(), revs, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Revisions = false
+	want, err := Track(context.Background(), runDir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Records) != 3 || got.Records[2].Step != 10 {
+		t.Fatalf("records %+v", got.Records)
+	}
+	for i := range want.Records {
+		if fmt.Sprint(got.Records[i].PrefixMatching) != fmt.Sprint(want.Records[i].PrefixMatching) {
+			t.Errorf("step %d: prefix matching %v, the run's %v", want.Records[i].Step, got.Records[i].PrefixMatching, want.Records[i].PrefixMatching)
+		}
+	}
+	if fmt.Sprint(got.Formation) != fmt.Sprint(want.Formation) {
+		t.Errorf("formation %+v, the run's %+v", got.Formation, want.Formation)
+	}
+	if _, err := os.Stat(filepath.Join(revs, TrackDir, TrackCSV)); err != nil {
+		t.Error(err)
+	}
+
+	// GPT-NeoX revisions, saved in Hugging Face's layout.
+	neox := t.TempDir()
+	for _, step := range []int{0, 1000} {
+		cfg := models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 32, DVocab: 40, Positional: models.PosRotary,
+			RotaryDim: 4, ParallelAttnMLP: true, ActFn: models.ActGelu, Untied: true, NoUnembedBias: true, Seed: uint64(step)}
+		m := testmodel.Random(t, cfg, 0.3)
+		if err := m.Save(filepath.Join(neox, fmt.Sprintf("step%d", step))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Track(context.Background(), neox, TrackOptions{Heads: HeadOptions{Repeat: RepeatOptions{Batch: 2}}, ICLBatch: 2, Revisions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Records) != 2 || res.Layers != 2 || res.Heads != 2 {
+		t.Errorf("GPT-NeoX revisions: %d records, %d layers, %d heads", len(res.Records), res.Layers, res.Heads)
+	}
+
+	for _, tc := range []struct {
+		setup func(dir string)
+		want  string
+	}{
+		{func(dir string) {}, "no revisions in"},
+		{func(dir string) {
+			os.MkdirAll(filepath.Join(dir, "step5"), 0o755)
+			os.MkdirAll(filepath.Join(dir, "step-5"), 0o755)
+		}, "both name step 5"},
+		{func(dir string) { os.MkdirAll(filepath.Join(dir, "step5"), 0o755) }, "config.json"},
+	} {
+		dir := t.TempDir()
+		tc.setup(dir)
+		if _, err := Track(context.Background(), dir, TrackOptions{Revisions: true}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}

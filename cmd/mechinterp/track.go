@@ -29,7 +29,10 @@ to RUN_DIR/track/track.csv (one row per checkpoint and head) and track.jsonl
 head's prefix-matching score crossed --threshold for good next to the loss
 bump located in RUN_DIR/metrics.jsonl. Run it again while training goes on:
 only new checkpoints are computed. The run's run.yaml, when present, gives
-the token range of the prompts and the held-out data of the ICL score.`,
+the token range of the prompts and the held-out data of the ICL score.
+With --revisions, RUN_DIR holds downloaded checkpoints instead, one Hugging
+Face directory per revision named by its step (Pythia's step1000, or
+step-1000), probed the same way (docs/models.md).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := settings(cmd)
@@ -45,6 +48,7 @@ the token range of the prompts and the held-out data of the ICL score.`,
 	f.Float64("threshold", 0.4, "prefix-matching score at which an induction head counts as formed")
 	f.Bool("json", false, "print the result as JSON")
 	f.Bool("quiet", false, "no progress on stderr")
+	f.Bool("revisions", false, "RUN_DIR holds one Hugging Face directory per revision (step1000, step-2000, ...)")
 	addPromptFlags(cmd)
 	addFlagFile(cmd)
 	return cmd
@@ -54,7 +58,7 @@ func runTrack(cmd *cobra.Command, dir string, v *viper.Viper) error {
 	if th := v.GetFloat64("threshold"); !(th > 0 && th <= 1) {
 		return fmt.Errorf("--threshold must be in (0, 1], got %g", th)
 	}
-	o := probes.TrackOptions{Workers: v.GetInt("workers"), Threshold: v.GetFloat64("threshold")}
+	o := probes.TrackOptions{Workers: v.GetInt("workers"), Threshold: v.GetFloat64("threshold"), Revisions: v.GetBool("revisions")}
 	o.Heads.Repeat = repeatOptions(v, dir, 0) // the ICL prompts: Track reads the run's held-out data
 	errw := cmd.ErrOrStderr()
 	if !v.GetBool("quiet") {
