@@ -6,6 +6,7 @@ import (
 	"html"
 	"html/template"
 	"io"
+	"math"
 	"sort"
 	"strings"
 
@@ -28,7 +29,7 @@ func PrefsStudy(cfg lab.StudyConfig, rows []lab.StudyRow) (*viz.Report, error) {
 		"Accuracy is the share of held-out comparisons ranked right (imitation ranks by log-likelihood). %d of %d cells are finished.",
 		cfg.Task.Vocab, cfg.Task.Len, cfg.Task.Beta, cfg.Task.Seed, cfg.EvalComparisons, cfg.Batch, cfg.LR, cfg.Comparisons, cfg.Steps,
 		cfg.FinetuneSize, cfg.FinetuneSteps, cfg.PretrainSteps, cfg.PretrainComparisons, len(rows), len(cfg.Cells())))
-	r.Section("Objectives against model size", verdict(rows))
+	r.Section("Objectives against model size", verdict(rows, cfg.EvalComparisons))
 	var bySize []viz.Series
 	for _, o := range cfg.Objectives {
 		s := viz.Series{Name: string(o)}
@@ -91,7 +92,7 @@ func sortedRows(rows []lab.StudyRow, keep func(lab.Cell) bool) []lab.StudyRow {
 
 // verdict says, for each size, whether ranked preference beats the other
 // objectives, and how the gap moves with size.
-func verdict(rows []lab.StudyRow) string {
+func verdict(rows []lab.StudyRow, n int) string {
 	acc := map[int]map[lab.Objective]float64{}
 	var sizes []int
 	for _, r := range rows {
@@ -133,12 +134,16 @@ func verdict(rows []lab.StudyRow) string {
 		return "No size has both ranked preference and another objective finished yet."
 	}
 	s := strings.Join(parts, "; ") + "."
-	if n := len(gaps); n >= 2 {
+	if k := len(gaps); k >= 2 {
 		trend := "grows"
-		if gaps[n-1] < gaps[0] {
+		if gaps[k-1] < gaps[0] {
 			trend = "shrinks"
 		}
-		s += fmt.Sprintf(" From the smallest to the largest model the gap %s (%+.3f to %+.3f). Askell et al. found ranked preference ahead, increasingly with size.", trend, gaps[0], gaps[n-1])
+		s += fmt.Sprintf(" From the smallest to the largest model the gap %s (%+.3f to %+.3f). Askell et al. found ranked preference ahead, increasingly with size.", trend, gaps[0], gaps[k-1])
+	}
+	if n > 0 {
+		a := rows[0].Final.Accuracy
+		s += fmt.Sprintf(" For scale: one accuracy measured on %d comparisons has a standard error of about %.3f.", n, math.Sqrt(a*(1-a)/float64(n)))
 	}
 	return s
 }
@@ -155,12 +160,12 @@ func studyTable(rows []lab.StudyRow) template.HTML {
 }
 
 // PrefsStudyText prints a study's rows as a table and the page written.
-func PrefsStudyText(w io.Writer, rows []lab.StudyRow, page string) {
+func PrefsStudyText(w io.Writer, rows []lab.StudyRow, evalN int, page string) {
 	fmt.Fprintf(w, "%-40s %8s %9s %9s %9s\n", "cell", "params", "accuracy", "Spearman", "ECE true")
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-40s %8d %9.3f %9.3f %9.3f\n", r.Key(), r.Params, r.Final.Accuracy, r.Final.Spearman, r.Final.ECETrue)
 	}
-	fmt.Fprintln(w, verdict(rows))
+	fmt.Fprintln(w, verdict(rows, evalN))
 	if page != "" {
 		fmt.Fprintf(w, "wrote %s\n", page)
 	}

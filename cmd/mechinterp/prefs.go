@@ -158,7 +158,7 @@ DIR/index.html from whatever cells are finished.`,
 			if err := report.WritePage(page, func() (*viz.Report, error) { return report.PrefsStudy(cfg.WithDefaults(), rows) }); err != nil {
 				return err
 			}
-			report.PrefsStudyText(cmd.OutOrStdout(), rows, page)
+			report.PrefsStudyText(cmd.OutOrStdout(), rows, cfg.WithDefaults().EvalComparisons, page)
 			return nil
 		},
 	}
