@@ -44,6 +44,16 @@ func DefaultConfig() Config {
 // MECHINTERP_OUT beat it).
 const OutKey = "out"
 
+// DefaultDir is where a run (or a study) of the config file named config goes when no
+// directory is given: runs/<its name without extension>, or runs/run without a file.
+func DefaultDir(config string) string {
+	name := "run"
+	if config != "" {
+		name = strings.TrimSuffix(filepath.Base(config), filepath.Ext(config))
+	}
+	return filepath.Join("runs", name)
+}
+
 // LoadConfig resolves a run config: MECHINTERP_* environment variables
 // (MECHINTERP_TRAIN_LR=0.001) beat the YAML file (none when file is ""),
 // which beats [DefaultConfig]. Unknown keys and invalid values are one-line

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/viz/attention"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
@@ -158,7 +159,7 @@ func TestAttentionDocsScreenshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "attn.html")
-	if _, err := cli(t, "attention", "--model", dir, "--tokens", "0,"+repeatedPrompt(m.Config), "-o", out); err != nil {
+	if _, err := cli(t, "attention", "--model", dir, "--tokens", "0,"+report.RepeatedPrompt(m.Config), "-o", out); err != nil {
 		t.Fatal(err)
 	}
 	p := browsertest.Open(t, out, browsertest.WindowSize(1400, 1000))

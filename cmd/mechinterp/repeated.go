@@ -1,21 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/study/repeated"
 	"github.com/mechinterp/mechinterp/train"
 )
@@ -103,7 +100,7 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 	if out == "" {
 		out = "repeated-study"
 		if file != "" {
-			out = defaultOut(file)
+			out = run.DefaultDir(file)
 		}
 	}
 	shard, err := repeated.ParseShard(v.GetString("shard"))
@@ -111,48 +108,18 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 		return err
 	}
 	runs := shard.Of(s.Runs())
-	errw := cmd.ErrOrStderr()
-	quiet := v.GetBool("quiet")
-	if !quiet {
+	tally := &repeated.Tally{Total: len(runs)}
+	if !v.GetBool("quiet") {
+		tally.W = cmd.ErrOrStderr()
 		part := ""
 		if shard.N > 1 {
 			part = fmt.Sprintf(" (shard %d/%d)", shard.I, shard.N)
 		}
-		fmt.Fprintf(errw, "study %q: %d runs%s into %s\n", s.Name, len(runs), part, out)
+		fmt.Fprintf(tally.W, "study %q: %d runs%s into %s\n", s.Name, len(runs), part, out)
 	}
-	done, failed := 0, 0
-	opts := repeated.Options{Dir: out, Workers: v.GetInt("workers"), Event: func(e repeated.Event) {
-		if e.Kind != "start" {
-			done++
-		}
-		if e.Kind == "failed" {
-			failed++
-		}
-		if quiet {
-			return
-		}
-		switch e.Kind {
-		case "start":
-			from := ""
-			if e.ResumedFrom >= 0 {
-				from = fmt.Sprintf(", resuming from step %d", e.ResumedFrom)
-			}
-			fmt.Fprintf(errw, "  %s: training%s\n", e.Run.ID, from)
-		case "skip":
-			fmt.Fprintf(errw, "  %s: already complete (%d/%d)\n", e.Run.ID, done, len(runs))
-		case "busy":
-			fmt.Fprintf(errw, "  %s: another process is training it; skipped (%d/%d)\n", e.Run.ID, done, len(runs))
-		case "done":
-			fmt.Fprintf(errw, "  %s: done in %.0f s (%d/%d)\n", e.Run.ID, e.Elapsed.Seconds(), done, len(runs))
-		case "interrupted":
-			fmt.Fprintf(errw, "  %s: interrupted; its last checkpoint is saved\n", e.Run.ID)
-		case "failed":
-			fmt.Fprintf(errw, "  %s: failed: %s\n", e.Run.ID, oneLine(e.Err))
-		}
-	}}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	runErr := repeated.Execute(ctx, s, runs, opts)
+	runErr := repeated.Execute(ctx, s, runs, repeated.Options{Dir: out, Workers: v.GetInt("workers"), Event: tally.Event})
 	if errors.Is(runErr, train.ErrInterrupted) {
 		return fmt.Errorf("study interrupted; run the same command again to resume")
 	}
@@ -163,7 +130,7 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 		return err
 	}
 	if runErr != nil {
-		return fmt.Errorf("%d of %d runs failed: %s", failed, len(runs), oneLine(runErr))
+		return fmt.Errorf("%d of %d runs failed: %s", tally.Failed, len(runs), oneLine(runErr))
 	}
 	return nil
 }
@@ -171,78 +138,17 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 // repeatedReport merges the results in dir into the table and the report
 // and prints the summary.
 func repeatedReport(cmd *cobra.Command, v *viper.Viper, s repeated.Study, dir string) error {
-	a, err := repeated.Merge(dir, s)
+	page := ""
+	if cmd.Name() == "report" {
+		page = v.GetString("out")
+	}
+	a, page, err := report.RepeatedStudy(dir, s, page)
 	if err != nil {
 		return err
 	}
-	r, err := report.Repeated(a)
-	if err != nil {
-		return err
-	}
-	html := filepath.Join(dir, repeated.ReportFile)
-	if cmd.Name() == "report" && v.GetString("out") != "" {
-		html = v.GetString("out")
-	}
-	if err := r.WriteFile(html); err != nil {
-		return err
-	}
-	w := cmd.OutOrStdout()
 	if v.GetBool("json") {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(a)
+		return printJSON(cmd.OutOrStdout(), a)
 	}
-	printRepeated(w, a)
-	fmt.Fprintf(w, "table: %s, %s\nreport: %s\n", filepath.Join(dir, repeated.ResultsCSV), filepath.Join(dir, repeated.ResultsJSONL), html)
+	report.RepeatedText(cmd.OutOrStdout(), a, dir, page)
 	return nil
-}
-
-// printRepeated prints one line per run and, per f, where the damage to
-// copying peaks.
-func printRepeated(w io.Writer, a *repeated.Analysis) {
-	fmt.Fprintf(w, "study %q: %d of %d runs have results\n", a.Study, len(a.Runs), a.Planned)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\tstep\ttest loss\tcopy loss\tprefix\ttest dmg\tcopy dmg\tprefix dmg\teff. size\tfate\t")
-	for _, sm := range a.Runs {
-		f := sm.Final
-		step := fmt.Sprint(f.Step)
-		if !sm.Complete {
-			step += "*"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.2f\t%s\t%s\t%s\t%s\t%s\t\n", sm.Run, step, f.TestLoss, f.CopyLoss, f.PrefixMax,
-			pct(sm.TestDamageRel), pct(sm.CopyDamageRel), pct(sm.PrefixDamageRel), pct(sm.EffectiveShare), sm.Fate)
-	}
-	tw.Flush()
-	fmt.Fprintln(w, "(dmg: share of the f = 0 baseline's gain lost; eff. size: the f = 0 size reaching the same test loss, as a share of the run's size; * unfinished)")
-	type key struct {
-		f          float64
-		arch, size string
-	}
-	peak := map[key]repeated.Summary{}
-	var order []key
-	for _, sm := range a.Runs {
-		if sm.CopyDamage == nil || sm.Final.Fraction == 0 {
-			continue
-		}
-		k := key{sm.Final.Fraction, sm.Final.Arch, sm.Final.Size}
-		p, ok := peak[k]
-		if !ok {
-			order = append(order, k)
-		}
-		if !ok || *sm.CopyDamage > *p.CopyDamage {
-			peak[k] = sm
-		}
-	}
-	for _, k := range order {
-		p := peak[k]
-		fmt.Fprintf(w, "damage peak, f=%g %s %s: E=%d (copy loss %+.3f, %s; prefix %s; test loss %+.3f, %s)\n", k.f, k.arch, k.size,
-			p.Final.Epochs, *p.CopyDamage, pct(p.CopyDamageRel), pct(p.PrefixDamageRel), *p.TestDamage, pct(p.TestDamageRel))
-	}
-}
-
-func pct(x *float64) string {
-	if x == nil || math.IsNaN(*x) {
-		return "-"
-	}
-	return fmt.Sprintf("%.0f%%", 100**x)
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -43,7 +42,7 @@ continues from the latest checkpoint to the same losses.`,
 			}
 			out := v.GetString(run.OutKey)
 			if out == "" {
-				out = defaultOut(file)
+				out = run.DefaultDir(file)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -65,15 +64,6 @@ continues from the latest checkpoint to the same losses.`,
 	f.Bool("resume", false, "continue from the latest checkpoint in the run directory")
 	f.Bool("quiet", false, "no progress bar")
 	return cmd
-}
-
-// defaultOut is runs/<config file name without extension>, or runs/run.
-func defaultOut(config string) string {
-	name := "run"
-	if config != "" {
-		name = strings.TrimSuffix(filepath.Base(config), filepath.Ext(config))
-	}
-	return filepath.Join("runs", name)
 }
 
 // progressWriter returns w for the progress bar when it is a terminal and
