@@ -119,7 +119,7 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 		return nil, err
 	}
 	L, C, V := c.NLayers, c.DModel, c.DVocab
-	ln := c.HasLN()
+	ln, centre := c.HasNorm(), c.HasLN() // RMSNorm divides by its scale without centring
 	names := []string{"hook_embed", "hook_pos_embed", "blocks.*.hook_attn_out", "blocks.*.attn.hook_result"}
 	if !c.AttnOnly {
 		names = append(names, "blocks.*.hook_mlp_out")
@@ -190,7 +190,7 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 	// sequence's ln_final scale here.
 	projectConst := func(v []float32) float64 {
 		var mean float64
-		if ln {
+		if centre {
 			for _, e := range v {
 				mean += float64(e)
 			}
@@ -212,7 +212,7 @@ func DirectLogitAttribution(m *models.Model, tokens []int, T, pos int, answer, w
 
 	d := &DLA{Pos: pos, Answer: answer, Wrong: wrong}
 	d.Terms = append(d.Terms, DLATerm{Name: "embed", Kind: "embed", Layer: -1, Head: -1, Value: project(resid, "embed")})
-	if c.Positional != models.PosShortformer { // shortformer positions never enter the residual stream
+	if c.Positional == models.PosStandard { // shortformer positions never enter the residual stream; rotary ones have no embedding
 		d.Terms = append(d.Terms, DLATerm{Name: "pos_embed", Kind: "pos_embed", Layer: -1, Head: -1, Value: project(resid, "pos_embed")})
 	}
 	for l := 0; l < L; l++ {

@@ -165,6 +165,12 @@ func TestDLASumsToLogitDiff(t *testing.T) {
 		{"GPT-2 with MLPs", models.Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 11}, 2 + 2*2 + 2 + 2 + 1},
 		{"no LayerNorm", models.Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 11, Normalization: models.NormNone}, 2 + 4 + 2 + 2 + 1},
 		{"shortformer untied", models.Config{NLayers: 1, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 11, AttnOnly: true, Positional: models.PosShortformer, Untied: true}, 1 + 2 + 1 + 1},
+		// No W_pos term with rotary positions; RMSNorm divides without centring.
+		{"GPT-NeoX parallel", models.Config{NLayers: 2, NHeads: 2, DModel: 8, NCtx: 8, DVocab: 11, Positional: models.PosRotary, RotaryDim: 2,
+			ParallelAttnMLP: true, ActFn: models.ActGelu, Untied: true, NoUnembedBias: true}, 1 + 4 + 2 + 2 + 1},
+		{"Llama GQA", models.Config{NLayers: 2, NHeads: 4, NKVHeads: 2, DModel: 8, NCtx: 8, DVocab: 11, Normalization: models.NormRMS,
+			Positional: models.PosRotary, ActFn: models.ActSilu, GatedMLP: true, NoQKVBias: true, NoAttnOutBias: true, NoMLPBias: true,
+			NoUnembedBias: true}, 1 + 8 + 2 + 2 + 1},
 	} {
 		tc.cfg.Seed, tc.cfg.InitializerRange = 5, 0.5
 		m := testmodel.New(t, tc.cfg)

@@ -28,6 +28,12 @@ func LoadWeights(m *models.Model) (*Weights, error) {
 		return nil, fmt.Errorf("circuits: nil model")
 	}
 	c := m.Config
+	if !c.IsGPT2() {
+		// Rotary positions make the QK circuit depend on the distance
+		// between positions, and RMSNorm keeps the mean these circuits
+		// remove: the weight-based circuits here are GPT-2's.
+		return nil, fmt.Errorf("circuits: the weight-based circuits are written for GPT-2's architecture (learned positions, LayerNorm, all heads with their own keys); this model is another (%s positions, %s normalization): use the activation-based analyses", c.Positional, c.Normalization)
+	}
 	ln := c.HasLN()
 	w := &Weights{Config: c}
 	get := func(name string, l int) (*tensor.Tensor, error) {

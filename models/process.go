@@ -116,6 +116,12 @@ func Process(m *Model, o ProcessOptions) error {
 	if m == nil || m.Params == nil {
 		return errors.New("models: process: nil model")
 	}
+	if o.CenterWriting && m.Config.Normalization == NormRMS {
+		// RMSNorm does not subtract the mean, so the residual stream's mean
+		// direction is read; TransformerLens skips the step for RMSNorm
+		// models too.
+		o.CenterWriting = false
+	}
 	if o.FoldLN {
 		if err := checkFoldLN(m.Config); err != nil {
 			return err
@@ -131,6 +137,22 @@ func Process(m *Model, o ProcessOptions) error {
 			return err
 		}
 	}
+	// Folding needs somewhere to put what it folds: LayerNorm's biases go
+	// into the readers' biases, the value biases into b_O. An architecture
+	// without those biases (GPT-NeoX has no b_U, Qwen2 no b_O) gets them,
+	// zero, as TransformerLens's models always have them.
+	need := m.Config
+	if o.FoldLN && m.Config.HasLN() {
+		need.NoQKVBias, need.NoMLPBias, need.NoUnembedBias = false, false, false
+	}
+	if o.FoldValueBiases && !m.Config.NoQKVBias {
+		need.NoAttnOutBias = false
+	}
+	if need != m.Config {
+		if err := relayout(m, need); err != nil {
+			return err
+		}
+	}
 	steps := []struct {
 		on bool
 		fn func(*Model) error
@@ -142,6 +164,25 @@ func Process(m *Model, o ProcessOptions) error {
 			}
 		}
 	}
+	return nil
+}
+
+// relayout moves m's parameters into the layout of cfg, which may only add
+// tensors (zeros). The logits do not change.
+func relayout(m *Model, cfg Config) error {
+	p := NewParams(cfg)
+	for _, q := range m.Params.List() {
+		dst := p.slice(q.Name)
+		if dst == nil {
+			return fmt.Errorf("models: process: %s has no place in the new layout", q.Name)
+		}
+		copy(dst, m.Params.slice(q.Name))
+	}
+	nm, err := FromParams(cfg, p)
+	if err != nil {
+		return fmt.Errorf("models: process: %w", err)
+	}
+	*m = *nm
 	return nil
 }
 
@@ -171,7 +212,7 @@ func Untie(m *Model) error {
 
 func checkFoldLN(c Config) error {
 	switch {
-	case !c.HasLN():
+	case !c.HasNorm():
 		return errors.New("models: fold_ln: the model has no LayerNorm to fold (normalization is none)")
 	case c.Positional == PosShortformer:
 		// Shortformer adds W_pos to the inputs of W_Q and W_K after ln1, so
@@ -193,32 +234,48 @@ func checkUntied(c Config, step string) error {
 
 func checkCenterWriting(c Config) error {
 	if !c.HasLN() {
-		return errors.New("models: center_writing: the model has no LayerNorm, so the mean of the residual stream reaches the output and centring would change it")
+		return errors.New("models: center_writing: the model has no LayerNorm (none, or RMSNorm, which keeps the mean), so the mean of the residual stream reaches the output and centring would change it")
+	}
+	return nil
+}
+
+// checkFoldBiases refuses a LayerNorm fold with nowhere to put the biases.
+func checkFoldBiases(c Config) error {
+	if c.HasLN() && (c.NoQKVBias || (!c.AttnOnly && c.NoMLPBias) || c.NoUnembedBias) {
+		return errors.New("models: fold_ln: LayerNorm's biases need the q/k/v, MLP and unembedding biases to fold into (Process adds them)")
 	}
 	return nil
 }
 
 // FoldLayerNorm folds every LayerNorm's gain w and bias b into the weights
 // that read its output, as TransformerLens's fold_layer_norm (fold_biases
-// and center_weights on): for ln1 and W_Q, W_K, W_V (and ln2 and W_in,
-// ln_final and W_U), b_new = b_W + b·W, W_new = diag(w)·W, then W_new minus
-// its mean along d_model. The centring is free because LayerNorm's
-// normalized output x̂ has zero mean along d_model, so x̂·(W + 1·vᵀ) = x̂·W
-// for any v. Afterwards every gain is 1 and every bias 0 (LNPre; see the
-// comment at the top of process.go). The model must have LayerNorm and
-// standard positions, and be untied (see Untie; Process unties it).
+// and center_weights on): for ln1 and W_Q, W_K, W_V (and ln2 and W_in and
+// W_gate, ln_final and W_U), b_new = b_W + b·W, W_new = diag(w)·W, then
+// W_new minus its mean along d_model. The centring is free because
+// LayerNorm's normalized output x̂ has zero mean along d_model, so
+// x̂·(W + 1·vᵀ) = x̂·W for any v. Afterwards every gain is 1 and every bias
+// 0 (LNPre; see the comment at the top of process.go). RMSNorm's gain folds
+// the same way, without bias and without the centring (its output keeps
+// its mean), leaving gain 1 (TransformerLens's RMSPre). The model must have
+// LayerNorm or RMSNorm and standard or rotary positions, the biases to fold
+// into, and be untied (see Untie; Process unties it and adds the biases).
 func FoldLayerNorm(m *Model) error {
 	c := m.Config
-	if err := cmp.Or(checkFoldLN(c), checkUntied(c, "fold_ln")); err != nil {
+	if err := cmp.Or(checkFoldLN(c), checkFoldBiases(c), checkUntied(c, "fold_ln")); err != nil {
 		return err
 	}
-	C, HD, M, V := c.DModel, c.NHeads*c.DHead, c.DMLP, c.DVocab
+	C, M, V := c.DModel, c.DMLP, c.DVocab
+	QKV := (c.NHeads + 2*c.NKVHeads) * c.DHead
+	centre := c.HasLN()
 	p := m.Params
 	for l := 0; l < c.NLayers; l++ {
 		w := p.layer(l)
-		foldInto(w.attnW, w.attnB, w.ln1w, w.ln1b, C, 3*HD)
+		foldInto(w.attnW, w.attnB, w.ln1w, w.ln1b, C, QKV, centre)
 		if !c.AttnOnly {
-			foldInto(w.fcW, w.fcB, w.ln2w, w.ln2b, C, M)
+			foldInto(w.fcW, w.fcB, w.ln2w, w.ln2b, C, M, centre)
+			if c.GatedMLP {
+				foldInto(w.gateW, w.gateB, w.ln2w, w.ln2b, C, M, centre)
+			}
 		}
 	}
 	// ln_final into W_U = lm_head.weightᵀ: lm_head is stored [V,C], so the
@@ -229,11 +286,18 @@ func FoldLayerNorm(m *Model) error {
 		row := wu[v*C : (v+1)*C]
 		var db, mean float64
 		for j, x := range row {
-			db += float64(bias[j]) * float64(x)
+			if bias != nil {
+				db += float64(bias[j]) * float64(x)
+			}
 			mean += float64(x) * float64(gain[j])
 		}
 		mean /= float64(C)
-		bu[v] = float32(float64(bu[v]) + db)
+		if !centre {
+			mean = 0
+		}
+		if bu != nil {
+			bu[v] = float32(float64(bu[v]) + db)
+		}
 		for j, x := range row {
 			row[j] = float32(float64(x)*float64(gain[j]) - mean)
 		}
@@ -242,14 +306,18 @@ func FoldLayerNorm(m *Model) error {
 	return nil
 }
 
-// foldInto folds a LayerNorm (gain, bias [C]) into the reading weight W
-// [C,O] (stored [in,out]) and its bias [O], then centres each column of W.
-func foldInto(W, b, gain, bias []float32, C, O int) {
+// foldInto folds a LayerNorm (gain, bias [C]; bias nil for RMSNorm) into
+// the reading weight W [C,O] (stored [in,out]) and its bias [O] (nil when
+// there is no bias to fold), then, with centre, centres each column of W.
+func foldInto(W, b, gain, bias []float32, C, O int, centre bool) {
 	db := make([]float64, O)
 	mean := make([]float64, O)
 	for i := 0; i < C; i++ {
 		row := W[i*O : (i+1)*O]
-		bi, gi := float64(bias[i]), float64(gain[i])
+		bi, gi := 0.0, float64(gain[i])
+		if bias != nil {
+			bi = float64(bias[i])
+		}
 		for j, x := range row {
 			db[j] += bi * float64(x)
 			mean[j] += gi * float64(x)
@@ -257,7 +325,12 @@ func foldInto(W, b, gain, bias []float32, C, O int) {
 	}
 	for j := range b {
 		b[j] = float32(float64(b[j]) + db[j])
+	}
+	for j := range mean {
 		mean[j] /= float64(C)
+		if !centre {
+			mean[j] = 0
+		}
 	}
 	for i := 0; i < C; i++ {
 		row := W[i*O : (i+1)*O]
@@ -299,7 +372,7 @@ func CenterWritingWeights(m *Model) error {
 	C := c.DModel
 	p := m.Params
 	centerRows(p.slice("wte.weight"), C)
-	if c.Positional != PosShortformer {
+	if c.Positional == PosStandard {
 		centerRows(p.slice("wpe.weight"), C)
 	}
 	for l := 0; l < c.NLayers; l++ {
@@ -367,14 +440,26 @@ func CenterUnembed(m *Model) error {
 // sums to 1, so each head's output gains exactly b_V[h]·W_O[h] from its
 // value bias at every position; moving it into b_O leaves hook_attn_out
 // and everything after it unchanged (hook_v and hook_z lose the bias).
+//
+// With grouped-query attention, b_V[h] is the bias of head h's key/value
+// head. A model without value biases has nothing to fold; one without b_O
+// must get it first (Process adds it).
 func FoldValueBiases(m *Model) error {
 	c := m.Config
-	C, HD := c.DModel, c.NHeads*c.DHead
+	if c.NoQKVBias {
+		return nil
+	}
+	if c.NoAttnOutBias {
+		return errors.New("models: fold_value_biases: the model has no attention output bias to fold the value biases into (Process adds it)")
+	}
+	C, D, G := c.DModel, c.DHead, c.NHeads/c.NKVHeads
+	off, n := c.qkvSplit(2)
 	for l := 0; l < c.NLayers; l++ {
 		w := m.Params.layer(l)
-		bv := w.attnB[2*HD : 3*HD]
+		bv := w.attnB[off : off+n]
 		add := make([]float64, C)
-		for i, b := range bv {
+		for i := 0; i < c.NHeads*D; i++ {
+			b := bv[(i/D/G)*D+i%D]
 			row := w.projW[i*C : (i+1)*C]
 			for j, x := range row {
 				add[j] += float64(b) * float64(x)
@@ -402,9 +487,9 @@ func FoldValueBiases(m *Model) error {
 func ProcessedSteps(m *Model) ProcessOptions {
 	c := m.Config
 	p := m.Params
-	C, HD, V := c.DModel, c.NHeads*c.DHead, c.DVocab
+	C, V := c.DModel, c.DVocab
 	var o ProcessOptions
-	if c.HasLN() {
+	if c.HasNorm() {
 		o.FoldLN = true
 		for _, q := range p.List() {
 			s := p.slice(q.Name)
@@ -414,8 +499,8 @@ func ProcessedSteps(m *Model) ProcessOptions {
 				break
 			}
 		}
-		o.CenterWriting = c.Untied && rowsCentred(p.slice("wte.weight"), C) &&
-			(c.Positional == PosShortformer || rowsCentred(p.slice("wpe.weight"), C))
+		o.CenterWriting = c.HasLN() && c.Untied && rowsCentred(p.slice("wte.weight"), C) &&
+			(c.Positional != PosStandard || rowsCentred(p.slice("wpe.weight"), C))
 		for l := 0; l < c.NLayers && o.CenterWriting; l++ {
 			w := p.layer(l)
 			o.CenterWriting = rowsCentred(w.projW, C) && rowsCentred(w.projB, C) &&
@@ -433,8 +518,9 @@ func ProcessedSteps(m *Model) ProcessOptions {
 		o.CenterUnembed = rowsCentred(t, V) && rowsCentred(bu, V)
 	}
 	o.FoldValueBiases = true
-	for l := 0; l < c.NLayers; l++ {
-		if !allZero(p.layer(l).attnB[2*HD : 3*HD]) {
+	off, n := c.qkvSplit(2)
+	for l := 0; l < c.NLayers && !c.NoQKVBias; l++ {
+		if !allZero(p.layer(l).attnB[off : off+n]) {
 			o.FoldValueBiases = false
 		}
 	}

@@ -45,6 +45,13 @@ func processConfigs() map[string]Config {
 		"odd-dims":    {NLayers: 2, NHeads: 3, DModel: 10, DHead: 3, DMLP: 7, NCtx: 9, DVocab: 9, Seed: 4},
 		"no-ln":       {NLayers: 2, NHeads: 2, DModel: 8, NCtx: 9, DVocab: 11, Normalization: NormNone, Seed: 5},
 		"shortformer": {NLayers: 2, NHeads: 2, DModel: 8, NCtx: 9, DVocab: 11, Positional: PosShortformer, AttnOnly: true, Seed: 6},
+		"neox": {NLayers: 2, NHeads: 2, DModel: 8, NCtx: 9, DVocab: 11, Positional: PosRotary, RotaryDim: 2,
+			ParallelAttnMLP: true, ActFn: ActGelu, Untied: true, NoUnembedBias: true, Seed: 7},
+		"llama-gqa": {NLayers: 2, NHeads: 4, NKVHeads: 2, DModel: 8, DMLP: 12, NCtx: 9, DVocab: 11, Normalization: NormRMS,
+			Positional: PosRotary, ActFn: ActSilu, GatedMLP: true, NoQKVBias: true, NoAttnOutBias: true, NoMLPBias: true,
+			NoUnembedBias: true, Seed: 8},
+		"qwen2-tied": {NLayers: 1, NHeads: 2, NKVHeads: 1, DModel: 8, NCtx: 9, DVocab: 11, Normalization: NormRMS,
+			Positional: PosRotary, ActFn: ActSilu, GatedMLP: true, NoAttnOutBias: true, NoMLPBias: true, NoUnembedBias: true, Seed: 9},
 	}
 }
 
@@ -96,7 +103,7 @@ func TestProcessKeepsOutput(t *testing.T) {
 	for cname, cfg := range processConfigs() {
 		for oname, o := range opts {
 			cfg := cfg.WithDefaults()
-			if (o.FoldLN && (!cfg.HasLN() || cfg.Positional == PosShortformer)) || (o.CenterWriting && !cfg.HasLN()) {
+			if (o.FoldLN && (!cfg.HasNorm() || cfg.Positional == PosShortformer)) || (o.CenterWriting && !cfg.HasNorm()) {
 				continue
 			}
 			t.Run(cname+"/"+oname, func(t *testing.T) {
@@ -280,7 +287,7 @@ func TestProcessDoesWhatItSays(t *testing.T) {
 func TestFoldIntoByHand(t *testing.T) {
 	W := []float32{1, 2, 3, 4}
 	b := []float32{0.5, 0}
-	foldInto(W, b, []float32{2, 3}, []float32{1, -1}, 2, 2)
+	foldInto(W, b, []float32{2, 3}, []float32{1, -1}, 2, 2, true)
 	if !slices.Equal(W, []float32{-3.5, -4, 3.5, 4}) || !slices.Equal(b, []float32{-1.5, -2}) {
 		t.Errorf("W = %v, b = %v; want [-3.5 -4 3.5 4], [-1.5 -2]", W, b)
 	}
@@ -412,5 +419,45 @@ func TestProcessSaveLoad(t *testing.T) {
 	}
 	if ps := ProcessedSteps(wildModel(t, cfg, 8)); ps != (ProcessOptions{}) {
 		t.Errorf("ProcessedSteps of an unprocessed model = %v", ps)
+	}
+}
+
+// TestProcessNewArchitectures: fold_ln on RMSNorm leaves every gain 1 and
+// does not centre (RMSNorm keeps the mean), center_writing is skipped for
+// RMSNorm as TransformerLens skips it, value biases fold through the
+// key/value head each query head reads, and the biases folding needs are
+// added (so a processed GPT-NeoX is no longer a GPTNeoXForCausalLM, which
+// has no b_U, and saying so is the save's error).
+func TestProcessNewArchitectures(t *testing.T) {
+	cfgs := processConfigs()
+	m := wildModel(t, cfgs["llama-gqa"].WithDefaults(), 1)
+	if err := Process(m, AllProcessing); err != nil {
+		t.Fatal(err)
+	}
+	if got := ProcessedSteps(m); !got.FoldLN || got.CenterWriting || !got.CenterUnembed || !got.FoldValueBiases {
+		t.Errorf("llama: ProcessedSteps = %v", got)
+	}
+	if m.Config.NoUnembedBias != true || m.Config.NoQKVBias != true {
+		t.Errorf("llama: fold_ln of RMSNorm added biases: %+v", m.Config)
+	}
+
+	q := wildModel(t, cfgs["qwen2-tied"].WithDefaults(), 2)
+	if err := Process(q, ProcessOptions{FoldValueBiases: true}); err != nil {
+		t.Fatal(err)
+	}
+	if q.Config.NoAttnOutBias || !ProcessedSteps(q).FoldValueBiases {
+		t.Errorf("qwen2: b_O not added or b_V not folded: %+v", q.Config)
+	}
+
+	n := wildModel(t, cfgs["neox"].WithDefaults(), 3)
+	if err := Process(n, ProcessOptions{FoldLN: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n.Config.NoUnembedBias {
+		t.Error("neox: fold_ln did not add b_U for ln_final's bias")
+	}
+	err := n.Save(filepath.Join(t.TempDir(), "ckpt"))
+	if err == nil || !strings.Contains(err.Error(), "no Hugging Face class expresses this architecture") {
+		t.Errorf("saving a processed GPT-NeoX: %v", err)
 	}
 }

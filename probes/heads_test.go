@@ -8,6 +8,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/internal/testmodel"
+	"github.com/mechinterp/mechinterp/models"
 )
 
 func ovStrongCopy(tok int) []float32 {
@@ -131,5 +132,83 @@ func TestICLScoreHandSet(t *testing.T) {
 	}
 	if _, err := ICLScore(m, toks, 1, 16); err == nil {
 		t.Error("32 tokens as 1×16: no error")
+	}
+}
+
+// TestHeadsGroupedQuery: a grouped-query model and the same model with each
+// key/value head copied out to every query head it serves are one function,
+// so their logits and every head score must agree; and the scores run on a
+// GPT-NeoX-shaped model.
+func TestHeadsGroupedQuery(t *testing.T) {
+	cfg := models.Config{NLayers: 2, NHeads: 4, NKVHeads: 2, DModel: 16, NCtx: 24, DVocab: 30, Normalization: models.NormRMS,
+		Positional: models.PosRotary, ActFn: models.ActSilu, GatedMLP: true, NoAttnOutBias: true, NoMLPBias: true,
+		NoUnembedBias: true, Untied: true, Seed: 3}
+	gqa := testmodel.Random(t, cfg, 0.4)
+	full := cfg
+	full.NKVHeads = cfg.NHeads
+	mha := testmodel.Zero(t, full)
+	c := gqa.Config
+	D, H, K := c.DHead, c.NHeads, c.NKVHeads
+	for _, q := range gqa.Params.List() {
+		src, dst := gqa.Params.Get(q.Name), mha.Params.Get(q.Name)
+		if len(src.Data) == len(dst.Data) {
+			copy(dst.Data, src.Data)
+			continue
+		}
+		// c_attn [C, H·D + 2·K·D] (or its bias) -> [C, 3·H·D].
+		rows, in, out := len(src.Data)/((H+2*K)*D), (H+2*K)*D, 3*H*D
+		for r := 0; r < rows; r++ {
+			for j := 0; j < out; j++ {
+				part, hd := j/(H*D), j%(H*D)
+				h, d := hd/D, hd%D
+				var from int
+				switch part {
+				case 0:
+					from = h*D + d
+				default:
+					from = H*D + (part-1)*K*D + (h/(H/K))*D + d
+				}
+				dst.Data[r*out+j] = src.Data[r*in+from]
+			}
+		}
+	}
+	tokens := []int{1, 5, 2, 9, 3, 3, 7, 10, 4, 4, 0, 6}
+	p1, err := gqa.Forward(tokens, 1, len(tokens), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := mha.Forward(tokens, 1, len(tokens), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p1.Logits.Data {
+		if d := math.Abs(float64(p1.Logits.Data[i] - p2.Logits.Data[i])); d > 1e-5 {
+			t.Fatalf("logit %d differs by %g between the grouped-query model and its expansion", i, d)
+		}
+	}
+	o := HeadOptions{Repeat: RepeatOptions{Batch: 4}}
+	s1, err := Heads(gqa, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Heads(mha, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l := range s1.Copying {
+		for h := range s1.Copying[l] {
+			for _, pair := range [][2]float64{{s1.Copying[l][h], s2.Copying[l][h]}, {s1.PrefixMatching[l][h], s2.PrefixMatching[l][h]},
+				{s1.PreviousToken[l][h], s2.PreviousToken[l][h]}} {
+				if math.Abs(pair[0]-pair[1]) > 1e-5 {
+					t.Errorf("L%dH%d: score %g, expanded model %g", l, h, pair[0], pair[1])
+				}
+			}
+		}
+	}
+
+	neox := testmodel.Random(t, models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 24, DVocab: 30, Positional: models.PosRotary,
+		RotaryDim: 4, ParallelAttnMLP: true, ActFn: models.ActGelu, Untied: true, NoUnembedBias: true, Seed: 4}, 0.4)
+	if _, err := Heads(neox, o); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -217,7 +217,8 @@ func (r *repeatRun) copying(m *models.Model) ([][]float64, error) {
 		return nil, err
 	}
 	var lnw []float32
-	if c.HasLN() {
+	centre := c.HasLN() // RMSNorm scales without centring
+	if c.HasNorm() {
 		w, err := m.Weight("ln_final.w", 0)
 		if err != nil {
 			return nil, err
@@ -241,11 +242,13 @@ func (r *repeatRun) copying(m *models.Model) ([][]float64, error) {
 		if err != nil {
 			return nil, err
 		}
-		v := r.values[l] // [B,S,H,D]
+		v := r.values[l] // [B,S,K,D]: head h reads key/value head h/(H/K)
+		K := c.NKVHeads
 		scores[l] = make([]float64, H)
 		for h := range H {
+			kv := h / (H / K)
 			for i, row := range rows {
-				copy(vh[i*D:(i+1)*D], v.Data[(row*H+h)*D:(row*H+h+1)*D])
+				copy(vh[i*D:(i+1)*D], v.Data[(row*K+kv)*D:(row*K+kv+1)*D])
 			}
 			tensor.Gemm(false, false, N, C, D, 1, vh, D, WO.Data[h*D*C:], C, 0, out, C)
 			if lnw != nil {
@@ -256,6 +259,9 @@ func (r *repeatRun) copying(m *models.Model) ([][]float64, error) {
 						mean += float64(x)
 					}
 					mu := float32(mean / float64(C))
+					if !centre {
+						mu = 0
+					}
 					for j := range o {
 						o[j] = (o[j] - mu) * lnw[j]
 					}
