@@ -2,6 +2,8 @@ package lab
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -257,5 +259,55 @@ func TestTrainLearnsSyntheticReward(t *testing.T) {
 	}
 	if n != 300 {
 		t.Errorf("reliability counts add to %d, want 300", n)
+	}
+}
+
+// TestTrainPrefsHHFromCheckpoint trains on HH-RLHF-format files from a
+// language-model checkpoint (byte-level tokenizer), as a user with the real
+// files would, and reads the run back.
+func TestTrainPrefsHHFromCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	m, err := models.New(models.Config{NLayers: 1, NHeads: 2, DModel: 8, NCtx: 24, DVocab: 257, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm := filepath.Join(dir, "lm")
+	if err := m.Save(lm); err != nil {
+		t.Fatal(err)
+	}
+	line := `{"chosen": "\n\nHuman: What is 2+2?\n\nAssistant: 4.", "rejected": "\n\nHuman: What is 2+2?\n\nAssistant: I will not say."}` + "\n"
+	train, eval := filepath.Join(dir, "train.jsonl"), filepath.Join(dir, "test.jsonl")
+	os.WriteFile(train, []byte(strings.Repeat(line, 6)), 0o644)
+	os.WriteFile(eval, []byte(strings.Repeat(line, 3)), 0o644)
+	out := filepath.Join(dir, "run")
+	res, pm, err := TrainPrefs(PrefsConfig{Init: lm, HH: train, HHEval: eval, TrainComparisons: 5,
+		Train: TrainConfig{Steps: 4, Batch: 2}}, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Data, "5 from") || !strings.Contains(res.Data, "3 held out") {
+		t.Errorf("data %q: want 5 training (the limit) and 3 held-out comparisons", res.Data)
+	}
+	if !math.IsNaN(res.History.Final.Spearman) {
+		t.Error("real data has no true reward, yet Spearman is set")
+	}
+	if pm.Model.Config.DVocab != 257 || pm.Model.Config.NCtx != 24 {
+		t.Errorf("vocabulary %d", pm.Model.Config.DVocab)
+	}
+	back, err := ReadPrefsResult(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.History.Final.Accuracy != res.History.Final.Accuracy {
+		t.Error("results.json does not read back")
+	}
+	if _, err := LoadPrefModel(filepath.Join(out, ModelDir)); err != nil {
+		t.Error(err)
+	}
+	if _, err := LoadPrefModel(lm); err == nil || !strings.Contains(err.Error(), "without a reward head") {
+		t.Errorf("a language-model checkpoint as a preference model: %v", err)
+	}
+	if _, _, err := TrainPrefs(PrefsConfig{HH: train, HHEval: eval}, "", nil); err == nil {
+		t.Error("HH data without a checkpoint's tokenizer: want an error")
 	}
 }
