@@ -19,10 +19,13 @@ import (
 // background inputs (optional), and held-out in- and out-of-distribution
 // inputs.
 type OODData struct {
-	Fit, Background, In, Out [][]int
+	Fit, Background, Outliers, In, Out [][]int
 	// Description says where each set came from.
 	Description string
 }
+
+// builtinOutliers is the number of labelled outliers of the built-in sets.
+const builtinOutliers = 10
 
 // BuiltinOOD draws the built-in sets at the synthetic task's scale: in
 // distribution, the task's sequences (n to fit on, n/2 held out); out of
@@ -30,7 +33,9 @@ type OODData struct {
 // (package data's synthetic language, same vocabulary, one repeated span),
 // which no preference-model training saw; background, n more task sequences
 // and n uniform random sequences over the vocabulary (a broad set standing
-// for "all the training inputs" of a model that saw more than the task).
+// for "all the training inputs" of a model that saw more than the task);
+// ten more sequences of the language are the labelled outliers of few-shot
+// outlier exposure.
 func BuiltinOOD(task SyntheticConfig, n int) (OODData, error) {
 	task = task.WithDefaults()
 	if err := task.Validate(); err != nil {
@@ -64,8 +69,15 @@ func BuiltinOOD(task SyntheticConfig, n int) (OODData, error) {
 		}
 		d.Out = append(d.Out, row)
 	}
-	d.Description = fmt.Sprintf("built in: %d synthetic-task sequences to fit, %d held out; %d out-of-distribution sequences of a Markov-chain language over the same %d tokens; background %d task and %d uniform random sequences",
-		n, n/2, n/2, task.Vocab, n, n)
+	for i := 0; i < builtinOutliers; i++ {
+		row := make([]int, T)
+		if _, err := lang.Sequence(uint64(n/2+i), row); err != nil {
+			return OODData{}, err
+		}
+		d.Outliers = append(d.Outliers, row)
+	}
+	d.Description = fmt.Sprintf("built in: %d synthetic-task sequences to fit, %d held out; %d out-of-distribution sequences of a Markov-chain language over the same %d tokens (and %d more as labelled outliers); background %d task and %d uniform random sequences",
+		n, n/2, n/2, task.Vocab, builtinOutliers, n, n)
 	return d, nil
 }
 
@@ -115,10 +127,10 @@ func ReadSequences(path string, tok tokenizer.Tokenizer, ids bool, maxLen int) (
 
 // OODFiles names a user's OOD sets: In and Out are required; without Fit,
 // the first half of In is fitted and the second half held out; Background
-// is optional. IDs reads token ids instead of text.
+// and Outliers (a few labelled out-of-distribution inputs) are optional. IDs reads token ids instead of text.
 type OODFiles struct {
-	Fit, Background, In, Out string
-	IDs                      bool
+	Fit, Background, Outliers, In, Out string
+	IDs                                bool
 }
 
 // RunOOD loads a checkpoint and runs out-of-distribution detection at
@@ -162,20 +174,24 @@ func RunOOD(modelDir string, files OODFiles, task SyntheticConfig, n int, cfg pr
 		if d.Fit, err = read(files.Fit); err != nil {
 			return nil, "", err
 		}
+		if d.Outliers, err = read(files.Outliers); err != nil {
+			return nil, "", err
+		}
 		if d.Fit == nil {
 			h := len(d.In) / 2
 			d.Fit, d.In = d.In[:h], d.In[h:]
 		}
-		d.Description = fmt.Sprintf("files: fit %d inputs, background %d, held out %d in and %d out of distribution", len(d.Fit), len(d.Background), len(d.In), len(d.Out))
+		d.Description = fmt.Sprintf("files: fit %d inputs, background %d, labelled outliers %d, held out %d in and %d out of distribution",
+			len(d.Fit), len(d.Background), len(d.Outliers), len(d.In), len(d.Out))
 	}
-	for _, set := range [][][]int{d.Fit, d.Background, d.In, d.Out} {
+	for _, set := range [][][]int{d.Fit, d.Background, d.Outliers, d.In, d.Out} {
 		for _, s := range set {
 			if err := m.CheckTokens(s, 1, len(s)); err != nil {
 				return nil, "", err
 			}
 		}
 	}
-	res, err := probes.OOD(m, d.Fit, d.Background, d.In, d.Out, cfg)
+	res, err := probes.OOD(m, probes.OODSets{Fit: d.Fit, Background: d.Background, Outliers: d.Outliers, In: d.In, Out: d.Out}, cfg)
 	if err != nil {
 		return nil, "", err
 	}

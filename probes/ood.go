@@ -26,10 +26,16 @@ const (
 	// background data needed. This is our reading of Bai et al. 2022's
 	// simplified relative variant (section 5.4).
 	SimplifiedRelative OODMethod = "simplified"
+	// OutlierExposure uses a handful of labelled outliers (few-shot
+	// outlier exposure, Bai et al. 2022 section 5.4): it subtracts the
+	// squared distance to the outliers' mean under the in-distribution
+	// covariance, MD_in(x) − MD_outliers(x), a linear discriminant between
+	// the in-distribution Gaussian and one centred on the outliers.
+	OutlierExposure OODMethod = "outlier_exposure"
 )
 
 // OODMethods lists the methods in the order reports show them.
-var OODMethods = []OODMethod{Mahalanobis, RelativeMahalanobis, SimplifiedRelative}
+var OODMethods = []OODMethod{Mahalanobis, RelativeMahalanobis, SimplifiedRelative, OutlierExposure}
 
 // Gaussian is a multivariate normal fit to activations, kept as its mean
 // and the Cholesky factor of its (shrunk) covariance.
@@ -135,11 +141,32 @@ func (g *Gaussian) Distance(x []float64) float64 {
 	return mat.Dot(&z, &z)
 }
 
-// OODScorer holds the Gaussians the three scores need.
+// OODScorer holds the Gaussians the scores need.
 type OODScorer struct {
 	In, Diag   *Gaussian
 	Background *Gaussian // nil without background data
+	Outliers   *Gaussian // nil until ExposeOutliers
 	Shrinkage  float64
+}
+
+// ExposeOutliers adds a Gaussian with the outliers' mean and the
+// in-distribution covariance, for the OutlierExposure score.
+func (s *OODScorer) ExposeOutliers(x [][]float64) error {
+	if len(x) == 0 {
+		return errors.New("probes: outlier exposure needs at least one outlier")
+	}
+	d := len(s.In.Mean)
+	mean := make([]float64, d)
+	for i, r := range x {
+		if len(r) != d {
+			return fmt.Errorf("probes: outlier %d has %d values, in-distribution %d", i, len(r), d)
+		}
+		for j, v := range r {
+			mean[j] += v / float64(len(x))
+		}
+	}
+	s.Outliers = &Gaussian{Mean: mean, chol: s.In.chol}
+	return nil
 }
 
 // FitOOD fits the in-distribution Gaussian to in, its diagonal twin, and
@@ -182,8 +209,13 @@ func (s *OODScorer) Score(method OODMethod, x []float64) (float64, error) {
 		return s.In.Distance(x) - s.Background.Distance(x), nil
 	case SimplifiedRelative:
 		return s.In.Distance(x) - s.Diag.Distance(x), nil
+	case OutlierExposure:
+		if s.Outliers == nil {
+			return 0, errors.New("probes: outlier exposure needs labelled outliers")
+		}
+		return s.In.Distance(x) - s.Outliers.Distance(x), nil
 	}
-	return 0, fmt.Errorf("probes: unknown OOD method %q (want mahalanobis, relative or simplified)", method)
+	return 0, fmt.Errorf("probes: unknown OOD method %q (want mahalanobis, relative, simplified or outlier_exposure)", method)
 }
 
 // AUROC is the area under the ROC curve of scores that should be larger

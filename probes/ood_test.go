@@ -170,6 +170,10 @@ func TestRelativeBeatsPlain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Five labelled outliers, drawn apart from the test set.
+	if err := s.ExposeOutliers(gaussianRows(&r, 5, shifted, lowVar(0.2, 0.3))); err != nil {
+		t.Fatal(err)
+	}
 	auroc := map[OODMethod]float64{}
 	for _, m := range OODMethods {
 		var in, out []float64
@@ -189,6 +193,9 @@ func TestRelativeBeatsPlain(t *testing.T) {
 	t.Logf("AUROC %v", auroc)
 	if auroc[RelativeMahalanobis] < auroc[Mahalanobis]+0.1 {
 		t.Errorf("relative AUROC %.3f does not beat plain %.3f", auroc[RelativeMahalanobis], auroc[Mahalanobis])
+	}
+	if auroc[OutlierExposure] < auroc[Mahalanobis]+0.1 {
+		t.Errorf("outlier exposure AUROC %.3f does not beat plain %.3f", auroc[OutlierExposure], auroc[Mahalanobis])
 	}
 	if auroc[RelativeMahalanobis] < 0.85 {
 		t.Errorf("relative AUROC %.3f, want ≥ 0.85", auroc[RelativeMahalanobis])
@@ -211,6 +218,12 @@ func TestOODErrors(t *testing.T) {
 	}
 	if _, err := s.Score(RelativeMahalanobis, []float64{1, 1}); err == nil {
 		t.Error("relative without background: want an error")
+	}
+	if _, err := s.Score(OutlierExposure, []float64{1, 1}); err == nil {
+		t.Error("outlier exposure without outliers: want an error")
+	}
+	if err := s.ExposeOutliers([][]float64{{1, 2, 3}}); err == nil {
+		t.Error("an outlier of the wrong width: want an error")
 	}
 	if _, err := s.Score(Mahalanobis, []float64{1}); err == nil {
 		t.Error("wrong width: want an error")

@@ -167,12 +167,21 @@ func OODActivations(m *models.Model, seqs [][]int, hook, pool string) ([][][]flo
 	return out, names, nil
 }
 
-// OOD fits, at every layer, the in-distribution Gaussian to fit's
-// activations (and the background Gaussian to background's, if given),
-// scores the held-out testIn (negatives) and testOut (positives) with every
-// method, and reports AUROC, the FPR at the config's TPR, and ROC curves.
-func OOD(m *models.Model, fit, background, testIn, testOut [][]int, cfg OODConfig) (*OODResult, error) {
+// OODSets are the inputs of an OOD experiment: Fit for the in-distribution
+// Gaussian, an optional Background for the relative distance, optional
+// labelled Outliers for few-shot outlier exposure, and the held-out In
+// (negatives) and Out (positives).
+type OODSets struct {
+	Fit, Background, Outliers, In, Out [][]int
+}
+
+// OOD fits, at every layer, the in-distribution Gaussian to the fitting
+// inputs' activations (and the background and outlier Gaussians, when those
+// sets are given), scores the held-out inputs with every method that applies,
+// and reports AUROC, the FPR at the config's TPR, and ROC curves.
+func OOD(m *models.Model, sets OODSets, cfg OODConfig) (*OODResult, error) {
 	cfg = cfg.WithDefaults()
+	fit, background, testIn, testOut := sets.Fit, sets.Background, sets.In, sets.Out
 	if len(fit) < 2 || len(testIn) == 0 || len(testOut) == 0 {
 		return nil, fmt.Errorf("probes: OOD needs ≥ 2 fitting inputs and held-out in- and out-of-distribution inputs; got %d, %d and %d",
 			len(fit), len(testIn), len(testOut))
@@ -202,10 +211,17 @@ func OOD(m *models.Model, fit, background, testIn, testOut [][]int, cfg OODConfi
 	if err != nil {
 		return nil, err
 	}
-	res := &OODResult{Config: cfg, Sizes: map[string]int{"fit": len(fit), "background": len(background), "in": len(testIn), "out": len(testOut)}}
-	methods := []OODMethod{Mahalanobis, SimplifiedRelative}
-	if len(background) > 0 {
-		methods = OODMethods
+	aOutliers, _, err := get(sets.Outliers)
+	if err != nil {
+		return nil, err
+	}
+	res := &OODResult{Config: cfg, Sizes: map[string]int{"fit": len(fit), "background": len(background), "outliers": len(sets.Outliers),
+		"in": len(testIn), "out": len(testOut)}}
+	var methods []OODMethod
+	for _, meth := range OODMethods {
+		if (meth != RelativeMahalanobis || len(background) > 0) && (meth != OutlierExposure || len(sets.Outliers) > 0) {
+			methods = append(methods, meth)
+		}
 	}
 	for l, name := range names {
 		var bg [][]float64
@@ -215,6 +231,11 @@ func OOD(m *models.Model, fit, background, testIn, testOut [][]int, cfg OODConfi
 		s, err := FitOOD(aFit[l], bg, cfg.Shrinkage)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if aOutliers != nil {
+			if err := s.ExposeOutliers(aOutliers[l]); err != nil {
+				return nil, err
+			}
 		}
 		layer := OODLayer{Layer: l, Name: name}
 		for _, meth := range methods {

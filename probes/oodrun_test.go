@@ -27,11 +27,11 @@ func TestOODOnModel(t *testing.T) {
 	r := seed.New(5)
 	fit, bg := oodSeqs(&r, 300, 1, 8), append(oodSeqs(&r, 150, 1, 8), oodSeqs(&r, 150, 1, 20)...)
 	in, out := oodSeqs(&r, 100, 1, 8), oodSeqs(&r, 100, 12, 20)
-	res, err := OOD(m, fit, bg, in, out, OODConfig{})
+	res, err := OOD(m, OODSets{Fit: fit, Background: bg, Outliers: oodSeqs(&r, 5, 12, 20), In: in, Out: out}, OODConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Layers) != 2 || res.Layers[1].Name != "blocks.1.hook_resid_post" || len(res.Layers[0].Scores) != 3 {
+	if len(res.Layers) != 2 || res.Layers[1].Name != "blocks.1.hook_resid_post" || len(res.Layers[0].Scores) != 4 {
 		t.Fatalf("layers %+v", res.Layers)
 	}
 	for _, l := range res.Layers {

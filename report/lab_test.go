@@ -42,7 +42,8 @@ func sampleOOD(t *testing.T) *probes.OODResult {
 		}
 		return out
 	}
-	res, err := probes.OOD(m, draw(200, 1, 10), draw(200, 1, 20), draw(60, 1, 10), draw(60, 8, 20), probes.OODConfig{})
+	res, err := probes.OOD(m, probes.OODSets{Fit: draw(200, 1, 10), Background: draw(200, 1, 20), Outliers: draw(5, 8, 20),
+		In: draw(60, 1, 10), Out: draw(60, 8, 20)}, probes.OODConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

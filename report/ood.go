@@ -20,7 +20,8 @@ func OOD(res *probes.OODResult, model, data string) (*viz.Report, error) {
 	r := viz.NewReport("Out-of-distribution detection on activations")
 	r.Section("", fmt.Sprintf("Model %s; %s. Activation blocks.L.hook_%s pooled by %s over positions; covariances shrunk by λ = %g towards a scaled identity. "+
 		"Scores: the squared Mahalanobis distance to the in-distribution Gaussian; relative Mahalanobis (Ren et al. 2021), minus the distance to a background Gaussian; "+
-		"simplified relative, minus the distance under the in-distribution Gaussian with its covariance's diagonal only. Out-of-distribution inputs are the positives.",
+		"simplified relative, minus the distance under the in-distribution Gaussian with its covariance's diagonal only; "+
+		"outlier exposure (with labelled outliers), minus the distance to the outliers' mean under the in-distribution covariance. Out-of-distribution inputs are the positives.",
 		model, data, c.Hook, c.Pool, c.Shrinkage))
 	var layers []string
 	for _, l := range res.Layers {

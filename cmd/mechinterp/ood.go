@@ -36,7 +36,8 @@ comma-separated token ids.`,
 			if dir == "" {
 				return errors.New("--model is required")
 			}
-			files := lab.OODFiles{Fit: v.GetString("fit"), Background: v.GetString("background"), In: v.GetString("in"), Out: v.GetString("ood"), IDs: v.GetBool("ids")}
+			files := lab.OODFiles{Fit: v.GetString("fit"), Background: v.GetString("background"), Outliers: v.GetString("outliers"),
+				In: v.GetString("in"), Out: v.GetString("ood"), IDs: v.GetBool("ids")}
 			cfg := probes.OODConfig{Hook: v.GetString("hook"), Pool: v.GetString("pool"), Shrinkage: v.GetFloat64("shrinkage")}
 			res, data, err := lab.RunOOD(dir, files, lab.SyntheticConfig{Seed: v.GetUint64("task-seed")}, v.GetInt("n"), cfg)
 			if err != nil {
@@ -59,6 +60,7 @@ comma-separated token ids.`,
 	f.String("ood", "", "out-of-distribution inputs, one per line")
 	f.String("fit", "", "inputs to fit the in-distribution Gaussian to")
 	f.String("background", "", "background inputs for the relative Mahalanobis distance")
+	f.String("outliers", "", "a few labelled out-of-distribution inputs, for few-shot outlier exposure")
 	f.Bool("ids", false, "files hold comma-separated token ids instead of text")
 	f.String("hook", "resid_post", "activation read at every layer (resid_post, resid_pre, attn_out, mlp_out ...)")
 	f.String("pool", "mean", "mean or last: how positions are pooled")
