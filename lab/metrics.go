@@ -3,8 +3,8 @@ package lab
 import (
 	"fmt"
 	"math"
-	"sort"
 
+	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 )
@@ -146,7 +146,7 @@ func Evaluate(cs []Comparison, s Scores, loss float64, bins int) (Evaluation, er
 		}
 		m.MAETrue /= float64(n)
 		m.AccuracyMax /= float64(n)
-		m.Spearman = Spearman(score, truth)
+		m.Spearman = circuits.Spearman(score, truth)
 		rt, err := Reliability(pred, ptrue, 0.5, bins)
 		if err != nil {
 			return Evaluation{}, err
@@ -238,48 +238,4 @@ func Brier(p, y []float64) float64 {
 		s += (p[i] - y[i]) * (p[i] - y[i])
 	}
 	return s / float64(len(p))
-}
-
-// Spearman is the rank correlation of x and y: Pearson's correlation of
-// their ranks, tied values sharing their mean rank. NaN when either is
-// constant or they are shorter than 2.
-func Spearman(x, y []float64) float64 {
-	if len(x) != len(y) || len(x) < 2 {
-		return math.NaN()
-	}
-	return pearson(ranks(x), ranks(y))
-}
-
-func ranks(x []float64) []float64 {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
-	r := make([]float64, len(x))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && x[idx[j+1]] == x[idx[i]] {
-			j++
-		}
-		mean := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			r[idx[k]] = mean
-		}
-		i = j + 1
-	}
-	return r
-}
-
-func pearson(x, y []float64) float64 {
-	mx, sx := meanStd(x)
-	my, sy := meanStd(y)
-	if sx == 0 || sy == 0 {
-		return math.NaN()
-	}
-	c := 0.0
-	for i := range x {
-		c += (x[i] - mx) * (y[i] - my)
-	}
-	return c / float64(len(x)) / (sx * sy)
 }
