@@ -1,17 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"path/filepath"
 	"strings"
 
-	"github.com/mechinterp/mechinterp/internal/atomicfile"
-	"github.com/mechinterp/mechinterp/internal/config"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/superposition"
-	"github.com/mechinterp/mechinterp/viz"
 	"github.com/spf13/cobra"
 )
 
@@ -66,7 +60,11 @@ func runSuperposition(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := spExperimentConfig(def, cmd.Flags().Lookup("config").Value.String())
+	var extra []string
+	for k := range superpositionFlags {
+		extra = append(extra, k)
+	}
+	cfg, err := superposition.LoadExperimentConfig(name, cmd.Flags().Lookup("config").Value.String(), extra)
 	if err != nil {
 		return err
 	}
@@ -80,7 +78,7 @@ func runSuperposition(cmd *cobra.Command, args []string) error {
 		cfg.Threads = t
 	}
 	if v.GetBool("quick") {
-		spQuick(&cfg)
+		cfg.Quick()
 	}
 	out := v.GetString("out")
 	if out == "" {
@@ -96,69 +94,5 @@ func runSuperposition(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	return spWriteOutputs(cmd.OutOrStdout(), out, res)
-}
-
-// spWriteOutputs writes results.json and then report.html into dir, each atomically (a
-// temporary file renamed into place, so neither is ever half-written), and prints both paths.
-// The results are written first and kept even when the report cannot be built or written:
-// they may have cost hours, and the error names them.
-func spWriteOutputs(w io.Writer, dir string, res *superposition.ExperimentResult) error {
-	data, err := json.Marshal(res)
-	if err != nil {
-		return fmt.Errorf("encoding results: %w", err)
-	}
-	results, html := filepath.Join(dir, "results.json"), filepath.Join(dir, "report.html")
-	err = atomicfile.WriteBytes(results, data)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "wrote %s\n", results)
-	if err := report.WritePage(html, func() (*viz.Report, error) { return report.Superposition(res) }); err != nil {
-		return fmt.Errorf("report: %s (results are in %s)", spOneLine(strings.ReplaceAll(err.Error(), "\n", "; ")), results)
-	}
-	fmt.Fprintf(w, "wrote %s\n", html)
-	return nil
-}
-
-// spExperimentConfig resolves the experiment's settings with package
-// config's rules: MECHINTERP_* variables over the file's keys over the
-// ready config, unknown keys rejected. The file may also hold the
-// command's flags (out, quick ...), which are read with the flags.
-func spExperimentConfig(def []byte, file string) (superposition.ExperimentConfig, error) {
-	var cfg superposition.ExperimentConfig
-	var extra []string
-	for k := range superpositionFlags {
-		extra = append(extra, k)
-	}
-	_, err := config.Load(&cfg, config.Sources{Base: def, BaseName: "ready config", File: file, Extra: extra,
-		Doc: "docs/superposition.md"})
-	return cfg, err
-}
-
-func spOneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// spQuick shrinks an experiment for smoke runs.
-func spQuick(c *superposition.ExperimentConfig) {
-	c.Steps = min(max(c.Steps, 1), 300)
-	c.Seeds = min(max(c.Seeds, 1), 2)
-	c.Batch = min(max(c.Batch, 1), 256)
-	if len(c.Densities) > 3 {
-		c.Densities = []float64{c.Densities[0], c.Densities[len(c.Densities)/2], c.Densities[len(c.Densities)-1]}
-	}
-	if len(c.PhaseImportances) > 3 {
-		p := c.PhaseImportances
-		c.PhaseImportances = []float64{p[0], p[len(p)/2], p[len(p)-1]}
-	}
-	if c.Features > 40 {
-		c.Features, c.Hidden = 40, max(1, c.Hidden*40/c.Features)
-	}
-	if len(c.SAEL1) > 2 {
-		c.SAEL1 = c.SAEL1[len(c.SAEL1)-2:]
-	}
-	if len(c.SAEDictSizes) > 1 {
-		c.SAEDictSizes = c.SAEDictSizes[:1]
-	}
-	c.SAESteps = min(max(c.SAESteps, 1), 200)
-	c.SAERows = min(max(c.SAERows, 1), 2000)
+	return report.WriteSuperposition(cmd.OutOrStdout(), out, res)
 }

@@ -88,46 +88,9 @@ func TestSuperpositionBadInput(t *testing.T) {
 	}
 }
 
-// TestSuperpositionReportFailure: when the report cannot be built, results.json is still
-// written whole, no report.html or temporary file is left, and the error is one line naming
-// the results.
-func TestSuperpositionReportFailure(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "out")
-	var out bytes.Buffer
-	err := spWriteOutputs(&out, dir, &superposition.ExperimentResult{Experiment: "linear"})
-	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), filepath.Join(dir, "results.json")) {
-		t.Fatalf("error %v, want one line naming results.json", err)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 || entries[0].Name() != "results.json" {
-		t.Errorf("files %v, want results.json only", entries)
-	}
-	if out.String() != "wrote "+filepath.Join(dir, "results.json")+"\n" {
-		t.Errorf("printed %q", out.String())
-	}
-}
-
 func TestSuperpositionPrintConfig(t *testing.T) {
 	out, err := cli(t, "superposition", "pentagon", "--print-config")
 	if err != nil || !strings.Contains(out, "features: 5") {
 		t.Errorf("print-config: %v %q", err, out)
-	}
-}
-
-func TestBenchToy(t *testing.T) {
-	res, err := benchToy(4, 20, 5, 128, 5, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"workload", "instances", "features", "hidden", "batch", "steps_per_s", "samples_per_s", "threads"} {
-		if _, ok := res[k]; !ok {
-			t.Errorf("missing key %s", k)
-		}
-	}
-	if res["steps_per_s"].(float64) <= 0 {
-		t.Errorf("steps_per_s %v", res["steps_per_s"])
-	}
-	if _, err := benchToy(0, 20, 5, 128, 5, 2); err == nil {
-		t.Error("zero instances accepted")
 	}
 }

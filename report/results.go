@@ -1,13 +1,18 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/study/repeated"
+	"github.com/mechinterp/mechinterp/superposition"
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 // RepeatedStudy merges the results in the study directory dir (repeated.Merge: the table
@@ -80,4 +85,33 @@ func pct(x *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", 100**x)
+}
+
+// Names of the files WriteSuperposition writes into its directory.
+const (
+	SuperpositionResults = "results.json"
+	SuperpositionPage    = "report.html"
+)
+
+// WriteSuperposition writes a toy-model experiment's results.json (every number its charts
+// plot) and then its page report.html into dir, each atomically (a temporary file renamed
+// into place, so neither is ever half-written), and prints each path on w. The results are
+// written first and kept even when the page cannot be built or written: they may have cost
+// hours, and the error names them.
+func WriteSuperposition(w io.Writer, dir string, res *superposition.ExperimentResult) error {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encoding results: %w", err)
+	}
+	results, html := filepath.Join(dir, SuperpositionResults), filepath.Join(dir, SuperpositionPage)
+	if err := atomicfile.WriteBytes(results, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s\n", results)
+	if err := WritePage(html, func() (*viz.Report, error) { return Superposition(res) }); err != nil {
+		msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+		return fmt.Errorf("report: %s (results are in %s)", msg, results)
+	}
+	fmt.Fprintf(w, "wrote %s\n", html)
+	return nil
 }
