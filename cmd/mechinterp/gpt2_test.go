@@ -26,8 +26,8 @@ const promptText = "Hello world, the cat is in the hat. Hello"
 var promptIDs = []int{268, 272, 11, 258, 290, 274, 300, 258, 292, 289, 13, 220, 268}
 
 type runJSON struct {
-	Tokens      [][]int        `json:"tokens"`
-	Predictions [][]prediction `json:"predictions"`
+	Tokens      [][]int               `json:"tokens"`
+	Predictions [][]models.Prediction `json:"predictions"`
 }
 
 func runJSONOut(t *testing.T, args ...string) runJSON {

@@ -4,15 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"sort"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/hooks"
 	"github.com/mechinterp/mechinterp/models"
-	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
@@ -58,14 +55,6 @@ out of hook_v and hook_z. See docs/gpt2.md.`,
 	f.String("process", "", "weight processing before the pass: fold_ln,center_writing,center_unembed,fold_value_biases or all")
 	addFlagFile(cmd)
 	return cmd
-}
-
-// prediction is one candidate next token.
-type prediction struct {
-	Token int     `json:"token"`
-	Text  string  `json:"text,omitempty"`
-	Logit float32 `json:"logit"`
-	Prob  float64 `json:"prob"`
 }
 
 func runForward(w io.Writer, v *viper.Viper) error {
@@ -114,10 +103,10 @@ func runForward(w io.Writer, v *viper.Viper) error {
 		}
 	}
 	V := m.Config.DVocab
-	results := make([][]prediction, B)
+	results := make([][]models.Prediction, B)
 	for b := 0; b < B; b++ {
 		row := pass.Logits.Data[(b*T+T-1)*V : (b*T+T)*V]
-		results[b] = topK(row, v.GetInt("top"), tok)
+		results[b] = models.TopPredictions(row, v.GetInt("top"), tok)
 	}
 	if v.GetBool("json") {
 		return printJSON(w, map[string]any{"tokens": seqs, "predictions": results})
@@ -133,36 +122,4 @@ func runForward(w io.Writer, v *viper.Viper) error {
 		}
 	}
 	return nil
-}
-
-// topK returns the k most likely tokens of one logit row.
-func topK(row []float32, k int, tok tokenizer.Tokenizer) []prediction {
-	idx := make([]int, len(row))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
-	lse := logSumExp(row)
-	k = min(max(k, 1), len(row))
-	out := make([]prediction, k)
-	for i := range out {
-		t := idx[i]
-		out[i] = prediction{Token: t, Logit: row[t], Prob: math.Exp(float64(row[t]) - lse)}
-		if tok != nil {
-			out[i].Text = tok.Decode([]int{t})
-		}
-	}
-	return out
-}
-
-func logSumExp(row []float32) float64 {
-	m := math.Inf(-1)
-	for _, v := range row {
-		m = math.Max(m, float64(v))
-	}
-	var s float64
-	for _, v := range row {
-		s += math.Exp(float64(v) - m)
-	}
-	return m + math.Log(s)
 }

@@ -55,7 +55,7 @@ func TestRunPrintsPredictionsAndWritesFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		Predictions [][]prediction `json:"predictions"`
+		Predictions [][]models.Prediction `json:"predictions"`
 	}
 	if err := json.Unmarshal([]byte(js), &got); err != nil {
 		t.Fatal(err)
