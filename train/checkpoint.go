@@ -85,6 +85,24 @@ func Checkpoints(run string) ([]Checkpoint, error) {
 	return out, nil
 }
 
+// removeStrayTemps removes the temporary directories (step-N.tmp-*) that
+// checkpoint writes killed mid-way left in a run's checkpoints directory.
+// Training calls it when it starts, as the run's only writer; the previous
+// versions a crash may leave (step-N.old-*) are kept, as they may be the
+// only copy (see atomicfile.OldVersions).
+func removeStrayTemps(run string) error {
+	stray, err := filepath.Glob(filepath.Join(run, CheckpointsDir, "step-*.tmp-*"))
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	for _, dir := range stray {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("train: removing the temporary directory of an interrupted checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
 // Latest returns the checkpoint of a run with the highest step, and false
 // when there is none.
 func Latest(run string) (Checkpoint, bool, error) {

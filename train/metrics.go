@@ -69,15 +69,18 @@ type metricsLog struct {
 // openMetrics opens run/metrics.jsonl for appending. keepThrough >= 0 first
 // drops every line with a step above it, and any torn line, so that a
 // resumed run continues the log of its checkpoint; the file is rewritten
-// atomically.
+// atomically. keepThrough < 0 (a run starting from step 0) empties it.
 func openMetrics(run string, keepThrough int) (*metricsLog, error) {
 	path := filepath.Join(run, MetricsFile)
+	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
 	if keepThrough >= 0 {
 		if err := truncateMetrics(path, keepThrough); err != nil {
 			return nil, err
 		}
+	} else {
+		flags |= os.O_TRUNC
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}

@@ -117,6 +117,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := t.resume(); err != nil {
 		return nil, err
 	}
+	if err := removeStrayTemps(opts.Dir); err != nil {
+		return nil, err
+	}
 	if t.log, err = openMetrics(opts.Dir, t.keepMetrics()); err != nil {
 		return nil, err
 	}
@@ -229,7 +232,9 @@ func (t *trainer) resume() error {
 }
 
 // keepMetrics is the last step of metrics.jsonl to keep: the resumed
-// checkpoint's (lines after it are retrained), or -1 for a new run.
+// checkpoint's (lines after it are retrained), or -1 for a run that starts
+// from step 0, whose log starts afresh (an earlier attempt that crashed
+// before its first checkpoint left lines nothing will continue).
 func (t *trainer) keepMetrics() int {
 	if t.resumed {
 		return t.st.Step

@@ -321,3 +321,49 @@ func TestPruneOptimizerStates(t *testing.T) {
 		t.Errorf("pruning twice: %d bytes, %v", again, err)
 	}
 }
+
+// TestRestartBeforeFirstCheckpoint: a run killed before its first checkpoint leaves a
+// metrics.jsonl (and perhaps the temporary directory of a checkpoint being written);
+// starting it again, with or without Resume, trains from step 0 and must start a fresh log
+// and remove the stray directory. Before, the new lines were appended to the old ones
+// (2,361 lines for 1,501 steps) and step-N.tmp-* directories stayed forever.
+func TestRestartBeforeFirstCheckpoint(t *testing.T) {
+	cfg := tinyConfig(6)
+	full := t.TempDir()
+	m, tr, ev := tiny(t)
+	if _, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: full, Train: tr, Eval: ev}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(full, train.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, resume := range []bool{false, true} {
+		t.Run(fmt.Sprintf("resume %v", resume), func(t *testing.T) {
+			dir := t.TempDir()
+			// What a kill -9 at step 4 leaves: four steps of log, a checkpoint half written.
+			lines := strings.SplitAfter(string(want), "\n")
+			if err := os.WriteFile(filepath.Join(dir, train.MetricsFile), []byte(strings.Join(lines[:5], "")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			stray := filepath.Join(dir, train.CheckpointsDir, "step-000004.tmp-123456")
+			if err := os.MkdirAll(stray, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			m, tr, ev := tiny(t)
+			if _, err := train.Run(context.Background(), train.Options{Model: m, Config: cfg, Dir: dir, Train: tr, Eval: ev, Resume: resume}); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(filepath.Join(dir, train.MetricsFile))
+			if n, w := strings.Count(string(got), "\n"), strings.Count(string(want), "\n"); n != w {
+				t.Errorf("metrics.jsonl has %d lines after the restart, an uninterrupted run %d", n, w)
+			}
+			if !slices.Equal(losses(t, dir), losses(t, full)) {
+				t.Errorf("losses after the restart differ:\n got %v\nwant %v", losses(t, dir), losses(t, full))
+			}
+			if _, err := os.Stat(stray); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the stray %s is still there (%v)", stray, err)
+			}
+		})
+	}
+}
