@@ -95,6 +95,12 @@ func Execute(ctx context.Context, s Study, runs []Run, o Options) error {
 	if err := sameEval(o.Dir, s.Eval); err != nil {
 		return err
 	}
+	// Every check before study.json is rewritten: a study refused for a
+	// changed config must leave the old study.json, which the table and the
+	// report read, as it was.
+	if err := sameRunConfigs(s, o.Dir); err != nil {
+		return err
+	}
 	if err := atomicfile.WriteJSON(filepath.Join(o.Dir, StudyFile), s); err != nil {
 		return fmt.Errorf("repeated: %w", err)
 	}
@@ -217,11 +223,29 @@ func executeRun(ctx context.Context, s Study, r Run, o Options, event func(Event
 	return err
 }
 
-// claimRunDir writes run.yaml into a new run directory, or checks that an
-// existing one was made with the same settings. A directory of before
-// run.yaml has its run.json checked instead, and gets a run.yaml.
-func claimRunDir(rd string, info runInfo) error {
-	want := info.config()
+// sameRunConfigs checks every run of s that already has a directory in dir
+// against the settings s gives it (sameRunConfig).
+func sameRunConfigs(s Study, dir string) error {
+	for _, r := range s.Runs() {
+		rd := RunDir(dir, r.ID)
+		if !exists(rd) {
+			continue
+		}
+		env, err := newRunEnv(s, r)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", r.ID, err)
+		}
+		if err := sameRunConfig(rd, env.info); err != nil {
+			return fmt.Errorf("run %s: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// sameRunConfig checks that an existing run directory was made with the
+// settings of info: its run.yaml, or for a directory of before run.yaml its
+// run.json. A directory holding neither passes.
+func sameRunConfig(rd string, info runInfo) error {
 	path := filepath.Join(rd, run.ConfigFile)
 	legacy := filepath.Join(rd, run.LegacyConfigFile)
 	switch {
@@ -230,20 +254,29 @@ func claimRunDir(rd string, info runInfo) error {
 		if err != nil {
 			return err
 		}
-		if string(have.YAML()) != string(want.YAML()) {
+		if string(have.YAML()) != string(info.config().YAML()) {
 			return fmt.Errorf("%s was made with other settings than this study's (model, data or train changed); use another --out, or remove the run's directory to redo it", path)
 		}
-		return nil
 	case exists(legacy):
-		if err := sameLegacy(legacy, info); err != nil {
-			return err
-		}
-	default:
-		if err := os.MkdirAll(rd, 0o755); err != nil {
-			return err
-		}
+		return sameLegacy(legacy, info)
 	}
-	return run.WriteConfig(rd, want)
+	return nil
+}
+
+// claimRunDir writes run.yaml into a new run directory, or checks that an
+// existing one was made with the same settings (sameRunConfig). A directory
+// of before run.yaml has its run.json checked instead, and gets a run.yaml.
+func claimRunDir(rd string, info runInfo) error {
+	if err := sameRunConfig(rd, info); err != nil {
+		return err
+	}
+	if exists(filepath.Join(rd, run.ConfigFile)) {
+		return nil
+	}
+	if err := os.MkdirAll(rd, 0o755); err != nil {
+		return err
+	}
+	return run.WriteConfig(rd, info.config())
 }
 
 // sameLegacy checks a run.json against the run's settings.

@@ -442,3 +442,32 @@ func TestMerge(t *testing.T) {
 		t.Errorf("%d runs analyzed; tables written: %v", len(a.Runs), exists(filepath.Join(dir, ResultsCSV)))
 	}
 }
+
+// TestChangedConfigKeepsStudyFile: a study whose settings changed since its runs were made
+// is refused before study.json is rewritten, whichever shard is asked for, so the table and
+// the report still read the study the runs belong to. Before, each run was refused but
+// study.json already held the new settings, and every run showed as unfinished.
+func TestChangedConfigKeepsStudyFile(t *testing.T) {
+	s := tinyStudy()
+	dir := t.TempDir()
+	first := s.Runs()[:1]
+	if err := Execute(context.Background(), s, first, Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, StudyFile)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := s
+	changed.Train.LR *= 2
+	for name, runs := range map[string][]Run{"the made run": first, "another shard": changed.Runs()[1:2]} {
+		err := Execute(context.Background(), changed, runs, Options{Dir: dir})
+		if err == nil || !strings.Contains(err.Error(), "other settings than this study's") || !strings.Contains(err.Error(), first[0].ID) {
+			t.Errorf("%s: Execute with a changed config = %v, want the run refused", name, err)
+		}
+		if after, _ := os.ReadFile(path); string(after) != string(before) {
+			t.Errorf("%s: study.json was rewritten by a refused Execute", name)
+		}
+	}
+}
