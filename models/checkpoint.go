@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/internal/atomicfile"
+	"github.com/mechinterp/mechinterp/internal/config"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
@@ -37,7 +38,7 @@ func ReadConfig(dir string) (Config, error) {
 		return Config{}, err
 	}
 	path := filepath.Join(dir, ConfigFile)
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Config{}, fmt.Errorf("checkpoint %s: missing %s: %w", dir, ConfigFile, err)
@@ -371,7 +372,7 @@ func allZero(s []float32) bool {
 // saved here (whose vocabulary may be byte-level) from one downloaded from
 // Hugging Face (whose token ids only its own tokenizer files give).
 func WrittenByMechinterp(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	b, err := config.ReadFile(filepath.Join(dir, ConfigFile))
 	if err != nil {
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mechinterp/mechinterp/tensor"
@@ -199,6 +200,23 @@ func TestCheckpointBadInput(t *testing.T) {
 			os.Remove(filepath.Join(dir, ConfigFile))
 		}, []string{"missing config.json"}},
 		{"malformed json", hf(`{"model_type": "gpt2",`, "", nil), []string{"config.json", "malformed JSON"}},
+		// Before config.json was stat'ed and capped, these grew without end or hung.
+		{"config.json is /dev/zero", func(t *testing.T, dir string) {
+			hf(hfGPT2Config, "", nil)(t, dir)
+			os.Remove(filepath.Join(dir, ConfigFile))
+			os.Symlink("/dev/zero", filepath.Join(dir, ConfigFile))
+		}, []string{"config.json is not a regular file"}},
+		{"config.json is a FIFO", func(t *testing.T, dir string) {
+			hf(hfGPT2Config, "", nil)(t, dir)
+			os.Remove(filepath.Join(dir, ConfigFile))
+			syscall.Mkfifo(filepath.Join(dir, ConfigFile), 0o644)
+		}, []string{"config.json is not a regular file"}},
+		{"model.safetensors is a FIFO", func(t *testing.T, dir string) {
+			hf(hfGPT2Config, "", nil)(t, dir)
+			os.Remove(filepath.Join(dir, WeightsFile))
+			syscall.Mkfifo(filepath.Join(dir, WeightsFile), 0o644)
+		}, []string{"model.safetensors: not a regular file"}},
+		{"config.json too big", hf(hfGPT2Config+strings.Repeat(" ", 1<<20), "", nil), []string{"more than a configuration file's limit"}},
 		{"json array", hf(`[1]`, "", nil), []string{"config.json", "malformed JSON"}},
 		{"json null", hf(`null`, "", nil), []string{"config.json", "malformed JSON"}},
 		{"wrong type", hf(cfgWith(`"n_embd": 8`, `"n_embd": "8"`), "", nil), []string{"config.json", "n_embd"}},

@@ -3,7 +3,8 @@ package run
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/mechinterp/mechinterp/internal/config"
 )
 
 // readLegacy reads a run.json of the repeated-data study: a JSON object
@@ -11,7 +12,7 @@ import (
 // and evaluation, which a Config does not hold). Its values were resolved
 // when it was written.
 func readLegacy(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := config.ReadFile(path)
 	if err != nil {
 		return Config{}, err
 	}

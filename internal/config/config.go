@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
@@ -117,7 +118,7 @@ func Load(dst any, src Sources) (*Values, error) {
 		}
 	}
 	if src.File != "" {
-		b, err := os.ReadFile(src.File)
+		b, err := ReadFile(src.File)
 		if err != nil {
 			return nil, fmt.Errorf("reading config file: %w", err)
 		}
@@ -304,4 +305,40 @@ func tagName(f reflect.StructField) string {
 		return ""
 	}
 	return tag
+}
+
+// MaxFileBytes bounds the configuration files ReadFile reads: a YAML
+// settings file, a run's run.yaml, a checkpoint's config.json (GPT-2's is
+// under 1 KB).
+const MaxFileBytes = 1 << 20
+
+// ReadFile reads a configuration file. It stats the path first and refuses
+// anything but a regular file (a FIFO would block the read forever, a
+// device such as /dev/zero never end it) and a file over MaxFileBytes, and
+// reads at most that much even if the file grows meanwhile. The errors wrap
+// the os ones (fs.ErrNotExist for a missing file).
+func ReadFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
+	}
+	if st.Size() > MaxFileBytes {
+		return nil, fmt.Errorf("%s is %d bytes, more than a configuration file's limit of %d", path, st.Size(), MaxFileBytes)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFileBytes {
+		return nil, fmt.Errorf("%s grew past a configuration file's limit of %d bytes while being read", path, MaxFileBytes)
+	}
+	return b, nil
 }

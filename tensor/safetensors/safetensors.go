@@ -119,6 +119,13 @@ const (
 // that a small file of a million empty tensors cannot cost gigabytes to
 // reject. maxEntries <= 0 means no limit beyond MaxHeader.
 func OpenLimited(path string, maxEntries int) (*File, error) {
+	// Stat before opening: opening a FIFO for reading blocks until a
+	// writer comes, which may be never.
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("safetensors: %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
