@@ -188,7 +188,13 @@ func RunStudy(cfg StudyConfig, dir string, shard, shards int, progress io.Writer
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, StudyConfigFile), append(b, '\n')); err != nil {
+	b = append(b, '\n')
+	// Rows are keyed by cell, not by config: resuming under another config
+	// would mix two studies.
+	if old, err := os.ReadFile(filepath.Join(dir, StudyConfigFile)); err == nil && string(old) != string(b) {
+		return nil, fmt.Errorf("lab: %s holds a study with another config (%s); use a new directory", dir, StudyConfigFile)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, StudyConfigFile), b); err != nil {
 		return nil, err
 	}
 	rows, err := ReadStudyRows(dir)

@@ -3,6 +3,7 @@ package lab
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -50,6 +51,11 @@ func TestStudyShardsAndResume(t *testing.T) {
 	after, _ := os.ReadFile(path)
 	if len(again) != 4 || string(after) != string(mid) {
 		t.Errorf("a rerun of a finished study changed it: %d rows", len(again))
+	}
+	other := cfg
+	other.Steps = 6
+	if _, err := RunStudy(other, dir, 0, 1, nil); err == nil || !strings.Contains(err.Error(), "another config") {
+		t.Errorf("resuming under another config: %v", err)
 	}
 	if _, err := RunStudy(cfg, dir, 2, 2, nil); err == nil {
 		t.Error("shard 2/2: want an error")

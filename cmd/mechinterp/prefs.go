@@ -158,6 +158,9 @@ DIR/index.html from whatever cells are finished.`,
 			if err := report.WritePage(page, func() (*viz.Report, error) { return report.PrefsStudy(cfg.WithDefaults(), rows) }); err != nil {
 				return err
 			}
+			if j, _ := f.GetBool("json"); j {
+				return printJSON(cmd.OutOrStdout(), rows)
+			}
 			report.PrefsStudyText(cmd.OutOrStdout(), rows, cfg.WithDefaults().EvalComparisons, page)
 			return nil
 		},
@@ -166,6 +169,7 @@ DIR/index.html from whatever cells are finished.`,
 	f.String("config", "", "YAML file of the study's settings (docs/alignment-lab.md lists the keys)")
 	f.String("out", "", "the study's directory")
 	f.String("shard", "0/1", "run the cells whose index is i mod n")
+	addJSONFlag(cmd, "finished cells")
 	return cmd
 }
 
