@@ -29,13 +29,9 @@ prompts, and each head's role and scores (probes.Heads; --roles=false
 skips them). The page works offline from file:// and makes no network
 request. See docs/attention-explorer.md.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			return runAttention(cmd.OutOrStdout(), cmd.ErrOrStderr(), v)
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	addTextFlags(cmd, "the prompt as token ids, comma-separated", "the prompt as text, encoded with the model's tokenizer")
@@ -52,11 +48,7 @@ func runAttention(w, errw io.Writer, v *viper.Viper) error {
 	if out == "" {
 		return errors.New("--out is empty")
 	}
-	m, dir, err := loadModel(v)
-	if err != nil {
-		return err
-	}
-	seqs, tok, err := promptTokens(m, dir, v.GetString("tokens"), v.GetString("text"))
+	m, dir, seqs, tok, err := modelPrompt(v)
 	if err != nil {
 		return err
 	}

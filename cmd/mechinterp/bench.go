@@ -8,6 +8,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/internal/bench"
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 )
 
 func init() { subcommands = append(subcommands, newBenchCmd) }
@@ -27,17 +28,14 @@ matrix multiply through tensor.Gemm (MECHINTERP_GEMM picks the kernel), in
 GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"train", "cache", "toy", "gemm"},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {
 			threads := v.GetInt("threads")
 			if threads <= 0 {
 				return fmt.Errorf("--threads must be positive")
 			}
 			runtime.GOMAXPROCS(threads)
 			var out map[string]any
+			var err error
 			switch args[0] {
 			case "toy":
 				out, err = bench.Toy(v.GetInt("instances"), v.GetInt("features"), v.GetInt("hidden"),
@@ -60,7 +58,7 @@ GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS.`,
 			}
 			out["peak_rss_mb"] = bench.PeakRSSMB()
 			return writeJSONLine(cmd.OutOrStdout(), out)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.Int("layers", 2, "transformer layers")

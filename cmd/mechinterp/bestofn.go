@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/lab"
 	"github.com/mechinterp/mechinterp/report"
@@ -22,11 +23,7 @@ RUN/model), and report the preference model's and the true reward of the kept
 sample against sqrt(KL(best-of-n || policy)) = sqrt(log n - (n-1)/n), n = 1, 2,
 4, ... up to --samples.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			if v.GetString("policy") == "" || v.GetString("pm") == "" {
 				return errors.New("--policy and --pm are required")
 			}
@@ -46,7 +43,7 @@ sample against sqrt(KL(best-of-n || policy)) = sqrt(log n - (n-1)/n), n = 1, 2,
 			}
 			report.BestOfNText(cmd.OutOrStdout(), res, out)
 			return nil
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.String("policy", "", "policy checkpoint to sample from")

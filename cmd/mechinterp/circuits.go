@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
@@ -24,13 +25,9 @@ scores of its full OV and QK circuits, then the head pairs that compose most
 random matrices of the same shapes. Writes an HTML report with composition
 heatmaps, eigenvalue scatters and copying-score bars.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			return runCircuits(cmd.OutOrStdout(), v.GetString("model"), v.GetString("out"), v.GetBool("json"), v.GetInt("top"), v.GetUint64("seed"))
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	addOutFlag(cmd, "circuits.html", "HTML report to write (\"\" for none)")

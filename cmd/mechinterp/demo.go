@@ -7,6 +7,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 )
 
 func init() { subcommands = append(subcommands, newDemoCmd) }
@@ -24,19 +25,15 @@ circuits, attention and patch on what it trained, as a user would, and writes
 DIR/index.html linking every report. Running it again continues an
 interrupted demo, or reports a finished one.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			_, err = report.Demo(ctx, v.GetString("out"), cmd.OutOrStdout(), report.DemoOptions{
+			_, err := report.Demo(ctx, v.GetString("out"), cmd.OutOrStdout(), report.DemoOptions{
 				Steps:    v.GetInt("steps"),
 				Progress: progressWriter(cmd.ErrOrStderr(), v.GetBool("quiet")),
 			})
 			return err
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.String("out", "mechinterp-demo", "run directory")

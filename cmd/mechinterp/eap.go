@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
@@ -31,11 +32,7 @@ running the clean prompts with every other edge carrying its corrupted value.
 changed in the corrupted prompt); --tasks reads JSON lines {"clean", "corrupted",
 "answer", "wrong"} (text for the model's tokenizer, or token ids).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			m, dir, err := loadModel(v)
 			if err != nil {
 				return err
@@ -77,7 +74,7 @@ changed in the corrupted prompt); --tasks reads JSON lines {"clean", "corrupted"
 				fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", out)
 			}
 			return nil
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	f := cmd.Flags()

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/models/tokenizer"
 )
 
 // The flags that several commands share, so that each spells and documents them once.
@@ -62,4 +63,25 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// withSettings is a RunE that resolves the command's settings (settings) and hands them to run.
+func withSettings(run func(cmd *cobra.Command, args []string, v *viper.Viper) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		v, err := settings(cmd)
+		if err != nil {
+			return err
+		}
+		return run(cmd, args, v)
+	}
+}
+
+// modelPrompt loads the checkpoint of --model (loadModel) and reads the prompt of --tokens or
+// --text for it (promptTokens).
+func modelPrompt(v *viper.Viper) (m *models.Model, dir string, seqs [][]int, tok tokenizer.Tokenizer, err error) {
+	if m, dir, err = loadModel(v); err != nil {
+		return nil, "", nil, nil, err
+	}
+	seqs, tok, err = promptTokens(m, dir, v.GetString("tokens"), v.GetString("text"))
+	return m, dir, seqs, tok, err
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/models"
 )
@@ -15,16 +16,8 @@ func newGenerateCmd() *cobra.Command {
 		Use:   "generate --model DIR (--text ... | --tokens ...) [--new 20] [--samples 1]",
 		Short: "Sample continuations of a prompt: temperature, top-k, top-p, seeded",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
-			m, dir, err := loadModel(v)
-			if err != nil {
-				return err
-			}
-			seqs, tok, err := promptTokens(m, dir, v.GetString("tokens"), v.GetString("text"))
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
+			m, _, seqs, tok, err := modelPrompt(v)
 			if err != nil {
 				return err
 			}
@@ -51,7 +44,7 @@ func newGenerateCmd() *cobra.Command {
 				}
 			}
 			return nil
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	addTextFlags(cmd, "prompt as token ids, comma-separated; sequences of one length separated by ';'", "prompt as text for the model's tokenizer")

@@ -30,13 +30,9 @@ step-N) whose run.yaml uses the synthetic language, r is drawn from its
 middle 80% of tokens, as Olsson et al. avoid the commonest and rarest tokens;
 a run on repeated tokens lends its token range and BOS.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			return runHeads(cmd.OutOrStdout(), v)
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	addJSONFlag(cmd, "scores")

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
@@ -26,16 +27,8 @@ the unembedding (the logit lens), or through a tuned lens's translator first
 tokens, the probability and rank of the next token (of --answer at the last
 position), and the KL divergence to the model's final distribution.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
-			m, dir, err := loadModel(v)
-			if err != nil {
-				return err
-			}
-			seqs, tok, err := promptTokens(m, dir, v.GetString("tokens"), v.GetString("text"))
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
+			m, _, seqs, tok, err := modelPrompt(v)
 			if err != nil {
 				return err
 			}
@@ -71,7 +64,7 @@ position), and the KL divergence to the model's final distribution.`,
 			}
 			printLens(cmd.OutOrStdout(), lens, tokenLabeler(tok), v.GetString("out"))
 			return nil
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	addTextFlags(cmd, "the prompt as comma-separated token ids", "the prompt as text, for the model's tokenizer")
@@ -96,11 +89,7 @@ training run's own token source (--run) or windows of a text file (--text-file,
 through the model's tokenizer; the first 10% are held out). Print the mean KL
 to the final distribution by layer for both lenses on held-out sequences.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			m, dir, err := loadModel(v)
 			if err != nil {
 				return err
@@ -152,7 +141,7 @@ to the final distribution by layer for both lenses on held-out sequences.`,
 				fmt.Fprintf(w, "%-8s %10.4f %10.4f\n", name, cmp.LogitKL[i], cmp.TunedKL[i])
 			}
 			return nil
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	f := cmd.Flags()

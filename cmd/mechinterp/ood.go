@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/lab"
 	"github.com/mechinterp/mechinterp/probes"
@@ -27,11 +28,7 @@ preference task against a Markov-chain language over the same tokens. Files
 hold one input per line, text for the model's tokenizer or, with --ids,
 comma-separated token ids.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			dir := v.GetString("model")
 			if dir == "" {
 				return errors.New("--model is required")
@@ -52,7 +49,7 @@ comma-separated token ids.`,
 			}
 			report.OODText(cmd.OutOrStdout(), res, data, out)
 			return nil
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	f := cmd.Flags()

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
@@ -34,17 +35,13 @@ Prompts are text, encoded with the model's tokenizer, and --answer/--wrong are
 text that must encode to one token each; with --tokens-mode, prompts are
 comma-separated token ids and --answer/--wrong are token ids.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			return runPatch(cmd.OutOrStdout(), progressWriter(cmd.ErrOrStderr(), false), patchArgs{
 				model: v.GetString("model"), clean: v.GetString("clean"), corrupted: v.GetString("corrupted"),
 				answer: v.GetString("answer"), wrong: v.GetString("wrong"), tokensMode: v.GetBool("tokens-mode"),
 				out: v.GetString("out"), top: v.GetInt("top"), json: v.GetBool("json"),
 			})
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	f := cmd.Flags()

@@ -39,17 +39,13 @@ Slurm and Kubernetes job files). At the end the command merges whatever
 results OUT holds into OUT/results.csv, OUT/results.jsonl and
 OUT/report.html, as 'mechinterp repeated report OUT' does.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			if v.GetBool("print-config") {
 				_, err := cmd.OutOrStdout().Write(repeated.DefaultConfig)
 				return err
 			}
 			return runRepeated(cmd, v)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.String("config", "", "YAML study config; its keys replace the default study's")
@@ -73,17 +69,13 @@ DIR/results.csv and DIR/results.jsonl (one row per run and checkpoint), and
 the report DIR/report.html: damage against E for each f, effective model
 size, the fate of each run's induction heads, and double descent.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {
 			s, err := repeated.ReadStudy(args[0])
 			if err != nil {
 				return err
 			}
 			return repeatedReport(cmd, v, s, args[0])
-		},
+		}),
 	}
 	cmd.Flags().StringP("out", "o", "", "HTML report (default DIR/report.html)")
 	cmd.Flags().Bool("json", false, "print the analysis as JSON")

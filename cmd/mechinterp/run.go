@@ -35,13 +35,9 @@ or all). The log-probabilities stay the same; center_unembed shifts each
 position's logits by their mean, and fold_value_biases moves the value bias
 out of hook_v and hook_z. See docs/gpt2.md.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			return runForward(cmd.OutOrStdout(), v)
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	addTextFlags(cmd, "token ids, comma-separated; sequences separated by ';'",

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
@@ -31,11 +32,7 @@ the size of requests and prompts, shows bad input as a message in the
 page, and stops cleanly on Ctrl-C. Without --text or --tokens the page
 starts on a random sequence repeated twice, where induction heads show.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runServe(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), serveArgs{
@@ -43,7 +40,7 @@ starts on a random sequence repeated twice, where induction heads show.`,
 				tokens: v.GetString("tokens"), text: v.GetString("text"), maxTokens: v.GetInt("max-tokens"),
 				maxPrompt: v.GetInt("max-prompt-bytes"), bits: v.GetInt("bits"), roles: v.GetBool("roles"),
 			}, nil)
-		},
+		}),
 	}
 	addModelFlag(cmd)
 	f := cmd.Flags()

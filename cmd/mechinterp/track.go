@@ -34,13 +34,9 @@ With --revisions, RUN_DIR holds downloaded checkpoints instead, one Hugging
 Face directory per revision named by its step (Pythia's step1000, or
 step-1000), probed the same way (docs/models.md).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {
 			return runTrack(cmd, args[0], v)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringP("out", "o", "", "HTML report to write (default RUN_DIR/track/track.html)")

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
@@ -30,11 +31,7 @@ OUT/metrics.jsonl and checkpoints to OUT/checkpoints/step-NNNNNN/.
 Ctrl-C stops after the current step and saves a checkpoint; --resume
 continues from the latest checkpoint to the same losses.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := settings(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			file := cmd.Flags().Lookup("config").Value.String()
 			rc, err := run.LoadConfig(file)
 			if err != nil {
@@ -56,7 +53,7 @@ continues from the latest checkpoint to the same losses.`,
 			}
 			printTrainResult(cmd.OutOrStdout(), res)
 			return nil
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.String("config", "", "YAML run config (model:, data:, train:)")
