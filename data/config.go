@@ -3,6 +3,7 @@ package data
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Source kinds for [Config].
@@ -11,6 +12,9 @@ const (
 	KindSynthetic = "synthetic"
 	KindText      = "text"
 )
+
+// Kinds lists every source kind, each the name of its section in [Config].
+var Kinds = []string{KindRepeated, KindSynthetic, KindText, KindReference, KindGoroot}
 
 // Config selects and configures a source; it is the `data:` section of a
 // training config:
@@ -27,7 +31,8 @@ const (
 // every kind: with mixture.fraction > 0 the source is a [Mixture] over the
 // kind's source (the repeated-data setting of Hernandez et al. 2022).
 type Config struct {
-	// Kind is "repeated", "synthetic" (default), "text" or "reference".
+	// Kind is "repeated", "synthetic" (default), "text", "reference" or
+	// "goroot" (the Go distribution's sources and docs, [NewGoroot]).
 	Kind string `json:"kind" mapstructure:"kind" yaml:"kind"`
 	// Seed seeds the stream of sequences.
 	Seed      uint64          `json:"seed" mapstructure:"seed" yaml:"seed"`
@@ -35,6 +40,7 @@ type Config struct {
 	Synthetic SyntheticConfig `json:"synthetic" mapstructure:"synthetic" yaml:"synthetic"`
 	Text      TextConfig      `json:"text" mapstructure:"text" yaml:"text"`
 	Reference ReferenceConfig `json:"reference" mapstructure:"reference" yaml:"reference"`
+	Goroot    GorootConfig    `json:"goroot" mapstructure:"goroot" yaml:"goroot"`
 	// Mixture, when Fraction > 0, makes [New] return a [Mixture] over the
 	// kind's source, with seed Seed. Its Sequences must be set first (the
 	// CLI sets it to steps × batch_size).
@@ -62,6 +68,11 @@ func (c Config) WithDefaults() Config {
 			c.Text.Order = OrderSequential
 		}
 		c.Text = c.Text.WithDefaults()
+	case KindGoroot:
+		if c.Mixture.Fraction > 0 {
+			c.Goroot.Order = OrderSequential
+		}
+		c.Goroot = c.Goroot.WithDefaults()
 	}
 	return c
 }
@@ -80,8 +91,10 @@ func (c Config) Validate() error {
 		err = c.Text.Validate()
 	case KindReference:
 		err = c.Reference.Validate()
+	case KindGoroot:
+		err = c.Goroot.Validate()
 	default:
-		err = fmt.Errorf("data: kind %q is not one of %s, %s, %s, %s", c.Kind, KindRepeated, KindSynthetic, KindText, KindReference)
+		err = fmt.Errorf("data: kind %q is not one of %s", c.Kind, strings.Join(Kinds, ", "))
 	}
 	return errors.Join(err, c.Mixture.validate(false))
 }
@@ -112,8 +125,11 @@ func New(c Config) (Indexed, error) {
 // says, so that no window overlaps another, and must hold H+S+U windows of
 // the row length (checked when rows are read, since only they fix it).
 func NewMixtureFrom(c Config) (*Mixture, error) {
-	if c.Kind == KindText {
+	switch c.Kind {
+	case KindText:
 		c.Text.Order = OrderSequential
+	case KindGoroot:
+		c.Goroot.Order = OrderSequential
 	}
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {
@@ -138,6 +154,8 @@ func newBase(c Config) (Indexed, error) {
 		return NewText(c.Text, nil, c.Seed)
 	case KindReference:
 		return NewReference(c.Reference, c.Seed)
+	case KindGoroot:
+		return NewGoroot(c.Goroot, c.Seed)
 	}
 	return NewSynthetic(c.Synthetic, c.Seed)
 }

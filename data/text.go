@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,8 +48,13 @@ type TextConfig struct {
 	// Extensions, if set, restricts the files taken from directories, e.g.
 	// [".txt", ".md"]. Files named in Paths are always read.
 	Extensions []string `json:"extensions" mapstructure:"extensions" yaml:"extensions"`
-	// Tokenizer names the tokenizer: "byte" (default).
+	// Tokenizer names the tokenizer: "byte" (default), or a directory
+	// holding a GPT-2 vocab.json and merges.txt (a Hugging Face GPT-2
+	// directory, or what `mechinterp tokenizer train` writes).
 	Tokenizer string `json:"tokenizer" mapstructure:"tokenizer" yaml:"tokenizer"`
+	// SkipDirs names directories not entered when walking Paths (for
+	// example "testdata"); names starting with a dot are always skipped.
+	SkipDirs []string `json:"skip_dirs,omitempty" mapstructure:"skip_dirs" yaml:"skip_dirs"`
 	// MaxMemoryTokens caps the tokens held in memory (default 1<<26). With
 	// the byte tokenizer, plain text files are read in place and never held;
 	// JSONL documents (and, with other tokenizers, all documents) are.
@@ -69,7 +75,7 @@ func (c TextConfig) WithDefaults() TextConfig {
 		c.Field = "text"
 	}
 	if c.Tokenizer == "" {
-		c.Tokenizer = "byte"
+		c.Tokenizer = TokenizerByte
 	}
 	if c.MaxMemoryTokens == 0 {
 		c.MaxMemoryTokens = 1 << 26
@@ -80,8 +86,9 @@ func (c TextConfig) WithDefaults() TextConfig {
 	return c
 }
 
-// Validate reports what is wrong with c (after WithDefaults). It does not
-// touch the files.
+// Validate reports what is wrong with c (after WithDefaults). It reads no
+// corpus file; of a tokenizer directory it checks only that it holds the
+// tokenizer's files.
 func (c TextConfig) Validate() error {
 	var errs []error
 	if len(c.Paths) == 0 {
@@ -92,8 +99,8 @@ func (c TextConfig) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("format %q is not one of auto, text, jsonl", c.Format))
 	}
-	if c.Tokenizer != "byte" {
-		errs = append(errs, fmt.Errorf("tokenizer %q is not known (known: byte)", c.Tokenizer))
+	if c.Tokenizer != TokenizerByte && !tokenizer.HasBPE(c.Tokenizer) {
+		errs = append(errs, fmt.Errorf("tokenizer %q is neither %q nor a directory holding %s and %s", c.Tokenizer, TokenizerByte, tokenizer.VocabFile, tokenizer.MergesFile))
 	}
 	if c.MaxMemoryTokens < 0 {
 		errs = append(errs, fmt.Errorf("max_memory_tokens must be positive, got %d", c.MaxMemoryTokens))
@@ -149,7 +156,10 @@ func NewText(cfg TextConfig, tok tokenizer.Tokenizer, seed uint64) (*Text, error
 		return nil, err
 	}
 	if tok == nil {
-		tok = tokenizer.Byte{}
+		var err error
+		if tok, err = cfg.tokenizer(); err != nil {
+			return nil, err
+		}
 	}
 	files, err := cfg.files()
 	if err != nil {
@@ -173,7 +183,8 @@ func NewText(cfg TextConfig, tok tokenizer.Tokenizer, seed uint64) (*Text, error
 	for _, f := range files {
 		switch {
 		case cfg.isJSONL(f.Path):
-			if err := s.readJSONL(f.Path, add); err != nil {
+			err := cfg.readJSONL(f.Path, func(loc, text string) error { return add(s.document(loc, text)) })
+			if err != nil {
 				return nil, err
 			}
 		case f.Size == 0:
@@ -209,6 +220,22 @@ func NewText(cfg TextConfig, tok tokenizer.Tokenizer, seed uint64) (*Text, error
 	return s, nil
 }
 
+// TokenizerByte is the [TextConfig] tokenizer name of [tokenizer.Byte].
+const TokenizerByte = "byte"
+
+// tokenizer loads the tokenizer c names: the byte-level one, or the BPE of
+// a directory.
+func (c TextConfig) tokenizer() (tokenizer.Tokenizer, error) {
+	if c.Tokenizer == TokenizerByte {
+		return tokenizer.Byte{}, nil
+	}
+	t, err := tokenizer.LoadBPE(c.Tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("data: text: %w", err)
+	}
+	return t, nil
+}
+
 func (c TextConfig) isJSONL(path string) bool {
 	switch c.Format {
 	case FormatJSONL:
@@ -236,7 +263,7 @@ func (c TextConfig) files() ([]fileInfo, error) {
 			if err != nil {
 				return err
 			}
-			if path != root && strings.HasPrefix(d.Name(), ".") {
+			if path != root && (strings.HasPrefix(d.Name(), ".") || d.IsDir() && slices.Contains(c.SkipDirs, d.Name())) {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
@@ -287,8 +314,9 @@ func (s *Text) document(path, text string) segment {
 	return segment{n: int64(len(toks)), path: path, toks: toks}
 }
 
-// readJSONL adds one segment per non-blank line's text field.
-func (s *Text) readJSONL(path string, add func(segment) error) error {
+// readJSONL calls doc with the location and text field of every non-blank
+// line with a non-empty text.
+func (c TextConfig) readJSONL(path string, doc func(loc, text string) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("data: text: %w", err)
@@ -305,16 +333,16 @@ func (s *Text) readJSONL(path string, add func(segment) error) error {
 			if jerr := json.Unmarshal(t, &rec); jerr != nil {
 				return fmt.Errorf("data: text: %s:%d: malformed JSONL: %w", path, line, jerr)
 			}
-			raw, ok := rec[s.cfg.Field]
+			raw, ok := rec[c.Field]
 			if !ok {
-				return fmt.Errorf("data: text: %s:%d: no field %q", path, line, s.cfg.Field)
+				return fmt.Errorf("data: text: %s:%d: no field %q", path, line, c.Field)
 			}
 			var text string
 			if jerr := json.Unmarshal(raw, &text); jerr != nil {
-				return fmt.Errorf("data: text: %s:%d: field %q is not a string: %w", path, line, s.cfg.Field, jerr)
+				return fmt.Errorf("data: text: %s:%d: field %q is not a string: %w", path, line, c.Field, jerr)
 			}
 			if text != "" {
-				if aerr := add(s.document(fmt.Sprintf("%s:%d", path, line), text)); aerr != nil {
+				if aerr := doc(fmt.Sprintf("%s:%d", path, line), text); aerr != nil {
 					return aerr
 				}
 			}

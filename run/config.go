@@ -135,7 +135,7 @@ func (c *Config) resolveMixture() error {
 // unusedKey reports the data sections other than the one data.kind names,
 // which run.yaml leaves out.
 func (c Config) unusedKey(key string) bool {
-	for _, k := range []string{data.KindRepeated, data.KindSynthetic, data.KindText, data.KindReference} {
+	for _, k := range data.Kinds {
 		if key == "data."+k {
 			return k != c.Data.Kind
 		}

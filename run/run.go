@@ -10,6 +10,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/train"
 )
 
@@ -126,11 +127,30 @@ func Prepare(c Config) (*Prepared, error) {
 // Options are the train.Options that train p in dir.
 func (p *Prepared) Options(dir string, o Options) train.Options {
 	to := train.Options{Model: p.Model, Config: p.Config.Train, Dir: dir, Train: data.NewPairs(p.Data),
-		Resume: o.Resume, Progress: o.Progress, OnStep: o.OnStep}
+		Resume: o.Resume, Progress: o.Progress, OnStep: o.OnStep, CheckpointFiles: TokenizerFiles(p.Config.Data)}
 	if p.HeldOut != nil {
 		to.Eval = data.NewPairs(p.HeldOut)
 	}
 	return to
+}
+
+// TokenizerFiles are the files of the BPE tokenizer a run's text data
+// reads (vocab.json and merges.txt), which every checkpoint of the run
+// carries, so that commands given a checkpoint tokenize text as the run
+// did; nil for the byte tokenizer and token sources without text.
+func TokenizerFiles(dc data.Config) []string {
+	dc = dc.WithDefaults()
+	var tok string
+	switch dc.Kind {
+	case data.KindText:
+		tok = dc.Text.Tokenizer
+	case data.KindGoroot:
+		tok = dc.Goroot.Tokenizer
+	}
+	if tok == "" || tok == data.TokenizerByte {
+		return nil
+	}
+	return []string{filepath.Join(tok, tokenizer.VocabFile), filepath.Join(tok, tokenizer.MergesFile)}
 }
 
 // HeldOutSeed is the seed of a run's held-out stream: the data seed with

@@ -142,8 +142,9 @@ func PruneOptimizerStates(run string) (int64, error) {
 }
 
 // saveCheckpoint writes the weights, optimizer moments and state of step
-// st.Step into its directory, atomically (models.SaveParams).
-func saveCheckpoint(run string, m *models.Model, opt *AdamW[float32], st *State) (string, error) {
+// st.Step, and copies of files, into its directory, atomically
+// (models.SaveParams).
+func saveCheckpoint(run string, m *models.Model, opt *AdamW[float32], st *State, files []string) (string, error) {
 	dir := StepDir(run, st.Step)
 	stateJSON, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -159,6 +160,15 @@ func saveCheckpoint(run string, m *models.Model, opt *AdamW[float32], st *State)
 	err = models.SaveParams(dir, m.Config, m.Params, func(tmp string) error {
 		if err := safetensors.Write(filepath.Join(tmp, OptimizerFile), moments, meta); err != nil {
 			return err
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(tmp, filepath.Base(f)), b, 0o644); err != nil {
+				return err
+			}
 		}
 		return os.WriteFile(filepath.Join(tmp, TrainingStateFile), append(stateJSON, '\n'), 0o644)
 	})

@@ -55,6 +55,10 @@ type Options struct {
 	Hook models.HookFunc
 	// OnStep, if set, is called with each metrics line after it is written.
 	OnStep func(Metrics)
+	// CheckpointFiles are files copied into every checkpoint beside the
+	// weights (a run's tokenizer, so that a checkpoint directory carries it
+	// as a Hugging Face model directory does).
+	CheckpointFiles []string
 }
 
 // Result summarizes a run.
@@ -300,7 +304,7 @@ func (t *trainer) save() error {
 		return fmt.Errorf("train: data source state at step %d: %w", t.st.Step, err)
 	}
 	t.st.DataState = ds
-	dir, err := saveCheckpoint(t.opts.Dir, t.m, t.opt, t.st)
+	dir, err := saveCheckpoint(t.opts.Dir, t.m, t.opt, t.st, t.opts.CheckpointFiles)
 	if err != nil {
 		return err
 	}
