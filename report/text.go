@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/probes"
+	"github.com/mechinterp/mechinterp/run"
+	"github.com/mechinterp/mechinterp/train"
 	"github.com/mechinterp/mechinterp/viz"
 )
 
@@ -226,4 +229,41 @@ func PatchProgress(w io.Writer) func(done, total int) {
 // checkpoint probed.
 func TrackProgress(w io.Writer) func(done, total, step int) {
 	return func(done, total, step int) { fmt.Fprintf(w, "track: probed step %d (%d/%d)\n", step, done, total) }
+}
+
+// TrainText prints what a training run did (trained, resumed, or found complete), its final
+// losses, and where its config, metrics and checkpoints lie.
+func TrainText(w io.Writer, res *train.Result) {
+	switch {
+	case res.ResumedFrom == res.Step:
+		fmt.Fprintf(w, "nothing to do: the run is complete at step %d\n", res.Step)
+	default:
+		if res.ResumedFrom >= 0 {
+			fmt.Fprintf(w, "resumed from step %d\n", res.ResumedFrom)
+		}
+		fmt.Fprintf(w, "trained to step %d (%d tokens) in %s; final loss %.4f", res.Step, res.Tokens, res.Elapsed.Round(1e7), res.Loss)
+		if !math.IsNaN(res.EvalLoss) {
+			fmt.Fprintf(w, ", held-out %.4f", res.EvalLoss)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "run directory: %s\n", res.Dir)
+	fmt.Fprintf(w, "  config:      %s\n", filepath.Join(res.Dir, run.ConfigFile))
+	fmt.Fprintf(w, "  metrics:     %s\n", filepath.Join(res.Dir, run.MetricsFile))
+	fmt.Fprintf(w, "  checkpoints: %s (%d written)\n", filepath.Join(res.Dir, run.CheckpointsDir), len(res.Checkpoints))
+}
+
+// PredictionsText prints each sequence's top next-token predictions after its last position
+// (models.TopPredictions) of sequences of T tokens, with the tokens' text when labelled.
+func PredictionsText(w io.Writer, results [][]models.Prediction, T int, labelled bool) {
+	for b, preds := range results {
+		fmt.Fprintf(w, "sequence %d (%d tokens): top %d next-token predictions\n", b, T, len(preds))
+		for i, p := range preds {
+			label := ""
+			if labelled {
+				label = fmt.Sprintf("  %q", p.Text)
+			}
+			fmt.Fprintf(w, "%3d. token %-6d p=%.4f  logit=%8.4f%s\n", i+1, p.Token, p.Prob, p.Logit, label)
+		}
+	}
 }

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -26,7 +22,7 @@ DIR/index.html linking every report. Running it again continues an
 interrupted demo, or reports a finished one.`,
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(cmd)
 			defer stop()
 			_, err := report.Demo(ctx, v.GetString("out"), cmd.OutOrStdout(), report.DemoOptions{
 				Steps:    v.GetInt("steps"),

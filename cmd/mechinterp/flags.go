@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -84,4 +88,10 @@ func modelPrompt(v *viper.Viper) (m *models.Model, dir string, seqs [][]int, tok
 	}
 	seqs, tok, err = promptTokens(m, dir, v.GetString("tokens"), v.GetString("text"))
 	return m, dir, seqs, tok, err
+}
+
+// interruptible returns the command's context, ended by Ctrl-C or SIGTERM, so that long work
+// stops cleanly (a checkpoint saved, no half-written file).
+func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 }

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -109,7 +107,7 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 		}
 		fmt.Fprintf(tally.W, "study %q: %d runs%s into %s\n", s.Name, len(runs), part, out)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(cmd)
 	defer stop()
 	runErr := repeated.Execute(ctx, s, runs, repeated.Options{Dir: out, Workers: v.GetInt("workers"), Event: tally.Event})
 	if errors.Is(runErr, train.ErrInterrupted) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/hooks"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
@@ -107,15 +108,6 @@ func runForward(w io.Writer, v *viper.Viper) error {
 	if v.GetBool("json") {
 		return printJSON(w, map[string]any{"tokens": seqs, "predictions": results})
 	}
-	for b, preds := range results {
-		fmt.Fprintf(w, "sequence %d (%d tokens): top %d next-token predictions\n", b, T, len(preds))
-		for i, p := range preds {
-			label := ""
-			if tok != nil {
-				label = fmt.Sprintf("  %q", p.Text)
-			}
-			fmt.Fprintf(w, "%3d. token %-6d p=%.4f  logit=%8.4f%s\n", i+1, p.Token, p.Prob, p.Logit, label)
-		}
-	}
+	report.PredictionsText(w, results, T, tok != nil)
 	return nil
 }

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -14,6 +10,7 @@ import (
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/run"
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 func init() { subcommands = append(subcommands, newTrackCmd) }
@@ -42,10 +39,10 @@ step-1000), probed the same way (docs/models.md).`,
 	f.StringP("out", "o", "", "HTML report to write (default RUN_DIR/track/track.html)")
 	f.Int("workers", 0, "checkpoints probed at once (0: one per core)")
 	f.Float64("threshold", 0.4, "prefix-matching score at which an induction head counts as formed")
-	f.Bool("json", false, "print the result as JSON")
 	f.Bool("quiet", false, "no progress on stderr")
 	f.Bool("revisions", false, "RUN_DIR holds one Hugging Face directory per revision (step1000, step-2000, ...)")
 	addPromptFlags(cmd)
+	addJSONFlag(cmd, "result")
 	addFlagFile(cmd)
 	return cmd
 }
@@ -56,13 +53,10 @@ func runTrack(cmd *cobra.Command, dir string, v *viper.Viper) error {
 	}
 	o := probes.TrackOptions{Workers: v.GetInt("workers"), Threshold: v.GetFloat64("threshold"), Revisions: v.GetBool("revisions")}
 	o.Heads.Repeat = repeatOptions(v, dir, 0) // the ICL prompts: Track reads the run's held-out data
-	errw := cmd.ErrOrStderr()
 	if !v.GetBool("quiet") {
-		o.Progress = func(done, total, step int) {
-			fmt.Fprintf(errw, "track: probed step %d (%d/%d)\n", step, done, total)
-		}
+		o.Progress = report.TrackProgress(cmd.ErrOrStderr())
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(cmd)
 	defer stop()
 	res, err := probes.Track(ctx, dir, o)
 	if err != nil {
@@ -72,19 +66,12 @@ func runTrack(cmd *cobra.Command, dir string, v *viper.Viper) error {
 	if out == "" {
 		out = filepath.Join(dir, run.TrackDir, "track.html")
 	}
-	r, err := report.Track(res)
-	if err != nil {
+	if err := report.WritePage(out, func() (*viz.Report, error) { return report.Track(res) }); err != nil {
 		return err
 	}
-	if err := r.WriteFile(out); err != nil {
-		return err
-	}
-	w := cmd.OutOrStdout()
 	if v.GetBool("json") {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(cmd.OutOrStdout(), res)
 	}
-	report.TrackText(w, res, out)
+	report.TrackText(cmd.OutOrStdout(), res, out)
 	return nil
 }

@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
 )
@@ -41,7 +37,7 @@ continues from the latest checkpoint to the same losses.`,
 			if out == "" {
 				out = run.DefaultDir(file)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(cmd)
 			defer stop()
 			res, err := run.Start(ctx, out, rc, run.Options{Resume: v.GetBool("resume"),
 				Progress: progressWriter(cmd.ErrOrStderr(), v.GetBool("quiet"))})
@@ -51,7 +47,7 @@ continues from the latest checkpoint to the same losses.`,
 			if err != nil {
 				return oneLineErr(err)
 			}
-			printTrainResult(cmd.OutOrStdout(), res)
+			report.TrainText(cmd.OutOrStdout(), res)
 			return nil
 		}),
 	}
@@ -70,24 +66,4 @@ func progressWriter(w io.Writer, quiet bool) io.Writer {
 		return nil
 	}
 	return w
-}
-
-func printTrainResult(w io.Writer, res *train.Result) {
-	switch {
-	case res.ResumedFrom == res.Step:
-		fmt.Fprintf(w, "nothing to do: the run is complete at step %d\n", res.Step)
-	default:
-		if res.ResumedFrom >= 0 {
-			fmt.Fprintf(w, "resumed from step %d\n", res.ResumedFrom)
-		}
-		fmt.Fprintf(w, "trained to step %d (%d tokens) in %s; final loss %.4f", res.Step, res.Tokens, res.Elapsed.Round(1e7), res.Loss)
-		if !math.IsNaN(res.EvalLoss) {
-			fmt.Fprintf(w, ", held-out %.4f", res.EvalLoss)
-		}
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "run directory: %s\n", res.Dir)
-	fmt.Fprintf(w, "  config:      %s\n", filepath.Join(res.Dir, run.ConfigFile))
-	fmt.Fprintf(w, "  metrics:     %s\n", filepath.Join(res.Dir, run.MetricsFile))
-	fmt.Fprintf(w, "  checkpoints: %s (%d written)\n", filepath.Join(res.Dir, run.CheckpointsDir), len(res.Checkpoints))
 }
