@@ -52,6 +52,9 @@ func (m *Model) Backward(p *Pass, grads *Params, opt *BackwardOptions) (err erro
 	if opt == nil {
 		opt = &BackwardOptions{}
 	}
+	if p.kv != nil {
+		return errors.New("models: Backward needs a pass run without a key/value cache")
+	}
 	if p.noGrad {
 		return errors.New("models: Backward needs a pass run without Options.NoGrad")
 	}

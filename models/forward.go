@@ -48,6 +48,11 @@ type Options struct {
 	// hook may hold views of them (a cache without copies) while every other
 	// buffer is recycled.
 	Keep func(name string) bool
+	// KV, if set, is a key/value cache holding the positions already run:
+	// tokens are the next positions, attending to the cached keys and
+	// values, and their own keys and values join the cache (see KVCache).
+	// Hooks see the new positions only; Backward refuses such a pass.
+	KV *KVCache
 }
 
 // Pass holds one forward pass: its inputs, its outputs and every activation
@@ -69,6 +74,8 @@ type Pass struct {
 	split    bool
 	retained bool
 	noGrad   bool
+	kv       *KVCache // with Options.KV: the cache, and off the position of the first token
+	off      int
 
 	mem        arena     // every buffer below, for Release
 	embed, pos []float32 // [B,T,C] hook_embed, hook_pos_embed (nil with rotary positions)
@@ -210,6 +217,17 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (_ 
 		r.keep = opt.Keep
 	}
 	p := &Pass{B: B, T: T, Tokens: tokens, Targets: targets, result: opt.AttnResult, split: opt.SplitInputs, noGrad: opt.NoGrad}
+	if opt.KV != nil {
+		if err := opt.KV.check(m.Config, B, T); err != nil {
+			return nil, err
+		}
+		p.kv, p.off = opt.KV, opt.KV.Len
+		defer func() {
+			if err == nil {
+				opt.KV.Len += T
+			}
+		}()
+	}
 
 	x, err := m.embedForward(r, p) // [B,T,C] resid_pre of block 0
 	if err != nil {

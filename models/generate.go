@@ -34,9 +34,11 @@ type SampleOptions struct {
 }
 
 // Generate continues each prompt (all of one length) by n sampled tokens
-// and returns the prompts with their continuations. Each step runs the
-// model on the whole sequence so far (there is no key/value cache), so it
-// costs O(n·T²) attention; hooks see every position at every step.
+// and returns the prompts with their continuations. It runs the prompts
+// once and then each new token alone against a key/value cache (KVCache),
+// so hooks see the prompt's positions at the first step and one new
+// position at each later step, as TransformerLens's generate does with
+// its cache.
 func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, error) {
 	if len(prompts) == 0 || n < 0 {
 		return nil, fmt.Errorf("models: generate needs prompts and n ≥ 0, got %d prompts and n = %d", len(prompts), n)
@@ -66,13 +68,14 @@ func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, err
 	}
 	probs := make([]float64, V)
 	idx := make([]int, V)
+	kv := m.NewKVCache(B)
+	tokens := make([]int, 0, B*T0)
+	for _, p := range prompts {
+		tokens = append(tokens, p...)
+	}
 	for step := 0; step < n; step++ {
-		T := T0 + step
-		tokens := make([]int, 0, B*T)
-		for _, row := range out {
-			tokens = append(tokens, row...)
-		}
-		pass, err := m.Forward(tokens, B, T, nil, &Options{Hook: opt.Hook, NoGrad: true})
+		T := len(tokens) / B // the prompts, then one new token per row
+		pass, err := m.Forward(tokens, B, T, nil, &Options{Hook: opt.Hook, NoGrad: true, KV: kv})
 		if err != nil {
 			return nil, err
 		}
@@ -87,6 +90,10 @@ func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, err
 			done[b] = opt.UseStop && t == opt.Stop
 		}
 		pass.Release()
+		tokens = tokens[:0]
+		for _, row := range out {
+			tokens = append(tokens, row[len(row)-1])
+		}
 	}
 	return out, nil
 }

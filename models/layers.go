@@ -33,14 +33,17 @@ func (m *Model) embedForward(r runner, p *Pass) ([]float32, error) {
 	x := ar.get(N * C)
 	copy(x, p.embed)
 	if !c.HasPosEmbed() {
-		p.cos, p.sin = ar.get(T*c.RotaryDim/2), ar.get(T*c.RotaryDim/2)
-		rotaryTables(p.cos, p.sin, T, c.RotaryDim, c.RotaryBase)
+		// With a key/value cache the tokens sit at positions off..off+T−1.
+		n, h := p.off+T, c.RotaryDim/2
+		cos, sin := ar.get(n*h), ar.get(n*h)
+		rotaryTables(cos, sin, n, c.RotaryDim, c.RotaryBase)
+		p.cos, p.sin = cos[p.off*h:], sin[p.off*h:]
 		return x, nil
 	}
 	wpe := m.Params.slice("wpe.weight")
 	p.pos = ar.get(N * C)
 	for i := range p.Tokens {
-		t := i % T
+		t := i%T + p.off
 		copy(p.pos[i*C:(i+1)*C], wpe[t*C:(t+1)*C])
 	}
 	if err := r.fire(ActName("pos_embed", 0), p.pos, B, T, C); err != nil {
@@ -233,7 +236,12 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 			return err
 		}
 	}
-	if err := m.attention(r, la, l, a, B, T); err != nil {
+	if p.kv != nil {
+		err = m.attentionCached(r, la, p, l, a)
+	} else {
+		err = m.attention(r, la, l, a, B, T)
+	}
+	if err != nil {
 		return err
 	}
 
