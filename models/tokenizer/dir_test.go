@@ -55,3 +55,22 @@ func TestForDir(t *testing.T) {
 		}
 	}
 }
+
+// TestForDirJSON: a directory with tokenizer.json alone gets it; one with
+// vocab.json and merges.txt as well keeps GPT-2's BPE.
+func TestForDirJSON(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "tokenizer_json", "llama2")
+	tok, err := ForDir(dir, 1000, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tok.(*HF); !ok {
+		t.Fatalf("ForDir gave %T, want *HF", tok)
+	}
+	if ids := EncodeSpecial(tok, "Hello"); len(ids) == 0 || ids[0] != tok.BOS() {
+		t.Errorf("EncodeSpecial(Hello) = %v: want Llama's <s> first", ids)
+	}
+	if _, err := ForDir(dir, 100, false); err == nil || !strings.Contains(err.Error(), "442 tokens but the model's vocabulary holds 100") {
+		t.Errorf("small vocabulary: %v", err)
+	}
+}
