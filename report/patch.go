@@ -3,7 +3,6 @@ package report
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/viz"
@@ -153,27 +152,5 @@ func Patch(in PatchInput) (*viz.Report, error) {
 // patchScale is the largest effect of any activation-patching heatmap (1 when all are zero):
 // the bound of the colour scale they share.
 func patchScale(a *circuits.PatchResult) float64 {
-	m := 0.0
-	for _, z := range [][][]float64{a.Resid, a.AttnOut, a.MLPOut, a.Heads} {
-		for _, row := range z {
-			for _, v := range row {
-				if finite(v) {
-					m = max(m, math.Abs(v))
-				}
-			}
-		}
-	}
-	for _, hs := range a.HeadPos {
-		for _, row := range hs {
-			for _, v := range row {
-				if finite(v) {
-					m = max(m, math.Abs(v))
-				}
-			}
-		}
-	}
-	if m == 0 {
-		return 1
-	}
-	return m
+	return maxAbs(append([][][]float64{a.Resid, a.AttnOut, a.MLPOut, a.Heads}, a.HeadPos...)...)
 }

@@ -36,11 +36,7 @@ text that must encode to one token each; with --tokens-mode, prompts are
 comma-separated token ids and --answer/--wrong are token ids.`,
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
-			return runPatch(cmd.OutOrStdout(), progressWriter(cmd.ErrOrStderr(), false), patchArgs{
-				model: v.GetString("model"), clean: v.GetString("clean"), corrupted: v.GetString("corrupted"),
-				answer: v.GetString("answer"), wrong: v.GetString("wrong"), tokensMode: v.GetBool("tokens-mode"),
-				out: v.GetString("out"), top: v.GetInt("top"), json: v.GetBool("json"),
-			})
+			return runPatch(cmd.OutOrStdout(), progressWriter(cmd.ErrOrStderr(), false), v)
 		}),
 	}
 	addModelFlag(cmd)
@@ -57,37 +53,30 @@ comma-separated token ids and --answer/--wrong are token ids.`,
 	return cmd
 }
 
-type patchArgs struct {
-	model, clean, corrupted, answer, wrong string
-	tokensMode                             bool
-	out                                    string
-	top                                    int
-	json                                   bool
-}
-
-// runPatch runs the patching experiments of a; progress, if not nil, gets a
-// line counting the forward passes (one per patched cell; thousands for a
-// GPT-2-sized model), redrawn in place.
-func runPatch(w, progress io.Writer, a patchArgs) error {
-	if a.model == "" {
+// runPatch runs the patching experiments of the settings v; progress, if not nil, gets a
+// line counting the forward passes (one per patched cell; thousands for a GPT-2-sized model),
+// redrawn in place.
+func runPatch(w, progress io.Writer, v *viper.Viper) error {
+	dir, tokensMode, out := v.GetString("model"), v.GetBool("tokens-mode"), v.GetString("out")
+	switch {
+	case dir == "":
 		return errors.New("--model is required")
-	}
-	if a.clean == "" || a.corrupted == "" {
+	case v.GetString("clean") == "" || v.GetString("corrupted") == "":
 		return errors.New("give both --clean and --corrupted")
-	}
-	if a.answer == "" || a.wrong == "" {
+	case v.GetString("answer") == "" || v.GetString("wrong") == "":
 		return errors.New("give both --answer and --wrong")
 	}
-	m, err := models.Load(a.model)
+	m, err := models.Load(dir)
 	if err != nil {
 		return err
 	}
-	prompt := func(flag, s string) ([]int, tokenizer.Tokenizer, error) {
+	prompt := func(flag string) ([]int, tokenizer.Tokenizer, error) {
+		s := v.GetString(flag)
 		tokens, text := "", s
-		if a.tokensMode {
+		if tokensMode {
 			tokens, text = s, ""
 		}
-		seqs, tok, err := promptTokens(m, a.model, tokens, text)
+		seqs, tok, err := promptTokens(m, dir, tokens, text)
 		if err == nil && len(seqs) != 1 {
 			err = fmt.Errorf("give one prompt, not %d", len(seqs))
 		}
@@ -96,48 +85,41 @@ func runPatch(w, progress io.Writer, a patchArgs) error {
 		}
 		return seqs[0], tok, nil
 	}
-	clean, tok, err := prompt("clean", a.clean)
+	clean, tok, err := prompt("clean")
 	if err != nil {
 		return err
 	}
-	corrupted, _, err := prompt("corrupted", a.corrupted)
+	corrupted, _, err := prompt("corrupted")
 	if err != nil {
 		return err
 	}
 	if len(clean) != len(corrupted) {
 		return fmt.Errorf("the clean prompt has %d tokens and the corrupted one %d; patching needs equal lengths", len(clean), len(corrupted))
 	}
-	answer, err := answerToken(m, tok, "answer", a.answer, a.tokensMode)
+	answer, err := answerToken(m, tok, "answer", v.GetString("answer"), tokensMode)
 	if err != nil {
 		return err
 	}
-	wrong, err := answerToken(m, tok, "wrong", a.wrong, a.tokensMode)
+	wrong, err := answerToken(m, tok, "wrong", v.GetString("wrong"), tokensMode)
 	if err != nil {
 		return err
 	}
 	var po circuits.PatchOptions
 	if progress != nil {
-		po.Progress = func(done, total int) {
-			if done == total || done%16 == 0 {
-				fmt.Fprintf(progress, "\rpatch: %d/%d forward passes", done, total)
-			}
-			if done == total {
-				fmt.Fprintln(progress)
-			}
-		}
+		po.Progress = report.PatchProgress(progress)
 	}
 	res, err := circuits.PatchAll(m, clean, corrupted, answer, wrong, po)
 	if err != nil {
 		return err
 	}
-	in := report.PatchInputFor(a.model, res, tok)
-	if err := report.WritePage(a.out, func() (*viz.Report, error) { return report.Patch(in) }); err != nil {
+	in := report.PatchInputFor(dir, res, tok)
+	if err := report.WritePage(out, func() (*viz.Report, error) { return report.Patch(in) }); err != nil {
 		return err
 	}
-	if a.json {
-		return printJSON(w, map[string]any{"activation": res.Activation, "attribution": res.Attribution, "dla": res.DLA, "report": a.out})
+	if v.GetBool("json") {
+		return printJSON(w, map[string]any{"activation": res.Activation, "attribution": res.Attribution, "dla": res.DLA, "report": out})
 	}
-	report.PatchText(w, in, a.top, a.out)
+	report.PatchText(w, in, v.GetInt("top"), out)
 	return nil
 }
 
