@@ -144,15 +144,16 @@ func TrackText(w io.Writer, res *probes.TrackResult, page string) {
 func PatchInputFor(dir string, s *circuits.PatchSuite, tok tokenizer.Tokenizer) PatchInput {
 	in := PatchInput{Model: dir, Activation: s.Activation, Attribution: s.Attribution, DLA: s.DLA}
 	if tok != nil {
+		one := TokenLabel(tok)
 		label := func(ids []int) []string {
 			out := make([]string, len(ids))
 			for i, id := range ids {
-				out[i] = strconv.Quote(tok.Decode([]int{id}))
+				out[i] = one(id)
 			}
 			return out
 		}
 		in.Clean, in.Corrupted = label(s.Activation.Clean), label(s.Activation.Corrupted)
-		in.Answer, in.Wrong = label([]int{s.Activation.Answer})[0], label([]int{s.Activation.Wrong})[0]
+		in.Answer, in.Wrong = one(s.Activation.Answer), one(s.Activation.Wrong)
 	}
 	return in
 }
@@ -265,5 +266,61 @@ func PredictionsText(w io.Writer, results [][]models.Prediction, T int, labelled
 			}
 			fmt.Fprintf(w, "%3d. token %-6d p=%.4f  logit=%8.4f%s\n", i+1, p.Token, p.Prob, p.Logit, label)
 		}
+	}
+}
+
+// TokenLabel returns a function naming token ids: their text, quoted, when tok is set, else
+// the id.
+func TokenLabel(tok tokenizer.Tokenizer) func(int) string {
+	return func(id int) string {
+		if tok == nil {
+			return strconv.Itoa(id)
+		}
+		return strconv.Quote(tok.Decode([]int{id}))
+	}
+}
+
+// LensText prints a logit or tuned lens (circuits.ApplyLens): the top token by layer and
+// position, each named by label, and each layer's mean KL to the final distribution.
+func LensText(w io.Writer, l *circuits.Lens, label func(int) string, page string) {
+	fmt.Fprintf(w, "%s lens: top token by layer (rows) and position (columns)\n", l.Kind)
+	fmt.Fprintf(w, "%-7s", "")
+	for _, t := range l.Tokens {
+		fmt.Fprintf(w, " %8.8s", label(t))
+	}
+	fmt.Fprintf(w, " %9s\n", "mean KL")
+	for i, name := range l.Layers {
+		fmt.Fprintf(w, "%-7s", name)
+		for _, top := range l.Top[i] {
+			fmt.Fprintf(w, " %8.8s", label(top[0].Token))
+		}
+		fmt.Fprintf(w, " %9.4f\n", l.MeanKL[i])
+	}
+	reportLine(w, "", page)
+}
+
+// DiscoveryText prints a circuit found by edge attribution patching (circuits.Discovery):
+// the metric, the circuit's size and faithfulness, how each method's scores correlate with
+// the true edge effects, the top edges and the faithfulness curve.
+func DiscoveryText(w io.Writer, d *circuits.Discovery, top int) {
+	fmt.Fprintf(w, "%s (%s, %d pairs): clean %.4g, corrupted %.4g\n", d.Method, d.Metric, d.Pairs, d.Clean, d.Corrupted)
+	fmt.Fprintf(w, "circuit (%s): %d of %d edges, faithfulness %.3f\n", d.Selection, d.CircuitEdges, len(d.Edges), d.Faithfulness)
+	for _, ms := range d.Methods {
+		if !math.IsNaN(float64(ms.Spearman)) {
+			fmt.Fprintf(w, "%-6s vs true edge effects: Spearman %.3f, Pearson %.3f\n", ms.Method, ms.Spearman, ms.Pearson)
+		}
+	}
+	fmt.Fprintf(w, "%-24s %10s %10s  %s\n", "edge", "score", "effect", "in circuit")
+	for _, i := range d.TopEdges()[:min(top, len(d.Edges))] {
+		e := d.Edges[i]
+		in := ""
+		if e.InCircuit {
+			in = "yes"
+		}
+		fmt.Fprintf(w, "%-24s %10.4g %10.4g  %s\n", e.Name, e.Score, e.Effect, in)
+	}
+	fmt.Fprintln(w, "faithfulness by circuit size (edges after pruning):")
+	for _, c := range d.Curve {
+		fmt.Fprintf(w, "  %5d  %.3f\n", c.Edges, c.Faithfulness)
 	}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -69,7 +67,7 @@ changed in the corrupted prompt); --tasks reads JSON lines {"clean", "corrupted"
 			if v.GetBool("json") {
 				return printJSON(cmd.OutOrStdout(), d)
 			}
-			printDiscovery(cmd.OutOrStdout(), d, v.GetInt("top"))
+			report.DiscoveryText(cmd.OutOrStdout(), d, v.GetInt("top"))
 			if out != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", out)
 			}
@@ -117,27 +115,4 @@ func eapPairs(m *models.Model, dir, task, file string, induction circuits.Induct
 	// Without a tokenizer for the model, records must give token ids.
 	tok, _ := tokenizerIn(m, dir)
 	return circuits.ReadTasks(f, tok)
-}
-
-func printDiscovery(w io.Writer, d *circuits.Discovery, top int) {
-	fmt.Fprintf(w, "%s (%s, %d pairs): clean %.4g, corrupted %.4g\n", d.Method, d.Metric, d.Pairs, d.Clean, d.Corrupted)
-	fmt.Fprintf(w, "circuit (%s): %d of %d edges, faithfulness %.3f\n", d.Selection, d.CircuitEdges, len(d.Edges), d.Faithfulness)
-	for _, ms := range d.Methods {
-		if !math.IsNaN(float64(ms.Spearman)) {
-			fmt.Fprintf(w, "%-6s vs true edge effects: Spearman %.3f, Pearson %.3f\n", ms.Method, ms.Spearman, ms.Pearson)
-		}
-	}
-	fmt.Fprintf(w, "%-24s %10s %10s  %s\n", "edge", "score", "effect", "in circuit")
-	for _, i := range d.TopEdges()[:min(top, len(d.Edges))] {
-		e := d.Edges[i]
-		in := ""
-		if e.InCircuit {
-			in = "yes"
-		}
-		fmt.Fprintf(w, "%-24s %10.4g %10.4g  %s\n", e.Name, e.Score, e.Effect, in)
-	}
-	fmt.Fprintln(w, "faithfulness by circuit size (edges after pruning):")
-	for _, c := range d.Curve {
-		fmt.Fprintf(w, "  %5d  %.3f\n", c.Edges, c.Faithfulness)
-	}
 }

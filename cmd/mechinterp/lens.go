@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -51,7 +49,7 @@ position), and the KL divergence to the model's final distribution.`,
 				return err
 			}
 			if out := v.GetString("out"); out != "" {
-				page, err := report.LensPage(lens, tokenLabeler(tok))
+				page, err := report.LensPage(lens, report.TokenLabel(tok))
 				if err == nil {
 					err = page.WriteFile(out)
 				}
@@ -62,7 +60,7 @@ position), and the KL divergence to the model's final distribution.`,
 			if v.GetBool("json") {
 				return printJSON(cmd.OutOrStdout(), lens)
 			}
-			printLens(cmd.OutOrStdout(), lens, tokenLabeler(tok), v.GetString("out"))
+			report.LensText(cmd.OutOrStdout(), lens, report.TokenLabel(tok), v.GetString("out"))
 			return nil
 		}),
 	}
@@ -157,34 +155,4 @@ to the final distribution by layer for both lenses on held-out sequences.`,
 	addJSONFlag(cmd, "KL by layer")
 	addFlagFile(cmd)
 	return cmd
-}
-
-// tokenLabeler returns a function naming token ids: their text when the
-// model has a tokenizer, else the id.
-func tokenLabeler(tok tokenizer.Tokenizer) func(int) string {
-	return func(id int) string {
-		if tok == nil {
-			return strconv.Itoa(id)
-		}
-		return strconv.Quote(tok.Decode([]int{id}))
-	}
-}
-
-func printLens(w io.Writer, l *circuits.Lens, label func(int) string, page string) {
-	fmt.Fprintf(w, "%s lens: top token by layer (rows) and position (columns)\n", l.Kind)
-	fmt.Fprintf(w, "%-7s", "")
-	for _, t := range l.Tokens {
-		fmt.Fprintf(w, " %8.8s", label(t))
-	}
-	fmt.Fprintf(w, " %9s\n", "mean KL")
-	for i, name := range l.Layers {
-		fmt.Fprintf(w, "%-7s", name)
-		for _, top := range l.Top[i] {
-			fmt.Fprintf(w, " %8.8s", label(top[0].Token))
-		}
-		fmt.Fprintf(w, " %9.4f\n", l.MeanKL[i])
-	}
-	if page != "" {
-		fmt.Fprintf(w, "report: %s\n", page)
-	}
 }
