@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -35,14 +36,8 @@ sample against sqrt(KL(best-of-n || policy)) = sqrt(log n - (n-1)/n), n = 1, 2,
 				return err
 			}
 			out := v.GetString("out")
-			if err := report.WritePage(out, func() (*viz.Report, error) { return report.BestOfN(res) }); err != nil {
-				return err
-			}
-			if v.GetBool("json") {
-				return printJSON(cmd.OutOrStdout(), res)
-			}
-			report.BestOfNText(cmd.OutOrStdout(), res, out)
-			return nil
+			return show(cmd.OutOrStdout(), out, func() (*viz.Report, error) { return report.BestOfN(res) }, v.GetBool("json"), res,
+				func(w io.Writer) { report.BestOfNText(w, res, out) })
 		}),
 	}
 	f := cmd.Flags()

@@ -51,12 +51,6 @@ func runCircuits(w io.Writer, dir, out string, asJSON bool, top int, seed uint64
 	if err != nil {
 		return err
 	}
-	if err := report.WritePage(out, func() (*viz.Report, error) { return report.Circuits(a, dir) }); err != nil {
-		return err
-	}
-	if asJSON {
-		return printJSON(w, map[string]any{"model": dir, "heads": a.Heads, "composition": a.Composition, "top_pairs": a.TopPairs(top), "report": out})
-	}
-	report.CircuitsText(w, a, dir, top, out)
-	return nil
+	return show(w, out, func() (*viz.Report, error) { return report.Circuits(a, dir) }, asJSON, map[string]any{"model": dir, "heads": a.Heads, "composition": a.Composition, "top_pairs": a.TopPairs(top), "report": out},
+		func(w io.Writer) { report.CircuitsText(w, a, dir, top, out) })
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
+	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 // The flags that several commands share, so that each spells and documents them once.
@@ -94,4 +96,23 @@ func modelPrompt(v *viper.Viper) (m *models.Model, dir string, seqs [][]int, tok
 // stops cleanly (a checkpoint saved, no half-written file).
 func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+}
+
+// jsonFlag reports whether --json is set, for commands that read their flags without settings.
+func jsonFlag(cmd *cobra.Command) bool {
+	j, _ := cmd.Flags().GetBool("json")
+	return j
+}
+
+// show writes the page build makes to out (report.WritePage: nothing when out is ""), then
+// prints data as JSON when asJSON is set (printJSON), else the readout text writes.
+func show(w io.Writer, out string, build func() (*viz.Report, error), asJSON bool, data any, text func(io.Writer)) error {
+	if err := report.WritePage(out, build); err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(w, data)
+	}
+	text(w)
+	return nil
 }

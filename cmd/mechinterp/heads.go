@@ -98,12 +98,6 @@ func runHeads(w io.Writer, v *viper.Viper) error {
 		return err
 	}
 	out := v.GetString("out")
-	if err := report.WritePage(out, func() (*viz.Report, error) { return report.Heads(s, dir) }); err != nil {
-		return err
-	}
-	if v.GetBool("json") {
-		return printJSON(w, report.HeadsJSON(s))
-	}
-	report.HeadsText(w, s, out)
-	return nil
+	return show(w, out, func() (*viz.Report, error) { return report.Heads(s, dir) }, v.GetBool("json"), report.HeadsJSON(s),
+		func(w io.Writer) { report.HeadsText(w, s, out) })
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -41,14 +42,8 @@ comma-separated token ids.`,
 				return err
 			}
 			out := v.GetString("out")
-			if err := report.WritePage(out, func() (*viz.Report, error) { return report.OOD(res, dir, data) }); err != nil {
-				return err
-			}
-			if v.GetBool("json") {
-				return printJSON(cmd.OutOrStdout(), res)
-			}
-			report.OODText(cmd.OutOrStdout(), res, data, out)
-			return nil
+			return show(cmd.OutOrStdout(), out, func() (*viz.Report, error) { return report.OOD(res, dir, data) }, v.GetBool("json"), res,
+				func(w io.Writer) { report.OODText(w, res, data, out) })
 		}),
 	}
 	addModelFlag(cmd)

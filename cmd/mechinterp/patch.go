@@ -113,14 +113,8 @@ func runPatch(w, progress io.Writer, v *viper.Viper) error {
 		return err
 	}
 	in := report.PatchInputFor(dir, res, tok)
-	if err := report.WritePage(out, func() (*viz.Report, error) { return report.Patch(in) }); err != nil {
-		return err
-	}
-	if v.GetBool("json") {
-		return printJSON(w, map[string]any{"activation": res.Activation, "attribution": res.Attribution, "dla": res.DLA, "report": out})
-	}
-	report.PatchText(w, in, v.GetInt("top"), out)
-	return nil
+	return show(w, out, func() (*viz.Report, error) { return report.Patch(in) }, v.GetBool("json"), map[string]any{"activation": res.Activation, "attribution": res.Attribution, "dla": res.DLA, "report": out},
+		func(w io.Writer) { report.PatchText(w, in, v.GetInt("top"), out) })
 }
 
 // answerToken reads --answer or --wrong: a token id in tokens mode, else text

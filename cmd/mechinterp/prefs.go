@@ -88,14 +88,8 @@ func runPrefsTrain(w, progress io.Writer, cfg lab.PrefsConfig, out string, quiet
 		return err
 	}
 	page := filepath.Join(out, lab.ReportFile)
-	if err := report.WritePage(page, func() (*viz.Report, error) { return report.Prefs(res) }); err != nil {
-		return err
-	}
-	if asJSON {
-		return printJSON(w, res.History.Final)
-	}
-	report.PrefsText(w, res, page)
-	return nil
+	return show(w, page, func() (*viz.Report, error) { return report.Prefs(res) }, asJSON, res.History.Final,
+		func(w io.Writer) { report.PrefsText(w, res, page) })
 }
 
 func newPrefsReportCmd() *cobra.Command {
@@ -155,14 +149,8 @@ DIR/index.html from whatever cells are finished.`,
 				return err
 			}
 			page := filepath.Join(out, lab.ReportFile)
-			if err := report.WritePage(page, func() (*viz.Report, error) { return report.PrefsStudy(cfg.WithDefaults(), rows) }); err != nil {
-				return err
-			}
-			if j, _ := f.GetBool("json"); j {
-				return printJSON(cmd.OutOrStdout(), rows)
-			}
-			report.PrefsStudyText(cmd.OutOrStdout(), rows, cfg.WithDefaults().EvalComparisons, page)
-			return nil
+			return show(cmd.OutOrStdout(), page, func() (*viz.Report, error) { return report.PrefsStudy(cfg.WithDefaults(), rows) }, jsonFlag(cmd), rows,
+				func(w io.Writer) { report.PrefsStudyText(w, rows, cfg.WithDefaults().EvalComparisons, page) })
 		},
 	}
 	f := cmd.Flags()
@@ -191,14 +179,8 @@ func newPrefsAttributeCmd() *cobra.Command {
 				return err
 			}
 			out, _ := f.GetString("out")
-			if err := report.WritePage(out, func() (*viz.Report, error) { return report.Attribution(a, dir) }); err != nil {
-				return err
-			}
-			if j, _ := f.GetBool("json"); j {
-				return printJSON(cmd.OutOrStdout(), a)
-			}
-			report.AttributionText(cmd.OutOrStdout(), a, out)
-			return nil
+			return show(cmd.OutOrStdout(), out, func() (*viz.Report, error) { return report.Attribution(a, dir) }, jsonFlag(cmd), a,
+				func(w io.Writer) { report.AttributionText(w, a, out) })
 		},
 	}
 	f := cmd.Flags()

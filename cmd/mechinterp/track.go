@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -66,12 +67,6 @@ func runTrack(cmd *cobra.Command, dir string, v *viper.Viper) error {
 	if out == "" {
 		out = filepath.Join(dir, run.TrackDir, "track.html")
 	}
-	if err := report.WritePage(out, func() (*viz.Report, error) { return report.Track(res) }); err != nil {
-		return err
-	}
-	if v.GetBool("json") {
-		return printJSON(cmd.OutOrStdout(), res)
-	}
-	report.TrackText(cmd.OutOrStdout(), res, out)
-	return nil
+	return show(cmd.OutOrStdout(), out, func() (*viz.Report, error) { return report.Track(res) }, v.GetBool("json"), res,
+		func(w io.Writer) { report.TrackText(w, res, out) })
 }
