@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,13 +107,13 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 
 	var lines []string
 	for _, a := range ins {
-		s := fmt.Sprintf("%s: %d of %d features represented, D* = %s, geometry: %s", a.Label, represented(a.Norms), n, g3(a.DStar), orDefault(a.Geometry.Summary, "none"))
+		s := fmt.Sprintf("%s: %s, D* = %s, geometry: %s", a.Label, representedText(a, n), g3(a.DStar), orDefault(a.Geometry.Summary, "none"))
 		if a.Neurons != nil {
 			s += fmt.Sprintf(", %d of %d neurons polysemantic", a.Neurons.Polysemantic, len(a.Neurons.Monosemanticity))
 		}
 		lines = append(lines, s+".")
 	}
-	r.Section("Summary", strings.Join(lines, "\n\n"))
+	r.Section("Summary", strings.Join(lines, "\n\n")+"\n\n"+representedDefinition)
 
 	// Across sparsity, when the instances differ in density.
 	if dens := instanceDensities(ins); distinct(dens) > 1 {
@@ -135,11 +136,11 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 			ds, rep := make([]float64, len(ins)), make([]float64, len(ins))
 			for i, a := range ins {
 				ds[i] = a.DStar
-				rep[i] = float64(represented(a.Norms))
+				rep[i] = a.Represented
 			}
 			r.Section("Across sparsity", "How much superposition each instance uses, from dense (left) to sparse (right).")
 			r.Add(viz.Lines(viz.Spec{Title: "D* and represented features against sparsity", X: "1/(1-S)", Y: "D* (dimensions per feature)",
-				Caption: fmt.Sprintf("Left axis: D* = m/||W||_F^2 (1: one feature per dimension, below 1: superposition); right axis: features with ||W_i|| >= 0.5, more than m = %d only in superposition.", m)},
+				Caption: fmt.Sprintf("Left axis: D* = m/||W||_F^2 (1: one feature per dimension, below 1: superposition); right axis: features represented ||W||_F^2 = m/D*, more than m = %d only in superposition.", m)},
 				[]viz.Series{{Name: "D*", X: inv, Y: ds}, {Name: "features represented", X: inv, Y: rep, RightAxis: true}},
 				viz.LogX(), viz.YRight("features represented"), viz.HLine(1, "D* = 1"), viz.HLine(0.5, "D* = 1/2")))
 		}
@@ -217,8 +218,8 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 }
 
 func instanceText(a superposition.Analysis, n int) string {
-	s := fmt.Sprintf("Density 1-S = %s, final held-out loss %s, D* = %s, %d of %d features represented. Geometry: %s.",
-		g3(meanOr(a.Density, 0)), g3(a.FinalLoss), g3(a.DStar), represented(a.Norms), n, orDefault(a.Geometry.Summary, "none"))
+	s := fmt.Sprintf("Density 1-S = %s, final held-out loss %s, D* = %s, %s. Geometry: %s.",
+		g3(meanOr(a.Density, 0)), g3(a.FinalLoss), g3(a.DStar), representedText(a, n), orDefault(a.Geometry.Summary, "none"))
 	if len(a.Angles) > 0 {
 		var ang []string
 		for _, v := range a.Angles {
@@ -240,16 +241,17 @@ func sweepReport(r *viz.Report, sw *superposition.SweepResult) error {
 	inv := make([]float64, len(pts))
 	ds := make([]float64, len(pts))
 	rep := make([]float64, len(pts))
+	ind := make([]float64, len(pts))
 	vul := make([]float64, len(pts))
 	labels := make([]string, len(pts))
 	var lines []string
 	for j, p := range pts {
-		inv[j], ds[j], rep[j], vul[j] = p.InvDensity, p.Best.DStar, float64(p.Represented), p.MeanVulnerability
+		inv[j], ds[j], rep[j], ind[j], vul[j] = p.InvDensity, p.Best.DStar, p.Best.Represented, float64(p.Best.Individual), p.MeanVulnerability
 		labels[j] = "1-S = " + g3(p.Density)
-		lines = append(lines, fmt.Sprintf("1-S = %s: %d of %d features represented, D* = %s, geometry: %s.",
-			g3(p.Density), p.Represented, n, g3(p.Best.DStar), orDefault(p.Best.Geometry.Summary, "none")))
+		lines = append(lines, fmt.Sprintf("1-S = %s: %s, D* = %s, geometry: %s.",
+			g3(p.Density), representedText(p.Best, n), g3(p.Best.DStar), orDefault(p.Best.Geometry.Summary, "none")))
 	}
-	r.Section("Summary", strings.Join(lines, "\n\n"))
+	r.Section("Summary", strings.Join(lines, "\n\n")+"\n\n"+representedDefinition)
 
 	r.Section("Dimensionality", "D* is the number of dimensions per represented feature; D_i is the fraction of a dimension feature i gets. Both stick at the fractions of regular structures.")
 	r.Add(viz.Lines(viz.Spec{Title: "D* against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "D* = m / ||W||_F^2",
@@ -272,9 +274,10 @@ func sweepReport(r *viz.Report, sw *superposition.SweepResult) error {
 		Caption: "Each small dot is one feature's D_i at one density, the other series is D*; dots cluster on the dashed sticky fractions: 1 dedicated, 3/4 tetrahedron, 2/3 triangle, 1/2 antipodal pair, 2/5 pentagon, 3/8 square antiprism, 0 dropped."},
 		[]viz.Series{{Name: "D_i", X: dx, Y: dy, Labels: dl}, {Name: "D*", X: inv, Y: ds, Labels: labels}}, append(stickyOpts, viz.Height(520))...))
 
-	r.Add(viz.Lines(viz.Spec{Title: "Features represented against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "features with ||W_i|| >= 0.5",
-		Caption: fmt.Sprintf("Above the dashed line at m = %d the model represents more features than it has dimensions: superposition.", m)},
-		[]viz.Series{{Name: "represented", X: inv, Y: rep, Labels: labels}}, viz.LogX(), viz.HLine(float64(m), "m")))
+	r.Add(viz.Lines(viz.Spec{Title: "Features represented against 1/(1-S)", X: "1/(1-S) (log scale)", Y: "features",
+		Caption: fmt.Sprintf("Represented = ||W||_F^2 = m/D*; individually = features with ||W_i|| >= 0.5. Dense, the model spreads its m dimensions over all features, so few or none stand alone though m are represented; above the dashed line at m = %d it represents more features than it has dimensions: superposition.", m)},
+		[]viz.Series{{Name: "represented ||W||_F^2", X: inv, Y: rep, Labels: labels}, {Name: "individually (||W_i|| >= 0.5)", X: inv, Y: ind, Labels: labels}},
+		viz.LogX(), viz.HLine(float64(m), "m")))
 	r.Add(viz.Scatter(viz.Spec{Title: "Adversarial vulnerability against D*", X: "D*", Y: "mean vulnerability 1/sqrt(D_i)",
 		Caption: "Each point is one density: the less room per feature (smaller D*), the larger the worst-case effect of a unit input perturbation on represented features; 1 means no superposition."},
 		[]viz.Series{{Name: "densities", X: ds, Y: vul, Labels: labels}}, viz.HLine(1, "no superposition")))
@@ -327,7 +330,7 @@ func sweepReport(r *viz.Report, sw *superposition.SweepResult) error {
 		// pentagon forms.
 		k := 0
 		for j, p := range pts {
-			if p.Represented > pts[k].Represented || (p.Represented == pts[k].Represented && p.Density < pts[k].Density) {
+			if p.Best.Individual > pts[k].Best.Individual || (p.Best.Individual == pts[k].Best.Individual && p.Density < pts[k].Density) {
 				k = j
 			}
 		}
@@ -346,7 +349,8 @@ func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 	}
 	r.Section("How to read the phase diagrams",
 		"All features have importance 1 except the last, the extra feature, whose relative importance runs along the x axis; all share the density 1-S, which falls down the rows. "+
-			"Each cell is the best of several seeds. The extra feature is not represented when ||W_extra|| < 0.5, has a dedicated dimension when its interference is below 0.2, and is in superposition otherwise.")
+			"Each cell is the best of several seeds. The extra feature is not represented when ||W_extra|| < 0.5, has a dedicated dimension when its interference is below 0.2, and is in superposition otherwise. "+
+			"Beside each measured diagram is the theoretical one of Elhage et al. 2022: the exact expected loss of the paper's natural configurations (2 -> 1: W = [1,0], [0,1], [1,-1]; 3 -> 2: W ignoring [0,0,1], [1,0,0], [0,1,1] or [1,1,0]), unit-norm columns and optimal biases; a cell agrees when the measured phase is the phase of the cheapest configuration.")
 	for _, ph := range phases {
 		if ph == nil || len(ph.Densities) == 0 || len(ph.Importances) == 0 {
 			return errors.New("empty phase diagram")
@@ -375,10 +379,26 @@ func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 				counts[c]++
 			}
 		}
-		r.Section("Phase diagram: "+shape, fmt.Sprintf("%d cells not represented, %d with a dedicated dimension, %d in superposition.", counts[0], counts[1], counts[2]))
+		text := fmt.Sprintf("%d cells not represented, %d with a dedicated dimension, %d in superposition.", counts[0], counts[1], counts[2])
+		if len(ph.TheoryCode) == len(ph.Densities) {
+			text += "\n\n" + theoryText(ph)
+		}
+		r.Section("Phase diagram: "+shape, text)
 		r.Add(viz.Heatmap(viz.Spec{Title: "Phase of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
-			Caption: "Colour is the phase: white (0) not represented, mid blue (1) dedicated dimension, dark blue (2) superposition; superposition takes over as density falls (lower rows)."},
+			Caption: "Measured: colour is the phase, white (0) not represented, mid blue (1) dedicated dimension, dark blue (2) superposition; superposition takes over as density falls (lower rows)."},
 			x, y, codes, viz.ColorRange(0, 2)))
+		if len(ph.TheoryCode) == len(ph.Densities) {
+			theory := make([][]float64, len(ph.TheoryCode))
+			for i, row := range ph.TheoryCode {
+				theory[i] = make([]float64, len(row))
+				for j, c := range row {
+					theory[i][j] = float64(c)
+				}
+			}
+			r.Add(viz.Heatmap(viz.Spec{Title: "Phase the theory predicts, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
+				Caption: "The paper's toy model of the toy model: the phase of the cheapest natural configuration, same colours as the measured diagram above. Where configurations tie (importance 1, dense) the first is drawn and either counts as agreeing."},
+				x, y, theory, viz.ColorRange(0, 2)))
+		}
 		r.Add(viz.Heatmap(viz.Spec{Title: "Norm ||W_extra|| of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
 			Caption: "Dark: the extra feature is represented (norm near 1); pale: dropped (norm near 0)."},
 			x, y, ph.ExtraNorm))
@@ -387,6 +407,31 @@ func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 			x, y, ph.ExtraInterference))
 	}
 	return nil
+}
+
+// deadDefinition says over which window dead features and densities are
+// counted.
+func deadDefinition(window int) string {
+	return fmt.Sprintf("A feature is dead when it fired on none of the last %d training samples (SAELens's dead-feature window); the feature densities are counted over the same samples. L0 and variance explained are measured after training on the evaluation rows.", window)
+}
+
+// theoryText says how many cells of a phase diagram agree with the
+// theoretical model, and which do not.
+func theoryText(ph *superposition.PhaseResult) string {
+	cells := len(ph.Densities) * len(ph.Importances)
+	s := fmt.Sprintf("Agreement with the paper's theoretical phase boundaries: %d of %d cells (%.0f%%).", ph.Matches, cells, 100*ph.Agreement)
+	var off []string
+	for a := range ph.Densities {
+		for b := range ph.Importances {
+			if a < len(ph.Phase) && b < len(ph.Phase[a]) && !slices.Contains(strings.Split(ph.Theory[a][b], superposition.TheoryTie), ph.Phase[a][b]) {
+				off = append(off, fmt.Sprintf("1-S = %s, importance %s: measured %s, theory %s", g3(ph.Densities[a]), g3(ph.Importances[b]), ph.Phase[a][b], ph.Theory[a][b]))
+			}
+		}
+	}
+	if len(off) > 0 {
+		s += " Disagreeing: " + strings.Join(off, "; ") + "."
+	}
+	return s
 }
 
 // ---- Sparse autoencoders ----
@@ -455,7 +500,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 				f, g3(run.Config.L1), g3(run.L0), g3(run.FVE), run.Dead, g3(run.MMCS)))
 		}
 	}
-	r.Section("SAE metrics", "One SAE per dictionary size F and L1 coefficient λ.\n\n"+strings.Join(lines, "\n\n"))
+	r.Section("SAE metrics", "One SAE per dictionary size F and L1 coefficient λ. "+deadDefinition(ex.Runs[0].Config.DeadWindow)+"\n\n"+strings.Join(lines, "\n\n"))
 	r.Add(viz.Lines(viz.Spec{Title: "MMCS against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "MMCS",
 		Caption: "Mean over true features of the best cosine with any dictionary atom: 1 means every true feature has an exactly aligned atom; above the dashed 0.95 the features are recovered."},
 		perSize(func(s sae.Result) float64 { return s.MMCS }), viz.LogX(), viz.HLine(0.95, "0.95")))
@@ -466,7 +511,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 		Caption: "1 - SSE/SST of the reconstruction: near 1 the SAE reconstructs the activations; it falls when λ is so large that the code is too sparse."},
 		perSize(func(s sae.Result) float64 { return s.FVE }), viz.LogX(), viz.HLine(1, "1")))
 	r.Add(viz.Lines(viz.Spec{Title: "Dead features against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "dead features",
-		Caption: "Dictionary features that never fired in the last training window: a large λ or an oversized dictionary kills features."},
+		Caption: "Dictionary features that fired on none of the last training samples (the window above; the 'never' bar of the density histograms): a large λ or an oversized dictionary kills features."},
 		perSize(func(s sae.Result) float64 { return float64(s.Dead) }), viz.LogX()))
 	var fr []viz.Series
 	for _, f := range sizes {
@@ -495,7 +540,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 		Caption: fmt.Sprintf("One line per λ: a dictionary needs at least as many atoms as true features (%d) to reach an MMCS near 1.", len(ex.TrueFeatures))},
 		bySizeSeries, viz.LogX(), viz.HLine(0.95, "0.95")))
 
-	r.Section("Feature density", "How often each dictionary feature fires, on a log scale (Bricken et al. 2023).")
+	r.Section("Feature density", "How often each dictionary feature fires, on a log scale (Bricken et al. 2023), counted over the same last training samples as dead features, so the 'never' bar holds exactly the dead ones.")
 	for _, f := range sizes {
 		h0 := bySize[f][0].Histogram
 		if len(h0.Counts) == 0 || len(h0.Edges) != len(h0.Counts)+1 {
@@ -518,7 +563,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 			series = append(series, viz.Series{Name: "λ = " + g3(run.Config.L1), Y: y})
 		}
 		r.Add(viz.Bars(viz.Spec{Title: fmt.Sprintf("Feature-density histogram, F = %d", f), X: "log10 of firing frequency (bin start)", Y: "dictionary features",
-			Caption: "Bars count dictionary features by how often they fire (log10 bins; 'never' = dead on the evaluation rows); a healthy SAE has no mass at 'never' and a bump near the true feature density."},
+			Caption: "Bars count dictionary features by how often they fire over the dead window (log10 bins; 'never' = the dead features); a healthy SAE has no mass at 'never' and a bump near the true feature density."},
 			cats, series))
 	}
 
@@ -736,14 +781,12 @@ func neuronNames(m int) []string {
 	return out
 }
 
-func represented(norms []float64) int {
-	c := 0
-	for _, v := range norms {
-		if v >= 0.5 {
-			c++
-		}
-	}
-	return c
+// representedDefinition is the pages' definition of "represented".
+const representedDefinition = "Represented counts ||W||_F^2 = sum_i ||W_i||^2 (Elhage et al. 2022: about 1 per represented feature, 0 per dropped one; basis-independent, so D* = m / represented). Individually represented counts features with ||W_i|| >= 0.5, a direction of their own: dense features of equal importance get m dimensions spread over all of them, so few stand alone."
+
+// representedText is one instance's "represented" readout.
+func representedText(a superposition.Analysis, n int) string {
+	return fmt.Sprintf("%.1f of %d features represented, %d individually", a.Represented, n, a.Individual)
 }
 
 func instanceDensities(ins []superposition.Analysis) []float64 {

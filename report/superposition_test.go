@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -91,7 +92,7 @@ var spWant = map[string][]string{
 	"relu":           {"W^T W, 1-S=", "Bias b, 1-S=", "Feature norms ||W_i||, 1-S=", "D* and represented features against sparsity", "Training loss", "D* over training"},
 	"pentagon":       {"D* against 1/(1-S)", "Feature dimensionality D_i against 1/(1-S)", "Feature directions, 1-S = 0.1", "Held-out loss of every seed", "Feature dimensionality D_i over training", "Adversarial vulnerability against D*"},
 	"dimensionality": {"D* against 1/(1-S)", "Feature dimensionality D_i against 1/(1-S)", "Features represented against 1/(1-S)", "W^T W, 1-S = 0.01", "Training loss"},
-	"phase":          {"Phase of the extra feature, 2 features in 1 dimension", "Phase of the extra feature, 3 features in 2 dimensions", "Norm ||W_extra||", "Interference of the extra feature"},
+	"phase":          {"Phase of the extra feature, 2 features in 1 dimension", "Phase the theory predicts, 2 features in 1 dimension", "Phase of the extra feature, 3 features in 2 dimensions", "Phase the theory predicts, 3 features in 2 dimensions", "Norm ||W_extra||", "Interference of the extra feature"},
 	"neurons":        {"Neuron x feature weights W, 1-S=", "Neuron monosemanticity (W), 1-S=", "Neuron monosemanticity against sparsity", "W^T W, 1-S="},
 	"correlated":     {"Mean cosine within each feature set", "Feature directions, correlated sets", "Feature directions, anticorrelated sets", "Feature dimensionality D_i over training"},
 	"absolute":       {"Neuron x feature weights W1 (input to neurons)", "Neuron x feature weights W2 (neurons to outputs)", "Neuron monosemanticity (W2)"},
@@ -191,6 +192,33 @@ func TestSuperpositionReportDetails(t *testing.T) {
 	page = mustHTML(t, mustSP(t, spResult(t, "phase")))
 	if !strings.Contains(page, `"max":2,"min":0`) && !strings.Contains(page, `"min":0,"max":2`) {
 		t.Error("phase heatmap lacks a 0..2 colour scale")
+	}
+	// The agreement with the theory, as superposition.CompareTheory counts it.
+	for _, ph := range spResult(t, "phase").Phases {
+		want := fmt.Sprintf("Agreement with the paper&#39;s theoretical phase boundaries: %d of %d cells", ph.Matches, len(ph.Densities)*len(ph.Importances))
+		if !strings.Contains(page, want) {
+			t.Errorf("phase page lacks %q", want)
+		}
+	}
+	// Represented is ||W||_F^2 = m / D* on every line (so a dense D* = 1 reads m
+	// represented, not 0), and the page defines it.
+	page = mustHTML(t, mustSP(t, spResult(t, "dimensionality")))
+	lines := regexp.MustCompile(`1-S = [0-9.]+: ([0-9.]+) of 40 features represented, [0-9]+ individually, D\* = ([0-9.]+)`).FindAllStringSubmatch(page, -1)
+	if len(lines) != 3 || !strings.Contains(page, "Represented counts ||W||_F^2") {
+		t.Errorf("dimensionality page: %d summary lines, or no definition of represented", len(lines))
+	}
+	for _, l := range lines {
+		var rep, ds float64
+		fmt.Sscan(l[1], &rep)
+		fmt.Sscan(l[2], &ds)
+		if math.Abs(rep-4/ds) > 0.06 {
+			t.Errorf("%q: represented %v, want m/D* = %.2f", l[0], rep, 4/ds)
+		}
+	}
+	// The SAE page says over which window dead features count.
+	page = mustHTML(t, mustSP(t, spResult(t, "sae")))
+	if !strings.Contains(page, "fired on none of the last") {
+		t.Error("SAE page does not define its dead window")
 	}
 }
 

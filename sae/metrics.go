@@ -7,9 +7,9 @@ import (
 )
 
 // evaluate runs the first rows rows of x through the SAE and sets res's L0,
-// FinalMSE, FVE (against the predictor mean), Density and Histogram.
+// FinalMSE and FVE (against the predictor mean). Feature densities come from
+// training's dead window (fit), so the histogram's Never is the Dead count.
 func evaluate[T float32 | float64](s *state, x matrix[T], mean []float64, rows int, res *Result) {
-	fires := make([]int, s.f)
 	row := make([]float64, x.d)
 	var sse, sst float64
 	var l0 int
@@ -18,11 +18,6 @@ func evaluate[T float32 | float64](s *state, x matrix[T], mean []float64, rows i
 		e, _, a := s.accumulate(row, 0, 0)
 		sse += e
 		l0 += a
-		for k, v := range s.fa {
-			if v != 0 {
-				fires[k]++
-			}
-		}
 		for j := range row {
 			dv := row[j] - mean[j]
 			sst += dv * dv
@@ -33,11 +28,6 @@ func evaluate[T float32 | float64](s *state, x matrix[T], mean []float64, rows i
 	if sst > 0 {
 		res.FVE = 1 - sse/sst
 	}
-	res.Density = make([]float64, s.f)
-	for k, c := range fires {
-		res.Density[k] = float64(c) / float64(rows)
-	}
-	res.Histogram = DensityHistogram(res.Density, 20, -6)
 }
 
 // MMCS is the mean max cosine similarity between true feature directions and
@@ -74,7 +64,7 @@ type Histogram struct {
 	// Edges has len(Counts)+1 bin edges in log10(frequency).
 	Edges  []float64 `json:"edges"`
 	Counts []int     `json:"counts"`
-	// Never counts features that fired on no evaluation row (log10 = -Inf).
+	// Never counts features that never fired (log10 = -Inf): Result.Dead.
 	Never int `json:"never"`
 }
 

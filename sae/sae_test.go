@@ -231,3 +231,39 @@ func TestDensityHistogram(t *testing.T) {
 		t.Errorf("edges %v", h.Edges)
 	}
 }
+
+// Dead, Density and the histogram's Never bar come from the same window (the
+// last DeadWindow training samples), so they agree feature by feature; a
+// large L1 coefficient kills features, a small one none.
+func TestDeadIsHistogramNever(t *testing.T) {
+	data := normalRows(2000, 4, 3)
+	for _, tc := range []struct {
+		l1       float64
+		wantDead bool
+	}{{1e-4, false}, {30, true}} {
+		res, err := Train(context.Background(), data, 4, Config{DictSize: 16, L1: tc.l1, Steps: 300, Batch: 32, LR: 0.01, DeadWindow: 640, Seed: 2}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zero := 0
+		for _, p := range res.Density {
+			if p == 0 {
+				zero++
+			}
+			if p*640 != math.Round(p*640) {
+				t.Errorf("λ %v: density %v is not a count over the 640-sample window", tc.l1, p)
+			}
+		}
+		total := res.Histogram.Never
+		for _, c := range res.Histogram.Counts {
+			total += c
+		}
+		t.Logf("λ %v: dead %d, never %d, density 0 for %d", tc.l1, res.Dead, res.Histogram.Never, zero)
+		if res.Dead != res.Histogram.Never || res.Dead != zero || total != 16 {
+			t.Errorf("λ %v: dead %d, histogram never %d, zero density %d, histogram total %d of 16", tc.l1, res.Dead, res.Histogram.Never, zero, total)
+		}
+		if (res.Dead > 0) != tc.wantDead {
+			t.Errorf("λ %v: %d dead, want dead features: %v", tc.l1, res.Dead, tc.wantDead)
+		}
+	}
+}

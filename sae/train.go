@@ -35,11 +35,12 @@ type Result struct {
 	FVE float64 `json:"fve"`
 	// FinalMSE is mean ||x - x_hat||^2 on the evaluation rows.
 	FinalMSE float64 `json:"final_mse"`
-	// Dead counts features that did not fire over the last DeadWindow
-	// training samples.
+	// Dead counts features that fired on none of the last DeadWindow
+	// training samples (SAELens's dead_feature_window, counted in samples).
 	Dead int `json:"dead"`
-	// Density[f] is the fraction of evaluation rows on which feature f
-	// fires; Histogram bins log10 of it.
+	// Density[f] is the fraction of the same last DeadWindow training
+	// samples on which feature f fired; Histogram bins log10 of it, so its
+	// Never count is Dead.
 	Density   []float64 `json:"density"`
 	Histogram Histogram `json:"histogram"`
 	// MMCS against the true directions, when they were given (else 0), and
@@ -125,14 +126,13 @@ func (s *state) init(base uint64, mean []float64) {
 	copy(s.p[s.bd:s.bd+d], mean)
 }
 
-// fit runs cfg.Steps training steps, filling res's curves and dead count.
+// fit runs cfg.Steps training steps, filling res's curves and, over the last
+// cfg.DeadWindow samples, Density, Histogram and Dead.
 func fit[T float32 | float64](ctx context.Context, s *state, x matrix[T], cfg Config, res *Result) error {
 	r := seed.New(seed.Derive(cfg.Seed, 0, purposeBatches))
 	row := make([]float64, x.d)
-	lastFire := make([]int, s.f) // sample index of the last firing, -1 never
-	for k := range lastFire {
-		lastFire[k] = -1
-	}
+	fires := make([]int, s.f) // firings in the last cfg.DeadWindow samples
+	from := cfg.Steps*cfg.Batch - cfg.DeadWindow
 	seen := 0
 	var accL, accM float64
 	cnt := 0
@@ -148,9 +148,11 @@ func fit[T float32 | float64](ctx context.Context, s *state, x matrix[T], cfg Co
 			e, p, _ := s.accumulate(row, cfg.L1, scale)
 			sse += e
 			pen += p
-			for k, a := range s.fa {
-				if a != 0 {
-					lastFire[k] = seen
+			if seen >= from {
+				for k, a := range s.fa {
+					if a != 0 {
+						fires[k]++
+					}
 				}
 			}
 			seen++
@@ -171,10 +173,13 @@ func fit[T float32 | float64](ctx context.Context, s *state, x matrix[T], cfg Co
 			accL, accM, cnt = 0, 0, 0
 		}
 	}
-	for _, lf := range lastFire {
-		if lf < seen-cfg.DeadWindow {
+	res.Density = make([]float64, s.f)
+	for k, c := range fires {
+		res.Density[k] = float64(c) / float64(cfg.DeadWindow)
+		if c == 0 {
 			res.Dead++
 		}
 	}
+	res.Histogram = DensityHistogram(res.Density, 20, -6)
 	return nil
 }

@@ -22,8 +22,13 @@ type Analysis struct {
 	Dimensionality []float64 `json:"dimensionality"`
 	Vulnerability  []float64 `json:"vulnerability"`
 	// DStar is m / ||W||_F^2.
-	DStar    float64  `json:"d_star"`
-	Geometry Geometry `json:"geometry"`
+	DStar float64 `json:"d_star"`
+	// Represented is ||W||_F^2, the number of features represented;
+	// Individual counts those with ||W_i|| >= IndividualNorm (see the
+	// functions of the same names).
+	Represented float64  `json:"represented"`
+	Individual  int      `json:"individual"`
+	Geometry    Geometry `json:"geometry"`
 	// Angles are the adjacent angles between represented features when m = 2.
 	Angles []float64 `json:"angles,omitempty"`
 	// Neurons is set for models with a privileged hidden basis (ReLUHidden
@@ -54,6 +59,7 @@ func Analyze(kind Kind, ir InstanceResult) Analysis {
 		Importance: ir.Instance.Importance, Seed: ir.Instance.Seed, FinalLoss: ir.FinalLoss,
 		Weights: ir.Final, WtW: GramMatrix(W), Norms: FeatureNorms(W), Interference: Interference(W),
 		Dimensionality: Dimensionalities(W), Vulnerability: Vulnerability(W), DStar: finite(DStar(W)),
+		Represented: Represented(W), Individual: Individual(W),
 		Geometry: ReadGeometry(W, GeometryOptions{}), LossSteps: ir.LossSteps, Loss: ir.Loss}
 	if len(W) > 0 && len(W[0]) == 2 {
 		a.Angles = AdjacentAngles(W, 0.5)

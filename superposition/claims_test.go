@@ -140,6 +140,11 @@ func TestClaimPhaseDiagram(t *testing.T) {
 			t.Errorf("1-S=%v importance %v: %s, want %s", res.Densities[c.d], res.Importances[c.i], got, c.want)
 		}
 	}
+	// Every cell agrees with the paper's theoretical model (TheoryLosses).
+	t.Logf("theory %v: %d of 6 cells agree", res.Theory, res.Matches)
+	if res.Matches != 6 || res.Agreement != 1 {
+		t.Errorf("measured phases agree with the theory in %d of 6 cells (%v), want all", res.Matches, res.Agreement)
+	}
 }
 
 func TestClaimNeuronsPolysemantic(t *testing.T) {

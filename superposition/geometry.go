@@ -87,7 +87,7 @@ var shapeNames = map[[2]int]string{
 // d/k, the sticky fraction of that shape.
 func ReadGeometry(W [][]float64, opt GeometryOptions) Geometry {
 	if opt.MinNorm == 0 {
-		opt.MinNorm = 0.5
+		opt.MinNorm = IndividualNorm
 	}
 	if opt.MinCos == 0 {
 		opt.MinCos = 0.1

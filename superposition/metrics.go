@@ -57,6 +57,39 @@ func GramMatrix(W [][]float64) [][]float64 {
 	return out
 }
 
+// IndividualNorm is the norm ||W_i|| from which feature i counts as
+// individually represented (Individual, ReadGeometry's MinNorm default):
+// trained ReLU models put their features near 1 or 0.
+const IndividualNorm = 0.5
+
+// Represented returns ||W||_F^2 = sum_i ||W_i||^2, the number of features W
+// represents (Elhage et al. 2022, Toy Models of Superposition, "Uniform
+// Superposition": ||W_i||^2 is about 1 for a represented feature and about 0
+// for a dropped one). It is basis-independent, so the dense regime, where the
+// model spreads its m dimensions over all features in arbitrary directions
+// (each ||W_i|| small), reads m represented, not 0; and D* = m / Represented.
+func Represented(W [][]float64) float64 {
+	var f float64
+	for _, w := range W {
+		f += tensor.Dot64(w, w)
+	}
+	return f
+}
+
+// Individual counts the features with ||W_i|| >= IndividualNorm: those
+// represented along a direction of their own. It is below Represented when
+// the model spreads dimensions over many features (dense features of equal
+// importance: 0 of 200 at D* = 1).
+func Individual(W [][]float64) int {
+	c := 0
+	for _, n := range FeatureNorms(W) {
+		if n >= IndividualNorm {
+			c++
+		}
+	}
+	return c
+}
+
 // DStar returns the dimensions per feature D* = m / ||W||_F^2 (Elhage et al.
 // 2022, "The Geometry of Superposition"): 1 when each feature has its own
 // dimension, 1/2 for antipodal pairs. It is +Inf when W is zero.
@@ -64,15 +97,11 @@ func DStar(W [][]float64) float64 {
 	if len(W) == 0 {
 		return math.NaN()
 	}
-	m := len(W[0])
-	var f float64
-	for _, w := range W {
-		f += tensor.Dot64(w, w)
-	}
+	f := Represented(W)
 	if f == 0 {
 		return math.Inf(1)
 	}
-	return float64(m) / f
+	return float64(len(W[0])) / f
 }
 
 // Dimensionalities returns the feature dimensionality

@@ -46,13 +46,21 @@ type PhaseResult struct {
 	// Weights are the best seed's W per cell, for the small geometry
 	// pictures of the paper.
 	Weights [][][][]float64 `json:"weights"`
+	// Theory and TheoryCode are the phases the paper's theoretical model
+	// predicts per cell (TheoryPhase); Matches counts the cells whose
+	// measured Phase equals it and Agreement is Matches over all cells
+	// (CompareTheory). Empty for shapes the theory does not cover.
+	Theory     [][]string `json:"theory,omitempty"`
+	TheoryCode [][]int    `json:"theory_code,omitempty"`
+	Matches    int        `json:"matches"`
+	Agreement  float64    `json:"agreement"`
 }
 
 // ClassifyPhase names the phase of feature i in W: not represented when
 // ||W_i|| < 0.5, a dedicated dimension when its interference is below 0.2
 // (no other represented feature shares its direction), else superposition.
 func ClassifyPhase(W [][]float64, i int) string {
-	if FeatureNorms(W)[i] < 0.5 {
+	if FeatureNorms(W)[i] < IndividualNorm {
 		return PhaseNotRepresented
 	}
 	if Interference(W)[i] < 0.2 {
@@ -105,7 +113,7 @@ func PhaseDiagram(ctx context.Context, pc PhaseConfig, progress Progress) (*Phas
 			W := ir.Final.W
 			p := ClassifyPhase(W, extra)
 			ph = append(ph, p)
-			code = append(code, map[string]int{PhaseNotRepresented: 0, PhaseDedicated: 1, PhaseSuperposition: 2}[p])
+			code = append(code, phaseCode(p))
 			nrm = append(nrm, FeatureNorms(W)[extra])
 			itf = append(itf, Interference(W)[extra])
 			loss = append(loss, ir.FinalLoss)
@@ -117,6 +125,11 @@ func PhaseDiagram(ctx context.Context, pc PhaseConfig, progress Progress) (*Phas
 		out.ExtraInterference = append(out.ExtraInterference, itf)
 		out.Loss = append(out.Loss, loss)
 		out.Weights = append(out.Weights, ws)
+	}
+	if (pc.Features == 2 && pc.Hidden == 1) || (pc.Features == 3 && pc.Hidden == 2) {
+		if err := CompareTheory(out); err != nil {
+			return nil, fmt.Errorf("phase diagram: %w", err)
+		}
 	}
 	return out, nil
 }

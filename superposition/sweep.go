@@ -26,10 +26,8 @@ type SweepPoint struct {
 	InvDensity float64 `json:"inv_density"`
 	// SeedLosses are the final losses of every seed at this density.
 	SeedLosses []float64 `json:"seed_losses"`
-	// Represented counts features with ||W_i|| >= 0.5.
-	Represented int `json:"represented"`
-	// MeanVulnerability is the mean of Vulnerability over represented
-	// features.
+	// MeanVulnerability is the mean of Vulnerability over the individually
+	// represented features (Best.Individual).
 	MeanVulnerability float64  `json:"mean_vulnerability"`
 	Best              Analysis `json:"best"`
 }
@@ -76,13 +74,12 @@ func SparsitySweep(ctx context.Context, cfg Config, importance, densities []floa
 		}
 		var vs float64
 		for i, nv := range pt.Best.Norms {
-			if nv >= 0.5 {
-				pt.Represented++
+			if nv >= IndividualNorm {
 				vs += pt.Best.Vulnerability[i]
 			}
 		}
-		if pt.Represented > 0 {
-			pt.MeanVulnerability = vs / float64(pt.Represented)
+		if pt.Best.Individual > 0 {
+			pt.MeanVulnerability = vs / float64(pt.Best.Individual)
 		}
 		out.Points = append(out.Points, pt)
 	}
