@@ -233,15 +233,7 @@ func loadParams(cfg Config, layout []Param, f *safetensors.File, untie bool) (*P
 	}
 	if tiedHead != nil {
 		wte := p.slice("wte.weight")
-		err := f.ReadChunks(tiedHead.Name, func(off int, vals []float32) error {
-			for i, v := range vals {
-				if v != wte[off+i] && !(v != v && wte[off+i] != wte[off+i]) {
-					return fmt.Errorf("tie_word_embeddings is true but %s differs from wte.weight at element %d (%g vs %g)", tiedHead.Name, off+i, v, wte[off+i])
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := checkTied(f, tiedHead.Name, wte, "wte.weight"); err != nil {
 			return nil, err
 		}
 	}
@@ -249,6 +241,20 @@ func loadParams(cfg Config, layout []Param, f *safetensors.File, untie bool) (*P
 		copy(p.slice("lm_head.weight"), p.slice("wte.weight"))
 	}
 	return p, nil
+}
+
+// checkTied reads the stored head name from f and reports the first
+// element that differs from the embedding wte (called embName in the
+// message), as a tied checkpoint's head must equal it (NaN equals NaN).
+func checkTied(f *safetensors.File, name string, wte []float32, embName string) error {
+	return f.ReadChunks(name, func(off int, vals []float32) error {
+		for i, v := range vals {
+			if v != wte[off+i] && !(v != v && wte[off+i] != wte[off+i]) {
+				return fmt.Errorf("tie_word_embeddings is true but %s differs from %s at element %d (%g vs %g)", name, embName, off+i, v, wte[off+i])
+			}
+		}
+		return nil
+	})
 }
 
 func shapeProblem(name string, got, want []int) string {
@@ -329,9 +335,19 @@ func SaveParams(dir string, cfg Config, p *Params, extra ...func(tmpDir string) 
 		}
 		tensors[q.Name] = t
 	}
-	err = atomicfile.WriteDir(dir, func(tmp string) error {
-		// WriteDir syncs every file before the rename.
-		if err := os.WriteFile(filepath.Join(tmp, ConfigFile), cj, 0o644); err != nil {
+	if err := writeCheckpointDir(dir, cj, tensors, extra); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	return nil
+}
+
+// writeCheckpointDir writes config.json and model.safetensors (metadata
+// format=pt) into dir atomically (atomicfile.WriteDir, which syncs every
+// file before the rename), running each extra function on the temporary
+// directory first.
+func writeCheckpointDir(dir string, configJSON []byte, tensors map[string]*tensor.Tensor, extra []func(tmpDir string) error) error {
+	return atomicfile.WriteDir(dir, func(tmp string) error {
+		if err := os.WriteFile(filepath.Join(tmp, ConfigFile), configJSON, 0o644); err != nil {
 			return err
 		}
 		if err := safetensors.Write(filepath.Join(tmp, WeightsFile), tensors, map[string]string{"format": "pt"}); err != nil {
@@ -344,10 +360,6 @@ func SaveParams(dir string, cfg Config, p *Params, extra ...func(tmpDir string) 
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	return nil
 }
 
 func paramCount(cfg Config) int {

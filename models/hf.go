@@ -161,15 +161,8 @@ func UnmarshalHFConfig(data []byte) (Config, error) {
 		}
 	}
 	var h hfConfig
-	if err := json.Unmarshal(data, &h); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return Config{}, &wrapped{fmt.Sprintf("key %s must be %s, got a JSON %s", te.Field, jsonKind(te.Type.Kind()), te.Value), err}
-		}
-		return Config{}, fmt.Errorf("malformed config: %w", err)
-	}
-	if h.FormatVersion != nil && *h.FormatVersion > CheckpointFormatVersion {
-		return Config{}, fmt.Errorf("mechinterp_format_version %d is newer than this program's %d", *h.FormatVersion, CheckpointFormatVersion)
+	if err := decodeConfig(data, &h, &h.FormatVersion); err != nil {
+		return Config{}, err
 	}
 	switch {
 	case h.ModelType == nil:
@@ -269,6 +262,24 @@ func UnmarshalHFConfig(data []byte) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// decodeConfig decodes config.json into v (an hfConfig or archConfig),
+// naming a key of the wrong JSON type, and refuses a
+// mechinterp_format_version newer than this program's; version points at
+// v's field for that key, read after decoding.
+func decodeConfig(data []byte, v any, version **int) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return &wrapped{fmt.Sprintf("key %s must be %s, got a JSON %s", te.Field, jsonKind(te.Type.Kind()), te.Value), err}
+		}
+		return fmt.Errorf("malformed config: %w", err)
+	}
+	if *version != nil && **version > CheckpointFormatVersion {
+		return fmt.Errorf("mechinterp_format_version %d is newer than this program's %d", **version, CheckpointFormatVersion)
+	}
+	return nil
 }
 
 // wrapped is an error with its own message that still unwraps to its cause.

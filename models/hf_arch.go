@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/tensor/safetensors"
 )
@@ -73,18 +72,15 @@ type archConfig struct {
 	UseParallel       *bool           `json:"use_parallel_residual"`
 	PartialRotary     *float64        `json:"partial_rotary_factor"`
 	Seed              *uint64         `json:"mechinterp_seed"`
+	FormatVersion     *int            `json:"mechinterp_format_version"`
 }
 
 // unmarshalArchConfig decodes the config.json of a GPT-NeoX or Llama-family
 // model (arch is its class) into a validated Config.
 func unmarshalArchConfig(data []byte, arch string) (Config, error) {
 	var h archConfig
-	if err := json.Unmarshal(data, &h); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return Config{}, &wrapped{fmt.Sprintf("key %s must be %s, got a JSON %s", te.Field, jsonKind(te.Type.Kind()), te.Value), err}
-		}
-		return Config{}, fmt.Errorf("malformed config: %w", err)
+	if err := decodeConfig(data, &h, &h.FormatVersion); err != nil {
+		return Config{}, err
 	}
 	if len(h.Architectures) > 0 && !slices.Contains(h.Architectures, arch) {
 		return Config{}, fmt.Errorf("unsupported architectures %v for model_type %q: want %s", h.Architectures, *h.ModelType, arch)
@@ -632,15 +628,7 @@ func loadArchParams(dir string, cfg Config, arch string, untie bool) (*Params, e
 	if _, ok := s.where[tiedHead]; ok && !cfg.Untied {
 		wte := p.slice("wte.weight")
 		_, f := entry(tiedHead)
-		err := f.ReadChunks(tiedHead, func(off int, vals []float32) error {
-			for i, v := range vals {
-				if v != wte[off+i] && !(v != v && wte[off+i] != wte[off+i]) {
-					return fmt.Errorf("tie_word_embeddings is true but %s differs from the embedding at element %d (%g vs %g)", tiedHead, off+i, v, wte[off+i])
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := checkTied(f, tiedHead, wte, "the embedding"); err != nil {
 			return nil, err
 		}
 	}
@@ -672,18 +660,5 @@ func saveArch(dir string, cfg Config, p *Params, arch string, extra []func(strin
 		}
 		tensors[t.name] = out
 	}
-	return atomicfile.WriteDir(dir, func(tmp string) error {
-		if err := os.WriteFile(filepath.Join(tmp, ConfigFile), cj, 0o644); err != nil {
-			return err
-		}
-		if err := safetensors.Write(filepath.Join(tmp, WeightsFile), tensors, map[string]string{"format": "pt"}); err != nil {
-			return err
-		}
-		for _, fn := range extra {
-			if err := fn(tmp); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return writeCheckpointDir(dir, cj, tensors, extra)
 }

@@ -332,3 +332,15 @@ func TestHFArchBadDirectories(t *testing.T) {
 		})
 	}
 }
+
+// TestHFArchNewerFormat refuses a config.json written by a newer mechinterp.
+func TestHFArchNewerFormat(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "hf_arch", "neox_parallel", models.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "{", `{"mechinterp_format_version": 99,`, 1)
+	if _, err := models.UnmarshalHFConfig([]byte(s)); err == nil || !strings.Contains(err.Error(), "mechinterp_format_version 99 is newer") {
+		t.Errorf("error %v", err)
+	}
+}

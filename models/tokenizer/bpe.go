@@ -41,8 +41,7 @@ type BPE struct {
 	eot    int
 	size   int
 
-	mu    sync.Mutex
-	cache map[string][]int // chunk -> ids, bounded by maxCache
+	cache chunkCache
 }
 
 type merge struct{ rank, id int }
@@ -223,48 +222,39 @@ func encodeSpecial(tok Tokenizer, eot int, s string) []int {
 
 // encodeChunk applies the merges to one pre-tokenized chunk.
 func (t *BPE) encodeChunk(chunk string) []int {
-	t.mu.Lock()
-	if ids, ok := t.cache[chunk]; ok {
-		t.mu.Unlock()
+	if ids, ok := t.cache.get(chunk); ok {
 		return ids
 	}
-	t.mu.Unlock()
 	ids := make([]int, len(chunk))
 	for i := 0; i < len(chunk); i++ {
 		ids[i] = t.byteID[chunk[i]]
 	}
-	// Merge the lowest-ranked pair, every occurrence left to right (as
-	// openai/gpt-2 encoder.py's bpe does), until no pair has a rank.
-	for len(ids) > 1 {
-		best := merge{rank: -1}
-		var pair [2]int
-		for i := 0; i+1 < len(ids); i++ {
-			if m, ok := t.merges[[2]int{ids[i], ids[i+1]}]; ok && (best.rank < 0 || m.rank < best.rank) {
-				best, pair = m, [2]int{ids[i], ids[i+1]}
-			}
-		}
-		if best.rank < 0 {
-			break
-		}
-		out := ids[:0]
-		for i := 0; i < len(ids); i++ {
-			if i+1 < len(ids) && ids[i] == pair[0] && ids[i+1] == pair[1] {
-				out = append(out, best.id)
-				i++
-			} else {
-				out = append(out, ids[i])
-			}
-		}
-		ids = out
-	}
-	ids = append([]int(nil), ids...)
-	t.mu.Lock()
-	if t.cache == nil || len(t.cache) >= maxCache {
-		t.cache = make(map[string][]int)
-	}
-	t.cache[chunk] = ids
-	t.mu.Unlock()
+	ids = applyMerges(ids, t.merges)
+	t.cache.put(chunk, ids)
 	return ids
+}
+
+// chunkCache maps pre-tokenized chunks to their ids, cleared when it holds
+// maxCache chunks; it is safe for concurrent use.
+type chunkCache struct {
+	mu sync.Mutex
+	m  map[string][]int
+}
+
+func (c *chunkCache) get(chunk string) ([]int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids, ok := c.m[chunk]
+	return ids, ok
+}
+
+func (c *chunkCache) put(chunk string, ids []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCache {
+		c.m = make(map[string][]int)
+	}
+	c.m[chunk] = ids
 }
 
 // Decode returns the text of ids: each token's bytes in turn, so that a

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -75,8 +74,7 @@ type HF struct {
 	eot, bos int
 	addBOS   bool
 
-	mu    sync.Mutex
-	cache map[string][]int
+	cache chunkCache
 }
 
 type addedToken struct {
@@ -574,12 +572,9 @@ func (t *HF) splitChunks(s string) []string {
 // encodeChunk turns one chunk into symbols (bytes in the byte alphabet, or
 // characters with byte fallback) and applies the merges, lowest rank first.
 func (t *HF) encodeChunk(chunk string) []int {
-	t.mu.Lock()
-	if ids, ok := t.cache[chunk]; ok {
-		t.mu.Unlock()
+	if ids, ok := t.cache.get(chunk); ok {
 		return ids
 	}
-	t.mu.Unlock()
 	var ids []int
 	if t.byteLevel {
 		if t.ignoreMerges {
@@ -616,17 +611,13 @@ func (t *HF) encodeChunk(chunk string) []int {
 		}
 	}
 	ids = applyMerges(ids, t.merges)
-	t.mu.Lock()
-	if t.cache == nil || len(t.cache) >= maxCache {
-		t.cache = make(map[string][]int)
-	}
-	t.cache[chunk] = ids
-	t.mu.Unlock()
+	t.cache.put(chunk, ids)
 	return ids
 }
 
 // applyMerges merges the lowest-ranked pair of adjacent symbols, every
-// occurrence left to right, until no pair has a rank.
+// occurrence left to right (as openai/gpt-2 encoder.py's bpe does), until no
+// pair has a rank, and returns the result in a new slice.
 func applyMerges(ids []int, merges map[[2]int]merge) []int {
 	for len(ids) > 1 {
 		best := merge{rank: -1}
