@@ -1,3 +1,5 @@
+//go:build !noasm
+
 #include "textflag.h"
 
 // Constants of expf (see exp.go), as float32 bit patterns.

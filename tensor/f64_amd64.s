@@ -1,3 +1,5 @@
+//go:build !noasm
+
 #include "textflag.h"
 
 // func axpy64AVX2(a float64, x, y []float64)

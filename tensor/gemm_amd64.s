@@ -1,3 +1,5 @@
+//go:build !noasm
+
 #include "textflag.h"
 
 // func sgemmKernel6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)

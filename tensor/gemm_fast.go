@@ -3,7 +3,6 @@ package tensor
 import (
 	"runtime"
 	"sync"
-	"unsafe"
 
 	"github.com/mechinterp/mechinterp/internal/parallel"
 )
@@ -299,19 +298,7 @@ func macroKernel(kern gemmKernel, mc, nc, kc int, alpha float32, ap, bp []float3
 				continue
 			}
 			fn(kc, &as[0], &bs[0], &tmp[0], nrK, 1, 0)
-			for i := 0; i < mr; i++ {
-				row := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
-				t := tmp[i*nrK : i*nrK+nr]
-				if beta == 0 {
-					for j := range row {
-						row[j] = alpha * t[j]
-					}
-				} else {
-					for j := range row {
-						row[j] = alpha*t[j] + beta*row[j]
-					}
-				}
-			}
+			mergeTile(mr, nr, nrK, alpha, beta, tmp, c[ir*ldc+jr:], ldc)
 		}
 	}
 }
@@ -346,67 +333,37 @@ func macroKernelDirect(dfn directKernel, kern gemmKernel, mc, nc, kc int, alpha 
 // (rows nrK apart); C is not read when beta is 0.
 func mergeTile(mr, nr, nrK int, alpha, beta float32, tmp *[gemmMR * gemmNRMax]float32, c []float32, ldc int) {
 	for i := 0; i < mr; i++ {
-		row := c[i*ldc : i*ldc+nr]
-		t := tmp[i*nrK : i*nrK+nr]
-		if beta == 0 {
-			for j := range row {
-				row[j] = alpha * t[j]
-			}
-		} else {
-			for j := range row {
-				row[j] = alpha*t[j] + beta*row[j]
-			}
-		}
+		storeRow(c[i*ldc:i*ldc+nr], tmp[i*nrK:i*nrK+nr], alpha, beta)
 	}
 }
 
-// kernelGeneric is the portable micro-kernel.
-func kernelGeneric(k int, a, b, c *float32, ldc int, alpha, beta float32) {
-	as := unsafe.Slice(a, k*gemmMR)
-	bs := unsafe.Slice(b, k*gemmNR)
-	var acc [gemmMR][gemmNR]float32
-	for p := 0; p < k; p++ {
-		bv := (*[gemmNR]float32)(bs[p*gemmNR : p*gemmNR+gemmNR])
-		av := (*[gemmMR]float32)(as[p*gemmMR : p*gemmMR+gemmMR])
-		for r := 0; r < gemmMR; r++ {
-			x := av[r]
-			row := &acc[r]
-			for j := 0; j < gemmNR; j += 4 {
-				row[j] += x * bv[j]
-				row[j+1] += x * bv[j+1]
-				row[j+2] += x * bv[j+2]
-				row[j+3] += x * bv[j+3]
-			}
-		}
-	}
-	cs := unsafe.Slice(c, (gemmMR-1)*ldc+gemmNR)
-	for r := 0; r < gemmMR; r++ {
-		row := cs[r*ldc : r*ldc+gemmNR]
-		if beta == 0 {
-			for j := range row {
-				row[j] = alpha * acc[r][j]
-			}
-		} else {
-			for j := range row {
-				row[j] = alpha*acc[r][j] + beta*row[j]
-			}
-		}
-	}
-}
+// GemmPaths names the kernels MECHINTERP_GEMM selects, for tests that run
+// under each (see GemmPath): "gonum", "fast" (packed, the assembly
+// micro-kernel where it is built, else its Go twin) and "generic" (packed,
+// the portable 6×16 Go micro-kernel).
+var GemmPaths = []string{"fast", "generic", "gonum"}
 
-// selectGemm returns the kernel named by MECHINTERP_GEMM: "gonum", "fast"
-// (packed, assembly micro-kernel where available) or "generic" (packed,
-// portable Go micro-kernel). Anything else gives the default: the packed
-// kernel where the assembly micro-kernel runs, else gonum (whose own
-// assembly beats the portable micro-kernel).
-func selectGemm(name string) GemmFunc {
+// GemmPath returns the kernel named name (one of GemmPaths), or false.
+// Hand it to SetGemm to run a test under it.
+func GemmPath(name string) (GemmFunc, bool) {
 	switch name {
 	case "gonum":
-		return gonumGemm
+		return gonumGemm, true
 	case "fast":
-		return fastGemm
+		return fastGemm, true
 	case "generic":
-		return genericGemm
+		return genericGemm, true
+	}
+	return nil, false
+}
+
+// selectGemm returns the kernel named by MECHINTERP_GEMM (see GemmPaths).
+// Anything else gives the default: the packed kernel where the assembly
+// micro-kernel runs, else gonum (whose own assembly beats the portable
+// micro-kernel).
+func selectGemm(name string) GemmFunc {
+	if f, ok := GemmPath(name); ok {
+		return f
 	}
 	if len(asmKernels) > 0 {
 		return fastGemm
@@ -414,10 +371,12 @@ func selectGemm(name string) GemmFunc {
 	return gonumGemm
 }
 
-// bestKernel is the fastest micro-kernel this CPU runs.
+// bestKernel is the fastest micro-kernel this CPU runs: the first assembly
+// kernel, else the Go twin of the AVX-512 kernel set (which takes every path
+// of the macro-kernel that the assembly takes).
 var bestKernel = func() gemmKernel {
 	if len(asmKernels) > 0 {
 		return asmKernels[0]
 	}
-	return genericKernel
+	return goKernel32
 }()

@@ -1,3 +1,5 @@
+//go:build !noasm
+
 package tensor
 
 import "golang.org/x/sys/cpu"

@@ -13,6 +13,9 @@ func gemmPaths() map[string]GemmFunc {
 		"generic": genericGemm,
 		"fast":    fastGemm,
 		"gonum":   gonumGemm,
+		"go-nr32": func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			gemmParallel(goKernel32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		},
 	}
 	for _, kern := range asmKernels {
 		p[fmt.Sprintf("asm-nr%d", kern.nr)] = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -124,10 +127,18 @@ func TestGemmPathsEdges(t *testing.T) {
 }
 
 func TestGemmSelect(t *testing.T) {
-	for _, s := range []string{"gonum", "fast", "generic", ""} {
+	for _, s := range append([]string{""}, GemmPaths...) {
 		if selectGemm(s) == nil {
 			t.Fatalf("selectGemm(%q) = nil", s)
 		}
+	}
+	for _, s := range GemmPaths {
+		if _, ok := GemmPath(s); !ok {
+			t.Errorf("GemmPath(%q) unknown", s)
+		}
+	}
+	if _, ok := GemmPath("blis"); ok {
+		t.Error("GemmPath accepted an unknown name")
 	}
 }
 

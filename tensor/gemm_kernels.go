@@ -1,0 +1,103 @@
+package tensor
+
+import "unsafe"
+
+// The pure-Go micro-kernels. kernelGeneric is the portable 6×16 kernel of
+// the "generic" path and the twin of sgemmKernel6x16AVX2; kernel6x32Go,
+// kernel6x32DirectGo and kernel6x32StridedGo are the twins of the three
+// AVX-512 kernels and stand in for them where the assembly is not built
+// (the noasm tag, other architectures), so that every packing and
+// direct-A path of the macro-kernel runs, and is tested, without assembly.
+// A twin computes the same sums in the same order as its assembly kernel,
+// but rounds each multiply-add twice where the assembly fuses it, so the
+// two agree to rounding, not bitwise.
+
+// kernelGeneric is the portable micro-kernel (MR×NR = 6×16); see microKernel.
+func kernelGeneric(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	as := unsafe.Slice(a, k*gemmMR)
+	bs := unsafe.Slice(b, k*gemmNR)
+	var acc [gemmMR][gemmNR]float32
+	for p := 0; p < k; p++ {
+		bv := (*[gemmNR]float32)(bs[p*gemmNR : p*gemmNR+gemmNR])
+		av := (*[gemmMR]float32)(as[p*gemmMR : p*gemmMR+gemmMR])
+		for r := 0; r < gemmMR; r++ {
+			x := av[r]
+			row := &acc[r]
+			for j := 0; j < gemmNR; j += 4 {
+				row[j] += x * bv[j]
+				row[j+1] += x * bv[j+1]
+				row[j+2] += x * bv[j+2]
+				row[j+3] += x * bv[j+3]
+			}
+		}
+	}
+	cs := unsafe.Slice(c, (gemmMR-1)*ldc+gemmNR)
+	for r := range gemmMR {
+		storeRow(cs[r*ldc:r*ldc+gemmNR], acc[r][:], alpha, beta)
+	}
+}
+
+// storeRow sets c = alpha*acc + beta*c, the epilogue every micro-kernel
+// shares; c is not read when beta is 0 (so NaN in C does not leak).
+func storeRow(c, acc []float32, alpha, beta float32) {
+	acc = acc[:len(c)]
+	if beta == 0 {
+		for j := range c {
+			c[j] = alpha * acc[j]
+		}
+		return
+	}
+	for j := range c {
+		c[j] = alpha*acc[j] + beta*c[j]
+	}
+}
+
+// kernel6x32 is the 6×32 tile in Go: the A value of row r at step p is
+// a[r*rs+p*ps], B holds 32 values per step. rs, ps = 1, MR is a packed
+// sliver; lda, 1 rows of A read in place; 1, lda a transposed A in place.
+func kernel6x32(k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, beta float32) {
+	const nr = 32
+	var acc [gemmMR][nr]float32
+	if k > 0 {
+		as := unsafe.Slice(a, (gemmMR-1)*rs+(k-1)*ps+1)
+		bs := unsafe.Slice(b, k*nr)
+		for p := 0; p < k; p++ {
+			bv := (*[nr]float32)(bs[p*nr : p*nr+nr])
+			for r := range gemmMR {
+				x := as[r*rs+p*ps]
+				row := &acc[r]
+				for j := 0; j < nr; j += 4 {
+					row[j] += x * bv[j]
+					row[j+1] += x * bv[j+1]
+					row[j+2] += x * bv[j+2]
+					row[j+3] += x * bv[j+3]
+				}
+			}
+		}
+	}
+	cs := unsafe.Slice(c, (gemmMR-1)*ldc+nr)
+	for r := range gemmMR {
+		storeRow(cs[r*ldc:r*ldc+nr], acc[r][:], alpha, beta)
+	}
+}
+
+// kernel6x32Go is the Go twin of sgemmKernel6x32AVX512 (packed A).
+func kernel6x32Go(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	kernel6x32(k, a, 1, gemmMR, b, c, ldc, alpha, beta)
+}
+
+// kernel6x32DirectGo is the Go twin of sgemmKernel6x32AVX512Direct: six
+// rows of A, lda elements apart, read in place.
+func kernel6x32DirectGo(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+	kernel6x32(k, a, lda, 1, b, c, ldc, alpha, beta)
+}
+
+// kernel6x32StridedGo is the Go twin of sgemmKernel6x32AVX512Strided: the
+// six A values of step p at a[p*lda : p*lda+6].
+func kernel6x32StridedGo(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+	kernel6x32(k, a, 1, lda, b, c, ldc, alpha, beta)
+}
+
+// goKernel32 is the AVX-512 kernel set's Go twin: the "fast" path where no
+// assembly is built.
+var goKernel32 = gemmKernel{kernel6x32Go, 32, kernel6x32DirectGo, kernel6x32StridedGo}
