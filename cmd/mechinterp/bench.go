@@ -17,7 +17,7 @@ func init() { subcommands = append(subcommands, newBenchCmd) }
 // and JSON keys, so the two can run side by side and be compared as ratios.
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench train|cache|toy|gemm",
+		Use:   "bench train|cache|toy|gemm|peak",
 		Short: "Time the reference workloads of torch_ref.py and print one JSON line",
 		Long: `Time a workload with the flags of scripts/torch_ref.py and print the
 same JSON keys (tokens_per_s, ms_per_step; steps_per_s for toy), plus the peak
@@ -25,9 +25,12 @@ resident memory. train: forward, backward and AdamW; cache: a forward pass
 keeping the activations selected by --names (all by default); toy: the
 ReLU-output toy model of superposition, many instances at once; gemm: one
 matrix multiply through tensor.Gemm (MECHINTERP_GEMM picks the kernel), in
-GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS.`,
+GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS, beside its share of
+the peak measured in the same process; peak: a register-only loop of fused
+multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
+--threads, the roof a matrix multiply is judged against.`,
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"train", "cache", "toy", "gemm"},
+		ValidArgs: []string{"train", "cache", "toy", "gemm", "peak"},
 		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {
 			threads := v.GetInt("threads")
 			if threads <= 0 {
@@ -43,6 +46,8 @@ GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS.`,
 			case "gemm":
 				out, err = bench.Gemm(v.GetInt("m"), v.GetInt("n"), v.GetInt("k"),
 					v.GetBool("trans-a"), v.GetBool("trans-b"), v.GetInt("steps"), threads)
+			case "peak":
+				out = bench.Peak(threads)
 			case "train", "cache":
 				out, err = bench.Model(args[0], bench.Shape{
 					Layers: v.GetInt("layers"), Heads: v.GetInt("heads"), DModel: v.GetInt("d-model"),
@@ -51,7 +56,7 @@ GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS.`,
 					Names: v.GetString("names"),
 				})
 			default:
-				return fmt.Errorf("unknown workload %q: use train, cache, toy or gemm", args[0])
+				return fmt.Errorf("unknown workload %q: use train, cache, toy, gemm or peak", args[0])
 			}
 			if err != nil {
 				return err

@@ -16,7 +16,8 @@ func TestBenchPrintsTorchRefKeys(t *testing.T) {
 		{append([]string{"bench", "train"}, shape...), []string{"workload", "layers", "heads", "d_model", "ctx", "batch", "vocab", "attn_only", "params", "threads", "tokens_per_s", "ms_per_step", "peak_rss_mb"}},
 		{append([]string{"bench", "cache", "--attn-only", "--names", "blocks.0.attn.hook_pattern"}, shape...), []string{"workload", "tokens_per_s", "ms_per_step", "attn_only"}},
 		{[]string{"bench", "toy", "--instances", "2", "--features", "5", "--hidden", "2", "--batch", "8", "--steps", "2", "--threads", "1"}, []string{"workload", "instances", "features", "hidden", "batch", "steps_per_s", "samples_per_s", "threads"}},
-		{[]string{"bench", "gemm", "--m", "7", "--n", "33", "--k", "5", "--trans-b", "--steps", "1"}, []string{"workload", "impl", "m", "n", "k", "trans_a", "trans_b", "gflops", "ms_per_op"}},
+		{[]string{"bench", "gemm", "--m", "7", "--n", "33", "--k", "5", "--trans-b", "--steps", "1"}, []string{"workload", "impl", "m", "n", "k", "trans_a", "trans_b", "gflops", "ms_per_op", "peak_gflops", "peak_share"}},
+		{[]string{"bench", "peak", "--threads", "2"}, []string{"workload", "isa", "threads", "gflops_1thread", "gflops"}},
 	}
 	for _, tc := range cases {
 		out, err := cli(t, tc.args...)
@@ -30,6 +31,11 @@ func TestBenchPrintsTorchRefKeys(t *testing.T) {
 		for _, k := range tc.keys {
 			if _, ok := got[k]; !ok {
 				t.Errorf("%v: no key %q in %v", tc.args, k, got)
+			}
+		}
+		for _, k := range []string{"gflops", "gflops_1thread", "peak_gflops"} {
+			if v, ok := got[k]; ok && !(v.(float64) > 0) {
+				t.Errorf("%v: %s = %v, want > 0", tc.args, k, v)
 			}
 		}
 		if got["workload"] != tc.args[1] {

@@ -110,6 +110,8 @@ func PeakRSSMB() float64 {
 // reports GFLOP/s (2mnk per multiply). MECHINTERP_GEMM picks the kernel, so
 // the same command measures the packed kernel, its portable micro-kernel and
 // gonum; scripts/gemm_openblas.py prints the same keys for OpenBLAS.
+// peak_share is the rate over tensor.MeasurePeak's on as many threads,
+// measured right after in the same process.
 func Gemm(m, n, k int, transA, transB bool, reps, threads int) (map[string]any, error) {
 	if m <= 0 || n <= 0 || k <= 0 || reps <= 0 {
 		return nil, fmt.Errorf("bench gemm: --m, --n, --k and --steps must be positive")
@@ -142,6 +144,8 @@ func Gemm(m, n, k int, transA, transB bool, reps, threads int) (map[string]any, 
 		done++
 	}
 	dt := time.Since(start).Seconds() / float64(done)
+	gflops := 2 * float64(m) * float64(n) * float64(k) / dt / 1e9
+	peak := tensor.MeasurePeak(threads, peakTime/5)
 	impl := os.Getenv("MECHINTERP_GEMM")
 	if impl == "" {
 		impl = "default"
@@ -149,8 +153,25 @@ func Gemm(m, n, k int, transA, transB bool, reps, threads int) (map[string]any, 
 	return map[string]any{
 		"workload": "gemm", "impl": impl, "m": m, "n": n, "k": k,
 		"trans_a": transA, "trans_b": transB, "threads": threads,
-		"gflops": 2 * float64(m) * float64(n) * float64(k) / dt / 1e9, "ms_per_op": dt * 1e3,
+		"gflops": gflops, "ms_per_op": dt * 1e3,
+		"peak_gflops": peak.GFLOPS, "peak_share": gflops / peak.GFLOPS,
 	}, nil
+}
+
+// peakTime is how long Peak times each thread count; Gemm measures the
+// roof it reports its share of for a fifth of it.
+const peakTime = 500 * time.Millisecond
+
+// Peak times tensor.MeasurePeak, a register-only loop of fused
+// multiply-adds on the widest vector unit, on one thread and on threads:
+// the roof Gemm's rate is measured against (gflops_1thread, gflops).
+func Peak(threads int) map[string]any {
+	one := tensor.MeasurePeak(1, peakTime)
+	all := tensor.MeasurePeak(threads, peakTime)
+	return map[string]any{
+		"workload": "peak", "isa": one.ISA, "threads": threads,
+		"gflops_1thread": one.GFLOPS, "gflops": all.GFLOPS,
+	}
 }
 
 // Toy reproduces the "toy" workload of scripts/torch_ref.py: the
