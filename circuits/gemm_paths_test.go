@@ -1,0 +1,13 @@
+package circuits_test
+
+import (
+	"testing"
+
+	"github.com/mechinterp/mechinterp/internal/gemmtest"
+)
+
+// TestEveryGemmPath reruns the PyTorch golden test under each kernel behind
+// tensor.Gemm.
+func TestEveryGemmPath(t *testing.T) {
+	gemmtest.EachPath(t, map[string]func(*testing.T){"golden": TestGoldenPyTorch})
+}
