@@ -2,8 +2,10 @@ package tensor
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -25,7 +27,9 @@ func gemmPaths() map[string]GemmFunc {
 	return p
 }
 
-func checkGemm(t *testing.T, name string, f GemmFunc, rng *rand.Rand, m, n, k int, tA, tB bool, alpha, beta float32, padA, padB, padC int, nanC bool) {
+// checkGemm runs every path on one random product and checks each against
+// the reference, computed once.
+func checkGemm(t *testing.T, paths map[string]GemmFunc, rng *rand.Rand, m, n, k int, tA, tB bool, alpha, beta float32, padA, padB, padC int, nanC bool) {
 	t.Helper()
 	rowsA, colsA := m, k
 	if tA {
@@ -57,7 +61,16 @@ func checkGemm(t *testing.T, name string, f GemmFunc, rng *rand.Rand, m, n, k in
 		}
 	}
 	naiveGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
-	f(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	c0 := c
+	for _, name := range slices.Sorted(maps.Keys(paths)) {
+		c := append([]float32(nil), c0...)
+		paths[name](tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		checkAgainst(t, name, c, want, m, n, k, ldc, tA, tB, alpha, beta, padA, padB, padC)
+	}
+}
+
+func checkAgainst(t *testing.T, name string, c, want []float32, m, n, k, ldc int, tA, tB bool, alpha, beta float32, padA, padB, padC int) {
+	t.Helper()
 	tol := 1e-5 * float64(k+1)
 	for i := 0; i < m; i++ {
 		for j := 0; j < ldc; j++ {
@@ -80,48 +93,46 @@ func checkGemm(t *testing.T, name string, f GemmFunc, rng *rand.Rand, m, n, k in
 func TestGemmPathsRandom(t *testing.T) {
 	alphas := []float32{1, 0.5, -2}
 	betas := []float32{0, 1, 0.25}
-	for name, f := range gemmPaths() {
-		rng := rand.New(rand.NewPCG(3, 4))
-		iters := 400
-		if testing.Short() {
-			iters = 100
+	paths := gemmPaths()
+	rng := rand.New(rand.NewPCG(3, 4))
+	iters := 400
+	if testing.Short() {
+		iters = 100
+	}
+	for it := 0; it < iters; it++ {
+		m, n, k := 1+rng.IntN(70), 1+rng.IntN(70), 1+rng.IntN(70)
+		if it%10 == 0 {
+			m, n, k = 100+rng.IntN(200), 100+rng.IntN(200), 100+rng.IntN(300)
 		}
-		for it := 0; it < iters; it++ {
-			m, n, k := 1+rng.IntN(70), 1+rng.IntN(70), 1+rng.IntN(70)
-			if it%10 == 0 {
-				m, n, k = 100+rng.IntN(200), 100+rng.IntN(200), 100+rng.IntN(300)
+		tA, tB := it&1 != 0, it&2 != 0
+		alpha, beta := alphas[rng.IntN(3)], betas[rng.IntN(3)]
+		pad := func() int {
+			if rng.IntN(2) == 0 {
+				return 0
 			}
-			tA, tB := it&1 != 0, it&2 != 0
-			alpha, beta := alphas[rng.IntN(3)], betas[rng.IntN(3)]
-			pad := func() int {
-				if rng.IntN(2) == 0 {
-					return 0
-				}
-				return 1 + rng.IntN(9)
-			}
-			checkGemm(t, name, f, rng, m, n, k, tA, tB, alpha, beta, pad(), pad(), pad(), beta == 0 && rng.IntN(2) == 0)
+			return 1 + rng.IntN(9)
 		}
+		checkGemm(t, paths, rng, m, n, k, tA, tB, alpha, beta, pad(), pad(), pad(), beta == 0 && rng.IntN(2) == 0)
 	}
 }
 
 func TestGemmPathsEdges(t *testing.T) {
-	for name, f := range gemmPaths() {
-		rng := rand.New(rand.NewPCG(5, 6))
-		for _, tA := range []bool{false, true} {
-			for _, tB := range []bool{false, true} {
-				// k = 0, m = 0, n = 0.
-				checkGemm(t, name, f, rng, 5, 9, 0, tA, tB, 1, 0.5, 0, 0, 0, false)
-				checkGemm(t, name, f, rng, 5, 9, 0, tA, tB, 1, 0, 0, 0, 2, true)
-				checkGemm(t, name, f, rng, 0, 9, 4, tA, tB, 1, 0, 0, 0, 0, false)
-				checkGemm(t, name, f, rng, 7, 0, 4, tA, tB, 1, 0, 0, 0, 1, false)
-				// Exact tile multiples, multi-block k (> KC), m > MC, parallel sizes.
-				checkGemm(t, name, f, rng, 12, 32, 4, tA, tB, 0.5, 0, 0, 0, 0, true)
-				checkGemm(t, name, f, rng, 150, 40, 600, tA, tB, -2, 0.25, 3, 1, 2, false)
-				checkGemm(t, name, f, rng, 301, 257, 70, tA, tB, 1, 1, 0, 5, 0, false)
-				checkGemm(t, name, f, rng, 64, 300, 530, tA, tB, 1, 0, 1, 0, 3, true)
-				// Per-head attention: strides wider than widths.
-				checkGemm(t, name, f, rng, 128, 128, 32, tA, tB, 0.17677, 0, 96, 96, 0, false)
-			}
+	paths := gemmPaths()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tA := range []bool{false, true} {
+		for _, tB := range []bool{false, true} {
+			// k = 0, m = 0, n = 0.
+			checkGemm(t, paths, rng, 5, 9, 0, tA, tB, 1, 0.5, 0, 0, 0, false)
+			checkGemm(t, paths, rng, 5, 9, 0, tA, tB, 1, 0, 0, 0, 2, true)
+			checkGemm(t, paths, rng, 0, 9, 4, tA, tB, 1, 0, 0, 0, 0, false)
+			checkGemm(t, paths, rng, 7, 0, 4, tA, tB, 1, 0, 0, 0, 1, false)
+			// Exact tile multiples, multi-block k (> KC), m > MC, parallel sizes.
+			checkGemm(t, paths, rng, 12, 32, 4, tA, tB, 0.5, 0, 0, 0, 0, true)
+			checkGemm(t, paths, rng, 150, 40, 600, tA, tB, -2, 0.25, 3, 1, 2, false)
+			checkGemm(t, paths, rng, 301, 257, 70, tA, tB, 1, 1, 0, 5, 0, false)
+			checkGemm(t, paths, rng, 64, 300, 530, tA, tB, 1, 0, 1, 0, 3, true)
+			// Per-head attention: strides wider than widths.
+			checkGemm(t, paths, rng, 128, 128, 32, tA, tB, 0.17677, 0, 96, 96, 0, false)
 		}
 	}
 }
