@@ -111,22 +111,21 @@ func newSampler(d *Distribution) *sampler {
 		}
 	}
 	inSet := make([]bool, n)
-	for _, set := range d.Correlated {
+	// members lists a set's features as the sampler keeps them and marks them in inSet.
+	members := func(set []int) []int32 {
 		c := make([]int32, len(set))
 		for k, f := range set {
 			c[k] = int32(f)
 			inSet[f] = true
 		}
-		s.corr = append(s.corr, c)
+		return c
+	}
+	for _, set := range d.Correlated {
+		s.corr = append(s.corr, members(set))
 		s.corrP = append(s.corrP, d.Density[set[0]])
 	}
 	for _, set := range d.Anticorrelated {
-		c := make([]int32, len(set))
-		for k, f := range set {
-			c[k] = int32(f)
-			inSet[f] = true
-		}
-		s.anti = append(s.anti, c)
+		s.anti = append(s.anti, members(set))
 		s.antiP = append(s.antiP, math.Min(1, float64(len(set))*d.Density[set[0]]))
 	}
 	for i := 0; i < n; i++ {

@@ -114,26 +114,8 @@ func rows(flat []float64, n, m int) [][]float64 {
 // and the tests check the two against each other.
 func Forward(kind Kind, w Weights, x []float64) []float64 {
 	n := len(w.W)
-	m := 0
-	if n > 0 {
-		m = len(w.W[0])
-	}
-	h := make([]float64, m)
-	for i := 0; i < n; i++ {
-		for k := 0; k < m; k++ {
-			h[k] += w.W[i][k] * x[i]
-		}
-	}
-	if kind == AbsValue {
-		for k := range h {
-			h[k] += w.B1[k]
-		}
-	}
-	if kind == ReLUHidden || kind == AbsValue {
-		for k := range h {
-			h[k] = max(h[k], 0)
-		}
-	}
+	h := Hidden(kind, w, x)
+	m := len(h)
 	read := w.W
 	if kind == AbsValue {
 		read = w.W2
@@ -155,11 +137,14 @@ func Forward(kind Kind, w Weights, x []float64) []float64 {
 // Hidden returns the hidden activation h of input x: W x for Linear and
 // ReLUOutput, ReLU(W x) for ReLUHidden and ReLU(W1 x + b1) for AbsValue.
 func Hidden(kind Kind, w Weights, x []float64) []float64 {
-	m := len(w.W[0])
+	m := 0
+	if len(w.W) > 0 {
+		m = len(w.W[0])
+	}
 	h := make([]float64, m)
-	for i, xi := range x {
+	for i := range min(len(x), len(w.W)) {
 		for k := 0; k < m; k++ {
-			h[k] += w.W[i][k] * xi
+			h[k] += w.W[i][k] * x[i]
 		}
 	}
 	if kind == AbsValue {
