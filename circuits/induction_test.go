@@ -47,7 +47,7 @@ func TestDiscoverHandSetInduction(t *testing.T) {
 				t.Errorf("circuit of %d/%d edges, faithfulness %.3f", d.CircuitEdges, len(d.Edges), d.Faithfulness)
 			}
 			for _, ms := range d.Methods {
-				t.Logf("%s: Spearman %.3f, Pearson %.3f against the true effects", ms.Method, ms.Spearman, ms.Pearson)
+				t.Logf("%s circuit: %d edges, faithfulness %.3f; %s: Spearman %.3f, Pearson %.3f against the true effects", method, d.CircuitEdges, d.Faithfulness, ms.Method, ms.Spearman, ms.Pearson)
 				if ms.Spearman < 0.8 {
 					t.Errorf("%s: Spearman %.3f with the true effects", ms.Method, ms.Spearman)
 				}
