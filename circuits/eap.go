@@ -312,6 +312,10 @@ type EdgeScores struct {
 	NodeScores []float64 `json:"node_scores"`
 }
 
+// MaxIGSteps bounds AttributionOptions.Steps: each step is a forward and a
+// backward pass over every pair, and Hanna et al. 2024 find 5 to 100 enough.
+const MaxIGSteps = 1000
+
 // EdgeAttribution scores every edge of the model's graph on the pairs.
 func EdgeAttribution(m *models.Model, pairs []Pair, o AttributionOptions) (*EdgeScores, error) {
 	if o.Metric == "" {
@@ -322,6 +326,9 @@ func EdgeAttribution(m *models.Model, pairs []Pair, o AttributionOptions) (*Edge
 	}
 	if o.Steps <= 0 {
 		o.Steps = 5
+	}
+	if o.Steps > MaxIGSteps {
+		return nil, fmt.Errorf("circuits: %d interpolation steps; EAP-IG needs 5 to 100, and this package takes at most %d", o.Steps, MaxIGSteps)
 	}
 	if o.Method == EAP {
 		o.Steps = 1

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 )
@@ -34,6 +35,9 @@ func (t InductionTask) Generate(vocab, nCtx int) ([]Pair, error) {
 		t.Len = 10
 	}
 	n := t.Len
+	if n > nCtx {
+		return nil, fmt.Errorf("circuits: induction prompts of a %d-token span exceed the context %d", n, nCtx)
+	}
 	T := 2*n - 1
 	if t.BOS >= 0 {
 		T++
@@ -43,6 +47,10 @@ func (t InductionTask) Generate(vocab, nCtx int) ([]Pair, error) {
 	}
 	if vocab < 3 || t.BOS >= vocab {
 		return nil, fmt.Errorf("circuits: vocabulary %d too small for induction prompts (BOS %d)", vocab, t.BOS)
+	}
+	// Each pair holds two prompts of T tokens (and the pair itself).
+	if err := memory.Check(float64(t.Pairs) * float64(2*T*8+64)); err != nil {
+		return nil, fmt.Errorf("circuits: %d induction pairs %w", t.Pairs, err)
 	}
 	out := make([]Pair, t.Pairs)
 	for i := range out {

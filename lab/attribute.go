@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
 )
@@ -268,6 +269,11 @@ func RunAttribute(pmDir string, task SyntheticConfig, n int) (*Attribution, erro
 	}
 	if n < 1 {
 		return nil, fmt.Errorf("lab: attribution over %d comparisons", n)
+	}
+	// Two sequences a comparison, and a forward pass of each kept for the
+	// gradients.
+	if err := memory.Check(float64(n) * (2*float64(task.SeqLen())*8 + 2*pm.Model.Config.ForwardBytes(1, task.SeqLen()))); err != nil {
+		return nil, fmt.Errorf("lab: attribution over %d comparisons %w", n, err)
 	}
 	return Attribute(pm, task.Comparisons(SetEval, n))
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/mechinterp/mechinterp/internal/jsonx"
+	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/models"
 )
@@ -120,6 +121,10 @@ func BestOfN(policy *models.Model, pm *PrefModel, cfg BestOfNConfig) (*BestOfNRe
 	}
 	if cfg.Prompts < 1 || cfg.Samples < 1 {
 		return nil, fmt.Errorf("lab: best-of-n needs prompts and samples ≥ 1, got %d and %d", cfg.Prompts, cfg.Samples)
+	}
+	// Every sample of every prompt is kept to be scored.
+	if err := memory.Check(float64(cfg.Prompts) * float64(cfg.Samples) * float64(cfg.Task.SeqLen()*8+64)); err != nil {
+		return nil, fmt.Errorf("lab: best-of-n over %d prompts × %d samples %w", cfg.Prompts, cfg.Samples, err)
 	}
 	if policy.Config.DVocab < cfg.Task.Vocab || pm.Model.Config.DVocab < cfg.Task.Vocab {
 		return nil, fmt.Errorf("lab: the synthetic task's %d tokens do not fit the policy's (%d) or preference model's (%d) vocabulary",

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
@@ -45,6 +46,11 @@ func BuiltinOOD(task SyntheticConfig, n int) (OODData, error) {
 		return OODData{}, fmt.Errorf("lab: OOD sets of %d inputs are too small", n)
 	}
 	T := task.SeqLen()
+	// Fit, background (twice n) and the held-out sets (n/2 each): about five
+	// sets of n sequences of T ids.
+	if err := memory.Check(5 * float64(n) * float64(T*8+24)); err != nil {
+		return OODData{}, fmt.Errorf("lab: OOD sets of %d inputs %w", n, err)
+	}
 	lang, err := data.NewSynthetic(data.SyntheticConfig{Vocab: task.Vocab, RandomFraction: data.Float(0), MinSpan: 3, MaxSpan: 5,
 		LanguageSeed: seed.Derive(task.Seed, 0, "lab/ood/language")}, seed.Derive(task.Seed, 0, "lab/ood/stream"))
 	if err != nil {

@@ -64,7 +64,7 @@ func (c TrainConfig) Validate() error {
 	if _, err := ParseObjective(string(c.Objective)); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Steps < 0 || c.Batch < 1 || c.EvalEvery < 1 || c.Bins < 1 || c.Warmup < 0 {
+	if c.Steps < 0 || c.Steps > train.MaxSteps || c.Batch < 1 || c.EvalEvery < 1 || c.Bins < 1 || c.Warmup < 0 {
 		errs = append(errs, fmt.Errorf("steps %d, batch %d, eval_every %d, bins %d and warmup %d must be positive",
 			c.Steps, c.Batch, c.EvalEvery, c.Bins, c.Warmup))
 	}

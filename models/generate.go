@@ -59,6 +59,9 @@ func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, err
 		return nil, fmt.Errorf("models: top-k %d must be ≥ 0, top-p %g in [0,1], temperature a number", opt.TopK, opt.TopP)
 	}
 	B, V := len(prompts), m.Config.DVocab
+	if err := m.Config.CheckForward(B, T0+n); err != nil {
+		return nil, fmt.Errorf("models: generating %d rows %w", B, err)
+	}
 	out := make([][]int, B)
 	rngs := make([]seed.Rand, B)
 	done := make([]bool, B)

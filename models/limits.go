@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/mechinterp/mechinterp/internal/memory"
 )
 
 // Bounds Validate puts on a Config, so that no size and no product the
@@ -90,6 +92,13 @@ func (c Config) ForwardBytes(batch, seq int) float64 {
 	}
 	perLayer := N*(8*C+3*HD+2*KV+mlp) + 2*float64(batch)*H*float64(seq)*float64(seq)
 	return 4 * (float64(c.NLayers)*perLayer + N*(3*C+2*V))
+}
+
+// CheckForward returns an error when a forward pass of batch sequences of
+// seq tokens is estimated (ForwardBytes) to need more memory than the
+// machine has, so that a caller refuses such sizes before allocating.
+func (c Config) CheckForward(batch, seq int) error {
+	return memory.Check(c.ForwardBytes(batch, seq))
 }
 
 // TrainBytes estimates the memory of one training step at the given batch

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/hooks"
+	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/tensor"
@@ -59,6 +60,11 @@ func (o RepeatOptions) resolve(c models.Config) (RepeatOptions, error) {
 	}
 	if err := o.Validate(); err != nil {
 		return o, fmt.Errorf("probes: %w", err)
+	}
+	// One pass over every prompt at once: refuse a batch that cannot fit
+	// before drawing it.
+	if err := memory.Check(c.ForwardBytes(o.Batch, o.SeqLen())); err != nil {
+		return o, fmt.Errorf("probes: repeated prompts: batch %d %w", o.Batch, err)
 	}
 	return o, nil
 }

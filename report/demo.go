@@ -56,6 +56,9 @@ var DemoPrefixLens = []int{25, 31}
 // summary to w: each page after the command that writes it by hand.
 func Demo(ctx context.Context, out string, w io.Writer, o DemoOptions) (*DemoResult, error) {
 	rc := run.DemoConfig()
+	if o.Steps < 0 {
+		return nil, fmt.Errorf("demo: steps must be positive (or 0 for the recipe's %d), got %d", run.DemoSteps, o.Steps)
+	}
 	if o.Steps > 0 {
 		rc.Train.Steps = o.Steps
 		rc.Train.Warmup = min(rc.Train.Warmup, o.Steps)

@@ -6,6 +6,10 @@ import (
 	"math"
 )
 
+// MaxSteps bounds Config.Steps (2^30, a billion updates): the checkpoint
+// schedule and the metrics log are lists over the steps.
+const MaxSteps = 1 << 30
+
 // Config is the `train:` section of a training configuration. Start from
 // [DefaultConfig] and change what differs; docs/training.md describes every
 // key.
@@ -91,8 +95,8 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-	if c.Steps <= 0 {
-		bad("steps must be positive, got %d", c.Steps)
+	if c.Steps <= 0 || c.Steps > MaxSteps {
+		bad("steps must be in [1, %d], got %d", MaxSteps, c.Steps)
 	}
 	if c.BatchSize <= 0 {
 		bad("batch_size must be positive, got %d", c.BatchSize)

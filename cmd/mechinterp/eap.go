@@ -31,6 +31,9 @@ changed in the corrupted prompt); --tasks reads JSON lines {"clean", "corrupted"
 "answer", "wrong"} (text for the model's tokenizer, or token ids).`,
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
+			if top := v.GetInt("top"); top < 0 {
+				return fmt.Errorf("--top must be at least 0, got %d", top)
+			}
 			m, dir, err := loadModel(v)
 			if err != nil {
 				return err

@@ -24,6 +24,9 @@ func newGenerateCmd() *cobra.Command {
 			if v.GetInt("samples") < 1 {
 				return fmt.Errorf("--samples %d: want at least 1", v.GetInt("samples"))
 			}
+			if err := m.Config.CheckForward(v.GetInt("samples"), len(seqs[0])+v.GetInt("new")); err != nil {
+				return fmt.Errorf("--samples %d: %w", v.GetInt("samples"), err)
+			}
 			var prompts [][]int
 			for range v.GetInt("samples") {
 				prompts = append(prompts, seqs...)

@@ -9,11 +9,15 @@ import (
 	"time"
 
 	"github.com/mechinterp/mechinterp/hooks"
+	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/superposition"
 	"github.com/mechinterp/mechinterp/tensor"
 	"github.com/mechinterp/mechinterp/train"
 )
+
+// MaxSteps bounds the timed steps of every workload.
+const MaxSteps = 1_000_000
 
 // Shape is a train or cache workload: the model's shape, the batch, the timed steps, the
 // threads (reported, set by the caller) and, for cache, the hook-point filter.
@@ -27,11 +31,18 @@ type Shape struct {
 // Model times torch_ref.py's train or cache workload on the same shapes:
 // untied unembedding with bias, d_mlp = 4·d_model, random tokens and targets.
 func Model(workload string, s Shape) (map[string]any, error) {
-	if s.Steps <= 0 || s.Batch <= 0 {
-		return nil, fmt.Errorf("--steps and --batch must be positive")
+	if s.Steps <= 0 || s.Batch <= 0 || s.Steps > MaxSteps {
+		return nil, fmt.Errorf("--steps must be in [1, %d] and --batch positive", MaxSteps)
 	}
-	m, err := models.New(models.Config{NLayers: s.Layers, NHeads: s.Heads, DModel: s.DModel,
-		NCtx: s.Ctx, DVocab: s.Vocab, AttnOnly: s.AttnOnly, Untied: true})
+	cfg := models.Config{NLayers: s.Layers, NHeads: s.Heads, DModel: s.DModel,
+		NCtx: s.Ctx, DVocab: s.Vocab, AttnOnly: s.AttnOnly, Untied: true}.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := memory.Check(cfg.TrainBytes(s.Batch, s.Ctx)); err != nil {
+		return nil, fmt.Errorf("bench %s: --batch %d --ctx %d on this model %w", workload, s.Batch, s.Ctx, err)
+	}
+	m, err := models.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +124,11 @@ func PeakRSSMB() float64 {
 // peak_share is the rate over tensor.MeasurePeak's on as many threads,
 // measured right after in the same process.
 func Gemm(m, n, k int, transA, transB bool, reps, threads int) (map[string]any, error) {
-	if m <= 0 || n <= 0 || k <= 0 || reps <= 0 {
-		return nil, fmt.Errorf("bench gemm: --m, --n, --k and --steps must be positive")
+	if m <= 0 || n <= 0 || k <= 0 || reps <= 0 || reps > MaxSteps {
+		return nil, fmt.Errorf("bench gemm: --m, --n and --k must be positive and --steps in [1, %d]", MaxSteps)
+	}
+	if err := memory.Check(4 * (float64(m)*float64(k) + float64(k)*float64(n) + float64(m)*float64(n))); err != nil {
+		return nil, fmt.Errorf("bench gemm: --m %d --n %d --k %d %w", m, n, k, err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	fill := func(n int) []float32 {
@@ -180,8 +194,14 @@ func Peak(threads int) map[string]any {
 // importance 0.9^i, AdamW lr 1e-3, batch `batch`; three warm-up steps, then
 // `steps` timed steps. It returns torch_ref.py's JSON keys.
 func Toy(instances, features, hidden, batch, steps, threads int) (map[string]any, error) {
-	if instances <= 0 || features <= 0 || hidden <= 0 || batch <= 0 || steps <= 0 || threads <= 0 {
-		return nil, fmt.Errorf("bench toy: instances, features, hidden, batch, steps and threads must be positive")
+	if instances <= 0 || features <= 0 || hidden <= 0 || batch <= 0 || steps <= 0 || threads <= 0 || steps > MaxSteps {
+		return nil, fmt.Errorf("bench toy: instances, features, hidden, batch and threads must be positive and steps in [1, %d]", MaxSteps)
+	}
+	// Per instance: the weights and AdamW's state, and a batch's inputs,
+	// hidden values and outputs with their gradients.
+	need := 4 * float64(instances) * (6*float64(features)*float64(hidden) + 4*float64(batch)*(2*float64(features)+float64(hidden)))
+	if err := memory.Check(need); err != nil {
+		return nil, fmt.Errorf("bench toy: --instances %d --features %d --hidden %d --batch %d %w", instances, features, hidden, batch, err)
 	}
 	imp := superposition.GeometricImportance(features, 0.9)
 	ins := make([]superposition.Instance, instances)
