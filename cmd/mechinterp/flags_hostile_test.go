@@ -198,6 +198,10 @@ func baseArgs(t *testing.T) map[string]hostileBase {
 		t.Fatalf("prefs train: %s", stderr)
 	}
 	pm = filepath.Join(pm, "model")
+	corpus := filepath.Join(t.TempDir(), "corpus.txt")
+	if err := os.WriteFile(corpus, []byte(strings.Repeat("the cat sat on the mat; the dog sat on the log.\n", 40)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	one := func(args ...string) hostileBase { return hostileBase{args: [][]string{args}} }
 	tiny := []string{"--layers", "1", "--heads", "2", "--d-model", "8", "--vocab", "16", "--ctx", "8", "--batch", "2",
 		"--steps", "1", "--m", "8", "--n", "8", "--k", "8", "--features", "4", "--hidden", "2", "--instances", "2", "--threads", "1"}
@@ -227,5 +231,7 @@ func baseArgs(t *testing.T) map[string]hostileBase {
 		"serve":         one("--model", model, "--addr", "127.0.0.1:0"),
 		"superposition": one("basic", "--steps", "10", "--seeds", "1"),
 		"track":         one("--run", runDir, "--batch", "2", "--json"),
+		// --max-bytes 0 reads the whole corpus given.
+		"tokenizer train": one("--data", corpus, "--vocab", "300", "--max-bytes", "4096", "--out", "tok"),
 	}
 }
