@@ -1,12 +1,14 @@
 package report
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
 func TestDiscoveryAndLensPages(t *testing.T) {
@@ -47,6 +49,25 @@ func TestDiscoveryAndLensPages(t *testing.T) {
 	checkChartRules(t, "lens", chartOptions(t, lp))
 	if h := mustHTML(t, lp); strings.Count(h, `<td style`) != len(lens.Layers)*len(lens.Tokens) {
 		t.Errorf("the top-token table does not have one cell per layer and position")
+	}
+	// Both pages draw in the browser without errors; the embedded data
+	// carries every edge.
+	dir := t.TempDir()
+	for name, r := range map[string]interface{ WriteFile(string) error }{"eap": page, "lens": lp} {
+		path := filepath.Join(dir, name+".html")
+		if err := r.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		b := browsertest.Open(t, path, browsertest.WindowSize(1300, 2400))
+		b.Check()
+		if name == "eap" {
+			var edges int
+			b.Eval(`mechinterp.data("discovery").edges.length`, &edges)
+			if edges != len(d.Edges) {
+				t.Errorf("embedded data holds %d edges, want %d", edges, len(d.Edges))
+			}
+		}
+		b.Screenshot(name)
 	}
 	if _, err := Discovery(nil, "m"); err == nil {
 		t.Error("nil discovery: no error")
