@@ -302,7 +302,7 @@ func LensText(w io.Writer, l *circuits.Lens, label func(int) string, page string
 // DiscoveryText prints a circuit found by edge attribution patching (circuits.Discovery):
 // the metric, the circuit's size and faithfulness, how each method's scores correlate with
 // the true edge effects, the top edges and the faithfulness curve.
-func DiscoveryText(w io.Writer, d *circuits.Discovery, top int) {
+func DiscoveryText(w io.Writer, d *circuits.Discovery, top int, page string) {
 	fmt.Fprintf(w, "%s (%s, %d pairs): clean %.4g, corrupted %.4g\n", d.Method, d.Metric, d.Pairs, d.Clean, d.Corrupted)
 	fmt.Fprintf(w, "circuit (%s): %d of %d edges, faithfulness %.3f\n", d.Selection, d.CircuitEdges, len(d.Edges), d.Faithfulness)
 	for _, ms := range d.Methods {
@@ -323,4 +323,5 @@ func DiscoveryText(w io.Writer, d *circuits.Discovery, top int) {
 	for _, c := range d.Curve {
 		fmt.Fprintf(w, "  %5d  %.3f\n", c.Edges, c.Faithfulness)
 	}
+	reportLine(w, "", page)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 func init() { subcommands = append(subcommands, newEAPCmd) }
@@ -58,23 +60,8 @@ changed in the corrupted prompt); --tasks reads JSON lines {"clean", "corrupted"
 				return err
 			}
 			out := v.GetString("out")
-			if out != "" {
-				page, err := report.Discovery(d, dir)
-				if err == nil {
-					err = page.WriteFile(out)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if v.GetBool("json") {
-				return printJSON(cmd.OutOrStdout(), d)
-			}
-			report.DiscoveryText(cmd.OutOrStdout(), d, v.GetInt("top"))
-			if out != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", out)
-			}
-			return nil
+			return show(cmd.OutOrStdout(), out, func() (*viz.Report, error) { return report.Discovery(d, dir) }, v.GetBool("json"), d,
+				func(w io.Writer) { report.DiscoveryText(w, d, v.GetInt("top"), out) })
 		}),
 	}
 	addModelFlag(cmd)

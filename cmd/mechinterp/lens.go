@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/viz"
 )
 
 func init() { subcommands = append(subcommands, newLensCmd) }
@@ -48,20 +50,9 @@ position), and the KL divergence to the model's final distribution.`,
 			if err != nil {
 				return err
 			}
-			if out := v.GetString("out"); out != "" {
-				page, err := report.LensPage(lens, report.TokenLabel(tok))
-				if err == nil {
-					err = page.WriteFile(out)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if v.GetBool("json") {
-				return printJSON(cmd.OutOrStdout(), lens)
-			}
-			report.LensText(cmd.OutOrStdout(), lens, report.TokenLabel(tok), v.GetString("out"))
-			return nil
+			out, label := v.GetString("out"), report.TokenLabel(tok)
+			return show(cmd.OutOrStdout(), out, func() (*viz.Report, error) { return report.LensPage(lens, label) }, v.GetBool("json"), lens,
+				func(w io.Writer) { report.LensText(w, lens, label, out) })
 		}),
 	}
 	addModelFlag(cmd)
