@@ -35,3 +35,23 @@ func ExampleLoadBPE() {
 	// "Ġworld"
 	// "<|endoftext|>Hello world"
 }
+
+func ExampleLoadJSON() {
+	// A Llama-2-style tokenizer.json (SentencePiece-style BPE with byte
+	// fallback), built for the tests: its post-processor prepends <s>.
+	tok, err := tokenizer.LoadJSON(filepath.Join("..", "..", "testdata", "tokenizer_json", "llama2"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ids := tok.EncodeSpecial("the fox 🦊")
+	var pieces []string
+	for _, id := range ids {
+		s, _ := tok.Token(id)
+		pieces = append(pieces, s)
+	}
+	fmt.Printf("%q\n%q\n", pieces, tok.Decode(ids[1:]))
+	// Output:
+	// ["<s>" "▁the" "▁fox" "▁" "<0xF0>" "<0x9F>" "<0xA6>" "<0x8A>"]
+	// "the fox 🦊"
+}
