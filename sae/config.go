@@ -12,6 +12,10 @@ type Architecture string
 // which is λ ||f||_1 since decoder columns have unit norm.
 const ReLU Architecture = "relu"
 
+// TopK keeps the Config.K largest pre-activations (ReLU'd) of each row and
+// zeroes the rest, with no sparsity penalty (Gao et al. 2024).
+const TopK Architecture = "topk"
+
 // Config configures the training of one sparse autoencoder. Zero fields take
 // defaults (see each field).
 type Config struct {
@@ -19,6 +23,9 @@ type Config struct {
 	Architecture Architecture `json:"architecture" mapstructure:"architecture"`
 	// DictSize is the number of dictionary features F (default 4*d).
 	DictSize int `json:"dict_size" mapstructure:"dict_size"`
+	// K is TopK's number of active features per row (default 32, at most
+	// DictSize).
+	K int `json:"k,omitempty" mapstructure:"k"`
 	// L1 is lambda, the sparsity penalty coefficient (default 1e-3).
 	L1    float64 `json:"l1" mapstructure:"l1"`
 	Steps int     `json:"steps" mapstructure:"steps"` // default 5000
@@ -43,6 +50,9 @@ func (c *Config) defaults(d int) {
 	}
 	if c.DictSize == 0 {
 		c.DictSize = 4 * d
+	}
+	if c.Architecture == TopK && c.K == 0 {
+		c.K = min(32, c.DictSize)
 	}
 	if c.L1 == 0 {
 		c.L1 = 1e-3
@@ -69,8 +79,11 @@ func (c *Config) defaults(d int) {
 }
 
 func (c *Config) validate() error {
-	if _, err := activationOf(c.Architecture); err != nil {
+	if _, err := activationOf(c.Architecture, c.K); err != nil {
 		return err
+	}
+	if c.Architecture == TopK && c.K > c.DictSize {
+		return fmt.Errorf("k %d is more than the %d features", c.K, c.DictSize)
 	}
 	if c.DictSize <= 0 || c.Steps < 0 || c.Batch <= 0 || !(c.LR > 0) || math.IsInf(c.LR, 0) || !(c.L1 >= 0) {
 		return fmt.Errorf("invalid config %+v", *c)

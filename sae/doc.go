@@ -10,11 +10,19 @@
 //
 // where σ is the architecture's activation function and the loss is
 // mean ||x - x_hat||^2 plus its sparsity penalty (docs/REFERENCE.md,
-// "Sparse autoencoders"). Config.Architecture names σ and the penalty; today
-// the one architecture is ReLU with an L1 penalty (Bricken et al. 2023,
-// Towards Monosemanticity; Sharkey et al. 2022), decoder columns held at unit
-// norm. Other architectures (TopK, BatchTopK, JumpReLU) plug in behind the
-// same seam, the unexported activation interface.
+// "Sparse autoencoders"). Config.Architecture names σ and the penalty: ReLU
+// with an L1 penalty (Bricken et al. 2023, Towards Monosemanticity; Sharkey
+// et al. 2022), or TopK, the k largest pre-activations and no penalty (Gao
+// et al. 2024), decoder columns held at unit norm during training. Further
+// architectures plug in behind the same seam, the unexported activation
+// interface.
+//
+// On a transformer, a [Store] streams the activations of one hook point
+// over a corpus through a shuffle buffer (SAELens's ActivationsStore),
+// [TrainStore] trains on it, [Evaluate] scores an SAE under SAELens's metric
+// names (L0, explained variance, MSE, CE loss score with the SAE spliced in
+// at the hook, KL, dead and dense features), and [SAE.Save] and [Load] read
+// and write SAELens's directory layout (cfg.json, sae_weights.safetensors).
 //
 // Train fits an SAE with the module's one AdamW (package train) and returns
 // a Result with the training curves and the metrics of docs/REFERENCE.md:

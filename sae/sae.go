@@ -6,8 +6,9 @@ import "github.com/mechinterp/mechinterp/tensor"
 // features: x_bar = x - b_d, f = σ(W_e x_bar + b_e), x_hat = W_d f + b_d
 // (Bricken et al. 2023, "Problem Setup"). Decoder columns have unit norm.
 type SAE struct {
-	// Architecture names σ ("" reads as ReLU).
+	// Architecture names σ ("" reads as ReLU); K is TopK's k.
 	Architecture Architecture `json:"architecture,omitempty"`
+	K            int          `json:"k,omitempty"`
 	D, F         int
 	// We[f] is encoder row f (length D); Wd[f] is decoder column f, the
 	// dictionary atom of feature f (length D, unit norm).
@@ -20,7 +21,7 @@ type SAE struct {
 // Encode returns the feature activations f of x. It panics on an unknown
 // architecture, which Train never produces.
 func (s *SAE) Encode(x []float64) []float64 {
-	act, err := activationOf(s.Architecture)
+	act, err := activationOf(s.Architecture, s.K)
 	if err != nil {
 		panic(err)
 	}
@@ -46,4 +47,24 @@ func (s *SAE) Decode(f []float64) []float64 {
 		}
 	}
 	return x
+}
+
+// FoldScale turns an SAE trained on activations multiplied by c into one
+// that reads and writes the raw activations: W_e becomes c W_e, b_d
+// becomes b_d / c and W_d becomes W_d / c, so that Decode(Encode(x)) of
+// the new SAE is Decode(Encode(c x)) / c of the old. Decoder columns then
+// have norm 1/c.
+func (s *SAE) FoldScale(c float64) {
+	if c == 1 || c == 0 {
+		return
+	}
+	for k := range s.We {
+		for j := range s.We[k] {
+			s.We[k][j] *= c
+			s.Wd[k][j] /= c
+		}
+	}
+	for j := range s.Bd {
+		s.Bd[j] /= c
+	}
 }

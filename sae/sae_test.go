@@ -22,10 +22,10 @@ func normalRows(n, d int, s uint64) []float32 {
 // TestFiniteDifference checks the hand-written backward of every
 // architecture against central differences of the loss.
 func TestFiniteDifference(t *testing.T) {
-	for _, arch := range []Architecture{ReLU} {
+	for _, arch := range []Architecture{ReLU, TopK} {
 		t.Run(string(arch), func(t *testing.T) {
 			d, F := 4, 6
-			act, err := activationOf(arch)
+			act, err := activationOf(arch, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,16 +157,24 @@ func TestTrainRecoversFeatures(t *testing.T) {
 		}
 		data = append(data, row...)
 	}
-	res, err := Train(context.Background(), data, d, Config{DictSize: 24, L1: 0.3, Steps: 6000, Batch: 64, Seed: 1}, truth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("MMCS %.3f L0 %.2f FVE %.3f dead %d", res.MMCS, res.L0, res.FVE, res.Dead)
-	if res.MMCS < 0.95 {
-		t.Errorf("MMCS %.3f, want >= 0.95 (best cosines %.2f)", res.MMCS, res.BestCos)
-	}
-	if res.FVE < 0.8 {
-		t.Errorf("FVE %.3f, want >= 0.8", res.FVE)
+	for _, cfg := range []Config{
+		{DictSize: 24, L1: 0.3, Steps: 6000, Batch: 64, Seed: 1},
+		{Architecture: TopK, K: 2, DictSize: 24, Steps: 6000, Batch: 64, Seed: 1},
+	} {
+		res, err := Train(context.Background(), data, d, cfg, truth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: MMCS %.3f L0 %.2f FVE %.3f dead %d", res.Config.Architecture, res.MMCS, res.L0, res.FVE, res.Dead)
+		if res.MMCS < 0.95 {
+			t.Errorf("%s: MMCS %.3f, want >= 0.95 (best cosines %.2f)", res.Config.Architecture, res.MMCS, res.BestCos)
+		}
+		if res.FVE < 0.8 {
+			t.Errorf("%s: FVE %.3f, want >= 0.8", res.Config.Architecture, res.FVE)
+		}
+		if cfg.Architecture == TopK && res.L0 > float64(cfg.K) {
+			t.Errorf("topk: L0 %.2f above k %d", res.L0, cfg.K)
+		}
 	}
 }
 
@@ -183,7 +191,8 @@ func TestTrainRejectsBadInput(t *testing.T) {
 		{"ragged", data[:7], 3, Config{}, nil},
 		{"empty", nil, 3, Config{}, nil},
 		{"zero width", data, 0, Config{}, nil},
-		{"architecture", data, 3, Config{Architecture: "topk"}, nil},
+		{"architecture", data, 3, Config{Architecture: "jumprelu"}, nil},
+		{"k above width", data, 3, Config{Architecture: TopK, DictSize: 4, K: 5}, nil},
 		{"lr", data, 3, Config{LR: -1}, nil},
 		{"l1", data, 3, Config{L1: math.NaN()}, nil},
 		{"truth", data, 3, Config{Steps: 1}, [][]float64{{1, 0}}},
@@ -201,6 +210,32 @@ func TestTrainRejectsBadInput(t *testing.T) {
 	nan[4] = float32(math.Inf(1))
 	if _, err := Train(ctx, nan, 3, Config{Steps: 5}, nil); !errors.Is(err, ErrNaN) {
 		t.Errorf("infinite data: error %v, want ErrNaN", err)
+	}
+}
+
+// TestTopKKeepsK checks that TopK keeps exactly k features when k
+// pre-activations are positive, ties included.
+func TestTopKKeepsK(t *testing.T) {
+	a, _ := activationOf(TopK, 3)
+	for _, pre := range [][]float64{
+		{0.5, 2, -1, 3, 1, 0.1},
+		{1, 1, 1, 1, 1, 1},
+		{-1, -2, 4, -3, -4, -5},
+	} {
+		f := make([]float64, len(pre))
+		a.forward(pre, f)
+		n, pos := 0, 0
+		for i, v := range f {
+			if v != 0 {
+				n++
+			}
+			if pre[i] > 0 {
+				pos++
+			}
+		}
+		if want := min(3, pos); n != want {
+			t.Errorf("pre %v: %d active (%v), want %d", pre, n, f, want)
+		}
 	}
 }
 

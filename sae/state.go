@@ -13,6 +13,7 @@ type state struct {
 	d, f           int
 	act            activation
 	arch           Architecture
+	k              int // TopK's k
 	we, be, wd, bd int // offsets into p and g
 	p, g           []float64
 	opt            *train.AdamW[float64]
@@ -130,7 +131,7 @@ func (s *state) normalize() {
 // model copies the parameters out as an SAE.
 func (s *state) model() *SAE {
 	d, F := s.d, s.f
-	return &SAE{Architecture: s.arch, D: d, F: F,
+	return &SAE{Architecture: s.arch, K: s.k, D: d, F: F,
 		We: rows(s.p[s.we:s.we+F*d], F, d), Be: append([]float64(nil), s.p[s.be:s.be+F]...),
 		Wd: rows(s.p[s.wd:s.wd+F*d], F, d), Bd: append([]float64(nil), s.p[s.bd:s.bd+d]...)}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/mechinterp/mechinterp/internal/seed"
@@ -85,12 +86,16 @@ func Train[T float32 | float64](ctx context.Context, data []T, d int, cfg Config
 		}
 	}
 	x := matrix[T]{data: data, n: len(data) / d, d: d}
-	act, _ := activationOf(cfg.Architecture)
-	s := newState(d, cfg.DictSize, cfg.Architecture, act)
+	s := newTrainer(d, cfg)
 	mean := x.mean()
 	s.init(cfg.Seed, mean)
 	res := &Result{Config: cfg}
-	if err := fit(ctx, s, x, cfg, res); err != nil {
+	r := seed.New(seed.Derive(cfg.Seed, 0, purposeBatches))
+	next := func(row []float64) error {
+		x.row(r.IntN(x.n), row)
+		return nil
+	}
+	if err := fit(ctx, s, next, cfg, res, nil); err != nil {
 		return nil, fmt.Errorf("sae: %w", err)
 	}
 	evaluate(s, x, mean, min(x.n, cfg.EvalRows), res)
@@ -126,11 +131,20 @@ func (s *state) init(base uint64, mean []float64) {
 	copy(s.p[s.bd:s.bd+d], mean)
 }
 
-// fit runs cfg.Steps training steps, filling res's curves and, over the last
-// cfg.DeadWindow samples, Density, Histogram and Dead.
-func fit[T float32 | float64](ctx context.Context, s *state, x matrix[T], cfg Config, res *Result) error {
-	r := seed.New(seed.Derive(cfg.Seed, 0, purposeBatches))
-	row := make([]float64, x.d)
+// newTrainer returns the state that trains an SAE of cfg (defaults filled
+// in, valid) on width d.
+func newTrainer(d int, cfg Config) *state {
+	act, _ := activationOf(cfg.Architecture, cfg.K)
+	s := newState(d, cfg.DictSize, cfg.Architecture, act)
+	s.k = cfg.K
+	return s
+}
+
+// fit runs cfg.Steps training steps on the rows next gives, filling res's
+// curves and, over the last cfg.DeadWindow samples, Density, Histogram and
+// Dead; progress, if non-nil, gets a line at every logged step.
+func fit(ctx context.Context, s *state, next func(row []float64) error, cfg Config, res *Result, progress io.Writer) error {
+	row := make([]float64, s.d)
 	fires := make([]int, s.f) // firings in the last cfg.DeadWindow samples
 	from := cfg.Steps*cfg.Batch - cfg.DeadWindow
 	seen := 0
@@ -144,7 +158,9 @@ func fit[T float32 | float64](ctx context.Context, s *state, x matrix[T], cfg Co
 		clear(s.g)
 		var sse, pen float64
 		for b := 0; b < cfg.Batch; b++ {
-			x.row(r.IntN(x.n), row)
+			if err := next(row); err != nil {
+				return err
+			}
 			e, p, _ := s.accumulate(row, cfg.L1, scale)
 			sse += e
 			pen += p
@@ -170,6 +186,12 @@ func fit[T float32 | float64](ctx context.Context, s *state, x matrix[T], cfg Co
 			res.LossSteps = append(res.LossSteps, t)
 			res.Loss = append(res.Loss, accL/float64(cnt))
 			res.MSE = append(res.MSE, accM/float64(cnt))
+			if progress != nil {
+				fmt.Fprintf(progress, "\rsae: step %d/%d  loss %.4g  mse %.4g ", t, cfg.Steps, accL/float64(cnt), accM/float64(cnt))
+				if t == cfg.Steps {
+					fmt.Fprintln(progress)
+				}
+			}
 			accL, accM, cnt = 0, 0, 0
 		}
 	}
@@ -182,4 +204,43 @@ func fit[T float32 | float64](ctx context.Context, s *state, x matrix[T], cfg Co
 	}
 	res.Histogram = DensityHistogram(res.Density, 20, -6)
 	return nil
+}
+
+// TrainStore trains a sparse autoencoder on the rows an activation store
+// serves (scaled by its factor), with progress lines on progress (nil:
+// none). b_d starts at the mean of the store's first buffer. The metrics
+// are measured on cfg.EvalRows further rows. The returned SAE acts on the
+// hook's raw activations: the store's scale is folded into its weights
+// ([SAE.FoldScale]), as SAELens folds its normalisation before saving.
+func TrainStore(ctx context.Context, st *Store, cfg Config, progress io.Writer) (*Result, error) {
+	d := st.D()
+	cfg.defaults(d)
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("sae: %w", err)
+	}
+	s := newTrainer(d, cfg)
+	mean := make([]float64, d)
+	rows := st.cfg.Buffer
+	for i := 0; i < rows; i++ {
+		for j, v := range st.buf[i*d : (i+1)*d] {
+			mean[j] += float64(v) * st.scale / float64(rows)
+		}
+	}
+	s.init(cfg.Seed, mean)
+	res := &Result{Config: cfg}
+	next := func(row []float64) error { return st.Next(ctx, row) }
+	if err := fit(ctx, s, next, cfg, res, progress); err != nil {
+		return nil, fmt.Errorf("sae: %w", err)
+	}
+	eval := make([]float64, cfg.EvalRows*d)
+	for i := 0; i < cfg.EvalRows; i++ {
+		if err := st.Next(ctx, eval[i*d:(i+1)*d]); err != nil {
+			return nil, fmt.Errorf("sae: %w", err)
+		}
+	}
+	x := matrix[float64]{data: eval, n: cfg.EvalRows, d: d}
+	evaluate(s, x, x.mean(), x.n, res)
+	res.Model = s.model()
+	res.Model.FoldScale(st.scale)
+	return res, nil
 }

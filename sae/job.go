@@ -1,0 +1,126 @@
+package sae
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/models/tokenizer"
+)
+
+// Corpus is a model's text corpus, read with the model's tokenizer.
+type Corpus struct {
+	Source    data.Source
+	Tokenizer tokenizer.Tokenizer
+	// Name names the corpus in cfg.json's dataset_path.
+	Name string
+}
+
+// OpenCorpus opens the corpus names ("goroot", or text files and
+// directories; data.CorpusConfig) as windows at random offsets, seeded,
+// tokenized with the tokenizer of the model directory dir (its vocab.json
+// and merges.txt, else bytes).
+func OpenCorpus(m *models.Model, dir string, names []string, seed uint64) (*Corpus, error) {
+	tok, err := tokenizer.ForDir(dir, m.Config.DVocab, models.WrittenByMechinterp(dir))
+	if err != nil {
+		return nil, err
+	}
+	dc, err := data.CorpusConfig(names)
+	if err != nil {
+		return nil, err
+	}
+	dc.Seed = seed
+	tc, err := data.TextOf(dc)
+	if err != nil {
+		return nil, err
+	}
+	src, err := data.NewText(tc, tok, seed)
+	if err != nil {
+		return nil, err
+	}
+	return &Corpus{Source: src, Tokenizer: tok, Name: strings.Join(names, ",")}, nil
+}
+
+// Job is one `mechinterp sae train`: an SAE trained on a model's hook over a
+// corpus and saved in SAELens's layout.
+type Job struct {
+	Model string   // checkpoint directory
+	Data  []string // corpus names (default goroot)
+	Store StoreConfig
+	SAE   Config
+	Out   string // SAE directory
+}
+
+// Train runs the job: activations streamed from the store, the SAE
+// trained, then saved (with the density measured on its evaluation rows
+// and the training record) into j.Out.
+func (j Job) Train(ctx context.Context, progress io.Writer) (*Result, error) {
+	m, err := models.Load(j.Model)
+	if err != nil {
+		return nil, err
+	}
+	if len(j.Data) == 0 {
+		j.Data = []string{data.KindGoroot}
+	}
+	c, err := OpenCorpus(m, j.Model, j.Data, j.Store.Seed)
+	if err != nil {
+		return nil, err
+	}
+	st, err := NewStore(ctx, m, c.Source, c.Tokenizer.BOS(), j.Store)
+	if err != nil {
+		return nil, err
+	}
+	res, err := TrainStore(ctx, st, j.SAE, progress)
+	if err != nil {
+		return nil, err
+	}
+	sc := st.Config()
+	lc := LensConfig{ModelName: filepath.Clean(j.Model), HookName: sc.Hook, HookLayer: hookLayer(sc.Hook),
+		ContextSize: sc.Context, DatasetPath: c.Name, ScalingFactor: st.Scale()}
+	if err := res.Model.Save(j.Out, lc, res.Density, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// hookLayer is the layer of a blocks.L.* hook name (0 otherwise).
+func hookLayer(name string) int {
+	if rest, ok := strings.CutPrefix(name, "blocks."); ok {
+		if i := strings.IndexByte(rest, '.'); i > 0 {
+			if l, err := strconv.Atoi(rest[:i]); err == nil {
+				return l
+			}
+		}
+	}
+	return 0
+}
+
+// EvalJob measures the SAE in dir on the model directory model at the hook
+// its cfg.json names, over the corpus names, with batches batches of 8
+// contexts.
+func EvalJob(ctx context.Context, model, dir string, names []string, batches int, seed uint64) (*Metrics, error) {
+	m, err := models.Load(model)
+	if err != nil {
+		return nil, err
+	}
+	s, lc, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		names = []string{data.KindGoroot}
+	}
+	c, err := OpenCorpus(m, model, names, seed)
+	if err != nil {
+		return nil, err
+	}
+	if lc.HookName == "" {
+		return nil, fmt.Errorf("sae: %s names no hook_name", filepath.Join(dir, CfgFile))
+	}
+	return Evaluate(ctx, m, s, c.Source, EvalConfig{Hook: lc.HookName, Batches: batches, BOS: c.Tokenizer.BOS()})
+}
