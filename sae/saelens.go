@@ -218,4 +218,3 @@ func f64(v []float32) []float64 {
 	}
 	return out
 }
-
