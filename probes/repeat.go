@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/hooks"
@@ -397,4 +398,17 @@ func RepeatForRun(dir string, vocab int) RepeatOptions {
 		return RepeatFor(nil, vocab)
 	}
 	return RepeatFor(&c.Data, vocab)
+}
+
+// CheckpointRun returns the run directory of a checkpoint directory RUN/checkpoints/step-N.
+func CheckpointRun(checkpoint string) string {
+	return filepath.Dir(filepath.Dir(filepath.Clean(checkpoint)))
+}
+
+// HeadsOfCheckpoint scores the heads of m, loaded from checkpoint, with Heads on the default
+// prompts of its run (RepeatForRun of CheckpointRun): the one measurement that the heads,
+// attention and track pages and the demo's summary all show, so that a head's score reads the
+// same on each.
+func HeadsOfCheckpoint(m *models.Model, checkpoint string) (*HeadScores, error) {
+	return Heads(m, HeadOptions{Repeat: RepeatForRun(CheckpointRun(checkpoint), m.Config.DVocab)})
 }

@@ -33,10 +33,11 @@ func AttentionHeads(s *probes.HeadScores) [][]attention.HeadInfo {
 	return out
 }
 
-// AttentionRoles scores m's heads with probes.Heads' default options (32 prompts [BOS]+r+r)
-// and labels them for the explorer; it fits attention.Models.Heads.
-func AttentionRoles(m *models.Model) ([][]attention.HeadInfo, error) {
-	s, err := probes.Heads(m, probes.HeadOptions{})
+// AttentionRoles scores the heads of m, loaded from checkpoint, with probes.HeadsOfCheckpoint
+// (32 prompts [BOS]+r+r drawn as its run's data says) and labels them for the explorer: the
+// scores the heads page shows for the same checkpoint.
+func AttentionRoles(m *models.Model, checkpoint string) ([][]attention.HeadInfo, error) {
+	s, err := probes.HeadsOfCheckpoint(m, checkpoint)
 	if err != nil {
 		return nil, err
 	}

@@ -37,17 +37,18 @@ type DemoResult struct {
 	Train       *train.Result
 	Checkpoints []train.Checkpoint
 	Metrics     string
-	// Prefix is the layer-1 prefix-matching score per head at the end, on
-	// [BOS]+r+r with |r| = each of DemoPrefixLens (averaged over them).
+	// Heads are the final model's head scores (probes.HeadsOfCheckpoint), the numbers of the
+	// heads page; Prefix is their last layer's prefix matching and BestHead its best head.
+	Heads    *probes.HeadScores
 	Prefix   []float64
 	BestHead int
+	// Track and Circuits are the results of the track and circuits pages, for the index's
+	// headline.
+	Track    *probes.TrackResult
+	Circuits *circuits.Analysis
 	// Index is RUN/index.html, linking the reports the demo wrote.
 	Index string
 }
-
-// DemoPrefixLens are the lengths of r at which the demo measures prefix
-// matching: one inside the trained span lengths (10-29) and one outside.
-var DemoPrefixLens = []int{25, 31}
 
 // Demo is `mechinterp demo`: it trains run.DemoConfig into out (resuming an unfinished
 // run, reporting a finished one) until induction heads form, measures the last layer's
@@ -83,16 +84,10 @@ func Demo(ctx context.Context, out string, w io.Writer, o DemoOptions) (*DemoRes
 	if err != nil {
 		return nil, err
 	}
-	d.Prefix = make([]float64, m.Config.NHeads)
-	for _, n := range DemoPrefixLens {
-		s, err := LastLayerPrefixMatching(m, rc.Data.Synthetic.EvalRepeated(n, 2), n, 1)
-		if err != nil {
-			return nil, err
-		}
-		for h := range d.Prefix {
-			d.Prefix[h] += s[h] / float64(len(DemoPrefixLens))
-		}
+	if d.Heads, err = probes.HeadsOfCheckpoint(m, final.Dir); err != nil {
+		return nil, err
 	}
+	d.Prefix = d.Heads.PrefixMatching[d.Heads.Layers-1]
 	for h, s := range d.Prefix {
 		if s > d.Prefix[d.BestHead] {
 			d.BestHead = h
@@ -126,33 +121,22 @@ func demoText(w io.Writer, d *DemoResult) {
 		fmt.Fprintf(w, "trained %d steps in %s\n", d.Train.Step, d.Train.Elapsed.Round(1e8))
 	}
 	fmt.Fprintf(w, "held-out loss: %.3f at step 0 -> %.3f at step %d\n", first, last, d.Train.Step)
-	fmt.Fprintf(w, "prefix matching of the layer-1 heads on [BOS]+r+r (|r| = %v): ", DemoPrefixLens)
-	for _, s := range d.Prefix {
-		fmt.Fprintf(w, "%.2f ", s)
+	ll, o := d.Heads.Layers-1, d.Heads.Options.Repeat
+	fmt.Fprintf(w, "prefix matching of the layer-%d heads (%d prompts [BOS]+r+r, |r| = %d, as on the heads page):", ll, o.Batch, o.Len)
+	for h, s := range d.Prefix {
+		fmt.Fprintf(w, " %s %.3f", models.Head{Layer: ll, Head: h}, s)
 	}
+	th := d.Heads.Options.Thresholds.PrefixMatching
 	verdict := "an induction head formed"
-	if d.Prefix[d.BestHead] < 0.4 {
-		verdict = "no induction head yet (below 0.4)"
+	if d.Prefix[d.BestHead] < th {
+		verdict = fmt.Sprintf("no induction head yet (below %g)", th)
 	}
-	fmt.Fprintf(w, "-> head 1.%d: %s\n", d.BestHead, verdict)
+	fmt.Fprintf(w, " -> %s: %s\n", models.Head{Layer: ll, Head: d.BestHead}, verdict)
 	fmt.Fprintf(w, "\nrun directory: %s\n", d.Dir)
 	fmt.Fprintf(w, "  config:      %s (rerun with: mechinterp train --config %s --out DIR)\n", filepath.Join(d.Dir, run.ConfigFile), filepath.Join(d.Dir, run.ConfigFile))
 	fmt.Fprintf(w, "  metrics:     %s (one JSON object per step; eval_loss every %d steps)\n", d.Metrics, d.Config.Train.EvalEvery)
 	fmt.Fprintf(w, "  checkpoints: %s (%d, at steps %s)\n", filepath.Join(d.Dir, run.CheckpointsDir), len(d.Checkpoints), stepList(d.Checkpoints))
 	fmt.Fprintf(w, "  final model: %s (mechinterp run --model %s --tokens 0,5,6,7,5,6)\n", d.Checkpoints[len(d.Checkpoints)-1].Dir, d.Checkpoints[len(d.Checkpoints)-1].Dir)
-}
-
-// LastLayerPrefixMatching returns, per head of the last layer, the
-// prefix-matching score (probes.PrefixMatching) on 32 prompts [BOS]+r+r with
-// |r| = n, r drawn as base says (the vocabulary minus its commonest and
-// rarest tenth, see data.SyntheticConfig.EvalRepeated).
-func LastLayerPrefixMatching(m *models.Model, base data.RepeatedConfig, n int, seed uint64) ([]float64, error) {
-	base.Len, base.MaxLen, base.Repeats = n, n, 2
-	s, err := probes.PrefixMatching(m, probes.RepeatOptions{RepeatedConfig: base, Batch: 32, Seed: seed})
-	if err != nil {
-		return nil, err
-	}
-	return s[len(s)-1], nil
 }
 
 // stepList abbreviates a list of checkpoint steps: the first dozen, then the
@@ -198,10 +182,7 @@ func demoPages(ctx context.Context, d *DemoResult, m *models.Model, w, progress 
 	}
 	pages := []demoPage{
 		{[]string{"heads", "--model", final}, true, func(w io.Writer, out string) error {
-			s, err := probes.Heads(m, probes.HeadOptions{Repeat: probes.RepeatFor(&d.Config.Data, m.Config.DVocab)})
-			if err != nil {
-				return err
-			}
+			s := d.Heads
 			if err := WritePage(out, func() (*viz.Report, error) { return Heads(s, final) }); err != nil {
 				return err
 			}
@@ -217,6 +198,7 @@ func demoPages(ctx context.Context, d *DemoResult, m *models.Model, w, progress 
 			if err != nil {
 				return err
 			}
+			d.Track = res
 			if err := WritePage(out, func() (*viz.Report, error) { return Track(res) }); err != nil {
 				return err
 			}
@@ -228,6 +210,7 @@ func demoPages(ctx context.Context, d *DemoResult, m *models.Model, w, progress 
 			if err != nil {
 				return err
 			}
+			d.Circuits = a
 			if err := WritePage(out, func() (*viz.Report, error) { return Circuits(a, final) }); err != nil {
 				return err
 			}
@@ -272,7 +255,7 @@ func demoPages(ctx context.Context, d *DemoResult, m *models.Model, w, progress 
 			fmt.Fprintf(w, "page: %s\n", out)
 		}
 	}
-	page, err := RunIndex(d.Dir)
+	page, err := RunIndex(d.Dir, Headline(d.Heads, d.Track, d.Circuits))
 	if err != nil {
 		return "", err
 	}
@@ -319,7 +302,7 @@ func AttentionData(ctx context.Context, m *models.Model, dir string, ids []int, 
 	}
 	a.Title = attention.ModelTitle(dir)
 	if roles {
-		if a.Heads, err = AttentionRoles(m); err != nil {
+		if a.Heads, err = AttentionRoles(m, dir); err != nil {
 			// Roles are a label on the page, not the page: say why they are missing and go on.
 			fmt.Fprintf(warn, "mechinterp attention: no head roles: %v\n", err)
 		}

@@ -3,6 +3,9 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"html"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/probes"
@@ -70,8 +74,8 @@ func TestDemoFormsInductionHead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range DemoPrefixLens {
-		s, err := LastLayerPrefixMatching(m, d.Config.Data.Synthetic.EvalRepeated(n, 2), n, 7) // a seed the demo did not use
+	for _, n := range []int{25, 31} { // inside the trained span lengths (10-29) and outside
+		s, err := lastLayerPrefixMatching(m, d.Config.Data.Synthetic.EvalRepeated(n, 2), n, 7) // a seed the demo did not use
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,6 +112,7 @@ func TestDemoFormsInductionHead(t *testing.T) {
 		t.Errorf("checkpoints %v", d.Checkpoints)
 	}
 	checkDemoPages(t, d)
+	checkOneNumberPerHead(t, d, m, w.String())
 	if full {
 		checkInductionMechanism(t, m)
 		checkFormationAtBump(t, d)
@@ -274,7 +279,7 @@ func TestPrefixMatchingUniform(t *testing.T) {
 	rc := run.DemoConfig()
 	m := testmodel.New(t, rc.Model)
 	const n = 25
-	s, err := LastLayerPrefixMatching(m, rc.Data.Repeated, n, 1)
+	s, err := lastLayerPrefixMatching(m, rc.Data.Repeated, n, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,5 +292,58 @@ func TestPrefixMatchingUniform(t *testing.T) {
 		if x < 0.8*want || x > 1.2*want {
 			t.Errorf("head %d: score %.4f at initialization, want about %.4f", h, x, want)
 		}
+	}
+}
+
+// lastLayerPrefixMatching returns, per head of the last layer, the prefix-matching score
+// (probes.PrefixMatching) on 32 prompts [BOS]+r+r with |r| = n, r drawn as base says.
+func lastLayerPrefixMatching(m *models.Model, base data.RepeatedConfig, n int, seed uint64) ([]float64, error) {
+	base.Len, base.MaxLen, base.Repeats = n, n, 2
+	s, err := probes.PrefixMatching(m, probes.RepeatOptions{RepeatedConfig: base, Batch: 32, Seed: seed})
+	if err != nil {
+		return nil, err
+	}
+	return s[len(s)-1], nil
+}
+
+// checkOneNumberPerHead: a head's prefix matching is one number on every page of the demo:
+// the heads page's (d.Heads), the attention explorer's labels, the track page's last
+// checkpoint, the summary the demo prints and the index's headline.
+func checkOneNumberPerHead(t *testing.T, d *DemoResult, m *models.Model, out string) {
+	t.Helper()
+	final := d.Checkpoints[len(d.Checkpoints)-1].Dir
+	a, err := AttentionData(context.Background(), m, final, []int{0, 5, 6, 5, 6}, nil, true, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := d.Heads
+	for l := range hs.Layers {
+		for h := range hs.Heads {
+			want := hs.PrefixMatching[l][h]
+			if got := a.Heads[l][h].Scores["prefix_matching"]; got != want {
+				t.Errorf("L%dH%d: attention page prefix matching %v, heads page %v", l, h, got, want)
+			}
+			for _, f := range d.Track.Formation {
+				if f.Layer == l && f.Head == h && f.Final != want {
+					t.Errorf("L%dH%d: track page's last checkpoint %v, heads page %v", l, h, f.Final, want)
+				}
+			}
+		}
+	}
+	ll := hs.Layers - 1
+	for h := range hs.Heads {
+		if want := fmt.Sprintf("%s %.3f", models.Head{Layer: ll, Head: h}, hs.PrefixMatching[ll][h]); !strings.Contains(out, want) {
+			t.Errorf("demo summary lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "head 1.") || strings.Contains(out, "[25 31]") {
+		t.Error("demo summary names a head or lists lengths the old way")
+	}
+	b, err := os.ReadFile(d.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "What the run found") || !strings.Contains(string(b), html.EscapeString(Headline(d.Heads, d.Track, d.Circuits))) {
+		t.Error("index lacks the headline computed from the results")
 	}
 }

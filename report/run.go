@@ -6,7 +6,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
+	"github.com/mechinterp/mechinterp/circuits"
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/viz"
 )
@@ -32,9 +36,9 @@ var RunPages = []RunPage{
 }
 
 // RunIndex builds the index page of the run in dir (written to RUN/index.html, run.IndexFile):
-// a link to each of RunPages present in RUN/reports, and where the rest of the run lies.
-// A run with no such page is an error.
-func RunIndex(dir string) (*viz.Report, error) {
+// headline (Headline; none when "") above a link to each of RunPages present in RUN/reports,
+// and where the rest of the run lies. A run with no such page is an error.
+func RunIndex(dir, headline string) (*viz.Report, error) {
 	r, err := run.Open(dir)
 	if err != nil {
 		return nil, err
@@ -60,10 +64,99 @@ func RunIndex(dir string) (*viz.Report, error) {
 		}
 		title = fmt.Sprintf("mechinterp demo: induction heads in a %d-layer %s", c.Model.NLayers, kind)
 	}
-	return viz.Index(title, links...).
+	idx := viz.Index(title, links...)
+	if headline != "" {
+		idx.Section("What the run found", headline)
+	}
+	return idx.
 		Section("The run", fmt.Sprintf("%d training steps; %d checkpoints in %s/; the per-step log in %s; "+
 			"the per-checkpoint table in %s/track.csv and %s/track.jsonl; the recipe in %s. "+
 			"Each page above was written by the mechinterp command printed in the demo's output, "+
 			"and can be rewritten or pointed at another checkpoint the same way.",
 			last.Step, len(r.Checkpoints), run.CheckpointsDir, run.MetricsFile, run.TrackDir, run.TrackDir, run.ConfigFile)), nil
+}
+
+// Headline says what a run found, from its results: which heads are induction heads (roles of
+// s, with their prefix matching), when each formed and where the loss bump is (tr; nil: not
+// said) and how strongly each copies what it attends to (the OV copying score of a; nil: not
+// said), and the previous-token heads whose output their keys read.
+func Headline(s *probes.HeadScores, tr *probes.TrackResult, a *circuits.Analysis) string {
+	if s == nil || s.Layers == 0 {
+		return ""
+	}
+	var ind, prev []models.Head
+	best := models.Head{}
+	for l := range s.Layers {
+		for h := range s.Heads {
+			switch s.Roles[l][h] {
+			case probes.RoleInduction:
+				ind = append(ind, models.Head{Layer: l, Head: h})
+			case probes.RolePreviousToken:
+				prev = append(prev, models.Head{Layer: l, Head: h})
+			}
+			if s.PrefixMatching[l][h] > s.PrefixMatching[best.Layer][best.Head] {
+				best = models.Head{Layer: l, Head: h}
+			}
+		}
+	}
+	th := s.Options.Thresholds
+	if len(ind) == 0 {
+		return fmt.Sprintf("No induction head: no head reaches prefix matching %g (the best, %s, scores %.3f).",
+			th.PrefixMatching, best, s.PrefixMatching[best.Layer][best.Head])
+	}
+	var b strings.Builder
+	names := make([]string, len(ind))
+	for i, h := range ind {
+		names[i] = fmt.Sprintf("%s (%.3f)", h, s.PrefixMatching[h.Layer][h.Head])
+	}
+	fmt.Fprintf(&b, "%d induction head%s, by prefix matching ≥ %g on the heads page: %s.", len(ind), plural(len(ind)), th.PrefixMatching, strings.Join(names, ", "))
+	if tr != nil {
+		var formed []string
+		for _, h := range ind {
+			for _, f := range tr.Formation {
+				if f.Layer == h.Layer && f.Head == h.Head {
+					if f.Formed {
+						formed = append(formed, fmt.Sprintf("%s at step %d", h, f.Step))
+					} else {
+						formed = append(formed, fmt.Sprintf("%s not yet over the track threshold", h))
+					}
+				}
+			}
+		}
+		if len(formed) > 0 {
+			fmt.Fprintf(&b, " They formed (prefix matching stays ≥ %g from then on): %s", tr.Threshold, strings.Join(formed, ", "))
+			if tr.Bump.Found {
+				fmt.Fprintf(&b, "; the loss bump is at step %d", tr.Bump.Step)
+			}
+			b.WriteString(".")
+		}
+	}
+	if a != nil {
+		var cp []string
+		for _, h := range ind {
+			for _, hs := range a.Heads {
+				if hs.Head == h {
+					cp = append(cp, fmt.Sprintf("%s %+.3f", h, hs.OVCopying))
+				}
+			}
+		}
+		if len(cp) > 0 {
+			fmt.Fprintf(&b, " They copy what they attend to: OV copying score %s (+1: attending to a token raises its own logit).", strings.Join(cp, ", "))
+		}
+	}
+	if len(prev) > 0 {
+		names := make([]string, len(prev))
+		for i, h := range prev {
+			names[i] = fmt.Sprintf("%s (%.3f)", h, s.PreviousToken[h.Layer][h.Head])
+		}
+		fmt.Fprintf(&b, " Previous-token head%s, whose output induction heads' keys read: %s.", plural(len(prev)), strings.Join(names, ", "))
+	}
+	return b.String()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -44,9 +44,6 @@ type ExplorerOptions struct {
 func ServeExplorer(ctx context.Context, w, errw io.Writer, o ExplorerOptions) error {
 	sm := &attention.Models{MaxTokens: o.MaxTokens, Tokenize: o.Tokenize,
 		Warn: func(format string, args ...any) { fmt.Fprintf(errw, "mechinterp serve: "+format+"\n", args...) }}
-	if o.Roles {
-		sm.Heads = AttentionRoles
-	}
 	var cps []attention.Checkpoint
 	if o.Run == "" {
 		sm.Dirs = []string{o.Model}
@@ -68,6 +65,11 @@ func ServeExplorer(ctx context.Context, w, errw io.Writer, o ExplorerOptions) er
 		}
 	}
 	last := len(sm.Dirs) - 1
+	if o.Roles {
+		// Every checkpoint is of one run, scored on that run's prompts as the heads page does.
+		ckpt := sm.Dirs[last]
+		sm.Heads = func(m *models.Model) ([][]attention.HeadInfo, error) { return AttentionRoles(m, ckpt) }
+	}
 	m, err := sm.Model(last)
 	if err != nil {
 		return err

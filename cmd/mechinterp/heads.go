@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"io"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -77,7 +76,7 @@ func runHeads(w io.Writer, v *viper.Viper) error {
 		return err
 	}
 	// A checkpoint of a run: RUN/checkpoints/step-N.
-	runDir := filepath.Dir(filepath.Dir(filepath.Clean(dir)))
+	runDir := probes.CheckpointRun(dir)
 	o := probes.HeadOptions{Repeat: repeatOptions(v, runDir, m.Config.DVocab),
 		Detect: probes.DetectOptions{ExcludeBOS: v.GetBool("exclude-bos"), ExcludeDiagonal: v.GetBool("exclude-diagonal")}}
 	if v.GetString("tokens") != "" || v.GetString("text") != "" {

@@ -38,7 +38,7 @@ func TestAttentionScale(t *testing.T) {
 		}
 		forward := time.Since(start)
 		start = time.Now()
-		if d.Heads, err = report.AttentionRoles(m); err != nil {
+		if d.Heads, err = report.AttentionRoles(m, ""); err != nil {
 			t.Fatal(err)
 		}
 		roles := time.Since(start)
