@@ -60,16 +60,31 @@ func ICLScore(m *models.Model, tokens []int, B, T int) (*ICL, error) {
 		targets[b*T+early-1] = tokens[b*T+early]
 		targets[b*T+late-1] = tokens[b*T+late]
 	}
-	pass, err := m.Forward(tokens, B, T, targets, &models.Options{NoGrad: true})
-	if err != nil {
-		return nil, fmt.Errorf("probes: ICL score: %w", err)
-	}
-	defer pass.Release()
 	res := &ICL{Early: early, Late: late}
-	for b := range B {
-		res.LossEarly += float64(pass.Losses.Data[b*T+early-1]) / float64(B)
-		res.LossLate += float64(pass.Losses.Data[b*T+late-1]) / float64(B)
+	// A pass holds a block's scores and pattern [n,H,T,T] and the logits
+	// [n,T,V]: at a real model's context (Pythia's 2048 tokens) that is
+	// gigabytes per prompt, so the prompts run a few at a time.
+	for lo, per := 0, iclBatch(m.Config, T); lo < B; lo += per {
+		n := min(per, B-lo)
+		pass, err := m.Forward(tokens[lo*T:(lo+n)*T], n, T, targets[lo*T:(lo+n)*T], &models.Options{NoGrad: true})
+		if err != nil {
+			return nil, fmt.Errorf("probes: ICL score: %w", err)
+		}
+		for b := range n {
+			res.LossEarly += float64(pass.Losses.Data[b*T+early-1]) / float64(B)
+			res.LossLate += float64(pass.Losses.Data[b*T+late-1]) / float64(B)
+		}
+		pass.Release()
 	}
 	res.Score = res.LossLate - res.LossEarly
 	return res, nil
+}
+
+// iclBatch is how many prompts of T tokens one pass of ICLScore takes: as
+// many as keep a block's attention scores and pattern and the logits under
+// 256 MiB, at least one.
+func iclBatch(c models.Config, T int) int {
+	c = c.WithDefaults()
+	perPrompt := 4 * (2*float64(c.NHeads)*float64(T)*float64(T) + float64(T)*float64(c.DVocab))
+	return max(1, int(float64(256<<20)/perPrompt))
 }
