@@ -3,6 +3,8 @@
 package tensor
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -72,6 +74,72 @@ func TestKernelsMatchGoTwins(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// kernelBits hashes the outputs of one micro-kernel over seeded tiles (k
+// from 1 to 40, three alpha/beta pairs, C filled with NaN where beta is 0),
+// bit for bit: FMA results are exact IEEE arithmetic, so the hash is the
+// same on every CPU that runs the kernel.
+func kernelBits(nr int, direct bool, f func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)) uint64 {
+	rng := rand.New(rand.NewPCG(13, 14))
+	h := fnv.New64a()
+	var buf [4]byte
+	for k := 1; k <= 40; k++ {
+		for _, ab := range [][2]float32{{1, 0}, {0.75, 1}, {-2, -0.5}} {
+			lda := gemmMR
+			if direct {
+				lda = 6 + rng.IntN(50)
+			}
+			ldc := nr + rng.IntN(7)
+			a := randSlice(rng, (k+6)*lda)
+			b := randSlice(rng, k*nr)
+			c := randSlice(rng, 6*ldc)
+			if ab[1] == 0 {
+				for i := range c {
+					c[i] = float32(math.NaN())
+				}
+			}
+			f(k, &a[0], lda, &b[0], &c[0], ldc, ab[0], ab[1])
+			for _, v := range c {
+				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
+				h.Write(buf[:])
+			}
+		}
+	}
+	return h.Sum64()
+}
+
+// TestKernelBitsUnchanged pins every assembly kernel's output bits to those
+// of the hand-written kernels the generator replaced (tensor/asm): a change
+// to the generator that reorders or unfuses any arithmetic fails here.
+func TestKernelBitsUnchanged(t *testing.T) {
+	if !hasGemmAsm {
+		t.Skip("no AVX2+FMA on this CPU")
+	}
+	packed := func(f microKernel) func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+		return func(k int, a *float32, _ int, b, c *float32, ldc int, alpha, beta float32) {
+			f(k, a, b, c, ldc, alpha, beta)
+		}
+	}
+	cases := []struct {
+		name   string
+		avx512 bool
+		got    func() uint64
+		want   uint64
+	}{
+		{"6x16", false, func() uint64 { return kernelBits(16, false, packed(sgemmKernel6x16AVX2)) }, 0x2cc8b73a7ed4944a},
+		{"6x32", true, func() uint64 { return kernelBits(32, false, packed(sgemmKernel6x32AVX512)) }, 0xe559665d94774a70},
+		{"6x32-direct", true, func() uint64 { return kernelBits(32, true, sgemmKernel6x32AVX512Direct) }, 0x27ac036929687ed2},
+		{"6x32-strided", true, func() uint64 { return kernelBits(32, true, sgemmKernel6x32AVX512Strided) }, 0x4bb180899d88f706},
+	}
+	for _, tc := range cases {
+		if tc.avx512 && asmKernels[0].nr != 32 {
+			continue
+		}
+		if got := tc.got(); got != tc.want {
+			t.Errorf("%s: output bits hash %#x, want %#x", tc.name, got, tc.want)
 		}
 	}
 }

@@ -1,0 +1,270 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// mr is the tile's rows; every kernel holds two vectors of C per row.
+const mr = 6
+
+// aMode is how a kernel reads A.
+type aMode int
+
+const (
+	// packed: a sliver of MR values per step, steps contiguous.
+	packed aMode = iota
+	// direct: MR rows of A in place, lda elements apart.
+	direct
+	// strided: the MR values of step p at a[p*lda : p*lda+MR] (a
+	// transposed A read in place).
+	strided
+)
+
+// kernel is one micro-kernel: C[0:6,0:NR] = alpha*sum_p A[:,p] (x) B[p,:] +
+// beta*C, with NR = 2 vectors; C is not read when beta == 0.
+type kernel struct {
+	name string
+	// vec is the vector width in bytes: 32 (AVX2+FMA) or 64 (AVX-512).
+	vec int
+	a   aMode
+	doc []string
+}
+
+func (k kernel) nr() int { return 2 * k.vec / 4 }
+
+func main() {
+	ConstraintExpr("!noasm")
+	for _, k := range []kernel{
+		{"sgemmKernel6x16AVX2", 32, packed, []string{
+			"sgemmKernel6x16AVX2 is the AVX2+FMA micro-kernel; see microKernel.",
+			"A is packed 6 floats per step, B 16 floats per step; ldc is in elements.",
+		}},
+		{"sgemmKernel6x32AVX512", 64, packed, []string{
+			"sgemmKernel6x32AVX512 is the AVX-512 micro-kernel (NR = 32).",
+		}},
+		{"sgemmKernel6x32AVX512Direct", 64, direct, []string{
+			"sgemmKernel6x32AVX512Direct is sgemmKernel6x32AVX512 reading A unpacked:",
+			"six rows of k floats, lda elements apart.",
+		}},
+		{"sgemmKernel6x32AVX512Strided", 64, strided, []string{
+			"sgemmKernel6x32AVX512Strided is sgemmKernel6x32AVX512 with the A values",
+			"of successive steps lda elements apart (a transposed A read in place).",
+		}},
+	} {
+		k.generate()
+	}
+	Generate()
+}
+
+// aRegs are the general registers that address A: base, base + 3 rows or
+// steps (an x86 address scales an index by 1, 2 or 4 only, so rows 3-5 or
+// step 3 need a second base), the stride in bytes and four strides.
+type aRegs struct {
+	base, base3, stride, stride4 reg.GPVirtual
+}
+
+// aAddr is the address of A's value for row r at unrolled step u.
+func (k kernel) aAddr(ar aRegs, r, u int) Mem {
+	switch k.a {
+	case direct:
+		// Row r lies r strides from base; the step is the displacement.
+		return scaled(ar.base, ar.base3, ar.stride, r, 4*u)
+	case strided:
+		// Step u lies u strides from base; the row is the displacement.
+		return scaled(ar.base, ar.base3, ar.stride, u, 4*r)
+	}
+	return Mem{Base: ar.base, Disp: 4 * (u*mr + r)}
+}
+
+// scaled is base + i*stride + disp for i < 6, through base3 for i >= 3.
+func scaled(base, base3, stride reg.GPVirtual, i, disp int) Mem {
+	b := base
+	if i >= 3 {
+		b, i = base3, i-3
+	}
+	if i == 0 {
+		return Mem{Base: b, Disp: disp}
+	}
+	return Mem{Base: b, Index: stride, Scale: uint8(i), Disp: disp}
+}
+
+func (k kernel) vreg() reg.VecVirtual {
+	if k.vec == 64 {
+		return ZMM()
+	}
+	return YMM()
+}
+
+func (k kernel) generate() {
+	sig := "func(k int, a, b, c *float32, ldc int, alpha, beta float32)"
+	if k.a != packed {
+		sig = "func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)"
+	}
+	TEXT(k.name, NOSPLIT, sig)
+	Pragma("noescape")
+	Doc(k.doc...)
+	n := Load(Param("k"), GP64())
+	var ar aRegs
+	ar.base = Load(Param("a"), GP64()).(reg.GPVirtual)
+	if k.a != packed {
+		ar.stride = Load(Param("lda"), GP64()).(reg.GPVirtual)
+		SHLQ(U8(2), ar.stride)
+		ar.base3 = GP64()
+		LEAQ(Mem{Base: ar.base, Index: ar.stride, Scale: 2}, ar.base3)
+		ADDQ(ar.stride, ar.base3)
+	}
+	if k.a == strided {
+		ar.stride4 = GP64()
+		MOVQ(ar.stride, ar.stride4)
+		SHLQ(U8(2), ar.stride4)
+	}
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+
+	Comment("The tile's accumulators, two vectors per row.")
+	var acc [mr][2]reg.VecVirtual
+	for r := range acc {
+		for h := range acc[r] {
+			acc[r][h] = k.vreg()
+			if k.vec == 64 {
+				VPXORD(acc[r][h], acc[r][h], acc[r][h])
+			} else {
+				VXORPS(acc[r][h], acc[r][h], acc[r][h])
+			}
+		}
+	}
+	// B's two vectors, in two sets so that unrolled steps alternate.
+	bv := [2][2]reg.VecVirtual{{k.vreg(), k.vreg()}, {k.vreg(), k.vreg()}}
+	if k.vec == 32 {
+		// AVX2 has 16 registers: 12 accumulators, B and two broadcasts.
+		bv[1] = bv[0]
+	}
+
+	Comment("Four steps at a time.")
+	n4 := GP64()
+	MOVQ(n, n4)
+	SHRQ(U8(2), n4)
+	JZ(LabelRef("tail"))
+	Label("loop4")
+	for u := range 4 {
+		k.step(ar, b, bv[u%2], acc, u)
+	}
+	switch k.a {
+	case packed:
+		ADDQ(U32(4*4*mr), ar.base)
+	case direct:
+		ADDQ(U32(4*4), ar.base)
+		ADDQ(U32(4*4), ar.base3)
+	case strided:
+		ADDQ(ar.stride4, ar.base)
+		ADDQ(ar.stride4, ar.base3)
+	}
+	ADDQ(U32(4*4*k.nr()), b)
+	DECQ(n4)
+	JNZ(LabelRef("loop4"))
+
+	Label("tail")
+	Comment("The last k mod 4 steps.")
+	ANDQ(U8(3), n)
+	JZ(LabelRef("store"))
+	Label("loop1")
+	k.step(ar, b, bv[0], acc, 0)
+	switch k.a {
+	case packed:
+		ADDQ(U32(4*mr), ar.base)
+	case direct:
+		ADDQ(U32(4), ar.base)
+		ADDQ(U32(4), ar.base3)
+	case strided:
+		ADDQ(ar.stride, ar.base)
+	}
+	ADDQ(U32(4*k.nr()), b)
+	DECQ(n)
+	JNZ(LabelRef("loop1"))
+
+	Label("store")
+	k.epilogue(acc, c, ldc)
+}
+
+// step multiplies A's six values of unrolled step u into B's row u.
+func (k kernel) step(ar aRegs, b reg.Register, bv [2]reg.VecVirtual, acc [mr][2]reg.VecVirtual, u int) {
+	row := 2 * k.vec // bytes of B per step
+	VMOVUPS(Mem{Base: b, Disp: u * row}, bv[0])
+	VMOVUPS(Mem{Base: b, Disp: u*row + k.vec}, bv[1])
+	if k.vec == 64 {
+		// AVX-512 broadcasts A's value inside the multiply-add.
+		for r := range mr {
+			a := k.aAddr(ar, r, u)
+			VFMADD231PS_BCST(a, bv[0], acc[r][0])
+			VFMADD231PS_BCST(a, bv[1], acc[r][1])
+		}
+		return
+	}
+	// AVX2 broadcasts two rows' values at a time into registers.
+	x := [2]reg.VecVirtual{YMM(), YMM()}
+	for r := 0; r < mr; r += 2 {
+		VBROADCASTSS(k.aAddr(ar, r, u), x[0])
+		VBROADCASTSS(k.aAddr(ar, r+1, u), x[1])
+		for i := range 2 {
+			VFMADD231PS(bv[0], x[i], acc[r+i][0])
+			VFMADD231PS(bv[1], x[i], acc[r+i][1])
+		}
+	}
+}
+
+// epilogue is the one store every kernel shares: acc *= alpha, then C =
+// acc + beta*C fused, or C = acc without reading C when beta is ±0.
+func (k kernel) epilogue(acc [mr][2]reg.VecVirtual, c, ldc reg.Register) {
+	Comment("C = alpha*acc + beta*C; C is not read when beta is ±0.")
+	alpha := k.vreg()
+	VBROADCASTSS(paramAddr("alpha"), alpha)
+	for r := range acc {
+		for h := range acc[r] {
+			VMULPS(alpha, acc[r][h], acc[r][h])
+		}
+	}
+	bits := GP32()
+	MOVL(paramAddr("beta"), bits)
+	ANDL(U32(0x7fffffff), bits)
+	JZ(LabelRef("nobeta"))
+	beta := k.vreg()
+	VBROADCASTSS(paramAddr("beta"), beta)
+	k.storeRows(acc, c, ldc, func(m Mem, v reg.VecVirtual) { VFMADD231PS(m, beta, v) })
+	Label("nobeta")
+	k.storeRows(acc, c, ldc, nil)
+}
+
+// storeRows writes the six rows of C, ldc bytes apart, each first merged
+// with C by merge when it is not nil; it returns from the kernel.
+func (k kernel) storeRows(acc [mr][2]reg.VecVirtual, c, ldc reg.Register, merge func(Mem, reg.VecVirtual)) {
+	p := GP64()
+	MOVQ(c, p)
+	for r := range acc {
+		for h := range acc[r] {
+			m := Mem{Base: p, Disp: h * k.vec}
+			if merge != nil {
+				merge(m, acc[r][h])
+			}
+			VMOVUPS(acc[r][h], m)
+		}
+		if r < mr-1 {
+			ADDQ(ldc, p)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// paramAddr is the frame address of the named argument, as avo lays it out
+// from the signature.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
