@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestGeneratedKernelsBitIdentical compares the generated kernels with the
@@ -94,4 +95,68 @@ func TestGeneratedKernelsBitIdentical(t *testing.T) {
 		}
 	}
 	t.Logf("%d tiles and %d products bit-identical", tiles, products)
+}
+
+// TestGeneratedKernelsSpeed times old and new alternately, keeping the
+// fastest of many short runs of each, which a loaded machine disturbs least.
+func TestGeneratedKernelsSpeed(t *testing.T) {
+	if testing.Short() || !hasGemmAsm {
+		t.Skip()
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	const k = 256
+	a := randSlice(rng, k*64)
+	b := randSlice(rng, k*32)
+	c := randSlice(rng, 6*32)
+	type pair struct {
+		name     string
+		old, new func()
+		flops    float64
+	}
+	tile := func(f microKernel, nr int) func() {
+		return func() {
+			for range 100 {
+				f(k, &a[0], &b[0], &c[0], nr, 1, 1)
+			}
+		}
+	}
+	tileD := func(f directKernel) func() {
+		return func() {
+			for range 100 {
+				f(k, &a[0], 64, &b[0], &c[0], 32, 1, 1)
+			}
+		}
+	}
+	n := 384
+	ga, gb, gc := randSlice(rng, n*n), randSlice(rng, n*n), randSlice(rng, n*n)
+	gemm := func(ks gemmKernel, tA, tB bool) func() {
+		return func() { gemmSerial(ks, tA, tB, n, n, n, 1, ga, n, gb, n, 0, gc, n) }
+	}
+	oldSet := gemmKernel{oldKernel6x32AVX512, 32, oldKernel6x32AVX512Direct, oldKernel6x32AVX512Strided}
+	newSet := gemmKernel{sgemmKernel6x32AVX512, 32, sgemmKernel6x32AVX512Direct, sgemmKernel6x32AVX512Strided}
+	pairs := []pair{
+		{"tile 6x16", tile(oldKernel6x16AVX2, 16), tile(sgemmKernel6x16AVX2, 16), 100 * 2 * 6 * 16 * k},
+	}
+	if asmKernels[0].nr == 32 {
+		pairs = append(pairs,
+			pair{"tile 6x32", tile(oldKernel6x32AVX512, 32), tile(sgemmKernel6x32AVX512, 32), 100 * 2 * 6 * 32 * k},
+			pair{"tile 6x32 direct", tileD(oldKernel6x32AVX512Direct), tileD(sgemmKernel6x32AVX512Direct), 100 * 2 * 6 * 32 * k},
+			pair{"tile 6x32 strided", tileD(oldKernel6x32AVX512Strided), tileD(sgemmKernel6x32AVX512Strided), 100 * 2 * 6 * 32 * k},
+			pair{"gemm 384^3 NN", gemm(oldSet, false, false), gemm(newSet, false, false), 2 * float64(n*n*n)},
+			pair{"gemm 384^3 TN", gemm(oldSet, true, false), gemm(newSet, true, false), 2 * float64(n*n*n)},
+			pair{"gemm 384^3 NT", gemm(oldSet, false, true), gemm(newSet, false, true), 2 * float64(n*n*n)},
+		)
+	}
+	for _, p := range pairs {
+		best := [2]time.Duration{time.Hour, time.Hour}
+		for range 300 {
+			for i, f := range []func(){p.old, p.new} {
+				s := time.Now()
+				f()
+				best[i] = min(best[i], time.Since(s))
+			}
+		}
+		t.Logf("%-18s old %6.1f GFLOP/s  new %6.1f GFLOP/s  new/old %.3f", p.name,
+			p.flops/best[0].Seconds()/1e9, p.flops/best[1].Seconds()/1e9, best[0].Seconds()/best[1].Seconds())
+	}
 }
