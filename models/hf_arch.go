@@ -181,6 +181,9 @@ func unmarshalArchConfig(data []byte, arch string) (Config, error) {
 		if c.NHeads > 0 {
 			// modeling_gpt_neox.py: rotary_ndims = int(head_size * rotary_pct).
 			c.RotaryDim = int(float64(c.DModel/c.NHeads) * pct)
+			if c.RotaryDim == 0 {
+				return Config{}, fmt.Errorf("rotary_pct %v rotates no dimension of heads of %d", pct, c.DModel/c.NHeads)
+			}
 		}
 	} else {
 		// LlamaConfig's defaults: rms_norm_eps 1e-6, rope_theta 10000,

@@ -308,6 +308,11 @@ func TestHFArchBadDirectories(t *testing.T) {
 			edit(t, filepath.Join(d, models.ConfigFile), `"rotary_pct": 0.25`, `"rotary_pct": 0.375`)
 			return d
 		}, []string{"rotary_dim must be even"}},
+		{"rotary fraction below one dimension", func(t *testing.T) string {
+			d := copyCase(t, "neox_parallel")
+			edit(t, filepath.Join(d, models.ConfigFile), `"rotary_pct": 0.25`, `"rotary_pct": 0.1`)
+			return d
+		}, []string{"rotary_pct 0.1 rotates no dimension of heads of 8"}},
 		{"no weights", func(t *testing.T) string {
 			d := copyCase(t, "neox_parallel")
 			os.Remove(filepath.Join(d, models.WeightsFile))
