@@ -26,45 +26,51 @@ type Peak struct {
 // multiply-add waits on another.
 const peakUnroll = 12
 
-// MeasurePeak times the loop on threads goroutines at once for about d.
-// Each goroutine runs the same number of iterations (calibrated on one
-// thread first), so the wall time is that of the slowest, as in a parallel
-// matrix multiply.
+// MeasurePeak times the loop on threads goroutines at once, in rounds of
+// about a millisecond for about d in all, and reports the fastest round:
+// another process taking a core for a while slows some rounds but not the
+// best, so the peak reads the same on a busy machine. In each round every
+// goroutine runs the same number of iterations, so the round's wall time
+// is that of the slowest, as in a parallel matrix multiply.
 func MeasurePeak(threads int, d time.Duration) Peak {
 	threads = max(threads, 1)
 	fn, isa, lanes := peakLoop()
 	flopsPer := float64(2 * lanes * peakUnroll)
-	// Calibrate: double the count until one run takes a tenth of d.
-	n := 1 << 10
+	// Calibrate: double the count until one run takes a round's time.
+	n := 1 << 8
 	for {
 		start := time.Now()
 		fn(n)
-		if time.Since(start) >= d/10 || n >= 1<<40 {
+		if time.Since(start) >= peakRound || n >= 1<<40 {
 			break
 		}
 		n *= 2
 	}
-	// Scale the count to about d on one thread, then run it on all.
-	start := time.Now()
-	fn(n)
-	if one := time.Since(start); one > 0 {
-		n = max(1, int(float64(n)*float64(d)/float64(one)))
-	}
+	best := 0.0
 	var wg sync.WaitGroup
-	start = time.Now()
-	for range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			fn(n)
-		}()
+	for end := time.Now().Add(d); ; {
+		start := time.Now()
+		for range threads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				fn(n)
+			}()
+		}
+		wg.Wait()
+		now := time.Now()
+		best = max(best, flopsPer*float64(n)*float64(threads)/now.Sub(start).Seconds()/1e9)
+		if now.After(end) {
+			break
+		}
 	}
-	wg.Wait()
-	dt := time.Since(start).Seconds()
-	return Peak{ISA: isa, Threads: threads, GFLOPS: flopsPer * float64(n) * float64(threads) / dt / 1e9}
+	return Peak{ISA: isa, Threads: threads, GFLOPS: best}
 }
+
+// peakRound is the length of one timed round of MeasurePeak.
+const peakRound = time.Millisecond
 
 // peakGo is the pure-Go loop: peakUnroll independent scalar multiply-adds
 // per iteration, n iterations. The compiler neither fuses nor vectorises
