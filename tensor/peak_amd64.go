@@ -4,15 +4,6 @@ package tensor
 
 import "golang.org/x/sys/cpu"
 
-// peakFMA512 runs n iterations of peakUnroll independent VFMADD231PS on
-// 512-bit registers; peakFMA256 the same on 256-bit ones.
-//
-//go:noescape
-func peakFMA512(n int)
-
-//go:noescape
-func peakFMA256(n int)
-
 // peakLoop returns the widest FMA loop this CPU runs, its name and lanes.
 func peakLoop() (func(int), string, int) {
 	switch {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"flag"
+	"log"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -34,8 +37,23 @@ type kernel struct {
 
 func (k kernel) nr() int { return 2 * k.vec / 4 }
 
+var which = flag.String("kernels", "gemm", "the kernels to write: gemm or peak")
+
 func main() {
+	flag.Parse()
 	ConstraintExpr("!noasm")
+	switch *which {
+	case "gemm":
+		gemmKernels()
+	case "peak":
+		peakLoops()
+	default:
+		log.Fatalf("-kernels %q: want gemm or peak", *which)
+	}
+	Generate()
+}
+
+func gemmKernels() {
 	for _, k := range []kernel{
 		{"sgemmKernel6x16AVX2", 32, packed, []string{
 			"sgemmKernel6x16AVX2 is the AVX2+FMA micro-kernel; see microKernel.",
@@ -55,7 +73,6 @@ func main() {
 	} {
 		k.generate()
 	}
-	Generate()
 }
 
 // aRegs are the general registers that address A: base, base + 3 rows or
@@ -267,4 +284,54 @@ func paramAddr(name string) Mem {
 		panic(err)
 	}
 	return b.Addr
+}
+
+// peakUnroll is tensor's peakUnroll: independent accumulators per
+// iteration, at least the FMA latency times its pipes (4 × 2).
+const peakUnroll = 12
+
+// peakLoops writes tensor.MeasurePeak's loops: n iterations of peakUnroll
+// independent acc += x*y on registers only, so that they run at the FMA
+// units' rate. The accumulators start at 0 and stay 0 (0*0 adds nothing):
+// no denormals, no overflow.
+func peakLoops() {
+	for _, p := range []struct {
+		name string
+		vec  func() reg.VecVirtual
+		zero func(reg.VecVirtual)
+		doc  string
+	}{
+		{"peakFMA512", ZMM, func(v reg.VecVirtual) { VPXORD(v, v, v) }, "512-bit (AVX-512)"},
+		{"peakFMA256", YMM, func(v reg.VecVirtual) { VXORPS(v, v, v) }, "256-bit (AVX2 and FMA)"},
+	} {
+		TEXT(p.name, NOSPLIT, "func(n int)")
+		Pragma("noescape")
+		Doc(p.name+" runs n iterations of independent fused multiply-adds on",
+			p.doc+" registers; see MeasurePeak.")
+		n := Load(Param("n"), GP64())
+		x, y := p.vec(), p.vec()
+		p.zero(x)
+		p.zero(y)
+		var acc [peakUnroll]reg.VecVirtual
+		for i := range acc {
+			acc[i] = p.vec()
+			p.zero(acc[i])
+		}
+		TESTQ(n, n)
+		JLE(LabelRef("done"))
+		Label("loop")
+		for i := range acc {
+			VFMADD231PS(x, y, acc[i])
+		}
+		DECQ(n)
+		JNZ(LabelRef("loop"))
+		Label("done")
+		// Keep the sums live to the end, so that no accumulator's
+		// register is given to another.
+		for i := 1; i < peakUnroll; i++ {
+			VADDPS(acc[i], acc[0], acc[0])
+		}
+		VZEROUPPER()
+		RET()
+	}
 }
