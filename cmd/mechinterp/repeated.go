@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -97,19 +98,13 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 	if err != nil {
 		return err
 	}
-	runs := shard.Of(s.Runs())
-	tally := &repeated.Tally{Total: len(runs)}
+	var progress io.Writer
 	if !v.GetBool("quiet") {
-		tally.W = cmd.ErrOrStderr()
-		part := ""
-		if shard.N > 1 {
-			part = fmt.Sprintf(" (shard %d/%d)", shard.I, shard.N)
-		}
-		fmt.Fprintf(tally.W, "study %q: %d runs%s into %s\n", s.Name, len(runs), part, out)
+		progress = cmd.ErrOrStderr()
 	}
 	ctx, stop := interruptible(cmd)
 	defer stop()
-	runErr := repeated.Execute(ctx, s, runs, repeated.Options{Dir: out, Workers: v.GetInt("workers"), Event: tally.Event})
+	tally, runErr := repeated.ExecuteShard(ctx, s, shard, repeated.Options{Dir: out, Workers: v.GetInt("workers")}, progress)
 	if errors.Is(runErr, train.ErrInterrupted) {
 		return fmt.Errorf("study interrupted; run the same command again to resume")
 	}
@@ -120,7 +115,7 @@ func runRepeated(cmd *cobra.Command, v *viper.Viper) error {
 		return err
 	}
 	if runErr != nil {
-		return fmt.Errorf("%d of %d runs failed: %s", tally.Failed, len(runs), oneLine(runErr))
+		return fmt.Errorf("%d of %d runs failed: %s", tally.Failed, tally.Total, oneLine(runErr))
 	}
 	return nil
 }

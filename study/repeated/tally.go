@@ -1,6 +1,7 @@
 package repeated
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -46,4 +47,21 @@ func (t *Tally) Event(e Event) {
 	case "failed":
 		fmt.Fprintf(t.W, "  %s: failed: %s\n", e.Run.ID, config.OneLine(e.Err))
 	}
+}
+
+// ExecuteShard trains and measures one shard of s's runs (Execute with o, its Event set to a
+// Tally). On progress (nil: nothing) it prints a header line naming the study, the number of
+// runs, the shard and o.Dir, then a line per event. It returns the tally and Execute's error.
+func ExecuteShard(ctx context.Context, s Study, shard Shard, o Options, progress io.Writer) (*Tally, error) {
+	runs := shard.Of(s.Runs())
+	t := &Tally{W: progress, Total: len(runs)}
+	if progress != nil {
+		part := ""
+		if shard.N > 1 {
+			part = fmt.Sprintf(" (shard %d/%d)", shard.I, shard.N)
+		}
+		fmt.Fprintf(progress, "study %q: %d runs%s into %s\n", s.Name, len(runs), part, o.Dir)
+	}
+	o.Event = t.Event
+	return t, Execute(ctx, s, runs, o)
 }
