@@ -124,3 +124,35 @@ func EvalJob(ctx context.Context, model, dir string, names []string, batches int
 	}
 	return Evaluate(ctx, m, s, c.Source, EvalConfig{Hook: lc.HookName, Batches: batches, BOS: c.Tokenizer.BOS()})
 }
+
+// DashboardJob builds the dashboards of `mechinterp neurons` (saeDir "":
+// the units are the hook's dimensions) and `mechinterp features` (the
+// features of the SAE in saeDir, at the hook its cfg.json names) for the
+// model directory model over contexts contexts of the corpus names.
+func DashboardJob(ctx context.Context, model, saeDir, hook string, names []string, contexts int, seed uint64) (*Dashboard, error) {
+	m, err := models.Load(model)
+	if err != nil {
+		return nil, err
+	}
+	var s *SAE
+	if saeDir != "" {
+		var lc LensConfig
+		if s, lc, err = Load(saeDir); err != nil {
+			return nil, err
+		}
+		if hook == "" {
+			hook = lc.HookName
+		}
+	}
+	if hook == "" {
+		return nil, fmt.Errorf("sae: no hook point named")
+	}
+	if len(names) == 0 {
+		names = []string{data.KindGoroot}
+	}
+	c, err := OpenCorpus(m, model, names, seed)
+	if err != nil {
+		return nil, err
+	}
+	return Dashboards(ctx, m, s, c.Source, c.Tokenizer, DashboardConfig{Hook: hook, Contexts: contexts, BOS: c.Tokenizer.BOS()})
+}

@@ -1,0 +1,296 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"math"
+	"slices"
+
+	"github.com/mechinterp/mechinterp/internal/jsonx"
+	"github.com/mechinterp/mechinterp/sae"
+	"github.com/mechinterp/mechinterp/viz"
+)
+
+// Dashboard builds the browsable page of every neuron or every SAE feature
+// of a dashboard (sae.Dashboards), as sae_vis and Neuronpedia show them:
+// a searchable list, and for the unit picked its top-activating contexts
+// with every token shaded by its activation, examples from activation
+// bands, its activation histogram, the tokens its output promotes and
+// suppresses, and its density. The dashboard travels with the page as
+// JSON (mechinterp.data("dashboard")).
+func Dashboard(db *sae.Dashboard, title string) (*viz.Report, error) {
+	if db == nil || len(db.Units) == 0 {
+		return nil, errors.New("dashboard report: no units")
+	}
+	what := "neurons"
+	if db.Kind == sae.KindFeature {
+		what = "features"
+	}
+	r := viz.NewReport(title)
+	dead := 0
+	dens := make([]float64, len(db.Units))
+	for i, u := range db.Units {
+		dens[i] = u.Density
+		if u.Density == 0 {
+			dead++
+		}
+	}
+	ent := db.Entropies()
+	r.Section("", fmt.Sprintf("%d %s at %s over %d tokens of text; %d never active on them. "+
+		"Pick a unit in the list (search by token: a unit matches when the token is among its top-activating tokens or its most promoted ones) to see its top-activating contexts, "+
+		"each token shaded from white (0) to full orange (the unit's largest activation on these tokens), examples from four equal bands of its activation range, "+
+		"the histogram of its positive activations, and the tokens its output direction raises and lowers most through the unembedding (W_U, with ln_final's gain; "+
+		"for a neuron its W_out row, for a feature its decoder column through W_out). "+
+		"Concentration: the entropy in bits of the current token over a unit's top %d contexts, 0 when they are all one token, %.2f when all differ; "+
+		"%d of the %s fire on at least %d contexts and have one (median %.2f bits).",
+		len(db.Units), what, db.Hook, db.Tokens, dead, db.K, math.Log2(float64(db.K)), len(ent), what, db.K, median(ent)))
+	cats, counts := densityBars(dens, db.Tokens)
+	r.Add(viz.Bars(viz.Spec{Title: "Firing density of the " + what, X: "log10 share of tokens with a positive activation", Y: what,
+		Caption: fmt.Sprintf("How many %s fire on what share of the %d tokens; \"never\" counts those that did not fire at all.", what, db.Tokens)},
+		cats, []viz.Series{{Name: what, Y: counts}}))
+	ecats, ecounts := entropyBars(ent, db.K)
+	r.Add(viz.Bars(viz.Spec{Title: "Concentration of the top contexts", X: "entropy of the current token over the top contexts (bits)", Y: what,
+		Caption: "Left: units whose top contexts are one token (monosemantic by this measure); right: units whose top contexts are all different tokens."},
+		ecats, []viz.Series{{Name: what, Y: ecounts}}))
+	r.Raw(template.HTML(dashboardHTML))
+	r.Data("dashboard", compact(db))
+	r.Script(dashboardJS)
+	return r, r.Err()
+}
+
+// compact rounds the activations to 4 significant digits, for the page's size.
+func compact(db *sae.Dashboard) *sae.Dashboard {
+	out := *db
+	round := func(v float64) float64 {
+		if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0
+		}
+		p := math.Pow(10, 3-math.Floor(math.Log10(math.Abs(v))))
+		return math.Round(v*p) / p
+	}
+	ex := func(es []sae.Example) []sae.Example {
+		o := make([]sae.Example, len(es))
+		for i, e := range es {
+			e.Acts = slices.Clone(e.Acts)
+			for j := range e.Acts {
+				e.Acts[j] = round(e.Acts[j])
+			}
+			e.Value = round(e.Value)
+			o[i] = e
+		}
+		return o
+	}
+	out.Units = make([]sae.Unit, len(db.Units))
+	for i, u := range db.Units {
+		u.Top = ex(u.Top)
+		u.Bands = slices.Clone(u.Bands)
+		for j := range u.Bands {
+			u.Bands[j].Examples = ex(u.Bands[j].Examples)
+		}
+		out.Units[i] = u
+	}
+	return &out
+}
+
+// densityBars bins log10 densities from the smallest one n tokens can show
+// to 0, in half-decades, plus "never".
+func densityBars(dens []float64, n int) ([]string, []float64) {
+	lo := math.Floor(math.Log10(1/float64(max(n, 1)))*2) / 2
+	bins := int(-lo * 2)
+	cats := []string{"never"}
+	counts := make([]float64, bins+1)
+	for b := 0; b < bins; b++ {
+		cats = append(cats, fmt.Sprintf("%.1f to %.1f", lo+float64(b)/2, lo+float64(b+1)/2))
+	}
+	for _, p := range dens {
+		if p <= 0 {
+			counts[0]++
+			continue
+		}
+		b := int((math.Log10(p) - lo) * 2)
+		counts[1+min(max(b, 0), bins-1)]++
+	}
+	return cats, counts
+}
+
+// entropyBars bins entropies in quarter bits from 0 to log2(k).
+func entropyBars(ent []float64, k int) ([]string, []float64) {
+	top := math.Log2(float64(max(k, 2)))
+	bins := int(math.Ceil(top * 4))
+	cats := make([]string, bins)
+	counts := make([]float64, bins)
+	for b := range cats {
+		cats[b] = fmt.Sprintf("%.2f-%.2f", float64(b)/4, math.Min(float64(b+1)/4, top))
+	}
+	for _, e := range ent {
+		counts[min(int(e*4), bins-1)]++
+	}
+	return cats, counts
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Concentration compares how concentrated the top contexts of neurons and
+// of features are (Bricken et al. 2023: features are more monosemantic
+// than neurons): per group, the units measured, the median entropy and the
+// share of units whose top contexts are at least half one token.
+type Concentration struct {
+	K            int         `json:"k"`
+	Neurons      int         `json:"neurons"`
+	Features     int         `json:"features"`
+	MedianNeuron jsonx.Float `json:"median_entropy_neurons"`
+	MedianFeat   jsonx.Float `json:"median_entropy_features"`
+	HalfNeuron   float64     `json:"share_half_one_token_neurons"`
+	HalfFeat     float64     `json:"share_half_one_token_features"`
+}
+
+// Compare measures the concentration of two dashboards over the same
+// tokens and k.
+func Compare(neurons, features *sae.Dashboard) Concentration {
+	half := func(d *sae.Dashboard) (n int, share float64) {
+		for _, u := range d.Units {
+			if !math.IsNaN(float64(u.Entropy)) {
+				n++
+				if u.TopShare >= 0.5 {
+					share++
+				}
+			}
+		}
+		if n > 0 {
+			share /= float64(n)
+		}
+		return n, share
+	}
+	c := Concentration{K: neurons.K}
+	c.Neurons, c.HalfNeuron = half(neurons)
+	c.Features, c.HalfFeat = half(features)
+	c.MedianNeuron, c.MedianFeat = jsonx.Float(median(neurons.Entropies())), jsonx.Float(median(features.Entropies()))
+	return c
+}
+
+// NeuronsVsFeatures builds the page that makes polysemanticity visible
+// with a number: the entropy of the current token over each unit's top k
+// contexts, for the neurons and for the SAE's features, as two histograms
+// on the same bins.
+func NeuronsVsFeatures(neurons, features *sae.Dashboard) (*viz.Report, error) {
+	if neurons == nil || features == nil || neurons.K != features.K {
+		return nil, errors.New("neurons vs features: two dashboards with the same k are needed")
+	}
+	c := Compare(neurons, features)
+	r := viz.NewReport("Neurons vs features: " + neurons.Hook)
+	r.Section("", fmt.Sprintf("For every unit that fires on at least %d contexts: the entropy, in bits, of the current token over its top %d contexts (one per context). "+
+		"0 bits: all its strongest activations are on one token; %.2f bits: all on different tokens. "+
+		"Neurons (%d measured): median %.2f bits, %.0f%% have at least half their top contexts on one token. "+
+		"SAE features (%d measured): median %.2f bits, %.0f%%. "+
+		"Lower is more concentrated: the measure of Bricken et al. 2023's claim that dictionary features are more monosemantic than neurons, at this scale.",
+		c.K, c.K, math.Log2(float64(c.K)), c.Neurons, float64(c.MedianNeuron), 100*c.HalfNeuron, c.Features, float64(c.MedianFeat), 100*c.HalfFeat))
+	cats, nc := entropyBars(neurons.Entropies(), c.K)
+	_, fc := entropyBars(features.Entropies(), c.K)
+	share := func(v []float64) []float64 {
+		var s float64
+		for _, x := range v {
+			s += x
+		}
+		out := make([]float64, len(v))
+		for i, x := range v {
+			if s > 0 {
+				out[i] = x / s
+			}
+		}
+		return out
+	}
+	r.Add(viz.Bars(viz.Spec{Title: "Entropy of the top contexts' tokens", X: "entropy of the current token over the top contexts (bits)", Y: "share of units",
+		Caption: "Each group's units as shares of the group, on the same bins: mass to the left is concentration on one token."},
+		cats, []viz.Series{{Name: fmt.Sprintf("neurons (%d)", c.Neurons), Y: share(nc)}, {Name: fmt.Sprintf("SAE features (%d)", c.Features), Y: share(fc)}}))
+	r.Data("concentration", c)
+	return r, r.Err()
+}
+
+const dashboardHTML = `<style>
+.mi-dash{display:flex;gap:16px;align-items:flex-start;font:13px system-ui,sans-serif}
+.mi-dash .list{width:300px;max-height:900px;overflow:auto;border:1px solid #ddd}
+.mi-dash .list div{padding:3px 6px;cursor:pointer;border-bottom:1px solid #f0f0f0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.mi-dash .list div.sel{background:#fde5d2}
+.mi-dash .detail{flex:1;min-width:0}
+.mi-dash .ctx{font:12px ui-monospace,monospace;white-space:pre;margin:2px 0;overflow:hidden}
+.mi-dash .tok{border-radius:2px}
+.mi-dash .tok.at{outline:1px solid #000}
+.mi-dash .hist{display:flex;align-items:flex-end;height:80px;gap:1px;border-bottom:1px solid #999}
+.mi-dash .hist div{background:#e6550d;flex:1}
+.mi-dash table.logits td{padding:1px 8px;font:12px ui-monospace,monospace;white-space:pre}
+.mi-dash h4{margin:12px 0 4px}
+</style>
+<div class="mi-dash-controls">
+<label>Search by token <input id="mi-dash-q" type="text" placeholder="e.g. err"></label>
+<label> Sort <select id="mi-dash-sort"><option value="density">by density</option><option value="index">by index</option><option value="max">by max activation</option><option value="entropy">by concentration (lowest entropy first)</option></select></label>
+<span id="mi-dash-count"></span>
+</div>
+<div class="mi-dash"><div class="list" id="mi-dash-list"></div><div class="detail" id="mi-dash-detail"></div></div>`
+
+const dashboardJS = `(function(){
+const D = mechinterp.data("dashboard"), V = D.vocab;
+const esc = s => String(s).replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;"})[c]);
+const show = s => esc(s.replace(/\n/g, "\u23ce").replace(/\t/g, "\u2192"));
+const unitName = D.kind === "feature" ? "feature" : "neuron";
+const list = document.getElementById("mi-dash-list"), detail = document.getElementById("mi-dash-detail");
+const q = document.getElementById("mi-dash-q"), sort = document.getElementById("mi-dash-sort"), count = document.getElementById("mi-dash-count");
+let sel = null;
+function matches(u, s) {
+  if (!s) return true;
+  const has = id => V[id].toLowerCase().includes(s);
+  return (u.top || []).some(e => has(e.tokens[e.at])) || (u.promoted || []).some(t => t.token.toLowerCase().includes(s));
+}
+function ctxHTML(e, max) {
+  return '<div class="ctx">' + e.tokens.map((id, j) => {
+    const a = e.acts[j], o = max > 0 ? Math.max(0, Math.min(1, a / max)) : 0;
+    return '<span class="tok' + (j === e.at ? ' at' : '') + '" style="background:rgba(230,85,13,' + o.toFixed(3) + ')" title="' + esc(V[id]) + ': ' + a + '">' + show(V[id]) + '</span>';
+  }).join("") + '   <b>' + e.value.toPrecision(3) + '</b></div>';
+}
+function render(u) {
+  let h = '<h3>' + unitName + ' ' + u.index + '</h3>';
+  h += '<div>density ' + (100 * u.density).toPrecision(3) + '% of ' + D.tokens + ' tokens; max activation ' + (u.max ? u.max.toPrecision(4) : 0);
+  h += u.entropy === null ? '; too few contexts for the concentration measure' : '; top-' + D.k + ' entropy ' + u.entropy.toFixed(2) + ' bits (' + Math.round(100 * u.top_share) + '% on ' + show(u.top_token) + ')';
+  h += '. Shading: white = 0 to full orange = ' + (u.max ? u.max.toPrecision(3) : 0) + ' (this ' + unitName + '\'s largest activation); the outlined token is the example\'s.</div>';
+  if (u.hist_counts) {
+    const m = Math.max(...u.hist_counts);
+    h += '<h4>Activation histogram (positive activations, 0 to ' + u.max.toPrecision(3) + '; tallest bar ' + m + ' tokens)</h4><div class="hist">' +
+      u.hist_counts.map((c, i) => '<div title="' + u.hist_edges[i].toPrecision(3) + '-' + u.hist_edges[i+1].toPrecision(3) + ': ' + c + ' tokens" style="height:' + (m ? 100 * c / m : 0) + '%"></div>').join("") + '</div>';
+  }
+  h += '<h4>Top activating contexts</h4>' + (u.top || []).map(e => ctxHTML(e, u.max)).join("");
+  (u.bands || []).slice().reverse().forEach(b => {
+    h += '<h4>Activations ' + b.lo.toPrecision(3) + ' to ' + b.hi.toPrecision(3) + ' (' + b.count + ' tokens)</h4>' + (b.examples || []).map(e => ctxHTML(e, u.max)).join("");
+  });
+  if (u.promoted) {
+    h += '<h4>Logit effect (output direction through W_U)</h4><table class="logits"><tr><th>promoted</th><th></th><th>suppressed</th><th></th></tr>';
+    for (let i = 0; i < u.promoted.length; i++) {
+      const p = u.promoted[i], s = u.suppressed[i];
+      h += '<tr><td>' + show(p.token) + '</td><td>+' + p.value.toFixed(3) + '</td><td>' + show(s.token) + '</td><td>' + s.value.toFixed(3) + '</td></tr>';
+    }
+    h += '</table>';
+  }
+  detail.innerHTML = h;
+}
+function refresh() {
+  const s = q.value.trim().toLowerCase();
+  let us = D.units.filter(u => matches(u, s));
+  const key = {density: u => -u.density, index: u => u.index, max: u => -u.max, entropy: u => u.entropy === null ? 99 : u.entropy}[sort.value];
+  us.sort((a, b) => key(a) - key(b) || a.index - b.index);
+  count.textContent = us.length + ' of ' + D.units.length + ' ' + unitName + 's' + (us.length > 300 ? ' (first 300 listed)' : '');
+  list.innerHTML = us.slice(0, 300).map(u => '<div data-i="' + u.index + '"' + (u.index === sel ? ' class="sel"' : '') + '>' + unitName + ' ' + u.index + ' \u00b7 ' + (100 * u.density).toPrecision(2) + '% \u00b7 ' + (u.top_token ? show(u.top_token) : '') + '</div>').join("");
+  if (sel === null && us.length) { sel = us[0].index; render(D.units[sel]); refresh(); }
+}
+list.addEventListener("click", ev => { const d = ev.target.closest("div[data-i]"); if (!d) return; sel = +d.dataset.i; render(D.units[sel]); refresh(); });
+q.addEventListener("input", refresh); sort.addEventListener("change", refresh);
+refresh();
+})();`
