@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"path/filepath"
 	"slices"
 
+	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/sae"
 	"github.com/mechinterp/mechinterp/viz"
@@ -294,3 +296,51 @@ list.addEventListener("click", ev => { const d = ev.target.closest("div[data-i]"
 q.addEventListener("input", refresh); sort.addEventListener("change", refresh);
 refresh();
 })();`
+
+// Files of an SAE report directory (WriteSAEReport).
+const (
+	NeuronsPage     = "neurons.html"
+	FeaturesPage    = "features.html"
+	ComparePage     = "neurons-vs-features.html"
+	IndexPage       = "index.html"
+	NeuronsJSON     = "neurons.json"
+	FeaturesJSON    = "features.json"
+	ConcentrationJS = "concentration.json"
+)
+
+// WriteSAEReport writes the neuron and feature dashboards, the
+// neurons-vs-features page and an index linking them into dir, with the
+// dashboards' data as JSON, and returns the concentration numbers.
+func WriteSAEReport(dir string, neurons, features *sae.Dashboard, title string) (Concentration, error) {
+	np, err := Dashboard(neurons, "Neurons of "+neurons.Hook)
+	if err != nil {
+		return Concentration{}, err
+	}
+	fp, err := Dashboard(features, "SAE features of "+features.Hook)
+	if err != nil {
+		return Concentration{}, err
+	}
+	cp, err := NeuronsVsFeatures(neurons, features)
+	if err != nil {
+		return Concentration{}, err
+	}
+	c := Compare(neurons, features)
+	idx := viz.Index(title,
+		viz.Link{Title: "Neurons: " + neurons.Hook, Path: NeuronsPage},
+		viz.Link{Title: "SAE features", Path: FeaturesPage},
+		viz.Link{Title: "Neurons vs features: how concentrated their top contexts are", Path: ComparePage})
+	err = atomicfile.WriteDir(dir, func(tmp string) error {
+		for name, r := range map[string]*viz.Report{NeuronsPage: np, FeaturesPage: fp, ComparePage: cp, IndexPage: idx} {
+			if err := r.WriteFile(filepath.Join(tmp, name)); err != nil {
+				return err
+			}
+		}
+		for name, v := range map[string]any{NeuronsJSON: neurons, FeaturesJSON: features, ConcentrationJS: c} {
+			if err := atomicfile.WriteJSON(filepath.Join(tmp, name), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return c, err
+}

@@ -16,7 +16,7 @@ func init() { subcommands = append(subcommands, newSAECmd) }
 
 func newSAECmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "sae", Short: "Sparse autoencoders on a model's hook activations (SAELens's layout)"}
-	cmd.AddCommand(newSAETrainCmd(), newSAEEvalCmd())
+	cmd.AddCommand(newSAETrainCmd(), newSAEEvalCmd(), newSAEReportCmd())
 	return cmd
 }
 

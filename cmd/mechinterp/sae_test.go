@@ -53,7 +53,22 @@ func TestSAETrainEval(t *testing.T) {
 			t.Errorf("no %s in %s", k, js)
 		}
 	}
+	rep := filepath.Join(t.TempDir(), "report")
+	got, err = cli(t, "sae", "report", "--model", model, "--sae", out, "--data", corpus, "--contexts", "16", "--out", rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "neurons median") {
+		t.Errorf("report output %q", got)
+	}
+	for _, f := range []string{"index.html", "neurons.html", "features.html", "neurons-vs-features.html", "concentration.json"} {
+		if _, err := os.Stat(filepath.Join(rep, f)); err != nil {
+			t.Error(err)
+		}
+	}
 	for _, args := range [][]string{
+		{"neurons", "--model", model, "--layer", "3", "--data", corpus},
+		{"features", "--model", model, "--data", corpus},
 		{"sae", "train", "--model", model, "--hook", "blocks.4.mlp.hook_post", "--data", corpus, "--out", out},
 		{"sae", "train", "--model", model, "--hook", "blocks.0.mlp.hook_post", "--data", corpus, "--arch", "jumprelu", "--out", out},
 		{"sae", "eval", "--model", model, "--sae", filepath.Join(t.TempDir(), "none"), "--data", corpus},
