@@ -43,3 +43,23 @@ func DemoConfig() Config {
 	c.Train = t
 	return c
 }
+
+// NeuronsDemoConfig is the model of `mechinterp demo neurons` and
+// docs/recipes/goroot-mlp.yaml: one layer (4 heads, d_model 128, 512 GELU
+// MLP neurons, LayerNorm, context 64) on the built-in Go corpus read with
+// the BPE in tokenizer (a directory of vocab.json and merges.txt), batch 32,
+// AdamW lr 3e-3 with warmup and cosine decay to 3e-4, steps steps.
+func NeuronsDemoConfig(tokenizer string, steps int) Config {
+	c := DefaultConfig()
+	c.Model = models.Config{NLayers: 1, NHeads: 4, DModel: 128, DMLP: 512, NCtx: 64,
+		Normalization: models.NormLN, Positional: models.PosStandard, Seed: 1}.WithDefaults()
+	c.Data = data.Config{Kind: data.KindGoroot, Seed: 1, Goroot: data.GorootConfig{Tokenizer: tokenizer}}.WithDefaults()
+	t := train.DefaultConfig()
+	t.Steps, t.BatchSize, t.SeqLen, t.Warmup = steps, 32, 64, 100
+	t.LR, t.MinLR, t.WeightDecay = 3e-3, 3e-4, 0.01
+	t.EvalEvery, t.EvalBatches = 250, 4
+	t.Checkpoints = train.CheckpointSchedule{PerDoubling: 1, Every: 1000}
+	t.Seed = 1
+	c.Train = t
+	return c
+}

@@ -31,6 +31,7 @@ interrupted demo, or reports a finished one.`,
 			return err
 		}),
 	}
+	cmd.AddCommand(newDemoNeuronsCmd())
 	f := cmd.Flags()
 	f.String("out", "mechinterp-demo", "run directory")
 	f.Bool("quiet", false, "no progress bar")
