@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
 )
@@ -42,7 +43,7 @@ type Metrics struct {
 	// CELossScore is (CE_zero_ablation - CE_with_SAE) / (CE_zero_ablation
 	// - CE_clean): 1 when splicing the SAE in costs nothing, 0 when it is
 	// as bad as zeroing the hook.
-	CELossScore    float64 `json:"ce_loss_score"`
+	CELossScore    jsonx.Float `json:"ce_loss_score"`
 	CEClean        float64 `json:"ce_clean"`
 	CEWithSAE      float64 `json:"ce_with_sae"`
 	CEZeroAblation float64 `json:"ce_zero_ablation"`
@@ -182,7 +183,7 @@ func Evaluate(ctx context.Context, m *models.Model, s *SAE, src data.Source, cfg
 	}
 	nb := float64(cfg.Batches)
 	res.CEClean, res.CEWithSAE, res.CEZeroAblation = ceClean/nb, ceSAE/nb, ceZero/nb
-	res.CELossScore = CELossScore(res.CEClean, res.CEWithSAE, res.CEZeroAblation)
+	res.CELossScore = jsonx.Float(CELossScore(res.CEClean, res.CEWithSAE, res.CEZeroAblation))
 	res.KL = kl / float64(klN)
 	res.Density = make([]float64, F)
 	for k, c := range fires {

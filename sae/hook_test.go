@@ -137,7 +137,7 @@ func TestEvaluateAnchors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(id.CELossScore-1) > 1e-4 || math.Abs(id.ExplainedVariance-1) > 1e-5 || id.KL > 1e-6 || id.MSE > 1e-10 {
+	if math.Abs(float64(id.CELossScore)-1) > 1e-4 || math.Abs(id.ExplainedVariance-1) > 1e-5 || id.KL > 1e-6 || id.MSE > 1e-10 {
 		t.Errorf("identity: %+v", id)
 	}
 	if id.Tokens != 2*4*16 {
@@ -147,7 +147,7 @@ func TestEvaluateAnchors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(z.CELossScore) > 1e-6 || z.Dead != 1 {
+	if math.Abs(float64(z.CELossScore)) > 1e-6 || z.Dead != 1 {
 		t.Errorf("zeros: CE loss score %v, dead %d", z.CELossScore, z.Dead)
 	}
 	// The mean of the evaluated activations, from the same batches.
