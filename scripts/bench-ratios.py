@@ -19,6 +19,9 @@ SHAPES = {  # (layers, heads, d_model, ctx, batch, vocab, attn_only) -> the name
 def row_name(r):
     if r["workload"] == "toy":
         return "toy: %d instances of %d → %d" % (r["instances"], r["features"], r["hidden"])
+    if r["workload"] == "sample":
+        return "sample: %d layers, %d heads, d_model %d, vocab %d, batch %d, %d + %d tokens" % (
+            r["layers"], r["heads"], r["d_model"], r["vocab"], r["batch"], r["prompt"], r["new"])
     key = (r["layers"], r["heads"], r["d_model"], r["ctx"], r["batch"], r["vocab"], r["attn_only"])
     shape = SHAPES.get(key, "%d layers, %d heads, d_model %d, ctx %d, batch %d, vocab %d%s" % (
         key[:6] + (", attention-only" if key[6] else "",)))
@@ -26,7 +29,7 @@ def row_name(r):
 
 
 def speed(r):
-    return r["steps_per_s"] if r["workload"] == "toy" else r["tokens_per_s"]
+    return {"toy": r.get("steps_per_s"), "sample": r.get("new_tokens_per_s")}.get(r["workload"], r.get("tokens_per_s"))
 
 
 def main():
@@ -56,7 +59,7 @@ def main():
                 cells.append("-")
         first = runs[name].get(rounds[0], {})
         m, t = first.get("mechinterp"), first.get("torch")
-        unit = "steps/s" if name.startswith("toy") else "tokens/s"
+        unit = "steps/s" if name.startswith("toy") else "new tokens/s" if name.startswith("sample") else "tokens/s"
         print("| %s | %s | %s | %s | %s |" % (name, " | ".join(cells),
                                               "{:,.0f}".format(speed(m)) if m else "-",
                                               "{:,.0f}".format(speed(t)) if t else "-", unit))

@@ -21,6 +21,7 @@ rows=(
   "train $A --steps 10" "cache $A --steps 10"
   "train $B --steps 10" "cache $B --steps 10"
   "train $C --steps 5"  "cache $C --steps 5"
+  "sample $B --prompt 16 --new 112 --batch 8 --steps 2"
   "toy --instances 16 --features 20 --hidden 5 --batch 1024 --steps 200"
   "toy --instances 20 --features 200 --hidden 20 --batch 1024 --steps 20"
 )

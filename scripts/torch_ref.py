@@ -13,12 +13,16 @@ Debian's PyTorch (apt-get install python3-torch libopenblas0-pthread):
       a forward pass without gradients that keeps the activations named by --names
       (TransformerLens hook names, * matches any run of characters; the default
       keeps every hook point, as `mechinterp bench cache` does)
+  /usr/bin/python3 scripts/torch_ref.py sample (model flags) --prompt 16 --new 112 --batch 8 --steps 3
+      sampling at temperature 1 with a key/value cache: the prompt in one pass,
+      then one forward pass per new token of each sequence; new_tokens_per_s
+      (the model's positions cover max(--ctx, --prompt + --new))
   /usr/bin/python3 scripts/torch_ref.py toy --instances 16 --features 20 --hidden 5 --batch 1024 --steps 200
       the ReLU-output toy model of superposition, all instances trained at once
   /usr/bin/python3 scripts/torch_ref.py gemm --m 512 --n 512 --k 512 [--trans-a] [--trans-b] --steps 20
       one float32 matrix multiply through torch.mm (PyTorch's BLAS)
 
-Every workload runs 3 untimed warm-up steps, then --steps timed ones, on
+Every workload but sample (one) runs 3 untimed warm-up steps, then --steps timed ones, on
 --threads threads (default 2). The model has what `mechinterp bench` builds:
 learned positions, pre-LayerNorm blocks, one fused QKV projection, causal
 softmax attention, a GELU (tanh) MLP of width 4*d_model unless --attn-only, a
@@ -125,6 +129,25 @@ class Block(nn.Module):
             hooks(p + "hook_resid_post", x)
         return x
 
+    def step(self, x, cache):
+        """Runs positions that continue the ones in cache (a list holding this
+        block's keys and values [B, H, t, dh] so far, empty at first)."""
+        B, T, D = x.shape
+        H, dh = self.heads, self.d_head
+        q, k, v = self.qkv(self.ln1.run(x, "", None)).view(B, T, 3, H, dh).unbind(2)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, H, T, dh]
+        if cache:
+            k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
+        cache[:] = [k, v]
+        past = k.shape[2] - T
+        scores = (q @ k.transpose(2, 3)) / math.sqrt(dh)  # [B, H, T, past+T]
+        mask = torch.ones(T, past + T, dtype=torch.bool).triu(past + 1)
+        z = (scores.masked_fill(mask, float("-inf")).softmax(-1) @ v).transpose(1, 2)
+        x = x + self.out(z.reshape(B, T, D))
+        if not self.attn_only:
+            x = x + self.mlp_out(F.gelu(self.mlp_in(self.ln2.run(x, "", None)), approximate="tanh"))
+        return x
+
 
 class Transformer(nn.Module):
     def __init__(self, a):
@@ -146,6 +169,15 @@ class Transformer(nn.Module):
         for l, b in enumerate(self.blocks):
             x = b(x, self.mask, "blocks.%d." % l, hooks)
         return self.unembed(self.ln_final.run(x, "ln_final.", hooks))
+
+    def step(self, tokens, pos, caches):
+        """Logits of the last position of tokens [B, T], which continue pos
+        cached positions."""
+        T = tokens.shape[1]
+        x = self.embed(tokens) + self.pos_embed(torch.arange(pos, pos + T))
+        for b, c in zip(self.blocks, caches):
+            x = b.step(x, c)
+        return self.unembed(self.ln_final.run(x[:, -1], "", None))
 
 
 # ---- workloads ----
@@ -188,6 +220,26 @@ def model_workload(a):
             "ctx": a.ctx, "batch": a.batch, "vocab": a.vocab, "attn_only": a.attn_only,
             "params": sum(p.numel() for p in model.parameters()), "threads": a.threads,
             "tokens_per_s": a.batch * a.ctx / dt, "ms_per_step": dt * 1e3}
+
+
+def sample_workload(a):
+    a.ctx = max(a.ctx, a.prompt + a.new)
+    model = Transformer(a)
+    prompt = torch.randint(0, a.vocab, (a.batch, a.prompt))
+
+    def step():
+        with torch.no_grad():
+            caches = [[] for _ in model.blocks]
+            tokens, pos = prompt, 0
+            for _ in range(a.new):
+                logits = model.step(tokens, pos, caches)
+                pos += tokens.shape[1]
+                tokens = torch.multinomial(logits.softmax(-1), 1)
+
+    dt = seconds_per_step(step, a.steps, warmup=1)
+    return {"workload": "sample", "layers": a.layers, "heads": a.heads, "d_model": a.d_model,
+            "vocab": a.vocab, "batch": a.batch, "prompt": a.prompt, "new": a.new,
+            "attn_only": a.attn_only, "threads": a.threads, "new_tokens_per_s": a.batch * a.new / dt}
 
 
 def toy_workload(a):
@@ -239,7 +291,7 @@ def gemm_workload(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("workload", choices=["train", "cache", "toy", "gemm"])
+    p.add_argument("workload", choices=["train", "cache", "sample", "toy", "gemm"])
     p.add_argument("--layers", type=int, default=2, help="transformer layers")
     p.add_argument("--heads", type=int, default=8, help="attention heads")
     p.add_argument("--d-model", type=int, default=256, help="residual width")
@@ -249,6 +301,8 @@ def main():
     p.add_argument("--attn-only", action="store_true", help="attention-only blocks")
     p.add_argument("--steps", type=int, default=20, help="timed steps (after 3 warm-up steps)")
     p.add_argument("--threads", type=int, default=2, help="cores to use")
+    p.add_argument("--prompt", type=int, default=16, help="sample: prompt tokens")
+    p.add_argument("--new", type=int, default=112, help="sample: tokens generated per sequence")
     p.add_argument("--instances", type=int, default=16, help="toy: instances trained at once")
     p.add_argument("--features", type=int, default=20, help="toy: features")
     p.add_argument("--hidden", type=int, default=5, help="toy: hidden dimensions")
@@ -260,14 +314,14 @@ def main():
     p.add_argument("--trans-b", action="store_true", help="gemm: B is stored transposed (n x k)")
     a = p.parse_args()
     for flag in ("layers", "heads", "d_model", "ctx", "batch", "vocab", "steps", "threads",
-                 "instances", "features", "hidden", "m", "n", "k"):
+                 "instances", "features", "hidden", "m", "n", "k", "prompt", "new"):
         if getattr(a, flag) <= 0:
             p.error("--%s must be positive" % flag.replace("_", "-"))
-    if a.workload in ("train", "cache") and a.d_model % a.heads:
+    if a.workload in ("train", "cache", "sample") and a.d_model % a.heads:
         p.error("--d-model must be a multiple of --heads")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    run = {"toy": toy_workload, "gemm": gemm_workload}.get(a.workload, model_workload)
+    run = {"toy": toy_workload, "gemm": gemm_workload, "sample": sample_workload}.get(a.workload, model_workload)
     print(json.dumps(run(a)))
 
 

@@ -17,12 +17,13 @@ func init() { subcommands = append(subcommands, newBenchCmd) }
 // and JSON keys, so the two can run side by side and be compared as ratios.
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench train|cache|toy|gemm|peak",
+		Use:   "bench train|cache|sample|toy|gemm|peak",
 		Short: "Time the reference workloads of torch_ref.py and print one JSON line",
 		Long: `Time a workload with the flags of scripts/torch_ref.py and print the
 same JSON keys (tokens_per_s, ms_per_step; steps_per_s for toy), plus the peak
 resident memory. train: forward, backward and AdamW; cache: a forward pass
-keeping the activations selected by --names (all by default); toy: the
+keeping the activations selected by --names (all by default); sample:
+generation with a key/value cache (--prompt, --new; new_tokens_per_s); toy: the
 ReLU-output toy model of superposition, many instances at once; gemm: one
 matrix multiply through tensor.Gemm (MECHINTERP_GEMM picks the kernel), in
 GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS, beside its share of
@@ -30,7 +31,7 @@ the peak measured in the same process; peak: a register-only loop of fused
 multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
 --threads, the roof a matrix multiply is judged against.`,
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"train", "cache", "toy", "gemm", "peak"},
+		ValidArgs: []string{"train", "cache", "sample", "toy", "gemm", "peak"},
 		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {
 			threads := v.GetInt("threads")
 			if threads <= 0 {
@@ -48,15 +49,15 @@ multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
 					v.GetBool("trans-a"), v.GetBool("trans-b"), v.GetInt("steps"), threads)
 			case "peak":
 				out = bench.Peak(threads)
-			case "train", "cache":
+			case "train", "cache", "sample":
 				out, err = bench.Model(args[0], bench.Shape{
 					Layers: v.GetInt("layers"), Heads: v.GetInt("heads"), DModel: v.GetInt("d-model"),
 					Ctx: v.GetInt("ctx"), Batch: v.GetInt("batch"), Vocab: v.GetInt("vocab"),
 					AttnOnly: v.GetBool("attn-only"), Steps: v.GetInt("steps"), Threads: threads,
-					Names: v.GetString("names"),
+					Names: v.GetString("names"), Prompt: v.GetInt("prompt"), New: v.GetInt("new"),
 				})
 			default:
-				return fmt.Errorf("unknown workload %q: use train, cache, toy, gemm or peak", args[0])
+				return fmt.Errorf("unknown workload %q: use train, cache, sample, toy, gemm or peak", args[0])
 			}
 			if err != nil {
 				return err
@@ -75,6 +76,8 @@ multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
 	f.Bool("attn-only", false, "attention-only blocks")
 	f.Int("steps", 20, "timed steps (after 3 warm-up steps)")
 	f.Int("threads", 2, "cores to use")
+	f.Int("prompt", 16, "sample: prompt tokens")
+	f.Int("new", 112, "sample: tokens generated per sequence")
 	f.Int("instances", 16, "toy: instances trained at once")
 	f.Int("features", 20, "toy: features")
 	f.Int("hidden", 5, "toy: hidden dimensions")

@@ -15,6 +15,7 @@ func TestBenchPrintsTorchRefKeys(t *testing.T) {
 	}{
 		{append([]string{"bench", "train"}, shape...), []string{"workload", "layers", "heads", "d_model", "ctx", "batch", "vocab", "attn_only", "params", "threads", "tokens_per_s", "ms_per_step", "peak_rss_mb"}},
 		{append([]string{"bench", "cache", "--attn-only", "--names", "blocks.0.attn.hook_pattern"}, shape...), []string{"workload", "tokens_per_s", "ms_per_step", "attn_only"}},
+		{append([]string{"bench", "sample", "--prompt", "3", "--new", "9"}, shape...), []string{"workload", "layers", "heads", "d_model", "vocab", "batch", "prompt", "new", "attn_only", "threads", "new_tokens_per_s"}},
 		{[]string{"bench", "toy", "--instances", "2", "--features", "5", "--hidden", "2", "--batch", "8", "--steps", "2", "--threads", "1"}, []string{"workload", "instances", "features", "hidden", "batch", "steps_per_s", "samples_per_s", "threads"}},
 		{[]string{"bench", "gemm", "--m", "7", "--n", "33", "--k", "5", "--trans-b", "--steps", "1"}, []string{"workload", "impl", "m", "n", "k", "trans_a", "trans_b", "gflops", "ms_per_op", "peak_gflops", "peak_share"}},
 		{[]string{"bench", "peak", "--threads", "2"}, []string{"workload", "isa", "threads", "gflops_1thread", "gflops"}},

@@ -26,13 +26,23 @@ type Shape struct {
 	AttnOnly                                 bool
 	Steps, Threads                           int
 	Names                                    string
+	// Prompt and New are sample's prompt length and tokens generated.
+	Prompt, New int
 }
 
-// Model times torch_ref.py's train or cache workload on the same shapes:
-// untied unembedding with bias, d_mlp = 4·d_model, random tokens and targets.
+// Model times torch_ref.py's train, cache or sample workload on the same
+// shapes: untied unembedding with bias, d_mlp = 4·d_model, random tokens and
+// targets. sample generates New tokens after a Prompt of random tokens at
+// temperature 1 with models.Generate (a key/value cache), one warm-up step.
 func Model(workload string, s Shape) (map[string]any, error) {
 	if s.Steps <= 0 || s.Batch <= 0 || s.Steps > MaxSteps {
 		return nil, fmt.Errorf("--steps must be in [1, %d] and --batch positive", MaxSteps)
+	}
+	if workload == "sample" {
+		if s.Prompt <= 0 || s.New <= 0 {
+			return nil, fmt.Errorf("--prompt and --new must be positive")
+		}
+		s.Ctx = max(s.Ctx, s.Prompt+s.New)
 	}
 	cfg := models.Config{NLayers: s.Layers, NHeads: s.Heads, DModel: s.DModel,
 		NCtx: s.Ctx, DVocab: s.Vocab, AttnOnly: s.AttnOnly, Untied: true}.WithDefaults()
@@ -70,6 +80,15 @@ func Model(workload string, s Shape) (map[string]any, error) {
 			pass.Release()
 			return opt.Step(m.Params.Data, grads.Data, 1e-3)
 		}
+	case "sample":
+		prompts := make([][]int, s.Batch)
+		for i := range prompts {
+			prompts[i] = tokens[i*s.Ctx : i*s.Ctx+s.Prompt]
+		}
+		step = func() error {
+			_, err := models.Generate(m, prompts, s.New, models.SampleOptions{})
+			return err
+		}
 	case "cache":
 		filter, err := hooks.NewFilter(s.Names)
 		if err != nil {
@@ -86,7 +105,11 @@ func Model(workload string, s Shape) (map[string]any, error) {
 			return err
 		}
 	}
-	for i := 0; i < 3; i++ {
+	warmup := 3
+	if workload == "sample" {
+		warmup = 1
+	}
+	for i := 0; i < warmup; i++ {
 		if err := step(); err != nil {
 			return nil, err
 		}
@@ -98,6 +121,13 @@ func Model(workload string, s Shape) (map[string]any, error) {
 		}
 	}
 	dt := time.Since(start).Seconds() / float64(s.Steps)
+	if workload == "sample" {
+		return map[string]any{
+			"workload": workload, "layers": s.Layers, "heads": s.Heads, "d_model": s.DModel,
+			"vocab": s.Vocab, "batch": s.Batch, "prompt": s.Prompt, "new": s.New, "attn_only": s.AttnOnly,
+			"threads": s.Threads, "new_tokens_per_s": float64(s.Batch*s.New) / dt,
+		}, nil
+	}
 	return map[string]any{
 		"workload": workload, "layers": s.Layers, "heads": s.Heads, "d_model": s.DModel,
 		"ctx": s.Ctx, "batch": s.Batch, "vocab": s.Vocab, "attn_only": s.AttnOnly,
