@@ -124,7 +124,10 @@ func verdict(rows []lab.StudyRow, n int) string {
 			continue
 		}
 		word := "beats"
-		if p <= best {
+		switch se := accuracySE(p, n) + accuracySE(best, n); {
+		case n > 0 && math.Abs(p-best) <= se:
+			word = "ties, within the sum of their standard errors, with"
+		case p <= best:
 			word = "does not beat"
 		}
 		parts = append(parts, fmt.Sprintf("d_model %d: ranked preference (%.3f) %s the best other objective, %s (%.3f)", d, p, word, bestName, best))
@@ -142,10 +145,18 @@ func verdict(rows []lab.StudyRow, n int) string {
 		s += fmt.Sprintf(" From the smallest to the largest model the gap %s (%+.3f to %+.3f). Askell et al. found ranked preference ahead, increasingly with size.", trend, gaps[0], gaps[k-1])
 	}
 	if n > 0 {
-		a := rows[0].Final.Accuracy
-		s += fmt.Sprintf(" For scale: one accuracy measured on %d comparisons has a standard error of about %.3f.", n, math.Sqrt(a*(1-a)/float64(n)))
+		s += fmt.Sprintf(" For scale: one accuracy measured on %d comparisons has a standard error of about %.3f.", n, accuracySE(rows[0].Final.Accuracy, n))
 	}
 	return s
+}
+
+// accuracySE is the binomial standard error of an accuracy a measured on n
+// comparisons (0 when n is unknown).
+func accuracySE(a float64, n int) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return math.Sqrt(a * (1 - a) / float64(n))
 }
 
 func studyTable(rows []lab.StudyRow) template.HTML {
