@@ -13,6 +13,7 @@ import (
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/sae"
+	"github.com/mechinterp/mechinterp/train"
 )
 
 // Directories of a neurons demo.
@@ -50,6 +51,11 @@ type NeuronsDemoResult struct {
 // tokenizer, a finished run, a saved SAE) are reused, so running it again
 // continues an interrupted demo.
 func NeuronsDemo(ctx context.Context, out string, w io.Writer, o NeuronsDemoOptions) (*NeuronsDemoResult, error) {
+	if o.Vocab < 0 || o.Steps < 0 || o.SAESteps < 0 || o.SAEWidth < 0 || o.K < 0 || o.Contexts < 0 ||
+		o.Vocab > 1<<20 || o.Steps > train.MaxSteps || o.SAESteps > sae.MaxSteps || o.SAEWidth > sae.MaxDictSize || o.Contexts > 1<<14 {
+		return nil, fmt.Errorf("demo neurons: vocab %d, steps %d, sae steps %d, width %d, k %d, contexts %d: each must be 0 (the default) or positive, within bounds (steps %d, sae steps %d, width %d, contexts %d)",
+			o.Vocab, o.Steps, o.SAESteps, o.SAEWidth, o.K, o.Contexts, train.MaxSteps, sae.MaxSteps, sae.MaxDictSize, 1<<14)
+	}
 	if o.Vocab == 0 {
 		o.Vocab = 4096
 	}

@@ -43,6 +43,17 @@ type Config struct {
 	LogEvery int `json:"log_every" mapstructure:"log_every"`
 }
 
+// Bounds on a Config, so that a mistyped number is an error rather than
+// an allocation the machine cannot make or a run that never ends.
+const (
+	MaxDictSize = 1 << 20
+	MaxSteps    = 1 << 30
+	MaxBatch    = 1 << 20
+	// MaxParams bounds d·F: an SAE's float64 parameters, gradient and two
+	// Adam moments take 64·d·F bytes.
+	MaxParams = 1 << 24
+)
+
 // defaults fills zero fields for activations of width d.
 func (c *Config) defaults(d int) {
 	if c.Architecture == "" {
@@ -85,8 +96,22 @@ func (c *Config) validate() error {
 	if c.Architecture == TopK && c.K > c.DictSize {
 		return fmt.Errorf("k %d is more than the %d features", c.K, c.DictSize)
 	}
-	if c.DictSize <= 0 || c.Steps < 0 || c.Batch <= 0 || !(c.LR > 0) || math.IsInf(c.LR, 0) || !(c.L1 >= 0) {
+	if c.DictSize <= 0 || c.Steps < 0 || c.Batch <= 0 || !(c.LR > 0) || math.IsInf(c.LR, 0) || !(c.L1 >= 0) || math.IsInf(c.L1, 0) {
 		return fmt.Errorf("invalid config %+v", *c)
+	}
+	if c.DictSize > MaxDictSize || c.Steps > MaxSteps || c.Batch > MaxBatch || c.EvalRows > MaxBatch || c.EvalRows < 0 {
+		return fmt.Errorf("dict_size %d, steps %d, batch %d, eval_rows %d: at most %d, %d, %d and %d", c.DictSize, c.Steps, c.Batch, c.EvalRows, MaxDictSize, MaxSteps, MaxBatch, MaxBatch)
+	}
+	return nil
+}
+
+// validateFor is validate for activations of width d.
+func (c *Config) validateFor(d int) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if int64(d)*int64(c.DictSize) > MaxParams {
+		return fmt.Errorf("%d features of width %d: over %d parameters per matrix", c.DictSize, d, MaxParams)
 	}
 	return nil
 }

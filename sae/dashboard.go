@@ -134,6 +134,14 @@ func Dashboards(ctx context.Context, m *models.Model, s *SAE, src data.Source, t
 		return nil, fmt.Errorf("sae: hook %s is not a vector per token", cfg.Hook)
 	}
 	d := shape[2]
+	units := d
+	if s != nil {
+		units = s.F
+	}
+	if cfg.Contexts < 0 || cfg.Top < 0 || cfg.Window < 0 || cfg.Logits < 0 ||
+		cfg.Contexts > MaxBufferFloats/max(1, cfg.Context*max(d, units)) || cfg.Top > 1000 || cfg.Window > 1000 {
+		return nil, fmt.Errorf("sae: dashboards of %d contexts (top %d, window %d, logits %d): negative, or over %d activations in memory", cfg.Contexts, cfg.Top, cfg.Window, cfg.Logits, MaxBufferFloats)
+	}
 	if s != nil && s.D != d {
 		return nil, fmt.Errorf("sae: the SAE reads %d-dimensional activations; hook %s gives %d", s.D, cfg.Hook, d)
 	}
@@ -159,14 +167,14 @@ func Dashboards(ctx context.Context, m *models.Model, s *SAE, src data.Source, t
 			return nil, err
 		}
 	}
-	units, kind := d, KindNeuron
+	kind := KindNeuron
 	vals := raw
 	if s != nil {
 		enc, err := newEncoder(s)
 		if err != nil {
 			return nil, err
 		}
-		units, kind = s.F, KindFeature
+		kind = KindFeature
 		vals = slices.Clone(enc.encode(raw, N))
 	}
 	text := make([]string, m.Config.DVocab)

@@ -86,6 +86,9 @@ func Evaluate(ctx context.Context, m *models.Model, s *SAE, src data.Source, cfg
 	if cfg.Context < 2 || cfg.Context > m.Config.NCtx {
 		return nil, fmt.Errorf("sae: context %d (model n_ctx %d)", cfg.Context, m.Config.NCtx)
 	}
+	if cfg.Batches < 0 || cfg.Batches > 1<<12 || cfg.Batch < 0 || cfg.Batch > 1<<10 {
+		return nil, fmt.Errorf("sae: eval: %d batches of %d contexts: want 1-%d batches of 1-%d", cfg.Batches, cfg.Batch, 1<<12, 1<<10)
+	}
 	enc, err := newEncoder(s)
 	if err != nil {
 		return nil, err

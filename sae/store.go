@@ -64,6 +64,9 @@ type Store struct {
 	tokens  int64
 }
 
+// MaxBufferFloats bounds a store's buffer (rows × width float32s: 512 MB).
+const MaxBufferFloats = 1 << 27
+
 // errStop ends a forward pass once the hook has fired: nothing after it is
 // needed.
 var errStop = errors.New("sae: activation collected")
@@ -72,6 +75,9 @@ var errStop = errors.New("sae: activation collected")
 // BOS token id is bos (-1: none dropped), and fills its buffer.
 func NewStore(ctx context.Context, m *models.Model, src data.Source, bos int, cfg StoreConfig) (*Store, error) {
 	cfg.defaults(m)
+	if cfg.Buffer < 0 || cfg.Batch < 0 || cfg.Context < 0 {
+		return nil, fmt.Errorf("sae: store: negative context %d, batch %d or buffer %d", cfg.Context, cfg.Batch, cfg.Buffer)
+	}
 	shape, err := models.HookShape(m.Config, cfg.Hook, 1, 1)
 	if err != nil {
 		return nil, fmt.Errorf("sae: %w", err)
@@ -79,7 +85,7 @@ func NewStore(ctx context.Context, m *models.Model, src data.Source, bos int, cf
 	if len(shape) != 3 {
 		return nil, fmt.Errorf("sae: hook %s has shape %s per token, not a vector", cfg.Hook, tensor.ShapeString(shape[2:]))
 	}
-	if cfg.Context < 1 || cfg.Context > m.Config.NCtx || cfg.Batch < 1 || cfg.Buffer < 2 {
+	if cfg.Context < 1 || cfg.Context > m.Config.NCtx || cfg.Batch < 1 || cfg.Batch > 1<<12 || cfg.Buffer < 2 || cfg.Buffer > MaxBufferFloats/shape[2] {
 		return nil, fmt.Errorf("sae: store: context %d (model n_ctx %d), batch %d, buffer %d", cfg.Context, m.Config.NCtx, cfg.Batch, cfg.Buffer)
 	}
 	if src.Vocab() > m.Config.DVocab {

@@ -77,7 +77,7 @@ func Train[T float32 | float64](ctx context.Context, data []T, d int, cfg Config
 		return nil, fmt.Errorf("sae: data of %d values is not a non-empty [N,%d] matrix", len(data), d)
 	}
 	cfg.defaults(d)
-	if err := cfg.validate(); err != nil {
+	if err := cfg.validateFor(d); err != nil {
 		return nil, fmt.Errorf("sae: %w", err)
 	}
 	for g, t := range truth {
@@ -215,7 +215,7 @@ func fit(ctx context.Context, s *state, next func(row []float64) error, cfg Conf
 func TrainStore(ctx context.Context, st *Store, cfg Config, progress io.Writer) (*Result, error) {
 	d := st.D()
 	cfg.defaults(d)
-	if err := cfg.validate(); err != nil {
+	if err := cfg.validateFor(d); err != nil {
 		return nil, fmt.Errorf("sae: %w", err)
 	}
 	s := newTrainer(d, cfg)

@@ -198,9 +198,15 @@ func baseArgs(t *testing.T) map[string]hostileBase {
 		t.Fatalf("prefs train: %s", stderr)
 	}
 	pm = filepath.Join(pm, "model")
+	mlp := testmodel.Checkpoint(t, models.Config{NLayers: 1, NHeads: 2, DModel: 16, DMLP: 32, NCtx: 16, DVocab: 257, Seed: 1})
 	corpus := filepath.Join(t.TempDir(), "corpus.txt")
 	if err := os.WriteFile(corpus, []byte(strings.Repeat("the cat sat on the mat; the dog sat on the log.\n", 40)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	saeDir := filepath.Join(t.TempDir(), "sae")
+	if _, stderr, code := runBinary(t, "sae", "train", "--model", mlp, "--hook", "blocks.0.mlp.hook_post", "--data", corpus,
+		"--width", "64", "--k", "4", "--steps", "20", "--batch", "16", "--buffer", "256", "--out", saeDir, "--quiet"); code != 0 {
+		t.Fatalf("sae train: %s", stderr)
 	}
 	one := func(args ...string) hostileBase { return hostileBase{args: [][]string{args}} }
 	tiny := []string{"--layers", "1", "--heads", "2", "--d-model", "8", "--vocab", "16", "--ctx", "8", "--batch", "2",
@@ -233,5 +239,13 @@ func baseArgs(t *testing.T) map[string]hostileBase {
 		"track":         one("--run", runDir, "--batch", "2", "--json"),
 		// --max-bytes 0 reads the whole corpus given.
 		"tokenizer train": one("--data", corpus, "--vocab", "300", "--max-bytes", "4096", "--out", "tok"),
+		"sae train": one("--model", mlp, "--hook", "blocks.0.mlp.hook_post", "--data", corpus, "--width", "64", "--k", "4",
+			"--steps", "20", "--batch", "16", "--buffer", "256", "--out", "sae", "--quiet"),
+		"sae eval":   one("--model", mlp, "--sae", saeDir, "--data", corpus, "--batches", "2"),
+		"sae report": one("--model", mlp, "--sae", saeDir, "--data", corpus, "--contexts", "16", "--out", "rep"),
+		"neurons":    one("--model", mlp, "--data", corpus, "--contexts", "16", "-o", "n.html"),
+		"features":   one("--model", mlp, "--sae", saeDir, "--data", corpus, "--contexts", "16", "-o", "f.html"),
+		// demo neurons at 0 (its defaults) trains for minutes on the whole Go corpus.
+		"demo neurons": {args: [][]string{{"--out", "dn"}}, skip: []string{"steps=0", "sae-steps=0", "contexts=0"}},
 	}
 }
