@@ -44,9 +44,9 @@ type Metrics struct {
 	// - CE_clean): 1 when splicing the SAE in costs nothing, 0 when it is
 	// as bad as zeroing the hook.
 	CELossScore    jsonx.Float `json:"ce_loss_score"`
-	CEClean        float64 `json:"ce_clean"`
-	CEWithSAE      float64 `json:"ce_with_sae"`
-	CEZeroAblation float64 `json:"ce_zero_ablation"`
+	CEClean        float64     `json:"ce_clean"`
+	CEWithSAE      float64     `json:"ce_with_sae"`
+	CEZeroAblation float64     `json:"ce_zero_ablation"`
 	// KL is the mean over positions of KL(clean || with SAE) of the
 	// next-token distributions.
 	KL float64 `json:"kl"`
