@@ -335,7 +335,7 @@ func WriteSAEReport(dir string, neurons, features *sae.Dashboard, title string) 
 				return err
 			}
 		}
-		for name, v := range map[string]any{NeuronsJSON: neurons, FeaturesJSON: features, ConcentrationJS: c} {
+		for name, v := range map[string]any{NeuronsJSON: compact(neurons), FeaturesJSON: compact(features), ConcentrationJS: c} {
 			if err := atomicfile.WriteJSON(filepath.Join(tmp, name), v); err != nil {
 				return err
 			}
