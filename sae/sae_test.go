@@ -302,3 +302,43 @@ func TestDeadIsHistogramNever(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchedEncoderGradient checks that the float32 batched encoder that
+// training uses on large SAEs gives the float64 path's gradient.
+func TestBatchedEncoderGradient(t *testing.T) {
+	const d, F, n = 64, 1024, 8
+	for _, arch := range []Architecture{ReLU, TopK} {
+		act, _ := activationOf(arch, 16)
+		s := newState(d, F, arch, act)
+		s.init(1, make([]float64, d))
+		r := seed.New(9)
+		for j := s.be; j < s.wd; j++ {
+			s.p[j] = 0.1 * r.NormFloat64()
+		}
+		for j := s.bd; j < len(s.p); j++ {
+			s.p[j] = 0.1 * r.NormFloat64()
+		}
+		xs := make([]float64, n*d)
+		for j := range xs {
+			xs[j] = r.NormFloat64()
+		}
+		clear(s.g)
+		for i := 0; i < n; i++ {
+			s.accumulate(xs[i*d:(i+1)*d], 0.01, 1.0/n)
+		}
+		want := append([]float64(nil), s.g...)
+		clear(s.g)
+		pre := s.batchPre(xs, n)
+		for i := 0; i < n; i++ {
+			s.accumulatePre(xs[i*d:(i+1)*d], pre[i*F:(i+1)*F], 0.01, 1.0/n)
+		}
+		var diff, norm float64
+		for j := range want {
+			diff += (s.g[j] - want[j]) * (s.g[j] - want[j])
+			norm += want[j] * want[j]
+		}
+		if rel := math.Sqrt(diff / norm); rel > 1e-4 {
+			t.Errorf("%s: batched gradient differs by %.2g (relative)", arch, rel)
+		}
+	}
+}

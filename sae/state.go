@@ -19,6 +19,8 @@ type state struct {
 	opt            *train.AdamW[float64]
 	xb, r          []float64 // [d]: x - b_d, then x_hat - x
 	pre, fa, up    []float64 // [f]: pre-activations, activations, their gradient
+	// The batched encoder's float32 scratch (batchPre).
+	we32, bias32, x32, preB []float32
 }
 
 // adam are the hyperparameters of the SAE's optimizer: Adam with PyTorch's
@@ -41,6 +43,12 @@ func newState(d, f int, arch Architecture, act activation) *state {
 // returns the squared error, the weighted penalty and the number of active
 // features; s.fa holds the row's activations afterwards.
 func (s *state) accumulate(x []float64, lambda, scale float64) (sse, penalty float64, active int) {
+	return s.accumulatePre(x, nil, lambda, scale)
+}
+
+// accumulatePre is accumulate with the row's pre-activations given (nil:
+// computed here in float64).
+func (s *state) accumulatePre(x []float64, pre []float32, lambda, scale float64) (sse, penalty float64, active int) {
 	d, F := s.d, s.f
 	p := s.p
 	We, Be, Wd, Bd := p[s.we:s.we+F*d], p[s.be:s.be+F], p[s.wd:s.wd+F*d], p[s.bd:s.bd+d]
@@ -48,8 +56,14 @@ func (s *state) accumulate(x []float64, lambda, scale float64) (sse, penalty flo
 	for j := range xb {
 		xb[j] = x[j] - Bd[j]
 	}
-	for k := range s.pre {
-		s.pre[k] = tensor.Dot64(We[k*d:k*d+d], xb) + Be[k]
+	if pre == nil {
+		for k := range s.pre {
+			s.pre[k] = tensor.Dot64(We[k*d:k*d+d], xb) + Be[k]
+		}
+	} else {
+		for k, v := range pre {
+			s.pre[k] = float64(v)
+		}
 	}
 	penalty = lambda * s.act.forward(s.pre, s.fa)
 	r := s.r
@@ -142,4 +156,40 @@ func rows(flat []float64, n, m int) [][]float64 {
 		out[i] = append([]float64(nil), flat[i*m:i*m+m]...)
 	}
 	return out
+}
+
+// batchedMinParams is the size d·F from which training computes a batch's
+// pre-activations with one float32 matrix multiply (tensor.Gemm) instead of
+// float64 dot products row by row: the encoder is most of a step's work
+// there. Smaller SAEs (the toy models') keep the float64 path.
+const batchedMinParams = 1 << 16
+
+// batchPre computes the pre-activations W_e (x - b_d) + b_e of the n rows of
+// xs [n, d] into s.preB [n, F], in float32.
+func (s *state) batchPre(xs []float64, n int) []float32 {
+	d, F := s.d, s.f
+	We, Be, Bd := s.p[s.we:s.we+F*d], s.p[s.be:s.be+F], s.p[s.bd:s.bd+d]
+	if len(s.we32) != F*d {
+		s.we32 = make([]float32, F*d)
+		s.bias32 = make([]float32, F)
+	}
+	for i, v := range We {
+		s.we32[i] = float32(v)
+	}
+	for k := 0; k < F; k++ {
+		s.bias32[k] = float32(Be[k] - tensor.Dot64(We[k*d:k*d+d], Bd))
+	}
+	if cap(s.x32) < n*d {
+		s.x32 = make([]float32, n*d)
+		s.preB = make([]float32, n*F)
+	}
+	x32, pre := s.x32[:n*d], s.preB[:n*F]
+	for i, v := range xs[:n*d] {
+		x32[i] = float32(v)
+	}
+	for i := 0; i < n; i++ {
+		copy(pre[i*F:(i+1)*F], s.bias32)
+	}
+	tensor.Gemm(false, true, n, F, d, 1, x32, d, s.we32, d, 1, pre, F)
+	return pre
 }

@@ -145,6 +145,11 @@ func newTrainer(d int, cfg Config) *state {
 // Dead; progress, if non-nil, gets a line at every logged step.
 func fit(ctx context.Context, s *state, next func(row []float64) error, cfg Config, res *Result, progress io.Writer) error {
 	row := make([]float64, s.d)
+	batched := s.d*s.f >= batchedMinParams
+	var rows []float64
+	if batched {
+		rows = make([]float64, cfg.Batch*s.d)
+	}
 	fires := make([]int, s.f) // firings in the last cfg.DeadWindow samples
 	from := cfg.Steps*cfg.Batch - cfg.DeadWindow
 	seen := 0
@@ -157,11 +162,23 @@ func fit(ctx context.Context, s *state, next func(row []float64) error, cfg Conf
 		}
 		clear(s.g)
 		var sse, pen float64
+		var pre []float32
+		if batched {
+			for b := 0; b < cfg.Batch; b++ {
+				if err := next(rows[b*s.d : (b+1)*s.d]); err != nil {
+					return err
+				}
+			}
+			pre = s.batchPre(rows, cfg.Batch)
+		}
 		for b := 0; b < cfg.Batch; b++ {
-			if err := next(row); err != nil {
+			var rp []float32
+			if batched {
+				row, rp = rows[b*s.d:(b+1)*s.d], pre[b*s.f:(b+1)*s.f]
+			} else if err := next(row); err != nil {
 				return err
 			}
-			e, p, _ := s.accumulate(row, cfg.L1, scale)
+			e, p, _ := s.accumulatePre(row, rp, cfg.L1, scale)
 			sse += e
 			pen += p
 			if seen >= from {
