@@ -17,7 +17,7 @@ func TestNeuronsDemoSmall(t *testing.T) {
 	}
 	out := t.TempDir()
 	var log bytes.Buffer
-	o := NeuronsDemoOptions{Vocab: 300, Steps: 20, SAESteps: 20, SAEWidth: 256, K: 8, Contexts: 32, MaxTokBytes: 1 << 20}
+	o := NeuronsDemoOptions{Vocab: 4096, Steps: 20, SAESteps: 20, SAEWidth: 256, K: 8, Contexts: 32, MaxTokBytes: 1 << 20}
 	res, err := NeuronsDemo(context.Background(), out, &log, o)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())

@@ -55,7 +55,7 @@ func NeuronsDemoConfig(tokenizer string, steps int) Config {
 		Normalization: models.NormLN, Positional: models.PosStandard, Seed: 1}.WithDefaults()
 	c.Data = data.Config{Kind: data.KindGoroot, Seed: 1, Goroot: data.GorootConfig{Tokenizer: tokenizer}}.WithDefaults()
 	t := train.DefaultConfig()
-	t.Steps, t.BatchSize, t.SeqLen, t.Warmup = steps, 32, 64, 100
+	t.Steps, t.BatchSize, t.SeqLen, t.Warmup = steps, 32, 64, min(100, steps)
 	t.LR, t.MinLR, t.WeightDecay = 3e-3, 3e-4, 0.01
 	t.EvalEvery, t.EvalBatches = 250, 4
 	t.Checkpoints = train.CheckpointSchedule{PerDoubling: 1, Every: 1000}
