@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/tensor"
@@ -260,4 +261,37 @@ func TrainStore(ctx context.Context, st *Store, cfg Config, progress io.Writer) 
 	res.Model = s.model()
 	res.Model.FoldScale(st.scale)
 	return res, nil
+}
+
+// TimeSteps measures training speed: on the rows of data [N, d] it builds
+// an SAE of cfg, takes 3 warm-up steps, then times cfg.Steps steps, and
+// returns the seconds per step (`mechinterp bench sae`).
+func TimeSteps[T float32 | float64](ctx context.Context, data []T, d int, cfg Config) (float64, error) {
+	if d <= 0 || len(data) == 0 || len(data)%d != 0 {
+		return 0, fmt.Errorf("sae: data of %d values is not a non-empty [N,%d] matrix", len(data), d)
+	}
+	cfg.defaults(d)
+	if err := cfg.validateFor(d); err != nil {
+		return 0, fmt.Errorf("sae: %w", err)
+	}
+	x := matrix[T]{data: data, n: len(data) / d, d: d}
+	s := newTrainer(d, cfg)
+	s.init(cfg.Seed, x.mean())
+	i := 0
+	next := func(row []float64) error {
+		x.row(i%x.n, row)
+		i++
+		return nil
+	}
+	warm := cfg
+	warm.Steps, warm.DeadWindow, warm.LogEvery = 3, 1, 3
+	if err := fit(ctx, s, next, warm, &Result{}, nil); err != nil {
+		return 0, err
+	}
+	cfg.DeadWindow = min(cfg.DeadWindow, cfg.Steps*cfg.Batch)
+	start := time.Now()
+	if err := fit(ctx, s, next, cfg, &Result{}, nil); err != nil {
+		return 0, err
+	}
+	return time.Since(start).Seconds() / float64(cfg.Steps), nil
 }

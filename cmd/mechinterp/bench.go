@@ -17,21 +17,23 @@ func init() { subcommands = append(subcommands, newBenchCmd) }
 // and JSON keys, so the two can run side by side and be compared as ratios.
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench train|cache|sample|toy|gemm|peak",
+		Use:   "bench train|cache|sample|toy|sae|gemm|peak",
 		Short: "Time the reference workloads of torch_ref.py and print one JSON line",
 		Long: `Time a workload with the flags of scripts/torch_ref.py and print the
 same JSON keys (tokens_per_s, ms_per_step; steps_per_s for toy), plus the peak
 resident memory. train: forward, backward and AdamW; cache: a forward pass
 keeping the activations selected by --names (all by default); sample:
 generation with a key/value cache (--prompt, --new; new_tokens_per_s); toy: the
-ReLU-output toy model of superposition, many instances at once; gemm: one
+ReLU-output toy model of superposition, many instances at once; sae: sparse
+autoencoder training steps (--d-in, --d-sae, --batch; TopK with --k, else
+ReLU + --l1; activations_per_s); gemm: one
 matrix multiply through tensor.Gemm (MECHINTERP_GEMM picks the kernel), in
 GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS, beside its share of
 the peak measured in the same process; peak: a register-only loop of fused
 multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
 --threads, the roof a matrix multiply is judged against.`,
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"train", "cache", "sample", "toy", "gemm", "peak"},
+		ValidArgs: []string{"train", "cache", "sample", "toy", "sae", "gemm", "peak"},
 		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {
 			threads := v.GetInt("threads")
 			if threads <= 0 {
@@ -49,6 +51,12 @@ multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
 					v.GetBool("trans-a"), v.GetBool("trans-b"), v.GetInt("steps"), threads)
 			case "peak":
 				out = bench.Peak(threads)
+			case "sae":
+				k := 0 // torch_ref.py's default: ReLU + L1
+				if cmd.Flags().Changed("k") {
+					k = v.GetInt("k")
+				}
+				out, err = bench.SAE(v.GetInt("d-in"), v.GetInt("d-sae"), v.GetInt("batch"), k, v.GetFloat64("l1"), v.GetInt("steps"), threads)
 			case "train", "cache", "sample":
 				out, err = bench.Model(args[0], bench.Shape{
 					Layers: v.GetInt("layers"), Heads: v.GetInt("heads"), DModel: v.GetInt("d-model"),
@@ -57,7 +65,7 @@ multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
 					Names: v.GetString("names"), Prompt: v.GetInt("prompt"), New: v.GetInt("new"),
 				})
 			default:
-				return fmt.Errorf("unknown workload %q: use train, cache, sample, toy, gemm or peak", args[0])
+				return fmt.Errorf("unknown workload %q: use train, cache, sample, toy, sae, gemm or peak", args[0])
 			}
 			if err != nil {
 				return err
@@ -84,9 +92,12 @@ multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
 	f.String("names", "*", "cache: hook-point filter of the activations to keep")
 	f.Int("m", 512, "gemm: rows of op(A) and C")
 	f.Int("n", 512, "gemm: columns of op(B) and C")
-	f.Int("k", 512, "gemm: the inner dimension")
+	f.Int("k", 512, "gemm: the inner dimension; sae: TopK's k (not given: ReLU + L1)")
 	f.Bool("trans-a", false, "gemm: A is stored transposed (k×m)")
 	f.Bool("trans-b", false, "gemm: B is stored transposed (n×k)")
+	f.Int("d-in", 512, "sae: activation width")
+	f.Int("d-sae", 4096, "sae: dictionary size")
+	f.Float64("l1", 5, "sae: L1 coefficient (ReLU, when --k is not given)")
 	addFlagFile(cmd)
 	return cmd
 }

@@ -210,9 +210,10 @@ func baseArgs(t *testing.T) map[string]hostileBase {
 	}
 	one := func(args ...string) hostileBase { return hostileBase{args: [][]string{args}} }
 	tiny := []string{"--layers", "1", "--heads", "2", "--d-model", "8", "--vocab", "16", "--ctx", "8", "--batch", "2",
-		"--steps", "1", "--m", "8", "--n", "8", "--k", "8", "--features", "4", "--hidden", "2", "--instances", "2", "--threads", "1"}
+		"--steps", "1", "--m", "8", "--n", "8", "--k", "8", "--features", "4", "--hidden", "2", "--instances", "2", "--threads", "1",
+		"--d-in", "8", "--d-sae", "16"}
 	var bench [][]string
-	for _, w := range []string{"train", "cache", "toy", "gemm"} {
+	for _, w := range []string{"train", "cache", "toy", "sae", "gemm"} {
 		bench = append(bench, append([]string{w}, tiny...))
 	}
 	return map[string]hostileBase{
