@@ -309,9 +309,10 @@ const (
 )
 
 // WriteSAEReport writes the neuron and feature dashboards, the
-// neurons-vs-features page and an index linking them into dir, with the
-// dashboards' data as JSON, and returns the concentration numbers.
-func WriteSAEReport(dir string, neurons, features *sae.Dashboard, title string) (Concentration, error) {
+// neurons-vs-features page and an index linking them (under summary, if
+// not empty) into dir, with the dashboards' data as JSON, and returns the
+// concentration numbers.
+func WriteSAEReport(dir string, neurons, features *sae.Dashboard, title, summary string) (Concentration, error) {
 	np, err := Dashboard(neurons, "Neurons of "+neurons.Hook)
 	if err != nil {
 		return Concentration{}, err
@@ -329,6 +330,9 @@ func WriteSAEReport(dir string, neurons, features *sae.Dashboard, title string) 
 		viz.Link{Title: "Neurons: " + neurons.Hook, Path: NeuronsPage},
 		viz.Link{Title: "SAE features", Path: FeaturesPage},
 		viz.Link{Title: "Neurons vs features: how concentrated their top contexts are", Path: ComparePage})
+	if summary != "" {
+		idx.Section("", summary)
+	}
 	err = atomicfile.WriteDir(dir, func(tmp string) error {
 		for name, r := range map[string]*viz.Report{NeuronsPage: np, FeaturesPage: fp, ComparePage: cp, IndexPage: idx} {
 			if err := r.WriteFile(filepath.Join(tmp, name)); err != nil {

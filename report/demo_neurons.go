@@ -132,7 +132,12 @@ func NeuronsDemo(ctx context.Context, out string, w io.Writer, o NeuronsDemoOpti
 		return nil, err
 	}
 	rep := filepath.Join(out, NeuronsDemoReport)
-	if res.Concentration, err = WriteSAEReport(rep, neurons, features, "Neurons and SAE features of a 1-layer model of Go"); err != nil {
+	summary := fmt.Sprintf("A 1-layer transformer (d_model %d, %d MLP neurons) trained %d steps on the Go distribution's sources and docs with a %d-token BPE; "+
+		"a TopK SAE (k %d, %d features) trained %d steps on %s. On %d held-out tokens the SAE has l0 %.2f, explained variance %.3f, CE loss score %.3f "+
+		"(loss clean %.3f, with the SAE %.3f, MLP zeroed %.3f), KL %.4f, and %d dead features.",
+		rc.Model.DModel, rc.Model.DMLP, o.Steps, o.Vocab, o.K, o.SAEWidth, o.SAESteps, hook, m.Tokens, m.L0, m.ExplainedVariance, float64(m.CELossScore),
+		m.CEClean, m.CEWithSAE, m.CEZeroAblation, m.KL, m.Dead)
+	if res.Concentration, err = WriteSAEReport(rep, neurons, features, "Neurons and SAE features of a 1-layer model of Go", summary); err != nil {
 		return nil, err
 	}
 	c := res.Concentration

@@ -82,7 +82,9 @@ func (j Job) Train(ctx context.Context, progress io.Writer) (*Result, error) {
 	sc := st.Config()
 	lc := LensConfig{ModelName: filepath.Clean(j.Model), HookName: sc.Hook, HookLayer: hookLayer(sc.Hook),
 		ContextSize: sc.Context, DatasetPath: c.Name, ScalingFactor: st.Scale()}
-	if err := res.Model.Save(j.Out, lc, res.Density, res); err != nil {
+	rec := *res
+	rec.Model = nil // the weights are in sae_weights.safetensors
+	if err := res.Model.Save(j.Out, lc, res.Density, &rec); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -61,8 +61,9 @@ type LensConfig struct {
 // sae_weights.safetensors with W_enc [d_in, d_sae], b_enc [d_sae], W_dec
 // [d_sae, d_in] and b_dec [d_in] (float32), plus sparsity.safetensors
 // ("sparsity": log10 of each feature's firing density, when density is
-// given) and res, if non-nil, as training_result.json. The directory is
-// written whole or not at all.
+// given) and res, if non-nil, as training_result.json (leave its Model nil:
+// the weights are in the safetensors file). The directory is written whole
+// or not at all.
 func (s *SAE) Save(dir string, cfg LensConfig, density []float64, res *Result) error {
 	if err := s.check(); err != nil {
 		return err

@@ -38,7 +38,7 @@ unit's top contexts, two histograms) and an index, with the data as JSON.`,
 				return oneLineErr(err)
 			}
 			out := v.GetString("out")
-			c, err := report.WriteSAEReport(out, neurons, features, "Neurons and SAE features of "+model)
+			c, err := report.WriteSAEReport(out, neurons, features, "Neurons and SAE features of "+model, "")
 			if err != nil {
 				return err
 			}
