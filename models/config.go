@@ -79,6 +79,9 @@ type Config struct {
 	// RotaryBase is the rotary base θ (Hugging Face's rope_theta); 0 means
 	// 10000.
 	RotaryBase float64 `json:"rotary_base,omitempty" mapstructure:"rotary_base" yaml:"rotary_base,omitempty"`
+	// RotaryScaling rescales the rotary frequencies for contexts longer
+	// than training's (Hugging Face's rope_scaling); the zero value is none.
+	RotaryScaling RotaryScaling `json:"rotary_scaling,omitzero" mapstructure:"rotary_scaling" yaml:"rotary_scaling,omitempty"`
 	// ParallelAttnMLP reads attention and MLP from the same resid_pre and
 	// adds both to it (GPT-J, GPT-NeoX's use_parallel_residual): there is no
 	// resid_mid.
@@ -102,6 +105,50 @@ type Config struct {
 	// "Qwen2ForCausalLM", "MistralForCausalLM"); empty chooses from the
 	// other fields (see SaveParams). Loading sets it.
 	HFArchitecture string `json:"hf_architecture,omitempty" mapstructure:"hf_architecture" yaml:"hf_architecture,omitempty"`
+}
+
+// Rotary scaling types of RotaryScaling.Type.
+const (
+	ScalingLinear = "linear" // every frequency divided by Factor (position interpolation)
+	ScalingLlama3 = "llama3" // Llama 3.1's frequency-dependent rescaling
+)
+
+// RotaryScaling is Hugging Face's rope_scaling for the types implemented:
+// "linear" divides every rotary frequency θ_i by Factor (Chen et al. 2023,
+// position interpolation); "llama3" (Llama 3.1, transformers'
+// _compute_llama3_parameters) keeps the frequencies whose wavelength 2π/θ_i
+// is below OriginalContext/HighFreqFactor, divides those above
+// OriginalContext/LowFreqFactor by Factor, and between the two interpolates
+// θ_i·((1−s)/Factor + s) with s = (OriginalContext/wavelength −
+// LowFreqFactor)/(HighFreqFactor − LowFreqFactor).
+type RotaryScaling struct {
+	Type            string  `json:"type,omitempty" mapstructure:"type" yaml:"type,omitempty"`
+	Factor          float64 `json:"factor,omitempty" mapstructure:"factor" yaml:"factor,omitempty"`
+	LowFreqFactor   float64 `json:"low_freq_factor,omitempty" mapstructure:"low_freq_factor" yaml:"low_freq_factor,omitempty"`
+	HighFreqFactor  float64 `json:"high_freq_factor,omitempty" mapstructure:"high_freq_factor" yaml:"high_freq_factor,omitempty"`
+	OriginalContext int     `json:"original_max_position_embeddings,omitempty" mapstructure:"original_max_position_embeddings" yaml:"original_max_position_embeddings,omitempty"`
+}
+
+// validate reports what is wrong with a scaling.
+func (s RotaryScaling) validate() error {
+	finite := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
+	switch s.Type {
+	case "":
+		if s != (RotaryScaling{}) {
+			return errors.New("rotary_scaling has values but no type")
+		}
+	case ScalingLinear:
+		if !finite(s.Factor) {
+			return fmt.Errorf("rotary_scaling factor must be positive, got %g", s.Factor)
+		}
+	case ScalingLlama3:
+		if !finite(s.Factor) || !finite(s.LowFreqFactor) || !finite(s.HighFreqFactor) || !(s.HighFreqFactor > s.LowFreqFactor) || s.OriginalContext <= 0 {
+			return fmt.Errorf("rotary_scaling llama3 needs positive factor, low_freq_factor < high_freq_factor and original_max_position_embeddings, got %+v", s)
+		}
+	default:
+		return fmt.Errorf("rotary_scaling type must be %q or %q, got %q", ScalingLinear, ScalingLlama3, s.Type)
+	}
+	return nil
 }
 
 // WithDefaults fills the derived fields left at zero: DHead, DMLP,
@@ -185,8 +232,11 @@ func (c Config) Validate() error {
 		if !(c.RotaryBase > 1) || math.IsInf(c.RotaryBase, 0) {
 			errs = append(errs, fmt.Errorf("rotary_base must be a finite number above 1, got %g", c.RotaryBase))
 		}
-	} else if c.RotaryDim != 0 || c.RotaryBase != 0 {
-		errs = append(errs, fmt.Errorf("rotary_dim and rotary_base need positional %q", PosRotary))
+		if err := c.RotaryScaling.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.RotaryDim != 0 || c.RotaryBase != 0 || c.RotaryScaling != (RotaryScaling{}) {
+		errs = append(errs, fmt.Errorf("rotary_dim, rotary_base and rotary_scaling need positional %q", PosRotary))
 	}
 	if c.ActFn != ActGeluNew && c.ActFn != ActGelu && c.ActFn != ActSilu {
 		errs = append(errs, fmt.Errorf("act_fn must be %q, %q or %q, got %q", ActGeluNew, ActGelu, ActSilu, c.ActFn))

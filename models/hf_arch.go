@@ -85,9 +85,7 @@ func unmarshalArchConfig(data []byte, arch string) (Config, error) {
 	if len(h.Architectures) > 0 && !slices.Contains(h.Architectures, arch) {
 		return Config{}, fmt.Errorf("unsupported architectures %v for model_type %q: want %s", h.Architectures, *h.ModelType, arch)
 	}
-	if r := strings.TrimSpace(string(h.RopeScaling)); r != "" && r != "null" {
-		return Config{}, fmt.Errorf("unsupported rope_scaling %s: only unscaled rotary positions are implemented", r)
-	}
+
 	var c Config
 	c.HFArchitecture = arch
 	need := func(name string, v *int, dst *int) error {
@@ -134,6 +132,10 @@ func unmarshalArchConfig(data []byte, arch string) (Config, error) {
 	}
 	c.Positional = PosRotary
 	c.NoUnembedBias = true
+	var err error
+	if c.RotaryScaling, err = readRopeScaling(h.RopeScaling); err != nil {
+		return Config{}, err
+	}
 	c.RotaryBase = 10000
 	if err := positive("rope_theta", h.RopeTheta, func(v float64) { c.RotaryBase = v }); err != nil {
 		return Config{}, err
@@ -228,6 +230,71 @@ func unmarshalArchConfig(data []byte, arch string) (Config, error) {
 	return c, nil
 }
 
+// readRopeScaling reads rope_scaling: null, or a "linear" or "llama3"
+// scaling ("rope_type", or "type" as older files name it; "default" is
+// none). Other types (dynamic, yarn, longrope) are refused.
+func readRopeScaling(raw json.RawMessage) (RotaryScaling, error) {
+	if r := strings.TrimSpace(string(raw)); r == "" || r == "null" {
+		return RotaryScaling{}, nil
+	}
+	var rs struct {
+		RopeType       *string  `json:"rope_type"`
+		Type           *string  `json:"type"`
+		Factor         *float64 `json:"factor"`
+		LowFreqFactor  *float64 `json:"low_freq_factor"`
+		HighFreqFactor *float64 `json:"high_freq_factor"`
+		Original       *int     `json:"original_max_position_embeddings"`
+	}
+	if err := json.Unmarshal(raw, &rs); err != nil {
+		return RotaryScaling{}, fmt.Errorf("rope_scaling: %w", err)
+	}
+	var s RotaryScaling
+	switch {
+	case rs.RopeType != nil:
+		s.Type = *rs.RopeType
+	case rs.Type != nil:
+		s.Type = *rs.Type
+	}
+	if s.Type == "default" || s.Type == "" {
+		return RotaryScaling{}, nil
+	}
+	if s.Type != ScalingLinear && s.Type != ScalingLlama3 {
+		return RotaryScaling{}, fmt.Errorf("unsupported rope_scaling type %q: only linear and llama3 are implemented", s.Type)
+	}
+	for _, f := range []struct {
+		v   *float64
+		dst *float64
+	}{{rs.Factor, &s.Factor}, {rs.LowFreqFactor, &s.LowFreqFactor}, {rs.HighFreqFactor, &s.HighFreqFactor}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if rs.Original != nil {
+		s.OriginalContext = *rs.Original
+	}
+	if s.Type == ScalingLinear {
+		s.LowFreqFactor, s.HighFreqFactor, s.OriginalContext = 0, 0, 0
+	}
+	if err := s.validate(); err != nil {
+		return RotaryScaling{}, err
+	}
+	return s, nil
+}
+
+// ropeScalingJSON is rope_scaling as written: null, or the scaling's keys,
+// its type under both "rope_type" and the older "type", as transformers
+// writes it.
+func ropeScalingJSON(s RotaryScaling) any {
+	switch s.Type {
+	case ScalingLinear:
+		return map[string]any{"rope_type": s.Type, "type": s.Type, "factor": s.Factor}
+	case ScalingLlama3:
+		return map[string]any{"rope_type": s.Type, "type": s.Type, "factor": s.Factor, "low_freq_factor": s.LowFreqFactor,
+			"high_freq_factor": s.HighFreqFactor, "original_max_position_embeddings": s.OriginalContext}
+	}
+	return nil
+}
+
 // hfArchOf returns the Hugging Face class a checkpoint of c is written as:
 // c.HFArchitecture when set, else the first class whose architecture c
 // matches, or an error naming what no class expresses.
@@ -317,12 +384,12 @@ func marshalArchConfig(c Config, arch string) ([]byte, error) {
 			kv{"rotary_emb_base", json.Number(strconv.FormatFloat(c.RotaryBase, 'g', -1, 64))},
 			kv{"layer_norm_eps", num(float64(c.LNEps))},
 			kv{"use_parallel_residual", c.ParallelAttnMLP},
-			kv{"attention_bias", !c.NoQKVBias})
+			kv{"attention_bias", !c.NoQKVBias}, kv{"rope_scaling", ropeScalingJSON(c.RotaryScaling)})
 	} else {
 		mt := map[string]string{ArchLlama: "llama", ArchQwen2: "qwen2", ArchMistral: "mistral"}[arch]
 		keys = append(keys, kv{"model_type", mt},
 			kv{"num_key_value_heads", c.NKVHeads}, kv{"head_dim", c.DHead},
-			kv{"rms_norm_eps", num(float64(c.LNEps))}, kv{"rope_scaling", nil})
+			kv{"rms_norm_eps", num(float64(c.LNEps))}, kv{"rope_scaling", ropeScalingJSON(c.RotaryScaling)})
 		switch arch {
 		case ArchLlama:
 			keys = append(keys, kv{"attention_bias", !c.NoQKVBias}, kv{"mlp_bias", !c.NoMLPBias})

@@ -24,6 +24,8 @@ var archCases = []struct {
 	{"llama_gqa_sharded", models.ArchLlama},
 	{"qwen2_tied_bf16", models.ArchQwen2},
 	{"llama_biases_headdim", models.ArchLlama},
+	{"llama3_scaled", models.ArchLlama},
+	{"neox_linear_scaled", models.ArchGPTNeoX},
 }
 
 // TestHFArchGolden loads each Hugging Face directory and compares the logits
@@ -151,6 +153,15 @@ func TestHFArchSaveRoundTrip(t *testing.T) {
 			for k, v := range a {
 				if k == "torch_dtype" {
 					continue // we write float32
+				}
+				if om, isMap := v.(map[string]any); isMap { // rope_scaling: every original key kept
+					sm, _ := b[k].(map[string]any)
+					for kk, vv := range om {
+						if !jsonEqual(sm[kk], vv) {
+							t.Errorf("config.json key %s.%s: saved %v, original %v", k, kk, sm[kk], vv)
+						}
+					}
+					continue
 				}
 				if bv, ok := b[k]; !ok || !jsonEqual(bv, v) {
 					t.Errorf("config.json key %s: saved %v, original %v", k, b[k], v)
@@ -300,9 +311,14 @@ func TestHFArchBadDirectories(t *testing.T) {
 		}, []string{"missing tensors lm_head.weight", "tie_word_embeddings is false"}},
 		{"rope scaling", func(t *testing.T) string {
 			d := copyCase(t, "llama_gqa_sharded")
-			edit(t, filepath.Join(d, models.ConfigFile), `"rope_scaling": null`, `"rope_scaling": {"type": "linear", "factor": 2}`)
+			edit(t, filepath.Join(d, models.ConfigFile), `"rope_scaling": null`, `"rope_scaling": {"rope_type": "yarn", "factor": 4}`)
 			return d
-		}, []string{"unsupported rope_scaling"}},
+		}, []string{`unsupported rope_scaling type "yarn"`}},
+		{"llama3 scaling without its keys", func(t *testing.T) string {
+			d := copyCase(t, "llama_gqa_sharded")
+			edit(t, filepath.Join(d, models.ConfigFile), `"rope_scaling": null`, `"rope_scaling": {"rope_type": "llama3", "factor": 8}`)
+			return d
+		}, []string{"rotary_scaling llama3 needs"}},
 		{"odd rotary dimension", func(t *testing.T) string {
 			d := copyCase(t, "neox_parallel")
 			edit(t, filepath.Join(d, models.ConfigFile), `"rotary_pct": 0.25`, `"rotary_pct": 0.375`)

@@ -36,7 +36,7 @@ func (m *Model) embedForward(r runner, p *Pass) ([]float32, error) {
 		// With a key/value cache the tokens sit at positions off..off+T−1.
 		n, h := p.off+T, c.RotaryDim/2
 		cos, sin := ar.get(n*h), ar.get(n*h)
-		rotaryTables(cos, sin, n, c.RotaryDim, c.RotaryBase)
+		rotaryTables(cos, sin, n, c.RotaryDim, c.RotaryBase, c.RotaryScaling)
 		p.cos, p.sin = cos[p.off*h:], sin[p.off*h:]
 		return x, nil
 	}

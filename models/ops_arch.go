@@ -67,20 +67,44 @@ func rmsNormBackward(dx, dxhat, xhat, scale []float32, N, C int) {
 }
 
 // rotaryTables fills cos, sin [T,R/2] with the angles t·θ_i of rotary
-// positions (Su et al. 2021, "RoFormer"), θ_i = base^(−2i/R), computed in
-// float32 as Hugging Face's GPT-NeoX and Llama rotary embeddings compute
-// them (inv_freq, then the outer product t·inv_freq), so that angles at long
-// positions round the same way.
-func rotaryTables(cos, sin []float32, T, R int, base float64) {
+// positions (Su et al. 2021, "RoFormer"), θ_i = base^(−2i/R), rescaled by
+// scaling (see RotaryScaling), computed in float32 as Hugging Face's GPT-NeoX
+// and Llama rotary embeddings compute them (inv_freq, then the outer product
+// t·inv_freq), so that angles at long positions round the same way.
+func rotaryTables(cos, sin []float32, T, R int, base float64, scaling RotaryScaling) {
 	h := R / 2
 	for i := 0; i < h; i++ {
 		inv := float32(1 / float32(math.Pow(base, float64(float32(2*i)/float32(R)))))
+		inv = scaleFrequency(inv, scaling)
 		for t := 0; t < T; t++ {
 			ang := float64(float32(t) * inv)
 			cos[t*h+i] = float32(math.Cos(ang))
 			sin[t*h+i] = float32(math.Sin(ang))
 		}
 	}
+}
+
+// scaleFrequency applies a RotaryScaling to one rotary frequency, in
+// float32 as transformers' _compute_linear_scaling_rope_parameters and
+// _compute_llama3_parameters compute it.
+func scaleFrequency(inv float32, s RotaryScaling) float32 {
+	switch s.Type {
+	case ScalingLinear:
+		return inv / float32(s.Factor)
+	case ScalingLlama3:
+		factor, old := float32(s.Factor), float32(s.OriginalContext)
+		lowF, highF := float32(s.LowFreqFactor), float32(s.HighFreqFactor)
+		wavelen := float32(2*math.Pi) / inv
+		switch {
+		case wavelen < old/highF: // high frequency: kept
+			return inv
+		case wavelen > old/lowF: // low frequency: divided
+			return inv / factor
+		}
+		smooth := (old/wavelen - lowF) / (highF - lowF)
+		return (1-smooth)*inv/factor + smooth*inv
+	}
+	return inv
 }
 
 // rotary writes into out [N,heads,D] the rows of x rotated by position

@@ -28,6 +28,7 @@ import json
 import math
 import os
 import sys
+import zlib
 
 import torch
 
@@ -77,7 +78,47 @@ CASES = {
                     num_hidden_layers=1, num_attention_heads=3, num_key_value_heads=3, head_dim=10,
                     max_position_embeddings=32, rms_norm_eps=1e-5, rope_theta=10000.0,
                     hidden_act="silu", tie_word_embeddings=False, attention_bias=True, mlp_bias=True)),
+    # Llama 3.1's frequency-dependent rope_scaling: with rope_theta 500,
+    # head_dim 16 and original_max_position_embeddings 64 the eight
+    # frequencies fall in all three regimes (kept, interpolated, divided).
+    "llama3_scaled": dict(
+        arch="LlamaForCausalLM", dtype=torch.float32, buffers=False, shards=1,
+        config=dict(model_type="llama", vocab_size=30, hidden_size=32, intermediate_size=40,
+                    num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                    max_position_embeddings=256, rms_norm_eps=1e-5, rope_theta=500.0, hidden_act="silu",
+                    tie_word_embeddings=False,
+                    rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                                      original_max_position_embeddings=64))),
+    # Linear scaling (position interpolation) on GPT-NeoX, older "type" key.
+    "neox_linear_scaled": dict(
+        arch="GPTNeoXForCausalLM", dtype=torch.float32, buffers=False, shards=1,
+        config=dict(model_type="gpt_neox", vocab_size=30, hidden_size=16, intermediate_size=32,
+                    num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=64,
+                    rotary_pct=1.0, rotary_emb_base=100, layer_norm_eps=1e-5, use_parallel_residual=True,
+                    hidden_act="gelu", tie_word_embeddings=False, rope_scaling=dict(type="linear", factor=4.0))),
 }
+
+
+def scaled_inv_freq(inv_freq, scaling):
+    """transformers' _compute_linear_scaling_rope_parameters and
+    _compute_llama3_parameters (modeling_rope_utils.py), in float32."""
+    if not scaling:
+        return inv_freq
+    kind = scaling.get("rope_type", scaling.get("type"))
+    factor = scaling["factor"]
+    if kind == "linear":
+        return inv_freq / factor
+    assert kind == "llama3"
+    low_freq_factor, high_freq_factor = scaling["low_freq_factor"], scaling["high_freq_factor"]
+    old_context_len = scaling["original_max_position_embeddings"]
+    low_freq_wavelen = old_context_len / low_freq_factor
+    high_freq_wavelen = old_context_len / high_freq_factor
+    wavelen = 2 * math.pi / inv_freq
+    inv_freq_llama = torch.where(wavelen > low_freq_wavelen, inv_freq / factor, inv_freq)
+    smooth_factor = (old_context_len / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor)
+    smoothed_inv_freq = (1 - smooth_factor) * inv_freq_llama / factor + smooth_factor * inv_freq_llama
+    is_medium_freq = ~(wavelen < high_freq_wavelen) * ~(wavelen > low_freq_wavelen)
+    return torch.where(is_medium_freq, smoothed_inv_freq, inv_freq_llama)
 
 
 def rnd(g, *shape, scale=0.3):
@@ -133,8 +174,8 @@ def llama_weights(c, g, qkv_bias, o_bias, mlp_bias, tied):
     return w
 
 
-def rotary_tables(R, base):
-    inv_freq = 1.0 / (base ** (torch.arange(0, R, 2, dtype=torch.int64).float() / R))
+def rotary_tables(R, base, scaling=None):
+    inv_freq = scaled_inv_freq(1.0 / (base ** (torch.arange(0, R, 2, dtype=torch.int64).float() / R)), scaling)
     t = torch.arange(T, dtype=torch.int64).float()
     freqs = torch.outer(t, inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
@@ -200,7 +241,7 @@ def neox_forward(c, w, tokens):
     C, H, L = c["hidden_size"], c["num_attention_heads"], c["num_hidden_layers"]
     D = C // H
     R = int(D * c["rotary_pct"])
-    cos, sin, _ = rotary_tables(R, c["rotary_emb_base"])
+    cos, sin, _ = rotary_tables(R, c["rotary_emb_base"], c.get("rope_scaling"))
     eps = c["layer_norm_eps"]
     acts = {}
     x = w["gpt_neox.embed_in.weight"][tokens]
@@ -243,7 +284,7 @@ def llama_forward(c, w, tokens):
     C, H, L = c["hidden_size"], c["num_attention_heads"], c["num_hidden_layers"]
     K = c.get("num_key_value_heads", H)
     D = c.get("head_dim", C // H)
-    cos, sin, _ = rotary_tables(D, c["rope_theta"])
+    cos, sin, _ = rotary_tables(D, c["rope_theta"], c.get("rope_scaling"))
     eps = c["rms_norm_eps"]
     acts = {}
     x = w["model.embed_tokens.weight"][tokens]
@@ -350,8 +391,8 @@ def write_case(name, spec, seed):
 
 def main():
     torch.set_num_threads(1)
-    for i, (name, spec) in enumerate(sorted(CASES.items())):
-        write_case(name, spec, 1000 + i)
+    for name, spec in sorted(CASES.items()):
+        write_case(name, spec, zlib.crc32(name.encode()))  # a seed per case, whatever the others
 
 
 if __name__ == "__main__":
