@@ -32,8 +32,11 @@ const peakUnroll = 12
 // best, so the peak reads the same on a busy machine. In each round every
 // goroutine runs the same number of iterations, so the round's wall time
 // is that of the slowest, as in a parallel matrix multiply.
+//
+// threads is clamped to [1, runtime.NumCPU()]: more goroutines than cores
+// cannot raise the peak, and a huge count must not start that many.
 func MeasurePeak(threads int, d time.Duration) Peak {
-	threads = max(threads, 1)
+	threads = min(max(threads, 1), runtime.NumCPU())
 	fn, isa, lanes := peakLoop()
 	flopsPer := float64(2 * lanes * peakUnroll)
 	// Calibrate: double the count until one run takes a round's time.
