@@ -36,8 +36,8 @@ multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
 		ValidArgs: []string{"train", "cache", "sample", "toy", "sae", "gemm", "peak"},
 		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {
 			threads := v.GetInt("threads")
-			if threads <= 0 {
-				return fmt.Errorf("--threads must be positive")
+			if threads <= 0 || threads > bench.MaxThreads {
+				return fmt.Errorf("--threads must be in [1, %d], got %d", bench.MaxThreads, threads)
 			}
 			runtime.GOMAXPROCS(threads)
 			var out map[string]any

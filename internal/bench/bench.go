@@ -16,8 +16,12 @@ import (
 	"github.com/mechinterp/mechinterp/train"
 )
 
-// MaxSteps bounds the timed steps of every workload.
-const MaxSteps = 1_000_000
+// Bounds of every workload: timed steps, and threads (each a goroutine the
+// scheduler keeps, beyond any machine's cores).
+const (
+	MaxSteps   = 1_000_000
+	MaxThreads = 1024
+)
 
 // Shape is a train or cache workload: the model's shape, the batch, the timed steps, the
 // threads (reported, set by the caller) and, for cache, the hook-point filter.
