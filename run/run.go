@@ -1,12 +1,18 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
@@ -54,12 +60,14 @@ func Start(ctx context.Context, dir string, c Config, o Options) (*train.Result,
 	if err != nil {
 		return nil, err
 	}
-	if !o.Resume {
-		// Refuse before run.yaml is rewritten: it describes the checkpoints.
-		if cp, ok, err := train.Latest(dir); err != nil {
+	// Refuse before run.yaml is rewritten: it describes the checkpoints.
+	if cp, ok, err := train.Latest(dir); err != nil {
+		return nil, err
+	} else if ok && !o.Resume {
+		return nil, fmt.Errorf("train: %s already holds checkpoints (latest %s); resume it or choose another directory", dir, cp.Dir)
+	} else if ok && exists(filepath.Join(dir, ConfigFile)) {
+		if err := sameRecorded(dir, p.Config); err != nil {
 			return nil, err
-		} else if ok {
-			return nil, fmt.Errorf("train: %s already holds checkpoints (latest %s); resume it or choose another directory", dir, cp.Dir)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -69,6 +77,21 @@ func Start(ctx context.Context, dir string, c Config, o Options) (*train.Result,
 		return nil, err
 	}
 	return train.Run(ctx, p.Options(dir, o))
+}
+
+// StartFile trains the run of the config file in dir, as Start; file ""
+// means the defaults, except that with o.Resume it means the config the run
+// in dir recorded (Resume), so that `--resume --out DIR` continues DIR as
+// it was.
+func StartFile(ctx context.Context, file, dir string, o Options) (*train.Result, error) {
+	if o.Resume && file == "" && exists(filepath.Join(dir, ConfigFile)) {
+		return Resume(ctx, dir, o)
+	}
+	c, err := LoadConfig(file)
+	if err != nil {
+		return nil, err
+	}
+	return Start(ctx, dir, c, o)
 }
 
 // Resume continues the run in dir with the config it recorded (run.yaml).
@@ -273,4 +296,55 @@ func (r *Run) Latest() (train.Checkpoint, bool) {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// sameRecorded refuses to resume the run in dir with a config other than the
+// one its run.yaml records, naming the keys that differ, before run.yaml is
+// rewritten: the checkpoints were trained with the recorded one.
+func sameRecorded(dir string, c Config) error {
+	old, err := ReadConfig(dir)
+	if err != nil {
+		return err
+	}
+	was, now := flatYAML(old.YAML()), flatYAML(c.YAML())
+	var diffs []string
+	keys := slices.Sorted(maps.Keys(was))
+	for k := range now {
+		if _, ok := was[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		if was[k] != now[k] {
+			diffs = append(diffs, fmt.Sprintf("%s was %s, now %s", k, orNone(was[k]), orNone(now[k])))
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	if len(diffs) > 3 {
+		diffs = append(diffs[:3], fmt.Sprintf("and %d more", len(diffs)-3))
+	}
+	return fmt.Errorf("resuming %s with another config than its %s: %s; resume with the recorded config (omit --config) or start another run", dir, ConfigFile, strings.Join(diffs, ", "))
+}
+
+// flatYAML maps each key path of a YAML document (model.n_heads) to its value.
+func flatYAML(b []byte) map[string]string {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	out := map[string]string{}
+	if v.ReadConfig(bytes.NewReader(b)) != nil {
+		return out
+	}
+	for _, k := range v.AllKeys() {
+		out[k] = fmt.Sprint(v.Get(k))
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return s
 }

@@ -29,17 +29,13 @@ continues from the latest checkpoint to the same losses.`,
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			file := cmd.Flags().Lookup("config").Value.String()
-			rc, err := run.LoadConfig(file)
-			if err != nil {
-				return err
-			}
 			out := v.GetString(run.OutKey)
 			if out == "" {
 				out = run.DefaultDir(file)
 			}
 			ctx, stop := interruptible(cmd)
 			defer stop()
-			res, err := run.Start(ctx, out, rc, run.Options{Resume: v.GetBool("resume"),
+			res, err := run.StartFile(ctx, file, out, run.Options{Resume: v.GetBool("resume"),
 				Progress: progressWriter(cmd.ErrOrStderr(), v.GetBool("quiet"))})
 			if errors.Is(err, train.ErrInterrupted) {
 				return fmt.Errorf("%w; continue with --resume --out %s", err, out)
