@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
@@ -130,6 +131,33 @@ func (c *ExperimentConfig) importance() ([]float64, error) {
 	return GeometricImportance(c.Features, r), nil
 }
 
+// MaxSteps bounds ExperimentConfig.Steps and SAESteps.
+const MaxSteps = 1 << 30
+
+// checkSize refuses counts that are not positive or too large, and an
+// experiment whose instances (every seed at every density and phase-diagram
+// importance, each with its weights, AdamW's moments and a batch) are
+// estimated to need more memory than the machine has, before any is built.
+func (c ExperimentConfig) checkSize() error {
+	switch {
+	case c.Seeds < 1:
+		return fmt.Errorf("seeds must be positive, got %d", c.Seeds)
+	case c.Steps < 1 || c.Steps > MaxSteps:
+		return fmt.Errorf("steps must be in [1, %d], got %d", MaxSteps, c.Steps)
+	case c.SAESteps < 0 || c.SAESteps > MaxSteps:
+		return fmt.Errorf("sae_steps must be in [0, %d], got %d", MaxSteps, c.SAESteps)
+	case c.Features < 0 || c.Hidden < 0 || c.Batch < 0:
+		return fmt.Errorf("features, hidden and batch must not be negative, got %d, %d and %d", c.Features, c.Hidden, c.Batch)
+	}
+	instances := float64(c.Seeds) * float64(len(c.Densities)) * float64(max(1, len(c.PhaseImportances)))
+	F, H, B := float64(max(c.Features, 2)), float64(max(c.Hidden, 2)), float64(max(c.Batch, 1))
+	perInstance := 4 * (6*F*H + 4*B*(2*F+H) + float64(max(c.Snapshots, 0))*F*H)
+	if err := memory.Check(instances * perInstance); err != nil {
+		return fmt.Errorf("%d seeds × %d densities of %d features × %d hidden %w", c.Seeds, len(c.Densities), c.Features, c.Hidden, err)
+	}
+	return nil
+}
+
 // RunExperiment runs the named experiment with cfg (normally its ready
 // config, possibly overridden) and returns its result.
 func RunExperiment(ctx context.Context, name string, cfg ExperimentConfig, progress Progress) (*ExperimentResult, error) {
@@ -147,6 +175,9 @@ func RunExperiment(ctx context.Context, name string, cfg ExperimentConfig, progr
 		if !(p > 0 && p <= 1) {
 			return nil, fmt.Errorf("experiment %s: density %v outside (0,1]", name, p)
 		}
+	}
+	if err := cfg.checkSize(); err != nil {
+		return nil, fmt.Errorf("experiment %s: %w", name, err)
 	}
 	out := &ExperimentResult{Experiment: name, Description: desc, Config: cfg}
 	imp, err := cfg.importance()

@@ -232,11 +232,12 @@ func baseArgs(t *testing.T) map[string]hostileBase {
 		"patch":           one("--model", model, "--tokens-mode", "--clean", "1,2,3", "--corrupted", "1,2,4", "--answer", "5", "--wrong", "6"),
 		"prefs attribute": one("--pm", pm, "--n", "4"),
 		// prefs train --steps 0 is the config's length (minutes of training).
-		"prefs train":   {args: [][]string{{"--out", "pm", "--quiet"}}, skip: []string{"steps=0"}},
-		"repeated":      one("--out", "study", "--shard", "1/100000"),
-		"run":           one("--model", model, "--tokens", "1,2,3"),
-		"serve":         one("--model", model, "--addr", "127.0.0.1:0"),
-		"superposition": one("basic", "--steps", "10", "--seeds", "1"),
+		"prefs train": {args: [][]string{{"--out", "pm", "--quiet"}}, skip: []string{"steps=0"}},
+		"repeated":    one("--out", "study", "--shard", "1/100000"),
+		"run":         one("--model", model, "--tokens", "1,2,3"),
+		"serve":       one("--model", model, "--addr", "127.0.0.1:0"),
+		// superposition --steps 0 is the experiment's own length (a minute of training).
+		"superposition": {args: [][]string{{"relu", "--steps", "10", "--seeds", "1", "--out", "sp"}}, skip: []string{"steps=0"}},
 		"track":         one("--run", runDir, "--batch", "2", "--json"),
 		// --max-bytes 0 reads the whole corpus given.
 		"tokenizer train": one("--data", corpus, "--vocab", "300", "--max-bytes", "4096", "--out", "tok"),

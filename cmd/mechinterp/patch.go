@@ -71,14 +71,12 @@ func runPatch(w, progress io.Writer, v *viper.Viper) error {
 		return err
 	}
 	prompt := func(flag string) ([]int, tokenizer.Tokenizer, error) {
-		s := v.GetString(flag)
-		tokens, text := "", s
-		if tokensMode {
-			tokens, text = s, ""
-		}
-		seqs, tok, err := promptTokens(m, dir, tokens, text)
+		seqs, tok, err := readPrompt(m, dir, v.GetString(flag), tokensMode)
 		if err == nil && len(seqs) != 1 {
 			err = fmt.Errorf("give one prompt, not %d", len(seqs))
+		}
+		if err != nil && !tokensMode {
+			return nil, nil, fmt.Errorf("--%s: %w (--tokens-mode takes ids)", flag, err)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("--%s: %w", flag, err)

@@ -84,11 +84,16 @@ func TestPatchBadInput(t *testing.T) {
 		{"answer not an id", append(base, "--clean", "1,2,3", "--corrupted", "1,2,4", "--answer", "x", "--wrong", "2"), "not a token id"},
 		{"missing wrong", append(base, "--clean", "1,2,3", "--corrupted", "1,2,4", "--answer", "1"), "--wrong"},
 		{"multi-token answer", []string{"patch", "--model", textDir, "-o", "", "--clean", "abc", "--corrupted", "abd", "--answer", "xy", "--wrong", "d"}, "exactly one"},
+		// patch has --tokens-mode, not --tokens: its hint once named the latter.
+		{"text without a tokenizer", []string{"patch", "--model", dir, "-o", "", "--clean", "abc", "--corrupted", "abd", "--answer", "c", "--wrong", "d"}, "--clean: text needs a model whose vocabulary holds the 257 byte-level tokens"},
 		{"not a checkpoint", []string{"patch", "--model", t.TempDir(), "--clean", "a", "--corrupted", "b", "--answer", "a", "--wrong", "b"}, "config.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := runBinary(t, tc.args...)
 			assertCleanFailure(t, stderr, code, tc.want)
+			if strings.Contains(stderr, "--tokens ") || strings.Contains(stderr, "--tokens)") || strings.Contains(stderr, "--text") {
+				t.Errorf("patch names flags it does not have: %s", stderr)
+			}
 		})
 	}
 }

@@ -21,21 +21,37 @@ func promptTokens(m *models.Model, dir, tokens, text string) (seqs [][]int, tok 
 	case tokens != "" && text != "":
 		return nil, nil, errors.New("give --tokens or --text, not both")
 	case text != "":
-		if tok, err = tokenizerIn(m, dir); err != nil {
+		if seqs, tok, err = readPrompt(m, dir, text, false); err != nil {
 			return nil, nil, fmt.Errorf("--text: %w (--tokens takes ids)", err)
 		}
-		seqs = [][]int{tokenizer.EncodeSpecial(tok, text)}
 	case tokens != "":
-		if seqs, err = tokenizer.ParseIDs(tokens); err != nil {
+		if seqs, tok, err = readPrompt(m, dir, tokens, true); err != nil {
 			return nil, nil, fmt.Errorf("--tokens: %w", err)
+		}
+	default:
+		return nil, nil, errors.New("give the prompt with --tokens or --text")
+	}
+	return seqs, tok, nil
+}
+
+// readPrompt is promptTokens for one prompt, given as ids ("1,2,3;4,5,6") or as
+// text, with errors that name no flag: the explorer's page shows them too, and each
+// command names its own flags.
+func readPrompt(m *models.Model, dir, prompt string, ids bool) (seqs [][]int, tok tokenizer.Tokenizer, err error) {
+	if ids {
+		if seqs, err = tokenizer.ParseIDs(prompt); err != nil {
+			return nil, nil, err
 		}
 		if tokenizer.Has(dir) {
 			if tok, err = tokenizerIn(m, dir); err != nil {
 				return nil, nil, err
 			}
 		}
-	default:
-		return nil, nil, errors.New("give the prompt with --tokens or --text")
+	} else {
+		if tok, err = tokenizerIn(m, dir); err != nil {
+			return nil, nil, err
+		}
+		seqs = [][]int{tokenizer.EncodeSpecial(tok, prompt)}
 	}
 	for _, s := range seqs {
 		if err := m.CheckTokens(s, 1, len(s)); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+	"os"
 
 	"github.com/mechinterp/mechinterp/internal/config"
 )
@@ -19,6 +20,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return noDefaultPage(cmd) }
 	for _, f := range subcommands {
 		root.AddCommand(f())
 	}
@@ -59,4 +61,18 @@ func addFlagFile(cmd *cobra.Command) {
 		cmd.Annotations = map[string]string{}
 	}
 	cmd.Annotations[flagFileAnnotation] = "true"
+}
+
+// noDefaultPage makes --json print without also writing the default page (heads.html, ...)
+// into the current directory: a page is written with --json only when -o (or
+// MECHINTERP_OUT) names one.
+func noDefaultPage(cmd *cobra.Command) error {
+	j, o := cmd.Flags().Lookup("json"), cmd.Flags().Lookup("out")
+	if j == nil || o == nil || o.Shorthand != "o" || o.Changed || o.DefValue == "" || j.Value.String() != "true" {
+		return nil
+	}
+	if _, ok := os.LookupEnv(config.EnvPrefix + "_OUT"); ok {
+		return nil
+	}
+	return cmd.Flags().Set("out", "")
 }

@@ -72,12 +72,9 @@ func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(
 }
 
 // tokenizePrompt reads one prompt of the explorer (text, or ids when ids is set) for m.
+// Its errors are shown in the page, so they name no command-line flag (readPrompt).
 func tokenizePrompt(m *models.Model, dir, prompt string, ids bool) ([]int, tokenizer.Tokenizer, error) {
-	tokens, text := "", prompt
-	if ids {
-		tokens, text = prompt, ""
-	}
-	seqs, tok, err := promptTokens(m, dir, tokens, text)
+	seqs, tok, err := readPrompt(m, dir, prompt, ids)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -150,9 +150,13 @@ func TestServeEndToEnd(t *testing.T) {
 		{`{"prompt": "` + strings.Repeat("1,", 60) + `1", "tokens": true}`, 413, "the prompt is 121 bytes; this server accepts at most 100"},
 		{`{"prompt": "1,2,99", "tokens": true}`, 422, "token id 99 at position 2 is out of range [0,20)"},
 		{`{"prompt": "` + strings.Repeat("1,", 15) + `1", "tokens": true, "checkpoint": 1}`, 422, "the prompt is 16 tokens; this server shows at most 14"},
+		// The page has no command-line flags: its errors name none (they once said --tokens).
+		{`{"prompt": "1,x", "tokens": true}`, 422, `"x" is not a token id`},
+		{`{"prompt": "hi"}`, 422, "holds the 257 byte-level tokens"},
 	} {
-		if code, v := askServer(t, s.url, tt.body); code != tt.code || !strings.Contains(fmt.Sprint(v["error"]), tt.want) {
-			t.Errorf("%.40s: %d %q, want %d %q", tt.body, code, v["error"], tt.code, tt.want)
+		code, v := askServer(t, s.url, tt.body)
+		if msg := fmt.Sprint(v["error"]); code != tt.code || !strings.Contains(msg, tt.want) || strings.Contains(msg, "--") {
+			t.Errorf("%.40s: %d %q, want %d %q and no flag", tt.body, code, v["error"], tt.code, tt.want)
 		}
 	}
 	if code := s.interrupt(t); code != 0 {

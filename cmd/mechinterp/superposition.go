@@ -68,6 +68,11 @@ func runSuperposition(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, f := range []string{"steps", "seeds", "threads"} {
+		if n := v.GetInt(f); n < 0 {
+			return fmt.Errorf("--%s must be positive (0: the config's), got %d", f, n)
+		}
+	}
 	if s := v.GetInt("steps"); s > 0 {
 		cfg.Steps = s
 	}
@@ -84,10 +89,14 @@ func runSuperposition(cmd *cobra.Command, args []string) error {
 	if out == "" {
 		out = "superposition-" + name
 	}
-	progress := func(done, total int) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "\rsuperposition %s: %d/%d", name, done, total)
-		if done == total {
-			fmt.Fprintln(cmd.ErrOrStderr())
+	// A line redrawn in place: on a terminal only, so logs get no \r clutter.
+	var progress func(done, total int)
+	if w := progressWriter(cmd.ErrOrStderr(), false); w != nil {
+		progress = func(done, total int) {
+			fmt.Fprintf(w, "\rsuperposition %s: %d/%d", name, done, total)
+			if done == total {
+				fmt.Fprintln(w)
+			}
 		}
 	}
 	res, err := superposition.RunExperiment(cmd.Context(), name, cfg, progress)
