@@ -213,7 +213,7 @@ func baseArgs(t *testing.T) map[string]hostileBase {
 		"--steps", "1", "--m", "8", "--n", "8", "--k", "8", "--features", "4", "--hidden", "2", "--instances", "2", "--threads", "1",
 		"--d-in", "8", "--d-sae", "16"}
 	var bench [][]string
-	for _, w := range []string{"train", "cache", "toy", "sae", "gemm"} {
+	for _, w := range []string{"train", "cache", "sample", "toy", "sae", "gemm"} {
 		bench = append(bench, append([]string{w}, tiny...))
 	}
 	return map[string]hostileBase{
