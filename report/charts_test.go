@@ -245,14 +245,14 @@ func TestChartRules(t *testing.T) {
 	}
 	checkChartRules(t, "repeated", chartOptions(t, rep))
 
-	for _, name := range []string{"pentagon", "relu", "neurons", "dimensionality", "phase"} {
+	for _, name := range []string{"pentagon", "relu", "neurons", "dimensionality", "phase", "sae"} {
 		sp, err := Superposition(spResult(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		opts := chartOptions(t, sp)
 		checkChartRules(t, "superposition "+name, opts)
-		for _, prefix := range []string{"W^T W", "Bias b", "Neuron x feature weights W "} {
+		for _, prefix := range []string{"W^T W", "Bias b", "Neuron x feature weights W ", "Feature norms ||W_i||", "Phase "} {
 			var titles []string
 			for _, o := range opts {
 				if strings.HasPrefix(o.title(), prefix) {
@@ -260,6 +260,13 @@ func TestChartRules(t *testing.T) {
 				}
 			}
 			sameScale(t, "superposition "+name, opts, titles...)
+		}
+		// The interference colours of the norm bars are absolute: from 0 (a dimension of
+		// its own) to at least 1 (an antipodal pair), not a chart's own min-max.
+		for _, o := range opts {
+			if strings.HasPrefix(o.title(), "Feature norms ||W_i||") && (len(o.VisualMap) == 0 || o.VisualMap[0].Min != 0 || o.VisualMap[0].Max < 1) {
+				t.Errorf("superposition %s: %s colours interference on %v, want [0, >= 1]", name, o.title(), o.VisualMap)
+			}
 		}
 	}
 }

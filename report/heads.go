@@ -57,7 +57,7 @@ func Heads(s *probes.HeadScores, model string) (*viz.Report, error) {
 	heads, layers := headNames(s.Heads), layerNames(s.Layers)
 	grid := func(title, caption string, z [][]float64) *viz.Chart {
 		return viz.Heatmap(viz.Spec{Title: title, X: "head", Y: "layer", Caption: caption}, heads, layers, z,
-			viz.ColorRange(0, 1), viz.ShowValues(), viz.Height(120+40*s.Layers))
+			viz.ColorRange(0, 1), viz.ShowValuesFixed(3), viz.Height(120+40*s.Layers))
 	}
 	r.Section("Scores", "Each cell is one head; 0 is white, 1 darkest.")
 	r.Add(
@@ -154,7 +154,7 @@ func rolesSummary(s *probes.HeadScores) string {
 			default:
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("%s: %s (%.2f)", models.Head{Layer: l, Head: h}, strings.ReplaceAll(role, "_", " "), v))
+			lines = append(lines, fmt.Sprintf("%s: %s (%.3f)", models.Head{Layer: l, Head: h}, strings.ReplaceAll(role, "_", " "), v))
 		}
 	}
 	if len(lines) == 0 {

@@ -80,7 +80,7 @@ func Patch(in PatchInput) (*viz.Report, error) {
 	}
 	if a.Heads != nil {
 		r.Add(viz.Heatmap(viz.Spec{Title: "Heads (every position)", X: "head", Y: "layer", Caption: "Each head's output (hook_z) patched at every position at once. " + caption},
-			layerLabels(len(a.Heads[0]), "H"), layerLabels(len(a.Heads), "L"), a.Heads, viz.Diverging(), scale, viz.ShowValues(), height(len(a.Heads))))
+			layerLabels(len(a.Heads[0]), "H"), layerLabels(len(a.Heads), "L"), a.Heads, viz.Diverging(), scale, viz.ShowValuesFixed(3), height(len(a.Heads))))
 	}
 	if a.HeadPos != nil {
 		var rows []string

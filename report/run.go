@@ -112,15 +112,22 @@ func Headline(s *probes.HeadScores, tr *probes.TrackResult, a *circuits.Analysis
 	fmt.Fprintf(&b, "%d induction head%s, by prefix matching ≥ %g on the heads page: %s.", len(ind), plural(len(ind)), th.PrefixMatching, strings.Join(names, ", "))
 	if tr != nil {
 		var formed []string
+		steps := map[int]int{} // formation step -> heads
 		for _, h := range ind {
 			for _, f := range tr.Formation {
 				if f.Layer == h.Layer && f.Head == h.Head {
 					if f.Formed {
 						formed = append(formed, fmt.Sprintf("%s at step %d", h, f.Step))
+						steps[f.Step]++
 					} else {
 						formed = append(formed, fmt.Sprintf("%s not yet over the track threshold", h))
 					}
 				}
+			}
+		}
+		if len(ind) > 1 && len(steps) == 1 && len(formed) == len(ind) {
+			for st := range steps {
+				formed = []string{fmt.Sprintf("all at step %d", st)}
 			}
 		}
 		if len(formed) > 0 {

@@ -80,6 +80,13 @@ func TestHeadline(t *testing.T) {
 	if strings.Contains(got, "L1H1") {
 		t.Errorf("headline %q names a head that is not an induction head", got)
 	}
+	// Two heads formed at one step: said once.
+	s.Roles[1][1], s.PrefixMatching[1][1] = probes.RoleInduction, 0.6
+	tr.Formation[1] = probes.Formation{Layer: 1, Head: 1, Formed: true, Step: 900, Final: 0.6}
+	if got := Headline(s, tr, a); !strings.Contains(got, "They formed (prefix matching stays ≥ 0.4 from then on): all at step 900; the loss bump is at step 881.") {
+		t.Errorf("two heads formed at step 900: %q", got)
+	}
+	s.Roles[1][1], s.PrefixMatching[1][1] = probes.RoleNone, 0.12
 	s.Roles[1][0] = probes.RoleNone
 	s.PrefixMatching[1][0] = 0.3
 	if got := Headline(s, tr, a); got != "No induction head: no head reaches prefix matching 0.4 (the best, L1H0, scores 0.300)." {

@@ -201,7 +201,7 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 		if !hasNeurons || n <= 50 {
 			r.Add(wtwChart(a, "W^T W, "+a.Label, wtwScale))
 		}
-		r.Add(biasChart(a.B, "Bias b, "+a.Label, biasScale), normsChart(a, "Feature norms ||W_i||, "+a.Label))
+		r.Add(biasChart(a.B, "Bias b, "+a.Label, biasScale), normsChart(a, "Feature norms ||W_i||, "+a.Label, interferenceScale(ins...)))
 	}
 
 	r.Section("Training", "Loss curves and, from the weight snapshots, how the geometry forms.")
@@ -304,6 +304,11 @@ func sweepReport(r *viz.Report, sw *superposition.SweepResult) error {
 			wtws = append(wtws, p.Best.WtW)
 		}
 		wtwScale := maxAbs(wtws...)
+		var bests []superposition.Analysis
+		for _, p := range pts {
+			bests = append(bests, p.Best)
+		}
+		iScale := interferenceScale(bests...)
 		for _, p := range pts {
 			label := "1-S = " + g3(p.Density)
 			if m == 2 {
@@ -311,7 +316,7 @@ func sweepReport(r *viz.Report, sw *superposition.SweepResult) error {
 			} else {
 				r.Add(wtwChart(p.Best, "W^T W, "+label, wtwScale))
 			}
-			r.Add(normsChart(p.Best, "Feature norms ||W_i||, "+label))
+			r.Add(normsChart(p.Best, "Feature norms ||W_i||, "+label, iScale))
 		}
 	}
 
@@ -350,7 +355,7 @@ func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 	r.Section("How to read the phase diagrams",
 		"All features have importance 1 except the last, the extra feature, whose relative importance runs along the x axis; all share the density 1-S, which falls down the rows. "+
 			"Each cell is the best of several seeds. The extra feature is not represented when ||W_extra|| < 0.5, has a dedicated dimension when its interference is below 0.2, and is in superposition otherwise. "+
-			"Beside each measured diagram is the theoretical one of Elhage et al. 2022: the exact expected loss of the paper's natural configurations (2 -> 1: W = [1,0], [0,1], [1,-1]; 3 -> 2: W ignoring [0,0,1], [1,0,0], [0,1,1] or [1,1,0]), unit-norm columns and optimal biases; a cell agrees when the measured phase is the phase of the cheapest configuration.")
+			"Under each measured diagram is the theoretical one of Elhage et al. 2022: the exact expected loss of the paper's natural configurations (2 -> 1: W = [1,0], [0,1], [1,-1]; 3 -> 2: W ignoring [0,0,1], [1,0,0], [0,1,1] or [1,1,0]), unit-norm columns and optimal biases; a cell agrees when the measured phase is the phase of the cheapest configuration.")
 	for _, ph := range phases {
 		if ph == nil || len(ph.Densities) == 0 || len(ph.Importances) == 0 {
 			return errors.New("empty phase diagram")
@@ -455,7 +460,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 	r.Section("The toy model", fmt.Sprintf("The SAEs are trained on the %d-dimensional hidden activations of this toy model (%d features, density %s, loss %s, geometry: %s). "+
 		"Its %d represented feature directions W_i are the ground truth the dictionaries should recover; on average %s of them are active per input.",
 		m, n, g3(meanOr(toy.Density, 0)), g3(toy.FinalLoss), orDefault(toy.Geometry.Summary, "none"), len(ex.TrueFeatures), g3(trueL0)))
-	r.Add(wtwChart(toy, "W^T W of the toy model", maxAbs(toy.WtW)), normsChart(toy, "Feature norms ||W_i|| of the toy model"))
+	r.Add(wtwChart(toy, "W^T W of the toy model", maxAbs(toy.WtW)), normsChart(toy, "Feature norms ||W_i|| of the toy model", interferenceScale(toy)))
 
 	// Runs grouped by dictionary size, each sorted by L1.
 	bySize := map[int][]sae.Result{}
@@ -621,7 +626,7 @@ func wtwChart(a superposition.Analysis, title string, scale float64) *viz.Chart 
 	n := len(a.WtW)
 	opts := []viz.Option{viz.Diverging(), viz.ColorRange(-scale, scale)}
 	if n <= 8 {
-		opts = append(opts, viz.ShowValues())
+		opts = append(opts, viz.ShowValuesFixed(2))
 	}
 	if n > 20 {
 		opts = append(opts, viz.Height(min(900, 300+12*n)))
@@ -637,10 +642,27 @@ func biasChart(b []float64, title string, scale float64) *viz.Chart {
 		featureNames(len(b)), []string{"b"}, [][]float64{b}, viz.Diverging(), viz.ColorRange(-scale, scale), viz.Height(170))
 }
 
-func normsChart(a superposition.Analysis, title string) *viz.Chart {
+// normsChart draws ||W_i|| coloured by interference on the fixed scale [0, scale], shared by
+// the charts of one page (interferenceScale).
+func normsChart(a superposition.Analysis, title string, scale float64) *viz.Chart {
 	return viz.Bars(viz.Spec{Title: title, X: "feature i (most important first)", Y: "||W_i||",
-		Caption: "Bar height: how strongly feature i is represented (1 fully, 0 dropped); colour: its interference sum_j (Ŵ_i·W_j)^2, dark purple = a dimension of its own, yellow = superposition."},
-		featureNames(len(a.Norms)), []viz.Series{{Name: "||W_i||", Y: a.Norms}}, viz.ColorBy("interference", a.Interference), viz.HLine(1, "1"))
+		Caption: fmt.Sprintf("Bar height: how strongly feature i is represented (1 fully, 0 dropped); colour: its interference sum_j (Ŵ_i·W_j)^2 on a scale from 0 (dark purple, a dimension of its own) to %s (yellow), the same on every norm chart of this page: an antipodal pair is 1, a pentagon 1.5 or more.", g3(scale))},
+		featureNames(len(a.Norms)), []viz.Series{{Name: "||W_i||", Y: a.Norms}}, viz.ColorBy("interference", a.Interference), viz.ColorRange(0, scale), viz.HLine(1, "1"))
+}
+
+// interferenceScale is the top of the interference colour scale shared by the norm charts of
+// as: their largest interference, and at least 1 (an antipodal pair), so that the colours are
+// absolute, not stretched over a chart's own range.
+func interferenceScale(as ...superposition.Analysis) float64 {
+	top := 1.0
+	for _, a := range as {
+		for _, v := range a.Interference {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				top = math.Max(top, v)
+			}
+		}
+	}
+	return top
 }
 
 func directionsChart(W [][]float64, title string, names []string) *viz.Chart {

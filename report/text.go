@@ -125,7 +125,7 @@ func TrackText(w io.Writer, res *probes.TrackResult, page string) {
 		if b.Found {
 			rel = fmt.Sprintf(" (%+d steps from the bump)", f.Step-b.Step)
 		}
-		fmt.Fprintf(w, "  %s formed at step %d%s, prefix matching %.2f at the end\n", models.Head{Layer: f.Layer, Head: f.Head}, f.Step, rel, f.Final)
+		fmt.Fprintf(w, "  %s formed at step %d%s, prefix matching %.3f at the end\n", models.Head{Layer: f.Layer, Head: f.Head}, f.Step, rel, f.Final)
 	}
 	if !formed {
 		best := res.Formation[0]
@@ -134,7 +134,7 @@ func TrackText(w io.Writer, res *probes.TrackResult, page string) {
 				best = f
 			}
 		}
-		fmt.Fprintf(w, "  none (highest prefix matching: %s, %.2f)\n", models.Head{Layer: best.Layer, Head: best.Head}, best.Max)
+		fmt.Fprintf(w, "  none (highest prefix matching: %s, %.3f)\n", models.Head{Layer: best.Layer, Head: best.Head}, best.Max)
 	}
 	fmt.Fprintf(w, "table: %s, %s\nreport: %s\n", res.CSV, res.JSONL, page)
 }

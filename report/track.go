@@ -120,12 +120,12 @@ func formationText(res *probes.TrackResult) string {
 		name := models.Head{Layer: f.Layer, Head: f.Head}.String()
 		switch {
 		case !f.Formed:
-			lines = append(lines, fmt.Sprintf("%s: no induction head (prefix matching %.2f at the end, at most %.2f).", name, f.Final, f.Max))
+			lines = append(lines, fmt.Sprintf("%s: no induction head (prefix matching %.3f at the end, at most %.3f).", name, f.Final, f.Max))
 		case res.Bump.Found:
-			lines = append(lines, fmt.Sprintf("%s: induction head from step %d (%+d steps from the bump at %d); prefix matching %.2f at the end.",
+			lines = append(lines, fmt.Sprintf("%s: induction head from step %d (%+d steps from the bump at %d); prefix matching %.3f at the end.",
 				name, f.Step, f.Step-res.Bump.Step, res.Bump.Step, f.Final))
 		default:
-			lines = append(lines, fmt.Sprintf("%s: induction head from step %d; prefix matching %.2f at the end.", name, f.Step, f.Final))
+			lines = append(lines, fmt.Sprintf("%s: induction head from step %d; prefix matching %.3f at the end.", name, f.Step, f.Final))
 		}
 	}
 	if len(lines) == 0 {

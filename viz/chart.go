@@ -63,6 +63,7 @@ type Chart struct {
 	hasRange     bool
 	lo, hi       float64
 	showValues   bool
+	valueDigits  int // > 0: cell values with this many decimals (ShowValuesFixed)
 
 	// Bars, Scatter, Lines.
 	series     []Series
@@ -171,10 +172,11 @@ func Diverging() Option {
 }
 
 // ColorRange fixes a heatmap's colour scale to [lo, hi] (for example [0, 1] for attention
-// weights, so heads can be compared by colour). Heatmap only.
+// weights, so heads can be compared by colour), or the scale of the bar colours of ColorBy
+// (so bars on several charts compare by colour). Heatmaps and bars.
 func ColorRange(lo, hi float64) Option {
 	return func(c *Chart) {
-		if !c.accepts("ColorRange", kindHeatmap) {
+		if !c.accepts("ColorRange", kindHeatmap, kindBars) {
 			return
 		}
 		if !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
@@ -190,6 +192,17 @@ func ShowValues() Option {
 	return func(c *Chart) {
 		if c.accepts("ShowValues", kindHeatmap) {
 			c.showValues = true
+		}
+	}
+}
+
+// ShowValuesFixed is ShowValues with every value written with digits decimals, in the cells
+// and the tooltips, so that the chart reads the same digits as the page's tables and text.
+// Heatmap only.
+func ShowValuesFixed(digits int) Option {
+	return func(c *Chart) {
+		if c.accepts("ShowValuesFixed", kindHeatmap) {
+			c.showValues, c.valueDigits = true, max(digits, 1)
 		}
 	}
 }
@@ -464,6 +477,9 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 		"inRange": map[string]any{"color": colors},
 	}}
 	meta["xLabels"], meta["yLabels"], meta["showValues"] = c.xCats, c.yCats, c.showValues
+	if c.valueDigits > 0 {
+		meta["valueDigits"] = c.valueDigits
+	}
 	return opt
 }
 
@@ -519,6 +535,9 @@ func (c *Chart) barsOption(meta map[string]any) map[string]any {
 		}
 		if lo == hi {
 			lo, hi = lo-0.5, hi+0.5
+		}
+		if c.hasRange {
+			lo, hi = c.lo, c.hi
 		}
 		opt["visualMap"] = []map[string]any{{
 			"type": "continuous", "min": lo, "max": hi, "dimension": 2, "calculable": true,

@@ -121,3 +121,23 @@ func TestMarksStayVisible(t *testing.T) {
 		t.Errorf("y axis fixed to %v..%v though the data holds the mark", y["min"], y["max"])
 	}
 }
+
+// TestFixedColourAndDigits: ColorRange fixes the colour scale of ColorBy bars (not their own
+// min-max), and ShowValuesFixed asks the page for a fixed number of decimals.
+func TestFixedColourAndDigits(t *testing.T) {
+	b := Bars(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []string{"a", "b"}, []Series{{Name: "s", Y: []float64{1, 1}}},
+		ColorBy("interference", []float64{0.999, 1.016}), ColorRange(0, 2))
+	vm := optionOf(t, b)["visualMap"].([]any)[0].(map[string]any)
+	if vm["min"] != 0.0 || vm["max"] != 2.0 {
+		t.Errorf("bar colour scale %v..%v, want the fixed 0..2", vm["min"], vm["max"])
+	}
+	free := Bars(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []string{"a", "b"}, []Series{{Name: "s", Y: []float64{1, 1}}},
+		ColorBy("interference", []float64{0.999, 1.016}))
+	if vm := optionOf(t, free)["visualMap"].([]any)[0].(map[string]any); vm["min"] != 0.999 {
+		t.Errorf("without ColorRange the scale starts at %v, want the data's 0.999", vm["min"])
+	}
+	h := Heatmap(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []string{"a"}, []string{"b"}, [][]float64{{0.77665}}, ShowValuesFixed(3))
+	if mi := optionOf(t, h)["_mi"].(map[string]any); mi["valueDigits"] != 3.0 || mi["showValues"] != true {
+		t.Errorf("heatmap meta %v, want showValues with 3 digits", mi)
+	}
+}

@@ -101,12 +101,13 @@ const bootstrapJS = `(function () {
     if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(3);
     return String(+v.toPrecision(4));
   }
+  function fixed(v, d) { return typeof v === "number" ? v.toFixed(d) : String(v); }
   function esc(s) { return window.echarts.format.encodeHTML(String(s)); }
   var formatters = {
     heatmap: function (m) {
       return function (p) {
         var v = p.value;
-        return esc(m.y) + " " + esc(m.yLabels[v[1]]) + ", " + esc(m.x) + " " + esc(m.xLabels[v[0]]) + ": <b>" + num(v[2]) + "</b>";
+        return esc(m.y) + " " + esc(m.yLabels[v[1]]) + ", " + esc(m.x) + " " + esc(m.xLabels[v[0]]) + ": <b>" + (m.valueDigits ? fixed(v[2], m.valueDigits) : num(v[2])) + "</b>";
       };
     },
     bars: function (m) {
@@ -134,7 +135,7 @@ const bootstrapJS = `(function () {
     if (meta.showValues) {
       (opt.series || []).forEach(function (s) {
         s.label = s.label || {};
-        s.label.formatter = function (p) { return num(p.value[2]); };
+        s.label.formatter = function (p) { return meta.valueDigits ? fixed(p.value[2], meta.valueDigits) : num(p.value[2]); };
       });
     }
     var chart = window.echarts.init(el, null, {renderer: "canvas"});
