@@ -34,7 +34,7 @@ func TestHeadsReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"L1H0: induction (0.85)", "L0H0: previous token (0.90)", "L0H1: duplicate token (0.50)", "L0H2: copying (0.70)",
+	for _, want := range []string{"L1H0: induction (0.850)", "L0H0: previous token (0.900)", "L0H1: duplicate token (0.500)", "L0H2: copying (0.700)",
 		"<td style=\"padding:2px 8px;border:1px solid #ddd\">induction</td>", "runs/demo/&lt;step&gt;"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("page lacks %q", want)
