@@ -108,3 +108,21 @@ func (c Config) CheckForward(batch, seq int) error {
 func (c Config) TrainBytes(batch, seq int) float64 {
 	return 4*c.ParamBytes() + c.ForwardBytes(batch, seq)
 }
+
+// NonFinite counts the parameters that are NaN or ±Inf and names the first
+// tensor holding one ("" when every value is finite). A checkpoint with such
+// weights loads (training refuses to write one, but a file from elsewhere
+// may hold them) and every output it gives is NaN, so commands warn.
+func (p *Params) NonFinite() (first string, n int) {
+	for _, q := range p.list {
+		for _, v := range p.slice(q.Name) {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				if first == "" {
+					first = q.Name
+				}
+				n++
+			}
+		}
+	}
+	return first, n
+}

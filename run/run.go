@@ -298,9 +298,16 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// sameRecorded refuses to resume the run in dir with a config other than the
-// one its run.yaml records, naming the keys that differ, before run.yaml is
-// rewritten: the checkpoints were trained with the recorded one.
+// lossShaping are the train: keys a resumed run must keep (train's
+// sameArithmetic checks the same); the others (evaluation, checkpoints,
+// logging) may change.
+var lossShaping = []string{"steps", "batch_size", "seq_len", "lr", "min_lr", "warmup", "weight_decay", "decay",
+	"beta1", "beta2", "eps", "grad_clip", "seed"}
+
+// sameRecorded refuses to resume the run in dir with a model, data or
+// loss-shaping train setting other than its run.yaml records, naming the
+// keys that differ, before run.yaml is rewritten: the checkpoints were
+// trained with the recorded ones.
 func sameRecorded(dir string, c Config) error {
 	old, err := ReadConfig(dir)
 	if err != nil {
@@ -315,6 +322,9 @@ func sameRecorded(dir string, c Config) error {
 		}
 	}
 	for _, k := range keys {
+		if t, ok := strings.CutPrefix(k, "train."); ok && !slices.Contains(lossShaping, t) {
+			continue // evaluation and checkpoint settings may change
+		}
 		if was[k] != now[k] {
 			diffs = append(diffs, fmt.Sprintf("%s was %s, now %s", k, orNone(was[k]), orNone(now[k])))
 		}
@@ -347,4 +357,28 @@ func orNone(s string) string {
 		return "unset"
 	}
 	return s
+}
+
+// ModelDirError explains err, the error of loading dir as a model checkpoint,
+// when dir is a training run's directory rather than one of its checkpoints:
+// it names the checkpoints found, so that `--model RUN` says which to give.
+// Otherwise it returns err.
+func ModelDirError(dir string, err error) error {
+	if err == nil || exists(filepath.Join(dir, models.ConfigFile)) {
+		return err
+	}
+	cps, cerr := train.Checkpoints(dir)
+	if cerr != nil || len(cps) == 0 {
+		return err
+	}
+	names := make([]string, 0, 3)
+	for _, cp := range cps[max(0, len(cps)-3):] {
+		names = append(names, filepath.Base(cp.Dir))
+	}
+	more := ""
+	if len(cps) > 3 {
+		more = fmt.Sprintf("%d checkpoints, the last ", len(cps))
+	}
+	return fmt.Errorf("%s is a training run, not a checkpoint: it holds %s%s in %s; give one of them (the latest is %s)",
+		dir, more, strings.Join(names, ", "), CheckpointsDir, cps[len(cps)-1].Dir)
 }

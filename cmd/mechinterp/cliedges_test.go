@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,4 +95,29 @@ func runBinaryIn(t *testing.T, dir string, args ...string) (string, string, int)
 		t.Fatal(err)
 	}
 	return stdout.String(), stderr.String(), code
+}
+
+// TestModelIsARunDir: --model given a training run's directory names the checkpoints it
+// holds instead of saying only "missing config.json".
+func TestModelIsARunDir(t *testing.T) {
+	runDir := filepath.Join(t.TempDir(), "run")
+	testmodel.Run(t, runDir, tinyConfig, 0, 4, 8)
+	_, stderr, code := runBinary(t, "heads", "--model", runDir, "--json")
+	assertCleanFailure(t, stderr, code, "is a training run, not a checkpoint: it holds step-000000, step-000004, step-000008")
+}
+
+// TestNaNWeightsWarn: a checkpoint holding NaN or infinite weights loads, but the command
+// warns that its outputs are NaN (it used to print p=NaN and exit 0 without a word).
+func TestNaNWeightsWarn(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nan")
+	m := testmodel.New(t, tinyConfig)
+	m.Params.Get("h.0.attn.c_attn.weight").Data[3] = float32(math.NaN())
+	m.Params.Get("wte.weight").Data[0] = float32(math.Inf(1))
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, _ := runBinary(t, "heads", "--model", dir, "--json", "--batch", "2")
+	if !strings.Contains(stderr, "holds 2 NaN or infinite weights (the first in wte.weight)") {
+		t.Errorf("stderr %q, want a warning about the NaN weights", stderr)
+	}
 }

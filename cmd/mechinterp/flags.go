@@ -16,6 +16,7 @@ import (
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/report"
+	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/viz"
 )
 
@@ -50,7 +51,13 @@ func loadModel(v *viper.Viper) (*models.Model, string, error) {
 		return nil, "", errors.New("--model is required")
 	}
 	m, err := models.Load(dir)
-	return m, dir, err
+	if err != nil {
+		return nil, "", run.ModelDirError(dir, err)
+	}
+	if name, n := m.Params.NonFinite(); n > 0 {
+		fmt.Fprintf(os.Stderr, "mechinterp: warning: %s holds %d NaN or infinite weights (the first in %s); its outputs will be NaN\n", dir, n, name)
+	}
+	return m, dir, nil
 }
 
 // printJSON prints v as indented JSON, as every --json does.
