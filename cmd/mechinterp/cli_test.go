@@ -72,17 +72,7 @@ func (e *buildError) Error() string { return "go build: " + e.out }
 // exit code.
 func runBinary(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
+	return runBinaryIn(t, "", args...)
 }
 
 // assertCleanFailure checks the project's rule for bad input: a non-zero

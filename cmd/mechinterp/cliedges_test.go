@@ -80,7 +80,8 @@ func TestJSONWritesNoPageUnasked(t *testing.T) {
 	}
 }
 
-// runBinaryIn is runBinary with the working directory dir.
+// runBinaryIn runs the built executable in the working directory dir ("" for the test's)
+// and returns stdout, stderr and the exit code.
 func runBinaryIn(t *testing.T, dir string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
