@@ -43,6 +43,13 @@ func TestReportInBrowser(t *testing.T) {
 	if want := "query <|endoftext|>, key <|endoftext|>: 1"; tip != want {
 		t.Errorf("tooltip %q, want %q", tip, want)
 	}
+	// The cell labels of a heatmap with fixed decimals keep them when a later chart has none
+	// (a formatter once read the loop's last chart's digits: the W^T W cell 0.309 printed "0.309").
+	var label string
+	p.Eval(`mechinterp.charts["mi-chart-0"].getOption().series[0].label.formatter({value: [1, 0, Math.cos(2 * Math.PI / 5)]})`, &label)
+	if label != "0.31" {
+		t.Errorf("W^T W cell label %q, want 0.31 (2 decimals)", label)
+	}
 	p.Screenshot("sample-report")
 	p.Check()
 }

@@ -133,9 +133,14 @@ const bootstrapJS = `(function () {
     var f = formatters[meta.kind] && formatters[meta.kind](meta);
     if (f) { opt.tooltip = opt.tooltip || {}; opt.tooltip.formatter = f; }
     if (meta.showValues) {
+      // The digits are bound now: meta is one variable of the whole loop, so a formatter
+      // reading it when ECharts draws would use the last chart's.
+      var label = (function (d) {
+        return function (p) { return d ? fixed(p.value[2], d) : num(p.value[2]); };
+      })(meta.valueDigits);
       (opt.series || []).forEach(function (s) {
         s.label = s.label || {};
-        s.label.formatter = function (p) { return meta.valueDigits ? fixed(p.value[2], meta.valueDigits) : num(p.value[2]); };
+        s.label.formatter = label;
       });
     }
     var chart = window.echarts.init(el, null, {renderer: "canvas"});

@@ -33,7 +33,7 @@ func sampleReport() *Report {
 	r.Section("Geometry", "W^T W of five features in two dimensions.\n\nA pentagon.")
 	r.Add(
 		Heatmap(Spec{Title: "W^T W", X: "feature j", Y: "feature i", Caption: "Red: features point the same way; blue: opposite; white: orthogonal."},
-			feats, feats, wtw, Diverging(), ShowValues()),
+			feats, feats, wtw, Diverging(), ShowValuesFixed(2)),
 		Heatmap(Spec{Title: "Attention L0H0", X: "key", Y: "query", Caption: "Row = query token; darker = more attention."},
 			toks, toks, attn, ColorRange(0, 1), Height(300)),
 		Bars(Spec{Title: "Feature norms", X: "feature", Y: "||W_i||", Caption: "Bar height: how strongly a feature is represented; colour: its interference."},
