@@ -28,7 +28,10 @@ type chartOption struct {
 		Data     []json.RawMessage
 		MarkLine *struct{ Data []json.RawMessage } `json:"markLine"`
 	} `json:"series"`
-	Meta struct{ Kind string } `json:"_mi"`
+	Meta struct {
+		Kind   string
+		Center *float64 // the white middle of a scale centred on a baseline (viz.DivergingAround)
+	} `json:"_mi"`
 }
 
 type axisOption struct {
@@ -103,7 +106,11 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 			for _, v := range vs {
 				neg = neg || v < 0
 			}
-			if (neg || vm.Min < 0) && math.Abs(vm.Min+vm.Max) > 1e-12 {
+			if c := o.Meta.Center; c != nil {
+				if math.Abs(vm.Min+vm.Max-2**c) > 1e-9 {
+					t.Errorf("%s: colour scale [%g, %g] is not centred on its baseline %g", name, vm.Min, vm.Max, *c)
+				}
+			} else if (neg || vm.Min < 0) && math.Abs(vm.Min+vm.Max) > 1e-12 {
 				t.Errorf("%s: signed colour scale [%g, %g] is not centred on zero", name, vm.Min, vm.Max)
 			}
 			for _, v := range vs {
@@ -220,6 +227,16 @@ func TestChartRules(t *testing.T) {
 	opts := chartOptions(t, circ)
 	checkChartRules(t, "circuits", opts)
 	sameScale(t, "circuits", opts, "Q-composition", "K-composition", "V-composition")
+	// A composition score means composition only above its random baseline, so the scale is
+	// centred there (white): on a scale from 0 a cell below the baseline looked like signal.
+	for _, o := range opts {
+		if !strings.HasSuffix(o.title(), "-composition") {
+			continue
+		}
+		if b := a.Composition[0].Baseline.Mean; o.Meta.Center == nil || math.Abs(*o.Meta.Center-b) > 1e-9 {
+			t.Errorf("circuits: %s colour scale not centred on the random baseline %.4f", o.title(), b)
+		}
+	}
 
 	pm := testmodel.New(t, models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 2, InitializerRange: 0.3})
 	clean, corrupted := []int{3, 7, 1, 7, 2}, []int{3, 8, 1, 7, 2}

@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/viz"
@@ -46,20 +47,29 @@ func Circuits(a *circuits.Analysis, model string) (*viz.Report, error) {
 		r.Section("", "This model has a single layer, so no head can compose with another.")
 	} else {
 		earlier, later := headLabels(0, L-1, H), headLabels(1, L, H)
-		// Q-, K- and V-composition share one colour scale, from 0 to the largest score of the
-		// three, so that their cells compare by colour.
-		hi := 0.0
+		// Q-, K- and V-composition share one colour scale, so that their cells compare by
+		// colour; it is centred on the random baseline (white), since a score means composition
+		// only above it: red above, blue below. The three kinds' baselines are the same for
+		// the same shapes; the centre is their mean and each caption gives its own.
+		centre, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
 		for _, s := range a.Composition {
+			centre += s.Baseline.Mean / float64(len(a.Composition))
 			for i := range earlier {
 				for j := range later {
 					if v := s.Scores[i][H+j]; finite(v) {
-						hi = max(hi, v)
+						lo, hi = min(lo, v), max(hi, v)
 					}
 				}
 			}
 		}
-		if hi <= 0 {
-			hi = 1
+		if !(lo <= hi) {
+			lo, hi = centre-1, centre+1
+		}
+		m := max(hi-centre, centre-lo, 1e-6)
+		scale := []viz.Option{viz.DivergingAround(centre), viz.ColorRange(centre-m, centre+m),
+			viz.Height(max(300, 60+28*len(earlier)))}
+		if len(earlier)*len(later) <= 64 {
+			scale = append(scale, viz.ShowValuesFixed(3)) // room for each cell's score
 		}
 		for _, s := range a.Composition {
 			z := make([][]float64, len(earlier))
@@ -73,11 +83,15 @@ func Circuits(a *circuits.Analysis, model string) (*viz.Report, error) {
 			top := "no pair"
 			if p := s.Top(1); len(p) > 0 {
 				top = fmt.Sprintf("the top pair is %s -> %s at %.3f", p[0].Earlier, p[0].Later, p[0].Score)
+				if p[0].Score <= b.P95 {
+					top += fmt.Sprintf(", not above the baseline's 95th percentile: no sign of %s-composition", s.Kind)
+				}
 			}
 			r.Add(viz.Heatmap(viz.Spec{Title: s.Kind.String() + "-composition", X: "later head", Y: "earlier head",
-				Caption: fmt.Sprintf("Random baseline %.3f ± %.3f (95th percentile %.3f, %d draws); %s. Blank: not an earlier->later pair.",
+				Caption: fmt.Sprintf("Random baseline %.3f ± %.3f (95th percentile %.3f, %d draws); %s. White (the legend's middle) is the baseline, red above it, blue below; "+
+					"one scale for Q, K and V. Blank: not an earlier->later pair.",
 					b.Mean, b.Std, b.P95, b.Samples, top)},
-				later, earlier, z, viz.ColorRange(0, hi), viz.Height(max(300, 60+28*len(earlier)))))
+				later, earlier, z, scale...))
 		}
 	}
 

@@ -60,6 +60,7 @@ type Chart struct {
 	xCats, yCats []string
 	z            [][]float64
 	diverging    bool
+	center       float64 // the diverging scale's white value (DivergingAround; else 0)
 	hasRange     bool
 	lo, hi       float64
 	showValues   bool
@@ -168,6 +169,25 @@ func Diverging() Option {
 		if c.accepts("Diverging", kindHeatmap) {
 			c.diverging = true
 		}
+	}
+}
+
+// DivergingAround is Diverging with the white middle of the scale at center instead of zero:
+// for a score that means nothing until it leaves a baseline (a composition score beside its
+// random baseline), cells below center are blue and above red, and the legend says so
+// ("white = 0.125"; the caption says what the centre is). The scale runs from center-m to
+// center+m, m the largest distance of a value (or of a ColorRange bound) from center.
+// Heatmap only.
+func DivergingAround(center float64) Option {
+	return func(c *Chart) {
+		if !c.accepts("DivergingAround", kindHeatmap) {
+			return
+		}
+		if math.IsNaN(center) || math.IsInf(center, 0) {
+			c.fail("DivergingAround(%g): need a finite centre", center)
+			return
+		}
+		c.diverging, c.center = true, center
 	}
 }
 
@@ -444,11 +464,11 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 	}
 	colors := sequentialColors
 	if c.diverging {
-		m := math.Max(math.Abs(lo), math.Abs(hi))
+		m := math.Max(math.Abs(lo-c.center), math.Abs(hi-c.center))
 		if m == 0 {
 			m = 1
 		}
-		lo, hi, colors = -m, m, divergingColors
+		lo, hi, colors = c.center-m, c.center+m, divergingColors
 	}
 	if lo == hi {
 		lo, hi = lo-0.5, hi+0.5
@@ -476,6 +496,12 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 		"orient": "vertical", "right": 10, "top": "middle", "precision": 3,
 		"inRange": map[string]any{"color": colors},
 	}}
+	if c.diverging && c.center != 0 {
+		// The legend's handles show its ends; the text under it names the white middle.
+		opt["visualMap"].([]map[string]any)[0]["textGap"] = 22 // clear of the lower handle
+		opt["visualMap"].([]map[string]any)[0]["text"] = []string{"", fmt.Sprintf("white = %.3f", c.center)}
+		meta["center"] = c.center
+	}
 	meta["xLabels"], meta["yLabels"], meta["showValues"] = c.xCats, c.yCats, c.showValues
 	if c.valueDigits > 0 {
 		meta["valueDigits"] = c.valueDigits

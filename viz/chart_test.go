@@ -3,6 +3,7 @@ package viz
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -139,5 +140,33 @@ func TestFixedColourAndDigits(t *testing.T) {
 	h := Heatmap(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []string{"a"}, []string{"b"}, [][]float64{{0.77665}}, ShowValuesFixed(3))
 	if mi := optionOf(t, h)["_mi"].(map[string]any); mi["valueDigits"] != 3.0 || mi["showValues"] != true {
 		t.Errorf("heatmap meta %v, want showValues with 3 digits", mi)
+	}
+}
+
+// TestDivergingAround: the white middle of the scale is the given centre, the scale is
+// symmetric about it (covering the data, or the ColorRange bounds), and the legend names it.
+func TestDivergingAround(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		extra  []Option
+		lo, hi float64
+	}{
+		{"data", nil, 0.015, 0.235},
+		{"range", []Option{ColorRange(0.1, 0.3)}, -0.05, 0.3},
+	} {
+		h := Heatmap(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []string{"a", "b"}, []string{"r"}, [][]float64{{0.09, 0.235}},
+			append([]Option{DivergingAround(0.125)}, tc.extra...)...)
+		o := optionOf(t, h)
+		vm := o["visualMap"].([]any)[0].(map[string]any)
+		lo, hi := vm["min"].(float64), vm["max"].(float64)
+		if math.Abs(lo-tc.lo) > 1e-12 || math.Abs(hi-tc.hi) > 1e-12 {
+			t.Errorf("%s: scale %v..%v, want %v..%v centred on 0.125", tc.name, lo, hi, tc.lo, tc.hi)
+		}
+		if txt := fmt.Sprint(vm["text"]); txt != "[ white = 0.125]" {
+			t.Errorf("%s: legend text %s, want it to name the centre", tc.name, txt)
+		}
+		if mi := o["_mi"].(map[string]any); mi["center"] != 0.125 {
+			t.Errorf("%s: meta centre %v, want 0.125", tc.name, mi["center"])
+		}
 	}
 }
