@@ -115,12 +115,12 @@ func Circuits(a *circuits.Analysis, model string) (*viz.Report, error) {
 				}
 				series = append(series, s)
 			}
-			full := "W_E W_V W_O W_U"
+			full, right := "W_E W_V W_O W_U", "copying"
 			if circuit == "QK" {
-				full = "W_E W_Q W_K^T W_E^T"
+				full, right = "W_E W_Q W_K^T W_E^T", "a token's query matching keys of the same token"
 			}
 			r.Add(viz.Scatter(viz.Spec{Title: fmt.Sprintf("Layer %d: eigenvalues of the full %s circuits", l, circuit), X: "real part", Y: "imaginary part",
-				Caption: fmt.Sprintf("Eigenvalues of %s per head (click a head in the legend to hide it); right of the vertical axis is copying.", full)},
+				Caption: fmt.Sprintf("Eigenvalues of %s per head (click a head in the legend to hide it); right of the vertical axis is %s.", full, right)},
 				series, viz.VLine(0, "")))
 		}
 	}

@@ -474,7 +474,7 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 		lo, hi = lo-0.5, hi+0.5
 	}
 	hm := charts.NewHeatMap()
-	yGap := min(max(labelWidth(c.yCats)+14, 30), 130)
+	yGap := min(max(labelWidth(c.yCats)+22, 30), 138) // the axis name clear of labels such as "L1H3"
 	plot := chartWidth - yGap - 24 - 100
 	c.xRotate = c.xLabelRotate(plot)
 	hm.SetGlobalOptions(c.globals(false, yGap+24, 100)...)
