@@ -20,8 +20,13 @@ type chartOption struct {
 	XAxis     []axisOption          `json:"xAxis"`
 	YAxis     []axisOption          `json:"yAxis"`
 	VisualMap []struct {
+		Type      string
 		Min, Max  float64
 		Dimension *int
+		Pieces    []struct {
+			Value *float64
+			Label string
+		}
 	} `json:"visualMap"`
 	Series []struct {
 		Type     string
@@ -101,6 +106,24 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 		for _, vm := range o.VisualMap {
 			if vm.Dimension != nil {
 				continue // a bar chart's colour by a second value
+			}
+			if vm.Type == "piecewise" {
+				// A categorical scale: every piece named, every cell one of the pieces.
+				codes := map[float64]bool{}
+				for _, p := range vm.Pieces {
+					if p.Value == nil || strings.TrimSpace(p.Label) == "" {
+						t.Errorf("%s: a piece of the colour legend has no value or no name", name)
+						continue
+					}
+					codes[*p.Value] = true
+				}
+				for _, v := range vs {
+					if !math.IsNaN(v) && !codes[v] {
+						t.Errorf("%s: value %g is none of the legend's categories", name, v)
+						break
+					}
+				}
+				continue
 			}
 			neg := false
 			for _, v := range vs {
@@ -269,7 +292,7 @@ func TestChartRules(t *testing.T) {
 		}
 		opts := chartOptions(t, sp)
 		checkChartRules(t, "superposition "+name, opts)
-		for _, prefix := range []string{"W^T W", "Bias b", "Neuron x feature weights W ", "Feature norms ||W_i||", "Phase "} {
+		for _, prefix := range []string{"W^T W", "Bias b", "Neuron x feature weights W ", "Feature norms ||W_i||", "Phase ", "Norm ||W_extra||", "Interference of the extra"} {
 			var titles []string
 			for _, o := range opts {
 				if strings.HasPrefix(o.title(), prefix) {
@@ -277,6 +300,22 @@ func TestChartRules(t *testing.T) {
 				}
 			}
 			sameScale(t, "superposition "+name, opts, titles...)
+		}
+		// A phase is a category, not a number: the legend names the three phases (a
+		// continuous 0-2 scale once said "0.000" and "2.000").
+		for _, o := range opts {
+			if !strings.HasPrefix(o.title(), "Phase ") {
+				continue
+			}
+			var got []string
+			for _, vm := range o.VisualMap {
+				for _, p := range vm.Pieces {
+					got = append(got, p.Label)
+				}
+			}
+			if want := "[not represented dedicated dimension superposition]"; fmt.Sprint(got) != want {
+				t.Errorf("superposition %s: %s legend names %v, want %s", name, o.title(), got, want)
+			}
 		}
 		// The interference colours of the norm bars are absolute: from 0 (a dimension of
 		// its own) to at least 1 (an antipodal pair), not a chart's own min-max.

@@ -356,10 +356,30 @@ func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 		"All features have importance 1 except the last, the extra feature, whose relative importance runs along the x axis; all share the density 1-S, which falls down the rows. "+
 			"Each cell is the best of several seeds. The extra feature is not represented when ||W_extra|| < 0.5, has a dedicated dimension when its interference is below 0.2, and is in superposition otherwise. "+
 			"Under each measured diagram is the theoretical one of Elhage et al. 2022: the exact expected loss of the paper's natural configurations (2 -> 1: W = [1,0], [0,1], [1,-1]; 3 -> 2: W ignoring [0,0,1], [1,0,0], [0,1,1] or [1,1,0]), unit-norm columns and optimal biases; a cell agrees when the measured phase is the phase of the cheapest configuration.")
+	// The norm and interference charts of every diagram share one scale each, from 0 to the
+	// largest value (at least 1, the norm of a represented feature), so that colours compare
+	// across the 2 -> 1 and 3 -> 2 diagrams and read as the captions say.
+	normHi, interfHi := 1.0, 1.0
 	for _, ph := range phases {
 		if ph == nil || len(ph.Densities) == 0 || len(ph.Importances) == 0 {
 			return errors.New("empty phase diagram")
 		}
+		for _, row := range ph.ExtraNorm {
+			for _, v := range row {
+				if finite(v) {
+					normHi = max(normHi, v)
+				}
+			}
+		}
+		for _, row := range ph.ExtraInterference {
+			for _, v := range row {
+				if finite(v) {
+					interfHi = max(interfHi, v)
+				}
+			}
+		}
+	}
+	for _, ph := range phases {
 		if len(ph.PhaseCode) != len(ph.Densities) {
 			return fmt.Errorf("phase diagram %d -> %d: %d rows of phases for %d densities", ph.Features, ph.Hidden, len(ph.PhaseCode), len(ph.Densities))
 		}
@@ -390,8 +410,8 @@ func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 		}
 		r.Section("Phase diagram: "+shape, text)
 		r.Add(viz.Heatmap(viz.Spec{Title: "Phase of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
-			Caption: "Measured: colour is the phase, white (0) not represented, mid blue (1) dedicated dimension, dark blue (2) superposition; superposition takes over as density falls (lower rows)."},
-			x, y, codes, viz.ColorRange(0, 2)))
+			Caption: "Measured: colour is the phase (legend): white not represented, mid blue a dedicated dimension, dark blue superposition; superposition takes over as density falls (lower rows)."},
+			x, y, codes, phaseCategories))
 		if len(ph.TheoryCode) == len(ph.Densities) {
 			theory := make([][]float64, len(ph.TheoryCode))
 			for i, row := range ph.TheoryCode {
@@ -402,17 +422,22 @@ func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 			}
 			r.Add(viz.Heatmap(viz.Spec{Title: "Phase the theory predicts, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
 				Caption: "The paper's toy model of the toy model: the phase of the cheapest natural configuration, same colours as the measured diagram above. Where configurations tie (importance 1, dense) the first is drawn and either counts as agreeing."},
-				x, y, theory, viz.ColorRange(0, 2)))
+				x, y, theory, phaseCategories))
 		}
 		r.Add(viz.Heatmap(viz.Spec{Title: "Norm ||W_extra|| of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
-			Caption: "Dark: the extra feature is represented (norm near 1); pale: dropped (norm near 0)."},
-			x, y, ph.ExtraNorm))
+			Caption: "Dark: the extra feature is represented (norm near 1); pale: dropped (norm near 0). One scale for every diagram on this page."},
+			x, y, ph.ExtraNorm, viz.ColorRange(0, normHi)))
 		r.Add(viz.Heatmap(viz.Spec{Title: "Interference of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
-			Caption: "sum_j (Ŵ_extra · W_j)^2: pale means it has a direction of its own, dark that it shares one with other features (superposition)."},
-			x, y, ph.ExtraInterference))
+			Caption: "sum_j (Ŵ_extra · W_j)^2: pale means it has a direction of its own, dark that it shares one with other features (superposition). " +
+				"Where the feature is not represented (white in the phase diagram) its tiny column still has a direction, so the colour there says nothing. One scale for every diagram on this page."},
+			x, y, ph.ExtraInterference, viz.ColorRange(0, interfHi)))
 	}
 	return nil
 }
+
+// phaseCategories names the phase codes of superposition.PhaseResult (0, 1, 2) in the legend of
+// the phase diagrams.
+var phaseCategories = viz.Categories("not represented", "dedicated dimension", "superposition")
 
 // deadDefinition says over which window dead features and densities are
 // counted.

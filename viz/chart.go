@@ -61,6 +61,7 @@ type Chart struct {
 	z            [][]float64
 	diverging    bool
 	center       float64 // the diverging scale's white value (DivergingAround; else 0)
+	categories   []string // names of the integer codes 0..n-1 of a categorical heatmap (Categories)
 	hasRange     bool
 	lo, hi       float64
 	showValues   bool
@@ -204,6 +205,31 @@ func ColorRange(lo, hi float64) Option {
 			return
 		}
 		c.hasRange, c.lo, c.hi = true, lo, hi
+	}
+}
+
+// Categories makes a heatmap categorical: each cell holds an integer code 0..len(names)-1, drawn
+// in a colour of its own, and the legend names every code (names[code]) instead of showing a
+// continuous scale whose numbers mean nothing (a phase diagram: not represented, dedicated,
+// superposition). The tooltip names a cell's category. Heatmap only.
+func Categories(names ...string) Option {
+	return func(c *Chart) {
+		if !c.accepts("Categories", kindHeatmap) {
+			return
+		}
+		if len(names) < 2 {
+			c.fail("Categories needs at least two names")
+			return
+		}
+		c.categories = names
+		for _, row := range c.z {
+			for _, v := range row {
+				if finite(v) && (v != math.Trunc(v) || v < 0 || int(v) >= len(names)) {
+					c.fail("Categories: cell value %g is not a code 0..%d", v, len(names)-1)
+					return
+				}
+			}
+		}
 	}
 }
 
@@ -501,6 +527,16 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 		opt["visualMap"].([]map[string]any)[0]["textGap"] = 22 // clear of the lower handle
 		opt["visualMap"].([]map[string]any)[0]["text"] = []string{"", fmt.Sprintf("white = %.3f", c.center)}
 		meta["center"] = c.center
+	}
+	if c.categories != nil {
+		// One piece per code, in colours from the sequential scale's ends and middle.
+		var pieces []map[string]any
+		for i, name := range c.categories {
+			at := float64(i) / float64(len(c.categories)-1) * float64(len(sequentialColors)-1)
+			pieces = append(pieces, map[string]any{"value": i, "label": name, "color": sequentialColors[int(math.Round(at))]})
+		}
+		opt["visualMap"] = []map[string]any{{"type": "piecewise", "pieces": pieces, "orient": "vertical", "right": 10, "top": "middle"}}
+		meta["categories"] = c.categories
 	}
 	meta["xLabels"], meta["yLabels"], meta["showValues"] = c.xCats, c.yCats, c.showValues
 	if c.valueDigits > 0 {

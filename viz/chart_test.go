@@ -170,3 +170,31 @@ func TestDivergingAround(t *testing.T) {
 		}
 	}
 }
+
+// TestCategories: a categorical heatmap's legend names every code in a colour of its own, and
+// a cell that is not a code is an error.
+func TestCategories(t *testing.T) {
+	names := []string{"not represented", "dedicated dimension", "superposition"}
+	h := Heatmap(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []string{"a", "b", "c"}, []string{"r"}, [][]float64{{0, 1, 2}}, Categories(names...))
+	o := optionOf(t, h)
+	vm := o["visualMap"].([]any)[0].(map[string]any)
+	pieces := vm["pieces"].([]any)
+	if vm["type"] != "piecewise" || len(pieces) != 3 {
+		t.Fatalf("visualMap %v, want 3 pieces", vm)
+	}
+	colors := map[any]bool{}
+	for i, p := range pieces {
+		p := p.(map[string]any)
+		if p["value"] != float64(i) || p["label"] != names[i] {
+			t.Errorf("piece %d = %v, want value %d labelled %q", i, p, i, names[i])
+		}
+		colors[p["color"]] = true
+	}
+	if len(colors) != 3 {
+		t.Errorf("pieces share colours: %v", pieces)
+	}
+	bad := Heatmap(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []string{"a"}, []string{"r"}, [][]float64{{1.5}}, Categories(names...))
+	if bad.Err() == nil {
+		t.Error("a cell value 1.5 is not a category code, but no error")
+	}
+}

@@ -107,7 +107,7 @@ const bootstrapJS = `(function () {
     heatmap: function (m) {
       return function (p) {
         var v = p.value;
-        return esc(m.y) + " " + esc(m.yLabels[v[1]]) + ", " + esc(m.x) + " " + esc(m.xLabels[v[0]]) + ": <b>" + (m.valueDigits ? fixed(v[2], m.valueDigits) : num(v[2])) + "</b>";
+        return esc(m.y) + " " + esc(m.yLabels[v[1]]) + ", " + esc(m.x) + " " + esc(m.xLabels[v[0]]) + ": <b>" + (m.categories ? esc(m.categories[v[2]]) : m.valueDigits ? fixed(v[2], m.valueDigits) : num(v[2])) + "</b>";
       };
     },
     bars: function (m) {
