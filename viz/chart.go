@@ -60,7 +60,7 @@ type Chart struct {
 	xCats, yCats []string
 	z            [][]float64
 	diverging    bool
-	center       float64 // the diverging scale's white value (DivergingAround; else 0)
+	center       float64  // the diverging scale's white value (DivergingAround; else 0)
 	categories   []string // names of the integer codes 0..n-1 of a categorical heatmap (Categories)
 	hasRange     bool
 	lo, hi       float64
