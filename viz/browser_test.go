@@ -1,6 +1,7 @@
 package viz
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -49,6 +50,13 @@ func TestReportInBrowser(t *testing.T) {
 	p.Eval(`mechinterp.charts["mi-chart-0"].getOption().series[0].label.formatter({value: [1, 0, Math.cos(2 * Math.PI / 5)]})`, &label)
 	if label != "0.31" {
 		t.Errorf("W^T W cell label %q, want 0.31 (2 decimals)", label)
+	}
+	// A log axis ends at the data, so its end labels are data values: 4 significant digits.
+	var ends []string
+	p.Eval(`(() => { const f = mechinterp.charts["mi-chart-4"].getOption().xAxis[0].axisLabel.formatter;
+	  return typeof f === "function" ? [f(0.2243322422), f(1500)] : ["no formatter"]; })()`, &ends)
+	if fmt.Sprint(ends) != "[0.2243 1,500]" {
+		t.Errorf("log axis labels %v, want [0.2243 1,500]", ends)
 	}
 	p.Screenshot("sample-report")
 	p.Check()

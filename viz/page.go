@@ -101,6 +101,7 @@ const bootstrapJS = `(function () {
     if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(3);
     return String(+v.toPrecision(4));
   }
+  function axisNum(v) { return Number.isInteger(v) && Math.abs(v) < 1e9 ? v.toLocaleString("en-US") : num(v); }
   function fixed(v, d) { return typeof v === "number" ? v.toFixed(d) : String(v); }
   function esc(s) { return window.echarts.format.encodeHTML(String(s)); }
   var formatters = {
@@ -143,6 +144,13 @@ const bootstrapJS = `(function () {
         s.label.formatter = label;
       });
     }
+    // A log axis is bounded by the data (not whole decades), so its end labels are data values:
+    // write them with 4 significant digits, not ECharts' full precision (0.2243322422).
+    [].concat(opt.xAxis || [], opt.yAxis || []).forEach(function (ax) {
+      if (ax.type !== "log") return;
+      ax.axisLabel = ax.axisLabel || {};
+      ax.axisLabel.formatter = axisNum;
+    });
     var chart = window.echarts.init(el, null, {renderer: "canvas"});
     chart.setOption(opt);
     mi.charts[el.id] = chart;
