@@ -36,6 +36,7 @@ func BestOfN(res *lab.BestOfNResult) (*viz.Report, error) {
 		proxy, truth, oracle = append(proxy, p.Proxy-p0.Proxy), append(truth, p.True-p0.True), append(oracle, p.OracleTrue-p0.OracleTrue)
 		labels = append(labels, fmt.Sprintf("n = %d", p.N))
 	}
+	r.Section("What it found", bestOfNFinding(res.Points))
 	r.Add(viz.Lines(viz.Spec{Title: "Reward against sqrt(KL)", X: "sqrt(KL(best-of-n ‖ policy)) (nats^½)", Y: "reward gain over the policy (n = 1)",
 		Caption: fmt.Sprintf("Gains over sampling the policy (n = 1; there the proxy is %.3f and the true reward %.3f): the preference model's reward of the kept sample (the proxy), its true reward, and best-of-n by the true reward itself (a perfect preference model). Where the proxy rises faster than the true reward, the policy is overoptimising the preference model.", p0.Proxy, p0.True)},
 		[]viz.Series{
@@ -48,6 +49,31 @@ func BestOfN(res *lab.BestOfNResult) (*viz.Report, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// bestOfNFinding says what the curves show: the gains at the largest n, the share of the
+// proxy's gain that is real, how far a perfect preference model would get, and whether the
+// true reward peaks before the largest n (overoptimisation, Gao et al. 2022).
+func bestOfNFinding(pts []lab.BestOfNPoint) string {
+	p0, last := pts[0], pts[len(pts)-1]
+	proxy, truth, oracle := last.Proxy-p0.Proxy, last.True-p0.True, last.OracleTrue-p0.OracleTrue
+	s := fmt.Sprintf("At n = %d (sqrt KL %.2f) best-of-n gains %+.3f in the preference model's reward and %+.3f in true reward", last.N, last.SqrtKL, proxy, truth)
+	if proxy > 0 {
+		s += fmt.Sprintf(" (%.0f%% of the proxy's gain is real)", 100*truth/proxy)
+	}
+	s += fmt.Sprintf("; a perfect preference model would gain %+.3f.", oracle)
+	best := 0
+	for i, p := range pts {
+		if p.True > pts[best].True {
+			best = i
+		}
+	}
+	if best < len(pts)-1 && pts[best].True-last.True > 1e-9 {
+		s += fmt.Sprintf(" The true reward peaks at n = %d (%+.3f) and falls after it while the proxy keeps rising: overoptimisation.", pts[best].N, pts[best].True-p0.True)
+	} else {
+		s += " The true reward still rises at the largest n: no overoptimisation in this range."
+	}
+	return s
 }
 
 func temperatureOf(t float64) float64 {

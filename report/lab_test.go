@@ -76,6 +76,24 @@ func TestLabReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkChartRules(t, "bestofn", chartOptions(t, bon))
+	if page := mustHTML(t, bon); !strings.Contains(page, "What it found") || !strings.Contains(page, "a perfect preference model would gain") {
+		t.Error("the best-of-n page does not say what it found")
+	}
+	for _, tc := range []struct {
+		true []float64
+		want string
+	}{
+		{[]float64{0, 1, 2}, "still rises"},
+		{[]float64{0, 2, 1}, "peaks at n = 2 (+2.000)"},
+	} {
+		var pts []lab.BestOfNPoint
+		for i, v := range tc.true {
+			pts = append(pts, lab.BestOfNPoint{N: 1 << i, Proxy: float64(2 * i), True: v, OracleTrue: float64(3 * i)})
+		}
+		if got := bestOfNFinding(pts); !strings.Contains(got, tc.want) {
+			t.Errorf("true rewards %v: %q, want %q", tc.true, got, tc.want)
+		}
+	}
 	ood, err := OOD(sampleOOD(t), "m", "test sets")
 	if err != nil {
 		t.Fatal(err)
