@@ -99,6 +99,9 @@ func TestLabReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkChartRules(t, "ood", chartOptions(t, ood))
+	if page := mustHTML(t, ood); !strings.Contains(page, "What it found") || !strings.Contains(page, "separates best, at ") {
+		t.Error("the OOD page does not say what it found")
+	}
 	if _, err := OOD(&probes.OODResult{}, "m", ""); err == nil {
 		t.Error("empty OOD result: no error")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/mechinterp/mechinterp/probes"
 	"github.com/mechinterp/mechinterp/viz"
@@ -49,6 +50,7 @@ func OOD(res *probes.OODResult, model, data string) (*viz.Report, error) {
 			}
 		}
 	}
+	r.Section("What it found", oodFinding(res, best))
 	var roc []viz.Series
 	for _, s := range res.Layers[best].Scores {
 		sr := viz.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", s.Method, s.AUROC)}
@@ -86,4 +88,27 @@ func OODText(w io.Writer, res *probes.OODResult, data, page string) {
 	if page != "" {
 		fmt.Fprintf(w, "wrote %s\n", page)
 	}
+}
+
+// oodFinding says which method separates best (at layer best, the layer of the best AUROC), its
+// FPR there, and which methods do worse than chance at that layer (a score whose sign is wrong
+// for these data).
+func oodFinding(res *probes.OODResult, best int) string {
+	l := res.Layers[best]
+	top := l.Scores[0]
+	var below []string
+	for _, s := range l.Scores {
+		if s.AUROC > top.AUROC {
+			top = s
+		}
+		if s.AUROC < 0.5 {
+			below = append(below, fmt.Sprintf("%s (%.3f)", s.Method, s.AUROC))
+		}
+	}
+	out := fmt.Sprintf("%s separates best, at %s: AUROC %.3f, flagging %.0f%% of in-distribution inputs to catch %g%% of the out-of-distribution ones.",
+		top.Method, l.Name, top.AUROC, 100*top.FPR, 100*res.Config.TPR)
+	if len(below) > 0 {
+		out += " Below chance there: " + strings.Join(below, ", ") + ": these scores rank the out-of-distribution inputs as more typical than the in-distribution ones."
+	}
+	return out
 }
