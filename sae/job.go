@@ -71,6 +71,10 @@ func (j Job) Train(ctx context.Context, progress io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if j.Store.Cache.Dir != "" {
+		j.Store.Cache.Corpus = fmt.Sprintf("%s, seed %d", c.Name, j.Store.Seed)
+		j.Store.Cache.ModelName = filepath.Clean(j.Model)
+	}
 	st, err := NewStore(ctx, m, c.Source, c.Tokenizer.BOS(), j.Store)
 	if err != nil {
 		return nil, err

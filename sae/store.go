@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
@@ -28,6 +29,9 @@ type StoreConfig struct {
 	Normalize bool `json:"normalize"`
 	// Seed fixes the shuffle.
 	Seed uint64 `json:"seed"`
+	// Cache, if its Dir is set, writes the model's rows to disk and reads
+	// them back on a later run ([CacheConfig]).
+	Cache CacheConfig `json:"cache,omitzero"`
 }
 
 func (c *StoreConfig) defaults(m *models.Model) {
@@ -47,7 +51,8 @@ func (c *StoreConfig) defaults(m *models.Model) {
 // contexts, positions holding the BOS token dropped, rows served from a
 // shuffle buffer whose served half is refilled with fresh activations and
 // reshuffled with the rest, so consecutive rows come from many contexts.
-// Memory is the buffer's, whatever the corpus size.
+// Memory is the buffer's, whatever the corpus size (with a cache, plus a
+// shard being read and one being written).
 type Store struct {
 	cfg   StoreConfig
 	m     *models.Model
@@ -59,9 +64,16 @@ type Store struct {
 	rng   seed.Rand
 	scale float64
 	batch *data.Batch
-	// pending are collected rows not yet in the buffer.
-	pending []float32
-	tokens  int64
+	// pending are collected rows not yet in the buffer: a view of rows (a
+	// batch of the model's) or of shard (one read from the cache).
+	pending     []float32
+	rows, shard []float32
+	tokens      int64
+	cached      int64
+	cache       *cache
+	// resume: the next batch from the model continues after the cache's
+	// last shard (restore the source, drop the rows already cached).
+	resume bool
 }
 
 // MaxBufferFloats bounds a store's buffer (rows × width float32s: 512 MB).
@@ -94,6 +106,19 @@ func NewStore(ctx context.Context, m *models.Model, src data.Source, bos int, cf
 	cfg.Buffer -= cfg.Buffer % 2
 	s := &Store{cfg: cfg, m: m, src: src, bos: bos, d: shape[2], rng: seed.New(seed.Derive(cfg.Seed, 0, "sae/store")),
 		scale: 1, batch: data.NewBatch(cfg.Batch, cfg.Context-1)}
+	need := 4 * float64(cfg.Buffer+cfg.Batch*cfg.Context) * float64(s.d)
+	if cfg.Cache.Dir != "" {
+		need += 8 * float64(max(cfg.Cache.ShardRows, defaultShardBytes/(4*s.d))) * float64(s.d)
+	}
+	if err := memory.Check(need); err != nil {
+		return nil, fmt.Errorf("sae: store of %d rows of %d values: %w", cfg.Buffer, s.d, err)
+	}
+	if cfg.Cache.Dir != "" {
+		if s.cache, err = openCache(s); err != nil {
+			return nil, err
+		}
+		s.resume = s.cache.man.Shards > 0
+	}
 	s.buf = make([]float32, cfg.Buffer*s.d)
 	if err := s.fill(ctx, s.buf); err != nil {
 		return nil, err
@@ -112,6 +137,11 @@ func NewStore(ctx context.Context, m *models.Model, src data.Source, bos int, cf
 		if norm > 0 {
 			s.scale = math.Sqrt(float64(s.d)) / norm
 		}
+		if s.cache != nil {
+			if err := s.cache.setScale(s.scale, n); err != nil {
+				return nil, err
+			}
+		}
 	}
 	s.shuffle()
 	return s, nil
@@ -126,6 +156,9 @@ func (s *Store) Scale() float64 { return s.scale }
 
 // Tokens is the number of activation rows read from the model so far.
 func (s *Store) Tokens() int64 { return s.tokens }
+
+// Cached is the number of activation rows read from the cache so far.
+func (s *Store) Cached() int64 { return s.cached }
 
 // Config is the store's configuration, defaults filled in.
 func (s *Store) Config() StoreConfig { return s.cfg }
@@ -180,27 +213,62 @@ func (s *Store) fill(ctx context.Context, dst []float32) error {
 	return nil
 }
 
-// collect runs one batch of contexts to the hook and appends its rows,
-// except those at BOS tokens, to pending.
+// collect puts the next rows in pending: the next shard of the cache while
+// there is one, else one batch of contexts run to the hook, its rows at BOS
+// tokens dropped (and written to the cache, if any).
 func (s *Store) collect() error {
+	if s.cache != nil && s.cache.reading() {
+		sh, err := s.cache.readShard(s.shard)
+		if err != nil {
+			return err
+		}
+		s.shard, s.pending = sh, sh
+		s.cached += int64(len(sh) / s.d)
+		return nil
+	}
+	skip := 0
+	if s.resume {
+		if err := s.src.Restore(s.cache.man.SourceState); err != nil {
+			return cacheError(s.cache.dir, "the source cannot go on where the cache ends: %v", err)
+		}
+		skip, s.resume = s.cache.man.Skip, false
+	}
+	if s.cache != nil {
+		if err := s.cache.beginBatch(s.src); err != nil {
+			return err
+		}
+	}
 	if err := s.src.Next(s.batch); err != nil {
 		return fmt.Errorf("sae: store: %w", err)
 	}
 	B, T := s.batch.B, s.batch.T+1
 	toks := s.batch.Tokens // the whole row of T+1 tokens is a context
-	s.pending = s.pending[:0]
+	s.rows = s.rows[:0]
 	_, err := Activations(s.m, toks, B, T, s.cfg.Hook, func(i int, row []float32) {
 		if toks[i] == s.bos {
 			return
 		}
-		s.pending = append(s.pending, row...)
+		s.rows = append(s.rows, row...)
 		s.tokens++
 	})
 	if err != nil {
 		return err
 	}
-	if len(s.pending) == 0 {
+	if len(s.rows) == 0 {
 		return fmt.Errorf("sae: store: a batch of %d contexts gave no activation (all BOS?)", B)
+	}
+	if skip*s.d > len(s.rows) {
+		return cacheError(s.cache.dir, "skip_rows %d is more than the %d rows of the batch it names", skip, len(s.rows)/s.d)
+	}
+	s.pending = s.rows[skip*s.d:]
+	if s.cache != nil {
+		s.cache.rowsInBatch = skip
+		if err := s.cache.add(s.pending); err != nil {
+			return err
+		}
+	}
+	if len(s.pending) == 0 {
+		return s.collect()
 	}
 	return nil
 }

@@ -35,7 +35,8 @@ cfg.json, sae_weights.safetensors and sparsity.safetensors (docs/neurons.md).`,
 				return err
 			}
 			j := sae.Job{Model: v.GetString("model"), Data: v.GetStringSlice("data"), Out: v.GetString("out"),
-				Store: sae.StoreConfig{Hook: v.GetString("hook"), Buffer: v.GetInt("buffer"), Normalize: v.GetBool("normalize"), Seed: v.GetUint64("seed")},
+				Store: sae.StoreConfig{Hook: v.GetString("hook"), Buffer: v.GetInt("buffer"), Normalize: v.GetBool("normalize"), Seed: v.GetUint64("seed"),
+					Cache: sae.CacheConfig{Dir: v.GetString("cache-dir")}},
 				SAE: sae.Config{Architecture: sae.Architecture(v.GetString("arch")), K: v.GetInt("k"), DictSize: v.GetInt("width"),
 					L1: v.GetFloat64("l1"), Steps: v.GetInt("steps"), Batch: v.GetInt("batch"), LR: v.GetFloat64("lr"), Seed: v.GetUint64("seed")}}
 			if j.Model == "" || j.Out == "" || j.Store.Hook == "" {
@@ -67,6 +68,7 @@ cfg.json, sae_weights.safetensors and sparsity.safetensors (docs/neurons.md).`,
 	f.Bool("normalize", true, "scale activations to E||x|| = sqrt(d) (folded into the saved weights)")
 	f.Uint64("seed", 1, "seed of the corpus windows, the shuffle and the initial dictionary")
 	f.String("out", "", "SAE directory to write")
+	f.String("cache-dir", "", "activation cache: write the activations as safetensors shards here, or read them back from an earlier run of the same model, hook and corpus")
 	f.Bool("quiet", false, "no progress on stderr")
 	addFlagFile(cmd)
 	return cmd
