@@ -22,6 +22,20 @@ import (
 // suppresses, and its density. The dashboard travels with the page as
 // JSON (mechinterp.data("dashboard")).
 func Dashboard(db *sae.Dashboard, title string) (*viz.Report, error) {
+	return dashboardPage(db, title, "")
+}
+
+// DashboardServed is the page of Dashboard served by `mechinterp serve`:
+// the same charts and controls, the unit list fetched a page at a time and
+// each unit on demand from api (DashboardHandler's routes).
+func DashboardServed(db *sae.Dashboard, title, api string) (*viz.Report, error) {
+	if api == "" {
+		return nil, errors.New("dashboard report: no API path")
+	}
+	return dashboardPage(db, title, api)
+}
+
+func dashboardPage(db *sae.Dashboard, title, api string) (*viz.Report, error) {
 	if db == nil || len(db.Units) == 0 {
 		return nil, errors.New("dashboard report: no units")
 	}
@@ -56,7 +70,17 @@ func Dashboard(db *sae.Dashboard, title string) (*viz.Report, error) {
 		Caption: "Left: units whose top contexts are one token (monosemantic by this measure); right: units whose top contexts are all different tokens."},
 		ecats, []viz.Series{{Name: what, Y: ecounts}}))
 	r.Raw(template.HTML(dashboardHTML))
-	r.Data("dashboard", compact(db))
+	if api != "" {
+		meta := newDashMeta(db)
+		meta.API = api
+		r.Data("dashboard", meta).AllowConnect("'self'")
+	} else {
+		data, err := offlineData(db)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard report: %w", err)
+		}
+		r.Data("dashboard", data)
+	}
 	r.Script(dashboardJS)
 	return r, r.Err()
 }
@@ -64,13 +88,7 @@ func Dashboard(db *sae.Dashboard, title string) (*viz.Report, error) {
 // compact rounds the activations to 4 significant digits, for the page's size.
 func compact(db *sae.Dashboard) *sae.Dashboard {
 	out := *db
-	round := func(v float64) float64 {
-		if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0
-		}
-		p := math.Pow(10, 3-math.Floor(math.Log10(math.Abs(v))))
-		return math.Round(v*p) / p
-	}
+	round := round4
 	ex := func(es []sae.Example) []sae.Example {
 		o := make([]sae.Example, len(es))
 		for i, e := range es {
@@ -230,71 +248,119 @@ const dashboardHTML = `<style>
 .mi-dash .tok.at{outline:1px solid #000}
 .mi-dash .hist{display:flex;align-items:flex-end;height:80px;gap:1px;border-bottom:1px solid #999}
 .mi-dash .hist div{background:#e6550d;flex:1}
+.mi-dash .axis{display:flex;justify-content:space-between;font:11px system-ui,sans-serif;color:#555}
 .mi-dash table.logits td{padding:1px 8px;font:12px ui-monospace,monospace;white-space:pre}
 .mi-dash h4{margin:12px 0 4px}
+.mi-dash-legend{display:inline-block;width:120px;height:10px;vertical-align:middle;background:linear-gradient(to right,rgba(230,85,13,0),rgba(230,85,13,1));border:1px solid #ccc}
+#mi-dash-error{color:#b00020}
 </style>
 <div class="mi-dash-controls">
-<label>Search by token <input id="mi-dash-q" type="text" placeholder="e.g. err"></label>
+<label>Search by token <input id="mi-dash-q" type="text" maxlength="100" placeholder="e.g. err"></label>
 <label> Sort <select id="mi-dash-sort"><option value="density">by density</option><option value="index">by index</option><option value="max">by max activation</option><option value="entropy">by concentration (lowest entropy first)</option></select></label>
-<span id="mi-dash-count"></span>
+<button id="mi-dash-prev" type="button">&larr; previous</button> <button id="mi-dash-next" type="button">next &rarr;</button>
+<span id="mi-dash-count">loading&hellip;</span> <span id="mi-dash-error"></span>
 </div>
 <div class="mi-dash"><div class="list" id="mi-dash-list"></div><div class="detail" id="mi-dash-detail"></div></div>`
 
-const dashboardJS = `(function(){
+// dashboardJS renders a dashboard page from dashMeta: offline from the
+// gzip-compressed Z (decompressed once, each unit's line parsed when it is
+// picked), served from the API (list pages and units fetched on demand).
+const dashboardJS = `(async function(){
 const D = mechinterp.data("dashboard"), V = D.vocab;
 const esc = s => String(s).replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;"})[c]);
 const show = s => esc(s.replace(/\n/g, "\u23ce").replace(/\t/g, "\u2192"));
 const unitName = D.kind === "feature" ? "feature" : "neuron";
-const list = document.getElementById("mi-dash-list"), detail = document.getElementById("mi-dash-detail");
-const q = document.getElementById("mi-dash-q"), sort = document.getElementById("mi-dash-sort"), count = document.getElementById("mi-dash-count");
-let sel = null;
-function matches(u, s) {
-  if (!s) return true;
-  const has = id => V[id].toLowerCase().includes(s);
-  return (u.top || []).some(e => has(e.tokens[e.at])) || (u.promoted || []).some(t => t.token.toLowerCase().includes(s));
+const $ = id => document.getElementById(id);
+const list = $("mi-dash-list"), detail = $("mi-dash-detail"), q = $("mi-dash-q"), sort = $("mi-dash-sort"), count = $("mi-dash-count"), errBox = $("mi-dash-error");
+const bytes = b64 => Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+const cb = bytes(D.corpus), corpus = new Uint32Array(cb.buffer, 0, cb.length / 4);
+const Q = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const acts = (s, max) => { const o = []; for (let j = 0; j < s.length; j += 2) o.push((Q.indexOf(s[j]) * 64 + Q.indexOf(s[j+1]) - 2048) / 2047 * max); return o; };
+const keys = {density: u => -u[1], index: u => u[0], max: u => -u[2], entropy: u => u[3] === null ? 99 : u[3]};
+let src;
+if (D.api) {
+  const get = async url => {
+    const r = await fetch(url, {headers: {"Accept": "application/json"}});
+    const j = await r.json().catch(() => ({error: "the server's answer is not JSON (status " + r.status + ")"}));
+    if (!r.ok) throw new Error(j.error || ("status " + r.status));
+    return j;
+  };
+  src = {
+    list: (s, by, offset) => get(D.api + "/list?" + new URLSearchParams({q: s, sort: by, offset: offset, limit: D.per_page})),
+    unit: i => get(D.api + "/unit/" + i),
+  };
+} else {
+  const text = await new Response(new Blob([bytes(D.z)]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+  const lines = text.split("\n"), all = JSON.parse(lines[0]);
+  const hit = (u, s) => !s || u[6].some(id => V[id].toLowerCase().includes(s));
+  src = {
+    list: async (s, by, offset) => {
+      const us = all.filter(u => hit(u, s)).sort((a, b) => keys[by](a) - keys[by](b) || a[0] - b[0]);
+      return {total: us.length, offset: offset, units: us.slice(offset, offset + D.per_page)};
+    },
+    unit: async i => JSON.parse(lines[i + 1]),
+  };
 }
+let sel = null, offset = 0, total = 0, seq = 0;
 function ctxHTML(e, max) {
-  return '<div class="ctx">' + e.tokens.map((id, j) => {
-    const a = e.acts[j], o = max > 0 ? Math.max(0, Math.min(1, a / max)) : 0;
-    return '<span class="tok' + (j === e.at ? ' at' : '') + '" style="background:rgba(230,85,13,' + o.toFixed(3) + ')" title="' + esc(V[id]) + ': ' + a + '">' + show(V[id]) + '</span>';
-  }).join("") + '   <b>' + e.value.toPrecision(3) + '</b></div>';
+  const [lo, at, value, qa] = e, a = acts(qa, max);
+  let h = '<div class="ctx">';
+  for (let j = 0; j < a.length; j++) {
+    const id = corpus[lo + j], o = max > 0 ? Math.max(0, Math.min(1, a[j] / max)) : 0;
+    h += '<span class="tok' + (j === at ? ' at' : '') + '" style="background:rgba(230,85,13,' + o.toFixed(3) + ')" title="' + esc(V[id]) + ': ' + (j === at ? value : a[j].toPrecision(3)) + '">' + show(V[id]) + '</span>';
+  }
+  return h + '   <b>' + value.toPrecision(3) + '</b></div>';
 }
 function render(u) {
-  let h = '<h3>' + unitName + ' ' + u.index + '</h3>';
-  h += '<div>density ' + (100 * u.density).toPrecision(3) + '% of ' + D.tokens + ' tokens; max activation ' + (u.max ? u.max.toPrecision(4) : 0);
-  h += u.entropy === null ? '; too few contexts for the concentration measure' : '; top-' + D.k + ' entropy ' + u.entropy.toFixed(2) + ' bits (' + Math.round(100 * u.top_share) + '% on ' + show(u.top_token) + ')';
-  h += '. Shading: white = 0 to full orange = ' + (u.max ? u.max.toPrecision(3) : 0) + ' (this ' + unitName + '\'s largest activation); the outlined token is the example\'s.</div>';
-  if (u.hist_counts) {
-    const m = Math.max(...u.hist_counts);
-    h += '<h4>Activation histogram (positive activations, 0 to ' + u.max.toPrecision(3) + '; tallest bar ' + m + ' tokens)</h4><div class="hist">' +
-      u.hist_counts.map((c, i) => '<div title="' + u.hist_edges[i].toPrecision(3) + '-' + u.hist_edges[i+1].toPrecision(3) + ': ' + c + ' tokens" style="height:' + (m ? 100 * c / m : 0) + '%"></div>').join("") + '</div>';
+  const max = u.m;
+  let h = '<h3>' + unitName + ' ' + u.i + '</h3>';
+  h += '<div>density ' + (100 * u.d).toPrecision(3) + '% of ' + D.tokens + ' tokens; max activation ' + (max ? max.toPrecision(4) : 0);
+  h += u.e === null ? '; too few contexts for the concentration measure' : '; top-' + D.k + ' entropy ' + u.e.toFixed(2) + ' bits (' + Math.round(100 * u.ts) + '% on ' + show(u.tt) + ')';
+  h += '.</div><div>Shading: <span class="mi-dash-legend"></span> white = 0 to full orange = ' + (max ? max.toPrecision(3) : 0) + ' (this ' + unitName + '\'s largest activation; negative values white); the outlined token is the example\'s.</div>';
+  if (u.hist && u.hist.length) {
+    const m = Math.max(...u.hist), n = u.hist.length;
+    h += '<h4>Activation histogram (positive activations; tallest bar ' + m + ' tokens)</h4><div class="hist">' +
+      u.hist.map((c, i) => '<div title="' + (max * i / n).toPrecision(3) + '-' + (max * (i + 1) / n).toPrecision(3) + ': ' + c + ' tokens" style="height:' + (m ? 100 * c / m : 0) + '%"></div>').join("") +
+      '</div><div class="axis"><span>0</span><span>' + (max / 2).toPrecision(3) + '</span><span>' + max.toPrecision(3) + '</span></div>';
   }
-  h += '<h4>Top activating contexts</h4>' + (u.top || []).map(e => ctxHTML(e, u.max)).join("");
-  (u.bands || []).slice().reverse().forEach(b => {
-    h += '<h4>Activations ' + b.lo.toPrecision(3) + ' to ' + b.hi.toPrecision(3) + ' (' + b.count + ' tokens)</h4>' + (b.examples || []).map(e => ctxHTML(e, u.max)).join("");
+  h += '<h4>Top activating contexts</h4>' + u.top.map(e => ctxHTML(e, max)).join("");
+  u.bands.slice().reverse().forEach(b => {
+    h += '<h4>Activations ' + b[0].toPrecision(3) + ' to ' + b[1].toPrecision(3) + ' (' + b[2] + ' tokens)</h4>' + b[3].map(e => ctxHTML(e, max)).join("");
   });
-  if (u.promoted) {
+  if (u.up) {
     h += '<h4>Logit effect (output direction through W_U)</h4><table class="logits"><tr><th>promoted</th><th></th><th>suppressed</th><th></th></tr>';
-    for (let i = 0; i < u.promoted.length; i++) {
-      const p = u.promoted[i], s = u.suppressed[i];
-      h += '<tr><td>' + show(p.token) + '</td><td>+' + p.value.toFixed(3) + '</td><td>' + show(s.token) + '</td><td>' + s.value.toFixed(3) + '</td></tr>';
+    for (let i = 0; i < u.up.length; i++) {
+      const p = u.up[i], s = u.down[i];
+      h += '<tr><td>' + show(V[p[0]]) + '</td><td>+' + p[1].toFixed(3) + '</td><td>' + show(V[s[0]]) + '</td><td>' + s[1].toFixed(3) + '</td></tr>';
     }
     h += '</table>';
   }
   detail.innerHTML = h;
 }
-function refresh() {
-  const s = q.value.trim().toLowerCase();
-  let us = D.units.filter(u => matches(u, s));
-  const key = {density: u => -u.density, index: u => u.index, max: u => -u.max, entropy: u => u.entropy === null ? 99 : u.entropy}[sort.value];
-  us.sort((a, b) => key(a) - key(b) || a.index - b.index);
-  count.textContent = us.length + ' of ' + D.units.length + ' ' + unitName + 's' + (us.length > 300 ? ' (first 300 listed)' : '');
-  list.innerHTML = us.slice(0, 300).map(u => '<div data-i="' + u.index + '"' + (u.index === sel ? ' class="sel"' : '') + '>' + unitName + ' ' + u.index + ' \u00b7 ' + (100 * u.density).toPrecision(2) + '% \u00b7 ' + (u.top_token ? show(u.top_token) : '') + '</div>').join("");
-  if (sel === null && us.length) { sel = us[0].index; render(D.units[sel]); refresh(); }
+async function pick(i) {
+  sel = i;
+  list.querySelectorAll("div[data-i]").forEach(d => d.classList.toggle("sel", +d.dataset.i === i));
+  try { render(await src.unit(i)); errBox.textContent = ""; } catch (e) { errBox.textContent = unitName + " " + i + ": " + e.message; }
 }
-list.addEventListener("click", ev => { const d = ev.target.closest("div[data-i]"); if (!d) return; sel = +d.dataset.i; render(D.units[sel]); refresh(); });
-q.addEventListener("input", refresh); sort.addEventListener("change", refresh);
-refresh();
+async function refresh() {
+  const my = ++seq, s = q.value.trim().toLowerCase();
+  let r;
+  try { r = await src.list(s, sort.value, offset); errBox.textContent = ""; } catch (e) { errBox.textContent = e.message; return; }
+  if (my !== seq) return;
+  total = r.total;
+  const us = r.units;
+  count.textContent = total ? (unitName + 's ' + (offset + 1) + '-' + (offset + us.length) + ' of ' + total + (s ? ' matching "' + s + '"' : '') + ' (' + D.units + ' in all)') : 'no ' + unitName + ' matches "' + s + '"';
+  list.innerHTML = us.map(u => '<div data-i="' + u[0] + '"' + (u[0] === sel ? ' class="sel"' : '') + '>' + unitName + ' ' + u[0] + ' \u00b7 ' + (100 * u[1]).toPrecision(2) + '% \u00b7 ' + (u[4] ? show(u[4]) : '') + '</div>').join("");
+  $("mi-dash-prev").disabled = offset === 0;
+  $("mi-dash-next").disabled = offset + D.per_page >= total;
+  if (sel === null && us.length) { await pick(us[0][0]); performance.mark("mi-dash-ready"); }
+}
+list.addEventListener("click", ev => { const d = ev.target.closest("div[data-i]"); if (d) pick(+d.dataset.i); });
+q.addEventListener("input", () => { offset = 0; refresh(); });
+sort.addEventListener("change", () => { offset = 0; refresh(); });
+$("mi-dash-prev").addEventListener("click", () => { offset = Math.max(0, offset - D.per_page); refresh(); });
+$("mi-dash-next").addEventListener("click", () => { if (offset + D.per_page < total) { offset += D.per_page; refresh(); } });
+await refresh();
 })();`
 
 // Files of an SAE report directory (WriteSAEReport).

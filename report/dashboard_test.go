@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // dashboards builds neuron and feature dashboards of a small MLP model on
-// text (a random SAE of 64 features).
+// text (a random SAE of 160 features).
 func dashboards(t *testing.T) (neurons, features *sae.Dashboard) {
 	t.Helper()
 	m := testmodel.New(t, models.Config{NLayers: 1, NHeads: 2, DModel: 16, DMLP: 32, NCtx: 16, DVocab: 257, Seed: 1})
@@ -32,8 +33,8 @@ func dashboards(t *testing.T) (neurons, features *sae.Dashboard) {
 		return s
 	}
 	r := seed.New(2)
-	s := &sae.SAE{Architecture: sae.TopK, K: 4, D: 32, F: 64, Be: make([]float64, 64), Bd: make([]float64, 32)}
-	for k := 0; k < 64; k++ {
+	s := &sae.SAE{Architecture: sae.TopK, K: 4, D: 32, F: 160, Be: make([]float64, 160), Bd: make([]float64, 32)}
+	for k := 0; k < 160; k++ {
 		we, wd := make([]float64, 32), make([]float64, 32)
 		for j := range we {
 			we[j], wd[j] = r.NormFloat64(), r.NormFloat64()
@@ -53,7 +54,7 @@ func dashboards(t *testing.T) (neurons, features *sae.Dashboard) {
 
 func TestDashboardPages(t *testing.T) {
 	neurons, features := dashboards(t)
-	if len(neurons.Units) != 32 || len(features.Units) != 64 || neurons.Kind != sae.KindNeuron || features.Kind != sae.KindFeature {
+	if len(neurons.Units) != 32 || len(features.Units) != 160 || neurons.Kind != sae.KindNeuron || features.Kind != sae.KindFeature {
 		t.Fatalf("%d neurons, %d features", len(neurons.Units), len(features.Units))
 	}
 	u := neurons.Units[0]
@@ -86,18 +87,7 @@ func TestDashboardPages(t *testing.T) {
 
 	browsertest.Require(t)
 	p := browsertest.Open(t, pages["features"])
-	p.Check()
-	var text string
-	p.Eval(`document.getElementById("mi-dash-detail").innerText`, &text)
-	if !strings.Contains(text, "Top activating contexts") || !strings.Contains(text, "Logit effect") {
-		t.Errorf("detail pane: %q", text)
-	}
-	p.Click(`#mi-dash-list div:nth-child(2)`)
-	var shaded int
-	p.Eval(`document.querySelectorAll("#mi-dash-detail .tok").length`, &shaded)
-	if shaded == 0 {
-		t.Error("no shaded tokens after picking a feature")
-	}
+	checkDashboardPage(t, p, features)
 	p.Screenshot("features")
 	p2 := browsertest.Open(t, pages["compare"])
 	p2.Check()
@@ -109,4 +99,58 @@ func writeText(t *testing.T, path, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checkDashboardPage drives a dashboard page (offline or served) showing
+// db: the first unit is shown with shaded tokens, picking another shows
+// it, searching by token narrows the list to the units whose top contexts
+// or promoted tokens hold it, and paging moves through the list.
+func checkDashboardPage(t *testing.T, p *browsertest.Page, db *sae.Dashboard) {
+	t.Helper()
+	p.WaitFor(`document.querySelector("#mi-dash-detail h3") !== null`)
+	p.Check()
+	var text string
+	p.Eval(`document.getElementById("mi-dash-detail").innerText`, &text)
+	if !strings.Contains(text, "Top activating contexts") || !strings.Contains(text, "Logit effect") {
+		t.Errorf("detail pane: %q", text)
+	}
+	p.Click(`#mi-dash-list div:nth-child(2)`)
+	var second string
+	p.Eval(`document.querySelector("#mi-dash-list div:nth-child(2)").dataset.i`, &second)
+	p.WaitFor(`document.querySelector("#mi-dash-detail h3").textContent.endsWith(" ` + second + `")`)
+	var shaded int
+	p.Eval(`document.querySelectorAll("#mi-dash-detail .tok").length`, &shaded)
+	if shaded == 0 {
+		t.Error("no shaded tokens after picking a unit")
+	}
+	// Search by token: the page's count must be the number of units the
+	// Go side says match.
+	for _, q := range []string{"close", "(", "zzzqqq"} {
+		want := 0
+		for i := range db.Units {
+			if matches(&db.Units[i], db.Vocab, q) {
+				want++
+			}
+		}
+		p.Eval(`(() => { const q = document.getElementById("mi-dash-q"); q.value = `+strconv.Quote(q)+`; q.dispatchEvent(new Event("input")); return 0; })()`, nil)
+		if want == 0 {
+			p.WaitFor(`document.getElementById("mi-dash-count").textContent.startsWith("no ")`)
+			continue
+		}
+		p.WaitFor(`document.getElementById("mi-dash-count").textContent.includes(" of ` + strconv.Itoa(want) + ` matching")`)
+		var listed []int
+		p.Eval(`[...document.querySelectorAll("#mi-dash-list div[data-i]")].map(d => +d.dataset.i)`, &listed)
+		for _, i := range listed {
+			if !matches(&db.Units[i], db.Vocab, q) {
+				t.Errorf("search %q lists unit %d, which does not match", q, i)
+			}
+		}
+	}
+	p.Eval(`(() => { const q = document.getElementById("mi-dash-q"); q.value = ""; q.dispatchEvent(new Event("input")); return 0; })()`, nil)
+	if len(db.Units) > dashPerPage {
+		p.WaitFor(`document.getElementById("mi-dash-count").textContent.includes("1-` + strconv.Itoa(dashPerPage) + ` of")`)
+		p.Click("#mi-dash-next")
+		p.WaitFor(`document.getElementById("mi-dash-count").textContent.includes("` + strconv.Itoa(dashPerPage+1) + `-")`)
+	}
+	p.Check()
 }

@@ -51,11 +51,12 @@ func (c *DashboardConfig) defaults(m *models.Model) {
 
 // Example is one token in context: the token ids around it (their text is
 // the dashboard's Vocab) and the unit's activation at each, the example's
-// own token at index At.
+// own token at index At, which is token Pos of the dashboard's Corpus.
 type Example struct {
 	Tokens []int     `json:"tokens"`
 	Acts   []float64 `json:"acts"`
 	At     int       `json:"at"`
+	Pos    int       `json:"pos"`
 	Value  float64   `json:"value"`
 }
 
@@ -69,6 +70,7 @@ type Band struct {
 
 // TokenValue is a token and a number (a logit effect).
 type TokenValue struct {
+	ID    int     `json:"id"`
 	Token string  `json:"token"`
 	Value float64 `json:"value"`
 }
@@ -113,6 +115,10 @@ type Dashboard struct {
 	Units []Unit `json:"units"`
 	// Vocab is the text of every token id.
 	Vocab []string `json:"vocab"`
+	// Corpus is the token ids read, contexts of Context tokens one after
+	// the other: every example is a window of it.
+	Corpus  []int `json:"corpus"`
+	Context int   `json:"context"`
 }
 
 // Units of a dashboard.
@@ -186,7 +192,7 @@ func Dashboards(ctx context.Context, m *models.Model, s *SAE, src data.Source, t
 		return nil, err
 	}
 	wu := m.MustWeight("W_U", 0)
-	db := &Dashboard{Kind: kind, Hook: cfg.Hook, K: cfg.Top, Units: make([]Unit, units), Vocab: text}
+	db := &Dashboard{Kind: kind, Hook: cfg.Hook, K: cfg.Top, Units: make([]Unit, units), Vocab: text, Corpus: toks, Context: T}
 	valid := 0
 	for i := range toks {
 		if toks[i] != cfg.BOS {
@@ -252,7 +258,7 @@ func unitOf(u int, col []float64, toks []int, T int, text []string, cfg Dashboar
 	example := func(i int) Example {
 		c := i / T
 		lo, hi := max(c*T, i-cfg.Window), min((c+1)*T, i+4)
-		e := Example{At: i - lo, Value: col[i]}
+		e := Example{At: i - lo, Pos: i, Value: col[i]}
 		for j := lo; j < hi; j++ {
 			e.Tokens = append(e.Tokens, toks[j])
 			e.Acts = append(e.Acts, col[j])
@@ -374,7 +380,7 @@ func logitEffects(dir []float64, wu []float32, C, V int, text []string, n int) (
 		for j := 0; j < C; j++ {
 			s += dir[j] * float64(wu[j*V+v])
 		}
-		eff[v] = TokenValue{text[v], s}
+		eff[v] = TokenValue{v, text[v], s}
 	}
 	slices.SortStableFunc(eff, func(a, b TokenValue) int {
 		switch {

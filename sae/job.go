@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/models"
@@ -136,29 +137,86 @@ func EvalJob(ctx context.Context, model, dir string, names []string, batches int
 // features of the SAE in saeDir, at the hook its cfg.json names) for the
 // model directory model over contexts contexts of the corpus names.
 func DashboardJob(ctx context.Context, model, saeDir, hook string, names []string, contexts int, seed uint64) (*Dashboard, error) {
-	m, err := models.Load(model)
+	set, err := OpenDashboards(model, saeDir, names, contexts, seed)
 	if err != nil {
 		return nil, err
 	}
-	var s *SAE
 	if saeDir != "" {
-		var lc LensConfig
-		if s, lc, err = Load(saeDir); err != nil {
-			return nil, err
-		}
-		if hook == "" {
-			hook = lc.HookName
-		}
+		return set.Features(ctx)
 	}
 	if hook == "" {
 		return nil, fmt.Errorf("sae: no hook point named")
 	}
-	if len(names) == 0 {
-		names = []string{data.KindGoroot}
-	}
-	c, err := OpenCorpus(m, model, names, seed)
+	return set.Dashboard(ctx, hook)
+}
+
+// DashboardSet builds the dashboards of one model, its neurons at any hook
+// and the features of one SAE, over the same contexts of one corpus, read
+// and tokenized once (what `mechinterp serve` shows). Its methods may be
+// called from several goroutines; they run one at a time.
+type DashboardSet struct {
+	Model *models.Model
+	// SAE and SAEHook: the SAE of the feature dashboard and its hook (nil
+	// and "" without one).
+	SAE      *SAE
+	SAEHook  string
+	corpus   *Corpus
+	start    []byte
+	contexts int
+	mu       sync.Mutex
+}
+
+// OpenDashboards loads the model directory model, the SAE in saeDir ("":
+// none) and the corpus names (default goroot) with the given seed, of
+// which each dashboard reads contexts contexts (0: 256).
+func OpenDashboards(model, saeDir string, names []string, contexts int, seed uint64) (*DashboardSet, error) {
+	m, err := models.Load(model)
 	if err != nil {
 		return nil, err
 	}
-	return Dashboards(ctx, m, s, c.Source, c.Tokenizer, DashboardConfig{Hook: hook, Contexts: contexts, BOS: c.Tokenizer.BOS()})
+	set := &DashboardSet{Model: m, contexts: contexts}
+	if saeDir != "" {
+		s, lc, err := Load(saeDir)
+		if err != nil {
+			return nil, err
+		}
+		if lc.HookName == "" {
+			return nil, fmt.Errorf("sae: %s names no hook_name", filepath.Join(saeDir, CfgFile))
+		}
+		set.SAE, set.SAEHook = s, lc.HookName
+	}
+	if len(names) == 0 {
+		names = []string{data.KindGoroot}
+	}
+	if set.corpus, err = OpenCorpus(m, model, names, seed); err != nil {
+		return nil, err
+	}
+	if set.start, err = set.corpus.Source.State(); err != nil {
+		return nil, fmt.Errorf("sae: %w", err)
+	}
+	return set, nil
+}
+
+// Dashboard builds the dashboard of the neurons (dimensions) at hook.
+func (d *DashboardSet) Dashboard(ctx context.Context, hook string) (*Dashboard, error) {
+	return d.build(ctx, nil, hook)
+}
+
+// Features builds the dashboard of the SAE's features.
+func (d *DashboardSet) Features(ctx context.Context) (*Dashboard, error) {
+	if d.SAE == nil {
+		return nil, fmt.Errorf("sae: no SAE was given")
+	}
+	return d.build(ctx, d.SAE, d.SAEHook)
+}
+
+func (d *DashboardSet) build(ctx context.Context, s *SAE, hook string) (*Dashboard, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// Every dashboard reads the same contexts.
+	if err := d.corpus.Source.Restore(d.start); err != nil {
+		return nil, fmt.Errorf("sae: %w", err)
+	}
+	bos := d.corpus.Tokenizer.BOS()
+	return Dashboards(ctx, d.Model, s, d.corpus.Source, d.corpus.Tokenizer, DashboardConfig{Hook: hook, Contexts: d.contexts, BOS: bos})
 }

@@ -1,0 +1,46 @@
+package report
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mechinterp/mechinterp/viz/browsertest"
+)
+
+// TestDashboardLoadTime measures how long dashboard pages take to load in
+// Chromium and show their first unit: MECHINTERP_DASH_PAGES lists the
+// pages (comma-separated paths); without it the test is skipped. The
+// figures of docs/neurons.md, "Page size", come from
+//
+//	MECHINTERP_DASH_PAGES=runs/sae-report/features.html,runs/sae-report/neurons.html \
+//	    go test ./report -run DashboardLoadTime -v
+func TestDashboardLoadTime(t *testing.T) {
+	pages := os.Getenv("MECHINTERP_DASH_PAGES")
+	if pages == "" {
+		t.Skip("MECHINTERP_DASH_PAGES names no page")
+	}
+	browsertest.Require(t)
+	for _, path := range strings.Split(pages, ",") {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for run := 0; run < 3; run++ {
+			start := time.Now()
+			p := browsertest.Open(t, path, browsertest.Timeout(2*time.Minute))
+			var ms float64
+			// The time from navigation to the first unit's detail being shown.
+			p.Eval(`(async () => {
+  while (!document.querySelector("#mi-dash-detail h3")) await new Promise(r => setTimeout(r, 5));
+  const m = performance.getEntriesByName("mi-dash-ready")[0];
+  return m ? m.startTime : performance.getEntriesByType("navigation")[0].loadEventEnd;
+})()`, &ms)
+			var heap float64
+			p.Eval(`performance.memory ? performance.memory.usedJSHeapSize : 0`, &heap)
+			t.Logf("%s (%.1f MB): first unit shown %.0f ms after navigation (Open returned after %v); JS heap %.0f MB",
+				path, float64(fi.Size())/1e6, ms, time.Since(start).Round(time.Millisecond), heap/1e6)
+		}
+	}
+}
