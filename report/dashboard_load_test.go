@@ -37,6 +37,9 @@ func TestDashboardLoadTime(t *testing.T) {
   const m = performance.getEntriesByName("mi-dash-ready")[0];
   return m ? m.startTime : performance.getEntriesByType("navigation")[0].loadEventEnd;
 })()`, &ms)
+			var nav map[string]float64
+			p.Eval(`(() => { const n = performance.getEntriesByType("navigation")[0]; return {responseEnd: n.responseEnd, domInteractive: n.domInteractive, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd}; })()`, &nav)
+			t.Logf("navigation timing (ms): %v", nav)
 			var heap float64
 			p.Eval(`performance.memory ? performance.memory.usedJSHeapSize : 0`, &heap)
 			t.Logf("%s (%.1f MB): first unit shown %.0f ms after navigation (Open returned after %v); JS heap %.0f MB",

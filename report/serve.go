@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/models/tokenizer"
+	"github.com/mechinterp/mechinterp/sae"
 	"github.com/mechinterp/mechinterp/train"
 	"github.com/mechinterp/mechinterp/viz/attention"
 )
@@ -36,6 +38,15 @@ type ExplorerOptions struct {
 	Tokenize func(m *models.Model, dir, prompt string, ids bool) ([]int, tokenizer.Tokenizer, error)
 	// Started, if set, receives the URL once the server listens.
 	Started func(url string)
+	// Dashboards serves the neuron dashboards of the (last) checkpoint
+	// under /dashboards/, and with SAE (an SAE directory) its feature
+	// dashboard, over DashboardContexts contexts (0: 256) of the corpus
+	// DashboardData (default goroot), read once at start
+	// (DashboardHandler). An SAE implies Dashboards.
+	Dashboards        bool
+	SAE               string
+	DashboardData     []string
+	DashboardContexts int
 }
 
 // ServeExplorer serves the attention explorer of o until ctx ends, printing where it serves
@@ -92,9 +103,19 @@ func ServeExplorer(ctx context.Context, w, errw io.Writer, o ExplorerOptions) er
 	if o.Run != "" {
 		title = "Attention explorer: run " + o.Run
 	}
+	var routes map[string]http.Handler
+	if o.Dashboards || o.SAE != "" {
+		fmt.Fprintf(w, "reading the dashboards' corpus ...\n")
+		set, err := sae.OpenDashboards(sm.Dirs[last], o.SAE, o.DashboardData, o.DashboardContexts, 3)
+		if err != nil {
+			return err
+		}
+		h := NewDashboardHandler(set, 0)
+		routes = map[string]http.Handler{DashboardsPath: h, DashboardsAPIPath: h}
+	}
 	srv, err := attention.NewServer(sm.Attention, attention.ServerOptions{
 		Title: title, Checkpoints: cps, Prompt: prompt, TokensMode: tokensMode, NoText: textErr != nil,
-		MaxPromptBytes: o.MaxPromptBytes, Bits: o.Bits,
+		MaxPromptBytes: o.MaxPromptBytes, Bits: o.Bits, Routes: routes,
 	})
 	if err != nil {
 		return err
@@ -108,6 +129,9 @@ func ServeExplorer(ctx context.Context, w, errw io.Writer, o ExplorerOptions) er
 			what = fmt.Sprintf("%s (%d checkpoints)", o.Run, len(cps))
 		}
 		fmt.Fprintf(w, "serving the attention explorer of %s at %s (Ctrl-C stops)\n", what, url)
+		if routes != nil {
+			fmt.Fprintf(w, "dashboards at %s\n", strings.TrimSuffix(url, "/")+DashboardsPath)
+		}
 		if o.Started != nil {
 			o.Started(url)
 		}

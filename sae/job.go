@@ -150,6 +150,9 @@ func DashboardJob(ctx context.Context, model, saeDir, hook string, names []strin
 	return set.Dashboard(ctx, hook)
 }
 
+// MaxDashboardContexts bounds the contexts a dashboard reads.
+const MaxDashboardContexts = 1 << 14
+
 // DashboardSet builds the dashboards of one model, its neurons at any hook
 // and the features of one SAE, over the same contexts of one corpus, read
 // and tokenized once (what `mechinterp serve` shows). Its methods may be
@@ -170,6 +173,9 @@ type DashboardSet struct {
 // none) and the corpus names (default goroot) with the given seed, of
 // which each dashboard reads contexts contexts (0: 256).
 func OpenDashboards(model, saeDir string, names []string, contexts int, seed uint64) (*DashboardSet, error) {
+	if contexts < 0 || contexts > MaxDashboardContexts {
+		return nil, fmt.Errorf("sae: dashboards of %d contexts: want 1 to %d (0: 256)", contexts, MaxDashboardContexts)
+	}
 	m, err := models.Load(model)
 	if err != nil {
 		return nil, err

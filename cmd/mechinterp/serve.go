@@ -36,6 +36,7 @@ starts on a random sequence repeated twice, where induction heads show.`,
 				model: v.GetString("model"), run: v.GetString("run"), addr: v.GetString("addr"),
 				tokens: v.GetString("tokens"), text: v.GetString("text"), maxTokens: v.GetInt("max-tokens"),
 				maxPrompt: v.GetInt("max-prompt-bytes"), bits: v.GetInt("bits"), roles: v.GetBool("roles"),
+				dashboards: v.GetBool("dashboards"), sae: v.GetString("sae"), data: v.GetStringSlice("data"), contexts: v.GetInt("contexts"),
 			}, nil)
 		}),
 	}
@@ -48,6 +49,10 @@ starts on a random sequence repeated twice, where induction heads show.`,
 	f.Int("max-prompt-bytes", attention.DefaultMaxPromptBytes, "longest prompt in bytes, refused before tokenizing")
 	f.Int("bits", 0, "precision each weight is sent with: 8, 16, or 0 (16 up to 2^20 weights, else 8)")
 	f.Bool("roles", true, "label each head with its role and scores (probes.Heads, once per checkpoint)")
+	f.Bool("dashboards", false, "also serve the MLP neuron dashboards at /dashboards/")
+	f.String("sae", "", "also serve the feature dashboard of this SAE directory (implies --dashboards)")
+	f.StringSlice("data", nil, `dashboards' corpus: "goroot" (default), or text files and directories`)
+	f.Int("contexts", 256, "contexts of n_ctx tokens the dashboards read")
 	addFlagFile(cmd)
 	return cmd
 }
@@ -55,7 +60,10 @@ starts on a random sequence repeated twice, where induction heads show.`,
 type serveArgs struct {
 	model, run, addr, tokens, text string
 	maxTokens, maxPrompt, bits     int
-	roles                          bool
+	roles, dashboards              bool
+	sae                            string
+	data                           []string
+	contexts                       int
 }
 
 // runServe serves the explorer until ctx ends. started, if set, receives the URL (for tests).
@@ -68,7 +76,8 @@ func runServe(ctx context.Context, w, errw io.Writer, a serveArgs, started func(
 	}
 	return report.ServeExplorer(ctx, w, errw, report.ExplorerOptions{Model: a.model, Run: a.run, Addr: a.addr,
 		Tokens: a.tokens, Text: a.text, MaxTokens: a.maxTokens, MaxPromptBytes: a.maxPrompt, Bits: a.bits, Roles: a.roles,
-		Tokenize: tokenizePrompt, Started: started})
+		Tokenize: tokenizePrompt, Started: started,
+		Dashboards: a.dashboards, SAE: a.sae, DashboardData: a.data, DashboardContexts: a.contexts})
 }
 
 // tokenizePrompt reads one prompt of the explorer (text, or ids when ids is set) for m.

@@ -58,6 +58,10 @@ type ServerOptions struct {
 	Bits int
 	// Timeout bounds one request, fn included (default DefaultRequestTimeout).
 	Timeout time.Duration
+	// Routes serves more pages beside the explorer: a request whose path
+	// starts with a key (a path prefix ending in '/') goes to its handler,
+	// the longest matching prefix winning.
+	Routes map[string]http.Handler
 }
 
 // Defaults of ServerOptions.
@@ -96,6 +100,11 @@ func NewServer(fn Func, opt ServerOptions) (*Server, error) {
 	}
 	if _, err := bitsFor(opt.Bits, 0); err != nil {
 		return nil, fmt.Errorf("attention server: %w", err)
+	}
+	for p, h := range opt.Routes {
+		if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || p == "/" || p == "/api/" || h == nil {
+			return nil, fmt.Errorf("attention server: route %q: want a path prefix such as /pages/ (not / or /api/) and a handler", p)
+		}
 	}
 	title := strings.TrimSpace(opt.Title)
 	if title == "" {
@@ -138,7 +147,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/attention":
 		s.serveAttention(w, r)
 	default:
-		writeJSONError(w, fail(http.StatusNotFound, "no such page: %s", r.URL.Path))
+		best := ""
+		for p := range s.opt.Routes {
+			if strings.HasPrefix(r.URL.Path, p) && len(p) > len(best) {
+				best = p
+			}
+		}
+		if best == "" {
+			writeJSONError(w, fail(http.StatusNotFound, "no such page: %s", r.URL.Path))
+			return
+		}
+		s.opt.Routes[best].ServeHTTP(w, r)
 	}
 }
 
