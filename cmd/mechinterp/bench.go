@@ -19,19 +19,7 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench train|cache|sample|toy|sae|gemm|peak",
 		Short: "Time the reference workloads of torch_ref.py and print one JSON line",
-		Long: `Time a workload with the flags of scripts/torch_ref.py and print the
-same JSON keys (tokens_per_s, ms_per_step; steps_per_s for toy), plus the peak
-resident memory. train: forward, backward and AdamW; cache: a forward pass
-keeping the activations selected by --names (all by default); sample:
-generation with a key/value cache (--prompt, --new; new_tokens_per_s); toy: the
-ReLU-output toy model of superposition, many instances at once; sae: sparse
-autoencoder training steps (--d-in, --d-sae, --batch; TopK with --k, else
-ReLU + --l1; activations_per_s); gemm: one
-matrix multiply through tensor.Gemm (MECHINTERP_GEMM picks the kernel), in
-GFLOP/s, as scripts/gemm_openblas.py measures OpenBLAS, beside its share of
-the peak measured in the same process; peak: a register-only loop of fused
-multiply-adds on the widest vector unit, in GFLOP/s on one thread and on
---threads, the roof a matrix multiply is judged against.`,
+		Long: help("bench"),
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"train", "cache", "sample", "toy", "sae", "gemm", "peak"},
 		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {

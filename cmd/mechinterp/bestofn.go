@@ -18,11 +18,7 @@ func newBestOfNCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bestofn --policy DIR --pm DIR [--samples 256] [-o bestofn.html]",
 		Short: "Best-of-n sampling scored by a preference model: proxy and true reward against sqrt(KL)",
-		Long: `Sample continuations of the synthetic task's held-out prompts from a policy
-checkpoint, keep the best of n by a preference model (mechinterp prefs train's
-RUN/model), and report the preference model's and the true reward of the kept
-sample against sqrt(KL(best-of-n || policy)) = sqrt(log n - (n-1)/n), n = 1, 2,
-4, ... up to --samples.`,
+		Long: help("bestofn"),
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			if v.GetString("policy") == "" || v.GetString("pm") == "" {

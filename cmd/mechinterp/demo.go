@@ -12,14 +12,7 @@ func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [--out DIR]",
 		Short: "Train a small model until induction heads form, and say where everything is",
-		Long: `Train a 2-layer attention-only transformer on the built-in synthetic
-language with in-context repeats until induction heads form: the loss bump
-of Olsson et al. 2022, near step 1000. No downloads; under a minute on 2
-cores. Checkpoints are dense early (log-spaced) and every 50 steps, so that
-later commands can follow the heads forming. Then it runs heads, track,
-circuits, attention and patch on what it trained, as a user would, and writes
-DIR/index.html linking every report. Running it again continues an
-interrupted demo, or reports a finished one.`,
+		Long: help("demo"),
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			ctx, stop := interruptible(cmd)

@@ -11,12 +11,7 @@ func newDemoNeuronsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "neurons [--out DIR]",
 		Short: "Train a 1-layer model on Go text and an SAE on its MLP; write neuron and feature dashboards",
-		Long: `Train a byte-level BPE on the built-in Go corpus (the Go distribution's src/
-and doc/), a 1-layer transformer with 512 MLP neurons on it, and a TopK sparse
-autoencoder on blocks.0.mlp.hook_post; measure the SAE (l0, explained variance,
-CE loss score, dead features) and write the neuron and feature dashboards and
-the neurons-vs-features page into DIR/report (docs/neurons.md). Running it
-again reuses what is already done.`,
+		Long: help("demo-neurons"),
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			ctx, stop := interruptible(cmd)

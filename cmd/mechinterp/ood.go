@@ -19,15 +19,7 @@ func newOODCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ood --model DIR [--in FILE --ood FILE [--fit FILE] [--background FILE] [--ids]] [-o ood.html]",
 		Short: "Out-of-distribution detection on activations: Mahalanobis, relative and simplified relative, AUROC by layer",
-		Long: `Fit a Gaussian to in-distribution activations at every layer and score
-held-out in- and out-of-distribution inputs with the squared Mahalanobis
-distance, the relative Mahalanobis distance (minus a background Gaussian's,
-with --background or the built-in sets) and Bai et al.'s simplified relative
-variant; print AUROC and the FPR at 95% TPR per layer and write a page with
-ROC curves. Without files the built-in sets are used: the synthetic
-preference task against a Markov-chain language over the same tokens. Files
-hold one input per line, text for the model's tokenizer or, with --ids,
-comma-separated token ids.`,
+		Long: help("ood"),
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			dir := v.GetString("model")

@@ -29,13 +29,7 @@ func newPrefsTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train --out DIR [--config prefs.yaml] [--objective preference|binary|imitation]",
 		Short: "Train a preference model on the synthetic task or HH-RLHF files; write the model, results.json and index.html",
-		Long: `Train a scalar reward head on a transformer's final residual stream (at the
-last token) with ranked preference (Bradley-Terry), binary discrimination or
-imitation learning, evaluating TRL's metrics (loss, accuracy, margin, reward
-statistics), calibration (ECE, Brier, the reliability diagram) and, on the
-synthetic task, agreement with the true reward. Without --config the default
-run is docs/alignment-lab.md's (2 layers, d_model 48, 32000 synthetic
-comparisons, 2000 steps).`,
+		Long: help("prefs-train"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
@@ -121,12 +115,7 @@ func newPrefsStudyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "study --out DIR [--config study.yaml] [--shard i/n]",
 		Short: "Accuracy against model size per objective, and against finetuning comparisons with and without pre-training",
-		Long: `Run a preference-model study (Askell et al. 2021) on the synthetic task:
-2-layer models of several widths trained with each objective, and ranked
-preference models finetuned on few to many comparisons, from scratch or after
-pre-training on a broad comparison set. Finished cells are appended to
-DIR/study.jsonl, so a rerun resumes; --shard i/n runs every n-th cell. Writes
-DIR/index.html from whatever cells are finished.`,
+		Long: help("prefs-study"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()

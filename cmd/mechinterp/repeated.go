@@ -22,21 +22,7 @@ func newRepeatedCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "repeated [--config study.yaml] [--out DIR] [--shard i/n] [--workers N]",
 		Short: "Train model families on repeated data and measure the damage to induction heads and copying",
-		Long: `Run a repeated-data study (Hernandez et al. 2022): a grid of small
-transformers trained on a fixed token budget of which a fraction f repeats a
-small subset E times, measured at every checkpoint (held-out loss, loss on the
-repeated subset, copying, prefix-matching and copying scores per head,
-induction loss, ICL score). Without --config it runs the default study, which
-takes about 15 minutes on 2 cores (--print-config shows it; a config file
-changes what it sets and keeps the rest).
-
-Each run trains in OUT/runs/<run id>/ (an ordinary training run). Running
-the command again skips finished runs and resumes interrupted ones from their
-last checkpoint. --shard i/n runs every n-th run from the i-th (0 <= i < n),
-so n machines sharing OUT run the study together (docs/repeated-data.md has
-Slurm and Kubernetes job files). At the end the command merges whatever
-results OUT holds into OUT/results.csv, OUT/results.jsonl and
-OUT/report.html, as 'mechinterp repeated report OUT' does.`,
+		Long: help("repeated"),
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			if v.GetBool("print-config") {
@@ -62,11 +48,7 @@ func newRepeatedReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report DIR [-o report.html] [--json]",
 		Short: "Merge a study directory's results into one table and report",
-		Long: `Gather the results of every run in a study directory (finished runs and
-the checkpoints measured so far of the others, from every shard), write
-DIR/results.csv and DIR/results.jsonl (one row per run and checkpoint), and
-the report DIR/report.html: damage against E for each f, effective model
-size, the fate of each run's induction heads, and double descent.`,
+		Long: help("repeated-report"),
 		Args: cobra.ExactArgs(1),
 		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {
 			s, err := repeated.ReadStudy(args[0])

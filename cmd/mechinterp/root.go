@@ -1,9 +1,13 @@
 package main
 
 import (
-	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
+	"embed"
 	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/internal/config"
 )
@@ -27,18 +31,59 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// settings resolves one command invocation's flags with package config's
-// rules: flags beat MECHINTERP_* environment variables, which beat the YAML
-// file named by the command's --config flag (if it has one), which beats
-// the flag defaults. For a command made with addFlagFile the file holds
-// flag values only; other commands' files (train's run config, repeated's
-// study) are checked by their own loaders.
-func settings(cmd *cobra.Command) (*viper.Viper, error) {
+//go:embed help/*.txt
+var helpFiles embed.FS
+
+// help is the long description of a command, help/NAME.txt: prose kept out of the Go.
+func help(name string) string {
+	b, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic(err) // a missing file is caught by every test that builds the command tree
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// command gives c one flag per setting of opts, a pointer to a library's job or options
+// struct (config.BindFlags: the struct's tags name and document the flags), and a RunE
+// that resolves them into opts (settings) before calling run. Unless opts has a setting
+// "config" of its own (a command's config file: train's run, repeated's study), c also
+// gets --config, a YAML file of flag values (addFlagFile).
+func command(c *cobra.Command, opts any, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
+	if err := config.BindFlags(c.Flags(), opts); err != nil {
+		panic(err) // a wrongly tagged struct, caught by every test that builds the command tree
+	}
+	if c.Flags().Lookup("config") == nil {
+		addFlagFile(c)
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if _, err := load(cmd, opts); err != nil {
+			return err
+		}
+		return run(cmd, args)
+	}
+	return c
+}
+
+// settings resolves one command invocation's flags (load without a struct).
+func settings(cmd *cobra.Command) (*viper.Viper, error) { return load(cmd, nil) }
+
+// load resolves one command invocation's flags with package config's rules into
+// opts (nil: only the returned resolver): flags beat MECHINTERP_* environment
+// variables, which beat the YAML file named by the command's --config flag (if
+// it has one), which beats the flag defaults. For a command made with
+// addFlagFile the file holds flag values only; other commands' files (train's
+// run config, repeated's study) are checked by their own loaders.
+func load(cmd *cobra.Command, opts any) (*viper.Viper, error) {
 	src := config.Sources{Flags: cmd.Flags(), AnyKey: cmd.Annotations[flagFileAnnotation] == ""}
 	if f := cmd.Flags().Lookup("config"); f != nil {
 		src.File = f.Value.String()
 	}
-	vals, err := config.Load(nil, src)
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Name != "config" {
+			src.Extra = append(src.Extra, f.Name)
+		}
+	})
+	vals, err := config.Load(opts, src)
 	if err != nil {
 		return nil, err
 	}

@@ -24,10 +24,7 @@ func newSAETrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train --model DIR --hook NAME [--data goroot|PATH...] [--arch topk --k 32 --width 2048] --out SAE_DIR",
 		Short: "Train an SAE on the activations of one hook point over a corpus",
-		Long: `Stream the activations of --hook (a TransformerLens hook name such as
-blocks.0.mlp.hook_post) over the corpus through a shuffle buffer, train a
-sparse autoencoder on them (ReLU + L1, or TopK) and save it as SAELens does:
-cfg.json, sae_weights.safetensors and sparsity.safetensors (docs/neurons.md).`,
+		Long: help("sae-train"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := settings(cmd)

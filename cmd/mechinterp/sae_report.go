@@ -14,10 +14,7 @@ func newSAEReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report --model DIR --sae SAE_DIR [--out DIR]",
 		Short: "Neuron and feature dashboards over the same tokens, and the neurons-vs-features page",
-		Long: `Read --contexts contexts of the corpus through the model and write into --out
-the dashboards of the neurons at the SAE's hook and of the SAE's features,
-the neurons-vs-features page (the entropy of the current token over each
-unit's top contexts, two histograms) and an index, with the data as JSON.`,
+		Long: help("sae-report"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := settings(cmd)

@@ -15,11 +15,7 @@ func newTokenizerCmd() *cobra.Command {
 	train := &cobra.Command{
 		Use:   "train --data goroot|PATH... --vocab 4096 --out DIR",
 		Short: "Learn a byte-level BPE from a corpus; write vocab.json and merges.txt",
-		Long: `Learn a byte-level BPE (GPT-2's pre-tokenizer, bytes as the base alphabet,
-the most frequent pair merged first) from the built-in Go corpus ("goroot":
-the Go distribution's src/ and doc/) or from text files and directories, and
-write GPT-2's vocab.json and merges.txt into DIR. A model directory holding
-them, or a data config naming DIR as its tokenizer, uses it.`,
+		Long: help("tokenizer-train"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := settings(cmd)

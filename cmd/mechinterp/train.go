@@ -19,13 +19,7 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train [--config run.yaml] [--out DIR] [--resume]",
 		Short: "Train a model from a YAML config, with checkpoints and a metrics log",
-		Long: `Train a transformer on a token source. The YAML config has three sections,
-model:, data: and train: (see docs/training.md); every key can also be set
-with a MECHINTERP_* environment variable (MECHINTERP_TRAIN_LR=0.001) and the
-flags beat both. The resolved config is written to OUT/run.yaml, metrics to
-OUT/metrics.jsonl and checkpoints to OUT/checkpoints/step-NNNNNN/.
-Ctrl-C stops after the current step and saves a checkpoint; --resume
-continues from the latest checkpoint to the same losses.`,
+		Long: help("train"),
 		Args: cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			file := cmd.Flags().Lookup("config").Value.String()

@@ -273,28 +273,9 @@ type Leaf struct {
 // Leaves walks a config struct by its mapstructure tags and returns its
 // settings as dotted keys (train.checkpoints.every), in field order.
 func Leaves(v reflect.Value) []Leaf {
-	return leaves(v, "")
-}
-
-func leaves(v reflect.Value, prefix string) []Leaf {
 	var out []Leaf
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := tagName(f)
-		if tag == "" {
-			continue
-		}
-		key := tag
-		if prefix != "" {
-			key = prefix + "." + tag
-		}
-		fv := v.Field(i)
-		if fv.Kind() == reflect.Struct {
-			out = append(out, leaves(fv, key)...)
-			continue
-		}
-		out = append(out, Leaf{key, fv})
+	for _, l := range leafFields(v, "") {
+		out = append(out, l.Leaf)
 	}
 	return out
 }

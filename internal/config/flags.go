@@ -1,0 +1,128 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// BindFlags registers one command-line flag per setting of opts, a pointer to
+// a struct of flat settings (embedded groups tagged `mapstructure:",squash"`
+// count as flat), so that a command's flags are documented once, beside the
+// options they set, in the package that takes them. Each field's tags give:
+//
+//	mapstructure:"top"  the flag's name (and its YAML key and MECHINTERP_TOP)
+//	help:"..."          the flag's usage line
+//	default:"5"         the default, parsed into the field (else the field's value)
+//	short:"o"           a one-letter shorthand
+//	hidden:"true"       leave it out of --help
+//
+// Fields are string, bool, int, int64, uint64, float64 or []string; Load
+// with the same struct and the flag set then resolves them (flags >
+// MECHINTERP_* > YAML > defaults). A field tagged `mapstructure:"-"` is not
+// a setting.
+func BindFlags(fs *pflag.FlagSet, opts any) error {
+	rv := reflect.ValueOf(opts)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("config: BindFlags needs a pointer to a struct, got %T", opts)
+	}
+	for _, l := range leafFields(rv.Elem(), "") {
+		if strings.Contains(l.Key, ".") {
+			return fmt.Errorf("config: setting %s of %T is nested; a flag needs a flat key", l.Key, opts)
+		}
+		if d, ok := l.field.Tag.Lookup("default"); ok {
+			if err := setString(l.Value, d); err != nil {
+				return fmt.Errorf("config: default of %s: %w", l.Key, err)
+			}
+		}
+		short, usage := l.field.Tag.Get("short"), l.field.Tag.Get("help")
+		switch p := l.Value.Addr().Interface().(type) {
+		case *string:
+			fs.StringVarP(p, l.Key, short, *p, usage)
+		case *bool:
+			fs.BoolVarP(p, l.Key, short, *p, usage)
+		case *int:
+			fs.IntVarP(p, l.Key, short, *p, usage)
+		case *int64:
+			fs.Int64VarP(p, l.Key, short, *p, usage)
+		case *uint64:
+			fs.Uint64VarP(p, l.Key, short, *p, usage)
+		case *float64:
+			fs.Float64VarP(p, l.Key, short, *p, usage)
+		case *[]string:
+			fs.StringSliceVarP(p, l.Key, short, *p, usage)
+		default:
+			return fmt.Errorf("config: setting %s of %T has type %s, which no flag takes", l.Key, opts, l.Value.Type())
+		}
+		if l.field.Tag.Get("hidden") == "true" {
+			fs.Lookup(l.Key).Hidden = true
+		}
+	}
+	return nil
+}
+
+// setString parses s into v, a field of a type BindFlags takes, as its flag
+// would.
+func setString(v reflect.Value, s string) error {
+	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
+	switch p := v.Addr().Interface().(type) {
+	case *string:
+		*p = s
+		return nil
+	case *bool:
+		fs.BoolVar(p, "x", false, "")
+	case *int:
+		fs.IntVar(p, "x", 0, "")
+	case *int64:
+		fs.Int64Var(p, "x", 0, "")
+	case *uint64:
+		fs.Uint64Var(p, "x", 0, "")
+	case *float64:
+		fs.Float64Var(p, "x", 0, "")
+	case *[]string:
+		fs.StringSliceVar(p, "x", nil, "")
+	default:
+		return fmt.Errorf("type %s takes no default", v.Type())
+	}
+	return fs.Set("x", s)
+}
+
+// leafField is a Leaf with the struct field it came from, for its tags.
+type leafField struct {
+	Leaf
+	field reflect.StructField
+}
+
+func leafFields(v reflect.Value, prefix string) []leafField {
+	var out []leafField
+	t := v.Type()
+	for i := range t.NumField() {
+		f, fv := t.Field(i), v.Field(i)
+		if squashed(f) {
+			out = append(out, leafFields(fv, prefix)...)
+			continue
+		}
+		tag := tagName(f)
+		if tag == "" {
+			continue
+		}
+		key := tag
+		if prefix != "" {
+			key = prefix + "." + tag
+		}
+		if fv.Kind() == reflect.Struct {
+			out = append(out, leafFields(fv, key)...)
+			continue
+		}
+		out = append(out, leafField{Leaf{key, fv}, f})
+	}
+	return out
+}
+
+// squashed reports whether f is a struct whose fields mapstructure reads as
+// its parent's (`mapstructure:",squash"`).
+func squashed(f reflect.StructField) bool {
+	return f.IsExported() && f.Type.Kind() == reflect.Struct && strings.Contains(f.Tag.Get("mapstructure"), ",squash")
+}

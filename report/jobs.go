@@ -1,0 +1,64 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/run"
+	"github.com/mechinterp/mechinterp/train"
+	"github.com/mechinterp/mechinterp/viz"
+)
+
+// The *Job types below are the commands of mechinterp as Go calls: a job's fields are its
+// command's flags (the tags document them: mapstructure is the flag's name and YAML key,
+// help its usage line, default its default), and its Run method does what the command
+// does: load, compute, write the page, print the readout (or JSON) to w. The CLI binds
+// the fields to flags and calls Run; a Go program fills them and calls Run the same way.
+
+// loadModel loads the checkpoint directory dir (flag --model), warning on warn when its
+// weights hold NaN or infinite values.
+func loadModel(dir string, warn io.Writer) (*models.Model, error) {
+	if dir == "" {
+		return nil, errors.New("--model is required")
+	}
+	m, err := models.Load(dir)
+	if err != nil {
+		return nil, run.ModelDirError(dir, err)
+	}
+	if name, n := m.Params.NonFinite(); n > 0 && warn != nil {
+		fmt.Fprintf(warn, "mechinterp: warning: %s holds %d NaN or infinite weights (the first in %s); its outputs will be NaN\n", dir, n, name)
+	}
+	return m, nil
+}
+
+// PrintJSON prints v as indented JSON, as every --json does.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// show writes the page build makes to out (WritePage: nothing when out is ""), then
+// prints data as JSON when asJSON is set, else the readout text writes.
+func show(w io.Writer, out string, build func() (*viz.Report, error), asJSON bool, data any, text func(io.Writer)) error {
+	if err := WritePage(out, build); err != nil {
+		return err
+	}
+	if asJSON {
+		return PrintJSON(w, data)
+	}
+	text(w)
+	return nil
+}
+
+// Progress returns w for progress bars and lines when it is a terminal and quiet is not
+// set, else nil: logs get no redrawn lines.
+func Progress(w io.Writer, quiet bool) io.Writer {
+	if quiet || w == nil || !train.IsTerminal(w) {
+		return nil
+	}
+	return w
+}
