@@ -17,9 +17,9 @@ func init() { subcommands = append(subcommands, newBenchCmd) }
 // and JSON keys, so the two can run side by side and be compared as ratios.
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench train|cache|sample|toy|sae|gemm|peak",
-		Short: "Time the reference workloads of torch_ref.py and print one JSON line",
-		Long: help("bench"),
+		Use:       "bench train|cache|sample|toy|sae|gemm|peak",
+		Short:     "Time the reference workloads of torch_ref.py and print one JSON line",
+		Long:      help("bench"),
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"train", "cache", "sample", "toy", "sae", "gemm", "peak"},
 		RunE: withSettings(func(cmd *cobra.Command, args []string, v *viper.Viper) error {

@@ -12,14 +12,14 @@ func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [--out DIR]",
 		Short: "Train a small model until induction heads form, and say where everything is",
-		Long: help("demo"),
-		Args: cobra.NoArgs,
+		Long:  help("demo"),
+		Args:  cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			ctx, stop := interruptible(cmd)
 			defer stop()
 			_, err := report.Demo(ctx, v.GetString("out"), cmd.OutOrStdout(), report.DemoOptions{
 				Steps:    v.GetInt("steps"),
-				Progress: progressWriter(cmd.ErrOrStderr(), v.GetBool("quiet")),
+				Progress: report.Progress(cmd.ErrOrStderr(), v.GetBool("quiet")),
 			})
 			return err
 		}),

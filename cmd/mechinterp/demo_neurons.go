@@ -11,14 +11,14 @@ func newDemoNeuronsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "neurons [--out DIR]",
 		Short: "Train a 1-layer model on Go text and an SAE on its MLP; write neuron and feature dashboards",
-		Long: help("demo-neurons"),
-		Args: cobra.NoArgs,
+		Long:  help("demo-neurons"),
+		Args:  cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			ctx, stop := interruptible(cmd)
 			defer stop()
 			_, err := report.NeuronsDemo(ctx, v.GetString("out"), cmd.OutOrStdout(), report.NeuronsDemoOptions{
 				Steps: v.GetInt("steps"), SAESteps: v.GetInt("sae-steps"), Contexts: v.GetInt("contexts"),
-				Progress: progressWriter(cmd.ErrOrStderr(), v.GetBool("quiet"))})
+				Progress: report.Progress(cmd.ErrOrStderr(), v.GetBool("quiet"))})
 			return err
 		}),
 	}

@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/report"
 	"github.com/mechinterp/mechinterp/sae"
 )
 
@@ -24,8 +22,8 @@ func newSAETrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train --model DIR --hook NAME [--data goroot|PATH...] [--arch topk --k 32 --width 2048] --out SAE_DIR",
 		Short: "Train an SAE on the activations of one hook point over a corpus",
-		Long: help("sae-train"),
-		Args: cobra.NoArgs,
+		Long:  help("sae-train"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := settings(cmd)
 			if err != nil {
@@ -39,9 +37,9 @@ func newSAETrainCmd() *cobra.Command {
 			if j.Model == "" || j.Out == "" || j.Store.Hook == "" {
 				return fmt.Errorf("--model, --hook and --out are required")
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(cmd)
 			defer stop()
-			res, err := j.Train(ctx, progressWriter(cmd.ErrOrStderr(), v.GetBool("quiet")))
+			res, err := j.Train(ctx, report.Progress(cmd.ErrOrStderr(), v.GetBool("quiet")))
 			if err != nil {
 				return oneLineErr(err)
 			}
@@ -91,7 +89,7 @@ func newSAEEvalCmd() *cobra.Command {
 			if v.GetBool("json") {
 				out := *m
 				out.Density = nil
-				return printJSON(cmd.OutOrStdout(), out)
+				return report.PrintJSON(cmd.OutOrStdout(), out)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "tokens %d\nl0 %.3f\nexplained_variance %.4f\nmse %.6g\nce_loss_score %.4f  (clean %.4f, with SAE %.4f, zero-ablated %.4f)\nkl %.5f\ndead %d (no activation in %d tokens)\ndense %d (density > %g)\n",
 				m.Tokens, m.L0, m.ExplainedVariance, m.MSE, m.CELossScore, m.CEClean, m.CEWithSAE, m.CEZeroAblation, m.KL, m.Dead, m.Tokens, m.Dense, m.DenseThreshold)

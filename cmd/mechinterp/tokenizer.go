@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/report"
 )
 
 func init() { subcommands = append(subcommands, newTokenizerCmd) }
@@ -15,8 +16,8 @@ func newTokenizerCmd() *cobra.Command {
 	train := &cobra.Command{
 		Use:   "train --data goroot|PATH... --vocab 4096 --out DIR",
 		Short: "Learn a byte-level BPE from a corpus; write vocab.json and merges.txt",
-		Long: help("tokenizer-train"),
-		Args: cobra.NoArgs,
+		Long:  help("tokenizer-train"),
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := settings(cmd)
 			if err != nil {
@@ -39,7 +40,7 @@ func newTokenizerCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "read %d files (%s, %d distinct chunks); %d tokens, %d merges -> %s\n",
-				st.Files, humanBytes(st.Bytes), st.Chunks, bpe.VocabSize(), bpe.NumMerges(), out)
+				st.Files, report.HumanBytes(st.Bytes), st.Chunks, bpe.VocabSize(), bpe.NumMerges(), out)
 			return nil
 		},
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -19,8 +18,8 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train [--config run.yaml] [--out DIR] [--resume]",
 		Short: "Train a model from a YAML config, with checkpoints and a metrics log",
-		Long: help("train"),
-		Args: cobra.NoArgs,
+		Long:  help("train"),
+		Args:  cobra.NoArgs,
 		RunE: withSettings(func(cmd *cobra.Command, _ []string, v *viper.Viper) error {
 			file := cmd.Flags().Lookup("config").Value.String()
 			out := v.GetString(run.OutKey)
@@ -30,7 +29,7 @@ func newTrainCmd() *cobra.Command {
 			ctx, stop := interruptible(cmd)
 			defer stop()
 			res, err := run.StartFile(ctx, file, out, run.Options{Resume: v.GetBool("resume"),
-				Progress: progressWriter(cmd.ErrOrStderr(), v.GetBool("quiet"))})
+				Progress: report.Progress(cmd.ErrOrStderr(), v.GetBool("quiet"))})
 			if errors.Is(err, train.ErrInterrupted) {
 				return fmt.Errorf("%w; continue with --resume --out %s", err, out)
 			}
@@ -47,13 +46,4 @@ func newTrainCmd() *cobra.Command {
 	f.Bool("resume", false, "continue from the latest checkpoint in the run directory")
 	f.Bool("quiet", false, "no progress bar")
 	return cmd
-}
-
-// progressWriter returns w for the progress bar when it is a terminal and
-// the user did not ask for quiet, else nil.
-func progressWriter(w io.Writer, quiet bool) io.Writer {
-	if quiet || !train.IsTerminal(w) {
-		return nil
-	}
-	return w
 }
