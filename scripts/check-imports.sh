@@ -16,19 +16,20 @@ mod=$(go list -m)
 # Rows, top to bottom; a row may name several packages, and a trailing /...
 # also matches the subpackages.
 rows=(
-  "internal/config internal/atomicfile internal/seed internal/jsonx"
+  "internal/config internal/atomicfile internal/seed internal/jsonx internal/parallel internal/memory"
   "tensor/..."
   "models/..."
   "hooks"
   "train"
   "data/..."
   "run"
-  "internal/testmodel"
+  "internal/testmodel internal/gemmtest"
   "probes/..."
   "circuits/..."
   "sae/..."
   "superposition/..."
   "lab/..."
+  "internal/bench"
   "study/..."
   "viz/..."
   "report/..."
