@@ -7,26 +7,33 @@ import (
 	"github.com/mechinterp/mechinterp/internal/parallel"
 )
 
-// This file holds a BLIS-style packed SGEMM. op(A) is cut into MC×KC blocks
-// packed as MR-row slivers, op(B) into KC×NC panels packed as NR-column
-// slivers, so the micro-kernel sees one contiguous layout whatever the
-// transposes and strides. The micro-kernel computes an MR×NR tile of C and
-// applies alpha and beta when it stores; edge tiles go through a scratch
-// tile. Large problems are split over GOMAXPROCS goroutines along the longer
-// of m and n.
+// This file holds a BLIS-style packed SGEMM. op(B) is cut into KC×NC
+// panels, each packed once as NR-column slivers (contiguous, one step's NR
+// values after another) and shared by every thread; each thread owns whole
+// MR-row slivers of op(A), which the micro-kernel reads in place (direct
+// kernels) or packed. For each A sliver the thread walks the panel's B
+// slivers: the A sliver (MR×KC, 6 KB) stays in L1, the panel (≤ 1 MB)
+// streams from L2, and C is written along its rows. The micro-kernel
+// computes an MR×NR tile of C and applies alpha and beta when it stores;
+// edge tiles go through a scratch tile. Products above gemmParallelFlops
+// are split over GOMAXPROCS goroutines: they pack each panel together, then
+// each multiplies its own rows (or, for short products, its own columns).
 
 const (
 	gemmMR    = 6
 	gemmNR    = 16 // columns of the generic and AVX2 micro-kernels
-	gemmNRMax = 32 // widest micro-kernel (AVX-512)
-	gemmKC    = 256
-	gemmMC    = 144
-	gemmNC    = 4096
+	gemmNRMax = 64 // widest micro-kernel (AVX-512)
+	// gemmKC is the deepest panel: k is cut into equal panels of at most
+	// gemmKC steps. An A sliver is then MR×KC floats (6 KB) in L1.
+	// gemmPanelFloats bounds a packed B panel (KC×NC): 1 MB, half of this
+	// machine's 2 MB L2 per core, leaving room for C and A's slivers.
 
 	// gemmParallelFlops is the m*n*k below which a product stays on the
 	// calling goroutine (attention already calls Gemm from several).
 	gemmParallelFlops = 1 << 22
 )
+
+var gemmKC, gemmPanelFloats = 256, 1 << 18
 
 // microKernel computes C[0:MR,0:NR] = alpha*Ap*Bp + beta*C over k packed
 // steps, where Ap holds MR values and Bp NR values per step. With beta == 0
@@ -50,12 +57,19 @@ type directKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha
 
 var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, nil}
 
-type gemmBufs struct {
-	a, b []float32
-	tmp  [gemmMR * gemmNRMax]float32
+// gemmPanel is a packed B panel, shared by the threads of one product.
+type gemmPanel struct{ b []float32 }
+
+// gemmWork is one thread's scratch: a packed A sliver and an edge tile.
+type gemmWork struct {
+	a   []float32
+	tmp [gemmMR * gemmNRMax]float32
 }
 
-var gemmPool = sync.Pool{New: func() any { return new(gemmBufs) }}
+var (
+	panelPool = sync.Pool{New: func() any { return new(gemmPanel) }}
+	workPool  = sync.Pool{New: func() any { return new(gemmWork) }}
+)
 
 // fastGemm is the packed kernel with the best micro-kernel for this CPU.
 func fastGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -67,45 +81,118 @@ func genericGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	gemmParallel(genericKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// gemmParallel runs the product on up to GOMAXPROCS goroutines (one below
+// gemmParallelFlops). For each KC×NC panel of op(B) the goroutines pack a
+// share of its slivers each, wait for one another, then multiply: each its
+// own rows of C when there are at least gemmSplitSlivers A slivers per
+// goroutine, else each its own B slivers.
 func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
-	procs := runtime.GOMAXPROCS(0)
-	if procs < 2 || m*n*k < gemmParallelFlops {
-		gemmSerial(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if k <= 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
+	procs := runtime.GOMAXPROCS(0)
+	if m*n*k < gemmParallelFlops {
+		procs = 1
+	}
+	nr := kern.nr
+	panels := (k + gemmKC - 1) / gemmKC
+	kcMax := (k + panels - 1) / panels // equal panels
+	ncMax := max(nr, gemmPanelFloats/kcMax/nr*nr)
+	panel := panelPool.Get().(*gemmPanel)
+	defer panelPool.Put(panel)
 	var g parallel.Group // re-raises a worker's panic on this goroutine
-	if m >= n {
-		// Split rows of op(A) and C, in whole MR slivers.
-		parts := min(procs, (m+gemmMR-1)/gemmMR)
-		step := roundUp((m+parts-1)/parts, gemmMR)
-		for i0 := 0; i0 < m; i0 += step {
-			rows := min(step, m-i0)
-			aOff := i0 * lda
-			if transA {
-				aOff = i0
+	for jc := 0; jc < n; jc += ncMax {
+		nc := min(ncMax, n-jc)
+		slivers := (nc + nr - 1) / nr
+		for pc := 0; pc < k; pc += kcMax {
+			kc := min(kcMax, k-pc)
+			bp := growBuf(&panel.b, kc*slivers*nr)
+			bet := beta
+			if pc > 0 {
+				bet = 1
 			}
-			g.Go(func() {
-				gemmSerial(kern, transA, transB, rows, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[i0*ldc:], ldc)
-			})
-		}
-	} else {
-		parts := min(procs, (n+kern.nr-1)/kern.nr)
-		step := roundUp((n+parts-1)/parts, kern.nr)
-		for j0 := 0; j0 < n; j0 += step {
-			cols := min(step, n-j0)
-			bOff := j0
-			if transB {
-				bOff = j0 * ldb
+			cp := c[jc:]
+			if procs == 1 {
+				packB(transB, nr, kc, nc, b, ldb, pc, jc, bp)
+				gemmBlock(kern, transA, 0, m, 0, nc, kc, alpha, a, lda, pc, bp, bet, cp, ldc)
+				continue
 			}
-			g.Go(func() {
-				gemmSerial(kern, transA, transB, m, cols, k, alpha, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
-			})
+			parts := min(procs, slivers)
+			for t := range parts {
+				s0, s1 := t*slivers/parts, (t+1)*slivers/parts
+				g.Go(func() {
+					packB(transB, nr, kc, min(s1*nr, nc)-s0*nr, b, ldb, pc, jc+s0*nr, bp[s0*nr*kc:])
+				})
+			}
+			g.Wait()
+			if mSlivers := (m + gemmMR - 1) / gemmMR; mSlivers >= gemmSplitSlivers*procs || mSlivers >= slivers {
+				parts := min(procs, mSlivers)
+				for t := range parts {
+					i0, i1 := t*mSlivers/parts*gemmMR, min((t+1)*mSlivers/parts*gemmMR, m)
+					g.Go(func() { gemmBlock(kern, transA, i0, i1, 0, nc, kc, alpha, a, lda, pc, bp, bet, cp, ldc) })
+				}
+			} else {
+				for t := range parts {
+					j0, j1 := t*slivers/parts*nr, min((t+1)*slivers/parts*nr, nc)
+					g.Go(func() { gemmBlock(kern, transA, 0, m, j0, j1, kc, alpha, a, lda, pc, bp, bet, cp, ldc) })
+				}
+			}
+			g.Wait()
 		}
 	}
-	g.Wait()
+}
+
+// gemmSplitSlivers is the A slivers per goroutine below which a product is
+// split by columns rather than rows.
+const gemmSplitSlivers = 4
+
+// gemmBlock multiplies rows [i0,i1) of op(A)[:, pc:pc+kc] by columns
+// [j0,j1) of the packed panel bp (kc steps; j0 a multiple of NR) into C,
+// which starts at the panel's first column. i0 is a multiple of MR.
+func gemmBlock(kern gemmKernel, transA bool, i0, i1, j0, j1, kc int, alpha float32, a []float32, lda, pc int, bp []float32, beta float32, c []float32, ldc int) {
+	w := workPool.Get().(*gemmWork)
+	defer workPool.Put(w)
+	nrK := kern.nr
+	dfn := kern.direct
+	if transA {
+		dfn = kern.directT
+	}
+	for ir := i0; ir < i1; ir += gemmMR {
+		mr := min(gemmMR, i1-ir)
+		var as []float32
+		direct := dfn != nil && mr == gemmMR
+		if direct {
+			// Full slivers are read in place.
+			if transA {
+				as = a[pc*lda+ir : pc*lda+ir+(kc-1)*lda+gemmMR]
+			} else {
+				as = a[ir*lda+pc : ir*lda+pc+(gemmMR-1)*lda+kc]
+			}
+		} else {
+			as = growBuf(&w.a, kc*gemmMR)
+			packA(transA, mr, kc, a, lda, ir, pc, as)
+		}
+		for jr := j0; jr < j1; jr += nrK {
+			nr := min(nrK, j1-jr)
+			bs := bp[jr*kc : jr*kc+kc*nrK]
+			cs, ldt, al, bet := &w.tmp[0], nrK, float32(1), float32(0)
+			if mr == gemmMR && nr == nrK {
+				cs, ldt, al, bet = &c[ir*ldc+jr : ir*ldc+jr+(gemmMR-1)*ldc+nrK][0], ldc, alpha, beta
+			}
+			if direct {
+				dfn(kc, &as[0], lda, &bs[0], cs, ldt, al, bet)
+			} else {
+				kern.fn(kc, &as[0], &bs[0], cs, ldt, al, bet)
+			}
+			if cs == &w.tmp[0] {
+				mergeTile(mr, nr, nrK, alpha, beta, &w.tmp, c[ir*ldc+jr:], ldc)
+			}
+		}
+	}
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
@@ -128,56 +215,6 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 		if beta != 1 {
 			for j := range row {
 				row[j] *= beta
-			}
-		}
-	}
-}
-
-func gemmSerial(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m <= 0 || n <= 0 {
-		return
-	}
-	if k <= 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	bufs := gemmPool.Get().(*gemmBufs)
-	defer gemmPool.Put(bufs)
-	for jc := 0; jc < n; jc += gemmNC {
-		nc := min(gemmNC, n-jc)
-		for pc := 0; pc < k; pc += gemmKC {
-			kc := min(gemmKC, k-pc)
-			bp := growBuf(&bufs.b, kc*roundUp(nc, kern.nr))
-			packB(transB, kern.nr, kc, nc, b, ldb, pc, jc, bp)
-			bet := beta
-			if pc > 0 {
-				bet = 1
-			}
-			for ic := 0; ic < m; ic += gemmMC {
-				mc := min(gemmMC, m-ic)
-				dfn := kern.direct
-				if transA {
-					dfn = kern.directT
-				}
-				if dfn != nil {
-					// Full slivers read A in place; a ragged last sliver is packed.
-					full := mc / gemmMR * gemmMR
-					var ap []float32
-					if full < mc {
-						ap = growBuf(&bufs.a, kc*gemmMR)
-						packA(transA, mc-full, kc, a, lda, ic+full, pc, ap)
-					}
-					off, rowStep, span := ic*lda+pc, lda, (gemmMR-1)*lda+kc
-					if transA {
-						off, rowStep, span = pc*lda+ic, 1, (kc-1)*lda+gemmMR
-					}
-					aBlk := a[off:]
-					macroKernelDirect(dfn, kern, mc, nc, kc, alpha, aBlk, lda, rowStep, span, ap, bp, bet, c[ic*ldc+jc:], ldc, &bufs.tmp)
-					continue
-				}
-				ap := growBuf(&bufs.a, kc*roundUp(mc, gemmMR))
-				packA(transA, mc, kc, a, lda, ic, pc, ap)
-				macroKernel(kern, mc, nc, kc, alpha, ap, bp, bet, c[ic*ldc+jc:], ldc, &bufs.tmp)
 			}
 		}
 	}
@@ -249,9 +286,9 @@ func packB(transB bool, nr, kc, nc int, b []float32, ldb, pc, jc int, dst []floa
 			// op(B)[p,j] = b[p*ldb+j]: each p has the sliver's columns contiguous.
 			base := pc*ldb + jc + s
 			switch {
-			case cols == 32 && nr == 32:
+			case cols == 64 && nr == 64:
 				for p := 0; p < kc; p++ {
-					*(*[32]float32)(d[p*32 : p*32+32]) = *(*[32]float32)(b[base+p*ldb : base+p*ldb+32])
+					*(*[64]float32)(d[p*64 : p*64+64]) = *(*[64]float32)(b[base+p*ldb : base+p*ldb+64])
 				}
 			case cols == 16 && nr == 16:
 				for p := 0; p < kc; p++ {
@@ -278,53 +315,6 @@ func packB(transB bool, nr, kc, nc int, b []float32, ldb, pc, jc int, dst []floa
 			for p := 0; p < kc; p++ {
 				d[p*nr+j] = 0
 			}
-		}
-	}
-}
-
-// macroKernel multiplies a packed mc×kc block of A by a packed kc×nc panel
-// of B into C (which starts at the block's corner).
-func macroKernel(kern gemmKernel, mc, nc, kc int, alpha float32, ap, bp []float32, beta float32, c []float32, ldc int, tmp *[gemmMR * gemmNRMax]float32) {
-	nrK, fn := kern.nr, kern.fn
-	for jr := 0; jr < nc; jr += nrK {
-		nr := min(nrK, nc-jr)
-		bs := bp[jr*kc : jr*kc+kc*nrK]
-		for ir := 0; ir < mc; ir += gemmMR {
-			mr := min(gemmMR, mc-ir)
-			as := ap[ir*kc : ir*kc+kc*gemmMR]
-			if mr == gemmMR && nr == nrK {
-				cs := c[ir*ldc+jr : ir*ldc+jr+(gemmMR-1)*ldc+nrK]
-				fn(kc, &as[0], &bs[0], &cs[0], ldc, alpha, beta)
-				continue
-			}
-			fn(kc, &as[0], &bs[0], &tmp[0], nrK, 1, 0)
-			mergeTile(mr, nr, nrK, alpha, beta, tmp, c[ir*ldc+jr:], ldc)
-		}
-	}
-}
-
-// macroKernelDirect is macroKernel with A read in place by dfn (a starts at
-// the block's corner, sliver i at a[i*MR*rowStep:], span elements long) for
-// full slivers; ap holds the packed ragged last sliver.
-func macroKernelDirect(dfn directKernel, kern gemmKernel, mc, nc, kc int, alpha float32, a []float32, lda, rowStep, span int, ap, bp []float32, beta float32, c []float32, ldc int, tmp *[gemmMR * gemmNRMax]float32) {
-	nrK, fn := kern.nr, kern.fn
-	full := mc / gemmMR * gemmMR
-	for jr := 0; jr < nc; jr += nrK {
-		nr := min(nrK, nc-jr)
-		bs := bp[jr*kc : jr*kc+kc*nrK]
-		for ir := 0; ir < full; ir += gemmMR {
-			as := a[ir*rowStep : ir*rowStep+span]
-			if nr == nrK {
-				cs := c[ir*ldc+jr : ir*ldc+jr+(gemmMR-1)*ldc+nrK]
-				dfn(kc, &as[0], lda, &bs[0], &cs[0], ldc, alpha, beta)
-				continue
-			}
-			dfn(kc, &as[0], lda, &bs[0], &tmp[0], nrK, 1, 0)
-			mergeTile(gemmMR, nr, nrK, alpha, beta, tmp, c[ir*ldc+jr:], ldc)
-		}
-		if full < mc {
-			fn(kc, &ap[0], &bs[0], &tmp[0], nrK, 1, 0)
-			mergeTile(mc-full, nr, nrK, alpha, beta, tmp, c[full*ldc+jr:], ldc)
 		}
 	}
 }
@@ -378,5 +368,5 @@ var bestKernel = func() gemmKernel {
 	if len(asmKernels) > 0 {
 		return asmKernels[0]
 	}
-	return goKernel32
+	return goKernel64
 }()

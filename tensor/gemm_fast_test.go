@@ -15,8 +15,8 @@ func gemmPaths() map[string]GemmFunc {
 		"generic": genericGemm,
 		"fast":    fastGemm,
 		"gonum":   gonumGemm,
-		"go-nr32": func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			gemmParallel(goKernel32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		"go-nr64": func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			gemmParallel(goKernel64, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		},
 	}
 	for _, kern := range asmKernels {
@@ -191,7 +191,7 @@ func BenchmarkGemm(b *testing.B) {
 				gemmParallel(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 			}
 		}
-		for _, impl := range []string{"gonum", "fast", "generic", "asm-nr16", "asm-nr32"} {
+		for _, impl := range []string{"gonum", "fast", "generic", "asm-nr16", "asm-nr64"} {
 			f := impls[impl]
 			if f == nil {
 				continue

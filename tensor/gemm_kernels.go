@@ -3,8 +3,8 @@ package tensor
 import "unsafe"
 
 // The pure-Go micro-kernels. kernelGeneric is the portable 6×16 kernel of
-// the "generic" path and the twin of sgemmKernel6x16AVX2; kernel6x32Go,
-// kernel6x32DirectGo and kernel6x32StridedGo are the twins of the three
+// the "generic" path and the twin of sgemmKernel6x16AVX2; kernel6x64Go,
+// kernel6x64DirectGo and kernel6x64StridedGo are the twins of the three
 // AVX-512 kernels and stand in for them where the assembly is not built
 // (the noasm tag, other architectures), so that every packing and
 // direct-A path of the macro-kernel runs, and is tested, without assembly.
@@ -52,11 +52,11 @@ func storeRow(c, acc []float32, alpha, beta float32) {
 	}
 }
 
-// kernel6x32 is the 6×32 tile in Go: the A value of row r at step p is
-// a[r*rs+p*ps], B holds 32 values per step. rs, ps = 1, MR is a packed
+// kernel6x64 is the 6×64 tile in Go: the A value of row r at step p is
+// a[r*rs+p*ps], B holds 64 values per step. rs, ps = 1, MR is a packed
 // sliver; lda, 1 rows of A read in place; 1, lda a transposed A in place.
-func kernel6x32(k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, beta float32) {
-	const nr = 32
+func kernel6x64(k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, beta float32) {
+	const nr = 64
 	var acc [gemmMR][nr]float32
 	if k > 0 {
 		as := unsafe.Slice(a, (gemmMR-1)*rs+(k-1)*ps+1)
@@ -81,23 +81,23 @@ func kernel6x32(k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, be
 	}
 }
 
-// kernel6x32Go is the Go twin of sgemmKernel6x32AVX512 (packed A).
-func kernel6x32Go(k int, a, b, c *float32, ldc int, alpha, beta float32) {
-	kernel6x32(k, a, 1, gemmMR, b, c, ldc, alpha, beta)
+// kernel6x64Go is the Go twin of sgemmKernel6x64AVX512 (packed A).
+func kernel6x64Go(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	kernel6x64(k, a, 1, gemmMR, b, c, ldc, alpha, beta)
 }
 
-// kernel6x32DirectGo is the Go twin of sgemmKernel6x32AVX512Direct: six
+// kernel6x64DirectGo is the Go twin of sgemmKernel6x64AVX512Direct: six
 // rows of A, lda elements apart, read in place.
-func kernel6x32DirectGo(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
-	kernel6x32(k, a, lda, 1, b, c, ldc, alpha, beta)
+func kernel6x64DirectGo(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+	kernel6x64(k, a, lda, 1, b, c, ldc, alpha, beta)
 }
 
-// kernel6x32StridedGo is the Go twin of sgemmKernel6x32AVX512Strided: the
+// kernel6x64StridedGo is the Go twin of sgemmKernel6x64AVX512Strided: the
 // six A values of step p at a[p*lda : p*lda+6].
-func kernel6x32StridedGo(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
-	kernel6x32(k, a, 1, lda, b, c, ldc, alpha, beta)
+func kernel6x64StridedGo(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+	kernel6x64(k, a, 1, lda, b, c, ldc, alpha, beta)
 }
 
-// goKernel32 is the AVX-512 kernel set's Go twin: the "fast" path where no
+// goKernel64 is the AVX-512 kernel set's Go twin: the "fast" path where no
 // assembly is built.
-var goKernel32 = gemmKernel{kernel6x32Go, 32, kernel6x32DirectGo, kernel6x32StridedGo}
+var goKernel64 = gemmKernel{kernel6x64Go, 64, kernel6x64DirectGo, kernel6x64StridedGo}

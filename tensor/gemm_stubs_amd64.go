@@ -10,19 +10,19 @@ package tensor
 //go:noescape
 func sgemmKernel6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
-// sgemmKernel6x32AVX512 is the AVX-512 micro-kernel (NR = 32).
+// sgemmKernel6x64AVX512 is the AVX-512 micro-kernel (NR = 64).
 //
 //go:noescape
-func sgemmKernel6x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmKernel6x64AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
-// sgemmKernel6x32AVX512Direct is sgemmKernel6x32AVX512 reading A unpacked:
+// sgemmKernel6x64AVX512Direct is sgemmKernel6x64AVX512 reading A unpacked:
 // six rows of k floats, lda elements apart.
 //
 //go:noescape
-func sgemmKernel6x32AVX512Direct(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmKernel6x64AVX512Direct(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
-// sgemmKernel6x32AVX512Strided is sgemmKernel6x32AVX512 with the A values
+// sgemmKernel6x64AVX512Strided is sgemmKernel6x64AVX512 with the A values
 // of successive steps lda elements apart (a transposed A read in place).
 //
 //go:noescape
-func sgemmKernel6x32AVX512Strided(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmKernel6x64AVX512Strided(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)

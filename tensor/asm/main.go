@@ -9,7 +9,9 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// mr is the tile's rows; every kernel holds two vectors of C per row.
+// mr is the tile's rows. Six rows of nv vectors is the widest tile whose
+// accumulators, B's nv vectors and two broadcast registers fit the register
+// file (AVX-512: 6*4+4+2 = 30 of 32; AVX2: 6*2+2+2 = 16 of 16).
 const mr = 6
 
 // aMode is how a kernel reads A.
@@ -26,16 +28,26 @@ const (
 )
 
 // kernel is one micro-kernel: C[0:6,0:NR] = alpha*sum_p A[:,p] (x) B[p,:] +
-// beta*C, with NR = 2 vectors; C is not read when beta == 0.
+// beta*C, with NR = nv vectors; C is not read when beta == 0.
+//
+// Each step loads B's nv vectors and broadcasts A's six values, one load
+// per row into a register that serves the row's nv multiply-adds: nv+6
+// loads per 6*nv FMAs. Loads are what keeps a kernel below the FMA units'
+// rate on these cores (a broadcast folded into every FMA, 6*nv+nv loads,
+// measured 0.76 of the peak at 6x32; explicit broadcasts 0.84 at 6x32 and
+// 0.89 at 6x64), so the AVX-512 tile is the one that needs fewest loads per
+// FMA: 6 rows of 4 vectors (10 loads per 24 FMAs).
 type kernel struct {
 	name string
 	// vec is the vector width in bytes: 32 (AVX2+FMA) or 64 (AVX-512).
 	vec int
+	// nv is the vectors of C per row.
+	nv  int
 	a   aMode
 	doc []string
 }
 
-func (k kernel) nr() int { return 2 * k.vec / 4 }
+func (k kernel) nr() int { return k.nv * k.vec / 4 }
 
 var which = flag.String("kernels", "gemm", "the kernels to write: gemm or peak")
 
@@ -55,19 +67,19 @@ func main() {
 
 func gemmKernels() {
 	for _, k := range []kernel{
-		{"sgemmKernel6x16AVX2", 32, packed, []string{
+		{"sgemmKernel6x16AVX2", 32, 2, packed, []string{
 			"sgemmKernel6x16AVX2 is the AVX2+FMA micro-kernel; see microKernel.",
 			"A is packed 6 floats per step, B 16 floats per step; ldc is in elements.",
 		}},
-		{"sgemmKernel6x32AVX512", 64, packed, []string{
-			"sgemmKernel6x32AVX512 is the AVX-512 micro-kernel (NR = 32).",
+		{"sgemmKernel6x64AVX512", 64, 4, packed, []string{
+			"sgemmKernel6x64AVX512 is the AVX-512 micro-kernel (NR = 64).",
 		}},
-		{"sgemmKernel6x32AVX512Direct", 64, direct, []string{
-			"sgemmKernel6x32AVX512Direct is sgemmKernel6x32AVX512 reading A unpacked:",
+		{"sgemmKernel6x64AVX512Direct", 64, 4, direct, []string{
+			"sgemmKernel6x64AVX512Direct is sgemmKernel6x64AVX512 reading A unpacked:",
 			"six rows of k floats, lda elements apart.",
 		}},
-		{"sgemmKernel6x32AVX512Strided", 64, strided, []string{
-			"sgemmKernel6x32AVX512Strided is sgemmKernel6x32AVX512 with the A values",
+		{"sgemmKernel6x64AVX512Strided", 64, 4, strided, []string{
+			"sgemmKernel6x64AVX512Strided is sgemmKernel6x64AVX512 with the A values",
 			"of successive steps lda elements apart (a transposed A read in place).",
 		}},
 	} {
@@ -142,9 +154,10 @@ func (k kernel) generate() {
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 
-	Comment("The tile's accumulators, two vectors per row.")
-	var acc [mr][2]reg.VecVirtual
+	Comment("The tile's accumulators, nv vectors per row.")
+	var acc [mr][]reg.VecVirtual
 	for r := range acc {
+		acc[r] = make([]reg.VecVirtual, k.nv)
 		for h := range acc[r] {
 			acc[r][h] = k.vreg()
 			if k.vec == 64 {
@@ -154,12 +167,13 @@ func (k kernel) generate() {
 			}
 		}
 	}
-	// B's two vectors, in two sets so that unrolled steps alternate.
-	bv := [2][2]reg.VecVirtual{{k.vreg(), k.vreg()}, {k.vreg(), k.vreg()}}
-	if k.vec == 32 {
-		// AVX2 has 16 registers: 12 accumulators, B and two broadcasts.
-		bv[1] = bv[0]
+	// B's nv vectors and two registers for A's broadcasts (the core
+	// renames them, so reusing them across steps costs no waiting).
+	bv := make([]reg.VecVirtual, k.nv)
+	for h := range bv {
+		bv[h] = k.vreg()
 	}
+	x := [2]reg.VecVirtual{k.vreg(), k.vreg()}
 
 	Comment("Four steps at a time.")
 	n4 := GP64()
@@ -168,7 +182,7 @@ func (k kernel) generate() {
 	JZ(LabelRef("tail"))
 	Label("loop4")
 	for u := range 4 {
-		k.step(ar, b, bv[u%2], acc, u)
+		k.step(ar, b, bv, x, acc, u)
 	}
 	switch k.a {
 	case packed:
@@ -189,7 +203,7 @@ func (k kernel) generate() {
 	ANDQ(U8(3), n)
 	JZ(LabelRef("store"))
 	Label("loop1")
-	k.step(ar, b, bv[0], acc, 0)
+	k.step(ar, b, bv, x, acc, 0)
 	switch k.a {
 	case packed:
 		ADDQ(U32(4*mr), ar.base)
@@ -207,35 +221,29 @@ func (k kernel) generate() {
 	k.epilogue(acc, c, ldc)
 }
 
-// step multiplies A's six values of unrolled step u into B's row u.
-func (k kernel) step(ar aRegs, b reg.Register, bv [2]reg.VecVirtual, acc [mr][2]reg.VecVirtual, u int) {
-	row := 2 * k.vec // bytes of B per step
-	VMOVUPS(Mem{Base: b, Disp: u * row}, bv[0])
-	VMOVUPS(Mem{Base: b, Disp: u*row + k.vec}, bv[1])
-	if k.vec == 64 {
-		// AVX-512 broadcasts A's value inside the multiply-add.
-		for r := range mr {
-			a := k.aAddr(ar, r, u)
-			VFMADD231PS_BCST(a, bv[0], acc[r][0])
-			VFMADD231PS_BCST(a, bv[1], acc[r][1])
-		}
-		return
+// step multiplies A's six values of unrolled step u into B's row u: B's nv
+// vectors, then per row one broadcast of A and nv multiply-adds. The AVX2
+// kernel broadcasts two rows ahead, in the order the hand-written kernel
+// had (TestKernelBitsUnchanged pins its bits).
+func (k kernel) step(ar aRegs, b reg.Register, bv []reg.VecVirtual, x [2]reg.VecVirtual, acc [mr][]reg.VecVirtual, u int) {
+	row := k.nv * k.vec // bytes of B per step
+	for h := range bv {
+		VMOVUPS(Mem{Base: b, Disp: u*row + h*k.vec}, bv[h])
 	}
-	// AVX2 broadcasts two rows' values at a time into registers.
-	x := [2]reg.VecVirtual{YMM(), YMM()}
 	for r := 0; r < mr; r += 2 {
 		VBROADCASTSS(k.aAddr(ar, r, u), x[0])
 		VBROADCASTSS(k.aAddr(ar, r+1, u), x[1])
 		for i := range 2 {
-			VFMADD231PS(bv[0], x[i], acc[r+i][0])
-			VFMADD231PS(bv[1], x[i], acc[r+i][1])
+			for h := range bv {
+				VFMADD231PS(bv[h], x[i], acc[r+i][h])
+			}
 		}
 	}
 }
 
 // epilogue is the one store every kernel shares: acc *= alpha, then C =
 // acc + beta*C fused, or C = acc without reading C when beta is ±0.
-func (k kernel) epilogue(acc [mr][2]reg.VecVirtual, c, ldc reg.Register) {
+func (k kernel) epilogue(acc [mr][]reg.VecVirtual, c, ldc reg.Register) {
 	Comment("C = alpha*acc + beta*C; C is not read when beta is ±0.")
 	alpha := k.vreg()
 	VBROADCASTSS(paramAddr("alpha"), alpha)
@@ -257,7 +265,7 @@ func (k kernel) epilogue(acc [mr][2]reg.VecVirtual, c, ldc reg.Register) {
 
 // storeRows writes the six rows of C, ldc bytes apart, each first merged
 // with C by merge when it is not nil; it returns from the kernel.
-func (k kernel) storeRows(acc [mr][2]reg.VecVirtual, c, ldc reg.Register, merge func(Mem, reg.VecVirtual)) {
+func (k kernel) storeRows(acc [mr][]reg.VecVirtual, c, ldc reg.Register, merge func(Mem, reg.VecVirtual)) {
 	p := GP64()
 	MOVQ(c, p)
 	for r := range acc {
