@@ -24,6 +24,16 @@ const (
 	gemmNR    = 16 // columns of the generic and AVX2 micro-kernels
 	gemmNRMax = 64 // widest micro-kernel (AVX-512)
 	// gemmKC is the deepest panel: k is cut into equal panels of at most
+	// gemmKC steps. An A sliver is then MR×KC floats (6 KB), in L1 beside
+	// the B sliver streaming through. Measured on this machine (Xeon, 48 KB
+	// L1d, 2 MB L2 per core): 128 and 192 lose 2-6% (C is read and written
+	// once per panel), 384 and 512 lose up to 5% at 2048 (a smaller NC).
+	gemmKC = 256
+	// gemmPanelFloats bounds a packed B panel (KC×NC): 1 MB, half of the
+	// 2 MB L2, leaving room for C and A's slivers; a 2 MB panel measured
+	// 25% slower (docs/PERFORMANCE.md).
+	gemmPanelFloats = 1 << 18
+	// gemmKC is the deepest panel: k is cut into equal panels of at most
 	// gemmKC steps. An A sliver is then MR×KC floats (6 KB) in L1.
 	// gemmPanelFloats bounds a packed B panel (KC×NC): 1 MB, half of this
 	// machine's 2 MB L2 per core, leaving room for C and A's slivers.
@@ -33,7 +43,6 @@ const (
 	gemmParallelFlops = 1 << 22
 )
 
-var gemmKC, gemmPanelFloats = 256, 1 << 18
 
 // microKernel computes C[0:MR,0:NR] = alpha*Ap*Bp + beta*C over k packed
 // steps, where Ap holds MR values and Bp NR values per step. With beta == 0
@@ -45,17 +54,16 @@ type gemmKernel struct {
 	fn microKernel
 	nr int
 	// direct, if not nil, is fn reading MR unpacked rows of A, lda
-	// elements apart; it spares packing A when A is not transposed.
+	// elements apart; it spares packing A when A is not transposed. (A
+	// transposed A is packed: read in place, a sliver's kc rows of A lie lda
+	// apart and, for lda a power of two, fight over two L1 sets.)
 	direct directKernel
-	// directT, if not nil, is fn reading a transposed A in place: the MR
-	// values of step p are contiguous, steps lda elements apart.
-	directT directKernel
 }
 
 // directKernel is a microKernel whose A is MR rows of k values, lda apart.
 type directKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 
-var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, nil}
+var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil}
 
 // gemmPanel is a packed B panel, shared by the threads of one product.
 type gemmPanel struct{ b []float32 }
@@ -159,7 +167,7 @@ func gemmBlock(kern gemmKernel, transA bool, i0, i1, j0, j1, kc int, alpha float
 	nrK := kern.nr
 	dfn := kern.direct
 	if transA {
-		dfn = kern.directT
+		dfn = nil
 	}
 	for ir := i0; ir < i1; ir += gemmMR {
 		mr := min(gemmMR, i1-ir)
@@ -167,11 +175,7 @@ func gemmBlock(kern gemmKernel, transA bool, i0, i1, j0, j1, kc int, alpha float
 		direct := dfn != nil && mr == gemmMR
 		if direct {
 			// Full slivers are read in place.
-			if transA {
-				as = a[pc*lda+ir : pc*lda+ir+(kc-1)*lda+gemmMR]
-			} else {
-				as = a[ir*lda+pc : ir*lda+pc+(gemmMR-1)*lda+kc]
-			}
+			as = a[ir*lda+pc : ir*lda+pc+(gemmMR-1)*lda+kc]
 		} else {
 			as = growBuf(&w.a, kc*gemmMR)
 			packA(transA, mr, kc, a, lda, ir, pc, as)

@@ -11,10 +11,10 @@ var hasGemmAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var asmKernels = func() []gemmKernel {
 	var ks []gemmKernel
 	if hasGemmAsm && cpu.X86.HasAVX512F {
-		ks = append(ks, gemmKernel{sgemmKernel6x64AVX512, 64, sgemmKernel6x64AVX512Direct, nil})
+		ks = append(ks, gemmKernel{sgemmKernel6x64AVX512, 64, sgemmKernel6x64AVX512Direct})
 	}
 	if hasGemmAsm {
-		ks = append(ks, gemmKernel{sgemmKernel6x16AVX2, gemmNR, nil, nil})
+		ks = append(ks, gemmKernel{sgemmKernel6x16AVX2, gemmNR, nil})
 	}
 	return ks
 }()

@@ -3,11 +3,11 @@ package tensor
 import "unsafe"
 
 // The pure-Go micro-kernels. kernelGeneric is the portable 6×16 kernel of
-// the "generic" path and the twin of sgemmKernel6x16AVX2; kernel6x64Go,
-// kernel6x64DirectGo and kernel6x64StridedGo are the twins of the three
-// AVX-512 kernels and stand in for them where the assembly is not built
-// (the noasm tag, other architectures), so that every packing and
-// direct-A path of the macro-kernel runs, and is tested, without assembly.
+// the "generic" path and the twin of sgemmKernel6x16AVX2; kernel6x64Go and
+// kernel6x64DirectGo are the twins of the two AVX-512 kernels and stand in
+// for them where the assembly is not built (the noasm tag, other
+// architectures), so that every packing and direct-A path of the
+// macro-kernel runs, and is tested, without assembly.
 // A twin computes the same sums in the same order as its assembly kernel,
 // but rounds each multiply-add twice where the assembly fuses it, so the
 // two agree to rounding, not bitwise.
@@ -54,7 +54,7 @@ func storeRow(c, acc []float32, alpha, beta float32) {
 
 // kernel6x64 is the 6×64 tile in Go: the A value of row r at step p is
 // a[r*rs+p*ps], B holds 64 values per step. rs, ps = 1, MR is a packed
-// sliver; lda, 1 rows of A read in place; 1, lda a transposed A in place.
+// sliver; lda, 1 rows of A read in place.
 func kernel6x64(k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, beta float32) {
 	const nr = 64
 	var acc [gemmMR][nr]float32
@@ -92,12 +92,6 @@ func kernel6x64DirectGo(k int, a *float32, lda int, b, c *float32, ldc int, alph
 	kernel6x64(k, a, lda, 1, b, c, ldc, alpha, beta)
 }
 
-// kernel6x64StridedGo is the Go twin of sgemmKernel6x64AVX512Strided: the
-// six A values of step p at a[p*lda : p*lda+6].
-func kernel6x64StridedGo(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
-	kernel6x64(k, a, 1, lda, b, c, ldc, alpha, beta)
-}
-
 // goKernel64 is the AVX-512 kernel set's Go twin: the "fast" path where no
 // assembly is built.
-var goKernel64 = gemmKernel{kernel6x64Go, 64, kernel6x64DirectGo, kernel6x64StridedGo}
+var goKernel64 = gemmKernel{kernel6x64Go, 64, kernel6x64DirectGo}

@@ -20,9 +20,3 @@ func sgemmKernel6x64AVX512(k int, a *float32, b *float32, c *float32, ldc int, a
 //
 //go:noescape
 func sgemmKernel6x64AVX512Direct(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
-
-// sgemmKernel6x64AVX512Strided is sgemmKernel6x64AVX512 with the A values
-// of successive steps lda elements apart (a transposed A read in place).
-//
-//go:noescape
-func sgemmKernel6x64AVX512Strided(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
