@@ -43,7 +43,6 @@ const (
 	gemmParallelFlops = 1 << 22
 )
 
-
 // microKernel computes C[0:MR,0:NR] = alpha*Ap*Bp + beta*C over k packed
 // steps, where Ap holds MR values and Bp NR values per step. With beta == 0
 // C is not read. ldc is in elements.
