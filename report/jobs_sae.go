@@ -131,3 +131,72 @@ func (j SAEReportJob) Run(ctx context.Context, w io.Writer) error {
 		c.K, float64(c.MedianNeuron), c.Neurons, 100*c.HalfNeuron, float64(c.MedianFeat), c.Features, 100*c.HalfFeat, j.Out)
 	return nil
 }
+
+// SAETrainJob is `mechinterp sae train`: an SAE trained on one hook point's activations
+// over a corpus (sae.Job) and saved in SAELens's layout.
+type SAETrainJob struct {
+	Model     string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+	Hook      string   `mapstructure:"hook" help:"hook point, e.g. blocks.0.mlp.hook_post"`
+	Data      []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
+	Arch      string   `mapstructure:"arch" default:"topk" help:"architecture: relu (L1 penalty) or topk"`
+	K         int      `mapstructure:"k" default:"32" help:"active features per token (topk)"`
+	Width     int      `mapstructure:"width" default:"2048" help:"dictionary size d_sae"`
+	L1        float64  `mapstructure:"l1" default:"1e-3" help:"L1 coefficient (relu)"`
+	Steps     int      `mapstructure:"steps" default:"3000" help:"training steps"`
+	Batch     int      `mapstructure:"batch" default:"256" help:"activations per step"`
+	LR        float64  `mapstructure:"lr" default:"1e-3" help:"Adam learning rate"`
+	Buffer    int      `mapstructure:"buffer" default:"65536" help:"shuffle buffer rows (memory: rows x width x 4 bytes)"`
+	Normalize bool     `mapstructure:"normalize" default:"true" help:"scale activations to E||x|| = sqrt(d) (folded into the saved weights)"`
+	Seed      uint64   `mapstructure:"seed" default:"1" help:"seed of the corpus windows, the shuffle and the initial dictionary"`
+	Out       string   `mapstructure:"out" help:"SAE directory to write"`
+	CacheDir  string   `mapstructure:"cache-dir" help:"activation cache: write the activations as safetensors shards here, or read them back from an earlier run of the same model, hook and corpus"`
+	Quiet     bool     `mapstructure:"quiet" help:"no progress on stderr"`
+}
+
+// Run trains and saves the SAE and prints its metrics to w; progress goes to errw
+// (Progress).
+func (j SAETrainJob) Run(ctx context.Context, w, errw io.Writer) error {
+	job := sae.Job{Model: j.Model, Data: j.Data, Out: j.Out,
+		Store: sae.StoreConfig{Hook: j.Hook, Buffer: j.Buffer, Normalize: j.Normalize, Seed: j.Seed, Cache: sae.CacheConfig{Dir: j.CacheDir}},
+		SAE: sae.Config{Architecture: sae.Architecture(j.Arch), K: j.K, DictSize: j.Width,
+			L1: j.L1, Steps: j.Steps, Batch: j.Batch, LR: j.LR, Seed: j.Seed}}
+	if j.Model == "" || j.Out == "" || j.Hook == "" {
+		return errors.New("--model, --hook and --out are required")
+	}
+	res, err := job.Train(ctx, Progress(errw, j.Quiet))
+	if err != nil {
+		return config.OneLineErr(err)
+	}
+	fmt.Fprintf(w, "%s SAE, %d features: l0 %.2f  explained_variance %.4f (%d held-out rows)  dead %d (over the last %d training rows)  -> %s\n",
+		res.Config.Architecture, res.Config.DictSize, res.L0, res.FVE, res.Config.EvalRows, res.Dead, res.Config.DeadWindow, j.Out)
+	return nil
+}
+
+// SAEEvalJob is `mechinterp sae eval`: an SAE scored on a model (sae.EvalJob).
+type SAEEvalJob struct {
+	Model   string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+	JSON    bool     `mapstructure:"json" help:"print the metrics as JSON"`
+	SAE     string   `mapstructure:"sae" help:"SAE directory (SAELens layout)"`
+	Data    []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
+	Batches int      `mapstructure:"batches" default:"16" help:"batches of 8 contexts to evaluate on"`
+	Seed    uint64   `mapstructure:"seed" default:"2" help:"seed of the corpus windows (training uses 1)"`
+}
+
+// Run scores the SAE and prints its metrics (or JSON) to w.
+func (j SAEEvalJob) Run(ctx context.Context, w io.Writer) error {
+	if j.Model == "" || j.SAE == "" {
+		return errors.New("--model and --sae are required")
+	}
+	m, err := sae.EvalJob(ctx, j.Model, j.SAE, j.Data, j.Batches, j.Seed)
+	if err != nil {
+		return config.OneLineErr(err)
+	}
+	if j.JSON {
+		out := *m
+		out.Density = nil
+		return PrintJSON(w, out)
+	}
+	fmt.Fprintf(w, "tokens %d\nl0 %.3f\nexplained_variance %.4f\nmse %.6g\nce_loss_score %.4f  (clean %.4f, with SAE %.4f, zero-ablated %.4f)\nkl %.5f\ndead %d (no activation in %d tokens)\ndense %d (density > %g)\n",
+		m.Tokens, m.L0, m.ExplainedVariance, m.MSE, m.CELossScore, m.CEClean, m.CEWithSAE, m.CEZeroAblation, m.KL, m.Dead, m.Tokens, m.Dense, m.DenseThreshold)
+	return nil
+}

@@ -1,9 +1,10 @@
 // Command mechinterp is the command-line face of the toolkit: train small
 // transformers, look inside them, and study toy models of superposition.
 //
-// Every command reads its settings with viper, in this order of precedence:
-// flags, MECHINTERP_* environment variables, a YAML file given by --config,
-// then defaults. Errors end the program with one line on stderr and exit 1.
+// Each command is a library job (report.HeadsJob, bench.Options ...): its
+// flags are the job's tagged fields (config.BindFlags), resolved in this
+// order of precedence: flags, MECHINTERP_* environment variables, a YAML file
+// given by --config, then defaults; then the job's Run does the work. Errors end the program with one line on stderr and exit 1.
 package main
 
 import (

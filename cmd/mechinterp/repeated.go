@@ -15,11 +15,7 @@ func newRepeatedCmd() *cobra.Command {
 		Short: "Train model families on repeated data and measure the damage to induction heads and copying",
 		Long:  help("repeated"),
 		Args:  cobra.NoArgs,
-	}, &j, func(cmd *cobra.Command, _ []string) error {
-		ctx, stop := interruptible(cmd)
-		defer stop()
-		return j.Run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
-	})
+	}, &j, untilInterrupted(&j))
 	var r report.RepeatedReportJob
 	cmd.AddCommand(command(&cobra.Command{
 		Use:   "report DIR [-o report.html] [--json]",

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 
 	"github.com/mechinterp/mechinterp/internal/config"
 )
@@ -56,7 +55,7 @@ func command(c *cobra.Command, opts any, run func(cmd *cobra.Command, args []str
 		addFlagFile(c)
 	}
 	c.RunE = func(cmd *cobra.Command, args []string) error {
-		if _, err := load(cmd, opts); err != nil {
+		if err := load(cmd, opts); err != nil {
 			return err
 		}
 		return run(cmd, args)
@@ -64,16 +63,13 @@ func command(c *cobra.Command, opts any, run func(cmd *cobra.Command, args []str
 	return c
 }
 
-// settings resolves one command invocation's flags (load without a struct).
-func settings(cmd *cobra.Command) (*viper.Viper, error) { return load(cmd, nil) }
-
-// load resolves one command invocation's flags with package config's rules into
-// opts (nil: only the returned resolver): flags beat MECHINTERP_* environment
-// variables, which beat the YAML file named by the command's --config flag (if
-// it has one), which beats the flag defaults. For a command made with
+// load resolves one command invocation's flags into opts with package config's
+// rules: flags beat MECHINTERP_* environment variables, which beat the YAML
+// file named by the command's --config flag (if it has one), which beats the
+// flag defaults. For a command made with
 // addFlagFile the file holds flag values only; other commands' files (train's
 // run config, repeated's study) are checked by their own loaders.
-func load(cmd *cobra.Command, opts any) (*viper.Viper, error) {
+func load(cmd *cobra.Command, opts any) error {
 	src := config.Sources{Flags: cmd.Flags(), AnyKey: cmd.Annotations[flagFileAnnotation] == ""}
 	if f := cmd.Flags().Lookup("config"); f != nil {
 		src.File = f.Value.String()
@@ -83,17 +79,9 @@ func load(cmd *cobra.Command, opts any) (*viper.Viper, error) {
 			src.Extra = append(src.Extra, f.Name)
 		}
 	})
-	vals, err := config.Load(opts, src)
-	if err != nil {
-		return nil, err
-	}
-	return vals.Viper(), nil
+	_, err := config.Load(opts, src)
+	return err
 }
-
-// oneLine joins a multi-line error (errors.Join, mapstructure) into one line.
-func oneLine(err error) string { return config.OneLine(err) }
-
-func oneLineErr(err error) error { return config.OneLineErr(err) }
 
 // flagFileAnnotation marks commands whose --config file holds flag values.
 const flagFileAnnotation = "mechinterp-flag-file"
