@@ -307,11 +307,17 @@ func packB(transB bool, nr, kc, nc int, b []float32, ldb, pc, jc int, dst []floa
 			}
 			continue
 		}
-		// op(B)[p,j] = b[j*ldb+p]: each column is contiguous in p.
-		for j := 0; j < cols; j++ {
-			src := b[(jc+s+j)*ldb+pc : (jc+s+j)*ldb+pc+kc]
-			for p, v := range src {
-				d[p*nr+j] = v
+		// op(B)[p,j] = b[j*ldb+p]: each column is contiguous in p. Blocks
+		// of 16 steps keep the sliver's rows being written (16 of them, 4 KB
+		// at NR = 64) in L1; whole columns at a time would sweep the 64 KB
+		// sliver once per column.
+		for p0 := 0; p0 < kc; p0 += 16 {
+			p1 := min(p0+16, kc)
+			for j := 0; j < cols; j++ {
+				src := b[(jc+s+j)*ldb+pc+p0 : (jc+s+j)*ldb+pc+p1]
+				for p, v := range src {
+					d[(p0+p)*nr+j] = v
+				}
 			}
 		}
 		for j := cols; j < nr; j++ {
