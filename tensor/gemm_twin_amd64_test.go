@@ -4,10 +4,12 @@ package tensor
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestKernelsMatchGoTwins runs every assembly micro-kernel beside its Go
@@ -205,5 +207,29 @@ func TestAVX512MatchesAVX2(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkKernelTile times each assembly micro-kernel alone on one tile
+// (A and C in L1, k = 256: B is 64 KB at NR = 64, in L2), the ceiling of the
+// packed GEMM; GFLOP/s over MeasurePeak's one-thread rate is its share.
+//
+//	go test ./tensor -run - -bench KernelTile
+func BenchmarkKernelTile(b *testing.B) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	const k = 256
+	peak := MeasurePeak(1, 200*time.Millisecond).GFLOPS
+	for _, kern := range asmKernels {
+		a := randSlice(rng, k*gemmMR)
+		bp := randSlice(rng, k*kern.nr)
+		c := make([]float32, gemmMR*kern.nr)
+		b.Run(fmt.Sprintf("6x%d", kern.nr), func(b *testing.B) {
+			for b.Loop() {
+				kern.fn(k, &a[0], &bp[0], &c[0], kern.nr, 1, 0)
+			}
+			g := 2 * float64(gemmMR*kern.nr*k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+			b.ReportMetric(g, "GFLOP/s")
+			b.ReportMetric(g/peak, "peak_share")
+		})
 	}
 }
