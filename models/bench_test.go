@@ -72,3 +72,29 @@ func BenchmarkTrainStepB(b *testing.B) {
 		p.Release()
 	}
 }
+
+// BenchmarkGenerateB is `mechinterp bench sample` on shape B: 8 prompts of
+// 16 random tokens continued by 112 sampled tokens each, with a key/value
+// cache. It isolates Generate for profiling; the side-by-side comparison
+// with PyTorch is `mechinterp bench sample` (docs/PERFORMANCE.md).
+func BenchmarkGenerateB(b *testing.B) {
+	const batch, prompt, gen = 8, 16, 112
+	m, err := New(Config{NLayers: 2, NHeads: 8, DModel: 256, NCtx: 128, DVocab: 2048, Untied: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(0, 0))
+	prompts := make([][]int, batch)
+	for i := range prompts {
+		prompts[i] = make([]int, prompt)
+		for j := range prompts[i] {
+			prompts[i][j] = rng.IntN(2048)
+		}
+	}
+	for b.Loop() {
+		if _, err := Generate(m, prompts, gen, SampleOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*gen*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}

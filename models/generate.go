@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/mechinterp/mechinterp/internal/seed"
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // SampleOptions control Generate's sampling. The zero value samples from the
@@ -78,7 +79,7 @@ func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, err
 	}
 	for step := 0; step < n; step++ {
 		T := len(tokens) / B // the prompts, then one new token per row
-		pass, err := m.Forward(tokens, B, T, nil, &Options{Hook: opt.Hook, NoGrad: true, KV: kv})
+		pass, err := m.Forward(tokens, B, T, nil, &Options{Hook: opt.Hook, NoGrad: true, KV: kv, lastLogits: true})
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +88,7 @@ func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, err
 				out[b] = append(out[b], opt.Stop)
 				continue
 			}
-			logits := pass.Logits.Data[(b*T+T-1)*V : (b*T+T)*V]
+			logits := pass.Logits.Data[b*V : (b+1)*V]
 			t := SampleLogits(logits, opt, &rngs[b], probs, idx)
 			out[b] = append(out[b], t)
 			done[b] = opt.UseStop && t == opt.Stop
@@ -104,6 +105,11 @@ func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, err
 // SampleLogits draws a token from one row of logits with opt's temperature,
 // top-k and top-p, using r. probs and idx are scratch of the row's length
 // (nil allocates).
+//
+// Without truncation the draw walks the tokens in id order, which needs no
+// sort (sorting the vocabulary for every token was a third of generating);
+// with top-k or top-p it walks the kept tokens most likely first (ties by
+// id), so which tokens are kept, and the draw, are fixed by r alone.
 func SampleLogits(logits []float32, opt SampleOptions, r *seed.Rand, probs []float64, idx []int) int {
 	V := len(logits)
 	if probs == nil {
@@ -118,53 +124,144 @@ func SampleLogits(logits []float32, opt SampleOptions, r *seed.Rand, probs []flo
 		}
 		return best
 	}
-	temp := opt.Temperature
-	if temp == 0 {
-		temp = 1
+	temp := float32(1)
+	if opt.Temperature > 0 {
+		temp = float32(opt.Temperature)
 	}
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = math.Max(mx, float64(v))
-	}
-	for i, v := range logits {
-		probs[i] = math.Exp((float64(v) - mx) / temp)
-		idx[i] = i
-	}
-	// Most likely first; ties by id, so the order (and the draw) is fixed.
-	sort.Slice(idx, func(a, b int) bool {
-		if probs[idx[a]] != probs[idx[b]] {
-			return probs[idx[a]] > probs[idx[b]]
-		}
-		return idx[a] < idx[b]
-	})
+	expWeights(probs[:V], logits, temp)
 	keep := V
 	if opt.TopK > 0 && opt.TopK < keep {
 		keep = opt.TopK
 	}
+	truncP := opt.TopP > 0 && opt.TopP < 1
+	if keep == V && !truncP {
+		total := 0.0
+		for _, p := range probs[:V] {
+			total += p
+		}
+		u := r.Float64() * total
+		last := 0
+		for i, p := range probs[:V] {
+			if p > 0 {
+				last = i
+			}
+			u -= p
+			if u < 0 {
+				return i
+			}
+		}
+		return last // rounding left u ≥ 0: the last token with any weight
+	}
+	kept := mostLikely(idx, probs[:V], keep)
 	total := 0.0
-	for _, i := range idx[:keep] {
+	for _, i := range kept {
 		total += probs[i]
 	}
-	if opt.TopP > 0 && opt.TopP < 1 {
+	if truncP {
 		cum := 0.0
-		for k, i := range idx[:keep] {
+		for k, i := range kept {
 			cum += probs[i]
 			if cum >= opt.TopP*total {
-				keep = k + 1
+				kept = kept[:k+1]
 				break
 			}
 		}
 		total = 0
-		for _, i := range idx[:keep] {
+		for _, i := range kept {
 			total += probs[i]
 		}
 	}
 	u := r.Float64() * total
-	for _, i := range idx[:keep] {
+	for _, i := range kept {
 		u -= probs[i]
 		if u < 0 {
 			return i
 		}
 	}
-	return idx[keep-1]
+	return kept[len(kept)-1]
+}
+
+// expWeights sets w[i] = e^((logits[i] − max)/temp), the unnormalised
+// probabilities, through the vector exponential in blocks on the stack.
+func expWeights(w []float64, logits []float32, temp float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range logits {
+		mx = max(mx, v)
+	}
+	var buf [512]float32
+	for lo := 0; lo < len(logits); lo += len(buf) {
+		x := logits[lo:min(lo+len(buf), len(logits))]
+		b := buf[:len(x)]
+		for i, v := range x {
+			b[i] = (v - mx) / temp
+		}
+		tensor.ExpShifted(b, b, 0)
+		for i, e := range b {
+			w[lo+i] = float64(e)
+		}
+	}
+}
+
+// ranksBefore orders tokens most likely first, ties by id.
+func ranksBefore(probs []float64, a, b int) bool {
+	return probs[a] > probs[b] || (probs[a] == probs[b] && a < b)
+}
+
+// mostLikely returns idx[:k] holding the k most likely tokens in rank order
+// (ranksBefore): a heap of the k best seen so far, worst at its root, then a
+// sort of those k, so top-k costs V·log k instead of a sort of V.
+func mostLikely(idx []int, probs []float64, k int) []int {
+	byRank := func(a, b int) int {
+		if ranksBefore(probs, a, b) {
+			return -1
+		}
+		if ranksBefore(probs, b, a) {
+			return 1
+		}
+		return 0
+	}
+	if k >= len(probs) {
+		for i := range probs {
+			idx[i] = i
+		}
+		slices.SortFunc(idx[:len(probs)], byRank)
+		return idx[:len(probs)]
+	}
+	h := idx[:0]
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && ranksBefore(probs, h[c], h[c+1]) {
+				c++ // the worse child
+			}
+			if !ranksBefore(probs, h[i], h[c]) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for t := range probs {
+		if len(h) < k {
+			h = append(h, t)
+			for i := len(h) - 1; i > 0; {
+				parent := (i - 1) / 2
+				if !ranksBefore(probs, h[parent], h[i]) {
+					break
+				}
+				h[i], h[parent] = h[parent], h[i]
+				i = parent
+			}
+			continue
+		}
+		if ranksBefore(probs, t, h[0]) {
+			h[0] = t
+			down(0)
+		}
+	}
+	slices.SortFunc(h, byRank)
+	return h
 }

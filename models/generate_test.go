@@ -2,6 +2,7 @@ package models
 
 import (
 	"math"
+	"sort"
 	"testing"
 
 	"github.com/mechinterp/mechinterp/internal/seed"
@@ -130,4 +131,28 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestMostLikely checks the heap selection of top-k against a full sort,
+// with ties (broken by id) and every k.
+func TestMostLikely(t *testing.T) {
+	r := seed.New(3)
+	for _, V := range []int{1, 2, 7, 64} {
+		probs := make([]float64, V)
+		for i := range probs {
+			probs[i] = float64(r.IntN(5)) // many ties
+		}
+		want := make([]int, V)
+		for i := range want {
+			want[i] = i
+		}
+		sort.SliceStable(want, func(a, b int) bool { return probs[want[a]] > probs[want[b]] })
+		for k := 1; k <= V+1; k++ {
+			got := mostLikely(make([]int, V), probs, k)
+			n := min(k, V)
+			if !equalInts(got, want[:n]) {
+				t.Errorf("V=%d k=%d: got %v, want %v", V, k, got, want[:n])
+			}
+		}
+	}
 }
