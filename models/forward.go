@@ -53,6 +53,10 @@ type Options struct {
 	// values, and their own keys and values join the cache (see KVCache).
 	// Hooks see the new positions only; Backward refuses such a pass.
 	KV *KVCache
+	// lastLogits computes the logits of each sequence's last position only
+	// (Logits [B,1,V]), as generation needs; every hook still fires on
+	// every position. Targets are refused.
+	lastLogits bool
 }
 
 // Pass holds one forward pass: its inputs, its outputs and every activation
@@ -72,6 +76,7 @@ type Pass struct {
 	lse      []float32 // [N] log-sum-exp of each logit row, for Backward
 	result   bool
 	split    bool
+	last     bool // Options.lastLogits
 	retained bool
 	noGrad   bool
 	kv       *KVCache // with Options.KV: the cache, and off the position of the first token
@@ -216,7 +221,10 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (_ 
 	if opt.NoGrad {
 		r.keep = opt.Keep
 	}
-	p := &Pass{B: B, T: T, Tokens: tokens, Targets: targets, result: opt.AttnResult, split: opt.SplitInputs, noGrad: opt.NoGrad}
+	if opt.lastLogits && targets != nil {
+		return nil, fmt.Errorf("models: a pass computing the last position's logits only takes no targets")
+	}
+	p := &Pass{B: B, T: T, Tokens: tokens, Targets: targets, result: opt.AttnResult, split: opt.SplitInputs, noGrad: opt.NoGrad, last: opt.lastLogits}
 	if opt.KV != nil {
 		if err := opt.KV.check(m.Config, B, T); err != nil {
 			return nil, err
@@ -263,6 +271,11 @@ func (m *Model) Forward(tokens []int, B, T int, targets []int, opt *Options) (_ 
 // without targets), keeping each row's log-sum-exp for Backward.
 func (m *Model) loss(p *Pass) error {
 	N, V := p.B*p.T, m.Config.DVocab
+	if p.last {
+		p.Losses = tensor.View(p.mem.get(p.B), p.B, 1)
+		p.Loss = float32(math.NaN())
+		return nil
+	}
 	p.Losses = tensor.View(p.mem.get(N), p.B, p.T)
 	p.Loss = float32(math.NaN())
 	if p.Targets == nil {

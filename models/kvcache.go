@@ -66,6 +66,9 @@ func (m *Model) attentionCached(r runner, ar *arena, p *Pass, l int, a *layerAct
 	a.scores = ar.get(B * H * T * Tk)
 	a.pattern = ar.get(B * H * T * Tk)
 	a.z = ar.get(B * T * HD)
+	if T == 1 {
+		return m.attentionOneCached(r, ar, p, l, a)
+	}
 	parallelFor(B*H, 1, func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
@@ -97,4 +100,64 @@ func (m *Model) attentionCached(r runner, ar *arena, p *Pass, l int, a *layerAct
 		}
 	})
 	return r.fire(ActName("z", l), a.z, B, T, H, D)
+}
+
+// attentionOneCached is attentionCached for one new position per sequence
+// (a decoding step), with one matrix product per sequence for the scores
+// of all heads and one for their z, where a product per head cost more in
+// calls than in arithmetic (two thirds of a step's attention). With the
+// cached keys Kc [Tk,K·D] of sequence b and Q̃ [K·D,H], the block-diagonal
+// matrix whose column h holds q_h in the rows of its key/value head,
+// Kc · Q̃ [Tk,H] is every head's scores; and with the pattern P [H,Tk],
+// P · Vc [H,K·D] holds z_h in row h at its key/value head's columns. The
+// blocks off the diagonal are wasted work, which costs nothing here: a
+// product per head computed a whole 32-column tile for its one column.
+func (m *Model) attentionOneCached(r runner, ar *arena, p *Pass, l int, a *layerActs) error {
+	c := m.Config
+	B, off := p.B, p.off
+	Tk, S := off+1, p.kv.nctx
+	H, D := c.NHeads, c.DHead
+	HD, KD, G := H*D, c.NKVHeads*c.DHead, H/c.NKVHeads
+	kc, vc := p.kv.k[l], p.kv.v[l]
+	scale := float32(1 / math.Sqrt(float64(D)))
+	qBlk, prod := ar.get(B*KD*H), ar.get(B*max(Tk*H, H*KD))
+	parallelFor(B, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			qb, out := qBlk[b*KD*H:(b+1)*KD*H], prod[b*Tk*H:(b+1)*Tk*H]
+			for h := 0; h < H; h++ {
+				q := a.qr[b*HD+h*D : b*HD+(h+1)*D]
+				for d, v := range q {
+					qb[((h/G)*D+d)*H+h] = v
+				}
+			}
+			tensor.Gemm(false, false, Tk, H, KD, scale, kc[b*S*KD:], KD, qb, H, 0, out, H)
+			for h := 0; h < H; h++ {
+				row := a.scores[(b*H+h)*Tk : (b*H+h+1)*Tk]
+				for j := range row {
+					row[j] = out[j*H+h]
+				}
+			}
+		}
+	})
+	if err := r.fire(ActName("attn_scores", l), a.scores, B, H, 1, Tk); err != nil {
+		return err
+	}
+	parallelFor(B*H, 64, func(lo, hi int) {
+		for row := lo; row < hi; row++ {
+			softmaxCausalRow(a.pattern[row*Tk:(row+1)*Tk], a.scores[row*Tk:(row+1)*Tk], off)
+		}
+	})
+	if err := r.fire(ActName("pattern", l), a.pattern, B, H, 1, Tk); err != nil {
+		return err
+	}
+	parallelFor(B, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			out := prod[b*H*KD : (b+1)*H*KD]
+			tensor.Gemm(false, false, H, KD, Tk, 1, a.pattern[b*H*Tk:], Tk, vc[b*S*KD:], KD, 0, out, KD)
+			for h := 0; h < H; h++ {
+				copy(a.z[b*HD+h*D:b*HD+(h+1)*D], out[h*KD+(h/G)*D:h*KD+(h/G+1)*D])
+			}
+		}
+	})
+	return r.fire(ActName("z", l), a.z, B, 1, H, D)
 }

@@ -210,9 +210,19 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 	}
 	// Shortformer adds the positional embedding to the inputs of Q and K only.
 	heads := [3]int{H, K, K}
+	var fused []float32 // [N,HD+2KD]: with few rows, one product for q, k and v
+	if !p.split && N <= fewRows {
+		fused = la.get(N * ldw)
+		linear(fused, a.ln1.out, w.attnW, ldw, w.attnB, N, C, ldw)
+	}
 	for i, dst := range [][]float32{a.q, a.k, a.v} {
 		off, n := c.qkvSplit(i)
-		if !p.split {
+		switch {
+		case fused != nil:
+			for r := 0; r < N; r++ {
+				copy(dst[r*n:(r+1)*n], fused[r*ldw+off:r*ldw+off+n])
+			}
+		case !p.split:
 			linear(dst, a.ln1.out, w.attnW[off:], ldw, biasPart(w.attnB, off, n), N, C, n)
 		}
 		if c.Positional == PosShortformer && i < 2 {
@@ -558,15 +568,27 @@ func (m *Model) unembedForward(r runner, p *Pass, x []float32) error {
 		return err
 	}
 	wu, bu := m.Params.unembed(c)
+	x, rows := p.lnf.out, T
+	if p.last && T > 1 {
+		x, rows = ar.get(B*C), 1
+		for b := 0; b < B; b++ {
+			copy(x[b*C:(b+1)*C], p.lnf.out[(b*T+T-1)*C:(b*T+T)*C])
+		}
+	}
+	N = B * rows
 	logits := ar.get(N * V)
-	tensor.Gemm(false, true, N, V, C, 1, p.lnf.out, C, wu, C, 0, logits, V)
+	var scratch []float32
+	if N <= fewRows {
+		scratch = ar.get(N * V)
+	}
+	gemmFewRows(true, N, V, C, x, C, wu, C, logits, V, scratch)
 	for i := 0; bu != nil && i < N; i++ {
 		row := logits[i*V : (i+1)*V]
 		for j := range row {
 			row[j] += bu[j]
 		}
 	}
-	p.Logits = tensor.View(logits, B, T, V)
+	p.Logits = tensor.View(logits, B, rows, V)
 	return nil
 }
 

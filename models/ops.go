@@ -12,8 +12,10 @@ import (
 // backward, on plain slices. Shapes are in the comments; N stands for B·T rows.
 
 // parallelFor splits [0,n) into one contiguous chunk per core and runs f on
-// each. Small n runs inline. A panic in a chunk is re-raised on the caller's
-// goroutine (parallel.Group), so that a server's recover sees it.
+// each, the first chunk on the calling goroutine (which would otherwise
+// sleep in Wait and pay a second wake-up). Small n runs inline. A panic in
+// a chunk is re-raised on the caller's goroutine (parallel.Group), so that a
+// server's recover sees it.
 func parallelFor(n, minChunk int, f func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers > n/minChunk {
@@ -24,12 +26,13 @@ func parallelFor(n, minChunk int, f func(lo, hi int)) {
 		return
 	}
 	var g parallel.Group
+	defer g.Wait() // also when the caller's chunk panics
 	chunk := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += chunk {
+	for lo := chunk; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
 		g.Go(func() { f(lo, hi) })
 	}
-	g.Wait()
+	f(0, chunk)
 }
 
 // layerNormStats centres each row of x [N,C] and returns it in xhat with the
@@ -109,7 +112,7 @@ func layerNormBackward(dx, dw, db, dout, xhat, scale, w []float32, N, C int) {
 // linear computes out [N,O] = x [N,I] · w [I,O] + b [O]; w is stored [I,O]
 // with row stride ldw (>= O, for column blocks of a fused weight).
 func linear(out, x, w []float32, ldw int, b []float32, N, I, O int) {
-	tensor.Gemm(false, false, N, O, I, 1, x, I, w, ldw, 0, out, O)
+	gemmFewRows(false, N, O, I, x, I, w, ldw, out, O, nil)
 	if b != nil {
 		for i := 0; i < N; i++ {
 			row := out[i*O : (i+1)*O]
@@ -118,6 +121,59 @@ func linear(out, x, w []float32, ldw int, b []float32, N, I, O int) {
 			}
 		}
 	}
+}
+
+// fewRows is the most rows of x for which gemmFewRows splits the weight's
+// columns among the cores itself: tensor.Gemm splits a product only above
+// a size that a decoding step's products (one row per sequence, a few
+// hundred thousand multiply-adds each) stay under, so without this a
+// second core sat idle while the first generated.
+const fewRows = 32
+
+// fewRowsMinWork is the multiply-adds per worker below which gemmFewRows
+// stays on one goroutine: starting and joining one costs about a
+// microsecond, a twentieth of a product of this size.
+const fewRowsMinWork = 1 << 17
+
+// gemmFewRows computes C [N,O] = X [N,I] · op(W), op(W) = W stored [I,O]
+// (row stride ldw) or, with transW, Wᵀ for W stored [O,I]. With at most
+// fewRows rows it splits the O columns among the cores (in blocks of 32,
+// the widest micro-kernel tile), each worker multiplying its columns of W
+// by all of X, so each reads a disjoint part of the weight. With transW
+// and few rows it multiplies W · Xᵀ into scratch [O,N] and transposes that
+// into C: W's rows are then the product's A, which the kernel reads in
+// place, where as its B they would be repacked column by column on every
+// call, which cost twice the product on a decoding step's unembedding.
+// scratch (transW only, O·N floats) may be nil to allocate.
+func gemmFewRows(transW bool, N, O, I int, x []float32, ldx int, w []float32, ldw int, c []float32, ldc int, scratch []float32) {
+	if N > fewRows {
+		tensor.Gemm(false, transW, N, O, I, 1, x, ldx, w, ldw, 0, c, ldc)
+		return
+	}
+	if transW && scratch == nil {
+		scratch = make([]float32, O*N)
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(1, N*O*I/fewRowsMinWork), (O+31)/32)
+	chunk := (O + workers - 1) / workers
+	chunk = (chunk + 31) / 32 * 32
+	parallelFor((O+chunk-1)/chunk, 1, func(lo, hi int) {
+		for part := lo; part < hi; part++ {
+			j0 := part * chunk
+			cols := min(chunk, O-j0)
+			if !transW {
+				tensor.Gemm(false, false, N, cols, I, 1, x, ldx, w[j0:], ldw, 0, c[j0:], ldc)
+				continue
+			}
+			t := scratch[j0*N : (j0+cols)*N]
+			tensor.Gemm(false, true, cols, N, I, 1, w[j0*ldw:], ldw, x, ldx, 0, t, N)
+			for i := 0; i < N; i++ {
+				row := c[i*ldc+j0 : i*ldc+j0+cols]
+				for j := range row {
+					row[j] = t[j*N+i]
+				}
+			}
+		}
+	})
 }
 
 // linearBackward adds the gradients of linear: dw += xᵀ·dout, db += Σ dout,
