@@ -4,7 +4,13 @@ Llama-family models in Hugging Face's exact directory layouts, with the
 logits and every hook point of an independent PyTorch forward pass.
 
 Run from anywhere:   /usr/bin/python3 testdata/hf_arch/gen.py
-It needs torch only (not transformers). The forward passes below are written
+It needs torch only (not transformers).
+
+With --written it instead reads written_neox and written_llama, checkpoints
+mechinterp's writer made (go test ./models -run TestHFArchWritten
+-update-written writes them and then runs this), as Hugging Face's classes
+read them: config keys with transformers' defaults, tensors by name, none
+missing or unexpected; and writes its forward pass beside each. The forward passes below are written
 from transformers' modelling code (modeling_gpt_neox.py, modeling_llama.py,
 modeling_qwen2.py at v4.40): GPT-NeoX's fused query_key_value laid out head
 by head ([H, 3, D] rows), rotary positions on the first rotary_pct of each
@@ -27,6 +33,7 @@ BF16), plus expected.safetensors (F32):
 import json
 import math
 import os
+import struct
 import sys
 import zlib
 
@@ -389,8 +396,124 @@ def write_case(name, spec, seed):
     print(name, "logits", tuple(logits.shape), len(acts), "hook points")
 
 
+# ---- checkpoints written by mechinterp (models/hf_arch_written_test.go) ----
+
+# transformers' defaults (configuration_gpt_neox.py, configuration_llama.py at
+# v4.40) for the keys the forward passes read, as the config classes fill
+# them in when config.json lacks a key.
+HF_DEFAULTS = {
+    "GPTNeoXForCausalLM": dict(hidden_act="gelu", rotary_pct=0.25, rotary_emb_base=10000, layer_norm_eps=1e-5,
+                               use_parallel_residual=True, rope_scaling=None, attention_bias=True,
+                               tie_word_embeddings=False),
+    "LlamaForCausalLM": dict(hidden_act="silu", num_key_value_heads=None, rms_norm_eps=1e-6, rope_theta=10000.0,
+                             rope_scaling=None, attention_bias=False, mlp_bias=False, head_dim=None,
+                             tie_word_embeddings=False),
+}
+
+
+def read_safetensors(path):
+    """The tensors of a safetensors file (F32 only, as mechinterp writes), as float64."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        assert h["dtype"] == "F32", "%s: dtype %s" % (name, h["dtype"])
+        a, b = h["data_offsets"]
+        vals = struct.unpack("<%df" % ((b - a) // 4), data[a:b])
+        out[name] = torch.tensor(vals, dtype=DT).reshape(h["shape"])
+    return out
+
+
+def hf_state_shapes(arch, c):
+    """The parameters Hugging Face's class builds for config c, with their
+    shapes: what load_state_dict(strict=True) requires of the file."""
+    C, M, V, L, H = c["hidden_size"], c["intermediate_size"], c["vocab_size"], c["num_hidden_layers"], c["num_attention_heads"]
+    s = {}
+    if arch == "GPTNeoXForCausalLM":
+        s["gpt_neox.embed_in.weight"] = (V, C)
+        for l in range(L):
+            p = "gpt_neox.layers.%d." % l
+            for ln in ("input_layernorm", "post_attention_layernorm"):
+                s[p + ln + ".weight"] = s[p + ln + ".bias"] = (C,)
+            s[p + "attention.query_key_value.weight"] = (3 * C, C)
+            s[p + "attention.dense.weight"] = (C, C)
+            if c["attention_bias"]:
+                s[p + "attention.query_key_value.bias"] = (3 * C,)
+                s[p + "attention.dense.bias"] = (C,)
+            s[p + "mlp.dense_h_to_4h.weight"], s[p + "mlp.dense_h_to_4h.bias"] = (M, C), (M,)
+            s[p + "mlp.dense_4h_to_h.weight"], s[p + "mlp.dense_4h_to_h.bias"] = (C, M), (C,)
+        s["gpt_neox.final_layer_norm.weight"] = s["gpt_neox.final_layer_norm.bias"] = (C,)
+        s["embed_out.weight"] = (V, C)
+        return s
+    K, D = c["num_key_value_heads"], c["head_dim"]
+    s["model.embed_tokens.weight"] = (V, C)
+    for l in range(L):
+        p = "model.layers.%d." % l
+        s[p + "input_layernorm.weight"] = s[p + "post_attention_layernorm.weight"] = (C,)
+        for proj, o, i in (("q_proj", H * D, C), ("k_proj", K * D, C), ("v_proj", K * D, C), ("o_proj", C, H * D)):
+            s[p + "self_attn.%s.weight" % proj] = (o, i)
+            if c["attention_bias"]:
+                s[p + "self_attn.%s.bias" % proj] = (o,)
+        for proj, o, i in (("gate_proj", M, C), ("up_proj", M, C), ("down_proj", C, M)):
+            s[p + "mlp.%s.weight" % proj] = (o, i)
+            if c["mlp_bias"]:
+                s[p + "mlp.%s.bias" % proj] = (o,)
+    s["model.norm.weight"] = (C,)
+    if not c["tie_word_embeddings"]:
+        s["lm_head.weight"] = (V, C)
+    return s
+
+
+def check_written(name):
+    """Reads a checkpoint mechinterp wrote as Hugging Face's class would (its
+    config keys with transformers' defaults, its tensors by name, strictly)
+    and writes this reference's forward pass beside it."""
+    out = os.path.join(HERE, name)
+    with open(os.path.join(out, "config.json")) as f:
+        raw = json.load(f)
+    arch = raw["architectures"][0]
+    c = dict(HF_DEFAULTS[arch])
+    c.update({k: v for k, v in raw.items() if not k.startswith("mechinterp_")})
+    if arch == "LlamaForCausalLM":
+        if c["num_key_value_heads"] is None:
+            c["num_key_value_heads"] = c["num_attention_heads"]
+        if c["head_dim"] is None:
+            c["head_dim"] = c["hidden_size"] // c["num_attention_heads"]
+    w = read_safetensors(os.path.join(out, "model.safetensors"))
+    want = hf_state_shapes(arch, c)
+    missing, unexpected = sorted(set(want) - set(w)), sorted(set(w) - set(want))
+    if missing or unexpected:
+        sys.exit("%s: missing %s, unexpected %s" % (name, missing, unexpected))
+    for k, shape in want.items():
+        if tuple(w[k].shape) != shape:
+            sys.exit("%s: %s has shape %s, the class builds %s" % (name, k, tuple(w[k].shape), shape))
+    g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    tokens = torch.randint(0, c["vocab_size"], (B, T), generator=g)
+    if arch == "GPTNeoXForCausalLM":
+        logits, acts = neox_forward(c, w, tokens)
+    else:
+        logits, acts = llama_forward(c, w, tokens)
+    exp = {"tokens": tokens.to(torch.float32), "logits": logits.to(torch.float32)}
+    for k, v in acts.items():
+        exp["act." + k] = v.to(torch.float32)
+    write_safetensors(os.path.join(out, "expected.safetensors"), exp)
+    print(name, arch, "read by Hugging Face names:", len(w), "tensors; logits", tuple(logits.shape))
+
+
+WRITTEN = ["written_neox", "written_llama"]
+
+
 def main():
     torch.set_num_threads(1)
+    if sys.argv[1:] == ["--written"]:
+        # After `go test ./models -run TestHFArchWritten -update-written` wrote them.
+        for name in WRITTEN:
+            check_written(name)
+        return
     for name, spec in sorted(CASES.items()):
         write_case(name, spec, zlib.crc32(name.encode()))  # a seed per case, whatever the others
 
