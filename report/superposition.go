@@ -526,8 +526,10 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 			if run.MMCS > best.MMCS {
 				best = run
 			}
-			lines = append(lines, fmt.Sprintf("F = %d, λ = %s: L0 %s, variance explained %s, %d dead, MMCS %s.",
-				f, g3(run.Config.L1), g3(run.L0), g3(run.FVE), run.Dead, g3(run.MMCS)))
+			// Fixed decimals: variance explained near 1 needs four ("1" hid 0.9998), and
+			// the same digits for every run keep the column comparable.
+			lines = append(lines, fmt.Sprintf("F = %d, λ = %s: L0 %.3f, variance explained %.4f, %d dead, MMCS %.3f.",
+				f, g3(run.Config.L1), run.L0, run.FVE, run.Dead, run.MMCS))
 		}
 	}
 	r.Section("SAE metrics", "One SAE per dictionary size F and L1 coefficient λ. "+deadDefinition(ex.Runs[0].Config.DeadWindow)+"\n\n"+strings.Join(lines, "\n\n"))
@@ -597,7 +599,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 			cats, series))
 	}
 
-	r.Section("Best SAE", fmt.Sprintf("The SAE with the highest MMCS: F = %d, λ = %s, MMCS %s.", best.Config.DictSize, g3(best.Config.L1), g3(best.MMCS)))
+	r.Section("Best SAE", fmt.Sprintf("The SAE with the highest MMCS: F = %d, λ = %s, MMCS %.3f.", best.Config.DictSize, g3(best.Config.L1), best.MMCS))
 	if len(best.BestCos) > 0 {
 		cats := make([]string, len(best.BestCos))
 		for g := range cats {
