@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -283,7 +284,38 @@ func TestChartRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkChartRules(t, "repeated", chartOptions(t, rep))
+	sr := sampleRepeated()
+	ropts := chartOptions(t, rep)
+	checkChartRules(t, "repeated", ropts)
+	// The prefix-matching chart draws the induction-head threshold, so that its axis shows how
+	// far below formation the scores are (without it a tiny study's 0.027-0.033 filled the chart).
+	found := false
+	for _, o := range ropts {
+		if !strings.HasPrefix(o.title(), "Final prefix matching") {
+			continue
+		}
+		found = true
+		var at []float64
+		for _, s := range o.Series {
+			if s.MarkLine == nil {
+				continue
+			}
+			for _, raw := range s.MarkLine.Data {
+				var d map[string]any
+				if json.Unmarshal(raw, &d) == nil {
+					if y, ok := d["yAxis"].(float64); ok {
+						at = append(at, y)
+					}
+				}
+			}
+		}
+		if !slices.Contains(at, sr.Threshold) {
+			t.Errorf("repeated: %s draws lines at %v, not the induction threshold %g", o.title(), at, sr.Threshold)
+		}
+	}
+	if !found {
+		t.Error("repeated: no prefix-matching chart")
+	}
 
 	for _, name := range []string{"pentagon", "relu", "neurons", "dimensionality", "phase", "sae"} {
 		sp, err := Superposition(spResult(t, name))

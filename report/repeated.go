@@ -321,10 +321,11 @@ func (s *repStudy) damage(r *viz.Report) {
 	metrics := []struct {
 		title, y, what string
 		get            func(*repeated.Summary) float64
+		threshold      bool // draw the induction-head threshold, so the axis shows how far below it the scores are
 	}{
-		{"Final test loss", "test loss (nats)", "held-out loss on unique data", func(sm *repeated.Summary) float64 { return sm.Final.TestLoss }},
-		{"Final copy loss", "copy loss (nats)", "loss on copies 2..k of a passage repeated in context; copying is the work of induction heads", func(sm *repeated.Summary) float64 { return sm.Final.CopyLoss }},
-		{"Final prefix matching", "largest prefix-matching score", "the best head's prefix-matching score; induction heads score near 1", func(sm *repeated.Summary) float64 { return sm.Final.PrefixMax }},
+		{"Final test loss", "test loss (nats)", "held-out loss on unique data", func(sm *repeated.Summary) float64 { return sm.Final.TestLoss }, false},
+		{"Final copy loss", "copy loss (nats)", "loss on copies 2..k of a passage repeated in context; copying is the work of induction heads", func(sm *repeated.Summary) float64 { return sm.Final.CopyLoss }, false},
+		{"Final prefix matching", "largest prefix-matching score", "the best head's prefix-matching score; induction heads score near 1", func(sm *repeated.Summary) float64 { return sm.Final.PrefixMax }, true},
 	}
 	for _, g := range groups {
 		for _, m := range metrics {
@@ -334,7 +335,15 @@ func (s *repStudy) damage(r *viz.Report) {
 				series = append(series, viz.Series{Name: fLabel(f), X: x, Y: y})
 			}
 			opts := []viz.Option{viz.LogX()}
+			// A single line has no legend, so the caption names its f.
 			caption := "One line per f: " + m.what + "."
+			if len(g.fracs) == 1 {
+				caption = "The " + fLabel(g.fracs[0]) + " runs: " + m.what + "."
+			}
+			if m.threshold {
+				opts = append(opts, viz.HLine(s.a.Threshold, "induction head"))
+				caption += fmt.Sprintf(" The line at %g: the score at which a head counts as an induction head.", s.a.Threshold)
+			}
 			if len(g.base) > 0 {
 				opts = append(opts, viz.HLine(meanOf(g.base, m.get), "f = 0"))
 				caption += " Dashed: the f = 0 baseline."
