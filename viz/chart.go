@@ -752,6 +752,11 @@ func (c *Chart) xyOption() map[string]any {
 				}
 				data = append(data, d)
 			}
+			if len(data) == 1 {
+				// A line of one point draws no line: show the point as large as a scatter's
+				// (the default 4 px dot was lost on a chart of a single-epoch group).
+				data[0].SymbolSize = 9
+			}
 			so = append(so, charts.WithLineChartOpts(opts.LineChart{YAxisIndex: axis, ShowSymbol: opts.Bool(len(data) <= 60), Symbol: "circle"}))
 			line.AddSeries(s.Name, data, so...)
 		} else {

@@ -198,3 +198,18 @@ func TestCategories(t *testing.T) {
 		t.Error("a cell value 1.5 is not a category code, but no error")
 	}
 }
+
+// TestSinglePointLine: a line series of one point shows it as a visible marker, since no line
+// is drawn through it.
+func TestSinglePointLine(t *testing.T) {
+	l := Lines(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []Series{{Name: "one", X: []float64{64}, Y: []float64{4.7}}, {Name: "two", X: []float64{1, 2}, Y: []float64{1, 2}}})
+	series := optionOf(t, l)["series"].([]any)
+	one := series[0].(map[string]any)["data"].([]any)[0].(map[string]any)
+	if one["symbolSize"] != 9.0 {
+		t.Errorf("single point %v, want symbolSize 9", one)
+	}
+	two := series[1].(map[string]any)["data"].([]any)[0].(map[string]any)
+	if _, ok := two["symbolSize"]; ok {
+		t.Errorf("a point of a real line %v has its own symbol size", two)
+	}
+}
