@@ -155,7 +155,7 @@ func TestNaNLeftOut(t *testing.T) {
 	if strings.Contains(page, "NaN") || strings.Contains(page, "Inf") {
 		t.Error("NaN or Inf in page")
 	}
-	if !strings.Contains(page, `"data":[{"value":[3,4]}]`) {
+	if !strings.Contains(page, `"data":[{"value":[3,4],"symbolSize":9}]`) {
 		t.Error("line should keep only (3,4): x=0 is off a log axis, NaN and Inf are missing")
 	}
 	if !strings.Contains(page, `"data":[{"value":[1,0,2]}]`) {
