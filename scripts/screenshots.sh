@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# screenshots.sh OUT: write every page mechinterp makes into OUT/pages and a full-page PNG of
+# each (1200 CSS pixels wide, headless Chromium through viz/browsertest) into OUT/shots; then
+# look at every PNG as a reader would. About 12 minutes on 2 cores (superposition
+# dimensionality alone takes 4); SKIP_SLOW=1 leaves out dimensionality and the repeated study.
+# The PNGs kept in docs/images are crops of these, optimised (scripts/optimise_png.py).
+set -euo pipefail
+OUT=$(realpath -m "${1:?usage: scripts/screenshots.sh OUT}")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$OUT/pages" "$OUT/shots"
+M="$OUT/mechinterp"
+(cd "$ROOT" && go build -o "$M" ./cmd/mechinterp)
+cd "$OUT/pages"
+
+# The demo: index, heads, track, circuits, attention, patch.
+[ -f demo/index.html ] || $M demo --out demo --quiet
+CK=demo/checkpoints/step-001500
+T=0,88,45,109,64,55,114,80,73,78,60,70,94,111,66,30,104,88,45,109,64,55,114,80,73,78,60
+mkdir -p misc
+$M eap --model $CK --task induction -o misc/eap.html >/dev/null
+$M eap --model $CK --task induction --method eap-ig --effects -o misc/eap-ig.html >/dev/null
+$M lens --model $CK --tokens $T -o misc/lens.html >/dev/null
+[ -d misc/tuned ] || $M lens train --model $CK --run demo --out misc/tuned >/dev/null
+$M lens --model $CK --tuned misc/tuned --tokens $T --answer 70 -o misc/lens-tuned.html >/dev/null
+
+# Superposition: the toy (relu), pentagon, phase 2 -> 1 and 3 -> 2, the SAE toy, geometry.
+for e in relu pentagon phase sae; do $M superposition $e --out sp/$e >/dev/null; done
+[ -n "${SKIP_SLOW:-}" ] || $M superposition dimensionality --out sp/dimensionality >/dev/null
+
+# The alignment lab (docs/alignment-lab.md): a preference model, a policy, best-of-n, OOD,
+# reward attribution.
+mkdir -p lab
+[ -d lab/pm/model ] || $M prefs train --out lab/pm >/dev/null
+[ -d lab/policy/model ] || $M prefs train --objective imitation --out lab/policy >/dev/null
+$M bestofn --policy lab/policy/model --pm lab/pm/model -o lab/pm/bestofn.html >/dev/null
+$M ood --model lab/pm/model -o lab/pm/ood.html >/dev/null
+$M prefs attribute --pm lab/pm/model -o lab/pm/attribute.html >/dev/null
+
+# A small repeated-data study: 7 runs of 600 steps (about 2 minutes), enough to check the page.
+if [ -z "${SKIP_SLOW:-}" ]; then
+  cat > repeated-tiny.yaml <<'YAML'
+name: repeated data, tiny check
+train:
+  steps: 600
+  checkpoints: {log_per_doubling: 1, every: 100}
+eval: {held_out: 64, subset_sample: 64, passages: 16, prompts: 16}
+grids:
+  - {fractions: [0], sizes: [s, m], archs: [attn2], seeds: [1]}
+  - {fractions: [0.5], epochs: [4, 64, 1024], sizes: [m], archs: [attn2], seeds: [1]}
+  - {fractions: [0.5], epochs: [64], sizes: [m], archs: [attn1], seeds: [1]}
+YAML
+  [ -f rep/report.html ] || $M repeated --config repeated-tiny.yaml --out rep >/dev/null
+fi
+
+# Every page written above, then serve's page on the demo run.
+cd "$ROOT"
+MECHINTERP_SCREENSHOT_DIR="$OUT/pages" MECHINTERP_ARTIFACTS="$OUT/shots" \
+  go test -count=1 -run TestScreenshotPages ./viz/browsertest
+PORT=18431
+"$M" serve --run "$OUT/pages/demo" --addr 127.0.0.1:$PORT >"$OUT/serve.log" 2>&1 &
+SERVE=$!
+trap 'kill $SERVE 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q serving "$OUT/serve.log" && break; sleep 0.2; done
+MECHINTERP_SCREENSHOT_URLS="http://127.0.0.1:$PORT/" MECHINTERP_SCREENSHOT_READY='window.mechinterp && mechinterp.attention && mechinterp.attention.ready' \
+  MECHINTERP_ARTIFACTS="$OUT/shots" go test -count=1 -run TestScreenshotPages ./viz/browsertest
+echo "screenshots in $OUT/shots"
