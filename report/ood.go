@@ -24,6 +24,15 @@ func OOD(res *probes.OODResult, model, data string) (*viz.Report, error) {
 		"simplified relative, minus the distance under the in-distribution Gaussian with its covariance's diagonal only; "+
 		"outlier exposure (with labelled outliers), minus the distance to the outliers' mean under the in-distribution covariance. Out-of-distribution inputs are the positives.",
 		model, data, c.Hook, c.Pool, c.Shrinkage))
+	best, bestA := 0, -1.0
+	for i, l := range res.Layers {
+		for _, s := range l.Scores {
+			if s.AUROC > bestA {
+				best, bestA = i, s.AUROC
+			}
+		}
+	}
+	r.Section("What it found", oodFinding(res, best))
 	var layers []string
 	for _, l := range res.Layers {
 		layers = append(layers, l.Name)
@@ -42,15 +51,6 @@ func OOD(res *probes.OODResult, model, data string) (*viz.Report, error) {
 	r.Add(viz.Bars(viz.Spec{Title: fmt.Sprintf("False-positive rate at %g%% true-positive rate", 100*c.TPR), X: "layer", Y: "FPR",
 		Caption: "Share of in-distribution inputs flagged when the threshold flags this share of the out-of-distribution ones (lower is better)."},
 		layers, fpr))
-	best, bestA := 0, -1.0
-	for i, l := range res.Layers {
-		for _, s := range l.Scores {
-			if s.AUROC > bestA {
-				best, bestA = i, s.AUROC
-			}
-		}
-	}
-	r.Section("What it found", oodFinding(res, best))
 	var roc []viz.Series
 	for _, s := range res.Layers[best].Scores {
 		sr := viz.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", s.Method, s.AUROC)}

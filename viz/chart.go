@@ -501,9 +501,13 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 	}
 	hm := charts.NewHeatMap()
 	yGap := min(max(labelWidth(c.yCats)+22, 30), 138) // the axis name clear of labels such as "L1H3"
-	plot := chartWidth - yGap - 24 - 100
+	right := 100                                      // the colour legend
+	if c.categories != nil {
+		right = max(right, labelWidth(c.categories)+50) // a swatch and the longest name beside it
+	}
+	plot := chartWidth - yGap - 24 - right
 	c.xRotate = c.xLabelRotate(plot)
-	hm.SetGlobalOptions(c.globals(false, yGap+24, 100)...)
+	hm.SetGlobalOptions(c.globals(false, yGap+24, right)...)
 	hm.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: c.xNameGap(), Data: c.xCats,
@@ -535,7 +539,7 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 			at := float64(i) / float64(len(c.categories)-1) * float64(len(sequentialColors)-1)
 			pieces = append(pieces, map[string]any{"value": i, "label": name, "color": sequentialColors[int(math.Round(at))]})
 		}
-		opt["visualMap"] = []map[string]any{{"type": "piecewise", "pieces": pieces, "orient": "vertical", "right": 10, "top": "middle"}}
+		opt["visualMap"] = []map[string]any{{"type": "piecewise", "pieces": pieces, "orient": "vertical", "right": 10, "top": "middle", "align": "left"}}
 		meta["categories"] = c.categories
 	}
 	meta["xLabels"], meta["yLabels"], meta["showValues"] = c.xCats, c.yCats, c.showValues

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -192,6 +193,11 @@ func TestCategories(t *testing.T) {
 	}
 	if len(colors) != 3 {
 		t.Errorf("pieces share colours: %v", pieces)
+	}
+	// The plot leaves room for the names beside the legend's swatches (they once ran over the cells).
+	grid := o["grid"].([]any)[0].(map[string]any)
+	if right, _ := strconv.Atoi(fmt.Sprint(grid["right"])); right < labelWidth(names)+40 {
+		t.Errorf("grid right margin %v leaves no room for the legend's names (%d px)", grid["right"], labelWidth(names))
 	}
 	bad := Heatmap(Spec{Title: "t", X: "x", Y: "y", Caption: "c"}, []string{"a"}, []string{"r"}, [][]float64{{1.5}}, Categories(names...))
 	if bad.Err() == nil {
