@@ -51,6 +51,10 @@ func TestReportInBrowser(t *testing.T) {
 	if label != "0.31" {
 		t.Errorf("W^T W cell label %q, want 0.31 (2 decimals)", label)
 	}
+	p.Eval(`mechinterp.charts["mi-chart-0"].getOption().series[0].label.formatter({value: [1, 0, -0.0001]})`, &label)
+	if label != "0.00" {
+		t.Errorf("W^T W cell label of -0.0001 %q, want 0.00 (no sign on a zero)", label)
+	}
 	// A log axis ends at the data, so its end labels are data values: 4 significant digits.
 	var ends []string
 	p.Eval(`(() => { const f = mechinterp.charts["mi-chart-4"].getOption().xAxis[0].axisLabel.formatter;

@@ -102,7 +102,11 @@ const bootstrapJS = `(function () {
     return String(+v.toPrecision(4));
   }
   function axisNum(v) { return Number.isInteger(v) && Math.abs(v) < 1e9 ? v.toLocaleString("en-US") : num(v); }
-  function fixed(v, d) { return typeof v === "number" ? v.toFixed(d) : String(v); }
+  function fixed(v, d) {
+    if (typeof v !== "number") return String(v);
+    var s = v.toFixed(d);
+    return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s; // -0.0001 reads 0.00, not -0.00
+  }
   function esc(s) { return window.echarts.format.encodeHTML(String(s)); }
   var formatters = {
     heatmap: function (m) {
