@@ -22,6 +22,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/internal/atomicfile"
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
@@ -310,47 +311,38 @@ func ptrTo[T any](x T) *T { return &x }
 
 // probeAll probes the checkpoints todo, o.Workers at a time, into cached.
 // It stops handing out checkpoints at the first error or when ctx is
-// cancelled, and returns the number probed and the first error.
+// cancelled, and returns the number probed and the first error (a worker's
+// panic is one).
 func probeAll(ctx context.Context, todo []train.Checkpoint, o TrackOptions, key string, icl []int, cached map[int]TrackRecord) (int, error) {
 	var (
 		mu       sync.Mutex
 		firstErr error
 		done     int
 	)
-	jobs := make(chan train.Checkpoint)
-	var wg sync.WaitGroup
-	for range min(o.Workers, max(len(todo), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for cp := range jobs {
-				rec, err := probeCheckpoint(cp, o, key, icl)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				if err == nil {
-					cached[cp.Step] = *rec
-					done++
-					if o.Progress != nil {
-						o.Progress(done, len(todo), cp.Step)
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, cp := range todo {
+	stop := func() bool {
 		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
-			break
-		}
-		jobs <- cp
+		defer mu.Unlock()
+		return firstErr != nil || ctx.Err() != nil
 	}
-	close(jobs)
-	wg.Wait()
+	perr := parallel.Each(len(todo), o.Workers, stop, func(i int) {
+		cp := todo[i]
+		rec, err := probeCheckpoint(cp, o, key, icl)
+		mu.Lock()
+		defer mu.Unlock() // a panicking Progress must not leave mu held
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if err == nil {
+			cached[cp.Step] = *rec
+			done++
+			if o.Progress != nil {
+				o.Progress(done, len(todo), cp.Step)
+			}
+		}
+	})
+	if perr != nil && firstErr == nil {
+		firstErr = fmt.Errorf("probes: track: %w", perr)
+	}
 	return done, firstErr
 }
 

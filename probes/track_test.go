@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mechinterp/mechinterp/data"
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
@@ -290,5 +292,20 @@ func TestTrackRevisions(t *testing.T) {
 		if _, err := Track(context.Background(), dir, TrackOptions{Revisions: true}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
+	}
+}
+
+// TestTrackWorkerPanic: a panic on one of Track's worker goroutines (here from the
+// Progress callback, which runs on them) comes back from Track as an error; before, it
+// ended the process.
+func TestTrackWorkerPanic(t *testing.T) {
+	run := t.TempDir()
+	handRun(t, run, 0, 1, 2)
+	o := TrackOptions{Workers: 2, Heads: HeadOptions{Repeat: RepeatOptions{Batch: 4}}, ICLBatch: 4,
+		Progress: func(done, total, step int) { panic("progress") }}
+	_, err := Track(context.Background(), run, o)
+	var p *parallel.Panic
+	if !errors.As(err, &p) || !strings.Contains(err.Error(), "panic: progress") {
+		t.Fatalf("Track = %v, want the worker's panic as an error", err)
 	}
 }

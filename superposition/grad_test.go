@@ -2,9 +2,12 @@ package superposition
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/internal/seed"
 )
 
@@ -140,5 +143,18 @@ func TestTrainRejectsBadInput(t *testing.T) {
 	cancel()
 	if _, err := Train(cctx, Config{Features: 4, Hidden: 2, Steps: 1000}, good, nil); err == nil {
 		t.Error("cancelled context: no error")
+	}
+}
+
+// TestTrainWorkerPanic: a panic on one of Train's worker goroutines (here from the
+// progress callback, which runs on them) comes back from Train as an error; before, it
+// ended the process.
+func TestTrainWorkerPanic(t *testing.T) {
+	ins := benchInstances(4, 6)
+	_, err := Train(context.Background(), Config{Kind: ReLUOutput, Features: 6, Hidden: 2, Steps: 5, Batch: 8, Threads: 2}, ins,
+		func(done, total int) { panic("progress") })
+	var p *parallel.Panic
+	if !errors.As(err, &p) || !strings.Contains(err.Error(), "panic: progress") {
+		t.Fatalf("Train = %v, want the worker's panic as an error", err)
 	}
 }

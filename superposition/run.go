@@ -34,7 +34,7 @@ func NewRun(cfg Config, instances []Instance) (*Run, error) {
 // the configured threads, and returns each instance's last batch loss.
 func (r *Run) Steps(ctx context.Context, k int) ([]float64, error) {
 	last := make([]float64, len(r.trainers))
-	err := parallel(ctx, len(r.trainers), r.cfg.Threads, nil, func(i int) error {
+	err := forEach(ctx, len(r.trainers), r.cfg.Threads, nil, func(i int) error {
 		for s := 0; s < k; s++ {
 			last[i] = r.trainers[i].step()
 		}

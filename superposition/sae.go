@@ -57,7 +57,7 @@ func runSAE(ctx context.Context, tc Config, imp []float64, cfg ExperimentConfig,
 		return nil, fmt.Errorf("sae_l1 and sae_dict_sizes must not be empty")
 	}
 	exp.Runs = make([]sae.Result, len(jobs))
-	err = parallel(ctx, len(jobs), cfg.Threads, progress, func(j int) error {
+	err = forEach(ctx, len(jobs), cfg.Threads, progress, func(j int) error {
 		r, err := sae.Train(ctx, acts, cfg.Hidden, sae.Config{DictSize: jobs[j].f, L1: jobs[j].l1, Steps: cfg.SAESteps,
 			Batch: cfg.SAEBatch, LR: cfg.SAELR, Seed: cfg.BaseSeed + uint64(j)}, exp.TrueFeatures)
 		if err != nil {

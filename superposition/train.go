@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/sae"
 )
 
@@ -66,7 +66,7 @@ func Train(ctx context.Context, cfg Config, instances []Instance, progress Progr
 		snaps[s] = true
 	}
 	res := &TrainResult{Config: cfg, Instances: make([]InstanceResult, len(instances))}
-	err := parallel(ctx, len(instances), cfg.Threads, progress, func(k int) error {
+	err := forEach(ctx, len(instances), cfg.Threads, progress, func(k int) error {
 		res.Instances[k].Instance = instances[k]
 		return trainers[k].run(ctx, k, snaps, &res.Instances[k])
 	})
@@ -110,51 +110,34 @@ func (tr *trainer) run(ctx context.Context, k int, snaps map[int]bool, out *Inst
 	return nil
 }
 
-// parallel runs fn(0..count-1) on up to threads goroutines, handing out
-// indices in order, and returns the first error.
-func parallel(ctx context.Context, count, threads int, progress Progress, fn func(int) error) error {
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	threads = min(threads, count)
+// forEach runs fn(0..count-1) on up to threads goroutines, handing out
+// indices in order, and returns the first error (a worker's panic is one).
+func forEach(ctx context.Context, count, threads int, progress Progress, fn func(int) error) error {
 	var mu sync.Mutex
-	next, done := 0, 0
+	done := 0
 	var first error
-	var wg sync.WaitGroup
-	for w := 0; w < threads; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if first != nil || next >= count {
-					mu.Unlock()
-					return
-				}
-				k := next
-				next++
-				mu.Unlock()
-				if err := ctx.Err(); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					return
-				}
-				err := fn(k)
-				mu.Lock()
-				if err != nil && first == nil {
-					first = err
-				}
-				done++
-				if err == nil && progress != nil {
-					progress(done, count)
-				}
-				mu.Unlock()
-			}
-		}()
+	stop := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if err := ctx.Err(); err != nil && first == nil {
+			first = err
+		}
+		return first != nil
 	}
-	wg.Wait()
+	perr := parallel.Each(count, threads, stop, func(k int) {
+		err := fn(k)
+		mu.Lock()
+		defer mu.Unlock() // a panicking progress must not leave mu held
+		if err != nil && first == nil {
+			first = err
+		}
+		done++
+		if err == nil && progress != nil {
+			progress(done, count)
+		}
+	})
+	if perr != nil && first == nil {
+		first = fmt.Errorf("superposition: %w", perr)
+	}
 	return first
 }

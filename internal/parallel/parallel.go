@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 )
@@ -80,4 +81,52 @@ func Recover(err *error, what string) {
 		return
 	}
 	*err = fmt.Errorf("%s: %w", what, &Panic{Value: v, Stack: debug.Stack()})
+}
+
+// Each calls fn(i) for i = 0, 1, ..., n-1 on up to workers goroutines
+// (GOMAXPROCS when workers <= 0), handing the indices out in increasing
+// order, and returns once every call it handed out has returned. Before
+// each index it asks stop (when not nil; never two calls at once) and hands
+// out no more once stop says so. A panic in fn stops the handing out too,
+// and Each returns it as a *Panic with the worker's stack: a pool of
+// workers over a job list must not end the process, nor hang on jobs no
+// worker is left to take.
+func Each(n, workers int, stop func() bool, fn func(i int)) (err error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var (
+		mu     sync.Mutex
+		next   int
+		failed bool
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed || next >= n || (stop != nil && stop()) {
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	defer Recover(&err, "worker")
+	var g Group
+	for range min(workers, n) {
+		g.Go(func() {
+			finished := false
+			defer func() {
+				if !finished { // panicking: Group records it; hand out no more
+					mu.Lock()
+					failed = true
+					mu.Unlock()
+				}
+			}()
+			for i, ok := take(); ok; i, ok = take() {
+				fn(i)
+			}
+			finished = true
+		})
+	}
+	g.Wait()
+	return nil
 }

@@ -2,7 +2,9 @@ package parallel
 
 import (
 	"errors"
+	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -76,5 +78,43 @@ func TestGroupNoPanic(t *testing.T) {
 	}
 	if n.Load() != 8 {
 		t.Errorf("n = %d, want 8", n.Load())
+	}
+}
+
+// TestEach: every index is handed out once, in order, on at most workers goroutines;
+// stop ends the handing out; a panic in any worker (or in all of them) comes back as a
+// *Panic error instead of ending the process or leaving jobs no worker takes.
+func TestEach(t *testing.T) {
+	var mu sync.Mutex
+	var got []int
+	if err := Each(100, 3, nil, func(i int) { mu.Lock(); got = append(got, i); mu.Unlock() }); err != nil {
+		t.Fatal(err)
+	}
+	sort.Ints(got)
+	for i, v := range got {
+		if v != i || len(got) != 100 {
+			t.Fatalf("indices %v, want 0..99 once each", got)
+		}
+	}
+	var calls atomic.Int32
+	if err := Each(100, 2, func() bool { return calls.Load() >= 10 }, func(int) { calls.Add(1) }); err != nil || calls.Load() > 12 {
+		t.Errorf("with stop after 10: %d calls, err %v", calls.Load(), err)
+	}
+	for _, all := range []bool{false, true} {
+		calls.Store(0)
+		err := Each(1000, 4, nil, func(i int) {
+			calls.Add(1)
+			if all || i == 5 {
+				var s []int
+				_ = s[i] // a runtime error, as a bad shape gives
+			}
+		})
+		var p *Panic
+		if !errors.As(err, &p) || !strings.HasPrefix(err.Error(), "worker: panic: runtime error: index out of range") {
+			t.Errorf("all=%v: err = %v, want the worker's panic", all, err)
+		}
+		if n := calls.Load(); n >= 1000 {
+			t.Errorf("all=%v: %d calls: the panic did not stop the handing out", all, n)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/internal/atomicfile"
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
@@ -116,42 +117,30 @@ func Execute(ctx context.Context, s Study, runs []Run, o Options) error {
 			o.Event(e)
 		}
 	}
-	jobs := make(chan Run)
-	var wg sync.WaitGroup
 	var errs []error
-	for range min(workers, max(len(runs), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range jobs {
-				began := time.Now()
-				err := executeRun(ctx, s, r, o, event)
-				kind := "done"
-				switch {
-				case errors.Is(err, errSkipped):
-					continue
-				case errors.Is(err, train.ErrInterrupted):
-					kind = "interrupted"
-				case err != nil:
-					kind = "failed"
-				}
-				event(Event{Run: r, Kind: kind, Err: err, Elapsed: time.Since(began)})
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, r := range runs {
-		if ctx.Err() != nil {
-			break
+	perr := parallel.Each(len(runs), workers, func() bool { return ctx.Err() != nil }, func(i int) {
+		r := runs[i]
+		began := time.Now()
+		err := executeRun(ctx, s, r, o, event)
+		kind := "done"
+		switch {
+		case errors.Is(err, errSkipped):
+			return
+		case errors.Is(err, train.ErrInterrupted):
+			kind = "interrupted"
+		case err != nil:
+			kind = "failed"
 		}
-		jobs <- r
+		event(Event{Run: r, Kind: kind, Err: err, Elapsed: time.Since(began)})
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("run %s: %w", r.ID, err))
+			mu.Unlock()
+		}
+	})
+	if perr != nil {
+		errs = append(errs, fmt.Errorf("repeated: %w", perr))
 	}
-	close(jobs)
-	wg.Wait()
 	if ctx.Err() != nil && len(errs) == 0 {
 		errs = append(errs, fmt.Errorf("%w: %w", train.ErrInterrupted, ctx.Err()))
 	}

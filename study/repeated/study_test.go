@@ -14,6 +14,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/internal/atomicfile"
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
@@ -469,5 +470,25 @@ func TestChangedConfigKeepsStudyFile(t *testing.T) {
 		if after, _ := os.ReadFile(path); string(after) != string(before) {
 			t.Errorf("%s: study.json was rewritten by a refused Execute", name)
 		}
+	}
+}
+
+// TestExecuteWorkerPanic: a panic on one of Execute's worker goroutines (here from the
+// Event callback, which runs on them, on a locked run's "busy") comes back from Execute as
+// an error; before, it ended the process.
+func TestExecuteWorkerPanic(t *testing.T) {
+	s := tinyStudy()
+	s.Grids = []Grid{{Fractions: []float64{0}, Sizes: []string{"a"}, Archs: []string{"attn2"}, Seeds: []uint64{1}}}
+	runs := s.Runs()
+	dir := t.TempDir()
+	unlock, err := lockRun(RunDir(dir, runs[0].ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	err = Execute(context.Background(), s, runs, Options{Dir: dir, Workers: 2, Event: func(e Event) { panic("event " + e.Kind) }})
+	var p *parallel.Panic
+	if !errors.As(err, &p) || !strings.Contains(err.Error(), "panic: event busy") {
+		t.Fatalf("Execute = %v, want the worker's panic as an error", err)
 	}
 }
