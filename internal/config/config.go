@@ -299,6 +299,13 @@ const MaxFileBytes = 1 << 20
 // reads at most that much even if the file grows meanwhile. The errors wrap
 // the os ones (fs.ErrNotExist for a missing file).
 func ReadFile(path string) ([]byte, error) {
+	return ReadLimited(path, MaxFileBytes, "a configuration file")
+}
+
+// ReadLimited is ReadFile for a file with another limit: limit bytes, for
+// files larger than settings but still bounded (a tokenizer's vocabulary).
+// what names the kind of file in the errors ("a tokenizer file").
+func ReadLimited(path string, limit int64, what string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -306,20 +313,20 @@ func ReadFile(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (%s)", path, st.Mode().Type())
 	}
-	if st.Size() > MaxFileBytes {
-		return nil, fmt.Errorf("%s is %d bytes, more than a configuration file's limit of %d", path, st.Size(), MaxFileBytes)
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than %s's limit of %d", path, st.Size(), what, limit)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxFileBytes {
-		return nil, fmt.Errorf("%s grew past a configuration file's limit of %d bytes while being read", path, MaxFileBytes)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s grew past %s's limit of %d bytes while being read", path, what, limit)
 	}
 	return b, nil
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/mechinterp/mechinterp/internal/config"
 )
 
 // Files of a GPT-2 tokenizer, as Hugging Face serves them in a model
@@ -51,20 +53,25 @@ const maxCache = 1 << 16
 
 var _ Tokenizer = (*BPE)(nil)
 
+// MaxFileBytes bounds each tokenizer file LoadBPE and LoadJSON read (GPT-2's
+// vocab.json is 1 MB, Llama 3's tokenizer.json 9 MB, Gemma's 34 MB): a file
+// beyond it, or anything but a regular file (a FIFO, /dev/zero), is refused
+// before it is read, so a hostile directory cannot make a load hang or
+// allocate without bound.
+const MaxFileBytes = 64 << 20
+
 // LoadBPE reads dir/vocab.json and dir/merges.txt (the files of a Hugging
-// Face GPT-2 directory).
+// Face GPT-2 directory), each at most MaxFileBytes.
 func LoadBPE(dir string) (*BPE, error) {
-	vf, err := os.Open(filepath.Join(dir, VocabFile))
+	vf, err := config.ReadLimited(filepath.Join(dir, VocabFile), MaxFileBytes, "a tokenizer file")
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	defer vf.Close()
-	mf, err := os.Open(filepath.Join(dir, MergesFile))
+	mf, err := config.ReadLimited(filepath.Join(dir, MergesFile), MaxFileBytes, "a tokenizer file")
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	defer mf.Close()
-	t, err := ReadBPE(vf, mf)
+	t, err := ReadBPE(bytes.NewReader(vf), bytes.NewReader(mf))
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", dir, err)
 	}

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestParseIDs(t *testing.T) {
@@ -72,5 +74,69 @@ func TestForDirJSON(t *testing.T) {
 	}
 	if _, err := ForDir(dir, 100, false); err == nil || !strings.Contains(err.Error(), "442 tokens but the model's vocabulary holds 100") {
 		t.Errorf("small vocabulary: %v", err)
+	}
+}
+
+// TestLoadHostileFiles: a tokenizer file that is a FIFO (which blocked the read forever),
+// a link to /dev/zero (which grew without bound) or a file over MaxFileBytes (read whole
+// before) is refused at once with its name, for vocab.json, merges.txt and tokenizer.json.
+func TestLoadHostileFiles(t *testing.T) {
+	for _, name := range []string{VocabFile, MergesFile, JSONFile} {
+		for _, kind := range []string{"fifo", "dev-zero", "huge"} {
+			t.Run(name+"/"+kind, func(t *testing.T) {
+				dir := t.TempDir()
+				for _, f := range []string{VocabFile, MergesFile} { // well-formed partners
+					if f != name && name != JSONFile {
+						body := "{}"
+						if f == MergesFile {
+							body = "#version: 0.2\n"
+						}
+						if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				path := filepath.Join(dir, name)
+				want := "not a regular file"
+				switch kind {
+				case "fifo":
+					if err := syscall.Mkfifo(path, 0o644); err != nil {
+						t.Skip(err)
+					}
+				case "dev-zero":
+					if err := os.Symlink("/dev/zero", path); err != nil {
+						t.Skip(err)
+					}
+				case "huge": // sparse: costs no disk
+					f, err := os.Create(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := f.Truncate(MaxFileBytes + 1); err != nil {
+						t.Fatal(err)
+					}
+					f.Close()
+					want = "more than a tokenizer file's limit"
+				}
+				errc := make(chan error, 1)
+				go func() {
+					var err error
+					if name == JSONFile {
+						_, err = LoadJSON(dir)
+					} else {
+						_, err = LoadBPE(dir)
+					}
+					errc <- err
+				}()
+				select {
+				case err := <-errc:
+					if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), name) {
+						t.Errorf("err = %v, want %q naming %s", err, want, name)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("the load did not return within 5 s")
+				}
+			})
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/mechinterp/mechinterp/internal/config"
 )
 
 // JSONFile is Hugging Face's tokenizers file, which GPT-NeoX (Pythia),
@@ -90,14 +92,13 @@ func HasJSON(dir string) bool {
 	return err == nil
 }
 
-// LoadJSON reads dir/tokenizer.json.
+// LoadJSON reads dir/tokenizer.json (at most MaxFileBytes).
 func LoadJSON(dir string) (*HF, error) {
-	f, err := os.Open(filepath.Join(dir, JSONFile))
+	b, err := config.ReadLimited(filepath.Join(dir, JSONFile), MaxFileBytes, "a tokenizer file")
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	defer f.Close()
-	t, err := ReadJSON(f)
+	t, err := ReadJSON(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", filepath.Join(dir, JSONFile), err)
 	}
