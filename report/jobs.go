@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/models/tokenizer"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/train"
 	"github.com/mechinterp/mechinterp/viz"
@@ -32,6 +33,17 @@ func loadModel(dir string, warn io.Writer) (*models.Model, error) {
 		fmt.Fprintf(warn, "mechinterp: warning: %s holds %d NaN or infinite weights (the first in %s); its outputs will be NaN\n", dir, n, name)
 	}
 	return m, nil
+}
+
+// loadModelPrompt loads the checkpoint dir (loadModel) and reads the prompt of --tokens or
+// --text for it (PromptTokens).
+func loadModelPrompt(dir, tokens, text string, warn io.Writer) (*models.Model, [][]int, tokenizer.Tokenizer, error) {
+	m, err := loadModel(dir, warn)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	seqs, tok, err := PromptTokens(m, dir, tokens, text)
+	return m, seqs, tok, err
 }
 
 // PrintJSON prints v as indented JSON, as every --json does.

@@ -28,11 +28,7 @@ type LensJob struct {
 // Run reads the prompt through the lens, writes the page and prints the readout (or JSON)
 // to w.
 func (j LensJob) Run(w, errw io.Writer) error {
-	m, err := loadModel(j.Model, errw)
-	if err != nil {
-		return err
-	}
-	seqs, tok, err := PromptTokens(m, j.Model, j.Tokens, j.Text)
+	m, seqs, tok, err := loadModelPrompt(j.Model, j.Tokens, j.Text, errw)
 	if err != nil {
 		return err
 	}

@@ -157,11 +157,7 @@ func (j AttentionJob) Run(ctx context.Context, w, errw io.Writer) error {
 	if j.Out == "" {
 		return errors.New("--out is empty")
 	}
-	m, err := loadModel(j.Model, errw)
-	if err != nil {
-		return err
-	}
-	seqs, tok, err := PromptTokens(m, j.Model, j.Tokens, j.Text)
+	m, seqs, tok, err := loadModelPrompt(j.Model, j.Tokens, j.Text, errw)
 	if err != nil {
 		return err
 	}

@@ -99,11 +99,7 @@ type GenerateJob struct {
 // Run samples and prints each continuation to w (decoded and quoted when the model has a
 // tokenizer); warnings go to errw.
 func (j GenerateJob) Run(w, errw io.Writer) error {
-	m, err := loadModel(j.Model, errw)
-	if err != nil {
-		return err
-	}
-	seqs, tok, err := PromptTokens(m, j.Model, j.Tokens, j.Text)
+	m, seqs, tok, err := loadModelPrompt(j.Model, j.Tokens, j.Text, errw)
 	if err != nil {
 		return err
 	}

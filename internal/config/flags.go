@@ -32,61 +32,47 @@ func BindFlags(fs *pflag.FlagSet, opts any) error {
 		if strings.Contains(l.Key, ".") {
 			return fmt.Errorf("config: setting %s of %T is nested; a flag needs a flat key", l.Key, opts)
 		}
+		short, usage, p := l.field.Tag.Get("short"), l.field.Tag.Get("help"), l.Value.Addr().Interface()
 		if d, ok := l.field.Tag.Lookup("default"); ok {
-			if err := setString(l.Value, d); err != nil {
+			// Parsed as the flag parses a value, on a flag set of its own: a slice
+			// flag set once would append to, not replace, the default.
+			tmp := pflag.NewFlagSet("", pflag.ContinueOnError)
+			if err := addFlag(tmp, p, l.Key, short, usage); err != nil {
+				return fmt.Errorf("config: setting %s of %T: %w", l.Key, opts, err)
+			}
+			if err := tmp.Set(l.Key, d); err != nil {
 				return fmt.Errorf("config: default of %s: %w", l.Key, err)
 			}
 		}
-		short, usage := l.field.Tag.Get("short"), l.field.Tag.Get("help")
-		switch p := l.Value.Addr().Interface().(type) {
-		case *string:
-			fs.StringVarP(p, l.Key, short, *p, usage)
-		case *bool:
-			fs.BoolVarP(p, l.Key, short, *p, usage)
-		case *int:
-			fs.IntVarP(p, l.Key, short, *p, usage)
-		case *int64:
-			fs.Int64VarP(p, l.Key, short, *p, usage)
-		case *uint64:
-			fs.Uint64VarP(p, l.Key, short, *p, usage)
-		case *float64:
-			fs.Float64VarP(p, l.Key, short, *p, usage)
-		case *[]string:
-			fs.StringSliceVarP(p, l.Key, short, *p, usage)
-		default:
-			return fmt.Errorf("config: setting %s of %T has type %s, which no flag takes", l.Key, opts, l.Value.Type())
+		if err := addFlag(fs, p, l.Key, short, usage); err != nil {
+			return fmt.Errorf("config: setting %s of %T: %w", l.Key, opts, err)
 		}
-		if l.field.Tag.Get("hidden") == "true" {
-			fs.Lookup(l.Key).Hidden = true
-		}
+		fs.Lookup(l.Key).Hidden = l.field.Tag.Get("hidden") == "true"
 	}
 	return nil
 }
 
-// setString parses s into v, a field of a type BindFlags takes, as its flag
-// would.
-func setString(v reflect.Value, s string) error {
-	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
-	switch p := v.Addr().Interface().(type) {
+// addFlag registers a flag for the field p points to, its current value the default.
+func addFlag(fs *pflag.FlagSet, p any, name, short, usage string) error {
+	switch p := p.(type) {
 	case *string:
-		*p = s
-		return nil
+		fs.StringVarP(p, name, short, *p, usage)
 	case *bool:
-		fs.BoolVar(p, "x", false, "")
+		fs.BoolVarP(p, name, short, *p, usage)
 	case *int:
-		fs.IntVar(p, "x", 0, "")
+		fs.IntVarP(p, name, short, *p, usage)
 	case *int64:
-		fs.Int64Var(p, "x", 0, "")
+		fs.Int64VarP(p, name, short, *p, usage)
 	case *uint64:
-		fs.Uint64Var(p, "x", 0, "")
+		fs.Uint64VarP(p, name, short, *p, usage)
 	case *float64:
-		fs.Float64Var(p, "x", 0, "")
+		fs.Float64VarP(p, name, short, *p, usage)
 	case *[]string:
-		fs.StringSliceVar(p, "x", nil, "")
+		fs.StringSliceVarP(p, name, short, *p, usage)
 	default:
-		return fmt.Errorf("type %s takes no default", v.Type())
+		return fmt.Errorf("type %T takes no flag", p)
 	}
-	return fs.Set("x", s)
+	return nil
 }
 
 // leafField is a Leaf with the struct field it came from, for its tags.

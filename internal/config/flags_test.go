@@ -81,3 +81,19 @@ func TestBindFlagsRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestBindFlagsSliceReplaces checks that a list flag given on the command line replaces
+// its default instead of appending to it.
+func TestBindFlagsSliceReplaces(t *testing.T) {
+	var j job
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	if err := BindFlags(fs, &j); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"--data", "a", "--data", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(j.Data, []string{"a", "b"}) {
+		t.Errorf("--data a --data b gave %q, want [a b]", j.Data)
+	}
+}
