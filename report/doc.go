@@ -28,6 +28,17 @@
 // TrackText, CircuitsText, PatchText): what the mechinterp commands print. Demo trains the demo
 // run and writes every page above about it, with RunIndex's index linking them.
 //
+// Each mechinterp command is a job here (HeadsJob, PatchJob, PrefsTrainJob, TrainJob ...):
+// a struct whose fields are the command's flags, tagged with their names, usage lines and
+// defaults (the CLI registers them with internal/config's BindFlags), and whose Run loads
+// the checkpoint, computes, writes the page and prints the readout or JSON, so that a Go
+// program does what a command does with one call:
+//
+//	err := report.HeadsJob{Model: "runs/demo/checkpoints/step-001000", Out: "heads.html",
+//		RepeatFlags: report.RepeatFlags{Batch: 32, Seed: 1, MinToken: -1, MaxToken: -1}}.Run(os.Stdout, os.Stderr)
+//
+// PromptTokens is the one way a command's --tokens or --text becomes token ids.
+//
 // Every page embeds the numbers it plots as JSON (mechinterp.data(name) in the page), and the
 // tests open each page type once in headless Chromium (package viz/browsertest).
 package report
