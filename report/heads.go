@@ -62,7 +62,8 @@ func Heads(s *probes.HeadScores, model string) (*viz.Report, error) {
 	r.Section("Scores", "Each cell is one head; 0 is white, 1 darkest.")
 	r.Add(
 		grid("Prefix matching", "Attention from each token of a repeat to the token after its earlier occurrence: near 1 for induction heads (Olsson et al. 2022).", s.PrefixMatching),
-		grid("Copying", "Share of the logits a head raises that fall on the token it attends to: near 1 for heads that copy, about 2/d_vocab at random.", s.Copying),
+		grid("Copying", "Share of the logits a head raises that fall on the token it attends to: near 1 for heads that copy, about 2/d_vocab at random. "+
+			"Measured on the prompts; not the circuits page's OV eigenvalue copying score, which reads the weights alone and is near +1 for any head whose OV circuit copies, so the two can differ.", s.Copying),
 		grid("Previous-token detector", "Share of attention on the previous token (TransformerLens head detector).", s.PreviousToken),
 		grid("Duplicate-token detector", "Share of attention on earlier occurrences of the same token.", s.DuplicateToken),
 		grid("Induction detector", "Share of attention on the token after an earlier occurrence of the same token, over the whole prompt.", s.Induction),
