@@ -2,105 +2,125 @@ package sae
 
 import (
 	"fmt"
-	"slices"
 )
 
-// activation is the seam between the SAE and its architecture: the
-// function σ from pre-activations to feature activations of one row, and
-// the sparsity penalty with its gradient. Training computes the
-// reconstruction gradient only for features with f_k != 0, so an
-// architecture must pass no gradient to pre_k where f_k = 0 (true of ReLU,
-// TopK and, apart from its threshold, JumpReLU).
+// activation is an SAE's function σ from one row's pre-activations to its
+// feature activations at inference (Encode, Evaluate). Training works on
+// whole batches (trainer.activate), where BatchTopK differs from its
+// inference form.
 type activation interface {
-	// forward sets f = σ(pre) and returns the penalty of f before λ.
-	forward(pre, f []float64) float64
-	// backward turns up, ∂(reconstruction loss)/∂f, into ∂loss/∂pre in
-	// place, adding the penalty's gradient weighted by lambda.
-	backward(pre, f, up []float64, lambda float64)
+	forward(pre, f []float64)
 }
 
-// activationOf returns the activation of an architecture ("" is ReLU); k
-// is TopK's number of active features.
-func activationOf(a Architecture, k int) (activation, error) {
-	switch a {
+// activation returns s's σ: ReLU, TopK with s.K, or a threshold per latent
+// (JumpReLU, and BatchTopK with the threshold estimated in training, as
+// SAELens turns a BatchTopK SAE into a JumpReLU one for inference).
+func (s *SAE) activation() (activation, error) {
+	switch s.Architecture {
 	case ReLU, "":
-		return reluL1{}, nil
+		return reluAct{}, nil
 	case TopK:
-		if k <= 0 {
-			return nil, fmt.Errorf("SAE architecture %s needs k > 0, got %d", TopK, k)
+		if s.K <= 0 {
+			return nil, fmt.Errorf("SAE architecture %s needs k > 0, got %d", TopK, s.K)
 		}
-		return &topK{k: k}, nil
+		return &topKAct{k: s.K}, nil
+	case JumpReLU, BatchTopK:
+		if len(s.Threshold) != s.F {
+			return nil, fmt.Errorf("SAE architecture %s needs %d thresholds, got %d", s.Architecture, s.F, len(s.Threshold))
+		}
+		return jumpAct{s.Threshold}, nil
 	}
-	return nil, fmt.Errorf("unknown SAE architecture %q (want %s or %s)", a, ReLU, TopK)
+	return nil, fmt.Errorf("unknown SAE architecture %q", s.Architecture)
 }
 
-// topK keeps the k largest pre-activations, ReLU'd, and zeroes the rest
-// (Gao et al. 2024, Scaling and evaluating sparse autoencoders); it has no
-// penalty, since sparsity is fixed at k. Ties at the k-th value keep the
-// lowest indices, so exactly min(k, F) entries can be non-zero.
-type topK struct {
-	k       int
-	scratch []float64
+type reluAct struct{}
+
+func (reluAct) forward(pre, f []float64) {
+	for k, p := range pre {
+		f[k] = max(p, 0)
+	}
 }
 
-func (a *topK) forward(pre, f []float64) float64 {
+// topKAct keeps the k largest pre-activations, ReLU'd, and zeroes the rest
+// (Gao et al. 2024); ties at the k-th value keep the lowest indices.
+type topKAct struct {
+	k    int
+	heap []float64
+}
+
+func (a *topKAct) forward(pre, f []float64) {
+	topKRow(pre, f, min(a.k, len(pre)), &a.heap)
+}
+
+// jumpAct is JumpReLU: f = pre where pre > θ_k, else 0 (Rajamanoharan et
+// al. 2024, Jumping Ahead).
+type jumpAct struct{ theta []float64 }
+
+func (a jumpAct) forward(pre, f []float64) {
+	for k, p := range pre {
+		f[k] = 0
+		if p > a.theta[k] {
+			f[k] = p
+		}
+	}
+}
+
+// topKRow writes into f the k largest entries of pre, ReLU'd, and zeroes
+// elsewhere; ties at the k-th value keep the lowest indices, so at most k
+// entries are non-zero. heap is scratch.
+func topKRow[T num](pre, f []T, k int, heap *[]T) {
 	f = f[:len(pre)]
-	k := min(a.k, len(pre))
-	a.scratch = append(a.scratch[:0], pre...)
-	slices.Sort(a.scratch)
-	thr := a.scratch[len(pre)-k] // the k-th largest
+	thr := kthLargest(pre, k, heap)
 	above := 0
 	for _, p := range pre {
 		if p > thr {
 			above++
 		}
 	}
-	ties := k - above // entries equal to thr that are kept
+	ties := k - above
 	for i, p := range pre {
-		switch {
-		case p > thr || (p == thr && ties > 0):
+		f[i] = 0
+		if p > thr || (p == thr && ties > 0) {
 			if p == thr {
 				ties--
 			}
 			f[i] = max(p, 0)
-		default:
-			f[i] = 0
-		}
-	}
-	return 0
-}
-
-// backward passes the gradient through the kept positive entries only.
-func (a *topK) backward(pre, f, up []float64, _ float64) {
-	up = up[:len(pre)]
-	for i := range up {
-		if f[i] == 0 {
-			up[i] = 0
 		}
 	}
 }
 
-// reluL1 is f = ReLU(pre) with penalty Σ f (decoder columns of unit norm).
-type reluL1 struct{}
-
-func (reluL1) forward(pre, f []float64) float64 {
-	f = f[:len(pre)]
-	var s float64
-	for k, p := range pre {
-		v := max(p, 0)
-		f[k] = v
-		s += v
+// kthLargest returns the k-th largest value of v (1 <= k <= len(v)) with a
+// min-heap of the k largest seen: O(len(v)) when k is small.
+func kthLargest[T num](v []T, k int, scratch *[]T) T {
+	h := append((*scratch)[:0], v[:k]...)
+	for i := k/2 - 1; i >= 0; i-- {
+		siftDown(h, i)
 	}
-	return s
+	for _, x := range v[k:] {
+		if x > h[0] {
+			h[0] = x
+			siftDown(h, 0)
+		}
+	}
+	*scratch = h
+	return h[0]
 }
 
-func (reluL1) backward(pre, f, up []float64, lambda float64) {
-	up = up[:len(pre)]
-	for k, p := range pre {
-		if p > 0 {
-			up[k] += lambda
-		} else {
-			up[k] = 0
+func siftDown[T num](h []T, i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
 		}
+		m := l
+		if r := l + 1; r < n && h[r] < h[l] {
+			m = r
+		}
+		if h[i] <= h[m] {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
 	}
 }

@@ -22,3 +22,19 @@ func BenchmarkTrain(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStep times one training step (forward, backward, Adam) at the
+// size of `mechinterp bench sae`: d 512, 4096 latents, batch 4096.
+func BenchmarkStep(b *testing.B) {
+	for _, arch := range []Architecture{ReLU, TopK} {
+		b.Run(string(arch), func(b *testing.B) {
+			data := normalRows(4096, 512, 1)
+			cfg := Config{Architecture: arch, DictSize: 4096, Batch: 4096, Steps: 1, L1: 5, LR: 4e-4, EvalRows: 1}
+			for b.Loop() {
+				if _, err := TimeSteps(context.Background(), data, 512, cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -18,7 +18,7 @@ type encoder struct {
 }
 
 func newEncoder(s *SAE) (*encoder, error) {
-	act, err := activationOf(s.Architecture, s.K)
+	act, err := s.activation()
 	if err != nil {
 		return nil, err
 	}

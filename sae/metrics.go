@@ -6,30 +6,6 @@ import (
 	"github.com/mechinterp/mechinterp/tensor"
 )
 
-// evaluate runs the first rows rows of x through the SAE and sets res's L0,
-// FinalMSE and FVE (against the predictor mean). Feature densities come from
-// training's dead window (fit), so the histogram's Never is the Dead count.
-func evaluate[T float32 | float64](s *state, x matrix[T], mean []float64, rows int, res *Result) {
-	row := make([]float64, x.d)
-	var sse, sst float64
-	var l0 int
-	for i := 0; i < rows; i++ {
-		x.row(i, row)
-		e, _, a := s.accumulate(row, 0, 0)
-		sse += e
-		l0 += a
-		for j := range row {
-			dv := row[j] - mean[j]
-			sst += dv * dv
-		}
-	}
-	res.L0 = float64(l0) / float64(rows)
-	res.FinalMSE = sse / float64(rows)
-	if sst > 0 {
-		res.FVE = 1 - sse/sst
-	}
-}
-
 // MMCS is the mean max cosine similarity between true feature directions and
 // dictionary atoms, mean over g of max over d of cos(g, d) (Sharkey et al.
 // 2022): 1 when every true feature has an exactly aligned atom. It also

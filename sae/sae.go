@@ -6,9 +6,13 @@ import "github.com/mechinterp/mechinterp/tensor"
 // features: x_bar = x - b_d, f = σ(W_e x_bar + b_e), x_hat = W_d f + b_d
 // (Bricken et al. 2023, "Problem Setup"). Decoder columns have unit norm.
 type SAE struct {
-	// Architecture names σ ("" reads as ReLU); K is TopK's k.
+	// Architecture names σ ("" reads as ReLU); K is TopK's and
+	// BatchTopK's k.
 	Architecture Architecture `json:"architecture,omitempty"`
 	K            int          `json:"k,omitempty"`
+	// Threshold is JumpReLU's θ per latent; for BatchTopK, the threshold
+	// estimated in training, which inference applies as JumpReLU does.
+	Threshold []float64 `json:"threshold,omitempty"`
 	D, F         int
 	// We[f] is encoder row f (length D); Wd[f] is decoder column f, the
 	// dictionary atom of feature f (length D, unit norm).
@@ -21,7 +25,7 @@ type SAE struct {
 // Encode returns the feature activations f of x. It panics on an unknown
 // architecture, which Train never produces.
 func (s *SAE) Encode(x []float64) []float64 {
-	act, err := activationOf(s.Architecture, s.K)
+	act, err := s.activation()
 	if err != nil {
 		panic(err)
 	}

@@ -66,10 +66,31 @@ func (m matrix[T]) row(i int, dst []float64) {
 	}
 }
 
+// fitter is a trainer of either element type.
+type fitter interface {
+	init(r interface{ NormFloat64() float64 }, mean []float64)
+	fit(ctx context.Context, next func(row []float64) error, cfg Config, res *Result, progress io.Writer) error
+	evaluate(row func(i int, dst []float64), mean []float64, rows int, res *Result)
+	model() *SAE
+}
+
+// newTrainer returns the trainer of an SAE of cfg (defaults filled in,
+// valid) on width d: float32 products through tensor.Gemm from d·F =
+// batchedMinParams up, float64 ones below (the toy models' SAEs).
+func newTrainer(d int, cfg Config) fitter {
+	if d*cfg.DictSize >= batchedMinParams {
+		return newTrainerOf[float32](d, cfg, tensor.Gemm)
+	}
+	return newTrainerOf[float64](d, cfg, gemm64)
+}
+
+// batchedMinParams is the size d·F from which an SAE trains in float32.
+const batchedMinParams = 1 << 16
+
 // Train trains a sparse autoencoder on the rows of data, a row-major [N, d]
 // activation matrix (toy-model hidden states, or any transformer hook
 // activation), with Adam: cfg.Steps batches of cfg.Batch rows drawn
-// uniformly with replacement. The decoder starts as random unit columns, the
+// uniformly with replacement. The decoder starts as random unit rows, the
 // encoder as its transpose, b_e = 0 and b_d = the data mean. The first
 // cfg.EvalRows rows give the final metrics. truth, if non-nil, holds known
 // feature directions (length d) for MMCS.
@@ -89,17 +110,18 @@ func Train[T float32 | float64](ctx context.Context, data []T, d int, cfg Config
 	x := matrix[T]{data: data, n: len(data) / d, d: d}
 	s := newTrainer(d, cfg)
 	mean := x.mean()
-	s.init(cfg.Seed, mean)
+	ri := seed.New(seed.Derive(cfg.Seed, 0, purposeInit))
+	s.init(&ri, mean)
 	res := &Result{Config: cfg}
 	r := seed.New(seed.Derive(cfg.Seed, 0, purposeBatches))
 	next := func(row []float64) error {
 		x.row(r.IntN(x.n), row)
 		return nil
 	}
-	if err := fit(ctx, s, next, cfg, res, nil); err != nil {
+	if err := s.fit(ctx, next, cfg, res, nil); err != nil {
 		return nil, fmt.Errorf("sae: %w", err)
 	}
-	evaluate(s, x, mean, min(x.n, cfg.EvalRows), res)
+	s.evaluate(x.row, mean, min(x.n, cfg.EvalRows), res)
 	res.Model = s.model()
 	if truth != nil {
 		res.MMCS, res.BestCos = MMCS(truth, res.Model.Wd)
@@ -118,102 +140,68 @@ func (m matrix[T]) mean() []float64 {
 	return mean
 }
 
-// init draws the decoder as random unit columns, copies it into the encoder
-// and sets b_d to the data mean.
-func (s *state) init(base uint64, mean []float64) {
-	d, F := s.d, s.f
-	r := seed.New(seed.Derive(base, 0, purposeInit))
-	Wd := s.p[s.wd : s.wd+F*d]
-	for j := range Wd {
-		Wd[j] = r.NormFloat64()
-	}
-	s.normalize()
-	copy(s.p[s.we:s.we+F*d], Wd)
-	copy(s.p[s.bd:s.bd+d], mean)
-}
-
-// newTrainer returns the state that trains an SAE of cfg (defaults filled
-// in, valid) on width d.
-func newTrainer(d int, cfg Config) *state {
-	act, _ := activationOf(cfg.Architecture, cfg.K)
-	s := newState(d, cfg.DictSize, cfg.Architecture, act)
-	s.k = cfg.K
-	return s
-}
-
 // fit runs cfg.Steps training steps on the rows next gives, filling res's
 // curves and, over the last cfg.DeadWindow samples, Density, Histogram and
 // Dead; progress, if non-nil, gets a line at every logged step.
-func fit(ctx context.Context, s *state, next func(row []float64) error, cfg Config, res *Result, progress io.Writer) error {
-	row := make([]float64, s.d)
-	batched := s.d*s.f >= batchedMinParams
-	var rows []float64
-	if batched {
-		rows = make([]float64, cfg.Batch*s.d)
-	}
-	fires := make([]int, s.f) // firings in the last cfg.DeadWindow samples
+func (t *trainer[T]) fit(ctx context.Context, next func(row []float64) error, cfg Config, res *Result, progress io.Writer) error {
+	d, F := t.d, t.f
+	row := make([]float64, d)
+	t.resize(cfg.Batch)
+	fires := make([]int, F) // firings in the last cfg.DeadWindow samples
 	from := cfg.Steps*cfg.Batch - cfg.DeadWindow
 	seen := 0
 	var accL, accM float64
 	cnt := 0
-	scale := 1 / float64(cfg.Batch)
-	for t := 1; t <= cfg.Steps; t++ {
-		if t%64 == 0 && ctx.Err() != nil {
+	auxk := cfg.AuxK > 0 && (cfg.Architecture == TopK || cfg.Architecture == BatchTopK)
+	for step := 1; step <= cfg.Steps; step++ {
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		clear(s.g)
-		var sse, pen float64
-		var pre []float32
-		if batched {
-			for b := 0; b < cfg.Batch; b++ {
-				if err := next(rows[b*s.d : (b+1)*s.d]); err != nil {
-					return err
-				}
-			}
-			pre = s.batchPre(rows, cfg.Batch)
-		}
 		for b := 0; b < cfg.Batch; b++ {
-			var rp []float32
-			if batched {
-				row, rp = rows[b*s.d:(b+1)*s.d], pre[b*s.f:(b+1)*s.f]
-			} else if err := next(row); err != nil {
+			if err := next(row); err != nil {
 				return err
 			}
-			e, p, _ := s.accumulatePre(row, rp, cfg.L1, scale)
-			sse += e
-			pen += p
-			if seen >= from {
-				for k, a := range s.fa {
-					if a != 0 {
-						fires[k]++
-					}
+			for j, v := range row {
+				t.x[b*d+j] = T(v)
+			}
+		}
+		sse, pen, _ := t.forward(false)
+		lambda := cfg.l1At(step)
+		t.backward(lambda)
+		if auxk {
+			t.aux.track(t)
+		}
+		for b := max(from-seen, 0); b < cfg.Batch; b++ {
+			for k, a := range t.fa[b*F : (b+1)*F] {
+				if a != 0 {
+					fires[k]++
 				}
 			}
-			seen++
 		}
-		s.step(cfg.LR)
-		sse *= scale
-		pen *= scale
+		seen += cfg.Batch
+		t.step(cfg.lrAt(step))
+		sse /= float64(cfg.Batch)
+		pen *= lambda / float64(cfg.Batch)
 		if math.IsNaN(sse) || math.IsInf(sse, 0) {
-			return fmt.Errorf("step %d: %w", t, ErrNaN)
+			return fmt.Errorf("step %d: %w", step, ErrNaN)
 		}
-		accL += sse + pen
+		accL += sse + pen + t.aux.loss
 		accM += sse
 		cnt++
-		if t%cfg.LogEvery == 0 || t == cfg.Steps {
-			res.LossSteps = append(res.LossSteps, t)
+		if step%cfg.LogEvery == 0 || step == cfg.Steps {
+			res.LossSteps = append(res.LossSteps, step)
 			res.Loss = append(res.Loss, accL/float64(cnt))
 			res.MSE = append(res.MSE, accM/float64(cnt))
 			if progress != nil {
-				fmt.Fprintf(progress, "\rsae: step %d/%d  loss %.4g  mse %.4g ", t, cfg.Steps, accL/float64(cnt), accM/float64(cnt))
-				if t == cfg.Steps {
+				fmt.Fprintf(progress, "\rsae: step %d/%d  loss %.4g  mse %.4g  lr %.3g ", step, cfg.Steps, accL/float64(cnt), accM/float64(cnt), cfg.lrAt(step))
+				if step == cfg.Steps {
 					fmt.Fprintln(progress)
 				}
 			}
 			accL, accM, cnt = 0, 0, 0
 		}
 	}
-	res.Density = make([]float64, s.f)
+	res.Density = make([]float64, F)
 	for k, c := range fires {
 		res.Density[k] = float64(c) / float64(cfg.DeadWindow)
 		if c == 0 {
@@ -222,6 +210,38 @@ func fit(ctx context.Context, s *state, next func(row []float64) error, cfg Conf
 	}
 	res.Histogram = DensityHistogram(res.Density, 20, -6)
 	return nil
+}
+
+// evaluate runs rows rows (row(i, dst) reads row i) through the SAE in its
+// inference form and sets res's L0, FinalMSE and FVE (against the
+// predictor mean). Feature densities come from training's dead window
+// (fit), so the histogram's Never is the Dead count.
+func (t *trainer[T]) evaluate(row func(i int, dst []float64), mean []float64, rows int, res *Result) {
+	d := t.d
+	buf := make([]float64, d)
+	var sse, sst float64
+	var l0 int
+	const chunk = 1024
+	for lo := 0; lo < rows; lo += chunk {
+		n := min(chunk, rows-lo)
+		t.resize(n)
+		for i := 0; i < n; i++ {
+			row(lo+i, buf)
+			for j, v := range buf {
+				t.x[i*d+j] = T(v)
+				dv := v - mean[j]
+				sst += dv * dv
+			}
+		}
+		e, _, a := t.forward(true)
+		sse += e
+		l0 += a
+	}
+	res.L0 = float64(l0) / float64(rows)
+	res.FinalMSE = sse / float64(rows)
+	if sst > 0 {
+		res.FVE = 1 - sse/sst
+	}
 }
 
 // TrainStore trains a sparse autoencoder on the rows an activation store
@@ -244,10 +264,11 @@ func TrainStore(ctx context.Context, st *Store, cfg Config, progress io.Writer) 
 			mean[j] += float64(v) * st.scale / float64(rows)
 		}
 	}
-	s.init(cfg.Seed, mean)
+	ri := seed.New(seed.Derive(cfg.Seed, 0, purposeInit))
+	s.init(&ri, mean)
 	res := &Result{Config: cfg}
 	next := func(row []float64) error { return st.Next(ctx, row) }
-	if err := fit(ctx, s, next, cfg, res, progress); err != nil {
+	if err := s.fit(ctx, next, cfg, res, progress); err != nil {
 		return nil, fmt.Errorf("sae: %w", err)
 	}
 	eval := make([]float64, cfg.EvalRows*d)
@@ -257,7 +278,7 @@ func TrainStore(ctx context.Context, st *Store, cfg Config, progress io.Writer) 
 		}
 	}
 	x := matrix[float64]{data: eval, n: cfg.EvalRows, d: d}
-	evaluate(s, x, x.mean(), x.n, res)
+	s.evaluate(x.row, x.mean(), x.n, res)
 	res.Model = s.model()
 	res.Model.FoldScale(st.scale)
 	return res, nil
@@ -276,7 +297,8 @@ func TimeSteps[T float32 | float64](ctx context.Context, data []T, d int, cfg Co
 	}
 	x := matrix[T]{data: data, n: len(data) / d, d: d}
 	s := newTrainer(d, cfg)
-	s.init(cfg.Seed, x.mean())
+	ri := seed.New(seed.Derive(cfg.Seed, 0, purposeInit))
+	s.init(&ri, x.mean())
 	i := 0
 	next := func(row []float64) error {
 		x.row(i%x.n, row)
@@ -285,12 +307,12 @@ func TimeSteps[T float32 | float64](ctx context.Context, data []T, d int, cfg Co
 	}
 	warm := cfg
 	warm.Steps, warm.DeadWindow, warm.LogEvery = 3, 1, 3
-	if err := fit(ctx, s, next, warm, &Result{}, nil); err != nil {
+	if err := s.fit(ctx, next, warm, &Result{}, nil); err != nil {
 		return 0, err
 	}
 	cfg.DeadWindow = min(cfg.DeadWindow, cfg.Steps*cfg.Batch)
 	start := time.Now()
-	if err := fit(ctx, s, next, cfg, &Result{}, nil); err != nil {
+	if err := s.fit(ctx, next, cfg, &Result{}, nil); err != nil {
 		return 0, err
 	}
 	return time.Since(start).Seconds() / float64(cfg.Steps), nil
