@@ -187,7 +187,7 @@ func TestEvaluateAnchors(t *testing.T) {
 // testdata/sae_lens/gen.py and checks that they encode and reconstruct as
 // PyTorch computed.
 func TestSAELensGolden(t *testing.T) {
-	for _, arch := range []string{"standard", "topk"} {
+	for _, arch := range []string{"standard", "topk", "jumprelu"} {
 		dir := filepath.Join("..", "testdata", "sae_lens", arch)
 		s, cfg, err := sae.Load(dir)
 		if err != nil {
@@ -228,7 +228,7 @@ func TestSAELensGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s2.K != s.K || s2.Architecture != s.Architecture || cfg2.HookName != cfg.HookName || s2.We[3][5] != s.We[3][5] || s2.Wd[7][2] != s.Wd[7][2] {
+		if s2.K != s.K || s2.Architecture != s.Architecture || cfg2.HookName != cfg.HookName || s2.We[3][5] != s.We[3][5] || s2.Wd[7][2] != s.Wd[7][2] || len(s2.Threshold) != len(s.Threshold) {
 			t.Errorf("%s: round trip changed the SAE", arch)
 		}
 	}

@@ -13,7 +13,7 @@ type SAE struct {
 	// Threshold is JumpReLU's θ per latent; for BatchTopK, the threshold
 	// estimated in training, which inference applies as JumpReLU does.
 	Threshold []float64 `json:"threshold,omitempty"`
-	D, F         int
+	D, F      int
 	// We[f] is encoder row f (length D); Wd[f] is decoder column f, the
 	// dictionary atom of feature f (length D, unit norm).
 	We [][]float64 `json:"W_enc"`

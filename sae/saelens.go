@@ -27,6 +27,10 @@ const (
 const (
 	saeLensStandard = "standard" // ReLU
 	saeLensTopK     = "topk"
+	// saeLensJumpReLU is JumpReLU, and BatchTopK at inference: SAELens
+	// saves a BatchTopK SAE as a JumpReLU one whose threshold is the
+	// estimated one, repeated per latent.
+	saeLensJumpReLU = "jumprelu"
 )
 
 // LensConfig is cfg.json of an SAE directory in SAELens's layout: the keys
@@ -55,6 +59,9 @@ type LensConfig struct {
 	// multiplied by (sqrt(d)/E||x||, or 1), already folded into the
 	// weights; normalize_activations is therefore "none".
 	ScalingFactor float64 `json:"mechinterp_scaling_factor"`
+	// TrainedAs is "batchtopk" for a BatchTopK SAE saved, as SAELens
+	// saves one, as JumpReLU (k in K); empty otherwise.
+	TrainedAs string `json:"mechinterp_trained_as,omitempty"`
 }
 
 // Save writes the SAE into dir as SAELens does: cfg.json, and
@@ -76,6 +83,14 @@ func (s *SAE) Save(dir string, cfg LensConfig, density []float64, res *Result) e
 	case TopK:
 		cfg.Architecture, cfg.ActivationFn, cfg.K = saeLensTopK, "topk", s.K
 		cfg.ActivationFnKwargs = map[string]any{"k": s.K}
+	case JumpReLU, BatchTopK:
+		if len(s.Threshold) != s.F {
+			return fmt.Errorf("sae: %s SAE with %d thresholds for %d latents", s.Architecture, len(s.Threshold), s.F)
+		}
+		cfg.Architecture, cfg.ActivationFn, cfg.ActivationFnKwargs = saeLensJumpReLU, "jumprelu", map[string]any{}
+		if s.Architecture == BatchTopK {
+			cfg.TrainedAs, cfg.K = string(BatchTopK), s.K
+		}
 	default:
 		return fmt.Errorf("sae: cannot save architecture %q", s.Architecture)
 	}
@@ -88,6 +103,9 @@ func (s *SAE) Save(dir string, cfg LensConfig, density []float64, res *Result) e
 		}
 	}
 	weights := map[string]*tensor.Tensor{"W_enc": we, "W_dec": wd, "b_enc": vec(s.Be), "b_dec": vec(s.Bd)}
+	if s.Threshold != nil {
+		weights["threshold"] = vec(s.Threshold)
+	}
 	return atomicfile.WriteDir(dir, func(tmp string) error {
 		b, err := json.MarshalIndent(cfg, "", "  ")
 		if err != nil {
@@ -132,7 +150,8 @@ func (s *SAE) check() error {
 
 // Load reads an SAE directory in SAELens's layout (cfg.json and
 // sae_weights.safetensors), written by [SAE.Save] or by SAELens. Its
-// architecture must be "standard" (ReLU) or "topk", and its activations
+// architecture must be "standard" (ReLU), "topk" or "jumprelu" (with its
+// threshold tensor [d_sae]; a BatchTopK SAE loads as JumpReLU), and its activations
 // not normalised at run time ("none"; SAELens folds its scaling factor
 // into the weights before saving).
 func Load(dir string) (*SAE, LensConfig, error) {
@@ -156,8 +175,10 @@ func Load(dir string) (*SAE, LensConfig, error) {
 		if s.K <= 0 {
 			return nil, cfg, fmt.Errorf("sae: %s: topk without k", dir)
 		}
+	case saeLensJumpReLU:
+		s.Architecture = JumpReLU
 	default:
-		return nil, cfg, fmt.Errorf("sae: %s: architecture %q is not supported (standard, topk)", dir, cfg.Architecture)
+		return nil, cfg, fmt.Errorf("sae: %s: architecture %q is not supported (standard, topk, jumprelu)", dir, cfg.Architecture)
 	}
 	if n := cfg.NormalizeActivations; n != "" && n != "none" {
 		return nil, cfg, fmt.Errorf("sae: %s: normalize_activations %q: fold the scaling into the weights first", dir, n)
@@ -198,6 +219,13 @@ func Load(dir string) (*SAE, LensConfig, error) {
 	bd, err := get("b_dec", D)
 	if err != nil {
 		return nil, cfg, err
+	}
+	if s.Architecture == JumpReLU {
+		th, err := get("threshold", F)
+		if err != nil {
+			return nil, cfg, err
+		}
+		s.Threshold = f64(th)
 	}
 	s.D, s.F = D, F
 	s.We, s.Wd = make([][]float64, F), make([][]float64, F)

@@ -59,7 +59,7 @@ type trainer[T num] struct {
 	x, xb, r      []T // [n, D]: input, x - b_d, then x_hat - x and its gradient
 	pre, fa, dz   []T // [n, F]: pre-activations, activations, ∂loss/∂pre (dense path)
 	sparse        bool
-	force         int8 // tests: 1 takes the dense path, 2 the sparse one, 0 chooses
+	force         int8    // tests: 1 takes the dense path, 2 the sparse one, 0 chooses
 	idx           []int32 // active latents, row by row (sparse path)
 	val, dval     []T     // their activations and ∂loss/∂pre
 	start         []int   // [n+1]: row i's entries are idx[start[i]:start[i+1]]

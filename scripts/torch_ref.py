@@ -21,6 +21,9 @@ Debian's PyTorch (apt-get install python3-torch libopenblas0-pthread):
       the ReLU-output toy model of superposition, all instances trained at once
   /usr/bin/python3 scripts/torch_ref.py gemm --m 512 --n 512 --k 512 [--trans-a] [--trans-b] --steps 20
       one float32 matrix multiply through torch.mm (PyTorch's BLAS)
+  /usr/bin/python3 scripts/torch_ref.py sae --d-in 512 --d-sae 4096 --batch 4096 [--k 32] [--l1 5] --steps 5
+      a sparse autoencoder training step: TopK with --k, else ReLU + L1; Adam,
+      decoder rows renormalised after each step (SAELens practice)
 
 Every workload but sample (one) runs 3 untimed warm-up steps, then --steps timed ones, on
 --threads threads (default 2). The model has what `mechinterp bench` builds:
@@ -289,9 +292,51 @@ def gemm_workload(a):
             "ms_per_op": dt * 1e3}
 
 
+def sae_workload(a):
+    # A sparse autoencoder step on stored activations (SAELens practice):
+    # x_hat = f W_dec + b_dec, f = TopK(pre) with --k, else ReLU(pre) with
+    # the L1 penalty --l1 * sum_k f_k ||W_dec,k||; pre = (x - b_dec) W_enc +
+    # b_enc; loss = batch mean of ||x - x_hat||^2 (+ penalty); Adam lr 4e-4;
+    # decoder rows renormalised to unit norm after each step. Batches cycle
+    # through 16 batches of standard normal activations.
+    d, n = a.d_in, a.d_sae
+    acts = torch.randn(16 * a.batch, d)
+    W_enc = nn.Parameter(torch.randn(d, n) / math.sqrt(d))
+    W_dec = nn.Parameter(W_enc.detach().t().clone())
+    b_enc = nn.Parameter(torch.zeros(n))
+    b_dec = nn.Parameter(torch.zeros(d))
+    opt = torch.optim.Adam([W_enc, W_dec, b_enc, b_dec], lr=4e-4)
+    state = {"i": 0}
+    topk = a.k is not None
+
+    def step():
+        i = state["i"] % 16
+        state["i"] += 1
+        x = acts[i * a.batch:(i + 1) * a.batch]
+        z = (x - b_dec) @ W_enc + b_enc
+        if topk:
+            vals, ix = z.topk(a.k, dim=-1)
+            f = torch.zeros_like(z).scatter(-1, ix, F.relu(vals))
+        else:
+            f = F.relu(z)
+        xhat = f @ W_dec + b_dec
+        loss = ((xhat - x) ** 2).sum(-1).mean()
+        if not topk:
+            loss = loss + a.l1 * (f * W_dec.norm(dim=1)).sum(-1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            W_dec.div_(W_dec.norm(dim=1, keepdim=True))
+
+    dt = seconds_per_step(step, a.steps)
+    return {"workload": "sae", "d_in": d, "d_sae": n, "batch": a.batch, "k": a.k if topk else 0,
+            "activations_per_s": a.batch / dt, "ms_per_step": dt * 1e3, "threads": a.threads}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("workload", choices=["train", "cache", "sample", "toy", "gemm"])
+    p.add_argument("workload", choices=["train", "cache", "sample", "toy", "gemm", "sae"])
     p.add_argument("--layers", type=int, default=2, help="transformer layers")
     p.add_argument("--heads", type=int, default=8, help="attention heads")
     p.add_argument("--d-model", type=int, default=256, help="residual width")
@@ -309,19 +354,24 @@ def main():
     p.add_argument("--names", default="*", help="cache: hook-point filter of the activations to keep")
     p.add_argument("--m", type=int, default=512, help="gemm: rows of op(A) and C")
     p.add_argument("--n", type=int, default=512, help="gemm: columns of op(B) and C")
-    p.add_argument("--k", type=int, default=512, help="gemm: the inner dimension")
+    p.add_argument("--k", type=int, default=None, help="gemm: the inner dimension (default 512); sae: TopK's k (not given: ReLU + L1)")
     p.add_argument("--trans-a", action="store_true", help="gemm: A is stored transposed (k x m)")
     p.add_argument("--trans-b", action="store_true", help="gemm: B is stored transposed (n x k)")
+    p.add_argument("--d-in", type=int, default=512, help="sae: activation width")
+    p.add_argument("--d-sae", type=int, default=4096, help="sae: dictionary size")
+    p.add_argument("--l1", type=float, default=5.0, help="sae: L1 coefficient (ReLU, when --k is not given)")
     a = p.parse_args()
+    if a.k is None and a.workload != "sae":
+        a.k = 512
     for flag in ("layers", "heads", "d_model", "ctx", "batch", "vocab", "steps", "threads",
-                 "instances", "features", "hidden", "m", "n", "k", "prompt", "new"):
-        if getattr(a, flag) <= 0:
+                 "instances", "features", "hidden", "m", "n", "k", "prompt", "new", "d_in", "d_sae"):
+        if getattr(a, flag) is not None and getattr(a, flag) <= 0:
             p.error("--%s must be positive" % flag.replace("_", "-"))
     if a.workload in ("train", "cache", "sample") and a.d_model % a.heads:
         p.error("--d-model must be a multiple of --heads")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    run = {"toy": toy_workload, "gemm": gemm_workload, "sample": sample_workload}.get(a.workload, model_workload)
+    run = {"toy": toy_workload, "gemm": gemm_workload, "sample": sample_workload, "sae": sae_workload}.get(a.workload, model_workload)
     print(json.dumps(run(a)))
 
 
