@@ -138,10 +138,15 @@ type SAETrainJob struct {
 	Model     string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
 	Hook      string   `mapstructure:"hook" help:"hook point, e.g. blocks.0.mlp.hook_post"`
 	Data      []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
-	Arch      string   `mapstructure:"arch" default:"topk" help:"architecture: relu (L1 penalty) or topk"`
-	K         int      `mapstructure:"k" default:"32" help:"active features per token (topk)"`
+	Arch      string   `mapstructure:"arch" default:"topk" help:"architecture: relu (L1 penalty), topk, batchtopk or jumprelu (L0 penalty)"`
+	K         int      `mapstructure:"k" default:"32" help:"active features per token (topk; batchtopk: on average)"`
+	AuxK      float64  `mapstructure:"auxk" default:"0" help:"AuxK coefficient for dead latents (topk, batchtopk; Gao et al. use 1/32)"`
+	LRWarmup  int      `mapstructure:"lr-warmup" default:"0" help:"steps of linear learning-rate warm-up"`
+	LRSched   string   `mapstructure:"lr-schedule" default:"constant" help:"after the warm-up: constant or cosineannealing (to lr/10)"`
+	LRDecay   int      `mapstructure:"lr-decay" default:"0" help:"final steps of linear decay to lr/10"`
+	L1Warmup  int      `mapstructure:"l1-warmup" default:"0" help:"steps of linear warm-up of the sparsity coefficient"`
 	Width     int      `mapstructure:"width" default:"2048" help:"dictionary size d_sae"`
-	L1        float64  `mapstructure:"l1" default:"1e-3" help:"L1 coefficient (relu)"`
+	L1        float64  `mapstructure:"l1" default:"1e-3" help:"sparsity coefficient (relu: L1; jumprelu: L0)"`
 	Steps     int      `mapstructure:"steps" default:"3000" help:"training steps"`
 	Batch     int      `mapstructure:"batch" default:"256" help:"activations per step"`
 	LR        float64  `mapstructure:"lr" default:"1e-3" help:"Adam learning rate"`
@@ -159,7 +164,8 @@ func (j SAETrainJob) Run(ctx context.Context, w, errw io.Writer) error {
 	job := sae.Job{Model: j.Model, Data: j.Data, Out: j.Out,
 		Store: sae.StoreConfig{Hook: j.Hook, Buffer: j.Buffer, Normalize: j.Normalize, Seed: j.Seed, Cache: sae.CacheConfig{Dir: j.CacheDir}},
 		SAE: sae.Config{Architecture: sae.Architecture(j.Arch), K: j.K, DictSize: j.Width,
-			L1: j.L1, Steps: j.Steps, Batch: j.Batch, LR: j.LR, Seed: j.Seed}}
+			L1: j.L1, Steps: j.Steps, Batch: j.Batch, LR: j.LR, Seed: j.Seed,
+			AuxK: j.AuxK, LRWarmup: j.LRWarmup, LRSchedule: j.LRSched, LRDecay: j.LRDecay, L1Warmup: j.L1Warmup}}
 	if j.Model == "" || j.Out == "" || j.Hook == "" {
 		return errors.New("--model, --hook and --out are required")
 	}
