@@ -70,7 +70,7 @@ func TestSAETrainEval(t *testing.T) {
 		{"neurons", "--model", model, "--layer", "3", "--data", corpus},
 		{"features", "--model", model, "--data", corpus},
 		{"sae", "train", "--model", model, "--hook", "blocks.4.mlp.hook_post", "--data", corpus, "--out", out},
-		{"sae", "train", "--model", model, "--hook", "blocks.0.mlp.hook_post", "--data", corpus, "--arch", "jumprelu", "--out", out},
+		{"sae", "train", "--model", model, "--hook", "blocks.0.mlp.hook_post", "--data", corpus, "--arch", "gated", "--out", out},
 		{"sae", "eval", "--model", model, "--sae", filepath.Join(t.TempDir(), "none"), "--data", corpus},
 	} {
 		if _, err := cli(t, args...); err == nil {
