@@ -12,10 +12,15 @@
 // mean ||x - x_hat||^2 plus its sparsity penalty (docs/REFERENCE.md,
 // "Sparse autoencoders"). Config.Architecture names σ and the penalty: ReLU
 // with an L1 penalty (Bricken et al. 2023, Towards Monosemanticity; Sharkey
-// et al. 2022), or TopK, the k largest pre-activations and no penalty (Gao
-// et al. 2024), decoder columns held at unit norm during training. Further
-// architectures plug in behind the same seam, the unexported activation
-// interface.
+// et al. 2022); TopK, the k largest pre-activations and no penalty (Gao et
+// al. 2024); BatchTopK, the k·batch largest over the batch with a threshold
+// estimated for inference (Bussmann et al. 2024); or JumpReLU, a learned
+// threshold per latent with an L0 penalty trained through straight-through
+// estimators (Rajamanoharan et al. 2024). Config.AuxK adds Gao et al.'s
+// auxiliary loss for dead latents; decoder rows are held at unit norm.
+// Training runs on whole batches (step.go: forward and backward side by
+// side), in float32 through tensor.Gemm for transformer-sized SAEs, with
+// sparse paths over the active latents of TopK and BatchTopK.
 //
 // On a transformer, a [Store] streams the activations of one hook point
 // over a corpus through a shuffle buffer (SAELens's ActivationsStore),
@@ -24,7 +29,8 @@
 // at the hook, KL, dead and dense features), and [SAE.Save] and [Load] read
 // and write SAELens's directory layout (cfg.json, sae_weights.safetensors).
 //
-// Train fits an SAE with the module's one AdamW (package train) and returns
+// Train fits an SAE with the module's one AdamW (package train), with
+// SAELens's learning-rate and L1 warm-up and decay, and returns
 // a Result with the training curves and the metrics of docs/REFERENCE.md:
 // L0, the fraction of variance explained, dead features, the feature-density
 // histogram and, when the true feature directions are known (toy data), the
