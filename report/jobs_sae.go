@@ -145,6 +145,8 @@ type SAETrainJob struct {
 	LRSched   string   `mapstructure:"lr-schedule" default:"constant" help:"after the warm-up: constant or cosineannealing (to lr/10)"`
 	LRDecay   int      `mapstructure:"lr-decay" default:"0" help:"final steps of linear decay to lr/10"`
 	L1Warmup  int      `mapstructure:"l1-warmup" default:"0" help:"steps of linear warm-up of the sparsity coefficient"`
+	CkptDir   string   `mapstructure:"checkpoint-dir" help:"write the training state here every --checkpoint-every steps; a rerun with the same settings resumes from it exactly"`
+	CkptEvery int      `mapstructure:"checkpoint-every" default:"0" help:"steps between checkpoints (0: steps/10)"`
 	Width     int      `mapstructure:"width" default:"2048" help:"dictionary size d_sae"`
 	L1        float64  `mapstructure:"l1" default:"1e-3" help:"sparsity coefficient (relu: L1; jumprelu: L0)"`
 	Steps     int      `mapstructure:"steps" default:"3000" help:"training steps"`
@@ -165,7 +167,8 @@ func (j SAETrainJob) Run(ctx context.Context, w, errw io.Writer) error {
 		Store: sae.StoreConfig{Hook: j.Hook, Buffer: j.Buffer, Normalize: j.Normalize, Seed: j.Seed, Cache: sae.CacheConfig{Dir: j.CacheDir}},
 		SAE: sae.Config{Architecture: sae.Architecture(j.Arch), K: j.K, DictSize: j.Width,
 			L1: j.L1, Steps: j.Steps, Batch: j.Batch, LR: j.LR, Seed: j.Seed,
-			AuxK: j.AuxK, LRWarmup: j.LRWarmup, LRSchedule: j.LRSched, LRDecay: j.LRDecay, L1Warmup: j.L1Warmup}}
+			AuxK: j.AuxK, LRWarmup: j.LRWarmup, LRSchedule: j.LRSched, LRDecay: j.LRDecay, L1Warmup: j.L1Warmup,
+			CheckpointDir: j.CkptDir, CheckpointEvery: j.CkptEvery}}
 	if j.Model == "" || j.Out == "" || j.Hook == "" {
 		return errors.New("--model, --hook and --out are required")
 	}

@@ -83,6 +83,13 @@ type Config struct {
 	// feature that never fires counts as dead (default 10 batches' worth,
 	// capped at Steps*Batch).
 	DeadWindow int `json:"dead_window" mapstructure:"dead_window"`
+	// CheckpointDir, if set, receives the training state every
+	// CheckpointEvery steps (default Steps/10), and a run whose directory
+	// holds a checkpoint of the same configuration goes on from it, ending
+	// with the weights an uninterrupted run reaches, bit for bit (the row
+	// source is replayed up to the checkpoint).
+	CheckpointDir   string `json:"-" mapstructure:"checkpoint_dir"`
+	CheckpointEvery int    `json:"-" mapstructure:"checkpoint_every"`
 	// EvalRows caps the rows used for the final metrics (default 8192).
 	EvalRows int `json:"eval_rows" mapstructure:"eval_rows"`
 	// LogEvery is the loss-curve spacing (default Steps/100).
@@ -145,6 +152,9 @@ func (c *Config) defaults(d int) {
 	if c.EvalRows == 0 {
 		c.EvalRows = 8192
 	}
+	if c.CheckpointDir != "" && c.CheckpointEvery == 0 {
+		c.CheckpointEvery = max(1, c.Steps/10)
+	}
 	if c.LogEvery == 0 {
 		c.LogEvery = max(1, c.Steps/100)
 	}
@@ -159,6 +169,9 @@ func (c *Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown SAE architecture %q (want %s, %s, %s or %s)", c.Architecture, ReLU, TopK, BatchTopK, JumpReLU)
+	}
+	if c.CheckpointEvery < 0 {
+		return fmt.Errorf("checkpoint_every %d", c.CheckpointEvery)
 	}
 	if c.LRSchedule != ScheduleConstant && c.LRSchedule != ScheduleCosine {
 		return fmt.Errorf("lr schedule %q (want %s or %s)", c.LRSchedule, ScheduleConstant, ScheduleCosine)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/mechinterp/mechinterp/internal/seed"
@@ -537,5 +538,78 @@ func TestSaveLoadThreshold(t *testing.T) {
 				t.Fatalf("%s: latent %d: %v trained, %v loaded", arch, k, a[k], b[k])
 			}
 		}
+	}
+}
+
+// TestExactResume kills a run mid-way (its context cancelled after step 25
+// of 40, checkpoints every 10 steps), resumes it from its checkpoint
+// directory, and expects the weights, Adam's moments and curves of an
+// uninterrupted run, bit for bit: float32 BatchTopK with AuxK (its
+// threshold and dead counters are state) and float64 JumpReLU with lr and
+// L1 warm-up and a cosine schedule.
+func TestExactResume(t *testing.T) {
+	for _, tc := range []struct {
+		d   int
+		cfg Config
+	}{
+		{64, Config{Architecture: BatchTopK, K: 8, DictSize: 1024, AuxK: 1.0 / 32, DeadWindow: 64, Steps: 40, Batch: 32, LRWarmup: 5}},
+		{6, Config{Architecture: JumpReLU, L1: 0.1, Bandwidth: 0.1, DictSize: 24, Steps: 40, Batch: 16, LRWarmup: 5, L1Warmup: 10, LRSchedule: ScheduleCosine, LRDecay: 10}},
+	} {
+		t.Run(string(tc.cfg.Architecture), func(t *testing.T) {
+			data := normalRows(500, tc.d, 8)
+			// initSeed differs for the resumed run: only the checkpoint
+			// can bring its weights back to the uninterrupted run's.
+			initSeed := uint64(1)
+			run := func(cfg Config, stopAfter int) (fitter, *Result, error) {
+				cfg.defaults(tc.d)
+				s := newTrainer(tc.d, cfg)
+				ri := seed.New(initSeed)
+				s.init(&ri, make([]float64, tc.d))
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				r := seed.New(2)
+				rows := 0
+				next := func(row []float64) error {
+					if rows == stopAfter {
+						cancel()
+					}
+					rows++
+					i := r.IntN(500)
+					for j := range row {
+						row[j] = float64(data[i*tc.d+j])
+					}
+					return nil
+				}
+				res := &Result{}
+				return s, res, s.fit(ctx, next, cfg, res, nil)
+			}
+			whole, wres, err := run(tc.cfg, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := tc.cfg
+			cfg.CheckpointDir, cfg.CheckpointEvery = t.TempDir(), 10
+			if _, _, err := run(cfg, 25*cfg.Batch); !errors.Is(err, context.Canceled) {
+				t.Fatalf("interrupted run: %v", err)
+			}
+			initSeed = 99
+			resumed, rres, err := run(cfg, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := whole.model(), resumed.model()
+			if !reflect.DeepEqual(a, b) {
+				t.Error("resumed weights differ from the uninterrupted run's")
+			}
+			if !reflect.DeepEqual(wres.Loss, rres.Loss) || !reflect.DeepEqual(wres.Density, rres.Density) {
+				t.Errorf("curves or densities differ: %v / %v", wres.Loss, rres.Loss)
+			}
+			// A checkpoint of another configuration is refused.
+			other := cfg
+			other.Batch++
+			if _, _, err := run(other, -1); err == nil {
+				t.Error("a checkpoint of another configuration was resumed")
+			}
+		})
 	}
 }

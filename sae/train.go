@@ -153,7 +153,23 @@ func (t *trainer[T]) fit(ctx context.Context, next func(row []float64) error, cf
 	var accL, accM float64
 	cnt := 0
 	auxk := cfg.AuxK > 0 && (cfg.Architecture == TopK || cfg.Architecture == BatchTopK)
-	for step := 1; step <= cfg.Steps; step++ {
+	first := 1
+	if cfg.CheckpointDir != "" {
+		c, ok, err := t.loadCheckpoint(cfg.CheckpointDir, cfg)
+		if err != nil {
+			return err
+		}
+		if ok {
+			for i := 0; i < c.Seen; i++ { // replay the rows the run consumed
+				if err := next(row); err != nil {
+					return err
+				}
+			}
+			first, seen, fires, accL, accM, cnt = c.Step+1, c.Seen, c.Fires, c.AccL, c.AccM, c.Cnt
+			res.LossSteps, res.Loss, res.MSE = c.LossSteps, c.Loss, c.MSE
+		}
+	}
+	for step := first; step <= cfg.Steps; step++ {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -199,6 +215,13 @@ func (t *trainer[T]) fit(ctx context.Context, next func(row []float64) error, cf
 				}
 			}
 			accL, accM, cnt = 0, 0, 0
+		}
+		if cfg.CheckpointDir != "" && step%cfg.CheckpointEvery == 0 && step < cfg.Steps {
+			c := &checkpoint{Config: cfg, Step: step, Seen: seen, Fires: fires, AccL: accL, AccM: accM, Cnt: cnt,
+				LossSteps: res.LossSteps, Loss: res.Loss, MSE: res.MSE}
+			if err := t.saveCheckpoint(cfg.CheckpointDir, c); err != nil {
+				return fmt.Errorf("checkpoint at step %d: %w", step, err)
+			}
 		}
 	}
 	res.Density = make([]float64, F)
