@@ -32,7 +32,14 @@ type serveProcess struct {
 // waits for it to print its URL.
 func startServe(t *testing.T, args ...string) *serveProcess {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"serve"}, args...)...)
+	return startServeBinary(t, binary(t), nil, args...)
+}
+
+// startServeBinary is startServe with another build of the binary and extra environment.
+func startServeBinary(t *testing.T, bin string, env []string, args ...string) *serveProcess {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -227,5 +234,39 @@ func TestServeErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(empty, "nope")); err == nil {
 		t.Error("serve created the missing run directory")
+	}
+}
+
+// TestServeWorkerPanic runs `mechinterp serve` built with the fault hook of
+// internal/parallel (set at link time; empty in real builds): while the fault file exists,
+// every worker goroutine a model starts panics, as a bad shape once made it. The request
+// that meets the panic is answered with the error, and the next request, the file gone, is
+// served: before workers handed panics back, the first ended the whole server (issue 19).
+func TestServeWorkerPanic(t *testing.T) {
+	fault := filepath.Join(t.TempDir(), "fault")
+	bin := filepath.Join(t.TempDir(), "mechinterp-fault")
+	out, err := exec.Command("go", "build", "-o", bin,
+		"-ldflags", "-X github.com/mechinterp/mechinterp/internal/parallel.faultFile="+fault, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := testmodel.Checkpoint(t, attnConfig)
+	s := startServeBinary(t, bin, []string{"GOMAXPROCS=4"}, "--model", dir, "--addr", "127.0.0.1:0", "--roles=false")
+	if err := os.WriteFile(fault, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prompt := `{"prompt": "1,2,3,4,5,6,7,8,1,2,3,4,5,6,7,8", "tokens": true}`
+	code, v := askServer(t, s.url, prompt)
+	if msg := fmt.Sprint(v["error"]); code < 400 || !strings.Contains(msg, "fault injected") {
+		t.Fatalf("with a worker panicking: %d %q, want an error answer naming the panic", code, msg)
+	}
+	if err := os.Remove(fault); err != nil {
+		t.Fatal(err)
+	}
+	if code, v := askServer(t, s.url, prompt); code != 200 || len(v["tokens"].([]any)) != 16 {
+		t.Fatalf("the next request: %d %v, want it served", code, v["error"])
+	}
+	if code := s.interrupt(t); code != 0 || strings.Contains(s.stderr.String(), "goroutine ") {
+		t.Errorf("exit code %d after Ctrl-C; stderr %s", code, s.stderr)
 	}
 }

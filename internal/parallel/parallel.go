@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -50,8 +51,24 @@ func (g *Group) Go(f func()) {
 				g.mu.Unlock()
 			}
 		}()
+		if faultFile != "" {
+			injectFault()
+		}
 		f()
 	}()
+}
+
+// faultFile is empty in every real build. A test of the built binary sets it
+// at link time (go build -ldflags "-X .../internal/parallel.faultFile=PATH"):
+// while PATH exists, every worker a Group starts panics before its work, as
+// a model's worker would on a bad shape, so the test sees what the binary
+// does with a worker's panic (cmd/mechinterp's TestServeWorkerPanic).
+var faultFile string
+
+func injectFault() {
+	if _, err := os.Stat(faultFile); err == nil {
+		panic("fault injected: " + faultFile + " exists")
+	}
 }
 
 // Wait waits for every function started by Go, then, if any of them
