@@ -51,34 +51,7 @@ func (l *layout) accTied(p, g, imp []float64, wk *work, nnz int, scale float64) 
 			}
 		}
 	}
-	relu := l.kind != Linear
-	clear(dh)
-	var loss float64
-	for i := 0; i < n; i++ {
-		wi := W[i*m:][:m]
-		hh := h[:len(wi)]
-		pre := b[i]
-		for k, v := range hh {
-			pre += wi[k] * v
-		}
-		if relu && pre <= 0 {
-			xi := x[i]
-			loss += imp[i] * xi * xi
-			continue
-		}
-		d := pre - x[i]
-		loss += imp[i] * d * d
-		gi := 2 * scale * imp[i] * d
-		gb[i] += gi
-		gwi := gW[i*m:][:m]
-		dd := dh[:len(gwi)]
-		hh = h[:len(gwi)]
-		wi = wi[:len(gwi)]
-		for k := range gwi {
-			gwi[k] += gi * hh[k]
-			dd[k] += gi * wi[k]
-		}
-	}
+	loss := outputLayer(W, b, gW, gb, h, dh, x, imp, m, l.kind != Linear, false, scale)
 	if hidden {
 		hp := wk.hp[:m]
 		for k, v := range hp {
@@ -127,36 +100,7 @@ func (l *layout) accAbs(p, g, imp []float64, wk *work, nnz int, scale float64) f
 	for k, v := range hp {
 		h[k] = max(v, 0)
 	}
-	clear(dh)
-	var loss float64
-	for i := 0; i < n; i++ {
-		y := x[i]
-		if y < 0 {
-			y = -y
-		}
-		wi := W2[i*m:][:m]
-		hh := h[:len(wi)]
-		pre := b2[i]
-		for k, v := range hh {
-			pre += wi[k] * v
-		}
-		if pre <= 0 {
-			loss += imp[i] * y * y
-			continue
-		}
-		d := pre - y
-		loss += imp[i] * d * d
-		gi := 2 * scale * imp[i] * d
-		gb2[i] += gi
-		gwi := gW2[i*m:][:m]
-		dd := dh[:len(gwi)]
-		hh = h[:len(gwi)]
-		wi = wi[:len(gwi)]
-		for k := range gwi {
-			gwi[k] += gi * hh[k]
-			dd[k] += gi * wi[k]
-		}
-	}
+	loss := outputLayer(W2, b2, gW2, gb2, h, dh, x, imp, m, true, true, scale)
 	for k, v := range hp {
 		if v <= 0 {
 			dh[k] = 0
@@ -169,6 +113,45 @@ func (l *layout) accAbs(p, g, imp []float64, wk *work, nnz int, scale float64) f
 		dd := dh[:len(gwi)]
 		for k := range gwi {
 			gwi[k] += xi * dd[k]
+		}
+	}
+	return loss
+}
+
+// outputLayer is forward+backward of the models' shared output layer:
+// y_i = W_i·h + b_i, through a ReLU when relu, against the target x_i (|x_i|
+// when abs), for every feature i of n = len(b). It returns the sample's
+// loss Σ_i imp_i (y_i − target_i)², accumulates scale × its gradient into gW
+// and gb, and sets dh (zeroed first) to the gradient at h.
+func outputLayer(W, b, gW, gb, h, dh, x, imp []float64, m int, relu, abs bool, scale float64) float64 {
+	clear(dh)
+	var loss float64
+	for i := range b {
+		y := x[i]
+		if abs && y < 0 {
+			y = -y
+		}
+		wi := W[i*m:][:m]
+		hh := h[:len(wi)]
+		pre := b[i]
+		for k, v := range hh {
+			pre += wi[k] * v
+		}
+		if relu && pre <= 0 {
+			loss += imp[i] * y * y
+			continue
+		}
+		d := pre - y
+		loss += imp[i] * d * d
+		gi := 2 * scale * imp[i] * d
+		gb[i] += gi
+		gwi := gW[i*m:][:m]
+		dd := dh[:len(gwi)]
+		hh = h[:len(gwi)]
+		wi = wi[:len(gwi)]
+		for k := range gwi {
+			gwi[k] += gi * hh[k]
+			dd[k] += gi * wi[k]
 		}
 	}
 	return loss
