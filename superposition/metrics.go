@@ -23,23 +23,31 @@ func FeatureNorms(W [][]float64) []float64 {
 // al. 2022, "Demonstrating Superposition", where it colors the ||W_i|| bars).
 // It is 0 for a feature with W_i = 0.
 func Interference(W [][]float64) []float64 {
-	out := make([]float64, len(W))
-	norms := FeatureNorms(W)
+	out, _ := squaredProjections(W, false)
+	return out
+}
+
+// squaredProjections returns, for each feature i, sum_j (W_i_hat . W_j)^2
+// over every j (j != i unless self), 0 for a feature with W_i = 0, and the
+// norms ||W_i||: the sums of Interference and Dimensionalities.
+func squaredProjections(W [][]float64, self bool) (sums, norms []float64) {
+	sums = make([]float64, len(W))
+	norms = FeatureNorms(W)
 	for i, wi := range W {
 		if norms[i] == 0 {
 			continue
 		}
 		var s float64
 		for j, wj := range W {
-			if j == i {
+			if j == i && !self {
 				continue
 			}
 			d := tensor.Dot64(wi, wj) / norms[i]
 			s += d * d
 		}
-		out[i] = s
+		sums[i] = s
 	}
-	return out
+	return sums, norms
 }
 
 // GramMatrix returns W^T W [n][n] (entry (i,j) = W_i . W_j), the matrix the
@@ -111,18 +119,11 @@ func DStar(W [][]float64) float64 {
 // 2/3 (triangle), 1/2 (antipodal pair), 2/5 (pentagon), 3/8 (square
 // antiprism) and 0 (not learned, reported for W_i = 0).
 func Dimensionalities(W [][]float64) []float64 {
-	out := make([]float64, len(W))
-	norms := FeatureNorms(W)
-	for i, wi := range W {
-		if norms[i] == 0 {
-			continue
+	out, norms := squaredProjections(W, true)
+	for i, s := range out {
+		if norms[i] != 0 {
+			out[i] = norms[i] * norms[i] / s
 		}
-		var s float64
-		for _, wj := range W {
-			d := tensor.Dot64(wi, wj) / norms[i]
-			s += d * d
-		}
-		out[i] = norms[i] * norms[i] / s
 	}
 	return out
 }
