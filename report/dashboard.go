@@ -54,7 +54,7 @@ func dashboardPage(db *sae.Dashboard, title, api string) (*viz.Report, error) {
 	}
 	ent := db.Entropies()
 	r.Section("", fmt.Sprintf("%d %s at %s over %d tokens of text; %d never active on them. "+
-		"Pick a unit in the list (search by token: a unit matches when the token is among its top-activating tokens or its most promoted ones) to see its top-activating contexts, "+
+		"Pick a unit in the list (search by token: a unit matches when a token containing the search, or in quotes equal to it, is among its top-activating tokens or its most promoted ones) to see its top-activating contexts, "+
 		"each token shaded from white (0) to full orange (the unit's largest activation on these tokens), examples from four equal bands of its activation range, "+
 		"the histogram of its positive activations, and the tokens its output direction raises and lowers most through the unembedding (W_U, with ln_final's gain; "+
 		"for a neuron its W_out row, for a feature its decoder column through W_out). "+
@@ -245,6 +245,7 @@ const dashboardHTML = `<style>
 .mi-dash .detail{flex:1;min-width:0}
 .mi-dash .ctx{font:12px ui-monospace,monospace;white-space:pre;margin:2px 0;overflow:hidden}
 .mi-dash .tok{border-radius:2px}
+.mi-dash .pre{display:inline-flex;justify-content:flex-end;width:44ch;overflow:hidden;vertical-align:bottom}
 .mi-dash .tok.at{outline:1px solid #000}
 .mi-dash .hist{display:flex;align-items:flex-end;height:80px;gap:1px;border-bottom:1px solid #999}
 .mi-dash .hist div{background:#e6550d;flex:1}
@@ -255,7 +256,7 @@ const dashboardHTML = `<style>
 #mi-dash-error{color:#b00020}
 </style>
 <div class="mi-dash-controls">
-<label>Search by token <input id="mi-dash-q" type="text" maxlength="100" placeholder="e.g. err"></label>
+<label>Search by token <input id="mi-dash-q" type="text" maxlength="100" placeholder="e.g. err, or &quot;x&quot; for exactly x"></label>
 <label> Sort <select id="mi-dash-sort"><option value="density">by density</option><option value="index">by index</option><option value="max">by max activation</option><option value="entropy">by concentration (lowest entropy first)</option></select></label>
 <button id="mi-dash-prev" type="button">&larr; previous</button> <button id="mi-dash-next" type="button">next &rarr;</button>
 <span id="mi-dash-count">loading&hellip;</span> <span id="mi-dash-error"></span>
@@ -292,7 +293,8 @@ if (D.api) {
 } else {
   const text = await new Response(new Blob([bytes(D.z)]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
   const lines = text.split("\n"), all = JSON.parse(lines[0]);
-  const hit = (u, s) => !s || u[6].some(id => V[id].toLowerCase().includes(s));
+  const exact = s => s.length > 2 && s[0] === '"' && s[s.length - 1] === '"';
+  const hit = (u, s) => !s || (exact(s) ? u[6].some(id => V[id].trim().toLowerCase() === s.slice(1, -1).trim()) : u[6].some(id => V[id].toLowerCase().includes(s)));
   src = {
     list: async (s, by, offset) => {
       const us = all.filter(u => hit(u, s)).sort((a, b) => keys[by](a) - keys[by](b) || a[0] - b[0]);
@@ -303,10 +305,13 @@ if (D.api) {
 }
 let sel = null, offset = 0, total = 0, seq = 0;
 function ctxHTML(e, max) {
+  // The tokens before the example's own sit right-aligned in a fixed
+  // width (clipped on the left), so every example's token is in one column.
   const [lo, at, value, qa] = e, a = acts(qa, max);
-  let h = '<div class="ctx">';
+  let h = '<div class="ctx"><span class="pre">';
   for (let j = 0; j < a.length; j++) {
     const id = corpus[lo + j], o = max > 0 ? Math.max(0, Math.min(1, a[j] / max)) : 0;
+    if (j === at) h += '</span>';
     h += '<span class="tok' + (j === at ? ' at' : '') + '" style="background:rgba(230,85,13,' + o.toFixed(3) + ')" title="' + esc(V[id]) + ': ' + (j === at ? value : a[j].toPrecision(3)) + '">' + show(V[id]) + '</span>';
   }
   return h + '   <b>' + value.toPrecision(3) + '</b></div>';

@@ -75,13 +75,24 @@ func searchIDs(u *sae.Unit) []int {
 	return slices.Compact(ids)
 }
 
-// matches reports whether unit u matches the lower-cased search q.
+// matches reports whether unit u matches the lower-cased search q: one of
+// its searchIDs contains q, or, for q in double quotes, equals what is
+// inside them (both trimmed of spaces).
 func matches(u *sae.Unit, vocab []string, q string) bool {
 	if q == "" {
 		return true
 	}
+	exact := len(q) > 2 && q[0] == '"' && q[len(q)-1] == '"'
+	inner := ""
+	if exact {
+		inner = strings.TrimSpace(q[1 : len(q)-1])
+	}
 	for _, id := range searchIDs(u) {
-		if id >= 0 && id < len(vocab) && strings.Contains(strings.ToLower(vocab[id]), q) {
+		if id < 0 || id >= len(vocab) {
+			continue
+		}
+		tok := strings.ToLower(vocab[id])
+		if exact && strings.TrimSpace(tok) == inner || !exact && strings.Contains(tok, q) {
 			return true
 		}
 	}

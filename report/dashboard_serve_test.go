@@ -110,6 +110,11 @@ func TestDashboardServeHostile(t *testing.T) {
 			t.Errorf("%s %s: %d %v, want %d and one error line", tc.method, tc.path, status, out, tc.status)
 		}
 	}
+	for _, q := range []string{"a", "%22", "%22%22", "%22%20%22", "%00"} {
+		if status, out := get("GET", "/api/dashboards/features/list?q="+q); status != 200 {
+			t.Errorf("q=%s: %d %v", q, status, out)
+		}
+	}
 	// Still serving, and right.
 	status, out := get("GET", "/api/dashboards/features/list?q=close&sort=max&offset=0&limit=7")
 	if status != 200 {

@@ -125,7 +125,7 @@ func checkDashboardPage(t *testing.T, p *browsertest.Page, db *sae.Dashboard) {
 	}
 	// Search by token: the page's count must be the number of units the
 	// Go side says match.
-	for _, q := range []string{"close", "(", "zzzqqq"} {
+	for _, q := range []string{"close", "(", `"e"`, "zzzqqq"} {
 		want := 0
 		for i := range db.Units {
 			if matches(&db.Units[i], db.Vocab, q) {
@@ -137,7 +137,7 @@ func checkDashboardPage(t *testing.T, p *browsertest.Page, db *sae.Dashboard) {
 			p.WaitFor(`document.getElementById("mi-dash-count").textContent.startsWith("no ")`)
 			continue
 		}
-		p.WaitFor(`document.getElementById("mi-dash-count").textContent.includes(" of ` + strconv.Itoa(want) + ` matching")`)
+		p.WaitFor(`document.getElementById("mi-dash-count").textContent.includes(` + strconv.Quote(" of "+strconv.Itoa(want)+" matching \""+q+"\"") + `)`)
 		var listed []int
 		p.Eval(`[...document.querySelectorAll("#mi-dash-list div[data-i]")].map(d => +d.dataset.i)`, &listed)
 		for _, i := range listed {
