@@ -12,6 +12,8 @@ type pageData struct {
 	Bootstrap template.JS
 	Scripts   []template.JS
 	Version   string
+	// Served: the page may fetch from its server (Report.AllowConnect).
+	Served bool
 }
 
 // pageTemplate is the one page layout. Chart options and data are JSON in
@@ -69,7 +71,7 @@ footer{color:#8c959f;font-size:.8em;margin-top:40px}
 {{.}}
 {{- end}}
 {{- end}}
-<footer>Self-contained page written by mechinterp; it makes no network request.</footer>
+<footer>{{if .Served}}Page served by mechinterp; it fetches data only from the server it came from.{{else}}Self-contained page written by mechinterp; it makes no network request.{{end}}</footer>
 </main>
 {{- range .Data}}
 <script type="application/json" class="mi-data" id="mi-data-{{.Name}}">{{.JSON}}</script>

@@ -240,6 +240,7 @@ func (r *Report) HTML() ([]byte, error) {
 		EChartsJS: template.JS(echartsJS),
 		Bootstrap: template.JS(bootstrapJS),
 		Version:   EChartsVersion,
+		Served:    len(r.connect) > 0,
 	}
 	for _, s := range r.scripts {
 		page.Scripts = append(page.Scripts, template.JS(s))
