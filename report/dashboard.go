@@ -267,13 +267,14 @@ const dashboardHTML = `<style>
 // gzip-compressed Z (decompressed once, each unit's line parsed when it is
 // picked), served from the API (list pages and units fetched on demand).
 const dashboardJS = `(async function(){
+performance.mark("mi-dash-start");
 const D = mechinterp.data("dashboard"), V = D.vocab;
 const esc = s => String(s).replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;"})[c]);
 const show = s => esc(s.replace(/\n/g, "\u23ce").replace(/\t/g, "\u2192"));
 const unitName = D.kind === "feature" ? "feature" : "neuron";
 const $ = id => document.getElementById(id);
 const list = $("mi-dash-list"), detail = $("mi-dash-detail"), q = $("mi-dash-q"), sort = $("mi-dash-sort"), count = $("mi-dash-count"), errBox = $("mi-dash-error");
-const bytes = b64 => Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+const bytes = b64 => { const s = atob(b64), u = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i); return u; };
 const cb = bytes(D.corpus), corpus = new Uint32Array(cb.buffer, 0, cb.length / 4);
 const Q = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const acts = (s, max) => { const o = []; for (let j = 0; j < s.length; j += 2) o.push((Q.indexOf(s[j]) * 64 + Q.indexOf(s[j+1]) - 2048) / 2047 * max); return o; };
