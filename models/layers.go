@@ -577,11 +577,12 @@ func (m *Model) unembedForward(r runner, p *Pass, x []float32) error {
 	}
 	N = B * rows
 	logits := ar.get(N * V)
-	var scratch []float32
 	if N <= fewRows {
-		scratch = ar.get(N * V)
+		gemmFewRows(true, N, V, C, x, C, wu, C, logits, V, ar.get(N*V))
+	} else {
+		// Blocks of 2^20 floats (4 MiB) of the transposed product.
+		gemmTransWBlocked(N, V, C, x, C, wu, C, logits, V, ar.get(max(N*32, min(N*V, 1<<20))))
 	}
-	gemmFewRows(true, N, V, C, x, C, wu, C, logits, V, scratch)
 	for i := 0; bu != nil && i < N; i++ {
 		row := logits[i*V : (i+1)*V]
 		for j := range row {

@@ -176,6 +176,34 @@ func gemmFewRows(transW bool, N, O, I int, x []float32, ldx int, w []float32, ld
 	})
 }
 
+// gemmTransWBlocked computes C [N,O] = X [N,I] · Wᵀ for W stored [O,I] as
+// blocks of W · Xᵀ [rows,N] transposed into C: W's rows are then the
+// product's A, read in place, where as its B they would be repacked column
+// by column (a scalar transpose of the whole weight, on the unembedding of
+// a 50k vocabulary the largest copy of a forward pass). scratch holds one
+// block (at least N·32 floats; its length sets the block).
+func gemmTransWBlocked(N, O, I int, x []float32, ldx int, w []float32, ldw int, c []float32, ldc int, scratch []float32) {
+	rows := max(32, len(scratch)/N/32*32)
+	for v0 := 0; v0 < O; v0 += rows {
+		n := min(rows, O-v0)
+		t := scratch[:n*N]
+		tensor.Gemm(false, true, n, N, I, 1, w[v0*ldw:], ldw, x, ldx, 0, t, N)
+		parallelFor(N, 8, func(lo, hi int) {
+			// 64 rows of t at a time: their cache lines stay in L1 while
+			// every row of C takes its 64 values from them.
+			for j0 := 0; j0 < n; j0 += 64 {
+				j1 := min(j0+64, n)
+				for i := lo; i < hi; i++ {
+					row := c[i*ldc+v0 : i*ldc+v0+n]
+					for j := j0; j < j1; j++ {
+						row[j] = t[j*N+i]
+					}
+				}
+			}
+		})
+	}
+}
+
 // linearBackward adds the gradients of linear: dw += xᵀ·dout, db += Σ dout,
 // dx += dout·wᵀ (dx may be nil).
 func linearBackward(dx, dw []float32, ldw int, db, dout, x, w []float32, N, I, O int) {
