@@ -50,7 +50,10 @@ func Induction(t testing.TB, noise float64) *models.Model {
 	Set(t, m, "W_pos", 0, Wpos)
 	for l := range 2 {
 		w := map[string]*tensor.Tensor{"W_Q": tensor.New(H, C, D), "W_K": tensor.New(H, C, D), "W_V": tensor.New(H, C, D), "W_O": tensor.New(H, D, C)}
-		for _, x := range w {
+		// Drawn in a fixed order: ranging over the map would hand the noise
+		// to the matrices in a different order in every process.
+		for _, name := range []string{"W_Q", "W_K", "W_V", "W_O"} {
+			x := w[name]
 			for i := range x.Data {
 				if i/(len(x.Data)/H) > 0 { // heads 1..H-1
 					x.Data[i] = float32(rng.NormFloat64() * noise)
