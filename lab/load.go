@@ -7,13 +7,12 @@ import "github.com/mechinterp/mechinterp/internal/config"
 // environment variables (MECHINTERP_TRAIN_STEPS=500), over the defaults.
 // Unknown keys and invalid values are one-line errors.
 func LoadPrefsConfig(file string) (PrefsConfig, error) {
-	var c PrefsConfig
-	if _, err := config.Load(&c, config.Sources{File: file, Doc: "docs/alignment-lab.md"}); err != nil {
-		return PrefsConfig{}, err
-	}
-	c = c.WithDefaults()
-	if err := c.Validate(); err != nil {
-		return PrefsConfig{}, config.OneLineErr(err)
-	}
-	return c, nil
+	return config.LoadChecked[PrefsConfig](config.Sources{File: file, Doc: "docs/alignment-lab.md"})
+}
+
+// LoadStudyConfig resolves a study's config from a YAML file (none when
+// file is "") and MECHINTERP_* variables over the defaults, as
+// LoadPrefsConfig does.
+func LoadStudyConfig(file string) (StudyConfig, error) {
+	return config.LoadChecked[StudyConfig](config.Sources{File: file, Doc: "docs/alignment-lab.md"})
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/mechinterp/mechinterp/internal/atomicfile"
-	"github.com/mechinterp/mechinterp/internal/config"
 	"github.com/mechinterp/mechinterp/internal/jsonx"
 	"github.com/mechinterp/mechinterp/models"
 )
@@ -65,13 +64,7 @@ type StudyConfig struct {
 
 // WithDefaults fills the fields left at zero.
 func (c StudyConfig) WithDefaults() StudyConfig {
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
-	if c.Task.Seed == 0 {
-		c.Task.Seed = c.Seed
-	}
-	c.Task = c.Task.WithDefaults()
+	c.Seed, c.Task = seededTask(c.Seed, c.Task)
 	def := func(p *int, v int) {
 		if *p == 0 {
 			*p = v
@@ -160,9 +153,9 @@ func (r StudyRow) MarshalJSON() ([]byte, error) {
 	return jsonx.Marshal(plain(r))
 }
 
+// model is the size sweep's model of width d: heads of width 8, at least one.
 func (c StudyConfig) model(d int) models.Config {
-	return models.Config{NLayers: 2, NHeads: max(d/8, 1), DModel: d, NCtx: c.Task.SeqLen(), DVocab: c.Task.Vocab,
-		Seed: c.Seed, InitializerRange: 0.1}
+	return taskModel(models.Config{NHeads: max(d/8, 1), DModel: d}, c.Task, c.Seed)
 }
 
 func (c StudyConfig) train(obj Objective, steps int) TrainConfig {
@@ -345,20 +338,6 @@ func ReadStudyConfig(dir string) (StudyConfig, error) {
 	var c StudyConfig
 	if err := json.Unmarshal(b, &c); err != nil {
 		return StudyConfig{}, fmt.Errorf("lab: %s: %w", filepath.Join(dir, StudyConfigFile), err)
-	}
-	return c, nil
-}
-
-// LoadStudyConfig resolves a study's config from a YAML file (none when
-// file is "") and MECHINTERP_* variables over the defaults.
-func LoadStudyConfig(file string) (StudyConfig, error) {
-	var c StudyConfig
-	if _, err := config.Load(&c, config.Sources{File: file, Doc: "docs/alignment-lab.md"}); err != nil {
-		return StudyConfig{}, err
-	}
-	c = c.WithDefaults()
-	if err := c.Validate(); err != nil {
-		return StudyConfig{}, config.OneLineErr(err)
 	}
 	return c, nil
 }

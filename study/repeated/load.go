@@ -11,15 +11,6 @@ import (
 // keys and invalid values are one-line errors; the study returned has its
 // defaults filled in and is valid.
 func LoadStudy(file string) (Study, error) {
-	var s Study
-	_, err := config.Load(&s, config.Sources{File: file, Base: DefaultConfig, BaseName: "the default study",
+	return config.LoadChecked[Study](config.Sources{File: file, Base: DefaultConfig, BaseName: "the default study",
 		Doc: "docs/repeated-data.md"})
-	if err != nil {
-		return Study{}, err
-	}
-	s = s.WithDefaults()
-	if err := s.Validate(); err != nil {
-		return Study{}, config.OneLineErr(err)
-	}
-	return s, nil
 }
