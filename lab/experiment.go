@@ -55,36 +55,9 @@ type PrefsConfig struct {
 // which docs/alignment-lab.md's numbers are measured: a 2-layer, 4-head,
 // d_model 48 transformer on the synthetic task.
 func (c PrefsConfig) WithDefaults() PrefsConfig {
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
-	if c.Task.Seed == 0 {
-		c.Task.Seed = c.Seed
-	}
-	c.Task = c.Task.WithDefaults()
+	c.Seed, c.Task = seededTask(c.Seed, c.Task)
 	if c.Init == "" {
-		m := &c.Model
-		if m.NLayers == 0 {
-			m.NLayers = 2
-		}
-		if m.NHeads == 0 {
-			m.NHeads = 4
-		}
-		if m.DModel == 0 {
-			m.DModel = 48
-		}
-		if m.NCtx == 0 {
-			m.NCtx = c.Task.SeqLen()
-		}
-		if m.DVocab == 0 {
-			m.DVocab = c.Task.Vocab
-		}
-		if m.Seed == 0 {
-			m.Seed = c.Seed
-		}
-		if m.InitializerRange == 0 {
-			m.InitializerRange = 0.1
-		}
+		c.Model = taskModel(c.Model, c.Task, c.Seed)
 	}
 	if c.TrainComparisons == 0 {
 		c.TrainComparisons = 32000
@@ -103,6 +76,47 @@ func (c PrefsConfig) WithDefaults() PrefsConfig {
 	}
 	c.Train = c.Train.WithDefaults()
 	return c
+}
+
+// seededTask returns seed (1 when 0) and task with its defaults filled and,
+// unless it has its own, seed as its seed: a run's or a study's seed seeds
+// its task.
+func seededTask(seed uint64, task SyntheticConfig) (uint64, SyntheticConfig) {
+	if seed == 0 {
+		seed = 1
+	}
+	if task.Seed == 0 {
+		task.Seed = seed
+	}
+	return seed, task.WithDefaults()
+}
+
+// taskModel fills the fields of m left at zero for a fresh model of task: 2
+// layers, 4 heads, d_model 48, the task's sequence length and vocabulary,
+// seed, and initializer range 0.1.
+func taskModel(m models.Config, task SyntheticConfig, seed uint64) models.Config {
+	if m.NLayers == 0 {
+		m.NLayers = 2
+	}
+	if m.NHeads == 0 {
+		m.NHeads = 4
+	}
+	if m.DModel == 0 {
+		m.DModel = 48
+	}
+	if m.NCtx == 0 {
+		m.NCtx = task.SeqLen()
+	}
+	if m.DVocab == 0 {
+		m.DVocab = task.Vocab
+	}
+	if m.Seed == 0 {
+		m.Seed = seed
+	}
+	if m.InitializerRange == 0 {
+		m.InitializerRange = 0.1
+	}
+	return m
 }
 
 // Validate reports what is wrong with c (after WithDefaults).
