@@ -7,7 +7,8 @@ the testdata/*/gen.py generators:
   order with no gaps.
 
 F32, F16, BF16 and BOOL tensors are stored as they are; any other dtype is
-converted to F32. The generators import it with testdata/ on sys.path.
+converted to F32. read_safetensors reads such a file back (F32 only, as
+mechinterp writes). The generators import it with testdata/ on sys.path.
 """
 
 import json
@@ -42,3 +43,20 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(h)
         for blob in blobs:
             f.write(blob)
+
+
+def read_safetensors(path, dtype=torch.float64):
+    """The tensors of a safetensors file (F32 only, as mechinterp writes), as dtype."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        assert h["dtype"] == "F32", "%s: dtype %s" % (name, h["dtype"])
+        a, b = h["data_offsets"]
+        vals = struct.unpack("<%df" % ((b - a) // 4), data[a:b])
+        out[name] = torch.tensor(vals, dtype=dtype).reshape(h["shape"])
+    return out

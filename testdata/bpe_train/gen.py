@@ -26,35 +26,19 @@ merge), so it checks the Go trainer's incremental bookkeeping too.
 import collections
 import json
 import os
-
-import regex as re
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from gpt2_bpe import PAT, bytes_to_unicode  # noqa: E402  (testdata/gpt2_bpe.py)
 VOCAB = 600
-
-# GPT-2's pre-tokenizer pattern, verbatim from openai/gpt-2 src/encoder.py.
-PAT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
-
-
-def bytes_to_unicode():
-    """openai/gpt-2 encoder.py's map from bytes to printable characters."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(2**8):
-        if b not in bs:
-            bs.append(b)
-            cs.append(2**8 + n)
-            n += 1
-    return bs, [chr(c) for c in cs]
 
 
 def main():
     with open(os.path.join(HERE, "corpus.txt"), "rb") as f:
         text = f.read().decode("utf-8")
-    bs, cs = bytes_to_unicode()
-    enc = dict(zip(bs, cs))
-    tokens = cs[:]  # id -> token; GPT-2's vocab.json lists the bytes in bs order
+    enc = bytes_to_unicode()
+    tokens = list(enc.values())  # id -> token; GPT-2's vocab.json lists the bytes in enc's order
     ids = {t: i for i, t in enumerate(tokens)}
     chunks = collections.Counter(PAT.findall(text))
     words = [([ids[enc[b]] for b in c.encode("utf-8")], n) for c, n in chunks.items()]

@@ -33,7 +33,6 @@ BF16), plus expected.safetensors (F32):
 import json
 import math
 import os
-import struct
 import sys
 import zlib
 
@@ -41,7 +40,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from safetensors_writer import write_safetensors  # noqa: E402
+from safetensors_writer import read_safetensors, write_safetensors  # noqa: E402
 
 DT = torch.float64
 B, T = 2, 7
@@ -409,23 +408,6 @@ HF_DEFAULTS = {
                              rope_scaling=None, attention_bias=False, mlp_bias=False, head_dim=None,
                              tie_word_embeddings=False),
 }
-
-
-def read_safetensors(path):
-    """The tensors of a safetensors file (F32 only, as mechinterp writes), as float64."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        assert h["dtype"] == "F32", "%s: dtype %s" % (name, h["dtype"])
-        a, b = h["data_offsets"]
-        vals = struct.unpack("<%df" % ((b - a) // 4), data[a:b])
-        out[name] = torch.tensor(vals, dtype=DT).reshape(h["shape"])
-    return out
 
 
 def hf_state_shapes(arch, c):

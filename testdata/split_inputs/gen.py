@@ -25,35 +25,17 @@ test checks that a replacement reaches only its head. Stored (all F32):
 import json
 import math
 import os
-import struct
 import sys
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from safetensors_writer import write_safetensors  # noqa: E402  (testdata/safetensors_writer.py)
+from safetensors_writer import read_safetensors, write_safetensors  # noqa: E402  (testdata/safetensors_writer.py)
 import torch.nn.functional as F  # noqa: E402
 
 DT = torch.float64
 SRC = os.path.join(os.path.dirname(HERE), "golden", "gpt2")
-
-
-def read_safetensors(path):
-    """F32 tensors of a safetensors file, as float64."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        assert h["dtype"] == "F32", name
-        a, b = h["data_offsets"]
-        vals = struct.unpack("<%df" % ((b - a) // 4), data[a:b])
-        out[name] = torch.tensor(vals, dtype=DT).reshape(h["shape"])
-    return out
 
 
 def main():

@@ -12,33 +12,17 @@ GPT-2's own encoder uses; nothing else. It writes, next to itself:
   expected.json   for each text of TEXTS: the chunks GPT-2's pre-tokenizer
                   pattern gives (regex module, the pattern verbatim) and the
                   ids that openai/gpt-2 encoder.py's bpe() gives with this
-                  vocabulary (the algorithm copied from encoder.py, with only
-                  this file's names), independently of the Go code.
+                  vocabulary (the algorithm copied from encoder.py into
+                  testdata/gpt2_bpe.py), independently of the Go code.
 """
 
 import json
 import os
-
-import regex as re
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-# GPT-2's pre-tokenizer pattern, verbatim from openai/gpt-2 src/encoder.py.
-PAT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
-
-
-def bytes_to_unicode():
-    """openai/gpt-2 encoder.py."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(2 ** 8):
-        if b not in bs:
-            bs.append(b)
-            cs.append(2 ** 8 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs])), bs
-
+sys.path.insert(0, os.path.dirname(HERE))
+from gpt2_bpe import PAT, bpe, bytes_to_unicode  # noqa: E402  (testdata/gpt2_bpe.py)
 
 # Merges in rank order. They make whole words of a few common strings and
 # include the cases the Go tests name: rank beats position ("h e" before
@@ -90,49 +74,11 @@ TEXTS = [
 ]
 
 
-def bpe(token, bpe_ranks):
-    """openai/gpt-2 encoder.py's Encoder.bpe, without its cache."""
-
-    def get_pairs(word):
-        return set(zip(word, word[1:]))
-
-    word = tuple(token)
-    pairs = get_pairs(word)
-    if not pairs:
-        return token
-    while True:
-        bigram = min(pairs, key=lambda pair: bpe_ranks.get(pair, float("inf")))
-        if bigram not in bpe_ranks:
-            break
-        first, second = bigram
-        new_word = []
-        i = 0
-        while i < len(word):
-            try:
-                j = word.index(first, i)
-                new_word.extend(word[i:j])
-                i = j
-            except ValueError:
-                new_word.extend(word[i:])
-                break
-            if word[i] == first and i < len(word) - 1 and word[i + 1] == second:
-                new_word.append(first + second)
-                i += 2
-            else:
-                new_word.append(word[i])
-                i += 1
-        word = tuple(new_word)
-        if len(word) == 1:
-            break
-        pairs = get_pairs(word)
-    return " ".join(word)
-
-
 def main():
-    byte_encoder, order = bytes_to_unicode()
+    byte_encoder = bytes_to_unicode()
     vocab = {}
-    for b in order:
-        vocab[byte_encoder[b]] = len(vocab)
+    for t in byte_encoder.values():
+        vocab[t] = len(vocab)
     for a, b in MERGES:
         assert a in vocab and b in vocab, (a, b)
         if a + b not in vocab:
@@ -149,12 +95,12 @@ def main():
 
     cases = []
     for text in TEXTS:
-        chunks = re.findall(PAT, text)
+        chunks = PAT.findall(text)
         assert "".join(chunks) == text
         ids = []
         for chunk in chunks:
             sym = "".join(byte_encoder[b] for b in chunk.encode("utf-8"))
-            ids.extend(vocab[t] for t in bpe(sym, ranks).split(" "))
+            ids.extend(vocab[t] for t in bpe(sym, ranks))
         cases.append({"text": text, "chunks": chunks, "ids": ids})
     with open(os.path.join(HERE, "expected.json"), "w", encoding="utf-8") as f:
         json.dump({"vocab_size": len(vocab), "cases": cases}, f, ensure_ascii=False, indent=1)

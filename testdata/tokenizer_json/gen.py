@@ -32,13 +32,16 @@ SentencePiece vocabulary become their UTF-8 bytes' <0xNN> tokens.
 import collections
 import json
 import os
+import sys
 import unicodedata
 
 import regex as re
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from gpt2_bpe import PAT, bpe, bytes_to_unicode  # noqa: E402  (testdata/gpt2_bpe.py)
 
-GPT2_PAT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+GPT2_PAT = PAT.pattern
 QWEN2_PAT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 LLAMA3_PAT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
@@ -72,18 +75,6 @@ TEXTS = [
 ]
 
 
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
-
-
 BYTE_ENC = bytes_to_unicode()
 
 
@@ -113,34 +104,6 @@ def train_merges(words, n_merges):
             new[tuple(out)] += c
         vocab = new
     return merges
-
-
-def bpe(symbols, ranks):
-    """openai/gpt-2 encoder.py's bpe loop on a list of symbols."""
-    word = list(symbols)
-    while len(word) > 1:
-        pairs = set(zip(word, word[1:]))
-        bigram = min(pairs, key=lambda p: ranks.get(p, float("inf")))
-        if bigram not in ranks:
-            break
-        first, second = bigram
-        new, i = [], 0
-        while i < len(word):
-            try:
-                j = word.index(first, i)
-            except ValueError:
-                new.extend(word[i:])
-                break
-            new.extend(word[i:j])
-            i = j
-            if word[i] == first and i < len(word) - 1 and word[i + 1] == second:
-                new.append(first + second)
-                i += 2
-            else:
-                new.append(word[i])
-                i += 1
-        word = new
-    return word
 
 
 def byte_level(s):
