@@ -1,7 +1,9 @@
 package config
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -13,21 +15,19 @@ type checkedT struct {
 }
 
 func (c checkedT) WithDefaults() checkedT {
-	if c.Steps == 0 {
-		c.Steps = 10
-	}
+	c.Steps = cmp.Or(c.Steps, 10)
 	return c
 }
 
 func (c checkedT) Validate() error {
-	var errs []error
-	if c.Steps < 0 {
-		errs = append(errs, errors.New("steps must be positive"))
+	return errors.Join(positive("steps", float64(c.Steps)), positive("rate", c.Rate))
+}
+
+func positive(key string, v float64) error {
+	if v > 0 {
+		return nil
 	}
-	if c.Rate <= 0 {
-		errs = append(errs, errors.New("rate must be positive"))
-	}
-	return errors.Join(errs...)
+	return fmt.Errorf("%s must be positive", key)
 }
 
 func TestLoadChecked(t *testing.T) {
