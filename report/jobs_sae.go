@@ -13,14 +13,30 @@ import (
 	"github.com/mechinterp/mechinterp/sae"
 )
 
-// DashboardFlags are the settings shared by the neuron and feature dashboards.
-type DashboardFlags struct {
+// CorpusFlags are the model and the corpus windows a dashboard reads
+// (sae.DashboardJob): the settings of the dashboards and of sae report.
+type CorpusFlags struct {
 	Model    string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	Out      string   `mapstructure:"out" short:"o" help:"HTML dashboard to write"`
 	Data     []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
 	Contexts int      `mapstructure:"contexts" default:"256" help:"contexts of n_ctx tokens to read"`
 	Seed     uint64   `mapstructure:"seed" default:"3" help:"seed of the corpus windows"`
-	JSON     string   `mapstructure:"json" help:"also write the dashboard data to this JSON file"`
+}
+
+// dashboard reads the corpus through the model and returns the dashboards of the SAE in
+// saeDir, or with saeDir "" of hook's neurons (sae.DashboardJob).
+func (c CorpusFlags) dashboard(ctx context.Context, saeDir, hook string) (*sae.Dashboard, error) {
+	db, err := sae.DashboardJob(ctx, c.Model, saeDir, hook, c.Data, c.Contexts, c.Seed)
+	if err != nil {
+		return nil, config.OneLineErr(err)
+	}
+	return db, nil
+}
+
+// DashboardFlags are the settings shared by the neuron and feature dashboards.
+type DashboardFlags struct {
+	CorpusFlags `mapstructure:",squash"`
+	Out         string `mapstructure:"out" short:"o" help:"HTML dashboard to write"`
+	JSON        string `mapstructure:"json" help:"also write the dashboard data to this JSON file"`
 }
 
 // FeaturesJob is `mechinterp features`: the feature dashboards of an SAE
@@ -62,9 +78,9 @@ func (j DashboardFlags) run(ctx context.Context, w io.Writer, saeDir, hook, titl
 	if j.Model == "" {
 		return errors.New("--model is required")
 	}
-	db, err := sae.DashboardJob(ctx, j.Model, saeDir, hook, j.Data, j.Contexts, j.Seed)
+	db, err := j.dashboard(ctx, saeDir, hook)
 	if err != nil {
-		return config.OneLineErr(err)
+		return err
 	}
 	if title == "" {
 		title = "Neurons of " + db.Hook
@@ -98,13 +114,10 @@ func (j DashboardFlags) run(ctx context.Context, w io.Writer, saeDir, hook, titl
 // SAEReportJob is `mechinterp sae report`: the neuron and feature dashboards over the
 // same tokens and the neurons-vs-features page (WriteSAEReport).
 type SAEReportJob struct {
-	Model    string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	JSON     bool     `mapstructure:"json" help:"print the concentration numbers as JSON"`
-	SAE      string   `mapstructure:"sae" help:"SAE directory (SAELens layout)"`
-	Out      string   `mapstructure:"out" default:"sae-report" help:"directory to write the pages into"`
-	Data     []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
-	Contexts int      `mapstructure:"contexts" default:"256" help:"contexts of n_ctx tokens to read"`
-	Seed     uint64   `mapstructure:"seed" default:"3" help:"seed of the corpus windows"`
+	CorpusFlags `mapstructure:",squash"`
+	JSON        bool   `mapstructure:"json" help:"print the concentration numbers as JSON"`
+	SAE         string `mapstructure:"sae" help:"SAE directory (SAELens layout)"`
+	Out         string `mapstructure:"out" default:"sae-report" help:"directory to write the pages into"`
 }
 
 // Run writes the pages and prints the concentration numbers to w.
@@ -112,13 +125,13 @@ func (j SAEReportJob) Run(ctx context.Context, w io.Writer) error {
 	if j.Model == "" || j.SAE == "" {
 		return errors.New("--model and --sae are required")
 	}
-	features, err := sae.DashboardJob(ctx, j.Model, j.SAE, "", j.Data, j.Contexts, j.Seed)
+	features, err := j.dashboard(ctx, j.SAE, "")
 	if err != nil {
-		return config.OneLineErr(err)
+		return err
 	}
-	neurons, err := sae.DashboardJob(ctx, j.Model, "", features.Hook, j.Data, j.Contexts, j.Seed)
+	neurons, err := j.dashboard(ctx, "", features.Hook)
 	if err != nil {
-		return config.OneLineErr(err)
+		return err
 	}
 	c, err := WriteSAEReport(j.Out, neurons, features, "Neurons and SAE features of "+j.Model, "")
 	if err != nil {
