@@ -66,11 +66,9 @@ type HeadOptions struct {
 	Thresholds Thresholds `json:"thresholds"`
 }
 
-// HeadScores holds every run-time score of every head, [layer][head], and
-// a role per head.
-type HeadScores struct {
-	Layers int `json:"layers"`
-	Heads  int `json:"heads"`
+// HeadMaps are every run-time score of every head, [layer][head], and a
+// role per head: what Heads measures and Track records at each checkpoint.
+type HeadMaps struct {
 	// PreviousToken, DuplicateToken and Induction are the TransformerLens
 	// detector scores (PatternScore).
 	PreviousToken  [][]float64 `json:"previous_token"`
@@ -82,6 +80,14 @@ type HeadScores struct {
 	// Roles is one of RoleInduction, RolePreviousToken, RoleDuplicateToken,
 	// RoleCopying or RoleNone per head (see Roles).
 	Roles [][]string `json:"roles"`
+}
+
+// HeadScores holds every run-time score of every head, [layer][head], and
+// a role per head.
+type HeadScores struct {
+	Layers int `json:"layers"`
+	Heads  int `json:"heads"`
+	HeadMaps
 	// InductionLoss is the model's loss on the repeated prompts.
 	InductionLoss *InductionLoss `json:"induction_loss"`
 	// Options are the options used, defaults filled in.

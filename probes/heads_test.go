@@ -75,12 +75,12 @@ func TestHeadsHandSet(t *testing.T) {
 }
 
 func TestRolesThresholds(t *testing.T) {
-	s := &HeadScores{Layers: 1, Heads: 5,
+	s := &HeadScores{Layers: 1, Heads: 5, HeadMaps: HeadMaps{
 		PrefixMatching: [][]float64{{0.4, 0.39, 0.1, 0.1, 0.1}},
 		PreviousToken:  [][]float64{{0.9, 0.4, 0.1, 0.1, 0.1}},
 		DuplicateToken: [][]float64{{0.9, 0.9, 0.4, 0.1, 0.1}},
 		Copying:        [][]float64{{0.9, 0.9, 0.9, 0.5, 0.49}},
-	}
+	}}
 	want := []string{RoleInduction, RolePreviousToken, RoleDuplicateToken, RoleCopying, RoleNone}
 	if got := Roles(s, Thresholds{}); !slices.Equal(got[0], want) {
 		t.Errorf("roles %v, want %v", got[0], want)

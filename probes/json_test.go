@@ -21,7 +21,7 @@ func TestJSONNaN(t *testing.T) {
 	}{
 		{"induction loss", HeadScores{Layers: 1, Heads: 1, InductionLoss: &InductionLoss{Loss: nan, FirstCopy: 4.5, PerPosition: []float64{1, math.Inf(1)}, Len: 3, Repeats: 2, Batch: 1, BOS: true}},
 			[]string{`"induction_loss":{"loss":null,"first_copy_loss":4.5,"per_position":[1,null],"len":3,"repeats":2,"batch":1,"bos":true}`}},
-		{"scores", HeadScores{Layers: 1, Heads: 2, Induction: [][]float64{{nan, 0.5}}},
+		{"scores", HeadScores{Layers: 1, Heads: 2, HeadMaps: HeadMaps{Induction: [][]float64{{nan, 0.5}}}},
 			[]string{`{"layers":1,"heads":2,"previous_token":null,`, `"induction":[[null,0.5]]`}},
 	}
 	for _, tc := range tests {

@@ -72,13 +72,8 @@ type TrackRecord struct {
 	Step int `json:"step"`
 	// Key fingerprints the architecture and the options the scores were
 	// computed with; records with another key are recomputed.
-	Key            string      `json:"key"`
-	PreviousToken  [][]float64 `json:"previous_token"`
-	DuplicateToken [][]float64 `json:"duplicate_token"`
-	Induction      [][]float64 `json:"induction"`
-	PrefixMatching [][]float64 `json:"prefix_matching"`
-	Copying        [][]float64 `json:"copying"`
-	Roles          [][]string  `json:"roles"`
+	Key string `json:"key"`
+	HeadMaps
 	// InductionLoss and FirstCopyLoss are InductionLoss.Loss and FirstCopy.
 	InductionLoss float64 `json:"induction_loss"`
 	FirstCopyLoss float64 `json:"first_copy_loss"`
@@ -434,9 +429,7 @@ func probeCheckpoint(cp train.Checkpoint, o TrackOptions, key string, icl []int)
 	if err != nil {
 		return nil, fmt.Errorf("probes: track: checkpoint %s: %w", cp.Dir, err)
 	}
-	return &TrackRecord{Step: cp.Step, Key: key,
-		PreviousToken: s.PreviousToken, DuplicateToken: s.DuplicateToken, Induction: s.Induction,
-		PrefixMatching: s.PrefixMatching, Copying: s.Copying, Roles: s.Roles,
+	return &TrackRecord{Step: cp.Step, Key: key, HeadMaps: s.HeadMaps,
 		InductionLoss: s.InductionLoss.Loss, FirstCopyLoss: s.InductionLoss.FirstCopy, ICL: *ic}, nil
 }
 

@@ -162,7 +162,7 @@ func TestTrackErrors(t *testing.T) {
 
 func TestFormations(t *testing.T) {
 	rec := func(step int, a, b float64) TrackRecord {
-		return TrackRecord{Step: step, PrefixMatching: [][]float64{{a, b}}}
+		return TrackRecord{Step: step, HeadMaps: HeadMaps{PrefixMatching: [][]float64{{a, b}}}}
 	}
 	// Head 0 crosses at step 4, dips at 8, is back for good at 16; head 1
 	// never stays.

@@ -10,13 +10,13 @@ import (
 )
 
 func sampleHeadScores() *probes.HeadScores {
-	s := &probes.HeadScores{Layers: 2, Heads: 3,
+	s := &probes.HeadScores{Layers: 2, Heads: 3, HeadMaps: probes.HeadMaps{
 		PreviousToken:  [][]float64{{0.9, 0.1, 0.2}, {0.1, 0.1, 0.1}},
 		DuplicateToken: [][]float64{{0.1, 0.5, 0.1}, {0.1, 0.2, 0.1}},
 		Induction:      [][]float64{{0.1, 0.1, 0.1}, {0.5, 0.1, 0.1}},
 		PrefixMatching: [][]float64{{0.0, 0.1, 0.0}, {0.85, 0.05, 0.1}},
-		Copying:        [][]float64{{0.1, 0.2, 0.7}, {0.8, 0.1, 0.05}},
-		InductionLoss:  &probes.InductionLoss{Loss: 0.5, FirstCopy: 4.8, PerPosition: []float64{4.9, 4.8, 4.8, 4.8, 4.7, 0.6, 0.5, 0.4}, Len: 4, Repeats: 2, Batch: 8, BOS: true},
+		Copying:        [][]float64{{0.1, 0.2, 0.7}, {0.8, 0.1, 0.05}}},
+		InductionLoss: &probes.InductionLoss{Loss: 0.5, FirstCopy: 4.8, PerPosition: []float64{4.9, 4.8, 4.8, 4.8, 4.7, 0.6, 0.5, 0.4}, Len: 4, Repeats: 2, Batch: 8, BOS: true},
 	}
 	s.Options.Repeat.Batch, s.Options.Repeat.Len, s.Options.Repeat.Repeats, s.Options.Repeat.MaxToken = 8, 4, 2, 20
 	s.Options.Thresholds = probes.Thresholds{}.WithDefaults()

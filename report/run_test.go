@@ -61,10 +61,10 @@ func TestRunIndex(t *testing.T) {
 // when each formed beside the bump, their OV copying and the previous-token heads; with no
 // induction head it says so and names the best head.
 func TestHeadline(t *testing.T) {
-	s := &probes.HeadScores{Layers: 2, Heads: 2,
+	s := &probes.HeadScores{Layers: 2, Heads: 2, HeadMaps: probes.HeadMaps{
 		PrefixMatching: [][]float64{{0.01, 0.02}, {0.81, 0.12}},
 		PreviousToken:  [][]float64{{0.05, 0.72}, {0.01, 0.02}},
-		Roles:          [][]string{{probes.RoleNone, probes.RolePreviousToken}, {probes.RoleInduction, probes.RoleNone}}}
+		Roles:          [][]string{{probes.RoleNone, probes.RolePreviousToken}, {probes.RoleInduction, probes.RoleNone}}}}
 	s.Options.Thresholds = s.Options.Thresholds.WithDefaults()
 	tr := &probes.TrackResult{Threshold: 0.4, Bump: probes.Bump{Found: true, Step: 881},
 		Formation: []probes.Formation{{Layer: 1, Head: 0, Formed: true, Step: 900, Final: 0.81}, {Layer: 1, Head: 1, Step: -1}}}

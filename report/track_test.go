@@ -15,13 +15,13 @@ func sampleTrack() *probes.TrackResult {
 	res := &probes.TrackResult{Run: "runs/demo", Layers: 2, Heads: 2, Threshold: 0.4}
 	for _, s := range []int{0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 750, 1000, 1250, 1500} {
 		pm := 0.9 / (1 + math.Exp(-float64(s-950)/60))
-		rec := probes.TrackRecord{Step: s,
+		rec := probes.TrackRecord{Step: s, HeadMaps: probes.HeadMaps{
 			PrefixMatching: [][]float64{{0.02, 0.03}, {pm, 0.05}},
 			PreviousToken:  [][]float64{{0.2 + 0.6*pm, 0.1}, {0.1, 0.1}},
 			DuplicateToken: [][]float64{{0.1, 0.1}, {0.1, 0.2}},
 			Induction:      [][]float64{{0.1, 0.1}, {0.5 * pm, 0.1}},
-			Copying:        [][]float64{{0.1, 0.1}, {0.2 + 0.5*pm, 0.1}},
-			InductionLoss:  4.8 - 4*pm, ICL: probes.ICL{Score: -2 * pm, Early: 6, Late: 62}}
+			Copying:        [][]float64{{0.1, 0.1}, {0.2 + 0.5*pm, 0.1}}},
+			InductionLoss: 4.8 - 4*pm, ICL: probes.ICL{Score: -2 * pm, Early: 6, Late: 62}}
 		res.Records = append(res.Records, rec)
 	}
 	for s := 1; s <= 1500; s++ {

@@ -113,7 +113,7 @@ func Analyze(s Study, rows []Row) *Analysis {
 func fate(rs []Row, threshold float64) (int, string) {
 	recs := make([]probes.TrackRecord, len(rs))
 	for i, r := range rs {
-		recs[i] = probes.TrackRecord{Step: r.Step, PrefixMatching: r.PrefixMatching}
+		recs[i] = probes.TrackRecord{Step: r.Step, HeadMaps: probes.HeadMaps{PrefixMatching: r.PrefixMatching}}
 	}
 	if len(recs) == 0 || len(recs[0].PrefixMatching) == 0 {
 		return -1, FateNever
