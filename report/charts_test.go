@@ -183,6 +183,14 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 				}
 			}
 		}
+		if o.Meta.Kind == "bars" && len(o.YAxis) > 0 && o.YAxis[0].Min != nil && o.YAxis[0].Max != nil {
+			for _, v := range barValues(o) {
+				if v < *o.YAxis[0].Min || v > *o.YAxis[0].Max {
+					t.Errorf("%s: bar %g outside its fixed axis [%g, %g]", name, v, *o.YAxis[0].Min, *o.YAxis[0].Max)
+					break
+				}
+			}
+		}
 		for i, ax := range [][]axisOption{o.XAxis, o.YAxis} {
 			if len(ax) == 0 || ax[0].Type != "log" {
 				continue
@@ -204,6 +212,30 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 			}
 		}
 	}
+}
+
+// barValues returns the heights of a bar chart's bars.
+func barValues(o chartOption) []float64 {
+	var out []float64
+	for _, s := range o.Series {
+		for _, d := range s.Data {
+			var v struct{ Value any }
+			if json.Unmarshal(d, &v) != nil {
+				continue
+			}
+			switch x := v.Value.(type) {
+			case float64:
+				out = append(out, x)
+			case []any: // [category, height, colour value] (viz.ColorBy)
+				if len(x) > 1 {
+					if f, ok := x[1].(float64); ok {
+						out = append(out, f)
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // sameScale checks that the heatmaps titled in titles share one colour scale.
@@ -251,6 +283,15 @@ func TestChartRules(t *testing.T) {
 	opts := chartOptions(t, circ)
 	checkChartRules(t, "circuits", opts)
 	sameScale(t, "circuits", opts, "Q-composition", "K-composition", "V-composition")
+	// A copying score lies in [-1, 1] and the axis is that range (ECharts chose ±1.2, past
+	// anything a score can reach).
+	for _, o := range opts {
+		if strings.HasPrefix(o.title(), "Eigenvalue copying") {
+			if y := o.YAxis[0]; y.Min == nil || y.Max == nil || *y.Min != -1 || *y.Max != 1 {
+				t.Errorf("circuits: %s y axis %v..%v, want the score's range -1..1", o.title(), y.Min, y.Max)
+			}
+		}
+	}
 	// A composition score means composition only above its random baseline, so the scale is
 	// centred there (white): on a scale from 0 a cell below the baseline looked like signal.
 	for _, o := range opts {

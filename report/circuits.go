@@ -37,8 +37,8 @@ func Circuits(a *circuits.Analysis, model string) (*viz.Report, error) {
 		"For the OV circuit W_E W_V W_O W_U, +1 means attending to a token raises that token's logit (copying, as induction heads do) and -1 that it lowers it. "+
 		"For the QK circuit W_E W_Q W_K^T W_E^T, +1 means a token's query matches keys of the same token.")
 	r.Add(viz.Bars(viz.Spec{Title: "Eigenvalue copying scores per head", X: "head", Y: "copying score",
-		Caption: "Blue: OV circuit (does the head copy what it attends to?); green: QK circuit (does it attend to the same token?). Both lie in [-1, 1]."},
-		labels, []viz.Series{{Name: "OV copying", Y: ov}, {Name: "QK copying", Y: qk}}, viz.HLine(0, "0")))
+		Caption: "Blue: OV circuit (does the head copy what it attends to?); green: QK circuit (does it attend to the same token?). The axis is the score's whole range, -1 to +1."},
+		labels, []viz.Series{{Name: "OV copying", Y: ov}, {Name: "QK copying", Y: qk}}, viz.HLine(0, "0"), viz.YRange(-1, 1)))
 
 	r.Section("Composition", "A composition score ||L R||_F / (||L||_F ||R||_F) measures how much of what an earlier head writes (L = W_V W_O) a later head reads "+
 		"through its queries (Q: R = W_Q W_K^T), keys (K: R transposed) or values (V: R = W_V W_O). Random matrices of the same shapes score about the "+

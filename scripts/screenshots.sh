@@ -17,15 +17,30 @@ cd "$OUT/pages"
 CK=demo/checkpoints/step-001500
 T=0,88,45,109,64,55,114,80,73,78,60,70,94,111,66,30,104,88,45,109,64,55,114,80,73,78,60
 mkdir -p misc
-$M eap --model $CK --task induction -o misc/eap.html >/dev/null
+$M eap --model $CK --task induction --method eap -o misc/eap.html >/dev/null
 $M eap --model $CK --task induction --method eap-ig --effects -o misc/eap-ig.html >/dev/null
 $M lens --model $CK --tokens $T -o misc/lens.html >/dev/null
 [ -d misc/tuned ] || $M lens train --model $CK --run demo --out misc/tuned >/dev/null
 $M lens --model $CK --tuned misc/tuned --tokens $T --answer 70 -o misc/lens-tuned.html >/dev/null
 
-# Superposition: the toy (relu), pentagon, phase 2 -> 1 and 3 -> 2, the SAE toy, geometry.
-for e in relu pentagon phase sae; do $M superposition $e --out sp/$e >/dev/null; done
-[ -n "${SKIP_SLOW:-}" ] || $M superposition dimensionality --out sp/dimensionality >/dev/null
+# Superposition: every experiment; the slow ones (dimensionality, neurons, absolute) on
+# --quick settings, enough for the page's layout and scales (the paper-scale numbers are in
+# docs/superposition.md).
+for e in relu pentagon phase sae linear correlated; do
+  [ -f sp/$e/report.html ] || $M superposition $e --out sp/$e >/dev/null
+done
+for e in dimensionality neurons absolute; do
+  [ -f sp/$e/report.html ] || $M superposition $e --quick --out sp/$e >/dev/null
+done
+
+# Neurons and SAE features of a 1-layer model on Go text (docs/neurons.md), shrunk: the pages
+# are the same kind (feature and neuron dashboards, neurons-vs-features, an index).
+# NEURONS=DIR reuses a finished `mechinterp demo neurons` directory instead.
+if [ -n "${NEURONS:-}" ]; then
+  mkdir -p nrn && cp -r "$NEURONS/report" nrn/
+else
+  [ -f nrn/report/index.html ] || $M demo neurons --out nrn --steps 200 --sae-steps 200 --contexts 64 --quiet >/dev/null
+fi
 
 # The alignment lab (docs/alignment-lab.md): a preference model, a policy, best-of-n, OOD,
 # reward attribution.
@@ -35,6 +50,19 @@ mkdir -p lab
 $M bestofn --policy lab/policy/model --pm lab/pm/model -o lab/pm/bestofn.html >/dev/null
 $M ood --model lab/pm/model -o lab/pm/ood.html >/dev/null
 $M prefs attribute --pm lab/pm/model -o lab/pm/attribute.html >/dev/null
+$M prefs report lab/pm >/dev/null
+cat > study-tiny.yaml <<'YAML'
+sizes: [8, 16]
+comparisons: 1000
+steps: 100
+finetune: [100, 300]
+finetune_steps: 60
+finetune_size: 8
+pretrain_comparisons: 1000
+pretrain_steps: 100
+eval_comparisons: 300
+YAML
+[ -f lab/study/index.html ] || $M prefs study --config study-tiny.yaml --out lab/study >/dev/null
 
 # A small repeated-data study: 7 runs of 600 steps (about 2 minutes), enough to check the page.
 if [ -z "${SKIP_SLOW:-}" ]; then
@@ -62,5 +90,16 @@ SERVE=$!
 trap 'kill $SERVE 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q serving "$OUT/serve.log" && break; sleep 0.2; done
 MECHINTERP_SCREENSHOT_URLS="http://127.0.0.1:$PORT/" MECHINTERP_SCREENSHOT_READY='window.mechinterp && mechinterp.attention && mechinterp.attention.ready' \
-  MECHINTERP_ARTIFACTS="$OUT/shots" go test -count=1 -run TestScreenshotPages ./viz/browsertest
+  MECHINTERP_ARTIFACTS="$OUT/shots/serve" go test -count=1 -run TestScreenshotPages ./viz/browsertest
+kill $SERVE 2>/dev/null || true
+
+# serve's dashboards (--sae): the list, the SAE's features, the MLP's neurons.
+NCK=$(ls -d "$OUT"/pages/nrn/run/checkpoints/step-* | tail -1)
+"$M" serve --model "$NCK" --sae "$OUT/pages/nrn/sae" --contexts 64 --addr 127.0.0.1:$PORT >"$OUT/serve-sae.log" 2>&1 &
+SERVE=$!
+for _ in $(seq 100); do grep -q serving "$OUT/serve-sae.log" && break; sleep 0.2; done
+D=http://127.0.0.1:$PORT/dashboards
+MECHINTERP_SCREENSHOT_URLS="$D/ $D/features $D/neurons/0" \
+  MECHINTERP_SCREENSHOT_READY='document.readyState === "complete" && (!document.getElementById("mi-dash-detail") || document.querySelector("#mi-dash-detail h3") !== null)' \
+  MECHINTERP_ARTIFACTS="$OUT/shots/serve-sae" go test -count=1 -run TestScreenshotPages ./viz/browsertest
 echo "screenshots in $OUT/shots"

@@ -77,6 +77,8 @@ type Chart struct {
 	colorBy    []float64
 	equalAxes  bool
 	fromOrigin bool
+	hasYRange  bool
+	ylo, yhi   float64 // YRange
 
 	xRotate float64 // set at render: how far the category x labels turn
 }
@@ -291,6 +293,24 @@ func HLine(y float64, label string) Option {
 	}
 }
 
+// YRange fixes the left y axis to [lo, hi], the natural range of a bounded quantity (a
+// copying score in [-1, 1], a fraction in [0, 1]), instead of ECharts' round numbers beyond
+// the data (±1.2 for scores that cannot leave ±1); the caption should name the range. A value
+// outside it is an error at render time, since the axis would cut it off. Bars, Lines and
+// Scatter.
+func YRange(lo, hi float64) Option {
+	return func(c *Chart) {
+		if !c.accepts("YRange", kindBars, kindLines, kindScatter) {
+			return
+		}
+		if !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+			c.fail("YRange(%g, %g): need finite lo < hi", lo, hi)
+			return
+		}
+		c.hasYRange, c.ylo, c.yhi = true, lo, hi
+	}
+}
+
 // YRight adds a second y axis on the right, named name, for the series with RightAxis set
 // (e.g. the loss beside head scores). Lines and Scatter.
 func YRight(name string) Option {
@@ -412,6 +432,23 @@ func (c *Chart) Err() error {
 	for _, e := range c.errs {
 		errs = append(errs, fmt.Errorf("chart %q: %w", c.spec.Title, e))
 	}
+	if c.hasYRange {
+		tol := 1e-9 * (c.yhi - c.ylo) // rounding of a score computed as a ratio
+	check:
+		for _, s := range c.series {
+			for _, v := range s.Y {
+				if finite(v) && !s.RightAxis && (v < c.ylo-tol || v > c.yhi+tol) {
+					errs = append(errs, fmt.Errorf("chart %q: series %q has %g outside YRange [%g, %g]", c.spec.Title, s.Name, v, c.ylo, c.yhi))
+					break check
+				}
+			}
+		}
+		for _, m := range c.hlines {
+			if m.at < c.ylo-tol || m.at > c.yhi+tol {
+				errs = append(errs, fmt.Errorf("chart %q: line %q at %g outside YRange [%g, %g]", c.spec.Title, m.label, m.at, c.ylo, c.yhi))
+			}
+		}
+	}
 	if c.yRight == "" {
 		for _, s := range c.series {
 			if s.RightAxis {
@@ -461,6 +498,9 @@ func (c *Chart) globals(legend bool, left, right int) []charts.GlobalOpts {
 	top := 40
 	if legend {
 		top = 62
+	}
+	if len(c.vlines) > 0 {
+		top += 16 // the vertical lines' labels above the plot (labelAbove)
 	}
 	return []charts.GlobalOpts{
 		charts.WithTitleOpts(opts.Title{Title: c.spec.Title, Left: "center"}),
@@ -566,7 +606,7 @@ func (c *Chart) barsOption(meta map[string]any) map[string]any {
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: c.xNameGap(), Data: c.xCats,
 			AxisLabel: categoryLabels(len(c.xCats), plot, c.xRotate)}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: c.spec.Y, NameLocation: "middle", NameGap: 56}),
+		charts.WithYAxisOpts(c.yRanged(opts.YAxis{Type: "value", Name: c.spec.Y, NameLocation: "middle", NameGap: 56})),
 	)
 	b.SetXAxis(c.xCats)
 	for si, s := range c.series {
@@ -684,6 +724,7 @@ func (c *Chart) xyOption() map[string]any {
 			yAxis.Min, yAxis.Max = ylo, yhi
 		}
 	}
+	yAxis = c.yRanged(yAxis)
 	if c.equalAxes {
 		m := 0.0
 		for _, s := range c.series {
@@ -791,7 +832,44 @@ func (c *Chart) xyOption() map[string]any {
 		side := c.height - 110
 		opt["grid"] = []map[string]any{{"width": side, "height": side, "left": "center", "top": 62}}
 	}
-	return opt
+	return c.labelAbove(opt)
+}
+
+// labelAbove moves each vertical line's label above the plot: inside it, turned along the
+// line, "loss bump" lay across the curves it marks.
+func (c *Chart) labelAbove(opt map[string]any) map[string]any {
+	if len(c.vlines) == 0 {
+		return opt
+	}
+	// go-echarts' mark line items have no label of their own, so the option is edited as JSON.
+	b, err := json.Marshal(opt)
+	var m map[string]any
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return opt
+	}
+	series, _ := m["series"].([]any)
+	if len(series) == 0 {
+		return opt
+	}
+	s0, _ := series[0].(map[string]any)
+	ml, _ := s0["markLine"].(map[string]any)
+	data, _ := ml["data"].([]any)
+	for _, d := range data {
+		if item, ok := d.(map[string]any); ok {
+			if _, vertical := item["xAxis"]; vertical {
+				item["label"] = map[string]any{"show": true, "formatter": "{b}", "position": "end", "distance": 4}
+			}
+		}
+	}
+	return m
+}
+
+// yRanged returns y with YRange's bounds, if given.
+func (c *Chart) yRanged(y opts.YAxis) opts.YAxis {
+	if c.hasYRange {
+		y.Min, y.Max, y.Scale = c.ylo, c.yhi, nil
+	}
+	return y
 }
 
 // markLines returns the series options for the chart's VLine and HLine marks.

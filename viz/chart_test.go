@@ -219,3 +219,54 @@ func TestSinglePointLine(t *testing.T) {
 		t.Errorf("a point of a real line %v has its own symbol size", two)
 	}
 }
+
+// TestYRange: a bounded score's axis is its natural range (a copying score's -1..1, where
+// ECharts chose ±1.2), and a value the range would cut off is an error, not a clipped bar.
+func TestYRange(t *testing.T) {
+	s := Spec{Title: "t", X: "head", Y: "score", Caption: "c"}
+	o := optionOf(t, Bars(s, []string{"a", "b"}, []Series{{Name: "s", Y: []float64{0.93, -0.4}}}, YRange(-1, 1)))
+	if y := axis(o, "yAxis"); fmt.Sprint(y["min"], " ", y["max"]) != "-1 1" {
+		t.Errorf("bars y axis %v to %v, want -1 to 1", y["min"], y["max"])
+	}
+	o = optionOf(t, Lines(s, []Series{{Name: "s", X: []float64{0, 1}, Y: []float64{0.2, 0.3}}}, YRange(0, 1)))
+	if y := axis(o, "yAxis"); fmt.Sprint(y["min"], " ", y["max"]) != "0 1" {
+		t.Errorf("lines y axis %v to %v, want 0 to 1", y["min"], y["max"])
+	}
+	for _, c := range []*Chart{
+		Bars(s, []string{"a"}, []Series{{Name: "s", Y: []float64{1.5}}}, YRange(-1, 1)),
+		Bars(s, []string{"a"}, []Series{{Name: "s", Y: []float64{0.5}}}, YRange(-1, 1), HLine(2, "x")),
+		Bars(s, []string{"a"}, []Series{{Name: "s", Y: []float64{0.5}}}, YRange(1, -1)),
+		Heatmap(s, []string{"a"}, []string{"b"}, [][]float64{{1}}, YRange(0, 1)),
+	} {
+		if c.Err() == nil {
+			t.Errorf("%v: no error", c.spec)
+		}
+	}
+	if err := Bars(s, []string{"a"}, []Series{{Name: "s", Y: []float64{1 + 1e-12}}}, YRange(-1, 1)).Err(); err != nil {
+		t.Errorf("a ratio's rounding past 1: %v", err)
+	}
+}
+
+// TestVLineLabelAbove: a vertical line's label sits above the plot (inside it, turned along
+// the line, "loss bump" lay across the curves it marks), with room made for it.
+func TestVLineLabelAbove(t *testing.T) {
+	s := Spec{Title: "t", X: "step", Y: "score", Caption: "c"}
+	series := []Series{{Name: "a", X: []float64{1, 10}, Y: []float64{0, 1}}}
+	plain := optionOf(t, Lines(s, series))
+	o := optionOf(t, Lines(s, series, VLine(5, "loss bump"), HLine(0.4, "threshold")))
+	data := o["series"].([]any)[0].(map[string]any)["markLine"].(map[string]any)["data"].([]any)
+	for _, d := range data {
+		item := d.(map[string]any)
+		label, _ := item["label"].(map[string]any)
+		if _, vertical := item["xAxis"]; vertical && (label == nil || label["position"] != "end") {
+			t.Errorf("vertical line's label %v, want position end (above the plot)", label)
+		}
+		if _, horizontal := item["yAxis"]; horizontal && label != nil {
+			t.Errorf("horizontal line's label changed to %v", label)
+		}
+	}
+	top := func(o map[string]any) string { return fmt.Sprint(o["grid"].([]any)[0].(map[string]any)["top"]) }
+	if top(o) == top(plain) {
+		t.Errorf("grid top %s with a vertical line's label above the plot, as without", top(o))
+	}
+}

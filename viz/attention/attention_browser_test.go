@@ -231,13 +231,13 @@ func TestAttentionExplorerInBrowser(t *testing.T) {
 	// Head labels: the locked L1H2 shows its role and score.
 	var headInfo string
 	p.Eval(`document.getElementById("mi-attn-headinfo").textContent`, &headInfo)
-	if headInfo != "Role: inductionprefix_matching0.830" {
+	if headInfo != "Role: inductionprefix matching0.830" { // named as the heads page names it
 		t.Errorf("head info %q", headInfo)
 	}
 	hoverThumb(p, 0, 0)
 	var gridTip string
 	p.Eval(`document.getElementById("mi-attn-grid-tip").textContent`, &gridTip)
-	if want := "L0H0 · layer 0, head 0role: previous-tokeninduction: 0.000previous_token: 1.000click to lock this head"; gridTip != want {
+	if want := "L0H0 · layer 0, head 0role: previous-tokeninduction: 0.000previous token: 1.000click to lock this head"; gridTip != want {
 		t.Errorf("grid tooltip %q, want %q", gridTip, want)
 	}
 	var status string

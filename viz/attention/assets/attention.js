@@ -41,6 +41,8 @@
   }
 
   function esc(s) { return window.echarts.format.encodeHTML(String(s)); }
+  // human names a role or score key as the heads page writes it ("previous_token": "previous token").
+  function human(s) { return String(s).replace(/_/g, " "); }
   // disp shows a token's whitespace: spaces as a middle dot, newlines and tabs as arrows.
   function disp(s) {
     if (s === "") return "∅";
@@ -194,7 +196,7 @@
       for (var l2 = 0; l2 < M.L; l2++) for (var h2 = 0; h2 < M.H; h2++) {
         var inf = info(M, l2, h2);
         if (!inf || !inf.role) continue;
-        var role = inf.role, maxCh = Math.max(3, Math.floor((g.cell + g.gap) / 5));
+        var role = human(inf.role), maxCh = Math.max(3, Math.floor((g.cell + g.gap) / 5));
         if (role.length > maxCh) role = role.slice(0, maxCh - 1) + "…";
         ctx.fillText(role, g.left + h2 * (g.cell + g.gap) + g.cell / 2, g.top + l2 * (g.cell + g.gap + g.roleH) + g.cell + 6);
       }
@@ -252,8 +254,8 @@
       if (!A.locked) setFocus(at.layer, at.head);
       var M = A.model, inf = info(M, at.layer, at.head);
       var html = "<b>" + headName(at.layer, at.head) + "</b> · layer " + at.layer + ", head " + at.head;
-      if (inf && inf.role) html += "<br>role: " + esc(inf.role);
-      if (inf && inf.scores) Object.keys(inf.scores).sort().forEach(function (k) { html += "<br>" + esc(k) + ": " + inf.scores[k].toFixed(3); });
+      if (inf && inf.role) html += "<br>role: " + esc(human(inf.role));
+      if (inf && inf.scores) Object.keys(inf.scores).sort().forEach(function (k) { html += "<br>" + esc(human(k)) + ": " + inf.scores[k].toFixed(3); });
       html += "<br><i>" + (A.locked ? (A.focused.layer === at.layer && A.focused.head === at.head ? "click to unlock" : "click to lock this head") : "click to lock") + "</i>";
       tip.innerHTML = html;
       tip.hidden = false;
@@ -304,7 +306,7 @@
     var nq = r.q1 - r.q0 + 1, nk = r.k1 - r.k0 + 1;
     var inf = info(M, f.layer, f.head);
     $("mi-attn-focus-title").innerHTML = "Layer " + f.layer + ", head " + f.head +
-      (inf && inf.role ? ' <span class="mi-attn-role">' + esc(inf.role) + "</span>" : "") +
+      (inf && inf.role ? ' <span class="mi-attn-role">' + esc(human(inf.role)) + "</span>" : "") +
       '<span class="mi-attn-badge' + (A.locked ? " locked" : "") + '" id="mi-attn-lockstate">' + (A.locked ? "locked" : "preview") + "</span>";
     drawAxes(M, r);
     var c = heat.img || (heat.img = document.createElement("canvas"));
@@ -408,11 +410,11 @@
     var M = A.model, f = A.focused, inf = info(M, f.layer, f.head), el = $("mi-attn-headinfo");
     if (!M.info) { el.innerHTML = ""; return; }
     if (!inf || (!inf.role && !inf.scores)) { el.innerHTML = "<p>No role or scores for this head.</p>"; return; }
-    var html = "<p>Role: " + (inf.role ? '<span class="mi-attn-role">' + esc(inf.role) + "</span>" : "none") + "</p>";
+    var html = "<p>Role: " + (inf.role ? '<span class="mi-attn-role">' + esc(human(inf.role)) + "</span>" : "none") + "</p>";
     if (inf.scores) {
       html += "<table><tbody>";
       Object.keys(inf.scores).sort().forEach(function (k) {
-        html += "<tr><th>" + esc(k) + '</th><td class="num">' + inf.scores[k].toFixed(3) + "</td></tr>";
+        html += "<tr><th>" + esc(human(k)) + '</th><td class="num">' + inf.scores[k].toFixed(3) + "</td></tr>";
       });
       html += "</tbody></table>";
     }
