@@ -664,9 +664,9 @@ func wtwChart(a superposition.Analysis, title string, scale float64) *viz.Chart 
 }
 
 func biasChart(b []float64, title string, scale float64) *viz.Chart {
-	return viz.Heatmap(viz.Spec{Title: title, X: "feature i", Y: "b",
+	return viz.Heatmap(viz.Spec{Title: title, X: "feature i", Y: "bias",
 		Caption: "Output bias b_i: blue (negative) biases cancel the small interference of features in superposition; near white when a feature has its own dimension or is dropped."},
-		featureNames(len(b)), []string{"b"}, [][]float64{b}, viz.Diverging(), viz.ColorRange(-scale, scale), viz.Height(170))
+		featureNames(len(b)), []string{"b_i"}, [][]float64{b}, viz.Diverging(), viz.ColorRange(-scale, scale), viz.Height(170))
 }
 
 // normsChart draws ||W_i|| coloured by interference on the fixed scale [0, scale], shared by

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -500,7 +501,7 @@ func (c *Chart) globals(legend bool, left, right int) []charts.GlobalOpts {
 		top = 62
 	}
 	if len(c.vlines) > 0 {
-		top += 16 // the vertical lines' labels above the plot (labelAbove)
+		top += 16 // the vertical lines' labels above the plot (placeMarkLabels)
 	}
 	return []charts.GlobalOpts{
 		charts.WithTitleOpts(opts.Title{Title: c.spec.Title, Left: "center"}),
@@ -628,7 +629,7 @@ func (c *Chart) barsOption(meta map[string]any) map[string]any {
 		b.AddSeries(s.Name, data, so...)
 	}
 	b.Validate()
-	opt := b.JSON()
+	opt := c.placeMarkLabels(b.JSON())
 	if c.colorBy != nil {
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, v := range c.colorBy {
@@ -832,13 +833,20 @@ func (c *Chart) xyOption() map[string]any {
 		side := c.height - 110
 		opt["grid"] = []map[string]any{{"width": side, "height": side, "left": "center", "top": 62}}
 	}
-	return c.labelAbove(opt)
+	return c.placeMarkLabels(opt)
 }
 
-// labelAbove moves each vertical line's label above the plot: inside it, turned along the
-// line, "loss bump" lay across the curves it marks.
-func (c *Chart) labelAbove(opt map[string]any) map[string]any {
-	if len(c.vlines) == 0 {
+// placeMarkLabels moves each vertical line's label above the plot (inside it, turned along
+// the line, "loss bump" lay across the curves it marks) and keeps the labels of horizontal
+// lines a few pixels apart from overlapping ("2/5 pentagon" was written over "3/8 square
+// antiprism"): of two such lines the lower one's label goes under its line, or to the left
+// end when that is taken too.
+func (c *Chart) placeMarkLabels(opt map[string]any) map[string]any {
+	if len(c.vlines) == 0 && len(c.hlines) < 2 {
+		return opt
+	}
+	pos := c.hlinePositions()
+	if len(c.vlines) == 0 && len(pos) == 0 {
 		return opt
 	}
 	// go-echarts' mark line items have no label of their own, so the option is edited as JSON.
@@ -855,13 +863,83 @@ func (c *Chart) labelAbove(opt map[string]any) map[string]any {
 	ml, _ := s0["markLine"].(map[string]any)
 	data, _ := ml["data"].([]any)
 	for _, d := range data {
-		if item, ok := d.(map[string]any); ok {
-			if _, vertical := item["xAxis"]; vertical {
-				item["label"] = map[string]any{"show": true, "formatter": "{b}", "position": "end", "distance": 4}
+		item, ok := d.(map[string]any)
+		if !ok {
+			continue
+		}
+		if _, vertical := item["xAxis"]; vertical {
+			item["label"] = map[string]any{"show": true, "formatter": "{b}", "position": "end", "distance": 4}
+		}
+		if y, ok := item["yAxis"].(float64); ok {
+			if p, moved := pos[y]; moved {
+				item["label"] = map[string]any{"show": true, "formatter": "{b}", "position": p}
 			}
 		}
 	}
 	return m
+}
+
+// minLabelGap is how many pixels apart two horizontal lines must be for their labels, both
+// above their lines at the right end, not to overlap.
+const minLabelGap = 18
+
+// hlinePositions returns the label position of each horizontal line whose label must move
+// off the default (above the line, right end) to stay clear of a line just above it.
+func (c *Chart) hlinePositions() map[float64]string {
+	if len(c.hlines) < 2 {
+		return nil
+	}
+	tr := func(v float64) float64 {
+		if c.logY {
+			return math.Log10(v)
+		}
+		return v
+	}
+	var vals []float64
+	for _, s := range c.series {
+		if s.RightAxis {
+			continue
+		}
+		for _, v := range s.Y {
+			if finite(v) && (!c.logY || v > 0) {
+				vals = append(vals, tr(v))
+			}
+		}
+	}
+	var ys []float64
+	for _, h := range c.hlines {
+		if !c.logY || h.at > 0 {
+			ys = append(ys, h.at)
+			vals = append(vals, tr(h.at))
+		}
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range vals {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if c.hasYRange {
+		lo, hi = tr(c.ylo), tr(c.yhi)
+	}
+	if !(hi > lo) {
+		return nil
+	}
+	plot := float64(c.height - 62 - 24 - c.xNameGap())
+	slices.Sort(ys)
+	out := map[float64]string{}
+	prev := "insideEndTop"
+	for i := len(ys) - 2; i >= 0; i-- { // top to bottom
+		gap := (tr(ys[i+1]) - tr(ys[i])) / (hi - lo) * plot
+		p := "insideEndTop"
+		if gap < minLabelGap {
+			p = "insideEndBottom"
+			if prev == "insideEndBottom" {
+				p = "insideStartTop"
+			}
+			out[ys[i]] = p
+		}
+		prev = p
+	}
+	return out
 }
 
 // yRanged returns y with YRange's bounds, if given.

@@ -270,3 +270,35 @@ func TestVLineLabelAbove(t *testing.T) {
 		t.Errorf("grid top %s with a vertical line's label above the plot, as without", top(o))
 	}
 }
+
+// TestCloseHLineLabels: two reference lines a few pixels apart (2/5 and 3/8 on a 0-1 axis)
+// get their labels on different sides, where both labels once sat above their lines and
+// overlapped; lines far apart keep the default.
+func TestCloseHLineLabels(t *testing.T) {
+	s := Spec{Title: "t", X: "x", Y: "D_i", Caption: "c"}
+	series := []Series{{Name: "a", X: []float64{1, 10}, Y: []float64{0, 1}}}
+	positions := func(o map[string]any) map[float64]any {
+		out := map[float64]any{}
+		data := o["series"].([]any)[0].(map[string]any)["markLine"].(map[string]any)["data"].([]any)
+		for _, d := range data {
+			item := d.(map[string]any)
+			if y, ok := item["yAxis"].(float64); ok {
+				out[y] = nil
+				if l, ok := item["label"].(map[string]any); ok {
+					out[y] = l["position"]
+				}
+			}
+		}
+		return out
+	}
+	o := optionOf(t, Lines(s, series, HLine(1, "1"), HLine(0.5, "1/2"), HLine(0.4, "2/5"), HLine(0.375, "3/8")))
+	got := positions(o)
+	if got[0.4] != nil || got[0.375] != "insideEndBottom" || got[0.5] != nil || got[1] != nil {
+		t.Errorf("label positions %v, want 3/8 under its line and the others by default", got)
+	}
+	o = optionOf(t, Bars(s, []string{"a", "b"}, []Series{{Name: "s", Y: []float64{0, 1}}}, HLine(0.4, "2/5"), HLine(0.375, "3/8"), HLine(0.36, "x")))
+	got = positions(o)
+	if got[0.375] != "insideEndBottom" || got[0.36] != "insideStartTop" {
+		t.Errorf("bars: label positions %v, want 3/8 under its line and x at the left", got)
+	}
+}
