@@ -34,13 +34,7 @@ func (l *layout) accTied(p, g, imp []float64, wk *work, nnz int, scale float64) 
 	dh := wk.dh[:m]
 	nz := wk.nz[:nnz]
 	clear(h)
-	for _, i := range nz {
-		xi := x[i]
-		wi := W[int(i)*m:][:m]
-		for k := range wi {
-			h[k] += xi * wi[k]
-		}
-	}
+	addSparseRows(h, W, x, nz)
 	hidden := l.kind == ReLUHidden
 	if hidden {
 		hp := wk.hp[:m]
@@ -60,14 +54,7 @@ func (l *layout) accTied(p, g, imp []float64, wk *work, nnz int, scale float64) 
 			}
 		}
 	}
-	for _, i := range nz {
-		xi := x[i]
-		gwi := gW[int(i)*m:][:m]
-		dd := dh[:len(gwi)]
-		for k := range gwi {
-			gwi[k] += xi * dd[k]
-		}
-	}
+	addSparseOuter(gW, x, dh, nz)
 	return loss
 }
 
@@ -89,14 +76,7 @@ func (l *layout) accAbs(p, g, imp []float64, wk *work, nnz int, scale float64) f
 	dh := wk.dh[:m]
 	nz := wk.nz[:nnz]
 	copy(hp, b1)
-	for _, i := range nz {
-		xi := x[i]
-		wi := W1[int(i)*m:][:m]
-		hq := hp[:len(wi)]
-		for k := range wi {
-			hq[k] += xi * wi[k]
-		}
-	}
+	addSparseRows(hp, W1, x, nz)
 	for k, v := range hp {
 		h[k] = max(v, 0)
 	}
@@ -107,15 +87,38 @@ func (l *layout) accAbs(p, g, imp []float64, wk *work, nnz int, scale float64) f
 		}
 		gb1[k] += dh[k]
 	}
+	addSparseOuter(gW1, x, dh, nz)
+	return loss
+}
+
+// addSparseRows adds x_i W_i to h for the non-zero features i in nz, where W_i
+// is row i of W [n, m] and m = len(h): a sparse sample's W^T x, the hidden
+// layer's forward pass.
+func addSparseRows(h, W, x []float64, nz []int32) {
+	m := len(h)
 	for _, i := range nz {
 		xi := x[i]
-		gwi := gW1[int(i)*m:][:m]
-		dd := dh[:len(gwi)]
-		for k := range gwi {
-			gwi[k] += xi * dd[k]
+		wi := W[int(i)*m:][:m]
+		hi := h[:len(wi)]
+		for k := range wi {
+			hi[k] += xi * wi[k]
 		}
 	}
-	return loss
+}
+
+// addSparseOuter adds x_i dh to row i of gW [n, m] (m = len(dh)) for the
+// non-zero features i in nz: the hidden layer's weight gradient x dh^T,
+// which is zero in the rows of zero features.
+func addSparseOuter(gW, x, dh []float64, nz []int32) {
+	m := len(dh)
+	for _, i := range nz {
+		xi := x[i]
+		gwi := gW[int(i)*m:][:m]
+		d := dh[:len(gwi)]
+		for k := range gwi {
+			gwi[k] += xi * d[k]
+		}
+	}
 }
 
 // outputLayer is forward+backward of the models' shared output layer:
