@@ -34,7 +34,9 @@ func (l *layout) accTied(p, g, imp []float64, wk *work, nnz int, scale float64) 
 	dh := wk.dh[:m]
 	nz := wk.nz[:nnz]
 	clear(h)
-	addSparseRows(h, W, x, nz)
+	for _, i := range nz { // h = W^T x over the non-zero features
+		axpy(x[i], W[int(i)*m:][:m], h)
+	}
 	hidden := l.kind == ReLUHidden
 	if hidden {
 		hp := wk.hp[:m]
@@ -54,7 +56,9 @@ func (l *layout) accTied(p, g, imp []float64, wk *work, nnz int, scale float64) 
 			}
 		}
 	}
-	addSparseOuter(gW, x, dh, nz)
+	for _, i := range nz { // gW += x dh^T, zero in the rows of zero features
+		axpy(x[i], dh, gW[int(i)*m:][:m])
+	}
 	return loss
 }
 
@@ -76,7 +80,9 @@ func (l *layout) accAbs(p, g, imp []float64, wk *work, nnz int, scale float64) f
 	dh := wk.dh[:m]
 	nz := wk.nz[:nnz]
 	copy(hp, b1)
-	addSparseRows(hp, W1, x, nz)
+	for _, i := range nz { // hp = b1 + W1^T x over the non-zero features
+		axpy(x[i], W1[int(i)*m:][:m], hp)
+	}
 	for k, v := range hp {
 		h[k] = max(v, 0)
 	}
@@ -87,37 +93,19 @@ func (l *layout) accAbs(p, g, imp []float64, wk *work, nnz int, scale float64) f
 		}
 		gb1[k] += dh[k]
 	}
-	addSparseOuter(gW1, x, dh, nz)
+	for _, i := range nz { // gW1 += x dh^T, zero in the rows of zero features
+		axpy(x[i], dh, gW1[int(i)*m:][:m])
+	}
 	return loss
 }
 
-// addSparseRows adds x_i W_i to h for the non-zero features i in nz, where W_i
-// is row i of W [n, m] and m = len(h): a sparse sample's W^T x, the hidden
-// layer's forward pass.
-func addSparseRows(h, W, x []float64, nz []int32) {
-	m := len(h)
-	for _, i := range nz {
-		xi := x[i]
-		wi := W[int(i)*m:][:m]
-		hi := h[:len(wi)]
-		for k := range wi {
-			hi[k] += xi * wi[k]
-		}
-	}
-}
-
-// addSparseOuter adds x_i dh to row i of gW [n, m] (m = len(dh)) for the
-// non-zero features i in nz: the hidden layer's weight gradient x dh^T,
-// which is zero in the rows of zero features.
-func addSparseOuter(gW, x, dh []float64, nz []int32) {
-	m := len(dh)
-	for _, i := range nz {
-		xi := x[i]
-		gwi := gW[int(i)*m:][:m]
-		d := dh[:len(gwi)]
-		for k := range gwi {
-			gwi[k] += xi * d[k]
-		}
+// axpy adds a·x to y[:len(x)] in plain Go, unfused like every loop of this
+// file, so that a sample's gradient is the same on every CPU (tensor.Axpy64
+// fuses multiply-adds on amd64).
+func axpy(a float64, x, y []float64) {
+	y = y[:len(x)]
+	for k, v := range x {
+		y[k] += a * v
 	}
 }
 
