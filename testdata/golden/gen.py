@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from safetensors_writer import write_safetensors  # noqa: E402  (testdata/safetensors_writer.py)
+from gpt2_params import add_blocks  # noqa: E402  (testdata/gpt2_params.py)
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,26 +57,7 @@ class GPT(torch.nn.Module):
 
         add("wte.weight", (V, C), cfg["emb_std"])
         add("wpe.weight", (N, C), cfg["emb_std"])
-        for l in range(cfg["n_layers"]):
-            p = "h.%d." % l
-            if cfg["ln"]:
-                add(p + "ln_1.weight", (C,), 0.2, 1.0)
-                add(p + "ln_1.bias", (C,), 0.1)
-            add(p + "attn.c_attn.weight", (C, 3 * H * D), 0.2)  # Q | K | V
-            add(p + "attn.c_attn.bias", (3 * H * D,), 0.1)
-            add(p + "attn.c_proj.weight", (H * D, C), 0.2)
-            add(p + "attn.c_proj.bias", (C,), 0.1)
-            if M:
-                if cfg["ln"]:
-                    add(p + "ln_2.weight", (C,), 0.2, 1.0)
-                    add(p + "ln_2.bias", (C,), 0.1)
-                add(p + "mlp.c_fc.weight", (C, M), 0.2)
-                add(p + "mlp.c_fc.bias", (M,), 0.3)
-                add(p + "mlp.c_proj.weight", (M, C), 0.15)
-                add(p + "mlp.c_proj.bias", (C,), 0.1)
-        if cfg["ln"]:
-            add("ln_f.weight", (C,), 0.2, 1.0)
-            add("ln_f.bias", (C,), 0.1)
+        add_blocks(add, cfg["n_layers"], C, H * D, M, ln=cfg["ln"])
         if cfg["untied"]:
             add("lm_head.weight", (V, C), 0.3)
         add("lm_head.bias", (V,), 0.2)

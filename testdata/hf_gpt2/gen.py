@@ -52,6 +52,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from safetensors_writer import write_safetensors  # noqa: E402  (testdata/safetensors_writer.py)
+from gpt2_params import add_blocks  # noqa: E402  (testdata/gpt2_params.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DT = torch.float64
@@ -106,22 +107,7 @@ def random_weights(gen, L, H, C, M, N, V):
 
     add("wte.weight", (V, C), 0.3)
     add("wpe.weight", (N, C), 0.2)
-    for l in range(L):
-        p = "h.%d." % l
-        add(p + "ln_1.weight", (C,), 0.2, 1.0)
-        add(p + "ln_1.bias", (C,), 0.1)
-        add(p + "attn.c_attn.weight", (C, 3 * C), 0.2)  # Conv1D: [in, out], Q | K | V
-        add(p + "attn.c_attn.bias", (3 * C,), 0.1)
-        add(p + "attn.c_proj.weight", (C, C), 0.2)
-        add(p + "attn.c_proj.bias", (C,), 0.1)
-        add(p + "ln_2.weight", (C,), 0.2, 1.0)
-        add(p + "ln_2.bias", (C,), 0.1)
-        add(p + "mlp.c_fc.weight", (C, M), 0.2)
-        add(p + "mlp.c_fc.bias", (M,), 0.3)
-        add(p + "mlp.c_proj.weight", (M, C), 0.15)
-        add(p + "mlp.c_proj.bias", (C,), 0.1)
-    add("ln_f.weight", (C,), 0.2, 1.0)
-    add("ln_f.bias", (C,), 0.1)
+    add_blocks(add, L, C, C, M)
     return w
 
 
