@@ -60,23 +60,27 @@ func layerNormStats(xhat, scale, x []float32, N, C int, eps float32) {
 
 // layerNormNormalize turns centred rows into xhat = centred/scale in place.
 func layerNormNormalize(xhat, scale []float32, N, C int) {
-	for i := 0; i < N; i++ {
-		r := 1 / scale[i]
-		row := xhat[i*C : (i+1)*C]
-		for j := range row {
-			row[j] *= r
+	parallelFor(N, 64, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := 1 / scale[i]
+			row := xhat[i*C : (i+1)*C]
+			for j := range row {
+				row[j] *= r
+			}
 		}
-	}
+	})
 }
 
 // layerNormAffine computes out = xhat*w + b row by row.
 func layerNormAffine(out, xhat, w, b []float32, N, C int) {
-	for i := 0; i < N; i++ {
-		o, h := out[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
-		for j := range o {
-			o[j] = h[j]*w[j] + b[j]
+	parallelFor(N, 64, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o, h := out[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
+			for j := range o {
+				o[j] = h[j]*w[j] + b[j]
+			}
 		}
-	}
+	})
 }
 
 // layerNormBackward adds to dx [N,C] (and dw, db [C]) the gradient of

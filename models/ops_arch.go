@@ -28,12 +28,14 @@ func rmsNormStats(xhat, scale, x []float32, N, C int, eps float32) {
 
 // rmsNormGain computes out = xhat·w row by row.
 func rmsNormGain(out, xhat, w []float32, N, C int) {
-	for i := 0; i < N; i++ {
-		o, h := out[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
-		for j := range o {
-			o[j] = h[j] * w[j]
+	parallelFor(N, 64, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o, h := out[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
+			for j := range o {
+				o[j] = h[j] * w[j]
+			}
 		}
-	}
+	})
 }
 
 // rmsNormGainBackward writes dxhat = dout·w and adds dw += Σ dout·xhat.
@@ -209,16 +211,15 @@ func phi(v, g float32) float32 {
 		a4 = -1.453152027
 		a5 = 1.061405429
 	)
-	z := v * (1 / math.Sqrt2)
-	if z < 0 {
-		z = -z
-	}
+	// |v| and the sign of v by their bits: branches on the sign of random
+	// activations mispredicted half the time and made the GELU of a
+	// Pythia-160M pass take as long as its attention.
+	const sign = 1 << 31
+	s := math.Float32bits(v) & sign
+	z := math.Float32frombits(math.Float32bits(v)&^sign) * (1 / math.Sqrt2)
 	t := 1 / (1 + p*z)
-	erf := 1 - t*(a1+t*(a2+t*(a3+t*(a4+t*a5))))*g
-	if v < 0 {
-		erf = -erf
-	}
-	return 0.5 * (1 + erf)
+	erf := 1 - t*(a1+t*(a2+t*(a3+t*(a4+t*a5))))*g // erf(|v|/√2)
+	return 0.5 * (1 + math.Float32frombits(math.Float32bits(erf)^s))
 }
 
 // geluErfBackward adds dout·(Φ(x) + x·φ(x)) to dx, φ(x) = e^(−x²/2)/√(2π).
