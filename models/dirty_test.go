@@ -66,11 +66,7 @@ func TestDirtyBuffersFullyWritten(t *testing.T) {
 						for b := 0; b < v.B; b++ {
 							step = append(step, tokens[b*v.T+pos:b*v.T+pos+n]...)
 						}
-						var tg []int
-						if targets != nil {
-							tg = targets
-						}
-						p, err := m.Forward(step, v.B, n, tg, &opt)
+						p, err := m.Forward(step, v.B, n, targets, &opt)
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -113,4 +109,3 @@ func prefixes(chunks []int) func(yield func(int, int) bool) {
 		}
 	}
 }
-
