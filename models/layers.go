@@ -116,10 +116,7 @@ func (m *Model) blockForward(r runner, la *arena, p *Pass, l int, x []float32) (
 		if err := m.mlpForward(r, la, p, l, a, w, a.residPre); err != nil {
 			return nil, err
 		}
-		a.residPost = add(&p.mem, a.residPre, a.attnOut)
-		for i, v := range a.mlpOut {
-			a.residPost[i] += v
-		}
+		a.residPost = add(&p.mem, a.residPre, a.attnOut, a.mlpOut)
 	default:
 		a.residMid = add(la, a.residPre, a.attnOut)
 		if err := r.fire(ActName("resid_mid", l), a.residMid, p.B, p.T, c.DModel); err != nil {
@@ -217,14 +214,18 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 		fused = la.getDirty(N * ldw)
 		linear(fused, a.ln1.out, w.attnW, ldw, w.attnB, N, C, ldw)
 	}
+	if fused != nil {
+		parallelFor(N, 32, func(lo, hi int) {
+			for i, dst := range [][]float32{a.q, a.k, a.v} {
+				off, n := c.qkvSplit(i)
+				for r := lo; r < hi; r++ {
+					copy(dst[r*n:(r+1)*n], fused[r*ldw+off:r*ldw+off+n])
+				}
+			}
+		})
+	}
 	for i, dst := range [][]float32{a.q, a.k, a.v} {
 		off, n := c.qkvSplit(i)
-		switch {
-		case fused != nil:
-			for r := 0; r < N; r++ {
-				copy(dst[r*n:(r+1)*n], fused[r*ldw+off:r*ldw+off+n])
-			}
-		}
 		if c.Positional == PosShortformer && i < 2 {
 			tensor.Gemm(false, false, N, n, C, 1, p.pos, C, w.attnW[off:], ldw, 1, dst, n)
 		}
@@ -488,9 +489,11 @@ func (m *Model) mlpForward(r runner, la *arena, p *Pass, l int, a *layerActs, w 
 		}
 		a.mlpAct = la.getDirty(N * M)
 		activation(c.ActFn, a.mlpAct, a.mlpPre)
-		for i, v := range a.mlpAct {
-			a.mlpPost[i] = v * a.mlpLin[i]
-		}
+		parallelFor(N*M, 1<<14, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				a.mlpPost[i] = a.mlpAct[i] * a.mlpLin[i]
+			}
+		})
 	}
 	if err := r.fire(ActName("post", l), a.mlpPost, B, T, M); err != nil {
 		return err
@@ -620,11 +623,21 @@ func (m *Model) unembedBackward(g gradRunner, ar *arena, p *Pass, grads *Params,
 	return dx, nil
 }
 
-func add(ar *arena, a, b []float32) []float32 {
+// add returns a + b, or a + b + c given c, in a buffer from ar.
+func add(ar *arena, a, b []float32, c ...[]float32) []float32 {
 	out := ar.getDirty(len(a))
-	for i := range out {
-		out[i] = a[i] + b[i]
-	}
+	parallelFor(len(out), 1<<14, func(lo, hi int) {
+		o, x, y := out[lo:hi], a[lo:hi], b[lo:hi]
+		for i := range o {
+			o[i] = x[i] + y[i]
+		}
+		if len(c) > 0 {
+			z := c[0][lo:hi]
+			for i := range o {
+				o[i] += z[i]
+			}
+		}
+	})
 	return out
 }
 

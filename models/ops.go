@@ -116,6 +116,17 @@ func layerNormBackward(dx, dw, db, dout, xhat, scale, w []float32, N, C int) {
 // linear computes out [N,O] = x [N,I] · w [I,O] + b [O]; w is stored [I,O]
 // with row stride ldw (>= O, for column blocks of a fused weight).
 func linear(out, x, w []float32, ldw int, b []float32, N, I, O int) {
+	if b != nil && N > fewRows {
+		// The product adds onto rows holding the bias: one pass over out
+		// that writes, instead of a second one that reads and writes.
+		parallelFor(N, 32, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				copy(out[i*O:(i+1)*O], b)
+			}
+		})
+		tensor.Gemm(false, false, N, O, I, 1, x, I, w, ldw, 1, out, O)
+		return
+	}
 	gemmFewRows(false, N, O, I, x, I, w, ldw, out, O, nil)
 	if b != nil {
 		for i := 0; i < N; i++ {
