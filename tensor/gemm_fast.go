@@ -57,12 +57,42 @@ type gemmKernel struct {
 	// transposed A is packed: read in place, a sliver's kc rows of A lie lda
 	// apart and, for lda a power of two, fight over two L1 sets.)
 	direct directKernel
+	// speed is the kernel's share of the FMA peak on one tile
+	// (BenchmarkKernelTile): kernelSet.pick weighs it against padding.
+	speed float64
+}
+
+// The AVX-512 tiles' share of the FMA peak alone (BenchmarkKernelTile,
+// k = 256), which kernelSet.pick weighs against the columns each would
+// compute in vain.
+const (
+	speed6x64 = 0.89
+	speed6x32 = 0.84
+	speed6x16 = 0.65
+)
+
+// kernelSet is the micro-kernels of one instruction set, widest first.
+type kernelSet []gemmKernel
+
+// pick returns the kernel that computes n columns fastest: the fewest
+// tile columns (n rounded up to its NR; the padding is computed and thrown
+// away) per unit of speed. A head's 32 columns take the 6×32 tile, not
+// half of a 6×64 one.
+func (ks kernelSet) pick(n int) gemmKernel {
+	best, bestCost := ks[0], 0.0
+	for i, k := range ks {
+		cost := float64(roundUp(n, k.nr)) / k.speed
+		if i == 0 || cost < bestCost {
+			best, bestCost = k, cost
+		}
+	}
+	return best
 }
 
 // directKernel is a microKernel whose A is MR rows of k values, lda apart.
 type directKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 
-var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil}
+var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, 1}
 
 // gemmPanel is a packed B panel, shared by the threads of one product.
 type gemmPanel struct{ b []float32 }
@@ -80,7 +110,7 @@ var (
 
 // fastGemm is the packed kernel with the best micro-kernel for this CPU.
 func fastGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmParallel(bestKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmParallel(bestKernels.pick(n), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // genericGemm is the packed kernel with the portable Go micro-kernel.
@@ -370,12 +400,12 @@ func selectGemm(name string) GemmFunc {
 	return gonumGemm
 }
 
-// bestKernel is the fastest micro-kernel this CPU runs: the first assembly
-// kernel, else the Go twin of the AVX-512 kernel set (which takes every path
-// of the macro-kernel that the assembly takes).
-var bestKernel = func() gemmKernel {
-	if len(asmKernels) > 0 {
-		return asmKernels[0]
+// bestKernels is the fastest kernel set this CPU runs: the assembly
+// kernels, else the Go twins of the AVX-512 set (which take every path of
+// the macro-kernel that the assembly takes).
+var bestKernels = func() kernelSet {
+	if len(asmSet) > 0 {
+		return asmSet
 	}
-	return goKernel64
+	return goKernels
 }()

@@ -7,14 +7,37 @@ import "golang.org/x/sys/cpu"
 // hasGemmAsm reports whether the assembly micro-kernel can run here.
 var hasGemmAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// asmKernels are the assembly micro-kernels this CPU runs, best first.
+// hasAVX512 reports whether the AVX-512 micro-kernels can run here.
+var hasAVX512 = hasGemmAsm && cpu.X86.HasAVX512F
+
+// The assembly micro-kernels; see speed6x64.
+var (
+	asm6x64AVX512 = gemmKernel{sgemmKernel6x64AVX512, 64, sgemmKernel6x64AVX512Direct, speed6x64}
+	asm6x32AVX512 = gemmKernel{sgemmKernel6x32AVX512, 32, sgemmKernel6x32AVX512Direct, speed6x32}
+	asm6x16AVX512 = gemmKernel{sgemmKernel6x16AVX512, 16, sgemmKernel6x16AVX512Direct, speed6x16}
+	asm6x16AVX2   = gemmKernel{sgemmKernel6x16AVX2, gemmNR, nil, 1}
+)
+
+// asmKernels are the assembly micro-kernels this CPU runs, widest first.
 var asmKernels = func() []gemmKernel {
 	var ks []gemmKernel
-	if hasGemmAsm && cpu.X86.HasAVX512F {
-		ks = append(ks, gemmKernel{sgemmKernel6x64AVX512, 64, sgemmKernel6x64AVX512Direct})
+	if hasAVX512 {
+		ks = append(ks, asm6x64AVX512, asm6x32AVX512, asm6x16AVX512)
 	}
 	if hasGemmAsm {
-		ks = append(ks, gemmKernel{sgemmKernel6x16AVX2, gemmNR, nil})
+		ks = append(ks, asm6x16AVX2)
 	}
 	return ks
+}()
+
+// asmSet is the kernel set fastGemm picks from: the AVX-512 tiles, else
+// the AVX2 one; empty where no assembly runs.
+var asmSet = func() kernelSet {
+	switch {
+	case hasAVX512:
+		return kernelSet{asm6x64AVX512, asm6x32AVX512, asm6x16AVX512}
+	case hasGemmAsm:
+		return kernelSet{asm6x16AVX2}
+	}
+	return nil
 }()

@@ -7,3 +7,6 @@ const hasGemmAsm = false
 
 // asmKernels are the assembly micro-kernels; there are none here.
 var asmKernels []gemmKernel
+
+// asmSet is the assembly kernel set; empty here.
+var asmSet kernelSet

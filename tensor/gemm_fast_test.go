@@ -6,23 +6,28 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
-// gemmPaths are the code paths every kernel test runs on.
+// gemmPaths are the code paths every kernel test runs on: the selectable
+// ones, each Go twin and each assembly kernel alone on every product.
 func gemmPaths() map[string]GemmFunc {
 	p := map[string]GemmFunc{
 		"generic": genericGemm,
 		"fast":    fastGemm,
 		"gonum":   gonumGemm,
-		"go-nr64": func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			gemmParallel(goKernel64, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		},
 	}
-	for _, kern := range asmKernels {
-		p[fmt.Sprintf("asm-nr%d", kern.nr)] = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	with := func(kern gemmKernel) GemmFunc {
+		return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 			gemmParallel(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}
+	}
+	for _, kern := range goKernels {
+		p[fmt.Sprintf("go-nr%d", kern.nr)] = with(kern)
+	}
+	for i, kern := range asmKernels {
+		p[fmt.Sprintf("asm%d-nr%d", i, kern.nr)] = with(kern)
 	}
 	return p
 }
@@ -185,17 +190,12 @@ func BenchmarkGemm(b *testing.B) {
 		a := randSlice(rng, rowsA*sh.lda)
 		bb := randSlice(rng, rowsB*sh.ldb)
 		c := randSlice(rng, sh.m*sh.n)
-		impls := map[string]GemmFunc{"gonum": gonumGemm, "fast": fastGemm, "generic": genericGemm}
-		for _, kern := range asmKernels {
-			impls[fmt.Sprintf("asm-nr%d", kern.nr)] = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-				gemmParallel(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			}
-		}
-		for _, impl := range []string{"gonum", "fast", "generic", "asm-nr16", "asm-nr64"} {
-			f := impls[impl]
-			if f == nil {
+		impls := gemmPaths()
+		for _, impl := range slices.Sorted(maps.Keys(impls)) {
+			if strings.HasPrefix(impl, "go-") {
 				continue
 			}
+			f := impls[impl]
 			b.Run(fmt.Sprintf("%s/%s", sh.name, impl), func(b *testing.B) {
 				for b.Loop() {
 					f(sh.tA, sh.tB, sh.m, sh.n, sh.k, sh.alpha, a, sh.lda, bb, sh.ldb, sh.bet, c, sh.n)
@@ -203,6 +203,19 @@ func BenchmarkGemm(b *testing.B) {
 				flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k) * float64(b.N)
 				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
+		}
+	}
+}
+
+// TestKernelSetPick checks which tile each width takes: the widest that
+// wastes no columns, a narrower one where the wide tile would compute many
+// columns in vain (an attention head's 32, 96).
+func TestKernelSetPick(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{1, 16}, {16, 16}, {32, 32}, {48, 64}, {64, 64}, {96, 32}, {128, 64}, {160, 32}, {2304, 64}, {50304, 64},
+	} {
+		if got := goKernels.pick(tc.n).nr; got != tc.want {
+			t.Errorf("pick(%d) = 6x%d, want 6x%d", tc.n, got, tc.want)
 		}
 	}
 }

@@ -3,9 +3,9 @@ package tensor
 import "unsafe"
 
 // The pure-Go micro-kernels. kernelGeneric is the portable 6×16 kernel of
-// the "generic" path and the twin of sgemmKernel6x16AVX2; kernel6x64Go and
-// kernel6x64DirectGo are the twins of the two AVX-512 kernels and stand in
-// for them where the assembly is not built (the noasm tag, other
+// the "generic" path and the twin of sgemmKernel6x16AVX2; goKernels
+// (kernelTile at NR = 64, 32 and 16) are the twins of the AVX-512 kernels
+// and stand in for them where the assembly is not built (the noasm tag, other
 // architectures), so that every packing and direct-A path of the
 // macro-kernel runs, and is tested, without assembly.
 // A twin computes the same sums in the same order as its assembly kernel,
@@ -52,20 +52,19 @@ func storeRow(c, acc []float32, alpha, beta float32) {
 	}
 }
 
-// kernel6x64 is the 6×64 tile in Go: the A value of row r at step p is
-// a[r*rs+p*ps], B holds 64 values per step. rs, ps = 1, MR is a packed
-// sliver; lda, 1 rows of A read in place.
-func kernel6x64(k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, beta float32) {
-	const nr = 64
-	var acc [gemmMR][nr]float32
+// kernelTile is the 6×nr tile in Go (nr ≤ gemmNRMax): the A value of row
+// r at step p is a[r*rs+p*ps], B holds nr values per step. rs, ps = 1, MR
+// is a packed sliver; lda, 1 rows of A read in place.
+func kernelTile(nr, k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, beta float32) {
+	var acc [gemmMR][gemmNRMax]float32
 	if k > 0 {
 		as := unsafe.Slice(a, (gemmMR-1)*rs+(k-1)*ps+1)
 		bs := unsafe.Slice(b, k*nr)
 		for p := 0; p < k; p++ {
-			bv := (*[nr]float32)(bs[p*nr : p*nr+nr])
+			bv := bs[p*nr : p*nr+nr]
 			for r := range gemmMR {
 				x := as[r*rs+p*ps]
-				row := &acc[r]
+				row := acc[r][:nr]
 				for j := 0; j < nr; j += 4 {
 					row[j] += x * bv[j]
 					row[j+1] += x * bv[j+1]
@@ -77,21 +76,26 @@ func kernel6x64(k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, be
 	}
 	cs := unsafe.Slice(c, (gemmMR-1)*ldc+nr)
 	for r := range gemmMR {
-		storeRow(cs[r*ldc:r*ldc+nr], acc[r][:], alpha, beta)
+		storeRow(cs[r*ldc:r*ldc+nr], acc[r][:nr], alpha, beta)
 	}
 }
 
-// kernel6x64Go is the Go twin of sgemmKernel6x64AVX512 (packed A).
-func kernel6x64Go(k int, a, b, c *float32, ldc int, alpha, beta float32) {
-	kernel6x64(k, a, 1, gemmMR, b, c, ldc, alpha, beta)
+// goTile is the Go twin of the AVX-512 6×nr kernel pair (packed and
+// direct), with that kernel's speed so that it is picked where the
+// assembly would be.
+func goTile(nr int, speed float64) gemmKernel {
+	return gemmKernel{
+		fn: func(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+			kernelTile(nr, k, a, 1, gemmMR, b, c, ldc, alpha, beta)
+		},
+		nr: nr,
+		direct: func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+			kernelTile(nr, k, a, lda, 1, b, c, ldc, alpha, beta)
+		},
+		speed: speed,
+	}
 }
 
-// kernel6x64DirectGo is the Go twin of sgemmKernel6x64AVX512Direct: six
-// rows of A, lda elements apart, read in place.
-func kernel6x64DirectGo(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
-	kernel6x64(k, a, lda, 1, b, c, ldc, alpha, beta)
-}
-
-// goKernel64 is the AVX-512 kernel set's Go twin: the "fast" path where no
+// goKernels is the AVX-512 kernel set's Go twin: the "fast" path where no
 // assembly is built.
-var goKernel64 = gemmKernel{kernel6x64Go, 64, kernel6x64DirectGo}
+var goKernels = kernelSet{goTile(64, speed6x64), goTile(32, speed6x32), goTile(16, speed6x16)}

@@ -20,3 +20,25 @@ func sgemmKernel6x64AVX512(k int, a *float32, b *float32, c *float32, ldc int, a
 //
 //go:noescape
 func sgemmKernel6x64AVX512Direct(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x32AVX512 is the AVX-512 micro-kernel with NR = 32.
+//
+//go:noescape
+func sgemmKernel6x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x32AVX512Direct is sgemmKernel6x32AVX512 reading A unpacked:
+// six rows of k floats, lda elements apart.
+//
+//go:noescape
+func sgemmKernel6x32AVX512Direct(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x16AVX512 is the AVX-512 micro-kernel with NR = 16.
+//
+//go:noescape
+func sgemmKernel6x16AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x16AVX512Direct is sgemmKernel6x16AVX512 reading A unpacked:
+// six rows of k floats, lda elements apart.
+//
+//go:noescape
+func sgemmKernel6x16AVX512Direct(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)

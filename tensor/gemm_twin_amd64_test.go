@@ -41,11 +41,15 @@ func TestKernelsMatchGoTwins(t *testing.T) {
 	pairs := []pair{
 		{"6x16", gemmNR, packed(sgemmKernel6x16AVX2), packed(kernelGeneric), one, mr},
 	}
-	if len(asmKernels) > 0 && asmKernels[0].nr == 64 {
-		pairs = append(pairs,
-			pair{"6x64", 64, packed(sgemmKernel6x64AVX512), packed(kernel6x64Go), one, mr},
-			pair{"6x64-direct", 64, sgemmKernel6x64AVX512Direct, kernel6x64DirectGo, ident, one},
-		)
+	if hasAVX512 {
+		for i, kern := range asmSet {
+			twin := goKernels[i]
+			name := fmt.Sprintf("6x%d", kern.nr)
+			pairs = append(pairs,
+				pair{name, kern.nr, packed(kern.fn), packed(twin.fn), one, mr},
+				pair{name + "-direct", kern.nr, tile(kern.direct), tile(twin.direct), ident, one},
+			)
+		}
 	}
 	for _, p := range pairs {
 		for _, k := range []int{1, 2, 3, 4, 5, 8, 13, 64, 257} {
@@ -134,7 +138,7 @@ func TestKernelBitsUnchanged(t *testing.T) {
 		{"6x16", false, func() uint64 { return kernelBits(16, false, packed(sgemmKernel6x16AVX2)) }, 0x2cc8b73a7ed4944a},
 	}
 	for _, tc := range cases {
-		if tc.avx512 && asmKernels[0].nr != 32 {
+		if tc.avx512 && !hasAVX512 {
 			continue
 		}
 		if got := tc.got(); got != tc.want {
@@ -149,60 +153,63 @@ func TestKernelBitsUnchanged(t *testing.T) {
 // beta*C, so each element's bits are fixed by its row of A and column of B
 // whatever the vector width or the way A is read.
 func TestAVX512MatchesAVX2(t *testing.T) {
-	if len(asmKernels) == 0 || asmKernels[0].nr != 64 {
+	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(15, 16))
-	for _, k := range []int{1, 3, 4, 7, 40, 257} {
-		for _, ab := range [][2]float32{{1, 0}, {0.75, 1}, {-2, -0.5}} {
-			lda := gemmMR + 1 + rng.IntN(70)
-			if lda < k {
-				lda = k + rng.IntN(5)
-			}
-			// Rows of A in place: a[r*lda+p].
-			a := randSlice(rng, gemmMR*lda)
-			b := randSlice(rng, k*64)
-			ldc := 64 + rng.IntN(7)
-			c0 := randSlice(rng, gemmMR*ldc)
-			if ab[1] == 0 {
-				for i := range c0 {
-					c0[i] = float32(math.NaN())
+	for _, kern := range asmSet {
+		nr := kern.nr
+		for _, k := range []int{1, 3, 4, 7, 40, 257} {
+			for _, ab := range [][2]float32{{1, 0}, {0.75, 1}, {-2, -0.5}} {
+				lda := gemmMR + 1 + rng.IntN(70)
+				if lda < k {
+					lda = k + rng.IntN(5)
 				}
-			}
-			packedA := func(rs, ps int, src []float32) []float32 {
-				ap := make([]float32, k*gemmMR)
-				for p := range k {
-					for r := range gemmMR {
-						ap[p*gemmMR+r] = src[r*rs+p*ps]
+				// Rows of A in place: a[r*lda+p].
+				a := randSlice(rng, gemmMR*lda)
+				b := randSlice(rng, k*nr)
+				ldc := nr + rng.IntN(7)
+				c0 := randSlice(rng, gemmMR*ldc)
+				if ab[1] == 0 {
+					for i := range c0 {
+						c0[i] = float32(math.NaN())
 					}
 				}
-				return ap
-			}
-			for _, tc := range []struct {
-				name string
-				run  func(c []float32)
-				ap   []float32
-			}{
-				{"packed", func(c []float32) {
-					sgemmKernel6x64AVX512(k, &packedA(lda, 1, a)[0], &b[0], &c[0], ldc, ab[0], ab[1])
-				}, packedA(lda, 1, a)},
-				{"direct", func(c []float32) {
-					sgemmKernel6x64AVX512Direct(k, &a[0], lda, &b[0], &c[0], ldc, ab[0], ab[1])
-				}, packedA(lda, 1, a)},
-			} {
-				got := append([]float32(nil), c0...)
-				tc.run(got)
-				want := append([]float32(nil), c0...)
-				for q := range 4 {
-					bq := make([]float32, k*16)
+				packedA := func(rs, ps int, src []float32) []float32 {
+					ap := make([]float32, k*gemmMR)
 					for p := range k {
-						copy(bq[p*16:p*16+16], b[p*64+q*16:])
+						for r := range gemmMR {
+							ap[p*gemmMR+r] = src[r*rs+p*ps]
+						}
 					}
-					sgemmKernel6x16AVX2(k, &tc.ap[0], &bq[0], &want[q*16], ldc, ab[0], ab[1])
+					return ap
 				}
-				for i := range got {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%s k=%d alpha=%g beta=%g: c[%d] = %g, AVX2 %g", tc.name, k, ab[0], ab[1], i, got[i], want[i])
+				for _, tc := range []struct {
+					name string
+					run  func(c []float32)
+					ap   []float32
+				}{
+					{"packed", func(c []float32) {
+						kern.fn(k, &packedA(lda, 1, a)[0], &b[0], &c[0], ldc, ab[0], ab[1])
+					}, packedA(lda, 1, a)},
+					{"direct", func(c []float32) {
+						kern.direct(k, &a[0], lda, &b[0], &c[0], ldc, ab[0], ab[1])
+					}, packedA(lda, 1, a)},
+				} {
+					got := append([]float32(nil), c0...)
+					tc.run(got)
+					want := append([]float32(nil), c0...)
+					for q := range nr / 16 {
+						bq := make([]float32, k*16)
+						for p := range k {
+							copy(bq[p*16:p*16+16], b[p*nr+q*16:])
+						}
+						sgemmKernel6x16AVX2(k, &tc.ap[0], &bq[0], &want[q*16], ldc, ab[0], ab[1])
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("6x%d %s k=%d alpha=%g beta=%g: c[%d] = %g, AVX2 %g", nr, tc.name, k, ab[0], ab[1], i, got[i], want[i])
+						}
 					}
 				}
 			}
@@ -223,7 +230,11 @@ func BenchmarkKernelTile(b *testing.B) {
 		a := randSlice(rng, k*gemmMR)
 		bp := randSlice(rng, k*kern.nr)
 		c := make([]float32, gemmMR*kern.nr)
-		b.Run(fmt.Sprintf("6x%d", kern.nr), func(b *testing.B) {
+		isa := "AVX512"
+		if kern.direct == nil {
+			isa = "AVX2"
+		}
+		b.Run(fmt.Sprintf("6x%d%s", kern.nr, isa), func(b *testing.B) {
 			for b.Loop() {
 				kern.fn(k, &a[0], &bp[0], &c[0], kern.nr, 1, 0)
 			}

@@ -78,6 +78,24 @@ func gemmKernels() {
 			"sgemmKernel6x64AVX512Direct is sgemmKernel6x64AVX512 reading A unpacked:",
 			"six rows of k floats, lda elements apart.",
 		}},
+		// The narrower AVX-512 tiles serve products whose n is not a
+		// multiple of 64 (an attention head's 32 columns, 96): a 6x64 tile
+		// there computes up to twice the columns it stores, through the
+		// scratch tile.
+		{"sgemmKernel6x32AVX512", 64, 2, packed, []string{
+			"sgemmKernel6x32AVX512 is the AVX-512 micro-kernel with NR = 32.",
+		}},
+		{"sgemmKernel6x32AVX512Direct", 64, 2, direct, []string{
+			"sgemmKernel6x32AVX512Direct is sgemmKernel6x32AVX512 reading A unpacked:",
+			"six rows of k floats, lda elements apart.",
+		}},
+		{"sgemmKernel6x16AVX512", 64, 1, packed, []string{
+			"sgemmKernel6x16AVX512 is the AVX-512 micro-kernel with NR = 16.",
+		}},
+		{"sgemmKernel6x16AVX512Direct", 64, 1, direct, []string{
+			"sgemmKernel6x16AVX512Direct is sgemmKernel6x16AVX512 reading A unpacked:",
+			"six rows of k floats, lda elements apart.",
+		}},
 	} {
 		k.generate()
 	}

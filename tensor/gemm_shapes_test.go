@@ -1,0 +1,85 @@
+package tensor
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// trainShapeA are the products of one training step at bench train's shape
+// A (--layers 2 --heads 4 --d-model 128 --ctx 128 --batch 32 --vocab 512
+// --attn-only), as m×n×k with the transposes, each with its calls per step
+// (the attention products are per head and per 32-row chunk of a
+// sequence). They are small: what they cost is mostly the per-call and
+// per-tile overhead, not the FMAs.
+var trainShapeA = []struct {
+	tA, tB  bool
+	m, n, k int
+	calls   int
+}{
+	{true, false, 128, 128, 4096, 16},
+	{false, true, 4096, 128, 128, 16},
+	{false, false, 4096, 128, 128, 16},
+	{false, true, 128, 128, 32, 512},
+	{true, false, 128, 32, 32, 1024},
+	{true, false, 96, 32, 32, 1024},
+	{true, false, 64, 32, 32, 1024},
+	{true, false, 32, 32, 32, 1024},
+	{false, false, 32, 32, 128, 1024},
+	{false, false, 32, 32, 96, 1024},
+	{false, false, 32, 32, 64, 1024},
+	{false, false, 32, 32, 32, 1024},
+	{false, true, 32, 128, 32, 512},
+	{false, true, 32, 96, 32, 512},
+	{false, true, 32, 64, 32, 512},
+	{false, true, 32, 32, 32, 512},
+	{false, true, 256, 4096, 128, 4},
+	{true, false, 512, 128, 4096, 2},
+	{false, false, 4096, 128, 512, 2},
+}
+
+// BenchmarkGemmTrainShapeA times tensor.Gemm on each of shape A's products
+// (see trainShapeA) and reports ns per call; "step" is the sum over the
+// products weighted by their calls per step, the GEMM time of one step.
+//
+//	go test ./tensor -run - -bench GemmTrainShapeA
+func BenchmarkGemmTrainShapeA(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	run := func(i int) func() {
+		s := trainShapeA[i]
+		a := randSlice(rng, s.m*s.k)
+		bb := randSlice(rng, s.k*s.n)
+		c := randSlice(rng, s.m*s.n)
+		lda, ldb := s.k, s.n
+		if s.tA {
+			lda = s.m
+		}
+		if s.tB {
+			ldb = s.k
+		}
+		return func() { Gemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n) }
+	}
+	for i, s := range trainShapeA {
+		f := run(i)
+		op := map[[2]bool]string{{false, false}: "NN", {true, false}: "TN", {false, true}: "NT"}[[2]bool{s.tA, s.tB}]
+		b.Run(fmt.Sprintf("%s_%dx%dx%d", op, s.m, s.n, s.k), func(b *testing.B) {
+			for b.Loop() {
+				f()
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+	fs := make([]func(), len(trainShapeA))
+	for i := range fs {
+		fs[i] = run(i)
+	}
+	b.Run("step", func(b *testing.B) {
+		for b.Loop() {
+			for i, s := range trainShapeA {
+				for range s.calls {
+					fs[i]()
+				}
+			}
+		}
+	})
+}
