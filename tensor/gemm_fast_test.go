@@ -136,6 +136,9 @@ func TestGemmPathsEdges(t *testing.T) {
 			checkGemm(t, paths, rng, 150, 40, 600, tA, tB, -2, 0.25, 3, 1, 2, false)
 			checkGemm(t, paths, rng, 301, 257, 70, tA, tB, 1, 1, 0, 5, 0, false)
 			checkGemm(t, paths, rng, 64, 300, 530, tA, tB, 1, 0, 1, 0, 3, true)
+			// Few rows against a wide weight (A·Bᵀ swapped to B·Aᵀ).
+			checkGemm(t, paths, rng, 20, 700, 400, tA, tB, 0.5, 0.25, 2, 3, 1, false)
+			checkGemm(t, paths, rng, 13, 1100, 300, tA, tB, 1, 0, 0, 0, 4, true)
 			// Per-head attention: strides wider than widths.
 			checkGemm(t, paths, rng, 128, 128, 32, tA, tB, 0.17677, 0, 96, 96, 0, false)
 		}
@@ -210,6 +213,27 @@ func BenchmarkGemm(b *testing.B) {
 // TestKernelSetPick checks which tile each width takes: the widest that
 // wastes no columns, a narrower one where the wide tile would compute many
 // columns in vain (an attention head's 32, 96).
+// TestSwapTransB checks which products take the swapped path.
+func TestSwapTransB(t *testing.T) {
+	for _, tc := range []struct {
+		tA, tB  bool
+		m, n, k int
+		want    bool
+	}{
+		{false, true, 128, 2304, 768, true},   // Pythia QKV on 128 tokens
+		{false, true, 128, 50304, 768, true},  // Pythia unembedding
+		{false, true, 2048, 512, 4096, false}, // an input gradient
+		{false, true, 1024, 1024, 1024, false},
+		{false, true, 128, 128, 32, false}, // attention scores
+		{false, false, 128, 2304, 768, false},
+		{true, true, 128, 2304, 768, false},
+	} {
+		if got := swapTransB(tc.tA, tc.tB, tc.m, tc.n, tc.k); got != tc.want {
+			t.Errorf("swapTransB(%v, %v, %d, %d, %d) = %v", tc.tA, tc.tB, tc.m, tc.n, tc.k, got)
+		}
+	}
+}
+
 func TestKernelSetPick(t *testing.T) {
 	for _, tc := range []struct{ n, want int }{
 		{1, 16}, {16, 16}, {32, 32}, {48, 64}, {64, 64}, {96, 32}, {128, 64}, {160, 32}, {2304, 64}, {50304, 64},

@@ -3,8 +3,32 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 )
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loopGemm runs f b.N times and reports GFLOP/s for flops per call and the
+// CPU time per call (cpu-ns/op: on a shared machine, where another process
+// takes the core for part of a run, the CPU time is steadier than the wall
+// time; summed over the threads, it also shows work a split adds).
+func loopGemm(b *testing.B, flops float64, f func()) {
+	c0 := cpuTime()
+	for b.Loop() {
+		f()
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+}
 
 // trainShapeA are the products of one training step at bench train's shape
 // A (--layers 2 --heads 4 --d-model 128 --ctx 128 --batch 32 --vocab 512
@@ -63,10 +87,7 @@ func BenchmarkGemmTrainShapeA(b *testing.B) {
 		f := run(i)
 		op := map[[2]bool]string{{false, false}: "NN", {true, false}: "TN", {false, true}: "NT"}[[2]bool{s.tA, s.tB}]
 		b.Run(fmt.Sprintf("%s_%dx%dx%d", op, s.m, s.n, s.k), func(b *testing.B) {
-			for b.Loop() {
-				f()
-			}
-			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			loopGemm(b, 2*float64(s.m*s.n*s.k), f)
 		})
 	}
 	fs := make([]func(), len(trainShapeA))
@@ -74,12 +95,47 @@ func BenchmarkGemmTrainShapeA(b *testing.B) {
 		fs[i] = run(i)
 	}
 	b.Run("step", func(b *testing.B) {
-		for b.Loop() {
+		loopGemm(b, 0, func() {
 			for i, s := range trainShapeA {
 				for range s.calls {
 					fs[i]()
 				}
 			}
-		}
+		})
 	})
+}
+
+// pythia128 are the products of a Pythia-160M forward pass on 128 tokens
+// (d_model 768, d_mlp 3072, vocab 50304), with the weight as stored in
+// Hugging Face's checkpoints ([out,in]: X·Wᵀ) and as [in,out] (X·W).
+var pythia128 = []struct {
+	name    string
+	m, n, k int
+}{
+	{"QKV", 128, 2304, 768},
+	{"MLPin", 128, 3072, 768},
+	{"out", 128, 768, 768},
+	{"MLPout", 128, 768, 3072},
+	{"unembed", 128, 50304, 768},
+}
+
+// BenchmarkGemmPythia128 times tensor.Gemm on pythia128's products.
+//
+//	go test ./tensor -run - -bench GemmPythia128
+func BenchmarkGemmPythia128(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range pythia128 {
+		x := randSlice(rng, s.m*s.k)
+		w := randSlice(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		for _, tB := range []bool{true, false} {
+			ldb, op := s.n, "XW"
+			if tB {
+				ldb, op = s.k, "XWt"
+			}
+			b.Run(fmt.Sprintf("%s_%s_%dx%dx%d", s.name, op, s.m, s.n, s.k), func(b *testing.B) {
+				loopGemm(b, 2*float64(s.m*s.n*s.k), func() { Gemm(false, tB, s.m, s.n, s.k, 1, x, s.k, w, ldb, 0, c, s.n) })
+			})
+		}
+	}
 }
