@@ -24,14 +24,20 @@ func BenchmarkTrain(b *testing.B) {
 }
 
 // BenchmarkStep times one training step (forward, backward, Adam) at the
-// size of `mechinterp bench sae`: d 512, 4096 latents, batch 4096.
+// size of `mechinterp bench sae`: d 512, 4096 latents, batch 4096; ReLU
+// fresh (half the latents active) and with b_e starting at -2.15 (64 of
+// 4096 active, as `bench sae --l0 64`), and TopK.
 func BenchmarkStep(b *testing.B) {
-	for _, arch := range []Architecture{ReLU, TopK} {
-		b.Run(string(arch), func(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		arch Architecture
+		bias float64
+	}{{"relu", ReLU, 0}, {"relu_l0_64", ReLU, -2.154}, {"topk", TopK, 0}} {
+		b.Run(c.name, func(b *testing.B) {
 			data := normalRows(4096, 512, 1)
-			cfg := Config{Architecture: arch, DictSize: 4096, Batch: 4096, Steps: 1, L1: 5, LR: 4e-4, EvalRows: 1}
+			cfg := Config{Architecture: c.arch, DictSize: 4096, Batch: 4096, Steps: 1, L1: 5, LR: 4e-4, EvalRows: 1}
 			for b.Loop() {
-				if _, err := TimeSteps(context.Background(), data, 512, cfg); err != nil {
+				if _, err := TimeSteps(context.Background(), data, 512, cfg, c.bias); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -55,18 +55,21 @@ type trainer[T num] struct {
 	// thr is BatchTopK's running estimate of its inference threshold.
 	thr float64
 
-	n             int // rows in the batch
-	x, xb, r      []T // [n, D]: input, x - b_d, then x_hat - x and its gradient
-	pre, fa, dz   []T // [n, F]: pre-activations, activations, ∂loss/∂pre (dense path)
-	sparse        bool
-	force         int8    // tests: 1 takes the dense path, 2 the sparse one, 0 chooses
-	idx           []int32 // active latents, row by row (sparse path)
-	val, dval     []T     // their activations and ∂loss/∂pre
-	start         []int   // [n+1]: row i's entries are idx[start[i]:start[i+1]]
-	tmp           []T     // [D, F]: a transposed weight gradient (dense path)
-	heaps         [][]T   // per-worker top-k scratch
-	colSum, dbias []T     // [F], [D]
-	aux           auxK[T]
+	n              int // rows in the batch
+	x, xb, r       []T // [n, D]: input, x - b_d, then x_hat - x and its gradient
+	pre, fa, dz    []T // [n, F]: pre-activations, activations, ∂loss/∂pre (dense path)
+	sparse         bool
+	force          int8    // tests: 1 takes the dense path, 2 the sparse one, 0 chooses
+	idx            []int32 // active latents, row by row (sparse path)
+	val, dval      []T     // their activations and ∂loss/∂pre
+	start          []int   // [n+1]: row i's entries are idx[start[i]:start[i+1]]
+	colStart       []int   // [F+1], by latent (byLatent)
+	colPos         []int   // [F]: byLatent's scratch
+	colEnt, colRow []int32 // [nnz]: the entries sorted by latent, and their rows
+	tmp            []T     // [D, F]: a transposed weight gradient (dense path)
+	heaps          [][]T   // per-worker top-k scratch
+	colSum, dbias  []T     // [F], [D]
+	aux            auxK[T]
 }
 
 // workers is the number of goroutines the row and feature loops use.
@@ -170,13 +173,25 @@ func (t *trainer[T]) forward(infer bool) (sse, pen float64, nnz int) {
 	})
 	t.gemm(false, true, n, F, D, 1, t.xb, D, We, D, 1, t.pre, F)
 	pen = t.activate(infer)
-	// Count and choose the path: sparse when under 1 latent in 8 fires.
-	nnz = 0
-	for _, v := range t.fa {
-		if v != 0 {
-			nnz++
+	// Count each row's active latents (t.start becomes the prefix sums of
+	// the counts) and choose the path: sparse when under 1 latent in 8
+	// fires.
+	parallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := 0
+			for _, v := range t.fa[i*F : (i+1)*F] {
+				if v != 0 {
+					c++
+				}
+			}
+			t.start[i+1] = c
 		}
+	})
+	t.start[0] = 0
+	for i := 0; i < n; i++ {
+		t.start[i+1] += t.start[i]
 	}
+	nnz = t.start[n]
 	t.sparse = t.force == 2 || (t.force == 0 && nnz*8 < n*F)
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -214,24 +229,76 @@ func (t *trainer[T]) forward(infer bool) (sse, pen float64, nnz int) {
 	return sse, pen, nnz
 }
 
-// gather lists each row's active latents (sparse path).
+// gather lists each row's active latents (sparse path) at the offsets
+// forward counted in t.start.
 func (t *trainer[T]) gather(nnz int) {
 	n, F := t.n, t.f
 	if cap(t.idx) < nnz {
 		t.idx, t.val, t.dval = make([]int32, nnz), make([]T, nnz), make([]T, nnz)
 	}
 	t.idx, t.val, t.dval = t.idx[:nnz], t.val[:nnz], t.dval[:nnz]
-	e := 0
+	parallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			e := t.start[i]
+			for k, v := range t.fa[i*F : (i+1)*F] {
+				if v != 0 {
+					t.idx[e], t.val[e] = int32(k), v
+					e++
+				}
+			}
+		}
+	})
+}
+
+// byLatent sorts the active pairs by latent (a counting sort that keeps
+// the rows in order): latent k's are t.colEnt[t.colStart[k]:t.colStart[k+1]],
+// entries of t.idx, with their rows in t.colRow. The weight gradients then
+// sum each latent's rows in one place, its two gradient rows staying in
+// cache (sparse path).
+func (t *trainer[T]) byLatent() {
+	n, F, nnz := t.n, t.f, len(t.idx)
+	if len(t.colStart) != F+1 {
+		t.colStart, t.colPos = make([]int, F+1), make([]int, F)
+	}
+	if cap(t.colEnt) < nnz {
+		t.colEnt, t.colRow = make([]int32, nnz), make([]int32, nnz)
+	}
+	t.colEnt, t.colRow = t.colEnt[:nnz], t.colRow[:nnz]
+	clear(t.colStart)
+	for _, k := range t.idx {
+		t.colStart[k+1]++
+	}
+	for k := 0; k < F; k++ {
+		t.colStart[k+1] += t.colStart[k]
+	}
+	copy(t.colPos, t.colStart[:F])
 	for i := 0; i < n; i++ {
-		t.start[i] = e
-		for k, v := range t.fa[i*F : (i+1)*F] {
-			if v != 0 {
-				t.idx[e], t.val[e] = int32(k), v
-				e++
+		for e := t.start[i]; e < t.start[i+1]; e++ {
+			k := t.idx[e]
+			q := t.colPos[k]
+			t.colPos[k]++
+			t.colEnt[q], t.colRow[q] = int32(e), int32(i)
+		}
+	}
+}
+
+// countFires adds 1 to fires[k] for every row from b0 on in which latent k
+// fired.
+func (t *trainer[T]) countFires(fires []int, b0 int) {
+	F := t.f
+	if t.sparse {
+		for _, k := range t.idx[t.start[b0]:] {
+			fires[k]++
+		}
+		return
+	}
+	for b := b0; b < t.n; b++ {
+		for k, a := range t.fa[b*F : (b+1)*F] {
+			if a != 0 {
+				fires[k]++
 			}
 		}
 	}
-	t.start[n] = e
 }
 
 // activate sets t.fa = σ(t.pre) and returns the penalty before λ.
@@ -415,19 +482,20 @@ func (t *trainer[T]) backward(lambda float64) {
 				}
 			}
 		})
-		// Weight gradients, features split between workers.
+		// Weight gradients, latent by latent, latents split between
+		// workers.
+		t.byLatent()
 		parallel(F, func(lo, hi int) {
-			for i := 0; i < n; i++ {
-				gr, xb := t.r[i*D:(i+1)*D], t.xb[i*D:(i+1)*D]
-				for e := t.start[i]; e < t.start[i+1]; e++ {
-					k := int(t.idx[e])
-					if k < lo || k >= hi {
-						continue
-					}
-					axpy(t.val[e], gr, gWd[k*D:k*D+D])
-					axpy(t.dval[e], xb, gWe[k*D:k*D+D])
-					gBe[k] += t.dval[e]
+			for k := lo; k < hi; k++ {
+				gwd, gwe := gWd[k*D:k*D+D], gWe[k*D:k*D+D]
+				var gb T
+				for q := t.colStart[k]; q < t.colStart[k+1]; q++ {
+					e, i := t.colEnt[q], int(t.colRow[q])
+					axpy(t.val[e], t.r[i*D:(i+1)*D], gwd)
+					axpy(t.dval[e], t.xb[i*D:(i+1)*D], gwe)
+					gb += t.dval[e]
 				}
+				gBe[k] = gb
 			}
 		})
 		if arch == JumpReLU {
@@ -556,6 +624,14 @@ func (t *trainer[T]) normalize() {
 	})
 }
 
+// setEncoderBias sets every entry of b_e to v.
+func (t *trainer[T]) setEncoderBias(v float64) {
+	_, Be, _, _ := t.params()
+	for k := range Be {
+		Be[k] = T(v)
+	}
+}
+
 // model copies the parameters out as an SAE.
 func (t *trainer[T]) model() *SAE {
 	d, F := t.d, t.f
@@ -595,38 +671,6 @@ func f64s[T num](v []T) []float64 {
 		out[i] = float64(x)
 	}
 	return out
-}
-
-// axpy is y += a x.
-func axpy[T num](a T, x, y []T) {
-	x = x[:len(y)]
-	i := 0
-	for ; i+4 <= len(y); i += 4 {
-		y[i] += a * x[i]
-		y[i+1] += a * x[i+1]
-		y[i+2] += a * x[i+2]
-		y[i+3] += a * x[i+3]
-	}
-	for ; i < len(y); i++ {
-		y[i] += a * x[i]
-	}
-}
-
-// dot is Σ x_i y_i, accumulated in four partial sums.
-func dot[T num](x, y []T) T {
-	y = y[:len(x)]
-	var s0, s1, s2, s3 T
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * y[i]
-		s1 += x[i+1] * y[i+1]
-		s2 += x[i+2] * y[i+2]
-		s3 += x[i+3] * y[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * y[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 var _ gemmFunc[float32] = tensor.Gemm

@@ -72,6 +72,7 @@ type fitter interface {
 	fit(ctx context.Context, next func(row []float64) error, cfg Config, res *Result, progress io.Writer) error
 	evaluate(row func(i int, dst []float64), mean []float64, rows int, res *Result)
 	model() *SAE
+	setEncoderBias(v float64)
 }
 
 // newTrainer returns the trainer of an SAE of cfg (defaults filled in,
@@ -187,12 +188,8 @@ func (t *trainer[T]) fit(ctx context.Context, next func(row []float64) error, cf
 		if auxk {
 			t.aux.track(t)
 		}
-		for b := max(from-seen, 0); b < cfg.Batch; b++ {
-			for k, a := range t.fa[b*F : (b+1)*F] {
-				if a != 0 {
-					fires[k]++
-				}
-			}
+		if b0 := max(from-seen, 0); b0 < cfg.Batch {
+			t.countFires(fires, b0)
 		}
 		seen += cfg.Batch
 		t.step(cfg.lrAt(step))
@@ -307,21 +304,32 @@ func TrainStore(ctx context.Context, st *Store, cfg Config, progress io.Writer) 
 	return res, nil
 }
 
+// Timing is what [TimeSteps] measured.
+type Timing struct {
+	// SecondsPerStep is the mean wall time of one timed step.
+	SecondsPerStep float64
+	// L0 is the mean number of active latents per row over the timed steps.
+	L0 float64
+}
+
 // TimeSteps measures training speed: on the rows of data [N, d] it builds
-// an SAE of cfg, takes 3 warm-up steps, then times cfg.Steps steps, and
-// returns the seconds per step (`mechinterp bench sae`).
-func TimeSteps[T float32 | float64](ctx context.Context, data []T, d int, cfg Config) (float64, error) {
+// an SAE of cfg with every b_e entry starting at encBias (0 is a fresh
+// SAE; a negative start gives a ReLU SAE the sparse code of one that L1
+// training has made sparse), takes 3 warm-up steps, then times cfg.Steps
+// steps (`mechinterp bench sae`).
+func TimeSteps[T float32 | float64](ctx context.Context, data []T, d int, cfg Config, encBias float64) (Timing, error) {
 	if d <= 0 || len(data) == 0 || len(data)%d != 0 {
-		return 0, fmt.Errorf("sae: data of %d values is not a non-empty [N,%d] matrix", len(data), d)
+		return Timing{}, fmt.Errorf("sae: data of %d values is not a non-empty [N,%d] matrix", len(data), d)
 	}
 	cfg.defaults(d)
 	if err := cfg.validateFor(d); err != nil {
-		return 0, fmt.Errorf("sae: %w", err)
+		return Timing{}, fmt.Errorf("sae: %w", err)
 	}
 	x := matrix[T]{data: data, n: len(data) / d, d: d}
 	s := newTrainer(d, cfg)
 	ri := seed.New(seed.Derive(cfg.Seed, 0, purposeInit))
 	s.init(&ri, x.mean())
+	s.setEncoderBias(encBias)
 	i := 0
 	next := func(row []float64) error {
 		x.row(i%x.n, row)
@@ -331,12 +339,17 @@ func TimeSteps[T float32 | float64](ctx context.Context, data []T, d int, cfg Co
 	warm := cfg
 	warm.Steps, warm.DeadWindow, warm.LogEvery = 3, 1, 3
 	if err := s.fit(ctx, next, warm, &Result{}, nil); err != nil {
-		return 0, err
+		return Timing{}, err
 	}
-	cfg.DeadWindow = min(cfg.DeadWindow, cfg.Steps*cfg.Batch)
+	cfg.DeadWindow = cfg.Steps * cfg.Batch
+	res := &Result{}
 	start := time.Now()
-	if err := s.fit(ctx, next, cfg, &Result{}, nil); err != nil {
-		return 0, err
+	if err := s.fit(ctx, next, cfg, res, nil); err != nil {
+		return Timing{}, err
 	}
-	return time.Since(start).Seconds() / float64(cfg.Steps), nil
+	tm := Timing{SecondsPerStep: time.Since(start).Seconds() / float64(cfg.Steps)}
+	for _, p := range res.Density { // the fraction of timed rows each latent fired on
+		tm.L0 += p
+	}
+	return tm, nil
 }

@@ -21,9 +21,10 @@ Debian's PyTorch (apt-get install python3-torch libopenblas0-pthread):
       the ReLU-output toy model of superposition, all instances trained at once
   /usr/bin/python3 scripts/torch_ref.py gemm --m 512 --n 512 --k 512 [--trans-a] [--trans-b] --steps 20
       one float32 matrix multiply through torch.mm (PyTorch's BLAS)
-  /usr/bin/python3 scripts/torch_ref.py sae --d-in 512 --d-sae 4096 --batch 4096 [--k 32] [--l1 5] --steps 5
+  /usr/bin/python3 scripts/torch_ref.py sae --d-in 512 --d-sae 4096 --batch 4096 [--k 32] [--l1 5] [--l0 64] --steps 5
       a sparse autoencoder training step: TopK with --k, else ReLU + L1; Adam,
-      decoder rows renormalised after each step (SAELens practice)
+      decoder rows renormalised after each step (SAELens practice); --l0 starts
+      a ReLU SAE with the sparse code of a trained one (see sae_workload)
 
 Every workload but sample (one) runs 3 untimed warm-up steps, then --steps timed ones, on
 --threads threads (default 2). The model has what `mechinterp bench` builds:
@@ -36,6 +37,7 @@ import argparse
 import fnmatch
 import json
 import math
+import statistics
 import time
 
 import torch
@@ -298,12 +300,21 @@ def sae_workload(a):
     # the L1 penalty --l1 * sum_k f_k ||W_dec,k||; pre = (x - b_dec) W_enc +
     # b_enc; loss = batch mean of ||x - x_hat||^2 (+ penalty); Adam lr 4e-4;
     # decoder rows renormalised to unit norm after each step. Batches cycle
-    # through 16 batches of standard normal activations.
+    # through 16 batches of standard normal activations, whose pre-activations
+    # through the near-unit encoder columns are near standard normal: a fresh
+    # SAE (b_enc = 0) has half its latents active, while a ReLU SAE that L1
+    # training has made sparse has a few dozen of thousands. --l0 L starts
+    # b_enc at -Phi^-1(1 - L/d_sae), so that L latents of each row fire, as
+    # `mechinterp bench sae --l0` does; "l0" reports the mean active latents
+    # per row after the timed steps.
     d, n = a.d_in, a.d_sae
     acts = torch.randn(16 * a.batch, d)
     W_enc = nn.Parameter(torch.randn(d, n) / math.sqrt(d))
     W_dec = nn.Parameter(W_enc.detach().t().clone())
-    b_enc = nn.Parameter(torch.zeros(n))
+    bias = 0.0
+    if a.l0:
+        bias = -statistics.NormalDist().inv_cdf(1 - a.l0 / n)
+    b_enc = nn.Parameter(torch.full((n,), bias))
     b_dec = nn.Parameter(torch.zeros(d))
     opt = torch.optim.Adam([W_enc, W_dec, b_enc, b_dec], lr=4e-4)
     state = {"i": 0}
@@ -330,8 +341,12 @@ def sae_workload(a):
             W_dec.div_(W_dec.norm(dim=1, keepdim=True))
 
     dt = seconds_per_step(step, a.steps)
+    with torch.no_grad():
+        x = acts[:a.batch]
+        z = (x - b_dec) @ W_enc + b_enc
+        l0 = a.k if topk else (z > 0).sum().item() / a.batch
     return {"workload": "sae", "d_in": d, "d_sae": n, "batch": a.batch, "k": a.k if topk else 0,
-            "activations_per_s": a.batch / dt, "ms_per_step": dt * 1e3, "threads": a.threads}
+            "l0": l0, "activations_per_s": a.batch / dt, "ms_per_step": dt * 1e3, "threads": a.threads}
 
 
 def main():
@@ -360,6 +375,7 @@ def main():
     p.add_argument("--d-in", type=int, default=512, help="sae: activation width")
     p.add_argument("--d-sae", type=int, default=4096, help="sae: dictionary size")
     p.add_argument("--l1", type=float, default=5.0, help="sae: L1 coefficient (ReLU, when --k is not given)")
+    p.add_argument("--l0", type=float, default=0.0, help="sae: ReLU's starting active latents per row (0: a fresh SAE, half of them)")
     a = p.parse_args()
     if a.k is None and a.workload != "sae":
         a.k = 512
@@ -367,6 +383,8 @@ def main():
                  "instances", "features", "hidden", "m", "n", "k", "prompt", "new", "d_in", "d_sae"):
         if getattr(a, flag) is not None and getattr(a, flag) <= 0:
             p.error("--%s must be positive" % flag.replace("_", "-"))
+    if not 0 <= a.l0 < a.d_sae:
+        p.error("--l0 must be in [0, --d-sae)")
     if a.workload in ("train", "cache", "sample") and a.d_model % a.heads:
         p.error("--d-model must be a multiple of --heads")
     torch.set_num_threads(a.threads)

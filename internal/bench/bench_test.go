@@ -22,7 +22,7 @@ func TestBenchToy(t *testing.T) {
 
 func TestSAE(t *testing.T) {
 	for _, k := range []int{0, 4} {
-		out, err := SAE(8, 32, 16, k, 5, 2, 1)
+		out, err := SAE(8, 32, 16, k, 5, 0, 2, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestSAE(t *testing.T) {
 		}
 	}
 	for _, bad := range [][4]int{{0, 32, 16, 0}, {8, 32, 16, 64}, {8, 1 << 30, 16, 0}, {8, 32, -1, 0}} {
-		if _, err := SAE(bad[0], bad[1], bad[2], bad[3], 5, 2, 1); err == nil {
+		if _, err := SAE(bad[0], bad[1], bad[2], bad[3], 5, 0, 2, 1); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}

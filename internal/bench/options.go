@@ -36,6 +36,7 @@ type Options struct {
 	DIn       int     `mapstructure:"d-in" default:"512" help:"sae: activation width"`
 	DSAE      int     `mapstructure:"d-sae" default:"4096" help:"sae: dictionary size"`
 	L1        float64 `mapstructure:"l1" default:"5" help:"sae: L1 coefficient (ReLU, when --k is not given)"`
+	L0        float64 `mapstructure:"l0" default:"0" help:"sae: ReLU's starting active latents per row (0: a fresh SAE, half of them)"`
 	// TopK makes the sae workload TopK with K (set when --k is given), as torch_ref.py's
 	// default is ReLU + L1.
 	TopK bool `mapstructure:"-"`
@@ -62,7 +63,7 @@ func Run(w io.Writer, workload string, o Options) error {
 		if o.TopK {
 			k = o.K
 		}
-		out, err = SAE(o.DIn, o.DSAE, o.Batch, k, o.L1, o.Steps, o.Threads)
+		out, err = SAE(o.DIn, o.DSAE, o.Batch, k, o.L1, o.L0, o.Steps, o.Threads)
 	case "train", "cache", "sample":
 		out, err = Model(workload, Shape{Layers: o.Layers, Heads: o.Heads, DModel: o.DModel, Ctx: o.Ctx, Batch: o.Batch,
 			Vocab: o.Vocab, AttnOnly: o.AttnOnly, Steps: o.Steps, Threads: o.Threads, Names: o.Names, Prompt: o.Prompt, New: o.New})

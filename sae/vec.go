@@ -1,0 +1,72 @@
+package sae
+
+import "unsafe"
+
+// The vector kernels of the sparse path (each active (row, latent) pair
+// costs a few of them over the activation width d): on amd64 with AVX2
+// and FMA the float32 ones run eight lanes at once in assembly
+// (vec_amd64.s), as tensor's float64 kernels do; float64 and short
+// vectors stay in Go, so that the toy models' float64 SAEs train bit for
+// bit as before. The assembly fuses multiply-adds and sums in another
+// order, so the two may differ in the last place.
+
+// vecAsmMin is the length from which the float32 kernels go to assembly,
+// whose main loop takes 32 elements at a time.
+const vecAsmMin = 32
+
+// asF32 reinterprets a slice of a num of size 4 (float32 underneath).
+func asF32[T num](v []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
+}
+
+// axpy is y += a x; x must be at least as long as y.
+func axpy[T num](a T, x, y []T) {
+	x = x[:len(y)]
+	if unsafe.Sizeof(a) == 4 && hasVecAsm && len(y) >= vecAsmMin {
+		axpy32AVX2(*(*float32)(unsafe.Pointer(&a)), asF32(x), asF32(y))
+		return
+	}
+	axpyGo(a, x, y)
+}
+
+func axpyGo[T num](a T, x, y []T) {
+	x = x[:len(y)]
+	i := 0
+	for ; i+4 <= len(y); i += 4 {
+		y[i] += a * x[i]
+		y[i+1] += a * x[i+1]
+		y[i+2] += a * x[i+2]
+		y[i+3] += a * x[i+3]
+	}
+	for ; i < len(y); i++ {
+		y[i] += a * x[i]
+	}
+}
+
+// dot is Σ x_i y_i; y must be at least as long as x.
+func dot[T num](x, y []T) T {
+	var zero T
+	if unsafe.Sizeof(zero) == 4 && hasVecAsm && len(x) >= vecAsmMin {
+		y = y[:len(x)]
+		s := dot32AVX2(asF32(x), asF32(y))
+		return *(*T)(unsafe.Pointer(&s))
+	}
+	return dotGo(x, y)
+}
+
+// dotGo accumulates in four partial sums.
+func dotGo[T num](x, y []T) T {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}

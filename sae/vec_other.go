@@ -1,0 +1,9 @@
+//go:build !amd64 || noasm
+
+package sae
+
+const hasVecAsm = false
+
+func axpy32AVX2(a float32, x, y []float32) { panic("unreachable") }
+
+func dot32AVX2(x, y []float32) float32 { panic("unreachable") }

@@ -1,0 +1,39 @@
+package sae
+
+import (
+	"math"
+	"testing"
+
+	"github.com/mechinterp/mechinterp/internal/seed"
+)
+
+// TestVecKernelsMatchGo checks the float32 kernels (assembly where the CPU
+// has it) against their Go loops on every length around the assembly's
+// 32-element blocks, on unaligned sub-slices.
+func TestVecKernelsMatchGo(t *testing.T) {
+	r := seed.New(3)
+	for n := 0; n <= 140; n++ {
+		x := make([]float32, n+1)
+		y := make([]float32, n+1)
+		for j := range x {
+			x[j], y[j] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+		x, y = x[1:], y[1:] // off the allocation's alignment
+		var want float64
+		for j := range x {
+			want += float64(x[j]) * float64(y[j])
+		}
+		if got := dot(x, y); math.Abs(float64(got)-want) > 1e-5*(1+math.Sqrt(float64(n))) {
+			t.Errorf("n %d: dot %v, want %v", n, got, want)
+		}
+		a := float32(r.NormFloat64())
+		yg := append([]float32(nil), y...)
+		axpy(a, x, y)
+		axpyGo(a, x, yg)
+		for j := range y {
+			if d := math.Abs(float64(y[j] - yg[j])); d > 1e-6*(1+math.Abs(float64(yg[j]))) {
+				t.Fatalf("n %d: axpy[%d] %v, Go %v", n, j, y[j], yg[j])
+			}
+		}
+	}
+}
