@@ -173,20 +173,9 @@ func (t *trainer[T]) forward(infer bool) (sse, pen float64, nnz int) {
 	})
 	t.gemm(false, true, n, F, D, 1, t.xb, D, We, D, 1, t.pre, F)
 	pen = t.activate(infer)
-	// Count each row's active latents (t.start becomes the prefix sums of
-	// the counts) and choose the path: sparse when under 1 latent in 8
-	// fires.
-	parallel(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			c := 0
-			for _, v := range t.fa[i*F : (i+1)*F] {
-				if v != 0 {
-					c++
-				}
-			}
-			t.start[i+1] = c
-		}
-	})
+	// activate counted each row's active latents into t.start[i+1]: make
+	// t.start their prefix sums and choose the path, sparse when under 1
+	// latent in 8 fires.
 	t.start[0] = 0
 	for i := 0; i < n; i++ {
 		t.start[i+1] += t.start[i]
@@ -301,12 +290,26 @@ func (t *trainer[T]) countFires(fires []int, b0 int) {
 	}
 }
 
-// activate sets t.fa = σ(t.pre) and returns the penalty before λ.
+// activate sets t.fa = σ(t.pre), row i's count of active latents in
+// t.start[i+1], and returns the penalty before λ.
 func (t *trainer[T]) activate(infer bool) float64 {
 	n, F := t.n, t.f
 	arch := t.cfg.Architecture
 	if arch == BatchTopK && !infer {
-		return t.batchTopK()
+		pen := t.batchTopK()
+		parallel(n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				t.start[i+1] = countNonZero(t.fa[i*F : (i+1)*F])
+			}
+		})
+		return pen
+	}
+	var theta []T
+	if arch == JumpReLU {
+		theta = make([]T, F)
+		for k := range theta {
+			theta[k] = t.theta(k)
+		}
 	}
 	pens := make([]float64, workers())
 	var mu sync.Mutex
@@ -332,7 +335,7 @@ func (t *trainer[T]) activate(infer bool) float64 {
 			case JumpReLU:
 				for k, p := range pre {
 					f[k] = 0
-					if p > t.theta(k) {
+					if p > theta[k] {
 						f[k] = p
 						pen++
 					}
@@ -346,6 +349,7 @@ func (t *trainer[T]) activate(infer bool) float64 {
 					}
 				}
 			}
+			t.start[i+1] = countNonZero(f) // while f is in cache
 		}
 		pens[slot] = pen
 	})
@@ -354,6 +358,17 @@ func (t *trainer[T]) activate(infer bool) float64 {
 		pen += p
 	}
 	return pen
+}
+
+// countNonZero counts the non-zero entries of f.
+func countNonZero[T num](f []T) int {
+	c := 0
+	for _, v := range f {
+		if v != 0 {
+			c++
+		}
+	}
+	return c
 }
 
 // batchTopK keeps the n·k largest positive pre-activations of the batch
