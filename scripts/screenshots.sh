@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # screenshots.sh OUT: write every page mechinterp makes into OUT/pages and a full-page PNG of
 # each (1200 CSS pixels wide, headless Chromium through viz/browsertest) into OUT/shots; then
-# look at every PNG as a reader would. About 12 minutes on 2 cores (superposition
-# dimensionality alone takes 4); SKIP_SLOW=1 leaves out dimensionality and the repeated study.
+# look at every PNG as a reader would. Models are trained once and reused by a rerun into
+# the same OUT (the demo, the tuned lens, the neurons demo, the preference models, the study
+# runs); every page is rewritten by the current build. SKIP_SLOW=1 leaves out the repeated study.
 # The PNGs kept in docs/images are crops of these, optimised (scripts/optimise_png.py).
 set -euo pipefail
 OUT=$(realpath -m "${1:?usage: scripts/screenshots.sh OUT}")
@@ -13,8 +14,18 @@ M="$OUT/mechinterp"
 cd "$OUT/pages"
 
 # The demo: index, heads, track, circuits, attention, patch.
-[ -f demo/index.html ] || $M demo --out demo --quiet
+# A finished demo is reused, its pages rewritten by this build (the commands the demo prints).
 CK=demo/checkpoints/step-001500
+if [ -f demo/index.html ]; then
+  $M heads --model $CK -o demo/reports/heads.html >/dev/null
+  $M track demo --quiet -o demo/reports/track.html >/dev/null
+  $M circuits --model $CK --top 4 -o demo/reports/circuits.html >/dev/null
+  $M attention --model $CK --tokens 0,88,45,109,64,55,114,80,73,78,60,70,94,88,45,109,64,55,114,80,73,78,60,70,94 -o demo/reports/attention.html >/dev/null
+  $M patch --model $CK --tokens-mode --clean 0,88,45,109,64,55,114,80,73,78,60,70,94,111,66,30,104,88,45,109,64,55,114,80,73,78,60 \
+    --corrupted 0,88,45,109,64,55,114,80,73,78,60,34,94,111,66,30,104,88,45,109,64,55,114,80,73,78,60 --answer 70 --wrong 34 --top 4 -o demo/reports/patch.html >/dev/null
+else
+  $M demo --out demo --quiet
+fi
 T=0,88,45,109,64,55,114,80,73,78,60,70,94,111,66,30,104,88,45,109,64,55,114,80,73,78,60
 mkdir -p misc
 $M eap --model $CK --task induction --method eap -o misc/eap.html >/dev/null
@@ -23,14 +34,13 @@ $M lens --model $CK --tokens $T -o misc/lens.html >/dev/null
 [ -d misc/tuned ] || $M lens train --model $CK --run demo --out misc/tuned >/dev/null
 $M lens --model $CK --tuned misc/tuned --tokens $T --answer 70 -o misc/lens-tuned.html >/dev/null
 
-# Superposition: every experiment; the slow ones (dimensionality, neurons, absolute) on
-# --quick settings, enough for the page's layout and scales (the paper-scale numbers are in
-# docs/superposition.md).
-for e in relu pentagon phase sae linear correlated; do
-  [ -f sp/$e/report.html ] || $M superposition $e --out sp/$e >/dev/null
-done
-for e in dimensionality neurons absolute; do
-  [ -f sp/$e/report.html ] || $M superposition $e --quick --out sp/$e >/dev/null
+# Superposition: every experiment, on --quick settings (a few seconds each; the page's layout
+# and scales are the same); SP_FULL=1 runs the paper-scale configs instead (about 15 minutes on
+# 2 cores; their numbers are in docs/superposition.md).
+Q=--quick
+[ -z "${SP_FULL:-}" ] || Q=
+for e in relu pentagon phase sae linear correlated dimensionality neurons absolute; do
+  $M superposition $e $Q --out sp/$e >/dev/null
 done
 
 # Neurons and SAE features of a 1-layer model on Go text (docs/neurons.md), shrunk: the pages
@@ -39,7 +49,7 @@ done
 if [ -n "${NEURONS:-}" ]; then
   mkdir -p nrn && cp -r "$NEURONS/report" nrn/
 else
-  [ -f nrn/report/index.html ] || $M demo neurons --out nrn --steps 200 --sae-steps 200 --contexts 64 --quiet >/dev/null
+  $M demo neurons --out nrn --steps 200 --sae-steps 200 --contexts 64 --quiet >/dev/null
 fi
 
 # The alignment lab (docs/alignment-lab.md): a preference model, a policy, best-of-n, OOD,
@@ -62,7 +72,7 @@ pretrain_comparisons: 1000
 pretrain_steps: 100
 eval_comparisons: 300
 YAML
-[ -f lab/study/index.html ] || $M prefs study --config study-tiny.yaml --out lab/study >/dev/null
+$M prefs study --config study-tiny.yaml --out lab/study >/dev/null
 
 # A small repeated-data study: 7 runs of 600 steps (about 2 minutes), enough to check the page.
 if [ -z "${SKIP_SLOW:-}" ]; then
@@ -77,7 +87,8 @@ grids:
   - {fractions: [0.5], epochs: [4, 64, 1024], sizes: [m], archs: [attn2], seeds: [1]}
   - {fractions: [0.5], epochs: [64], sizes: [m], archs: [attn1], seeds: [1]}
 YAML
-  [ -f rep/report.html ] || $M repeated --config repeated-tiny.yaml --out rep >/dev/null
+  if [ -f rep/report.html ]; then $M repeated report rep -o rep/report.html >/dev/null
+  else $M repeated --config repeated-tiny.yaml --out rep >/dev/null; fi
 fi
 
 # Every page written above, then serve's page on the demo run.

@@ -246,5 +246,16 @@ func TestAttentionExplorerInBrowser(t *testing.T) {
 		t.Errorf("status %q, want %q", status, want)
 	}
 	p.Screenshot("attention-explorer")
+
+	// Key labels turn 60° while the columns are wide enough, 90° in a smaller font when they
+	// are not (40 keys at 60° overlapped one another).
+	var rot struct{ Wide, Narrow, Font float64 }
+	p.Eval(`mechinterp.charts["mi-attn-heatmap"].getOption().xAxis[0].axisLabel.rotate`, &rot.Wide)
+	p.Eval(`document.getElementById("mi-attn-heatmap").style.width = "260px"; window.dispatchEvent(new Event("resize")); true`, nil)
+	p.WaitFor(`mechinterp.charts["mi-attn-heatmap"].getOption().xAxis[0].axisLabel.rotate === 90`)
+	p.Eval(`mechinterp.charts["mi-attn-heatmap"].getOption().xAxis[0].axisLabel.fontSize`, &rot.Font)
+	if rot.Wide != 60 || rot.Font > 11 || rot.Font < 7 {
+		t.Errorf("key labels turned %v° on a wide heatmap (want 60), font %v px on a narrow one (want 7-11)", rot.Wide, rot.Font)
+	}
 	p.Check()
 }

@@ -347,14 +347,19 @@
     for (var k = r.k0; k <= r.k1; k++) xs.push(label(M, k));
     for (var q = r.q0; q <= r.q1; q++) ys.push(label(M, q));
     var many = Math.max(xs.length, ys.length) > 40, fs = many ? 9 : 11;
-    var yw = labelWidth(ys, fs), xw = labelWidth(xs, fs) * 0.87 + 8; // x labels are rotated 60°
+    // The key labels turn 60° while a column is wide enough for them to stand clear of one
+    // another (0.87 × its width ≥ a line), else 90° in a font that fits the column (40 keys
+    // at 60° overlapped); below 7 px ECharts leaves some out, and a narrower key range shows all.
+    var col = (el.clientWidth - labelWidth(ys, fs) - 34 - 86) / Math.max(1, xs.length), rot = 60;
+    if (0.87 * col < fs + 2) { rot = 90; fs = Math.max(7, Math.min(fs, Math.floor(col) - 1)); }
+    var yw = labelWidth(ys, fs), xw = labelWidth(xs, fs) * (rot === 90 ? 1 : 0.87) + 8;
     var g = {left: yw + 34, right: 86, top: 16, bottom: xw + 34};
     chart.setOption({
       animation: false,
       tooltip: {show: false},
       grid: {left: g.left, right: g.right, top: g.top, bottom: g.bottom, show: true, backgroundColor: "rgb(" + MASKED.join(",") + ")", borderWidth: 0},
       xAxis: {type: "category", data: xs, name: "key", nameLocation: "middle", nameGap: xw + 14, splitArea: {show: false},
-        axisLabel: {rotate: 60, fontSize: fs, fontFamily: "monospace"}, axisTick: {show: !many}},
+        axisLabel: {rotate: rot, fontSize: fs, fontFamily: "monospace"}, axisTick: {show: !many}},
       yAxis: {type: "category", data: ys, inverse: true, name: "query", nameLocation: "middle", nameGap: yw + 16, splitArea: {show: false},
         axisLabel: {fontSize: fs, fontFamily: "monospace"}, axisTick: {show: !many}},
       visualMap: {type: "continuous", min: 0, max: 1, calculable: false, orient: "vertical", right: 8, top: "middle",
