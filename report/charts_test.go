@@ -243,6 +243,25 @@ func barValues(o chartOption) []float64 {
 	return out
 }
 
+// naturalRange checks that the charts whose title starts with prefix (at least one) draw their
+// y axis over a bounded quantity's whole range [lo, hi], not ECharts' round numbers past it.
+func naturalRange(t *testing.T, page string, opts []chartOption, prefix string, lo, hi float64) {
+	t.Helper()
+	found := false
+	for _, o := range opts {
+		if !strings.HasPrefix(o.title(), prefix) {
+			continue
+		}
+		found = true
+		if y := o.YAxis[0]; y.Min == nil || y.Max == nil || *y.Min != lo || *y.Max != hi {
+			t.Errorf("%s: %s y axis %v..%v, want the quantity's range %g..%g", page, o.title(), y.Min, y.Max, lo, hi)
+		}
+	}
+	if !found {
+		t.Errorf("%s: no chart titled %q...", page, prefix)
+	}
+}
+
 // sameScale checks that the heatmaps titled in titles share one colour scale.
 func sameScale(t *testing.T, page string, opts []chartOption, titles ...string) {
 	t.Helper()
@@ -290,13 +309,7 @@ func TestChartRules(t *testing.T) {
 	sameScale(t, "circuits", opts, "Q-composition", "K-composition", "V-composition")
 	// A copying score lies in [-1, 1] and the axis is that range (ECharts chose ±1.2, past
 	// anything a score can reach).
-	for _, o := range opts {
-		if strings.HasPrefix(o.title(), "Eigenvalue copying") {
-			if y := o.YAxis[0]; y.Min == nil || y.Max == nil || *y.Min != -1 || *y.Max != 1 {
-				t.Errorf("circuits: %s y axis %v..%v, want the score's range -1..1", o.title(), y.Min, y.Max)
-			}
-		}
-	}
+	naturalRange(t, "circuits", opts, "Eigenvalue copying", -1, 1)
 	// A composition score means composition only above its random baseline, so the scale is
 	// centred there (white): on a scale from 0 a cell below the baseline looked like signal.
 	for _, o := range opts {

@@ -98,7 +98,10 @@ func TestLabReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkChartRules(t, "ood", chartOptions(t, ood))
+	oopts := chartOptions(t, ood)
+	checkChartRules(t, "ood", oopts)
+	naturalRange(t, "ood", oopts, "AUROC", 0, 1)
+	naturalRange(t, "ood", oopts, "False-positive rate", 0, 1)
 	if page := mustHTML(t, ood); !strings.Contains(page, "What it found") || !strings.Contains(page, "separates best, at ") {
 		t.Error("the OOD page does not say what it found")
 	}

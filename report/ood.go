@@ -46,11 +46,11 @@ func OOD(res *probes.OODResult, model, data string) (*viz.Report, error) {
 		auroc, fpr = append(auroc, a), append(fpr, f)
 	}
 	r.Add(viz.Bars(viz.Spec{Title: "AUROC by layer", X: "layer", Y: "AUROC",
-		Caption: "Area under the ROC curve separating held-out out-of-distribution inputs from in-distribution ones (1 perfect, 0.5 chance; ties count half)."},
-		layers, auroc, viz.HLine(0.5, "chance")))
+		Caption: "Area under the ROC curve separating held-out out-of-distribution inputs from in-distribution ones (1 perfect, 0.5 chance; ties count half); the axis is its whole range, 0 to 1."},
+		layers, auroc, viz.HLine(0.5, "chance"), viz.YRange(0, 1)))
 	r.Add(viz.Bars(viz.Spec{Title: fmt.Sprintf("False-positive rate at %g%% true-positive rate", 100*c.TPR), X: "layer", Y: "FPR",
-		Caption: "Share of in-distribution inputs flagged when the threshold flags this share of the out-of-distribution ones (lower is better)."},
-		layers, fpr))
+		Caption: "Share of in-distribution inputs flagged when the threshold flags this share of the out-of-distribution ones (lower is better); the axis is its whole range, 0 to 1."},
+		layers, fpr, viz.YRange(0, 1)))
 	var roc []viz.Series
 	for _, s := range res.Layers[best].Scores {
 		sr := viz.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", s.Method, s.AUROC)}
