@@ -204,11 +204,14 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 			if i == 1 {
 				vals = ys
 			}
-			lo := math.Inf(1)
+			lo, hi := math.Inf(1), math.Inf(-1)
 			for _, v := range vals {
 				if v > 0 {
-					lo = math.Min(lo, v)
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
 				}
+			}
+			if lo == hi {
+				lo /= 2 // one value: the axis spans a factor of 2 either side
 			}
 			if ax[0].Min == nil || ax[0].Max == nil {
 				t.Errorf("%s: log axis without bounds (ECharts widens it to whole decades)", name)

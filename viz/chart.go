@@ -718,6 +718,14 @@ func (c *Chart) xyOption() map[string]any {
 				ylo, yhi = math.Min(ylo, m.at), math.Max(yhi, m.at)
 			}
 		}
+		// One value (a single epoch count) spans nothing: the axis is a factor of 2 either
+		// side of it, not the decades ECharts would draw (1 to 1,000 around 64).
+		if xlo == xhi && xlo > 0 {
+			xlo, xhi = xlo/2, xhi*2
+		}
+		if ylo == yhi && ylo > 0 {
+			ylo, yhi = ylo/2, yhi*2
+		}
 		if c.logX && xlo < xhi {
 			xAxis.Min, xAxis.Max = xlo, xhi
 		}

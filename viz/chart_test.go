@@ -45,6 +45,7 @@ func TestLogAxisSpansData(t *testing.T) {
 		{"log x", Lines(s, []Series{{Name: "a", X: []float64{0, 3, 10, 1500}, Y: []float64{5, 4, 3, 2}}}, LogX()), "3", "1500", "", ""},
 		{"log x with a mark beyond", Lines(s, []Series{{Name: "a", X: []float64{3, 1500}, Y: []float64{5, 4}}}, LogX(), VLine(2000, "bump")), "3", "2000", "", ""},
 		{"log both", Scatter(s, []Series{{Name: "a", X: []float64{0.2, 7}, Y: []float64{0.03, 40}}}, LogX(), LogY()), "0.2", "7", "0.03", "40"},
+		{"log x of one value", Lines(s, []Series{{Name: "a", X: []float64{64, 64}, Y: []float64{0.8, -0.3}}}, LogX(), HLine(0, "no damage")), "32", "128", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := optionOf(t, tc.chart)
