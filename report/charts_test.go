@@ -395,6 +395,17 @@ func TestChartRules(t *testing.T) {
 			}
 			sameScale(t, "superposition "+name, opts, titles...)
 		}
+		// A cosine and variance explained cannot pass 1: their axes end there (ECharts drew
+		// MMCS up to 1.02).
+		for _, o := range opts {
+			for _, prefix := range []string{"MMCS against", "Variance explained against", "Sparsity against reconstruction"} {
+				if strings.HasPrefix(o.title(), prefix) {
+					if y := o.YAxis[0]; y.Max == nil || *y.Max != 1 || y.Min == nil || *y.Min >= 1 {
+						t.Errorf("superposition %s: %s y axis %v..%v, want it to end at 1", name, o.title(), y.Min, y.Max)
+					}
+				}
+			}
+		}
 		// A phase is a category, not a number: the legend names the three phases (a
 		// continuous 0-2 scale once said "0.000" and "2.000").
 		for _, o := range opts {

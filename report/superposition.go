@@ -533,15 +533,19 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 		}
 	}
 	r.Section("SAE metrics", "One SAE per dictionary size F and L1 coefficient λ. "+deadDefinition(ex.Runs[0].Config.DeadWindow)+"\n\n"+strings.Join(lines, "\n\n"))
+	var mmcs, fve []float64
+	for _, run := range ex.Runs {
+		mmcs, fve = append(mmcs, run.MMCS), append(fve, run.FVE)
+	}
 	r.Add(viz.Lines(viz.Spec{Title: "MMCS against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "MMCS",
-		Caption: "Mean over true features of the best cosine with any dictionary atom: 1 means every true feature has an exactly aligned atom; above the dashed 0.95 the features are recovered."},
-		perSize(func(s sae.Result) float64 { return s.MMCS }), viz.LogX(), viz.HLine(0.95, "0.95")))
+		Caption: "Mean over true features of the best cosine with any dictionary atom: 1 means every true feature has an exactly aligned atom; above the dashed 0.95 the features are recovered. The axis ends at 1, the most a cosine can be."},
+		perSize(func(s sae.Result) float64 { return s.MMCS }), viz.LogX(), viz.HLine(0.95, "0.95"), upToOne(mmcs, 0.95)))
 	r.Add(viz.Lines(viz.Spec{Title: "L0 against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "L0 (mean active features)",
 		Caption: "Mean number of dictionary features active per input: it falls as λ grows; the dashed line is the toy model's true mean number of active features."},
 		perSize(func(s sae.Result) float64 { return s.L0 }), viz.LogX(), viz.HLine(trueL0, "true")))
 	r.Add(viz.Lines(viz.Spec{Title: "Variance explained against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "fraction of variance explained",
-		Caption: "1 - SSE/SST of the reconstruction: near 1 the SAE reconstructs the activations; it falls when λ is so large that the code is too sparse."},
-		perSize(func(s sae.Result) float64 { return s.FVE }), viz.LogX(), viz.HLine(1, "1")))
+		Caption: "1 - SSE/SST of the reconstruction: near 1 the SAE reconstructs the activations; it falls when λ is so large that the code is too sparse. The axis ends at 1, the most it can be."},
+		perSize(func(s sae.Result) float64 { return s.FVE }), viz.LogX(), viz.HLine(1, "1"), upToOne(fve, 1)))
 	r.Add(viz.Lines(viz.Spec{Title: "Dead features against the L1 coefficient", X: "L1 coefficient λ (log scale)", Y: "dead features",
 		Caption: "Dictionary features that fired on none of the last training samples (the window above; the 'never' bar of the density histograms): a large λ or an oversized dictionary kills features."},
 		perSize(func(s sae.Result) float64 { return float64(s.Dead) }), viz.LogX()))
@@ -555,7 +559,7 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 		fr = append(fr, s)
 	}
 	r.Add(viz.Scatter(viz.Spec{Title: "Sparsity against reconstruction", X: "L0 (mean active features)", Y: "fraction of variance explained",
-		Caption: "Each point is one SAE: the best sit top left (few active features, good reconstruction); hover for F and λ."}, fr))
+		Caption: "Each point is one SAE: the best sit top left (few active features, good reconstruction); hover for F and λ. The y axis ends at 1, the most variance explained can be."}, fr, upToOne(fve)))
 	var bySizeSeries []viz.Series
 	for _, l := range l1s {
 		s := viz.Series{Name: "λ = " + g3(l)}
@@ -569,8 +573,8 @@ func saeReport(r *viz.Report, ex *superposition.SAEExperiment) error {
 		bySizeSeries = append(bySizeSeries, s)
 	}
 	r.Add(viz.Lines(viz.Spec{Title: "MMCS against dictionary size", X: "dictionary size F (log scale)", Y: "MMCS",
-		Caption: fmt.Sprintf("One line per λ: a dictionary needs at least as many atoms as true features (%d) to reach an MMCS near 1.", len(ex.TrueFeatures))},
-		bySizeSeries, viz.LogX(), viz.HLine(0.95, "0.95")))
+		Caption: fmt.Sprintf("One line per λ: a dictionary needs at least as many atoms as true features (%d) to reach an MMCS near 1, where the axis ends.", len(ex.TrueFeatures))},
+		bySizeSeries, viz.LogX(), viz.HLine(0.95, "0.95"), upToOne(mmcs, 0.95)))
 
 	r.Section("Feature density", "How often each dictionary feature fires, on a log scale (Bricken et al. 2023), counted over the same last training samples as dead features, so the 'never' bar holds exactly the dead ones.")
 	for _, f := range sizes {
@@ -896,4 +900,18 @@ func fraction(v float64) string {
 		}
 	}
 	return g3(v)
+}
+
+// upToOne is the y axis of a quantity that cannot exceed 1 (a cosine, variance explained): from
+// a round number (a step of 0.05) below the values and marks to 1, instead of ECharts' 1.02
+// past anything reachable. A value a rounding above 1 raises the top to it.
+func upToOne(vals []float64, marks ...float64) viz.Option {
+	lo, hi := 1.0, 1.0
+	for _, v := range append(append([]float64(nil), vals...), marks...) {
+		if finite(v) {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	lo = math.Floor(lo*20-1e-9) / 20
+	return viz.YRange(lo, hi)
 }
