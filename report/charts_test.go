@@ -12,6 +12,7 @@ import (
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
+	"github.com/mechinterp/mechinterp/superposition"
 	"github.com/mechinterp/mechinterp/viz"
 )
 
@@ -379,7 +380,7 @@ func TestChartRules(t *testing.T) {
 		t.Error("repeated: no prefix-matching chart")
 	}
 
-	for _, name := range []string{"pentagon", "relu", "neurons", "dimensionality", "phase", "sae"} {
+	for _, name := range superposition.ExperimentNames() {
 		sp, err := Superposition(spResult(t, name))
 		if err != nil {
 			t.Fatal(err)
@@ -394,6 +395,9 @@ func TestChartRules(t *testing.T) {
 				}
 			}
 			sameScale(t, "superposition "+name, opts, titles...)
+		}
+		if name == "correlated" {
+			naturalRange(t, "superposition correlated", opts, "Mean cosine within", -1, 1)
 		}
 		// A cosine and variance explained cannot pass 1: their axes end there (ECharts drew
 		// MMCS up to 1.02).

@@ -171,8 +171,8 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 		}
 		r.Section("Feature sets", "Whether the members of each feature set share, oppose or avoid each other's directions.")
 		r.Add(viz.Bars(viz.Spec{Title: "Mean cosine within each feature set", X: "training data", Y: "mean cos(W_i, W_j) in the set",
-			Caption: "Near 0: the set's features are orthogonal (correlated features avoid interfering); near -1: antipodal (anticorrelated features are never active together)."},
-			cats, series, viz.HLine(0, "orthogonal")))
+			Caption: "Near 0: the set's features are orthogonal (correlated features avoid interfering); near -1: antipodal (anticorrelated features are never active together). The axis is a cosine's whole range, -1 to 1."},
+			cats, series, viz.HLine(0, "orthogonal"), viz.YRange(-1, 1)))
 	}
 
 	// The instances are read side by side: each kind of matrix shares one colour scale.

@@ -564,7 +564,7 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 	// and rounds others, so the colour scale is written here.
 	opt["visualMap"] = []map[string]any{{
 		"type": "continuous", "min": lo, "max": hi, "calculable": true,
-		"orient": "vertical", "right": 10, "top": "middle", "precision": 3,
+		"orient": "vertical", "right": 10, "top": "middle", "precision": legendPrecision(lo, hi),
 		"inRange": map[string]any{"color": colors},
 	}}
 	if c.diverging && c.center != 0 {
@@ -648,13 +648,23 @@ func (c *Chart) barsOption(meta map[string]any) map[string]any {
 		}
 		opt["visualMap"] = []map[string]any{{
 			"type": "continuous", "min": lo, "max": hi, "dimension": 2, "calculable": true,
-			"orient": "vertical", "right": 10, "top": "middle", "precision": 3, "text": []string{c.colorName, ""},
+			"orient": "vertical", "right": 10, "top": "middle", "precision": legendPrecision(lo, hi), "text": []string{c.colorName, ""},
 			"inRange": map[string]any{"color": viridisColors},
 		}}
 		meta["colorName"] = c.colorName
 		meta["xLabels"] = c.xCats
 	}
 	return opt
+}
+
+// legendPrecision is how many decimals a colour legend's ends are written with: 3, or enough
+// for two significant digits of a small scale (±0.0004 read "0.000" and "-0.000").
+func legendPrecision(lo, hi float64) int {
+	m := math.Max(math.Abs(lo), math.Abs(hi))
+	if m == 0 || m >= 0.1 {
+		return 3
+	}
+	return min(8, max(3, int(math.Ceil(-math.Log10(m)))+1))
 }
 
 // drawable returns v, or "-" (ECharts' missing value) when v cannot be drawn.

@@ -303,3 +303,18 @@ func TestCloseHLineLabels(t *testing.T) {
 		t.Errorf("bars: label positions %v, want 3/8 under its line and x at the left", got)
 	}
 }
+
+// TestLegendPrecision: a small colour scale's legend keeps two significant digits (a bias
+// scale of ±0.0004 read "0.000" and "-0.000"); ordinary scales keep 3 decimals.
+func TestLegendPrecision(t *testing.T) {
+	s := Spec{Title: "t", X: "feature", Y: "bias", Caption: "c"}
+	for _, tc := range []struct {
+		lo, hi float64
+		want   float64
+	}{{-0.0004, 0.0004, 5}, {-0.001, 0.001, 4}, {-0.03, 0.03, 3}, {0, 2.6, 3}} {
+		o := optionOf(t, Heatmap(s, []string{"a", "b"}, []string{"b_i"}, [][]float64{{tc.lo, tc.hi}}, Diverging()))
+		if got := o["visualMap"].([]any)[0].(map[string]any)["precision"]; got != tc.want {
+			t.Errorf("scale %g..%g: legend precision %v, want %v", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
