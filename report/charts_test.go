@@ -387,7 +387,7 @@ func TestChartRules(t *testing.T) {
 		}
 		opts := chartOptions(t, sp)
 		checkChartRules(t, "superposition "+name, opts)
-		for _, prefix := range []string{"W^T W", "Bias b", "Neuron x feature weights W ", "Feature norms ||W_i||", "Phase ", "Norm ||W_extra||", "Interference of the extra"} {
+		for _, prefix := range []string{"W^T W", "Bias b", "Neuron x feature weights W ", "Feature norms ||W_i||", "Neuron monosemanticity", "Phase ", "Norm ||W_extra||", "Interference of the extra"} {
 			var titles []string
 			for _, o := range opts {
 				if strings.HasPrefix(o.title(), prefix) {
@@ -395,6 +395,11 @@ func TestChartRules(t *testing.T) {
 				}
 			}
 			sameScale(t, "superposition "+name, opts, titles...)
+		}
+		for _, o := range opts {
+			if strings.HasPrefix(o.title(), "Neuron monosemanticity") {
+				naturalRange(t, "superposition "+name, []chartOption{o}, o.title(), 0, 1)
+			}
 		}
 		if name == "correlated" {
 			naturalRange(t, "superposition correlated", opts, "Mean cosine within", -1, 1)

@@ -129,9 +129,9 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 			}
 			r.Section("Across sparsity", "How the neurons change as features become sparse.")
 			r.Add(viz.Lines(viz.Spec{Title: "Neuron monosemanticity against sparsity", X: "1/(1-S)", Y: "mean monosemanticity",
-				Caption: "Left axis: mean over neurons of max_i |W_ki| / ||W_k|| (1 = every neuron reads one feature); right axis: neurons below 0.9; polysemantic neurons appear as 1/(1-S) grows."},
+				Caption: "Left axis: mean over neurons of max_i |W_ki| / ||W_k|| (1 = every neuron reads one feature), on its whole range 0 to 1; right axis: neurons below 0.9; polysemantic neurons appear as 1/(1-S) grows."},
 				[]viz.Series{{Name: "mean monosemanticity", X: inv, Y: mono}, {Name: "polysemantic neurons", X: inv, Y: poly, RightAxis: true}},
-				viz.LogX(), viz.YRight("polysemantic neurons"), viz.HLine(0.9, "0.9")))
+				viz.LogX(), viz.YRight("polysemantic neurons"), viz.HLine(0.9, "0.9"), viz.YRange(0, 1)))
 		} else {
 			ds, rep := make([]float64, len(ins)), make([]float64, len(ins))
 			for i, a := range ins {
@@ -181,6 +181,20 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 		wtws, biases, ws, w2s = append(wtws, a.WtW), append(biases, [][]float64{a.B}), append(ws, a.W), append(w2s, a.W2)
 	}
 	wtwScale, biasScale, wScale, w2Scale := maxAbs(wtws...), maxAbs(biases...), maxAbs(ws...), maxAbs(w2s...)
+	// The monosemanticity bars are coloured on one scale of features per neuron, from 1 (a
+	// neuron that reads one feature) to the page's largest, as the interference of the norm bars.
+	fpnLo, fpn := 1.0, 2.0
+	for _, a := range ins {
+		for _, ns := range []*superposition.NeuronStats{a.Neurons, a.Neurons2} {
+			if ns != nil {
+				for _, v := range ns.FeaturesPerNeuron {
+					if finite(v) {
+						fpnLo, fpn = min(fpnLo, v), max(fpn, v)
+					}
+				}
+			}
+		}
+	}
 	for _, a := range ins {
 		r.Section(a.Label, instanceText(a, n))
 		if m == 2 {
@@ -192,10 +206,10 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 				what, long = "W1", "W1 (input to neurons)"
 			}
 			r.Add(neuronMatrix(a.W, fmt.Sprintf("Neuron x feature weights %s, %s", long, a.Label), false, wScale),
-				monoChart(*a.Neurons, fmt.Sprintf("Neuron monosemanticity (%s), %s", what, a.Label)))
+				monoChart(*a.Neurons, fmt.Sprintf("Neuron monosemanticity (%s), %s", what, a.Label), fpnLo, fpn))
 			if a.Neurons2 != nil && len(a.W2) == n {
 				r.Add(neuronMatrix(a.W2, "Neuron x feature weights W2 (neurons to outputs), "+a.Label, true, w2Scale),
-					monoChart(*a.Neurons2, "Neuron monosemanticity (W2), "+a.Label))
+					monoChart(*a.Neurons2, "Neuron monosemanticity (W2), "+a.Label, fpnLo, fpn))
 			}
 		}
 		if !hasNeurons || n <= 50 {
@@ -725,11 +739,14 @@ func neuronMatrix(W [][]float64, title string, readout bool, scale float64) *viz
 		featureNames(n), neuronNames(m), z, viz.Diverging(), viz.ColorRange(-scale, scale), viz.Height(min(700, max(260, 140+28*m))))
 }
 
-func monoChart(ns superposition.NeuronStats, title string) *viz.Chart {
+// monoChart draws each neuron's monosemanticity on its whole range [0, 1], coloured by the
+// features it reads on the fixed scale [lo, hi] (lo 1, a neuron that reads one feature) shared
+// by the page's monosemanticity charts.
+func monoChart(ns superposition.NeuronStats, title string, lo, hi float64) *viz.Chart {
 	return viz.Bars(viz.Spec{Title: title, X: "neuron k", Y: "monosemanticity",
-		Caption: "Bar height: max_i |W_ki| / ||W_k|| (1: the neuron reads one feature; below 0.9 it counts as polysemantic); colour: the effective number of features it reads."},
+		Caption: fmt.Sprintf("Bar height: max_i |W_ki| / ||W_k|| (1: the neuron reads one feature; below 0.9 it counts as polysemantic), on its whole range 0 to 1; colour: the effective number of features it reads, from %s (dark purple) to %s (yellow), the same on every monosemanticity chart of this page.", g3(lo), g3(hi))},
 		neuronNames(len(ns.Monosemanticity)), []viz.Series{{Name: "monosemanticity", Y: ns.Monosemanticity}},
-		viz.ColorBy("features per neuron", ns.FeaturesPerNeuron), viz.HLine(0.9, "0.9"))
+		viz.ColorBy("features per neuron", ns.FeaturesPerNeuron), viz.ColorRange(lo, hi), viz.HLine(0.9, "0.9"), viz.YRange(0, 1))
 }
 
 func lossChart(ins []superposition.Analysis, name func(superposition.Analysis) string) *viz.Chart {
