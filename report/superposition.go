@@ -125,13 +125,15 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 			mono, poly := make([]float64, len(ins)), make([]float64, len(ins))
 			for i, a := range ins {
 				mono[i] = mean(a.Neurons.Monosemanticity)
-				poly[i] = float64(a.Neurons.Polysemantic)
+				// A share, not a count, so that both lines read on one axis from 0 to 1 (a count
+				// on a right axis of its own ran to 16 for 10 neurons).
+				poly[i] = float64(a.Neurons.Polysemantic) / float64(len(a.Neurons.Monosemanticity))
 			}
 			r.Section("Across sparsity", "How the neurons change as features become sparse.")
-			r.Add(viz.Lines(viz.Spec{Title: "Neuron monosemanticity against sparsity", X: "1/(1-S)", Y: "mean monosemanticity",
-				Caption: "Left axis: mean over neurons of max_i |W_ki| / ||W_k|| (1 = every neuron reads one feature), on its whole range 0 to 1; right axis: neurons below 0.9; polysemantic neurons appear as 1/(1-S) grows."},
-				[]viz.Series{{Name: "mean monosemanticity", X: inv, Y: mono}, {Name: "polysemantic neurons", X: inv, Y: poly, RightAxis: true}},
-				viz.LogX(), viz.YRight("polysemantic neurons"), viz.HLine(0.9, "0.9"), viz.YRange(0, 1)))
+			r.Add(viz.Lines(viz.Spec{Title: "Neuron monosemanticity against sparsity", X: "1/(1-S)", Y: "monosemanticity / share of neurons",
+				Caption: "Mean over neurons of max_i |W_ki| / ||W_k|| (1 = every neuron reads one feature) and the share of neurons below 0.9 (polysemantic), both on the whole range 0 to 1: polysemantic neurons appear as 1/(1-S) grows."},
+				[]viz.Series{{Name: "mean monosemanticity", X: inv, Y: mono}, {Name: "share of neurons polysemantic", X: inv, Y: poly}},
+				viz.LogX(), viz.HLine(0.9, "0.9"), viz.YRange(0, 1)))
 		} else {
 			ds, rep := make([]float64, len(ins)), make([]float64, len(ins))
 			for i, a := range ins {
