@@ -401,6 +401,15 @@ func TestChartRules(t *testing.T) {
 				naturalRange(t, "superposition "+name, []chartOption{o}, o.title(), 0, 1)
 			}
 		}
+		// Features represented run from none to all on the right axis (fitted to the data,
+		// 4.995 to 5.001 turned rounding into a swing).
+		for _, o := range opts {
+			if strings.HasPrefix(o.title(), "D* and represented features") {
+				if len(o.YAxis) < 2 || o.YAxis[1].Min == nil || *o.YAxis[1].Min != 0 || o.YAxis[1].Max == nil || *o.YAxis[1].Max < 1 {
+					t.Errorf("superposition %s: %s right axis does not run from 0 to the number of features", name, o.title())
+				}
+			}
+		}
 		if name == "correlated" {
 			naturalRange(t, "superposition correlated", opts, "Mean cosine within", -1, 1)
 		}

@@ -136,15 +136,19 @@ func instancesReport(r *viz.Report, res *superposition.ExperimentResult) error {
 				viz.LogX(), viz.HLine(0.9, "0.9"), viz.YRange(0, 1)))
 		} else {
 			ds, rep := make([]float64, len(ins)), make([]float64, len(ins))
+			top := float64(n) // the right axis: from none to all features (norms a little over 1 can pass n)
 			for i, a := range ins {
 				ds[i] = a.DStar
 				rep[i] = a.Represented
+				if finite(a.Represented) {
+					top = max(top, math.Ceil(a.Represented))
+				}
 			}
 			r.Section("Across sparsity", "How much superposition each instance uses, from dense (left) to sparse (right).")
 			r.Add(viz.Lines(viz.Spec{Title: "D* and represented features against sparsity", X: "1/(1-S)", Y: "D* (dimensions per feature)",
-				Caption: fmt.Sprintf("Left axis: D* = m/||W||_F^2 (1: one feature per dimension, below 1: superposition); right axis: features represented ||W||_F^2 = m/D*, more than m = %d only in superposition.", m)},
+				Caption: fmt.Sprintf("Left axis: D* = m/||W||_F^2 (1: one feature per dimension, below 1: superposition); right axis: features represented ||W||_F^2 = m/D*, from 0 to all %d features, more than m = %d only in superposition.", n, m)},
 				[]viz.Series{{Name: "D*", X: inv, Y: ds}, {Name: "features represented", X: inv, Y: rep, RightAxis: true}},
-				viz.LogX(), viz.YRight("features represented"), viz.HLine(1, "D* = 1"), viz.HLine(0.5, "D* = 1/2")))
+				viz.LogX(), viz.YRight("features represented"), viz.YRightRange(0, top), viz.HLine(1, "D* = 1"), viz.HLine(0.5, "D* = 1/2")))
 		}
 	}
 

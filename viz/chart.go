@@ -80,6 +80,8 @@ type Chart struct {
 	fromOrigin bool
 	hasYRange  bool
 	ylo, yhi   float64 // YRange
+	hasRRange  bool
+	rlo, rhi   float64 // YRightRange
 
 	xRotate float64 // set at render: how far the category x labels turn
 }
@@ -312,6 +314,22 @@ func YRange(lo, hi float64) Option {
 	}
 }
 
+// YRightRange is YRange for the right axis of YRight: a count of features drawn from 0 to
+// their number, not ECharts' fit to the data (4.995 to 5.001 made rounding noise a swing).
+// Lines and Scatter with YRight.
+func YRightRange(lo, hi float64) Option {
+	return func(c *Chart) {
+		if !c.accepts("YRightRange", kindLines, kindScatter) {
+			return
+		}
+		if !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+			c.fail("YRightRange(%g, %g): need finite lo < hi", lo, hi)
+			return
+		}
+		c.hasRRange, c.rlo, c.rhi = true, lo, hi
+	}
+}
+
 // YRight adds a second y axis on the right, named name, for the series with RightAxis set
 // (e.g. the loss beside head scores). Lines and Scatter.
 func YRight(name string) Option {
@@ -447,6 +465,21 @@ func (c *Chart) Err() error {
 		for _, m := range c.hlines {
 			if m.at < c.ylo-tol || m.at > c.yhi+tol {
 				errs = append(errs, fmt.Errorf("chart %q: line %q at %g outside YRange [%g, %g]", c.spec.Title, m.label, m.at, c.ylo, c.yhi))
+			}
+		}
+	}
+	if c.hasRRange {
+		tol := 1e-9 * (c.rhi - c.rlo)
+		if c.yRight == "" {
+			errs = append(errs, fmt.Errorf("chart %q: YRightRange without YRight", c.spec.Title))
+		}
+	rcheck:
+		for _, s := range c.series {
+			for _, v := range s.Y {
+				if finite(v) && s.RightAxis && (v < c.rlo-tol || v > c.rhi+tol) {
+					errs = append(errs, fmt.Errorf("chart %q: series %q has %g outside YRightRange [%g, %g]", c.spec.Title, s.Name, v, c.rlo, c.rhi))
+					break rcheck
+				}
 			}
 		}
 	}
@@ -782,7 +815,11 @@ func (c *Chart) xyOption() map[string]any {
 		charts.WithYAxisOpts(yAxis),
 	)
 	if c.yRight != "" {
-		rect.ExtendYAxis(opts.YAxis{Type: axisType(c.logY), Name: c.yRight, NameLocation: "middle", NameGap: 50, Position: "right", Scale: opts.Bool(true), SplitLine: &opts.SplitLine{Show: opts.Bool(false)}})
+		ry := opts.YAxis{Type: axisType(c.logY), Name: c.yRight, NameLocation: "middle", NameGap: 50, Position: "right", Scale: opts.Bool(true), SplitLine: &opts.SplitLine{Show: opts.Bool(false)}}
+		if c.hasRRange {
+			ry.Min, ry.Max, ry.Scale = c.rlo, c.rhi, nil
+		}
+		rect.ExtendYAxis(ry)
 	}
 	for si, s := range c.series {
 		axis := 0

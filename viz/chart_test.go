@@ -243,6 +243,15 @@ func TestYRange(t *testing.T) {
 			t.Errorf("%v: no error", c.spec)
 		}
 	}
+	// The right axis of YRight: from none to all features.
+	o = optionOf(t, Lines(s, []Series{{Name: "D*", X: []float64{1, 2}, Y: []float64{1, 0.5}}, {Name: "n", X: []float64{1, 2}, Y: []float64{4.995, 5.001}, RightAxis: true}},
+		YRight("features"), YRightRange(0, 20)))
+	if y := o["yAxis"].([]any)[1].(map[string]any); fmt.Sprint(y["min"], " ", y["max"]) != "0 20" {
+		t.Errorf("right axis %v to %v, want 0 to 20", y["min"], y["max"])
+	}
+	if Lines(s, []Series{{Name: "n", X: []float64{1}, Y: []float64{21}, RightAxis: true}}, YRight("features"), YRightRange(0, 20)).Err() == nil {
+		t.Error("a right-axis value past YRightRange: no error")
+	}
 	if err := Bars(s, []string{"a"}, []Series{{Name: "s", Y: []float64{1 + 1e-12}}}, YRange(-1, 1)).Err(); err != nil {
 		t.Errorf("a ratio's rounding past 1: %v", err)
 	}
