@@ -506,8 +506,7 @@ func (t *trainer[T]) backward(lambda float64) {
 				var gb T
 				for q := t.colStart[k]; q < t.colStart[k+1]; q++ {
 					e, i := t.colEnt[q], int(t.colRow[q])
-					axpy(t.val[e], t.r[i*D:(i+1)*D], gwd)
-					axpy(t.dval[e], t.xb[i*D:(i+1)*D], gwe)
+					axpy2(t.val[e], t.r[i*D:(i+1)*D], gwd, t.dval[e], t.xb[i*D:(i+1)*D], gwe)
 					gb += t.dval[e]
 				}
 				gBe[k] = gb

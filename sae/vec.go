@@ -43,6 +43,18 @@ func axpyGo[T num](a T, x, y []T) {
 	}
 }
 
+// axpy2 is y += a x and v += b u, in one pass (the sparse weight
+// gradients); x, u and v must be at least as long as y.
+func axpy2[T num](a T, x, y []T, b T, u, v []T) {
+	x, u, v = x[:len(y)], u[:len(y)], v[:len(y)]
+	if unsafe.Sizeof(a) == 4 && hasVecAsm && len(y) >= vecAsmMin {
+		axpy2x32AVX2(*(*float32)(unsafe.Pointer(&a)), asF32(x), asF32(y), *(*float32)(unsafe.Pointer(&b)), asF32(u), asF32(v))
+		return
+	}
+	axpyGo(a, x, y)
+	axpyGo(b, u, v)
+}
+
 // dot is Σ x_i y_i; y must be at least as long as x.
 func dot[T num](x, y []T) T {
 	var zero T

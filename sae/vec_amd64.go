@@ -13,3 +13,6 @@ func axpy32AVX2(a float32, x, y []float32)
 
 //go:noescape
 func dot32AVX2(x, y []float32) float32
+
+//go:noescape
+func axpy2x32AVX2(a float32, x, y []float32, b float32, u, v []float32)

@@ -26,14 +26,25 @@ func TestVecKernelsMatchGo(t *testing.T) {
 		if got := dot(x, y); math.Abs(float64(got)-want) > 1e-5*(1+math.Sqrt(float64(n))) {
 			t.Errorf("n %d: dot %v, want %v", n, got, want)
 		}
-		a := float32(r.NormFloat64())
+		a, b := float32(r.NormFloat64()), float32(r.NormFloat64())
 		yg := append([]float32(nil), y...)
 		axpy(a, x, y)
 		axpyGo(a, x, yg)
-		for j := range y {
-			if d := math.Abs(float64(y[j] - yg[j])); d > 1e-6*(1+math.Abs(float64(yg[j]))) {
-				t.Fatalf("n %d: axpy[%d] %v, Go %v", n, j, y[j], yg[j])
+		close := func(name string, got, want []float32) {
+			for j := range got {
+				if d := math.Abs(float64(got[j] - want[j])); d > 1e-6*(1+math.Abs(float64(want[j]))) {
+					t.Fatalf("n %d: %s[%d] %v, Go %v", n, name, j, got[j], want[j])
+				}
 			}
 		}
+		close("axpy", y, yg)
+		u, v := append([]float32(nil), y...), append([]float32(nil), x...)
+		ug, vg := append([]float32(nil), u...), append([]float32(nil), v...)
+		xg, yg2 := append([]float32(nil), x...), append([]float32(nil), y...)
+		axpy2(a, x, y, b, u, v)
+		axpyGo(a, xg, yg2)
+		axpyGo(b, ug, vg)
+		close("axpy2 y", y, yg2)
+		close("axpy2 v", v, vg)
 	}
 }
