@@ -59,16 +59,19 @@ type trainer[T num] struct {
 	x, xb, r       []T // [n, D]: input, x - b_d, then x_hat - x and its gradient
 	pre, fa, dz    []T // [n, F]: pre-activations, activations, ∂loss/∂pre (dense path)
 	sparse         bool
-	force          int8    // tests: 1 takes the dense path, 2 the sparse one, 0 chooses
-	idx            []int32 // active latents, row by row (sparse path)
-	val, dval      []T     // their activations and ∂loss/∂pre
-	start          []int   // [n+1]: row i's entries are idx[start[i]:start[i+1]]
-	colStart       []int   // [F+1], by latent (byLatent)
-	colPos         []int   // [F]: byLatent's scratch
-	colEnt, colRow []int32 // [nnz]: the entries sorted by latent, and their rows
-	tmp            []T     // [D, F]: a transposed weight gradient (dense path)
-	heaps          [][]T   // per-worker top-k scratch
-	colSum, dbias  []T     // [F], [D]
+	force          int8         // tests: 1 takes the dense path, 2 the sparse one, 0 chooses
+	idx            []int32      // active latents, row by row (sparse path)
+	val, dval      []T          // their activations and ∂loss/∂pre
+	start          []int        // [n+1]: row i's entries are idx[start[i]:start[i+1]]
+	colStart       []int        // [F+1], by latent (byLatent)
+	colPos         []int        // [F]: byLatent's scratch
+	colEnt, colRow []int32      // [nnz]: the entries sorted by latent, and their rows
+	lists          []rowList[T] // per worker: the active latents activate listed
+	nLists         int          // workers of the last activate
+	listed         bool         // every one of their lists is complete
+	tmp            []T          // [D, F]: a transposed weight gradient (dense path)
+	heaps          [][]T        // per-worker top-k scratch
+	colSum, dbias  []T          // [F], [D]
 	aux            auxK[T]
 }
 
@@ -226,6 +229,13 @@ func (t *trainer[T]) gather(nnz int) {
 		t.idx, t.val, t.dval = make([]int32, nnz), make([]T, nnz), make([]T, nnz)
 	}
 	t.idx, t.val, t.dval = t.idx[:nnz], t.val[:nnz], t.dval[:nnz]
+	if t.listed { // activate listed them, worker by worker
+		for _, l := range t.lists[:t.nLists] {
+			copy(t.idx[t.start[l.lo]:], l.idx)
+			copy(t.val[t.start[l.lo]:], l.val)
+		}
+		return
+	}
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			e := t.start[i]
@@ -295,6 +305,7 @@ func (t *trainer[T]) countFires(fires []int, b0 int) {
 func (t *trainer[T]) activate(infer bool) float64 {
 	n, F := t.n, t.f
 	arch := t.cfg.Architecture
+	t.listed = false
 	if arch == BatchTopK && !infer {
 		pen := t.batchTopK()
 		parallel(n, func(lo, hi int) {
@@ -312,6 +323,9 @@ func (t *trainer[T]) activate(infer bool) float64 {
 		}
 	}
 	pens := make([]float64, workers())
+	if len(t.lists) != workers() {
+		t.lists = make([]rowList[T], workers())
+	}
 	var mu sync.Mutex
 	w := 0
 	parallel(n, func(lo, hi int) {
@@ -320,6 +334,12 @@ func (t *trainer[T]) activate(infer bool) float64 {
 		slot := w
 		w++
 		mu.Unlock()
+		// List the active latents of rows lo..hi while each row is in
+		// cache, unless they are too many for the sparse path.
+		l := &t.lists[slot]
+		l.lo, l.ok = lo, true
+		l.idx, l.val = l.idx[:0], l.val[:0]
+		limit := (hi-lo)*F/8 + F
 		var pen float64
 		for i := lo; i < hi; i++ {
 			pre, f := t.pre[i*F:(i+1)*F], t.fa[i*F:(i+1)*F]
@@ -349,15 +369,41 @@ func (t *trainer[T]) activate(infer bool) float64 {
 					}
 				}
 			}
-			t.start[i+1] = countNonZero(f) // while f is in cache
+			if !l.ok {
+				t.start[i+1] = countNonZero(f)
+				continue
+			}
+			before := len(l.idx)
+			for k, v := range f {
+				if v != 0 {
+					l.idx = append(l.idx, int32(k))
+					l.val = append(l.val, v)
+				}
+			}
+			t.start[i+1] = len(l.idx) - before
+			l.ok = len(l.idx) <= limit
 		}
 		pens[slot] = pen
 	})
+	t.nLists = w
+	t.listed = true
+	for _, l := range t.lists[:w] {
+		t.listed = t.listed && l.ok
+	}
 	var pen float64
 	for _, p := range pens {
 		pen += p
 	}
 	return pen
+}
+
+// rowList is one worker's list of the active latents of its rows lo.. in
+// order (ok: complete), which gather copies into place.
+type rowList[T num] struct {
+	lo  int
+	ok  bool
+	idx []int32
+	val []T
 }
 
 // countNonZero counts the non-zero entries of f.
