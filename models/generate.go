@@ -73,12 +73,21 @@ func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, err
 	probs := make([]float64, V)
 	idx := make([]int, V)
 	kv := m.NewKVCache(B)
+	if B <= fewRows {
+		kv.transposeUnembed(m)
+	}
 	tokens := make([]int, 0, B*T0)
 	for _, p := range prompts {
 		tokens = append(tokens, p...)
 	}
 	for step := 0; step < n; step++ {
 		T := len(tokens) / B // the prompts, then one new token per row
+		if step == 1 {
+			// After the prompt: its products are large enough for
+			// tensor.Gemm's own goroutines, which a spinning worker would
+			// keep off its core.
+			defer startTeam()()
+		}
 		pass, err := m.Forward(tokens, B, T, nil, &Options{Hook: opt.Hook, NoGrad: true, KV: kv, lastLogits: true})
 		if err != nil {
 			return nil, err

@@ -17,6 +17,33 @@ type KVCache struct {
 	nctx   int
 	k, v   [][]float32 // per block [B, n_ctx, K, D]
 	cfg    Config
+	// unembedT, when set, is W_U transposed [C,V], for the logits of a
+	// few rows: as the product's B operand in the layout tensor.Gemm packs
+	// by plain copies, where W_U [V,C] as A read in place fills one eighth
+	// of each 64-column tile with a batch of 8 (half the step's time went
+	// there), and as a transposed B is repacked element by element. Only
+	// Generate sets it, since it holds the weights fixed for its run.
+	unembedT []float32
+}
+
+// transposeUnembed sets kv.unembedT from m's current unembedding.
+func (kv *KVCache) transposeUnembed(m *Model) {
+	c := m.Config
+	wu, _ := m.Params.unembed(c)
+	C, V := c.DModel, c.DVocab
+	t := make([]float32, C*V)
+	const blk = 32 // a block of rows and one of columns stay in L1
+	for v0 := 0; v0 < V; v0 += blk {
+		for c0 := 0; c0 < C; c0 += blk {
+			for v := v0; v < min(v0+blk, V); v++ {
+				row := wu[v*C : (v+1)*C]
+				for i := c0; i < min(c0+blk, C); i++ {
+					t[i*V+v] = row[i]
+				}
+			}
+		}
+	}
+	kv.unembedT = t
 }
 
 // NewKVCache returns an empty cache for batches of B sequences of up to
@@ -103,15 +130,13 @@ func (m *Model) attentionCached(r runner, ar *arena, p *Pass, l int, a *layerAct
 }
 
 // attentionOneCached is attentionCached for one new position per sequence
-// (a decoding step), with one matrix product per sequence for the scores
-// of all heads and one for their z, where a product per head cost more in
-// calls than in arithmetic (two thirds of a step's attention). With the
-// cached keys Kc [Tk,K·D] of sequence b and Q̃ [K·D,H], the block-diagonal
-// matrix whose column h holds q_h in the rows of its key/value head,
-// Kc · Q̃ [Tk,H] is every head's scores; and with the pattern P [H,Tk],
-// P · Vc [H,K·D] holds z_h in row h at its key/value head's columns. The
-// blocks off the diagonal are wasted work, which costs nothing here: a
-// product per head computed a whole 32-column tile for its one column.
+// (a decoding step). Each head's scores and z are matrix-vector products
+// ([Tk,D]·q and pᵀ·[Tk,D]), a few thousand multiply-adds each, computed
+// here in plain loops over the cache in place: through tensor.Gemm, whose
+// tiles are 6 rows by 64 columns, one column of scores filled one column of
+// a 64-wide tile, and every call repacked its operand (the block-diagonal
+// batching of all heads into one product per sequence still computed 64
+// times the useful work, two thirds of a step's attention).
 func (m *Model) attentionOneCached(r runner, ar *arena, p *Pass, l int, a *layerActs) error {
 	c := m.Config
 	B, off := p.B, p.off
@@ -120,23 +145,11 @@ func (m *Model) attentionOneCached(r runner, ar *arena, p *Pass, l int, a *layer
 	HD, KD, G := H*D, c.NKVHeads*c.DHead, H/c.NKVHeads
 	kc, vc := p.kv.k[l], p.kv.v[l]
 	scale := float32(1 / math.Sqrt(float64(D)))
-	qBlk, prod := ar.get(B*KD*H), ar.get(B*max(Tk*H, H*KD))
-	parallelFor(B, 1, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			qb, out := qBlk[b*KD*H:(b+1)*KD*H], prod[b*Tk*H:(b+1)*Tk*H]
-			for h := 0; h < H; h++ {
-				q := a.qr[b*HD+h*D : b*HD+(h+1)*D]
-				for d, v := range q {
-					qb[((h/G)*D+d)*H+h] = v
-				}
-			}
-			tensor.Gemm(false, false, Tk, H, KD, scale, kc[b*S*KD:], KD, qb, H, 0, out, H)
-			for h := 0; h < H; h++ {
-				row := a.scores[(b*H+h)*Tk : (b*H+h+1)*Tk]
-				for j := range row {
-					row[j] = out[j*H+h]
-				}
-			}
+	parallelFor(B*H, 8, func(lo, hi int) {
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/H, bh%H
+			q := a.qr[b*HD+h*D : b*HD+(h+1)*D]
+			scoresOne(a.scores[bh*Tk:(bh+1)*Tk], q, kc[b*S*KD+(h/G)*D:], KD, scale)
 		}
 	})
 	if err := r.fire(ActName("attn_scores", l), a.scores, B, H, 1, Tk); err != nil {
@@ -150,14 +163,61 @@ func (m *Model) attentionOneCached(r runner, ar *arena, p *Pass, l int, a *layer
 	if err := r.fire(ActName("pattern", l), a.pattern, B, H, 1, Tk); err != nil {
 		return err
 	}
-	parallelFor(B, 1, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			out := prod[b*H*KD : (b+1)*H*KD]
-			tensor.Gemm(false, false, H, KD, Tk, 1, a.pattern[b*H*Tk:], Tk, vc[b*S*KD:], KD, 0, out, KD)
-			for h := 0; h < H; h++ {
-				copy(a.z[b*HD+h*D:b*HD+(h+1)*D], out[h*KD+(h/G)*D:h*KD+(h/G+1)*D])
-			}
+	parallelFor(B*H, 8, func(lo, hi int) {
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/H, bh%H
+			zOne(a.z[b*HD+h*D:b*HD+(h+1)*D], a.pattern[bh*Tk:(bh+1)*Tk], vc[b*S*KD+(h/G)*D:], KD)
 		}
 	})
 	return r.fire(ActName("z", l), a.z, B, 1, H, D)
+}
+
+// scoresOne sets s[j] = scale·(q·k_j) for the len(s) keys k_j = k[j·ld:j·ld+len(q)].
+// Four keys at a time share each load of q, and their four sums are
+// independent chains.
+func scoresOne(s, q, k []float32, ld int, scale float32) {
+	D := len(q)
+	j := 0
+	for ; j+3 < len(s); j += 4 {
+		k0, k1 := k[j*ld:j*ld+D], k[(j+1)*ld:(j+1)*ld+D]
+		k2, k3 := k[(j+2)*ld:(j+2)*ld+D], k[(j+3)*ld:(j+3)*ld+D]
+		var s0, s1, s2, s3 float32
+		for d, v := range q {
+			s0 += v * k0[d]
+			s1 += v * k1[d]
+			s2 += v * k2[d]
+			s3 += v * k3[d]
+		}
+		s[j], s[j+1], s[j+2], s[j+3] = s0*scale, s1*scale, s2*scale, s3*scale
+	}
+	for ; j < len(s); j++ {
+		kj := k[j*ld : j*ld+D]
+		var s0 float32
+		for d, v := range q {
+			s0 += v * kj[d]
+		}
+		s[j] = s0 * scale
+	}
+}
+
+// zOne sets z = Σ_j p[j]·v_j for the values v_j = v[j·ld:j·ld+len(z)], four
+// values at a time, so that z is loaded and stored once per four.
+func zOne(z, p, v []float32, ld int) {
+	D := len(z)
+	clear(z)
+	j := 0
+	for ; j+3 < len(p); j += 4 {
+		p0, p1, p2, p3 := p[j], p[j+1], p[j+2], p[j+3]
+		v0, v1 := v[j*ld:j*ld+D], v[(j+1)*ld:(j+1)*ld+D]
+		v2, v3 := v[(j+2)*ld:(j+2)*ld+D], v[(j+3)*ld:(j+3)*ld+D]
+		for d := range z {
+			z[d] += p0*v0[d] + p1*v1[d] + p2*v2[d] + p3*v3[d]
+		}
+	}
+	for ; j < len(p); j++ {
+		pj, vj := p[j], v[j*ld:j*ld+D]
+		for d := range z {
+			z[d] += pj * vj[d]
+		}
+	}
 }

@@ -581,9 +581,12 @@ func (m *Model) unembedForward(r runner, p *Pass, x []float32) error {
 	}
 	N = B * rows
 	logits := ar.getDirty(N * V)
-	if N <= fewRows {
+	switch {
+	case N <= fewRows && p.kv != nil && p.kv.unembedT != nil:
+		gemmFewRows(false, N, V, C, x, C, p.kv.unembedT, V, logits, V, nil)
+	case N <= fewRows:
 		gemmFewRows(true, N, V, C, x, C, wu, C, logits, V, ar.getDirty(N*V))
-	} else {
+	default:
 		// Blocks of 2^20 floats (4 MiB) of the transposed product.
 		gemmTransWBlocked(N, V, C, x, C, wu, C, logits, V, ar.getDirty(max(N*32, min(N*V, 1<<20))))
 	}

@@ -25,9 +25,12 @@ func parallelFor(n, minChunk int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
+	chunk := (n + workers - 1) / workers
+	if t := activeTeam.Load(); t != nil && t.run(n, (n+chunk-1)/chunk, chunk, f) {
+		return
+	}
 	var g parallel.Group
 	defer g.Wait() // also when the caller's chunk panics
-	chunk := (n + workers - 1) / workers
 	for lo := chunk; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
 		g.Go(func() { f(lo, hi) })
