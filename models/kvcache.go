@@ -17,33 +17,83 @@ type KVCache struct {
 	nctx   int
 	k, v   [][]float32 // per block [B, n_ctx, K, D]
 	cfg    Config
-	// unembedT, when set, is W_U transposed [C,V], for the logits of a
-	// few rows: as the product's B operand in the layout tensor.Gemm packs
-	// by plain copies, where W_U [V,C] as A read in place fills one eighth
-	// of each 64-column tile with a batch of 8 (half the step's time went
-	// there), and as a transposed B is repacked element by element. Only
-	// Generate sets it, since it holds the weights fixed for its run.
-	unembedT []float32
+	// weightsT, when set, holds each block's weight matrices transposed
+	// ([out,in]), keyed by the first element of the weight they copy: a
+	// decoding step's products have one row per sequence, and tensor.Gemm
+	// reads the A operand in place but copies its B operand into packed
+	// panels on every call, so W [in,out] as B was copied whole for a few
+	// rows (a third of a step, the weights streaming from L3), where Wᵀ as
+	// A is read once, in place. Only Generate sets it, since it holds the
+	// weights fixed for its run; Pass.linear uses it.
+	weightsT map[*float32][]float32
+	scratch  []float32 // Pass.linear's product [out,B] before its transposition
 }
 
-// transposeUnembed sets kv.unembedT from m's current unembedding.
-func (kv *KVCache) transposeUnembed(m *Model) {
+// transposeWeights fills kv.weightsT from m's current weights.
+func (kv *KVCache) transposeWeights(m *Model) {
 	c := m.Config
-	wu, _ := m.Params.unembed(c)
-	C, V := c.DModel, c.DVocab
-	t := make([]float32, C*V)
-	const blk = 32 // a block of rows and one of columns stay in L1
-	for v0 := 0; v0 < V; v0 += blk {
-		for c0 := 0; c0 < C; c0 += blk {
-			for v := v0; v < min(v0+blk, V); v++ {
-				row := wu[v*C : (v+1)*C]
-				for i := c0; i < min(c0+blk, C); i++ {
-					t[i*V+v] = row[i]
+	C, HD, M := c.DModel, c.NHeads*c.DHead, c.DMLP
+	kv.weightsT = make(map[*float32][]float32)
+	n := 0 // the largest product, for kv.scratch
+	add := func(w []float32, in, out int) {
+		if len(w) == 0 {
+			return
+		}
+		t := make([]float32, in*out)
+		parallelFor(out, 32, func(lo, hi int) { transposeWeight(t, w, in, out, lo, hi) })
+		kv.weightsT[&w[0]] = t
+		n = max(n, out*kv.B)
+	}
+	for l := 0; l < c.NLayers; l++ {
+		w := m.Params.layer(l)
+		add(w.attnW, C, HD+2*c.NKVHeads*c.DHead)
+		add(w.projW, HD, C)
+		if !c.AttnOnly {
+			add(w.fcW, C, M)
+			add(w.gateW, C, M)
+			add(w.fcProjW, M, C)
+		}
+	}
+	kv.scratch = make([]float32, n)
+}
+
+// transposeWeight sets columns [lo,hi) of w [in,out] as rows of t [out,in],
+// in blocks of 32 by 32 that stay in L1.
+func transposeWeight(t, w []float32, in, out, lo, hi int) {
+	const blk = 32
+	for o0 := lo; o0 < hi; o0 += blk {
+		for i0 := 0; i0 < in; i0 += blk {
+			for i := i0; i < min(i0+blk, in); i++ {
+				row := w[i*out : (i+1)*out]
+				for o := o0; o < min(o0+blk, hi); o++ {
+					t[o*in+i] = row[o]
 				}
 			}
 		}
 	}
-	kv.unembedT = t
+}
+
+// linear is the package's linear (out [N,O] = x [N,I] · w [I,O] + b), with
+// w's transposed copy as the product's A operand when the pass's cache
+// holds one and the rows are few (see KVCache.weightsT).
+func (p *Pass) linear(out, x, w []float32, ldw int, b []float32, N, I, O int) {
+	var wT []float32
+	if p.kv != nil && p.kv.weightsT != nil && N <= fewRows && ldw == O && len(w) > 0 {
+		wT = p.kv.weightsT[&w[0]]
+	}
+	if wT == nil || len(p.kv.scratch) < O*N {
+		linear(out, x, w, ldw, b, N, I, O)
+		return
+	}
+	gemmFewRows(true, N, O, I, x, I, wT, I, out, O, p.kv.scratch[:O*N])
+	if b != nil {
+		for i := 0; i < N; i++ {
+			row := out[i*O : (i+1)*O]
+			for j := range row {
+				row[j] += b[j]
+			}
+		}
+	}
 }
 
 // NewKVCache returns an empty cache for batches of B sequences of up to

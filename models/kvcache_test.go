@@ -75,7 +75,7 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 
 // TestKVCacheDecodingSteps runs one token at a time far past the 4-key
 // blocks of the per-head kernels, at one and two cores (with the team),
-// with the unembedding transposed as Generate uses it and without, on a
+// with the weights transposed as Generate uses them and without, on a
 // model with full and with grouped key/value heads, against full passes.
 func TestKVCacheDecodingSteps(t *testing.T) {
 	for _, cfg := range []Config{
@@ -96,7 +96,7 @@ func TestKVCacheDecodingSteps(t *testing.T) {
 				withTeam(t, procs, func() {
 					kv := m.NewKVCache(B)
 					if transposed {
-						kv.transposeUnembed(m)
+						kv.transposeWeights(m)
 					}
 					for pos := 0; pos < T; pos++ {
 						step := make([]int, B)

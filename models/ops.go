@@ -184,12 +184,7 @@ func gemmFewRows(transW bool, N, O, I int, x []float32, ldx int, w []float32, ld
 			}
 			t := scratch[j0*N : (j0+cols)*N]
 			tensor.Gemm(false, true, cols, N, I, 1, w[j0*ldw:], ldw, x, ldx, 0, t, N)
-			for i := 0; i < N; i++ {
-				row := c[i*ldc+j0 : i*ldc+j0+cols]
-				for j := range row {
-					row[j] = t[j*N+i]
-				}
-			}
+			transposeInto(c[j0:], ldc, t, cols, N, 0, N)
 		}
 	})
 }
