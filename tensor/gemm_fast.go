@@ -57,6 +57,10 @@ type gemmKernel struct {
 	// transposed A is packed: read in place, a sliver's kc rows of A lie lda
 	// apart and, for lda a power of two, fight over two L1 sets.)
 	direct directKernel
+	// directT, if not nil, is fn reading A transposed in place: a step's
+	// MR values contiguous, the steps lda elements apart. It is taken for
+	// slivers of at most gemmStridedKC steps only (see gemmBlock).
+	directT directKernel
 	// speed is the kernel's share of the FMA peak on one tile
 	// (BenchmarkKernelTile): kernelSet.pick weighs it against padding.
 	speed float64
@@ -92,7 +96,7 @@ func (ks kernelSet) pick(n int) gemmKernel {
 // directKernel is a microKernel whose A is MR rows of k values, lda apart.
 type directKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 
-var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, 1}
+var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, nil, 1}
 
 // gemmPanel is a packed B panel, shared by the threads of one product.
 type gemmPanel struct{ b []float32 }
@@ -247,6 +251,12 @@ func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float
 	}
 }
 
+// gemmStridedKC is the deepest sliver of a transposed A read in place (a
+// kernel's directT) rather than packed: up to 64 lines, which fit L1's
+// sets even with lda a power of two, and packing costs most against the
+// few tiles of a shallow product (a head's weight gradient, k = 32).
+const gemmStridedKC = 64
+
 // gemmSplitSlivers is the A slivers per goroutine below which a product is
 // split by columns rather than rows.
 const gemmSplitSlivers = 4
@@ -261,15 +271,21 @@ func gemmBlock(kern gemmKernel, transA bool, i0, i1, j0, j1, kc int, alpha float
 	dfn := kern.direct
 	if transA {
 		dfn = nil
+		if kc <= gemmStridedKC {
+			dfn = kern.directT
+		}
 	}
 	for ir := i0; ir < i1; ir += gemmMR {
 		mr := min(gemmMR, i1-ir)
 		var as []float32
 		direct := dfn != nil && mr == gemmMR
-		if direct {
+		switch {
+		case direct && transA:
+			as = a[pc*lda+ir : pc*lda+ir+(kc-1)*lda+gemmMR]
+		case direct:
 			// Full slivers are read in place.
 			as = a[ir*lda+pc : ir*lda+pc+(gemmMR-1)*lda+kc]
-		} else {
+		default:
 			as = growBuf(&w.a, kc*gemmMR)
 			packA(transA, mr, kc, a, lda, ir, pc, as)
 		}

@@ -80,8 +80,8 @@ func kernelTile(nr, k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha
 	}
 }
 
-// goTile is the Go twin of the AVX-512 6×nr kernel pair (packed and
-// direct), with that kernel's speed so that it is picked where the
+// goTile is the Go twin of the AVX-512 6×nr kernels (packed, direct and
+// strided), with that kernel's speed so that it is picked where the
 // assembly would be.
 func goTile(nr int, speed float64) gemmKernel {
 	return gemmKernel{
@@ -91,6 +91,9 @@ func goTile(nr int, speed float64) gemmKernel {
 		nr: nr,
 		direct: func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
 			kernelTile(nr, k, a, lda, 1, b, c, ldc, alpha, beta)
+		},
+		directT: func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
+			kernelTile(nr, k, a, 1, lda, b, c, ldc, alpha, beta)
 		},
 		speed: speed,
 	}

@@ -32,6 +32,24 @@ func sgemmKernel6x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, a
 //go:noescape
 func sgemmKernel6x32AVX512Direct(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
+// sgemmKernel6x64AVX512Strided is sgemmKernel6x64AVX512 reading A transposed in
+// place: k steps of six floats, lda elements apart.
+//
+//go:noescape
+func sgemmKernel6x64AVX512Strided(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x32AVX512Strided is sgemmKernel6x32AVX512 reading A transposed in
+// place: k steps of six floats, lda elements apart.
+//
+//go:noescape
+func sgemmKernel6x32AVX512Strided(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x16AVX512Strided is sgemmKernel6x16AVX512 reading A transposed in
+// place: k steps of six floats, lda elements apart.
+//
+//go:noescape
+func sgemmKernel6x16AVX512Strided(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
 // sgemmKernel6x16AVX512 is the AVX-512 micro-kernel with NR = 16.
 //
 //go:noescape

@@ -48,6 +48,7 @@ func TestKernelsMatchGoTwins(t *testing.T) {
 			pairs = append(pairs,
 				pair{name, kern.nr, packed(kern.fn), packed(twin.fn), one, mr},
 				pair{name + "-direct", kern.nr, tile(kern.direct), tile(twin.direct), ident, one},
+				pair{name + "-strided", kern.nr, tile(kern.directT), tile(twin.directT), one, ident},
 			)
 		}
 	}
@@ -194,6 +195,17 @@ func TestAVX512MatchesAVX2(t *testing.T) {
 					}, packedA(lda, 1, a)},
 					{"direct", func(c []float32) {
 						kern.direct(k, &a[0], lda, &b[0], &c[0], ldc, ab[0], ab[1])
+					}, packedA(lda, 1, a)},
+					{"strided", func(c []float32) {
+						// Aᵀ in place: a step's six values contiguous, ldt apart.
+						ldt := gemmMR + 3
+						at := make([]float32, k*ldt)
+						for p := range k {
+							for r := range gemmMR {
+								at[p*ldt+r] = a[r*lda+p]
+							}
+						}
+						kern.directT(k, &at[0], ldt, &b[0], &c[0], ldc, ab[0], ab[1])
 					}, packedA(lda, 1, a)},
 				} {
 					got := append([]float32(nil), c0...)

@@ -22,9 +22,12 @@ const (
 	packed aMode = iota
 	// direct: MR rows of A in place, lda elements apart.
 	direct
-	// (A transposed in place, the MR values of a step lda apart, was a
-	// third mode; for lda a power of two its kc lines share two L1 sets, and
-	// packing measured 1.4x faster, so it was retired.)
+	// strided: A transposed in place, a step's MR values contiguous and
+	// the steps lda elements apart. For lda a power of two a deep sliver's
+	// kc lines share few L1 sets (packing measured 1.4x faster at kc = 256),
+	// so the macro-kernel takes it for shallow slivers only, where packing
+	// A cost as much as the product (a head's 32-step weight gradients).
+	strided
 )
 
 // kernel is one micro-kernel: C[0:6,0:NR] = alpha*sum_p A[:,p] (x) B[p,:] +
@@ -89,6 +92,18 @@ func gemmKernels() {
 			"sgemmKernel6x32AVX512Direct is sgemmKernel6x32AVX512 reading A unpacked:",
 			"six rows of k floats, lda elements apart.",
 		}},
+		{"sgemmKernel6x64AVX512Strided", 64, 4, strided, []string{
+			"sgemmKernel6x64AVX512Strided is sgemmKernel6x64AVX512 reading A transposed in",
+			"place: k steps of six floats, lda elements apart.",
+		}},
+		{"sgemmKernel6x32AVX512Strided", 64, 2, strided, []string{
+			"sgemmKernel6x32AVX512Strided is sgemmKernel6x32AVX512 reading A transposed in",
+			"place: k steps of six floats, lda elements apart.",
+		}},
+		{"sgemmKernel6x16AVX512Strided", 64, 1, strided, []string{
+			"sgemmKernel6x16AVX512Strided is sgemmKernel6x16AVX512 reading A transposed in",
+			"place: k steps of six floats, lda elements apart.",
+		}},
 		{"sgemmKernel6x16AVX512", 64, 1, packed, []string{
 			"sgemmKernel6x16AVX512 is the AVX-512 micro-kernel with NR = 16.",
 		}},
@@ -110,9 +125,13 @@ type aRegs struct {
 
 // aAddr is the address of A's value for row r at unrolled step u.
 func (k kernel) aAddr(ar aRegs, r, u int) Mem {
-	if k.a == direct {
+	switch k.a {
+	case direct:
 		// Row r lies r strides from base; the step is the displacement.
 		return scaled(ar.base, ar.base3, ar.stride, r, 4*u)
+	case strided:
+		// Step u lies u strides from base; the row is the displacement.
+		return scaled(ar.base, ar.base3, ar.stride, u, 4*r)
 	}
 	return Mem{Base: ar.base, Disp: 4 * (u*mr + r)}
 }
@@ -210,10 +229,20 @@ func (k kernel) generate() {
 
 // advance moves A's and B's pointers on by steps steps.
 func (k kernel) advance(ar aRegs, b reg.Register, steps int) {
-	if k.a == direct {
+	switch k.a {
+	case direct:
 		ADDQ(U32(4*steps), ar.base)
 		ADDQ(U32(4*steps), ar.base3)
-	} else {
+	case strided:
+		// steps strides on: 4 (the unrolled loop) or 1 (the tail, which
+		// reads through base only).
+		if steps == 4 {
+			LEAQ(Mem{Base: ar.base, Index: ar.stride, Scale: 4}, ar.base)
+			LEAQ(Mem{Base: ar.base3, Index: ar.stride, Scale: 4}, ar.base3)
+		} else {
+			ADDQ(ar.stride, ar.base)
+		}
+	default:
 		ADDQ(U32(4*steps*mr), ar.base)
 	}
 	ADDQ(U32(4*steps*k.nr()), b)
