@@ -162,22 +162,7 @@ func SampleLogits(logits []float32, opt SampleOptions, r *seed.Rand, probs []flo
 	}
 	truncP := opt.TopP > 0 && opt.TopP < 1
 	if keep == V && !truncP {
-		total := 0.0
-		for _, p := range probs[:V] {
-			total += p
-		}
-		u := r.Float64() * total
-		last := 0
-		for i, p := range probs[:V] {
-			if p > 0 {
-				last = i
-			}
-			u -= p
-			if u < 0 {
-				return i
-			}
-		}
-		return last // rounding left u ≥ 0: the last token with any weight
+		return drawInOrder(probs[:V], r.Float64())
 	}
 	kept := mostLikely(idx, probs[:V], keep)
 	total := 0.0
@@ -208,23 +193,112 @@ func SampleLogits(logits []float32, opt SampleOptions, r *seed.Rand, probs []flo
 	return kept[len(kept)-1]
 }
 
+// drawInOrder returns the first token i at which the weights w, summed in
+// id order, pass u·Σw; when rounding leaves no such token, the last token
+// with any weight. Whole blocks of 64 whose sum u does not reach are
+// skipped at once: the sums run on four accumulators, where one running
+// difference per token was a chain of dependent additions, a third of a
+// draw from 2048 tokens.
+func drawInOrder(w []float64, u float64) int {
+	const blk = 64
+	u *= sum4(w)
+	last := -1 // the last block with any weight
+	for lo := 0; lo < len(w); lo += blk {
+		b := w[lo:min(lo+blk, len(w))]
+		s := sum4(b)
+		if s > 0 {
+			last = lo
+		}
+		if u >= s {
+			u -= s
+			continue
+		}
+		for i, p := range b {
+			u -= p
+			if u < 0 {
+				return lo + i
+			}
+		}
+		for i := len(b) - 1; i >= 0; i-- { // rounding within the block
+			if b[i] > 0 {
+				return lo + i
+			}
+		}
+	}
+	if last < 0 {
+		return 0
+	}
+	b := w[last:min(last+blk, len(w))]
+	for i := len(b) - 1; i > 0; i-- {
+		if b[i] > 0 {
+			return last + i
+		}
+	}
+	return last
+}
+
+// sum4 is Σx on four accumulators.
+func sum4(x []float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+3 < len(x); i += 4 {
+		s0 += x[i]
+		s1 += x[i+1]
+		s2 += x[i+2]
+		s3 += x[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
 // expWeights sets w[i] = e^((logits[i] − max)/temp), the unnormalised
 // probabilities, through the vector exponential in blocks on the stack.
+// The maximum runs on four accumulators with plain comparisons (the
+// builtin max's NaN and signed-zero rules cost a chain of several
+// instructions per token); at temperature 1 the exponential subtracts it
+// itself.
 func expWeights(w []float64, logits []float32, temp float32) {
-	mx := float32(math.Inf(-1))
-	for _, v := range logits {
-		mx = max(mx, v)
+	inf := float32(math.Inf(-1))
+	m0, m1, m2, m3 := inf, inf, inf, inf
+	i := 0
+	for ; i+3 < len(logits); i += 4 {
+		x := (*[4]float32)(logits[i : i+4])
+		if x[0] > m0 {
+			m0 = x[0]
+		}
+		if x[1] > m1 {
+			m1 = x[1]
+		}
+		if x[2] > m2 {
+			m2 = x[2]
+		}
+		if x[3] > m3 {
+			m3 = x[3]
+		}
 	}
+	for ; i < len(logits); i++ {
+		if logits[i] > m0 {
+			m0 = logits[i]
+		}
+	}
+	mx := max(m0, m1, m2, m3)
 	var buf [512]float32
 	for lo := 0; lo < len(logits); lo += len(buf) {
 		x := logits[lo:min(lo+len(buf), len(logits))]
 		b := buf[:len(x)]
-		for i, v := range x {
-			b[i] = (v - mx) / temp
+		if temp == 1 {
+			tensor.ExpShifted(b, x, mx)
+		} else {
+			for i, v := range x {
+				b[i] = (v - mx) / temp
+			}
+			tensor.ExpShifted(b, b, 0)
 		}
-		tensor.ExpShifted(b, b, 0)
+		out := w[lo : lo+len(b)]
 		for i, e := range b {
-			w[lo+i] = float64(e)
+			out[i] = float64(e)
 		}
 	}
 }

@@ -156,3 +156,52 @@ func TestMostLikely(t *testing.T) {
 		}
 	}
 }
+
+// TestDrawInOrder checks the blocked draw against the token-by-token walk
+// it replaced, on vocabularies around the block size with zero weights
+// among them, and the draw at u near 1 (the last token with weight).
+func TestDrawInOrder(t *testing.T) {
+	walk := func(w []float64, u float64) int {
+		total := 0.0
+		for _, p := range w {
+			total += p
+		}
+		u *= total
+		last := 0
+		for i, p := range w {
+			if p > 0 {
+				last = i
+			}
+			u -= p
+			if u < 0 {
+				return i
+			}
+		}
+		return last
+	}
+	r := seed.New(9)
+	for _, V := range []int{1, 2, 63, 64, 65, 129, 2048} {
+		w := make([]float64, V)
+		for i := range w {
+			if r.IntN(3) > 0 {
+				w[i] = math.Exp(3 * r.NormFloat64())
+			}
+		}
+		w[r.IntN(V)] = 1 // at least one token with weight
+		for k := 0; k < 2000; k++ {
+			u := r.Float64()
+			if got, want := drawInOrder(w, u), walk(w, u); got != want {
+				t.Fatalf("V=%d u=%v: drew %d, the walk %d", V, u, got, want)
+			}
+		}
+		lastW := 0
+		for i, p := range w {
+			if p > 0 {
+				lastW = i
+			}
+		}
+		if got := drawInOrder(w, math.Nextafter(1, 0)); got != lastW {
+			t.Errorf("V=%d u→1: drew %d, want the last token with weight %d", V, got, lastW)
+		}
+	}
+}
