@@ -40,7 +40,7 @@ func (kv *KVCache) transposeWeights(m *Model) {
 			return
 		}
 		t := make([]float32, in*out)
-		parallelFor(out, 32, func(lo, hi int) { transposeWeight(t, w, in, out, lo, hi) })
+		parallelFor(out, 32, func(lo, hi int) { transposeInto(t, in, w, in, out, lo, hi) })
 		kv.weightsT[&w[0]] = t
 		n = max(n, out*kv.B)
 	}
@@ -57,22 +57,6 @@ func (kv *KVCache) transposeWeights(m *Model) {
 	kv.scratch = make([]float32, n)
 }
 
-// transposeWeight sets columns [lo,hi) of w [in,out] as rows of t [out,in],
-// in blocks of 32 by 32 that stay in L1.
-func transposeWeight(t, w []float32, in, out, lo, hi int) {
-	const blk = 32
-	for o0 := lo; o0 < hi; o0 += blk {
-		for i0 := 0; i0 < in; i0 += blk {
-			for i := i0; i < min(i0+blk, in); i++ {
-				row := w[i*out : (i+1)*out]
-				for o := o0; o < min(o0+blk, hi); o++ {
-					t[o*in+i] = row[o]
-				}
-			}
-		}
-	}
-}
-
 // linear is the package's linear (out [N,O] = x [N,I] · w [I,O] + b), with
 // w's transposed copy as the product's A operand when the pass's cache
 // holds one and the rows are few (see KVCache.weightsT).
@@ -85,15 +69,7 @@ func (p *Pass) linear(out, x, w []float32, ldw int, b []float32, N, I, O int) {
 		linear(out, x, w, ldw, b, N, I, O)
 		return
 	}
-	gemmFewRows(true, N, O, I, x, I, wT, I, out, O, p.kv.scratch[:O*N])
-	if b != nil {
-		for i := 0; i < N; i++ {
-			row := out[i*O : (i+1)*O]
-			for j := range row {
-				row[j] += b[j]
-			}
-		}
-	}
+	gemmFewRows(true, N, O, I, x, I, wT, I, out, O, b, p.kv.scratch[:O*N])
 }
 
 // NewKVCache returns an empty cache for batches of B sequences of up to
@@ -205,7 +181,7 @@ func (m *Model) attentionOneCached(r runner, ar *arena, p *Pass, l int, a *layer
 	if err := r.fire(ActName("attn_scores", l), a.scores, B, H, 1, Tk); err != nil {
 		return err
 	}
-	parallelFor(B*H, 64, func(lo, hi int) {
+	parallelFor(B*H, 16, func(lo, hi int) {
 		for row := lo; row < hi; row++ {
 			softmaxCausalRow(a.pattern[row*Tk:(row+1)*Tk], a.scores[row*Tk:(row+1)*Tk], off)
 		}

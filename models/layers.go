@@ -582,7 +582,7 @@ func (m *Model) unembedForward(r runner, p *Pass, x []float32) error {
 	N = B * rows
 	logits := ar.getDirty(N * V)
 	if N <= fewRows {
-		gemmFewRows(true, N, V, C, x, C, wu, C, logits, V, ar.getDirty(N*V))
+		gemmFewRows(true, N, V, C, x, C, wu, C, logits, V, nil, ar.getDirty(N*V))
 	} else {
 		// Blocks of 2^20 floats (4 MiB) of the transposed product.
 		gemmTransWBlocked(N, V, C, x, C, wu, C, logits, V, ar.getDirty(max(N*32, min(N*V, 1<<20))))

@@ -130,15 +130,7 @@ func linear(out, x, w []float32, ldw int, b []float32, N, I, O int) {
 		tensor.Gemm(false, false, N, O, I, 1, x, I, w, ldw, 1, out, O)
 		return
 	}
-	gemmFewRows(false, N, O, I, x, I, w, ldw, out, O, nil)
-	if b != nil {
-		for i := 0; i < N; i++ {
-			row := out[i*O : (i+1)*O]
-			for j := range row {
-				row[j] += b[j]
-			}
-		}
-	}
+	gemmFewRows(false, N, O, I, x, I, w, ldw, out, O, b, nil)
 }
 
 // fewRows is the most rows of x for which gemmFewRows splits the weight's
@@ -162,10 +154,12 @@ const fewRowsMinWork = 1 << 17
 // into C: W's rows are then the product's A, which the kernel reads in
 // place, where as its B they would be repacked column by column on every
 // call, which cost twice the product on a decoding step's unembedding.
+// Each worker adds the bias b [O] (nil: none) to its own columns.
 // scratch (transW only, O·N floats) may be nil to allocate.
-func gemmFewRows(transW bool, N, O, I int, x []float32, ldx int, w []float32, ldw int, c []float32, ldc int, scratch []float32) {
+func gemmFewRows(transW bool, N, O, I int, x []float32, ldx int, w []float32, ldw int, c []float32, ldc int, b, scratch []float32) {
 	if N > fewRows {
 		tensor.Gemm(false, transW, N, O, I, 1, x, ldx, w, ldw, 0, c, ldc)
+		addBias(c, ldc, b, N, 0, O)
 		return
 	}
 	if transW && scratch == nil {
@@ -180,13 +174,29 @@ func gemmFewRows(transW bool, N, O, I int, x []float32, ldx int, w []float32, ld
 			cols := min(chunk, O-j0)
 			if !transW {
 				tensor.Gemm(false, false, N, cols, I, 1, x, ldx, w[j0:], ldw, 0, c[j0:], ldc)
-				continue
+			} else {
+				t := scratch[j0*N : (j0+cols)*N]
+				tensor.Gemm(false, true, cols, N, I, 1, w[j0*ldw:], ldw, x, ldx, 0, t, N)
+				transposeInto(c[j0:], ldc, t, cols, N, 0, N)
 			}
-			t := scratch[j0*N : (j0+cols)*N]
-			tensor.Gemm(false, true, cols, N, I, 1, w[j0*ldw:], ldw, x, ldx, 0, t, N)
-			transposeInto(c[j0:], ldc, t, cols, N, 0, N)
+			addBias(c, ldc, b, N, j0, j0+cols)
 		}
 	})
+}
+
+// addBias adds b[j0:j1] to columns [j0,j1) of the N rows of C (nothing
+// when b is nil).
+func addBias(c []float32, ldc int, b []float32, N, j0, j1 int) {
+	if b == nil {
+		return
+	}
+	b = b[j0:j1]
+	for i := 0; i < N; i++ {
+		row := c[i*ldc+j0 : i*ldc+j1]
+		for j := range row {
+			row[j] += b[j]
+		}
+	}
 }
 
 // gemmTransWBlocked computes C [N,O] = X [N,I] · Wᵀ for W stored [O,I] as

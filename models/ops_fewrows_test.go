@@ -35,7 +35,7 @@ func TestProductPaths(t *testing.T) {
 				want := make([]float32, s.N*s.O)
 				tensor.Gemm(false, transW, s.N, s.O, s.I, 1, x, s.I, w, ldw, 0, want, s.O)
 				got := make([]float32, s.N*s.O)
-				gemmFewRows(transW, s.N, s.O, s.I, x, s.I, w, ldw, got, s.O, nil)
+				gemmFewRows(transW, s.N, s.O, s.I, x, s.I, w, ldw, got, s.O, nil, nil)
 				near(t, "gemmFewRows", procs, s, transW, got, want)
 				if transW {
 					clear(got)
