@@ -2,7 +2,11 @@
 # `mechinterp bench sample` against scripts/torch_ref.py sample on shape B,
 # side by side at 1 and 2 threads, alternating, one line per pair with the
 # load average (docs/alignment-lab.md, "Speed"; docs/PERFORMANCE.md).
-# Usage: flock /tmp/bench.lock nice -n -20 scripts/bench-sample.sh [rounds]
+# Usage, under load (autogroup scheduling ranks sessions before nice values,
+# so the run gets a session of its own with a raised autogroup priority):
+#   flock /tmp/bench.lock setsid -w bash -c \
+#     'echo -20 > /proc/self/autogroup; exec nice -n -20 scripts/bench-sample.sh 2'
+# On an idle machine: scripts/bench-sample.sh [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
