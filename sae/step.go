@@ -164,17 +164,16 @@ func (t *trainer[T]) theta(k int) T { return T(math.Exp(float64(t.p[t.lt+k]))) }
 // pairs.
 func (t *trainer[T]) forward(infer bool) (sse, pen float64, nnz int) {
 	n, D, F := t.n, t.d, t.f
-	We, Be, Wd, Bd := t.params()
+	We, _, Wd, Bd := t.params()
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			x, xb, pre := t.x[i*D:(i+1)*D], t.xb[i*D:(i+1)*D], t.pre[i*F:(i+1)*F]
+			x, xb := t.x[i*D:(i+1)*D], t.xb[i*D:(i+1)*D]
 			for j := range xb {
 				xb[j] = x[j] - Bd[j]
 			}
-			copy(pre, Be)
 		}
 	})
-	t.gemm(false, true, n, F, D, 1, t.xb, D, We, D, 1, t.pre, F)
+	t.gemm(false, true, n, F, D, 1, t.xb, D, We, D, 0, t.pre, F) // + b_e in activate
 	pen = t.activate(infer)
 	// activate counted each row's active latents into t.start[i+1]: make
 	// t.start their prefix sums and choose the path.
@@ -290,22 +289,31 @@ func (t *trainer[T]) countFires(fires []int, b0 int) {
 		}
 		return
 	}
-	for b := b0; b < t.n; b++ {
-		for k, a := range t.fa[b*F : (b+1)*F] {
-			if a != 0 {
-				fires[k]++
+	parallel(F, func(lo, hi int) { // each worker its own latents
+		for b := b0; b < t.n; b++ {
+			for k, a := range t.fa[b*F+lo : b*F+hi] {
+				if a != 0 {
+					fires[lo+k]++
+				}
 			}
 		}
-	}
+	})
 }
 
-// activate sets t.fa = σ(t.pre), row i's count of active latents in
+// activate adds b_e to t.pre (forward's product leaves it out), sets
+// t.fa = σ(t.pre), row i's count of active latents in
 // t.start[i+1], and returns the penalty before λ.
 func (t *trainer[T]) activate(infer bool) float64 {
 	n, F := t.n, t.f
 	arch := t.cfg.Architecture
+	_, Be, _, _ := t.params()
 	t.listed = false
 	if arch == BatchTopK && !infer {
+		parallel(n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				axpy(1, Be, t.pre[i*F:(i+1)*F])
+			}
+		})
 		pen := t.batchTopK()
 		parallel(n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -342,6 +350,7 @@ func (t *trainer[T]) activate(infer bool) float64 {
 		var pen float64
 		for i := lo; i < hi; i++ {
 			pre, f := t.pre[i*F:(i+1)*F], t.fa[i*F:(i+1)*F]
+			axpy(1, Be, pre) // pre = xb W_e^T + b_e, the row in cache
 			switch arch {
 			case ReLU:
 				for k, p := range pre {
@@ -577,12 +586,13 @@ func (t *trainer[T]) backward(lambda float64) {
 		parallel(n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				dz, f := t.dz[i*F:(i+1)*F], t.fa[i*F:(i+1)*F]
+				if arch == ReLU {
+					maskAdd(dz, f, lam)
+					continue
+				}
 				for k := range dz {
-					switch {
-					case f[k] == 0:
+					if f[k] == 0 {
 						dz[k] = 0
-					case arch == ReLU:
-						dz[k] += lam
 					}
 				}
 			}

@@ -1,6 +1,9 @@
 package sae
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // The vector kernels of the sparse path (each active (row, latent) pair
 // costs a few of them over the activation width d): on amd64 with AVX2
@@ -81,4 +84,28 @@ func dotGo[T num](x, y []T) T {
 		s0 += x[i] * y[i]
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// maskAdd sets dz[k] = dz[k] + c where f[k] != 0 and 0 where f[k] == 0
+// (ReLU's ∂pre on the dense path, f = ReLU(pre) >= 0). Half of a fresh
+// SAE's latents fire, at random: a branch per entry mispredicts half the
+// time, so float32 selects through a mask of f's bits instead.
+func maskAdd[T num](dz, f []T, c T) {
+	f = f[:len(dz)]
+	if unsafe.Sizeof(c) == 4 {
+		d32, f32, c32 := asF32(dz), asF32(f), *(*float32)(unsafe.Pointer(&c))
+		for k, v := range f32 {
+			b := math.Float32bits(v) &^ (1 << 31) // -0 is 0
+			m := uint32(int32(b|-b) >> 31)        // all ones when b != 0
+			d32[k] = math.Float32frombits(math.Float32bits(d32[k]+c32) & m)
+		}
+		return
+	}
+	for k, v := range f {
+		if v == 0 {
+			dz[k] = 0
+		} else {
+			dz[k] += c
+		}
+	}
 }

@@ -48,3 +48,18 @@ func TestVecKernelsMatchGo(t *testing.T) {
 		close("axpy2 v", v, vg)
 	}
 }
+
+// TestMaskAdd checks the float32 mask against the float64 branch.
+func TestMaskAdd(t *testing.T) {
+	f := []float32{0, float32(math.Copysign(0, -1)), 1e-30, 2, 0, 3.5}
+	dz := []float32{1, 2, 3, 4, 5, 6}
+	f64 := []float64{0, 0, 1e-30, 2, 0, 3.5}
+	dz64 := []float64{1, 2, 3, 4, 5, 6}
+	maskAdd(dz, f, 0.5)
+	maskAdd(dz64, f64, 0.5)
+	for k := range dz {
+		if float64(dz[k]) != dz64[k] {
+			t.Errorf("entry %d: float32 %v, float64 %v", k, dz[k], dz64[k])
+		}
+	}
+}
