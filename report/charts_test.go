@@ -189,6 +189,31 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 				}
 			}
 		}
+		// A bar chart's reference line lies within the bars' axis (0 to the tallest bar unless
+		// the axis is fixed), or it is not drawn.
+		if o.Meta.Kind == "bars" && len(o.YAxis) > 0 {
+			lo, hi := 0.0, 0.0
+			for _, v := range barValues(o) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+			if y := o.YAxis[0]; y.Min != nil && y.Max != nil {
+				lo, hi = *y.Min, *y.Max
+			}
+			for _, s := range o.Series {
+				if s.MarkLine == nil {
+					continue
+				}
+				for _, raw := range s.MarkLine.Data {
+					var d map[string]any
+					if json.Unmarshal(raw, &d) != nil {
+						continue
+					}
+					if at, ok := d["yAxis"].(float64); ok && (at < lo || at > hi) {
+						t.Errorf("%s: the line at %g lies outside the bars' axis [%g, %g]", name, at, lo, hi)
+					}
+				}
+			}
+		}
 		if o.Meta.Kind == "bars" && len(o.YAxis) > 0 && o.YAxis[0].Min != nil && o.YAxis[0].Max != nil {
 			for _, v := range barValues(o) {
 				if v < *o.YAxis[0].Min || v > *o.YAxis[0].Max {

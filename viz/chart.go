@@ -640,7 +640,7 @@ func (c *Chart) barsOption(meta map[string]any) map[string]any {
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: c.spec.X, NameLocation: "middle", NameGap: c.xNameGap(), Data: c.xCats,
 			AxisLabel: categoryLabels(len(c.xCats), plot, c.xRotate)}),
-		charts.WithYAxisOpts(c.yRanged(opts.YAxis{Type: "value", Name: c.spec.Y, NameLocation: "middle", NameGap: 56})),
+		charts.WithYAxisOpts(c.yRanged(c.barsYAxis())),
 	)
 	b.SetXAxis(c.xCats)
 	for si, s := range c.series {
@@ -698,6 +698,24 @@ func legendPrecision(lo, hi float64) int {
 		return 3
 	}
 	return min(8, max(3, int(math.Ceil(-math.Log10(m)))+1))
+}
+
+// barsYAxis is the value axis of a bar chart, widened (as xyOption's) to show a reference line
+// the bars do not reach: the norm bars' line at 1 vanished above bars that all stopped at 0.8.
+func (c *Chart) barsYAxis() opts.YAxis {
+	y := opts.YAxis{Type: "value", Name: c.spec.Y, NameLocation: "middle", NameGap: 56}
+	lo, hi := 0.0, 0.0 // bars start at 0
+	for _, s := range c.series {
+		for _, v := range s.Y {
+			if finite(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+	}
+	if rlo, rhi, ok := widen(lo, hi, c.hlines, false); ok {
+		y.Min, y.Max = rlo, rhi
+	}
+	return y
 }
 
 // drawable returns v, or "-" (ECharts' missing value) when v cannot be drawn.

@@ -327,3 +327,17 @@ func TestLegendPrecision(t *testing.T) {
 		}
 	}
 }
+
+// TestBarsMarkVisible: a reference line above every bar widens the value axis (the norm
+// bars' line at 1 vanished when all bars stopped at 0.8).
+func TestBarsMarkVisible(t *testing.T) {
+	s := Spec{Title: "t", X: "feature", Y: "norm", Caption: "c"}
+	o := optionOf(t, Bars(s, []string{"a", "b"}, []Series{{Name: "s", Y: []float64{0.8, 0.2}}}, HLine(1, "1")))
+	if y := axis(o, "yAxis"); y["max"] == nil || y["max"].(float64) <= 1 {
+		t.Errorf("y axis up to %v, want past the line at 1", y["max"])
+	}
+	o = optionOf(t, Bars(s, []string{"a", "b"}, []Series{{Name: "s", Y: []float64{1.2, 0.2}}}, HLine(1, "1")))
+	if y := axis(o, "yAxis"); y["min"] != nil || y["max"] != nil {
+		t.Errorf("y axis fixed to %v..%v though the bars reach the line", y["min"], y["max"])
+	}
+}
