@@ -55,12 +55,13 @@ func TestReportInBrowser(t *testing.T) {
 	if label != "0.00" {
 		t.Errorf("W^T W cell label of -0.0001 %q, want 0.00 (no sign on a zero)", label)
 	}
-	// A log axis ends at the data, so its end labels are data values: 4 significant digits.
+	// A log axis ends at the data, so its end labels are data values: 4 significant digits,
+	// and short powers of ten outside the plain range ("1.000e-4" ran into the axis name).
 	var ends []string
 	p.Eval(`(() => { const f = mechinterp.charts["mi-chart-4"].getOption().xAxis[0].axisLabel.formatter;
-	  return typeof f === "function" ? [f(0.2243322422), f(1500)] : ["no formatter"]; })()`, &ends)
-	if fmt.Sprint(ends) != "[0.2243 1,500]" {
-		t.Errorf("log axis labels %v, want [0.2243 1,500]", ends)
+	  return typeof f === "function" ? [f(0.2243322422), f(1500), f(1e-4), f(1.3312e-6), f(2e5)] : ["no formatter"]; })()`, &ends)
+	if fmt.Sprint(ends) != "[0.2243 1,500 1e-4 1.331e-6 2e5]" {
+		t.Errorf("log axis labels %v, want [0.2243 1,500 1e-4 1.331e-6 2e5]", ends)
 	}
 	p.Screenshot("sample-report")
 	p.Check()

@@ -104,6 +104,13 @@ const bootstrapJS = `(function () {
     return String(+v.toPrecision(4));
   }
   function axisNum(v) { return Number.isInteger(v) && Math.abs(v) < 1e9 ? v.toLocaleString("en-US") : num(v); }
+  // logNum writes a log axis's labels short: 4 significant digits in the plain range, else
+  // "1e-4" and "1.331e-6" (ECharts' "1.000e-4" labels ran into the axis name).
+  function logNum(v) {
+    var a = Math.abs(v);
+    if (a === 0 || (a >= 1e-3 && a < 1e5)) return axisNum(v);
+    return (+v.toPrecision(4)).toExponential().replace("e+", "e");
+  }
   function fixed(v, d) {
     if (typeof v !== "number") return String(v);
     var s = v.toFixed(d);
@@ -155,7 +162,7 @@ const bootstrapJS = `(function () {
     [].concat(opt.xAxis || [], opt.yAxis || []).forEach(function (ax) {
       if (ax.type !== "log") return;
       ax.axisLabel = ax.axisLabel || {};
-      ax.axisLabel.formatter = axisNum;
+      ax.axisLabel.formatter = logNum;
     });
     var chart = window.echarts.init(el, null, {renderer: "canvas"});
     chart.setOption(opt);
