@@ -60,8 +60,8 @@ func Prefs(res *lab.PrefsResult) (*viz.Report, error) {
 		series = append(series, reliabilitySeries("true probability (synthetic task)", *h.ReliabilityTrue))
 	}
 	r.Add(viz.Lines(viz.Spec{Title: "Reliability diagram", X: "predicted probability that the favourite wins", Y: "observed frequency",
-		Caption: fmt.Sprintf("ECE %.3f against the labels%s; the hover shows each bin's count (they add to %d).", f.ECE, trueECE(f), h.Reliability.N)},
-		series))
+		Caption: fmt.Sprintf("ECE %.3f against the labels%s; the hover shows each bin's count (they add to %d). The y axis is a frequency's whole range, 0 to 1, on every model's page.", f.ECE, trueECE(f), h.Reliability.N)},
+		series, viz.YRange(0, 1)))
 	var cats []string
 	var counts []float64
 	for _, b := range h.Reliability.Bins {

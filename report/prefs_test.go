@@ -28,7 +28,10 @@ func TestPrefsReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkChartRules(t, "prefs", chartOptions(t, r))
+	popts := chartOptions(t, r)
+	checkChartRules(t, "prefs", popts)
+	// Reliability diagrams of different models compare: a frequency's whole range, not a fit.
+	naturalRange(t, "prefs", popts, "Reliability diagram", 0, 1)
 	html := mustHTML(t, r)
 	for _, want := range []string{"Reliability diagram", "rewards/chosen", "Spearman with the true reward", "perfect calibration"} {
 		if !strings.Contains(html, want) {
