@@ -445,11 +445,11 @@ func phaseReport(r *viz.Report, phases []*superposition.PhaseResult) error {
 				x, y, theory, phaseCategories))
 		}
 		r.Add(viz.Heatmap(viz.Spec{Title: "Norm ||W_extra|| of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
-			Caption: "Dark: the extra feature is represented (norm near 1); pale: dropped (norm near 0). One scale for every diagram on this page."},
+			Caption: "Dark: the extra feature is represented (norm near 1); pale: dropped (norm near 0). One scale for the norm diagrams of this page."},
 			x, y, ph.ExtraNorm, viz.ColorRange(0, normHi)))
 		r.Add(viz.Heatmap(viz.Spec{Title: "Interference of the extra feature, " + shape, X: "relative importance of the extra feature", Y: "density 1-S",
 			Caption: "sum_j (Ŵ_extra · W_j)^2: pale means it has a direction of its own, dark that it shares one with other features (superposition). " +
-				"Where the feature is not represented (white in the phase diagram) its tiny column still has a direction, so the colour there says nothing. One scale for every diagram on this page."},
+				"Where the feature is not represented (white in the phase diagram) its tiny column still has a direction, so the colour there says nothing. One scale for the interference diagrams of this page."},
 			x, y, ph.ExtraInterference, viz.ColorRange(0, interfHi)))
 	}
 	return nil
