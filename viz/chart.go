@@ -905,8 +905,33 @@ func (c *Chart) xyOption() map[string]any {
 	if c.equalAxes {
 		side := c.height - 110
 		opt["grid"] = []map[string]any{{"width": side, "height": side, "left": "center", "top": 62}}
+		opt = equalTicks(opt, yAxis.Min.(float64))
 	}
 	return c.placeMarkLabels(opt)
+}
+
+// equalTicks puts the ticks of EqualAxes' symmetric axes [-m, m] at a step that divides m, so
+// the ends are ticks too: ECharts' ticks of 0.5 on ±1.2 wrote "-1.2" against "-1".
+func equalTicks(opt map[string]any, lo float64) map[string]any {
+	m := -lo
+	p := math.Pow(10, math.Floor(math.Log10(m)+1e-9))
+	div := map[float64]float64{1: 2, 1.2: 4, 1.5: 3, 2: 4, 2.5: 5, 3: 3, 4: 4, 5: 5, 6: 3, 8: 4, 10: 2}[math.Round(m/p*10)/10]
+	if div == 0 {
+		return opt
+	}
+	b, err := json.Marshal(opt)
+	var out map[string]any
+	if err != nil || json.Unmarshal(b, &out) != nil {
+		return opt
+	}
+	for _, key := range []string{"xAxis", "yAxis"} {
+		if axes, ok := out[key].([]any); ok && len(axes) > 0 {
+			if ax, ok := axes[0].(map[string]any); ok {
+				ax["interval"] = m / div
+			}
+		}
+	}
+	return out
 }
 
 // placeMarkLabels moves each vertical line's label above the plot (inside it, turned along

@@ -341,3 +341,20 @@ func TestBarsMarkVisible(t *testing.T) {
 		t.Errorf("y axis fixed to %v..%v though the bars reach the line", y["min"], y["max"])
 	}
 }
+
+// TestEqualAxesTicks: the symmetric axes of EqualAxes have ticks that land on their ends
+// (ECharts' 0.5 steps on ±1.2 wrote "-1.2" against "-1").
+func TestEqualAxesTicks(t *testing.T) {
+	s := Spec{Title: "t", X: "x", Y: "y", Caption: "c"}
+	o := optionOf(t, Scatter(s, []Series{{Name: "W", X: []float64{1.1, -0.3}, Y: []float64{0.2, -0.9}}}, EqualAxes()))
+	for _, name := range []string{"xAxis", "yAxis"} {
+		ax := axis(o, name)
+		m, step := ax["max"].(float64), ax["interval"]
+		if step == nil {
+			t.Fatalf("%s: no tick interval", name)
+		}
+		if n := m / step.(float64); math.Abs(n-math.Round(n)) > 1e-9 {
+			t.Errorf("%s: ticks of %v do not land on the end %v", name, step, m)
+		}
+	}
+}
