@@ -157,34 +157,24 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 		}
 		xs, ys, _ := points(o)
 		if o.Meta.Kind == "lines" || o.Meta.Kind == "scatter" {
-			for _, s := range o.Series {
-				if s.MarkLine == nil {
+			for key, ax := range map[string][]axisOption{"xAxis": o.XAxis, "yAxis": o.YAxis} {
+				if len(ax) == 0 {
 					continue
 				}
-				for _, raw := range s.MarkLine.Data {
-					var d map[string]any
-					if json.Unmarshal(raw, &d) != nil {
-						continue // a segment between two points (FromOrigin), not a reference line
-					}
-					for key, ax := range map[string][]axisOption{"xAxis": o.XAxis, "yAxis": o.YAxis} {
-						at, ok := d[key].(float64)
-						if !ok || len(ax) == 0 {
-							continue
-						}
-						vals := xs
-						if key == "yAxis" {
-							vals = ys
-						}
-						lo, hi := math.Inf(1), math.Inf(-1)
-						for _, v := range vals {
-							lo, hi = math.Min(lo, v), math.Max(hi, v)
-						}
-						if ax[0].Min != nil && ax[0].Max != nil {
-							lo, hi = *ax[0].Min, *ax[0].Max
-						}
-						if at < lo || at > hi {
-							t.Errorf("%s: the line at %s = %g lies outside the axis [%g, %g]", name, key, at, lo, hi)
-						}
+				vals := xs
+				if key == "yAxis" {
+					vals = ys
+				}
+				lo, hi := math.Inf(1), math.Inf(-1)
+				for _, v := range vals {
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+				if ax[0].Min != nil && ax[0].Max != nil {
+					lo, hi = *ax[0].Min, *ax[0].Max
+				}
+				for _, at := range markLines(o, key) {
+					if at < lo || at > hi {
+						t.Errorf("%s: the line at %s = %g lies outside the axis [%g, %g]", name, key, at, lo, hi)
 					}
 				}
 			}
@@ -199,18 +189,9 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 			if y := o.YAxis[0]; y.Min != nil && y.Max != nil {
 				lo, hi = *y.Min, *y.Max
 			}
-			for _, s := range o.Series {
-				if s.MarkLine == nil {
-					continue
-				}
-				for _, raw := range s.MarkLine.Data {
-					var d map[string]any
-					if json.Unmarshal(raw, &d) != nil {
-						continue
-					}
-					if at, ok := d["yAxis"].(float64); ok && (at < lo || at > hi) {
-						t.Errorf("%s: the line at %g lies outside the bars' axis [%g, %g]", name, at, lo, hi)
-					}
+			for _, at := range markLines(o, "yAxis") {
+				if at < lo || at > hi {
+					t.Errorf("%s: the line at %g lies outside the bars' axis [%g, %g]", name, at, lo, hi)
 				}
 			}
 		}
@@ -246,6 +227,27 @@ func checkChartRules(t *testing.T, page string, opts []chartOption) {
 			}
 		}
 	}
+}
+
+// markLines returns where a chart's reference lines cross the axis key ("xAxis" for vertical
+// lines, "yAxis" for horizontal ones).
+func markLines(o chartOption, key string) []float64 {
+	var out []float64
+	for _, s := range o.Series {
+		if s.MarkLine == nil {
+			continue
+		}
+		for _, raw := range s.MarkLine.Data {
+			var d map[string]any
+			if json.Unmarshal(raw, &d) != nil {
+				continue // a segment between two points (FromOrigin), not a reference line
+			}
+			if at, ok := d[key].(float64); ok {
+				out = append(out, at)
+			}
+		}
+	}
+	return out
 }
 
 // barValues returns the heights of a bar chart's bars.
@@ -383,21 +385,7 @@ func TestChartRules(t *testing.T) {
 			continue
 		}
 		found = true
-		var at []float64
-		for _, s := range o.Series {
-			if s.MarkLine == nil {
-				continue
-			}
-			for _, raw := range s.MarkLine.Data {
-				var d map[string]any
-				if json.Unmarshal(raw, &d) == nil {
-					if y, ok := d["yAxis"].(float64); ok {
-						at = append(at, y)
-					}
-				}
-			}
-		}
-		if !slices.Contains(at, sr.Threshold) {
+		if at := markLines(o, "yAxis"); !slices.Contains(at, sr.Threshold) {
 			t.Errorf("repeated: %s draws lines at %v, not the induction threshold %g", o.title(), at, sr.Threshold)
 		}
 	}
