@@ -593,6 +593,9 @@ func (c *Chart) heatmapOption(meta map[string]any) map[string]any {
 	hm.AddSeries(c.spec.Title, data, charts.WithLabelOpts(opts.Label{Show: opts.Bool(c.showValues)}))
 	hm.Validate()
 	opt := hm.JSON()
+	if len(data) >= 1000 {
+		opt = progressiveOff(opt)
+	}
 	// go-echarts' VisualMap holds min and max as float32 with omitempty, which drops a bound of 0
 	// and rounds others, so the colour scale is written here.
 	opt["visualMap"] = []map[string]any{{
@@ -907,7 +910,38 @@ func (c *Chart) xyOption() map[string]any {
 		opt["grid"] = []map[string]any{{"width": side, "height": side, "left": "center", "top": 62}}
 		opt = equalTicks(opt, yAxis.Min.(float64))
 	}
-	return c.placeMarkLabels(opt)
+	return c.placeMarkLabels(c.drawAtOnce(opt))
+}
+
+// drawAtOnce turns off ECharts' progressive rendering (so do heatmaps of 1,000 cells or more),
+// which draws a series of more than 3,000 points 400 a frame: a screenshot (or a reader's first look) of the 3,200 D_i of the
+// dimensionality page showed the first 1,200 and none of the sparse densities.
+func (c *Chart) drawAtOnce(opt map[string]any) map[string]any {
+	n := 0
+	for _, s := range c.series {
+		n += len(s.X)
+	}
+	if n < 1000 {
+		return opt
+	}
+	return progressiveOff(opt)
+}
+
+// progressiveOff sets progressive 0 on every series of opt (edited as JSON: go-echarts' series
+// options have no such field).
+func progressiveOff(opt map[string]any) map[string]any {
+	b, err := json.Marshal(opt)
+	var m map[string]any
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return opt
+	}
+	series, _ := m["series"].([]any)
+	for _, s := range series {
+		if sm, ok := s.(map[string]any); ok {
+			sm["progressive"] = 0
+		}
+	}
+	return m
 }
 
 // equalTicks puts the ticks of EqualAxes' symmetric axes [-m, m] at a step that divides m, so

@@ -358,3 +358,17 @@ func TestEqualAxesTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestDrawAtOnce: a series of thousands of points is drawn in one frame, not 400 a frame (a
+// screenshot of 3,200 points showed the first 1,200).
+func TestDrawAtOnce(t *testing.T) {
+	s := Spec{Title: "t", X: "x", Y: "y", Caption: "c"}
+	xs := make([]float64, 3200)
+	for i := range xs {
+		xs[i] = float64(i + 1)
+	}
+	o := optionOf(t, Scatter(s, []Series{{Name: "D_i", X: xs, Y: xs}}, LogX()))
+	if p := o["series"].([]any)[0].(map[string]any)["progressive"]; p != 0.0 {
+		t.Errorf("progressive %v, want 0 (all points drawn at once)", p)
+	}
+}
