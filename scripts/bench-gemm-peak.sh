@@ -4,8 +4,11 @@
 # "Matrix multiply against the peak"): the peak (`mechinterp bench peak`),
 # then for every square 512-2048 and every product of the model at shape C
 # (B·T = 2048, d_model 512, d_mlp 2048, vocab 4096; forward A·B, weight
-# gradients Aᵀ·B, input gradients A·Bᵀ) mechinterp's GFLOP/s, its share of
-# the peak on as many threads, and OpenBLAS's GFLOP/s (scripts/gemm_openblas.py).
+# gradients Aᵀ·B, input gradients A·Bᵀ) and of a Pythia-160M forward pass on
+# 128 tokens (M = 128: the linear layers as models.linear calls them, X·W;
+# the unembedding as models' blocks of W·Xᵀ and as one X·Wᵀ) mechinterp's
+# GFLOP/s, its share of the peak on as many threads, and OpenBLAS's GFLOP/s
+# (scripts/gemm_openblas.py).
 # Each cell is the best of the rounds: another process taking a core slows
 # some runs, never the best. On a shared machine run it under the bench lock:
 #   flock /tmp/bench.lock nice -n -10 scripts/bench-gemm-peak.sh
@@ -26,6 +29,9 @@ rows=(
   "MLP out weight grad|2048 512 2048 --trans-a" "unembed weight grad|512 4096 2048 --trans-a"
   "QKV input grad|2048 512 1536 --trans-b" "MLP in input grad|2048 512 2048 --trans-b"
   "MLP out input grad|2048 2048 512 --trans-b" "unembed input grad|2048 512 4096 --trans-b"
+  "Pythia QKV, 128 tokens|128 2304 768" "Pythia MLP in, 128 tokens|128 3072 768"
+  "Pythia out proj, 128 tokens|128 768 768" "Pythia MLP out, 128 tokens|128 768 3072"
+  "Pythia unembed block W·Xᵀ|8192 128 768 --trans-b" "Pythia unembed X·Wᵀ|128 50304 768 --trans-b"
 )
 out=$dir/runs.jsonl
 echo "load average before: $(cat /proc/loadavg)" >&2

@@ -61,6 +61,9 @@ type gemmKernel struct {
 	// MR values contiguous, the steps lda elements apart. It is taken for
 	// slivers of at most gemmStridedKC steps only (see gemmBlock).
 	directT directKernel
+	// directB, if not nil, is direct reading B in place too: k rows of NR
+	// values, ldb elements apart (see gemmDirectB).
+	directB directBKernel
 	// speed is the kernel's share of the FMA peak on one tile
 	// (BenchmarkKernelTile): kernelSet.pick weighs it against padding.
 	speed float64
@@ -96,15 +99,20 @@ func (ks kernelSet) pick(n int) gemmKernel {
 // directKernel is a microKernel whose A is MR rows of k values, lda apart.
 type directKernel func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
 
-var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, nil, 1}
+var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, nil, nil, 1}
+
+// directBKernel is a directKernel whose B is k rows of NR values, ldb
+// elements apart.
+type directBKernel func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 // gemmPanel is a packed B panel, shared by the threads of one product.
 type gemmPanel struct{ b []float32 }
 
-// gemmWork is one thread's scratch: a packed A sliver and an edge tile.
+// gemmWork is one thread's scratch: a packed A sliver, a packed B sliver
+// (gemmDirectB's ragged last) and an edge tile.
 type gemmWork struct {
-	a   []float32
-	tmp [gemmMR * gemmNRMax]float32
+	a, b []float32
+	tmp  [gemmMR * gemmNRMax]float32
 }
 
 var (
@@ -118,7 +126,12 @@ func fastGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		gemmSwapped(bestKernels.pick(m), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemmParallel(bestKernels.pick(n), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	kern := bestKernels.pick(n)
+	if kern.directB != nil && !transA && !transB && m <= gemmDirectBRows && ldb%gemmDirectBAlias != 0 {
+		gemmDirectB(kern, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmParallel(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // genericGemm is the packed kernel with the portable Go micro-kernel.
@@ -247,6 +260,104 @@ func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float
 				}
 			}
 			g.Wait()
+		}
+	}
+}
+
+// gemmDirectBRows is the most rows of A for which gemmDirectB reads B in
+// place rather than packing it: with few rows each packed B value would
+// serve only those rows, and packing cost up to a fifth of a 128-row
+// product.
+const gemmDirectBRows = 192
+
+// gemmDirectBAlias: B is packed, not read in place, when its row stride is
+// a multiple of this many floats (2 KB): a sliver's kc rows then fall in
+// at most 1/32 of the L2's sets and evict one another (measured at
+// ldb = 3072: 1.5x the CPU time of packing).
+const gemmDirectBAlias = 512
+
+// gemmDirectB computes C = alpha·A·B + beta·C (neither transposed) with A's
+// rows and B's rows read in place by kern.directB: no panel is packed, so
+// the threads need not meet; each takes its own columns of B and C (its
+// own part of the weight, for a layer's forward pass). The ragged last
+// sliver of rows and of columns is copied into scratch.
+func gemmDirectB(kern gemmKernel, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if k <= 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	nr := kern.nr
+	slivers := (n + nr - 1) / nr
+	parts := min(runtime.GOMAXPROCS(0), slivers)
+	if m*n*k < gemmParallelFlops {
+		parts = 1
+	}
+	if parts == 1 {
+		directBBlock(kern, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var g parallel.Group
+	for t := range parts {
+		j0, j1 := t*slivers/parts*nr, min((t+1)*slivers/parts*nr, n)
+		g.Go(func() { directBBlock(kern, m, j0, j1, k, alpha, a, lda, b, ldb, beta, c, ldc) })
+	}
+	g.Wait()
+}
+
+// directBBlock is gemmDirectB on columns [j0,j1) (j0 a multiple of NR): for
+// each panel of at most gemmKC steps and each NR-column sliver of B, every
+// 6-row sliver of A, so that the B sliver (≤ 64 KB) stays in L1-L2.
+func directBBlock(kern gemmKernel, m, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	w := workPool.Get().(*gemmWork)
+	defer workPool.Put(w)
+	nr := kern.nr
+	panels := (k + gemmKC - 1) / gemmKC
+	kcMax := (k + panels - 1) / panels
+	for pc := 0; pc < k; pc += kcMax {
+		kc := min(kcMax, k-pc)
+		bet := beta
+		if pc > 0 {
+			bet = 1
+		}
+		for jr := j0; jr < j1; jr += nr {
+			cols := min(nr, j1-jr)
+			bs, lbs := b[pc*ldb+jr:(pc+kc-1)*ldb+jr+cols], ldb
+			if cols < nr {
+				// The ragged last sliver, zero-padded: B's row ends here.
+				bs, lbs = growBuf(&w.b, kc*nr), nr
+				for p := range kc {
+					copy(bs[p*nr:p*nr+cols], b[(pc+p)*ldb+jr:(pc+p)*ldb+jr+cols])
+					clear(bs[p*nr+cols : p*nr+nr])
+				}
+			}
+			for ir := 0; ir < m; ir += gemmMR {
+				mr := min(gemmMR, m-ir)
+				var as []float32
+				las := lda
+				if mr == gemmMR {
+					as = a[ir*lda+pc : (ir+gemmMR-1)*lda+pc+kc]
+				} else {
+					// The ragged last rows, as six rows of kc (zero-padded).
+					as, las = growBuf(&w.a, gemmMR*kc), kc
+					for r := range gemmMR {
+						if r < mr {
+							copy(as[r*kc:r*kc+kc], a[(ir+r)*lda+pc:])
+						} else {
+							clear(as[r*kc : r*kc+kc])
+						}
+					}
+				}
+				if mr == gemmMR && cols == nr {
+					cs := c[ir*ldc+jr : (ir+gemmMR-1)*ldc+jr+nr]
+					kern.directB(kc, &as[0], las, &bs[0], lbs, &cs[0], ldc, alpha, bet)
+					continue
+				}
+				kern.directB(kc, &as[0], las, &bs[0], lbs, &w.tmp[0], nr, 1, 0)
+				mergeTile(mr, cols, nr, alpha, bet, &w.tmp, c[ir*ldc+jr:], ldc)
+			}
 		}
 	}
 }

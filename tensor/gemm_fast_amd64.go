@@ -12,10 +12,10 @@ var hasAVX512 = hasGemmAsm && cpu.X86.HasAVX512F
 
 // The assembly micro-kernels; see speed6x64.
 var (
-	asm6x64AVX512 = gemmKernel{sgemmKernel6x64AVX512, 64, sgemmKernel6x64AVX512Direct, sgemmKernel6x64AVX512Strided, speed6x64}
-	asm6x32AVX512 = gemmKernel{sgemmKernel6x32AVX512, 32, sgemmKernel6x32AVX512Direct, sgemmKernel6x32AVX512Strided, speed6x32}
-	asm6x16AVX512 = gemmKernel{sgemmKernel6x16AVX512, 16, sgemmKernel6x16AVX512Direct, sgemmKernel6x16AVX512Strided, speed6x16}
-	asm6x16AVX2   = gemmKernel{sgemmKernel6x16AVX2, gemmNR, nil, nil, 1}
+	asm6x64AVX512 = gemmKernel{sgemmKernel6x64AVX512, 64, sgemmKernel6x64AVX512Direct, sgemmKernel6x64AVX512Strided, sgemmKernel6x64AVX512DirectB, speed6x64}
+	asm6x32AVX512 = gemmKernel{sgemmKernel6x32AVX512, 32, sgemmKernel6x32AVX512Direct, sgemmKernel6x32AVX512Strided, sgemmKernel6x32AVX512DirectB, speed6x32}
+	asm6x16AVX512 = gemmKernel{sgemmKernel6x16AVX512, 16, sgemmKernel6x16AVX512Direct, sgemmKernel6x16AVX512Strided, sgemmKernel6x16AVX512DirectB, speed6x16}
+	asm6x16AVX2   = gemmKernel{sgemmKernel6x16AVX2, gemmNR, nil, nil, nil, 1}
 )
 
 // asmKernels are the assembly micro-kernels this CPU runs, widest first.

@@ -23,11 +23,25 @@ func gemmPaths() map[string]GemmFunc {
 			gemmParallel(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		}
 	}
+	// B read in place (gemmDirectB) wherever neither operand is transposed
+	// (the Go twins take it through "fast" where no assembly is built).
+	withB := func(kern gemmKernel) GemmFunc {
+		return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			if transA || transB {
+				gemmParallel(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				return
+			}
+			gemmDirectB(kern, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}
+	}
 	for _, kern := range goKernels {
 		p[fmt.Sprintf("go-nr%d", kern.nr)] = with(kern)
 	}
 	for i, kern := range asmKernels {
 		p[fmt.Sprintf("asm%d-nr%d", i, kern.nr)] = with(kern)
+		if kern.directB != nil {
+			p[fmt.Sprintf("asm%d-nr%d-directB", i, kern.nr)] = withB(kern)
+		}
 	}
 	return p
 }

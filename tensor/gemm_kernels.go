@@ -53,15 +53,16 @@ func storeRow(c, acc []float32, alpha, beta float32) {
 }
 
 // kernelTile is the 6×nr tile in Go (nr ≤ gemmNRMax): the A value of row
-// r at step p is a[r*rs+p*ps], B holds nr values per step. rs, ps = 1, MR
-// is a packed sliver; lda, 1 rows of A read in place.
-func kernelTile(nr, k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha, beta float32) {
+// r at step p is a[r*rs+p*ps], B's nr values of step p start at b[p*ldb].
+// rs, ps = 1, MR is a packed sliver; lda, 1 rows of A read in place; 1, lda
+// a transposed A in place. ldb = nr is a packed B sliver.
+func kernelTile(nr, k int, a *float32, rs, ps int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
 	var acc [gemmMR][gemmNRMax]float32
 	if k > 0 {
 		as := unsafe.Slice(a, (gemmMR-1)*rs+(k-1)*ps+1)
-		bs := unsafe.Slice(b, k*nr)
+		bs := unsafe.Slice(b, (k-1)*ldb+nr)
 		for p := 0; p < k; p++ {
-			bv := bs[p*nr : p*nr+nr]
+			bv := bs[p*ldb : p*ldb+nr]
 			for r := range gemmMR {
 				x := as[r*rs+p*ps]
 				row := acc[r][:nr]
@@ -80,20 +81,23 @@ func kernelTile(nr, k int, a *float32, rs, ps int, b, c *float32, ldc int, alpha
 	}
 }
 
-// goTile is the Go twin of the AVX-512 6×nr kernels (packed, direct and
-// strided), with that kernel's speed so that it is picked where the
+// goTile is the Go twin of the AVX-512 6×nr kernels (packed, direct,
+// strided and direct with B in place), with that kernel's speed so that it is picked where the
 // assembly would be.
 func goTile(nr int, speed float64) gemmKernel {
 	return gemmKernel{
 		fn: func(k int, a, b, c *float32, ldc int, alpha, beta float32) {
-			kernelTile(nr, k, a, 1, gemmMR, b, c, ldc, alpha, beta)
+			kernelTile(nr, k, a, 1, gemmMR, b, nr, c, ldc, alpha, beta)
 		},
 		nr: nr,
 		direct: func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
-			kernelTile(nr, k, a, lda, 1, b, c, ldc, alpha, beta)
+			kernelTile(nr, k, a, lda, 1, b, nr, c, ldc, alpha, beta)
 		},
 		directT: func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32) {
-			kernelTile(nr, k, a, 1, lda, b, c, ldc, alpha, beta)
+			kernelTile(nr, k, a, 1, lda, b, nr, c, ldc, alpha, beta)
+		},
+		directB: func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
+			kernelTile(nr, k, a, lda, 1, b, ldb, c, ldc, alpha, beta)
 		},
 		speed: speed,
 	}

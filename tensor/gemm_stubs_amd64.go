@@ -50,6 +50,24 @@ func sgemmKernel6x32AVX512Strided(k int, a *float32, lda int, b *float32, c *flo
 //go:noescape
 func sgemmKernel6x16AVX512Strided(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
 
+// sgemmKernel6x64AVX512DirectB is sgemmKernel6x64AVX512Direct reading B in place:
+// k rows of 64 floats, ldb elements apart.
+//
+//go:noescape
+func sgemmKernel6x64AVX512DirectB(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x32AVX512DirectB is sgemmKernel6x32AVX512Direct reading B in place:
+// k rows of 32 floats, ldb elements apart.
+//
+//go:noescape
+func sgemmKernel6x32AVX512DirectB(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
+
+// sgemmKernel6x16AVX512DirectB is sgemmKernel6x16AVX512Direct reading B in place:
+// k rows of 16 floats, ldb elements apart.
+//
+//go:noescape
+func sgemmKernel6x16AVX512DirectB(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32)
+
 // sgemmKernel6x16AVX512 is the AVX-512 micro-kernel with NR = 16.
 //
 //go:noescape

@@ -48,6 +48,9 @@ type kernel struct {
 	nv  int
 	a   aMode
 	doc []string
+	// bDirect reads B in place, each step's NR values a row of B, ldb
+	// elements after the last (else B is packed, NR values per step).
+	bDirect bool
 }
 
 func (k kernel) nr() int { return k.nv * k.vec / 4 }
@@ -73,44 +76,58 @@ func gemmKernels() {
 		{"sgemmKernel6x16AVX2", 32, 2, packed, []string{
 			"sgemmKernel6x16AVX2 is the AVX2+FMA micro-kernel; see microKernel.",
 			"A is packed 6 floats per step, B 16 floats per step; ldc is in elements.",
-		}},
+		}, false},
 		{"sgemmKernel6x64AVX512", 64, 4, packed, []string{
 			"sgemmKernel6x64AVX512 is the AVX-512 micro-kernel (NR = 64).",
-		}},
+		}, false},
 		{"sgemmKernel6x64AVX512Direct", 64, 4, direct, []string{
 			"sgemmKernel6x64AVX512Direct is sgemmKernel6x64AVX512 reading A unpacked:",
 			"six rows of k floats, lda elements apart.",
-		}},
+		}, false},
 		// The narrower AVX-512 tiles serve products whose n is not a
 		// multiple of 64 (an attention head's 32 columns, 96): a 6x64 tile
 		// there computes up to twice the columns it stores, through the
 		// scratch tile.
 		{"sgemmKernel6x32AVX512", 64, 2, packed, []string{
 			"sgemmKernel6x32AVX512 is the AVX-512 micro-kernel with NR = 32.",
-		}},
+		}, false},
 		{"sgemmKernel6x32AVX512Direct", 64, 2, direct, []string{
 			"sgemmKernel6x32AVX512Direct is sgemmKernel6x32AVX512 reading A unpacked:",
 			"six rows of k floats, lda elements apart.",
-		}},
+		}, false},
 		{"sgemmKernel6x64AVX512Strided", 64, 4, strided, []string{
 			"sgemmKernel6x64AVX512Strided is sgemmKernel6x64AVX512 reading A transposed in",
 			"place: k steps of six floats, lda elements apart.",
-		}},
+		}, false},
 		{"sgemmKernel6x32AVX512Strided", 64, 2, strided, []string{
 			"sgemmKernel6x32AVX512Strided is sgemmKernel6x32AVX512 reading A transposed in",
 			"place: k steps of six floats, lda elements apart.",
-		}},
+		}, false},
 		{"sgemmKernel6x16AVX512Strided", 64, 1, strided, []string{
 			"sgemmKernel6x16AVX512Strided is sgemmKernel6x16AVX512 reading A transposed in",
 			"place: k steps of six floats, lda elements apart.",
-		}},
+		}, false},
+		// Rows of A and rows of B both in place: products with few rows
+		// of A, where each packed B value would serve only those rows.
+		{"sgemmKernel6x64AVX512DirectB", 64, 4, direct, []string{
+			"sgemmKernel6x64AVX512DirectB is sgemmKernel6x64AVX512Direct reading B in place:",
+			"k rows of 64 floats, ldb elements apart.",
+		}, true},
+		{"sgemmKernel6x32AVX512DirectB", 64, 2, direct, []string{
+			"sgemmKernel6x32AVX512DirectB is sgemmKernel6x32AVX512Direct reading B in place:",
+			"k rows of 32 floats, ldb elements apart.",
+		}, true},
+		{"sgemmKernel6x16AVX512DirectB", 64, 1, direct, []string{
+			"sgemmKernel6x16AVX512DirectB is sgemmKernel6x16AVX512Direct reading B in place:",
+			"k rows of 16 floats, ldb elements apart.",
+		}, true},
 		{"sgemmKernel6x16AVX512", 64, 1, packed, []string{
 			"sgemmKernel6x16AVX512 is the AVX-512 micro-kernel with NR = 16.",
-		}},
+		}, false},
 		{"sgemmKernel6x16AVX512Direct", 64, 1, direct, []string{
 			"sgemmKernel6x16AVX512Direct is sgemmKernel6x16AVX512 reading A unpacked:",
 			"six rows of k floats, lda elements apart.",
-		}},
+		}, false},
 	} {
 		k.generate()
 	}
@@ -157,7 +174,10 @@ func (k kernel) vreg() reg.VecVirtual {
 
 func (k kernel) generate() {
 	sig := "func(k int, a, b, c *float32, ldc int, alpha, beta float32)"
-	if k.a != packed {
+	switch {
+	case k.bDirect:
+		sig = "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)"
+	case k.a != packed:
 		sig = "func(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)"
 	}
 	TEXT(k.name, NOSPLIT, sig)
@@ -173,7 +193,15 @@ func (k kernel) generate() {
 		LEAQ(Mem{Base: ar.base, Index: ar.stride, Scale: 2}, ar.base3)
 		ADDQ(ar.stride, ar.base3)
 	}
-	b := Load(Param("b"), GP64())
+	var br aRegs
+	br.base = Load(Param("b"), GP64()).(reg.GPVirtual)
+	if k.bDirect {
+		br.stride = Load(Param("ldb"), GP64()).(reg.GPVirtual)
+		SHLQ(U8(2), br.stride)
+		br.base3 = GP64()
+		LEAQ(Mem{Base: br.base, Index: br.stride, Scale: 2}, br.base3)
+		ADDQ(br.stride, br.base3)
+	}
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
@@ -207,9 +235,9 @@ func (k kernel) generate() {
 	JZ(LabelRef("tail"))
 	Label("loop4")
 	for u := range 4 {
-		k.step(ar, b, bv, x, acc, u)
+		k.step(ar, br, bv, x, acc, u)
 	}
-	k.advance(ar, b, 4)
+	k.advance(ar, br, 4)
 	DECQ(n4)
 	JNZ(LabelRef("loop4"))
 
@@ -218,8 +246,8 @@ func (k kernel) generate() {
 	ANDQ(U8(3), n)
 	JZ(LabelRef("store"))
 	Label("loop1")
-	k.step(ar, b, bv, x, acc, 0)
-	k.advance(ar, b, 1)
+	k.step(ar, br, bv, x, acc, 0)
+	k.advance(ar, br, 1)
 	DECQ(n)
 	JNZ(LabelRef("loop1"))
 
@@ -228,7 +256,7 @@ func (k kernel) generate() {
 }
 
 // advance moves A's and B's pointers on by steps steps.
-func (k kernel) advance(ar aRegs, b reg.Register, steps int) {
+func (k kernel) advance(ar, br aRegs, steps int) {
 	switch k.a {
 	case direct:
 		ADDQ(U32(4*steps), ar.base)
@@ -245,17 +273,30 @@ func (k kernel) advance(ar aRegs, b reg.Register, steps int) {
 	default:
 		ADDQ(U32(4*steps*mr), ar.base)
 	}
-	ADDQ(U32(4*steps*k.nr()), b)
+	switch {
+	case k.bDirect && steps == 4:
+		LEAQ(Mem{Base: br.base, Index: br.stride, Scale: 4}, br.base)
+		LEAQ(Mem{Base: br.base3, Index: br.stride, Scale: 4}, br.base3)
+	case k.bDirect:
+		ADDQ(br.stride, br.base)
+	default:
+		ADDQ(U32(4*steps*k.nr()), br.base)
+	}
 }
 
 // step multiplies A's six values of unrolled step u into B's row u: B's nv
 // vectors, then per row one broadcast of A and nv multiply-adds. The AVX2
 // kernel broadcasts two rows ahead, in the order the hand-written kernel
 // had (TestKernelBitsUnchanged pins its bits).
-func (k kernel) step(ar aRegs, b reg.Register, bv []reg.VecVirtual, x [2]reg.VecVirtual, acc [mr][]reg.VecVirtual, u int) {
+func (k kernel) step(ar, br aRegs, bv []reg.VecVirtual, x [2]reg.VecVirtual, acc [mr][]reg.VecVirtual, u int) {
 	row := k.nv * k.vec // bytes of B per step
 	for h := range bv {
-		VMOVUPS(Mem{Base: b, Disp: u*row + h*k.vec}, bv[h])
+		m := Mem{Base: br.base, Disp: u*row + h*k.vec}
+		if k.bDirect {
+			// Step u's row lies u strides from base.
+			m = scaled(br.base, br.base3, br.stride, u, h*k.vec)
+		}
+		VMOVUPS(m, bv[h])
 	}
 	for r := 0; r < mr; r += 2 {
 		VBROADCASTSS(k.aAddr(ar, r, u), x[0])
