@@ -148,8 +148,9 @@ func TestKernelBitsUnchanged(t *testing.T) {
 	}
 }
 
-// TestAVX512MatchesAVX2 checks the two AVX-512 kernels bit for bit
-// against the AVX2 kernel run on each 16-column quarter of their tile: both
+// TestAVX512MatchesAVX2 checks every AVX-512 kernel (each width; A packed,
+// in place or transposed in place; B packed or in place) bit for bit
+// against the AVX2 kernel run on each 16-column part of their tile: both
 // fuse every multiply-add, sum over p in order, then scale by alpha and fuse
 // beta*C, so each element's bits are fixed by its row of A and column of B
 // whatever the vector width or the way A is read.
@@ -206,6 +207,15 @@ func TestAVX512MatchesAVX2(t *testing.T) {
 							}
 						}
 						kern.directT(k, &at[0], ldt, &b[0], &c[0], ldc, ab[0], ab[1])
+					}, packedA(lda, 1, a)},
+					{"directB", func(c []float32) {
+						// B in place: a step's nr values a row, ldb apart.
+						ldb := nr + 5
+						bd := make([]float32, k*ldb)
+						for p := range k {
+							copy(bd[p*ldb:p*ldb+nr], b[p*nr:p*nr+nr])
+						}
+						kern.directB(k, &a[0], lda, &bd[0], ldb, &c[0], ldc, ab[0], ab[1])
 					}, packedA(lda, 1, a)},
 				} {
 					got := append([]float32(nil), c0...)
