@@ -11,7 +11,9 @@ import (
 // (vec_amd64.s), as tensor's float64 kernels do; float64 and short
 // vectors stay in Go, so that the toy models' float64 SAEs train bit for
 // bit as before. The assembly fuses multiply-adds and sums in another
-// order, so the two may differ in the last place.
+// order, so the two may differ in the last place. (They are tensor's
+// Axpy64/Dot64 in float32; their place is beside those, in tensor, where
+// they can move when another package needs them.)
 
 // vecAsmMin is the length from which the float32 kernels go to assembly,
 // whose main loop takes 32 elements at a time.
