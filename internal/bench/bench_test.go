@@ -36,3 +36,24 @@ func TestSAE(t *testing.T) {
 		}
 	}
 }
+
+// TestSAEL0 checks that --l0 starts a ReLU SAE at about that many active
+// latents per row (b_e at -Φ⁻¹(1 - l0/d_sae) on standard normal data),
+// that a fresh one has about half active, and that --l0 out of range is
+// refused.
+func TestSAEL0(t *testing.T) {
+	for _, tc := range []struct{ l0, lo, hi float64 }{{0, 400, 620}, {16, 10, 22}} {
+		out, err := SAE(64, 1024, 256, 0, 5, tc.l0, 2, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out["l0"].(float64); got < tc.lo || got > tc.hi {
+			t.Errorf("--l0 %v: measured l0 %.1f, want in [%v, %v]", tc.l0, got, tc.lo, tc.hi)
+		}
+	}
+	for _, bad := range []float64{-1, 1024, 5000} {
+		if _, err := SAE(64, 1024, 256, 0, 5, bad, 2, 1); err == nil {
+			t.Errorf("--l0 %v accepted", bad)
+		}
+	}
+}
