@@ -207,6 +207,7 @@ func scoresOne(s, q, k []float32, ld int, scale float32) {
 	for ; j+3 < len(s); j += 4 {
 		k0, k1 := k[j*ld:j*ld+D], k[(j+1)*ld:(j+1)*ld+D]
 		k2, k3 := k[(j+2)*ld:(j+2)*ld+D], k[(j+3)*ld:(j+3)*ld+D]
+		k0, k1, k2, k3 = k0[:len(q)], k1[:len(q)], k2[:len(q)], k3[:len(q)] // no bounds checks below
 		var s0, s1, s2, s3 float32
 		for d, v := range q {
 			s0 += v * k0[d]
@@ -218,6 +219,7 @@ func scoresOne(s, q, k []float32, ld int, scale float32) {
 	}
 	for ; j < len(s); j++ {
 		kj := k[j*ld : j*ld+D]
+		kj = kj[:len(q)]
 		var s0 float32
 		for d, v := range q {
 			s0 += v * kj[d]
@@ -236,12 +238,14 @@ func zOne(z, p, v []float32, ld int) {
 		p0, p1, p2, p3 := p[j], p[j+1], p[j+2], p[j+3]
 		v0, v1 := v[j*ld:j*ld+D], v[(j+1)*ld:(j+1)*ld+D]
 		v2, v3 := v[(j+2)*ld:(j+2)*ld+D], v[(j+3)*ld:(j+3)*ld+D]
+		v0, v1, v2, v3 = v0[:len(z)], v1[:len(z)], v2[:len(z)], v3[:len(z)] // no bounds checks below
 		for d := range z {
 			z[d] += p0*v0[d] + p1*v1[d] + p2*v2[d] + p3*v3[d]
 		}
 	}
 	for ; j < len(p); j++ {
 		pj, vj := p[j], v[j*ld:j*ld+D]
+		vj = vj[:len(z)]
 		for d := range z {
 			z[d] += pj * vj[d]
 		}
