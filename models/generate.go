@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 
-	"github.com/mechinterp/mechinterp/internal/memory"
 	"github.com/mechinterp/mechinterp/internal/seed"
 	"github.com/mechinterp/mechinterp/tensor"
 )
@@ -83,9 +82,6 @@ func Generate(m *Model, prompts [][]int, n int, opt SampleOptions) ([][]int, err
 	idx := make([]int, parts*V)
 	drawn := make([]int, B)
 	kv := m.NewKVCache(B)
-	if B <= fewRows && memory.Check(m.Config.ForwardBytes(B, T0+n)+2*m.Config.ParamBytes()) == nil {
-		kv.transposeWeights(m)
-	}
 	tokens := make([]int, 0, B*T0)
 	for _, p := range prompts {
 		tokens = append(tokens, p...)

@@ -17,59 +17,6 @@ type KVCache struct {
 	nctx   int
 	k, v   [][]float32 // per block [B, n_ctx, K, D]
 	cfg    Config
-	// weightsT, when set, holds each block's weight matrices transposed
-	// ([out,in]), keyed by the first element of the weight they copy: a
-	// decoding step's products have one row per sequence, and tensor.Gemm
-	// reads the A operand in place but copies its B operand into packed
-	// panels on every call, so W [in,out] as B was copied whole for a few
-	// rows (a third of a step, the weights streaming from L3), where Wᵀ as
-	// A is read once, in place. Only Generate sets it, since it holds the
-	// weights fixed for its run; Pass.linear uses it.
-	weightsT map[*float32][]float32
-	scratch  []float32 // Pass.linear's product [out,B] before its transposition
-}
-
-// transposeWeights fills kv.weightsT from m's current weights.
-func (kv *KVCache) transposeWeights(m *Model) {
-	c := m.Config
-	C, HD, M := c.DModel, c.NHeads*c.DHead, c.DMLP
-	kv.weightsT = make(map[*float32][]float32)
-	n := 0 // the largest product, for kv.scratch
-	add := func(w []float32, in, out int) {
-		if len(w) == 0 {
-			return
-		}
-		t := make([]float32, in*out)
-		parallelFor(out, 32, func(lo, hi int) { transposeInto(t, in, w, in, out, lo, hi) })
-		kv.weightsT[&w[0]] = t
-		n = max(n, out*kv.B)
-	}
-	for l := 0; l < c.NLayers; l++ {
-		w := m.Params.layer(l)
-		add(w.attnW, C, HD+2*c.NKVHeads*c.DHead)
-		add(w.projW, HD, C)
-		if !c.AttnOnly {
-			add(w.fcW, C, M)
-			add(w.gateW, C, M)
-			add(w.fcProjW, M, C)
-		}
-	}
-	kv.scratch = make([]float32, n)
-}
-
-// linear is the package's linear (out [N,O] = x [N,I] · w [I,O] + b), with
-// w's transposed copy as the product's A operand when the pass's cache
-// holds one and the rows are few (see KVCache.weightsT).
-func (p *Pass) linear(out, x, w []float32, ldw int, b []float32, N, I, O int) {
-	var wT []float32
-	if p.kv != nil && p.kv.weightsT != nil && N <= fewRows && ldw == O && len(w) > 0 {
-		wT = p.kv.weightsT[&w[0]]
-	}
-	if wT == nil || len(p.kv.scratch) < O*N {
-		linear(out, x, w, ldw, b, N, I, O)
-		return
-	}
-	gemmFewRows(true, N, O, I, x, I, wT, I, out, O, b, p.kv.scratch[:O*N])
 }
 
 // NewKVCache returns an empty cache for batches of B sequences of up to

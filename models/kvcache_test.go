@@ -74,9 +74,8 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 }
 
 // TestKVCacheDecodingSteps runs one token at a time far past the 4-key
-// blocks of the per-head kernels, at one and two cores (with the team),
-// with the weights transposed as Generate uses them and without, on a
-// model with full and with grouped key/value heads, against full passes.
+// blocks of the per-head kernels, at one and two cores (with the team), on
+// a model with full and with grouped key/value heads, against full passes.
 func TestKVCacheDecodingSteps(t *testing.T) {
 	for _, cfg := range []Config{
 		{NLayers: 2, NHeads: 4, DModel: 32, NCtx: 23, DVocab: 40, Seed: 8},
@@ -92,35 +91,30 @@ func TestKVCacheDecodingSteps(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, procs := range []int{1, 2} {
-			for _, transposed := range []bool{false, true} {
-				withTeam(t, procs, func() {
-					kv := m.NewKVCache(B)
-					if transposed {
-						kv.transposeWeights(m)
+			withTeam(t, procs, func() {
+				kv := m.NewKVCache(B)
+				for pos := 0; pos < T; pos++ {
+					step := make([]int, B)
+					for b := range step {
+						step[b] = tokens[b*T+pos]
 					}
-					for pos := 0; pos < T; pos++ {
-						step := make([]int, B)
-						for b := range step {
-							step[b] = tokens[b*T+pos]
-						}
-						p, err := m.Forward(step, B, 1, nil, &Options{KV: kv, NoGrad: true})
-						if err != nil {
-							t.Fatal(err)
-						}
-						for b := 0; b < B; b++ {
-							got := p.Logits.Data[b*V : (b+1)*V]
-							want := full.Logits.Data[(b*T+pos)*V : (b*T+pos+1)*V]
-							for j := range got {
-								if d := math.Abs(float64(got[j] - want[j])); d > 1e-4*(1+math.Abs(float64(want[j]))) {
-									t.Fatalf("procs %d transposed %v position %d row %d logit %d: cached %g, full %g",
-										procs, transposed, pos, b, j, got[j], want[j])
-								}
+					p, err := m.Forward(step, B, 1, nil, &Options{KV: kv, NoGrad: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for b := 0; b < B; b++ {
+						got := p.Logits.Data[b*V : (b+1)*V]
+						want := full.Logits.Data[(b*T+pos)*V : (b*T+pos+1)*V]
+						for j := range got {
+							if d := math.Abs(float64(got[j] - want[j])); d > 1e-4*(1+math.Abs(float64(want[j]))) {
+								t.Fatalf("procs %d position %d row %d logit %d: cached %g, full %g",
+									procs, pos, b, j, got[j], want[j])
 							}
 						}
-						p.Release()
 					}
-				})
-			}
+					p.Release()
+				}
+			})
 		}
 	}
 }

@@ -212,7 +212,7 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 	var fused []float32
 	if !p.split {
 		fused = la.getDirty(N * ldw)
-		p.linear(fused, a.ln1.out, w.attnW, ldw, w.attnB, N, C, ldw)
+		linear(fused, a.ln1.out, w.attnW, ldw, w.attnB, N, C, ldw)
 	}
 	if fused != nil {
 		parallelFor(N, 32, func(lo, hi int) {
@@ -258,7 +258,7 @@ func (m *Model) attnForward(r runner, la *arena, p *Pass, l int, a *layerActs, w
 
 	if !p.result {
 		a.attnOut = la.getDirty(N * C)
-		p.linear(a.attnOut, a.z, w.projW, C, w.projB, N, HD, C)
+		linear(a.attnOut, a.z, w.projW, C, w.projB, N, HD, C)
 	} else {
 		a.attnOut = la.get(N * C) // the heads' sum accumulates into it
 		a.result = la.getDirty(N * H * C)
@@ -472,18 +472,18 @@ func (m *Model) mlpForward(r runner, la *arena, p *Pass, l int, a *layerActs, w 
 	}
 	a.mlpPre, a.mlpPost = la.getDirty(N*M), la.getDirty(N*M)
 	if !c.GatedMLP {
-		p.linear(a.mlpPre, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
+		linear(a.mlpPre, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
 		if err := r.fire(ActName("pre", l), a.mlpPre, B, T, M); err != nil {
 			return err
 		}
 		activation(c.ActFn, a.mlpPost, a.mlpPre)
 	} else {
-		p.linear(a.mlpPre, a.ln2.out, w.gateW, M, w.gateB, N, C, M)
+		linear(a.mlpPre, a.ln2.out, w.gateW, M, w.gateB, N, C, M)
 		if err := r.fire(ActName("pre", l), a.mlpPre, B, T, M); err != nil {
 			return err
 		}
 		a.mlpLin = la.getDirty(N * M)
-		p.linear(a.mlpLin, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
+		linear(a.mlpLin, a.ln2.out, w.fcW, M, w.fcB, N, C, M)
 		if err := r.fire(ActName("pre_linear", l), a.mlpLin, B, T, M); err != nil {
 			return err
 		}
@@ -499,7 +499,7 @@ func (m *Model) mlpForward(r runner, la *arena, p *Pass, l int, a *layerActs, w 
 		return err
 	}
 	a.mlpOut = la.getDirty(N * C)
-	p.linear(a.mlpOut, a.mlpPost, w.fcProjW, C, w.fcPrB, N, M, C)
+	linear(a.mlpOut, a.mlpPost, w.fcProjW, C, w.fcPrB, N, M, C)
 	return r.fire(ActName("mlp_out", l), a.mlpOut, B, T, C)
 }
 
