@@ -153,7 +153,7 @@ func swapTransB(transA, transB bool, m, n, k int) bool {
 	return transB && !transA && 2*m*(k+n) < n*k && m*n*k >= gemmParallelFlops
 }
 
-// swapPool holds gemmSwapped's scratch Cᵀ.
+// swapPool holds scratch C's: gemmSwapped's Cᵀ and gemmSplitK's partial sums.
 var swapPool = sync.Pool{New: func() any { return new([]float32) }}
 
 // gemmSwapped computes C = alpha·A·Bᵀ + beta·C as T = B·Aᵀ (n×m, B's rows
@@ -216,6 +216,63 @@ func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float
 	if m*n*k < gemmParallelFlops {
 		procs = 1
 	}
+	if procs > 1 && m*n <= gemmSplitKArea && k >= gemmSplitKSteps*procs {
+		gemmSplitK(kern, procs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmPanels(kern, procs, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// A product with a small C and a long k (a weight gradient of few rows and
+// columns over many tokens: Aᵀ·B 128×128×4096 at shape A) is split over k
+// rather than over C's rows: cut by rows, each of its 16 panels made the
+// threads meet twice for 20 µs of work each.
+const (
+	gemmSplitKArea  = 1 << 16 // the largest m·n split over k
+	gemmSplitKSteps = 1024    // the fewest steps of k per thread
+)
+
+// gemmSplitK gives each of procs goroutines an equal share of k: the first
+// accumulates into C (with beta), the others into scratch C's of their own,
+// added into C at the end. The sums are then in a different order than on
+// one thread (rounding differs, not the result's accuracy).
+func gemmSplitK(kern gemmKernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	bufs := make([]*[]float32, procs)
+	var g parallel.Group
+	for t := range procs {
+		k0, k1 := t*k/procs, (t+1)*k/procs
+		ao, bo := k0, k0*ldb
+		if transA {
+			ao = k0 * lda
+		}
+		if transB {
+			bo = k0
+		}
+		if t == 0 {
+			g.Go(func() {
+				gemmPanels(kern, 1, transA, transB, m, n, k1-k0, alpha, a[ao:], lda, b[bo:], ldb, beta, c, ldc)
+			})
+			continue
+		}
+		bufs[t] = swapPool.Get().(*[]float32)
+		part := growBuf(bufs[t], m*n)
+		g.Go(func() { gemmPanels(kern, 1, transA, transB, m, n, k1-k0, alpha, a[ao:], lda, b[bo:], ldb, 0, part, n) })
+	}
+	g.Wait()
+	for t := 1; t < procs; t++ {
+		part := (*bufs[t])[:m*n]
+		for i := range m {
+			row, src := c[i*ldc:i*ldc+n], part[i*n:i*n+n]
+			for j := range row {
+				row[j] += src[j]
+			}
+		}
+		swapPool.Put(bufs[t])
+	}
+}
+
+// gemmPanels is gemmParallel on procs goroutines.
+func gemmPanels(kern gemmKernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	nr := kern.nr
 	panels := (k + gemmKC - 1) / gemmKC
 	kcMax := (k + panels - 1) / panels // equal panels

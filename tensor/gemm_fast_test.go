@@ -150,6 +150,9 @@ func TestGemmPathsEdges(t *testing.T) {
 			checkGemm(t, paths, rng, 150, 40, 600, tA, tB, -2, 0.25, 3, 1, 2, false)
 			checkGemm(t, paths, rng, 301, 257, 70, tA, tB, 1, 1, 0, 5, 0, false)
 			checkGemm(t, paths, rng, 64, 300, 530, tA, tB, 1, 0, 1, 0, 3, true)
+			// A small C over a long k (split over k between the threads).
+			checkGemm(t, paths, rng, 40, 50, 2100, tA, tB, 0.5, 0.25, 1, 2, 3, false)
+			checkGemm(t, paths, rng, 37, 64, 2500, tA, tB, 1, 0, 0, 0, 1, true)
 			// Few rows against a wide weight (A·Bᵀ swapped to B·Aᵀ).
 			checkGemm(t, paths, rng, 20, 700, 400, tA, tB, 0.5, 0.25, 2, 3, 1, false)
 			checkGemm(t, paths, rng, 13, 1100, 300, tA, tB, 1, 0, 0, 0, 4, true)

@@ -139,3 +139,22 @@ func BenchmarkGemmPythia128(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGemmWeightGrads times tensor.Gemm on the weight gradients Aᵀ·B
+// of bench train's shape C (B·T = 2048, d_model 512, d_mlp 2048, vocab
+// 4096) and shape A (B·T = 4096, d_model 128).
+//
+//	go test ./tensor -run - -bench GemmWeightGrads -cpu 1,2
+func BenchmarkGemmWeightGrads(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []struct{ m, n, k int }{
+		{512, 1536, 2048}, {512, 2048, 2048}, {2048, 512, 2048}, {512, 4096, 2048}, {128, 128, 4096},
+	} {
+		a := randSlice(rng, s.k*s.m)
+		bb := randSlice(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		b.Run(fmt.Sprintf("TN_%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
+			loopGemm(b, 2*float64(s.m*s.n*s.k), func() { Gemm(true, false, s.m, s.n, s.k, 1, a, s.m, bb, s.n, 0, c, s.n) })
+		})
+	}
+}
