@@ -11,6 +11,15 @@ import (
 
 // The claims of Elhage et al. 2022 listed in docs/REFERENCE.md, at CI scale.
 
+// skipShort skips a claim that trains for seconds under go test -short,
+// which is for quick iterations: the full run (CI's) checks every claim.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("trains toy models for seconds; run without -short")
+	}
+}
+
 func TestClaimLinearKeepsTopFeatures(t *testing.T) {
 	n, m := 8, 3
 	for _, p := range []float64{1, 0.1} {
@@ -37,6 +46,7 @@ func TestClaimLinearKeepsTopFeatures(t *testing.T) {
 }
 
 func TestClaimPentagon(t *testing.T) {
+	skipShort(t)
 	cfg := Config{Kind: ReLUOutput, Features: 5, Hidden: 2, Steps: 8000, Snapshots: []int{}}
 	res, err := SparsitySweep(context.Background(), cfg, GeometricImportance(5, 0.9), []float64{1, 0.3, 0.1, 0.05}, 8, 0, nil)
 	if err != nil {
@@ -65,6 +75,7 @@ func TestClaimPentagon(t *testing.T) {
 }
 
 func TestClaimDStarPlateau(t *testing.T) {
+	skipShort(t)
 	// CI scale: 40 features of equal importance into 8 dimensions. The full
 	// run is `mechinterp superposition dimensionality` (200 -> 20).
 	cfg := Config{Kind: ReLUOutput, Features: 40, Hidden: 8, Steps: 3000, Snapshots: []int{}}
@@ -148,6 +159,7 @@ func TestClaimPhaseDiagram(t *testing.T) {
 }
 
 func TestClaimNeuronsPolysemantic(t *testing.T) {
+	skipShort(t)
 	cfg := ExperimentConfig{Model: ReLUHidden, Features: 10, Hidden: 5, Steps: 10000, ImportanceRatio: 0.75, Densities: []float64{1, 0.03}, Seeds: 2}
 	res, err := RunExperiment(context.Background(), "neurons", cfg, nil)
 	if err != nil {
@@ -164,6 +176,7 @@ func TestClaimNeuronsPolysemantic(t *testing.T) {
 // sparse features in 2 dimensions, the members of a correlated pair are
 // kept orthogonal, those of an anticorrelated pair antipodal.
 func TestClaimCorrelatedOrthogonalAnticorrelatedAntipodal(t *testing.T) {
+	skipShort(t)
 	cfg := ExperimentConfig{Model: ReLUOutput, Features: 4, Hidden: 2, Steps: 10000, ImportanceRatio: 1,
 		Densities: []float64{0.05}, Seeds: 5, Correlated: [][]int{{0, 1}, {2, 3}}, Anticorrelated: [][]int{{0, 1}, {2, 3}}}
 	res, err := RunExperiment(context.Background(), "correlated", cfg, nil)
