@@ -80,9 +80,13 @@ func Chromium() string {
 
 // Require skips the test when chromium is absent, or fails it when MECHINTERP_BROWSER is
 // "required". It returns chromium's path. Open calls it; call it yourself to skip before
-// expensive setup.
+// expensive setup. Under go test -short it always skips: starting Chromium and drawing
+// every chart is most of the short suite's time, and the full run (CI's) requires it.
 func Require(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test; run without -short")
+	}
 	p := Chromium()
 	if p != "" {
 		return p
