@@ -3,6 +3,7 @@ package tensor
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mechinterp/mechinterp/internal/parallel"
 )
@@ -16,8 +17,11 @@ import (
 // streams from L2, and C is written along its rows. The micro-kernel
 // computes an MR×NR tile of C and applies alpha and beta when it stores;
 // edge tiles go through a scratch tile. Products above gemmParallelFlops
-// are split over GOMAXPROCS goroutines: they pack each panel together, then
-// each multiplies its own rows (or, for short products, its own columns).
+// are split over GOMAXPROCS goroutines: C is cut into blocks (of columns,
+// else rows), each a one-thread product with panels of its own, which the
+// goroutines claim in turn (gemmSplitC); only a C too small to cut has its
+// panels packed together and multiplied by rows or columns, the threads
+// meeting twice per panel.
 
 const (
 	gemmMR    = 6
@@ -200,10 +204,12 @@ func transposeInto(i0, i1, n int, t []float32, beta float32, c []float32, ldc in
 }
 
 // gemmParallel runs the product on up to GOMAXPROCS goroutines (one below
-// gemmParallelFlops). For each KC×NC panel of op(B) the goroutines pack a
-// share of its slivers each, wait for one another, then multiply: each its
-// own rows of C when there are at least gemmSplitSlivers A slivers per
-// goroutine, else each its own B slivers.
+// gemmParallelFlops): a small C over a long k split over k (gemmSplitK), a
+// C large enough cut into independent blocks (gemmSplitC), else for each
+// KC×NC panel of op(B) the goroutines pack a share of its slivers each,
+// wait for one another, then multiply: each its own rows of C when there
+// are at least gemmSplitSlivers A slivers per goroutine, else each its own
+// B slivers.
 func gemmParallel(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m <= 0 || n <= 0 {
 		return
@@ -277,6 +283,9 @@ func gemmPanels(kern gemmKernel, procs int, transA, transB bool, m, n, k int, al
 	panels := (k + gemmKC - 1) / gemmKC
 	kcMax := (k + panels - 1) / panels // equal panels
 	ncMax := max(nr, gemmPanelFloats/kcMax/nr*nr)
+	if procs > 1 && gemmSplitC(kern, procs, ncMax, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
 	panel := panelPool.Get().(*gemmPanel)
 	defer panelPool.Put(panel)
 	var g parallel.Group // re-raises a worker's panic on this goroutine
@@ -319,6 +328,67 @@ func gemmPanels(kern gemmKernel, procs int, transA, transB bool, m, n, k int, al
 			g.Wait()
 		}
 	}
+}
+
+// gemmSplitCols is the fewest columns of C per goroutine for which
+// gemmSplitC cuts C by columns.
+const gemmSplitCols = 256
+
+// gemmSplitC computes the product as independent blocks of C, each a
+// one-thread product with panels of its own, claimed by procs goroutines
+// in turn: the threads never wait for one another within the product
+// (a barrier per panel made each wait for the slower, and a core taken by
+// another process stalled both). C is cut by columns when each goroutine
+// gets at least gemmSplitCols (into chunks no wider than a panel, so that
+// A is packed, when it is, no more often than on one thread), else by rows
+// (each block packs all of B) when each gets gemmSplitSlivers A slivers.
+// It reports false, computing nothing, when C is too small for either.
+func gemmSplitC(kern gemmKernel, procs, ncMax int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	nr := kern.nr
+	var chunks int
+	var block func(i int)
+	switch nSlivers, mSlivers := (n+nr-1)/nr, (m+gemmMR-1)/gemmMR; {
+	case n >= gemmSplitCols*procs:
+		chunks = roundUp((n+ncMax-1)/ncMax, procs)
+		chunks = min(chunks, nSlivers)
+		block = func(i int) {
+			j0, j1 := i*nSlivers/chunks*nr, min((i+1)*nSlivers/chunks*nr, n)
+			bo := j0
+			if transB {
+				bo = j0 * ldb
+			}
+			gemmPanels(kern, 1, transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+		}
+	case mSlivers >= gemmSplitSlivers*procs:
+		chunks = procs
+		block = func(i int) {
+			i0, i1 := i*mSlivers/chunks*gemmMR, min((i+1)*mSlivers/chunks*gemmMR, m)
+			ao := i0 * lda
+			if transA {
+				ao = i0
+			}
+			gemmPanels(kern, 1, transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+		}
+	default:
+		return false
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= chunks {
+				return
+			}
+			block(i)
+		}
+	}
+	var g parallel.Group
+	for range procs - 1 {
+		g.Go(work)
+	}
+	work()
+	g.Wait()
+	return true
 }
 
 // gemmDirectBRows is the most rows of A for which gemmDirectB reads B in

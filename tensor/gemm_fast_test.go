@@ -156,6 +156,11 @@ func TestGemmPathsEdges(t *testing.T) {
 			// Few rows against a wide weight (A·Bᵀ swapped to B·Aᵀ).
 			checkGemm(t, paths, rng, 20, 700, 400, tA, tB, 0.5, 0.25, 2, 3, 1, false)
 			checkGemm(t, paths, rng, 13, 1100, 300, tA, tB, 1, 0, 0, 0, 4, true)
+			// Wide products cut into blocks of columns, one block per
+			// panel width or more (gemmSplitC), and tall ones into rows.
+			checkGemm(t, paths, rng, 30, 1700, 600, tA, tB, 0.5, 0.25, 1, 2, 3, false)
+			checkGemm(t, paths, rng, 250, 530, 70, tA, tB, 1, 0, 0, 0, 1, true)
+			checkGemm(t, paths, rng, 400, 100, 130, tA, tB, -1, 1, 2, 0, 0, false)
 			// Per-head attention: strides wider than widths.
 			checkGemm(t, paths, rng, 128, 128, 32, tA, tB, 0.17677, 0, 96, 96, 0, false)
 		}
