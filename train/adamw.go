@@ -3,8 +3,10 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 
+	"github.com/mechinterp/mechinterp/internal/parallel"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/tensor"
 )
@@ -112,6 +114,11 @@ func NewAdamW(p *models.Params, cfg Config) *AdamW[float32] {
 // LayerNorm parameters.
 func Decays(p models.Param) bool { return len(p.Shape) >= 2 }
 
+// adamWMinChunk is the fewest parameters a worker of Step updates: a
+// goroutine's start and join cost a few microseconds, the update of this
+// many values some hundreds.
+const adamWMinChunk = 1 << 16
+
 // Step applies one update with learning rate lr to params, given grads of the
 // same layout. It increments T.
 func (o *AdamW[F]) Step(params, grads []F, lr float64) error {
@@ -130,24 +137,49 @@ func (o *AdamW[F]) Step(params, grads []F, lr float64) error {
 	invSqrtBC2 := F(1 / math.Sqrt(bc2))
 	eps := F(o.Eps)
 	shrink := F(1 - lr*o.WeightDecay)
-	for _, s := range o.runs {
-		p, g := params[s.lo:s.hi], grads[s.lo:s.hi]
-		m, v := o.M[s.lo:s.hi], o.V[s.lo:s.hi]
-		g = g[:len(p)]
-		m, v = m[:len(p)], v[:len(p)]
-		if s.decay && o.WeightDecay != 0 {
+	update := func(lo, hi int) {
+		for _, s := range o.runs {
+			s.lo, s.hi = max(s.lo, lo), min(s.hi, hi)
+			if s.lo >= s.hi {
+				continue
+			}
+			p, g := params[s.lo:s.hi], grads[s.lo:s.hi]
+			m, v := o.M[s.lo:s.hi], o.V[s.lo:s.hi]
+			g = g[:len(p)]
+			m, v = m[:len(p)], v[:len(p)]
+			keep := F(1)
+			if s.decay && o.WeightDecay != 0 {
+				keep = shrink
+			}
 			for i := range p {
-				p[i] *= shrink
+				pi := p[i]
+				if keep != 1 {
+					pi *= keep
+				}
+				gi := g[i]
+				mi := b1*m[i] + c1*gi
+				vi := b2*v[i] + c2*gi*gi
+				m[i], v[i] = mi, vi
+				denom := F(math.Sqrt(float64(vi)))*invSqrtBC2 + eps
+				p[i] = pi - stepSize*mi/denom
 			}
 		}
-		for i := range p {
-			gi := g[i]
-			mi := b1*m[i] + c1*gi
-			vi := b2*v[i] + c2*gi*gi
-			m[i], v[i] = mi, vi
-			denom := F(math.Sqrt(float64(vi)))*invSqrtBC2 + eps
-			p[i] -= stepSize * mi / denom
-		}
 	}
+	// The update is element by element, so cutting the vector among the
+	// cores changes no value. Small optimizers (the toy models', stepped
+	// from many goroutines at once) stay on their caller's goroutine.
+	n := len(params)
+	workers := min(runtime.GOMAXPROCS(0), n/adamWMinChunk)
+	if workers <= 1 {
+		update(0, n)
+		return nil
+	}
+	var grp parallel.Group
+	defer grp.Wait()
+	chunk := (n + workers - 1) / workers
+	for lo := chunk; lo < n; lo += chunk {
+		grp.Go(func() { update(lo, min(lo+chunk, n)) })
+	}
+	update(0, chunk)
 	return nil
 }
