@@ -139,10 +139,10 @@ type PatchJob struct {
 	JSON       bool   `mapstructure:"json" help:"print the results as JSON"`
 }
 
-// Run patches, writes the page and prints the readout (or JSON) to w; progress, if not
-// nil, gets a line counting the forward passes (one per patched cell; thousands for a
-// GPT-2-sized model), redrawn in place.
-func (j PatchJob) Run(w, progress io.Writer) error {
+// Run patches, writes the page and prints the readout (or JSON) to w; errw, when it is a
+// terminal (Progress), gets a line counting the forward passes (one per patched cell;
+// thousands for a GPT-2-sized model), redrawn in place.
+func (j PatchJob) Run(w, errw io.Writer) error {
 	switch {
 	case j.Model == "":
 		return errors.New("--model is required")
@@ -188,7 +188,7 @@ func (j PatchJob) Run(w, progress io.Writer) error {
 		return err
 	}
 	var po circuits.PatchOptions
-	if progress != nil {
+	if progress := Progress(errw, false); progress != nil {
 		po.Progress = PatchProgress(progress)
 	}
 	res, err := circuits.PatchAll(m, clean, corrupted, answer, wrong, po)

@@ -115,8 +115,9 @@ type SuperpositionJob struct {
 var superpositionKeys = []string{"config", "out", "quick", "steps", "seeds", "threads", "print-config", "help"}
 
 // Run runs the experiment and writes results.json and report.html into Out, printing
-// where to w; progress, if not nil, gets a line redrawn in place.
-func (j SuperpositionJob) Run(ctx context.Context, w, progress io.Writer) error {
+// where to w; errw, when it is a terminal (Progress), gets a progress line redrawn in
+// place.
+func (j SuperpositionJob) Run(ctx context.Context, w, errw io.Writer) error {
 	def, err := superposition.ConfigYAML(j.Name)
 	if err != nil {
 		return err
@@ -150,7 +151,7 @@ func (j SuperpositionJob) Run(ctx context.Context, w, progress io.Writer) error 
 		j.Out = "superposition-" + j.Name
 	}
 	var p func(done, total int)
-	if progress != nil {
+	if progress := Progress(errw, false); progress != nil {
 		p = func(done, total int) {
 			fmt.Fprintf(progress, "\rsuperposition %s: %d/%d", j.Name, done, total)
 			if done == total {

@@ -15,7 +15,6 @@ func newBenchCmd() *cobra.Command {
 	return command(&cobra.Command{
 		Use:       "bench train|cache|sample|toy|sae|gemm|peak",
 		Short:     "Time the reference workloads of torch_ref.py and print one JSON line",
-		Long:      help("bench"),
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: bench.Workloads,
 	}, &o, func(cmd *cobra.Command, args []string) error {

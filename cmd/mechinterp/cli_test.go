@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
@@ -91,5 +93,30 @@ func assertCleanFailure(t *testing.T, stderr string, code int, want string) {
 	}
 	if !strings.Contains(stderr, want) {
 		t.Errorf("stderr %q does not mention %q", stderr, want)
+	}
+}
+
+// TestHelpFiles checks that every help/NAME.txt is some command's long description
+// (addHelp matches them by the command's path): a renamed command would lose its help.
+func TestHelpFiles(t *testing.T) {
+	used := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasParent() && c.Long != "" {
+			used[helpName(c)] = true
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
+	files, err := helpFiles.ReadDir("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(f.Name(), ".txt"); !used[name] {
+			t.Errorf("help/%s is no command's help", f.Name())
+		}
 	}
 }

@@ -9,19 +9,9 @@ import (
 func init() { subcommands = append(subcommands, newDemoCmd) }
 
 func newDemoCmd() *cobra.Command {
-	var j report.DemoJob
-	var n report.NeuronsDemoJob
-	cmd := command(&cobra.Command{
-		Use:   "demo [--out DIR]",
-		Short: "Train a small model until induction heads form, and say where everything is",
-		Long:  help("demo"),
-		Args:  cobra.NoArgs,
-	}, &j, untilInterrupted(&j))
-	cmd.AddCommand(command(&cobra.Command{
-		Use:   "neurons [--out DIR]",
-		Short: "Train a 1-layer model on Go text and an SAE on its MLP; write neuron and feature dashboards",
-		Long:  help("demo-neurons"),
-		Args:  cobra.NoArgs,
-	}, &n, untilInterrupted(&n)))
+	cmd := jobCmd("demo [--out DIR]",
+		"Train a small model until induction heads form, and say where everything is", new(report.DemoJob))
+	cmd.AddCommand(jobCmd("neurons [--out DIR]",
+		"Train a 1-layer model on Go text and an SAE on its MLP; write neuron and feature dashboards", new(report.NeuronsDemoJob)))
 	return cmd
 }

@@ -9,10 +9,6 @@ import (
 func init() { subcommands = append(subcommands, newGenerateCmd) }
 
 func newGenerateCmd() *cobra.Command {
-	var j report.GenerateJob
-	return command(&cobra.Command{
-		Use:   "generate --model DIR (--text ... | --tokens ...) [--new 20] [--samples 1]",
-		Short: "Sample continuations of a prompt: temperature, top-k, top-p, seeded",
-		Args:  cobra.NoArgs,
-	}, &j, func(cmd *cobra.Command, _ []string) error { return j.Run(cmd.OutOrStdout(), cmd.ErrOrStderr()) })
+	return jobCmd("generate --model DIR (--text ... | --tokens ...) [--new 20] [--samples 1]",
+		"Sample continuations of a prompt: temperature, top-k, top-p, seeded", new(report.GenerateJob))
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"embed"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -27,19 +30,90 @@ func newRootCmd() *cobra.Command {
 	for _, f := range subcommands {
 		root.AddCommand(f())
 	}
+	addHelp(root)
 	return root
 }
 
 //go:embed help/*.txt
 var helpFiles embed.FS
 
-// help is the long description of a command, help/NAME.txt: prose kept out of the Go.
+// helpName is the name of c's help file: its path below mechinterp, words joined by '-'
+// ("lens-train" for mechinterp lens train).
+func helpName(c *cobra.Command) string {
+	path := strings.Fields(c.CommandPath())
+	return strings.Join(path[1:], "-")
+}
+
+// help is the long description of the command whose helpName is name, help/NAME.txt:
+// prose kept out of the Go.
 func help(name string) string {
 	b, err := helpFiles.ReadFile("help/" + name + ".txt")
 	if err != nil {
 		panic(err) // a missing file is caught by every test that builds the command tree
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// addHelp gives every command below c without a long description the one in its help
+// file (helpName), if it has one.
+func addHelp(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		if _, err := helpFiles.Open("help/" + helpName(sub) + ".txt"); sub.Long == "" && err == nil {
+			sub.Long = help(helpName(sub))
+		}
+		addHelp(sub)
+	}
+}
+
+// jobCmd is the command whose usage line is use (its first word the command's name) and
+// whose summary is short, with one flag per setting of job (command) and no arguments; it
+// calls job's Run (runJob). job is a pointer to a library job: report's *Job types.
+func jobCmd(use, short string, job any) *cobra.Command {
+	return command(&cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}, job, runJob(job, nil))
+}
+
+// argJobCmd is jobCmd for a command that takes one argument, set into *arg (the job's
+// directory or experiment) before the job runs.
+func argJobCmd(use, short string, job any, arg *string) *cobra.Command {
+	return command(&cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1)}, job, runJob(job, arg))
+}
+
+// runJob is a command's run that sets *arg (unless arg is nil) to the command's argument
+// and calls job.Run, whichever of the jobs' signatures it has: the output, the error
+// stream for progress and warnings, and a context that Ctrl-C or SIGTERM ends
+// (interruptible), so that long work stops cleanly.
+func runJob(job any, arg *string) func(*cobra.Command, []string) error {
+	var run func(cmd *cobra.Command) error
+	switch j := job.(type) {
+	case interface{ Run(w io.Writer) error }:
+		run = func(cmd *cobra.Command) error { return j.Run(cmd.OutOrStdout()) }
+	case interface{ Run(w, errw io.Writer) error }:
+		run = func(cmd *cobra.Command) error { return j.Run(cmd.OutOrStdout(), cmd.ErrOrStderr()) }
+	case interface {
+		Run(ctx context.Context, w io.Writer) error
+	}:
+		run = func(cmd *cobra.Command) error {
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			return j.Run(ctx, cmd.OutOrStdout())
+		}
+	case interface {
+		Run(ctx context.Context, w, errw io.Writer) error
+	}:
+		run = func(cmd *cobra.Command) error {
+			ctx, stop := interruptible(cmd)
+			defer stop()
+			return j.Run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}
+	default:
+		panic(fmt.Sprintf("%T has no Run a command can call", job)) // caught by every test that builds the command tree
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		if arg != nil {
+			*arg = args[0]
+		}
+		return run(cmd)
+	}
 }
 
 // command gives c one flag per setting of opts, a pointer to a library's job or options

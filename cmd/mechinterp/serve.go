@@ -13,7 +13,6 @@ func newServeCmd() *cobra.Command {
 	return command(&cobra.Command{
 		Use:   "serve (--model DIR | --run RUN_DIR) [--addr 127.0.0.1:8080]",
 		Short: "Serve the attention explorer locally: type a prompt, step through a run's checkpoints",
-		Long:  help("serve"),
 		Args:  cobra.NoArgs,
 	}, &j, func(cmd *cobra.Command, _ []string) error {
 		ctx, stop := interruptible(cmd)

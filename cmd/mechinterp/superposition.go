@@ -17,14 +17,9 @@ func newSuperpositionCmd() *cobra.Command {
 	for _, n := range superposition.ExperimentNames() {
 		fmt.Fprintf(&list, "  %-15s %s\n", n, superposition.Experiments[n])
 	}
-	var j report.SuperpositionJob
-	return command(&cobra.Command{
-		Use:   "superposition <experiment>",
-		Short: "Toy models of superposition and sparse autoencoders (Elhage et al. 2022)",
-		Long:  strings.Replace(help("superposition"), "EXPERIMENTS\n", list.String(), 1),
-		Args:  cobra.ExactArgs(1),
-	}, &j, func(cmd *cobra.Command, args []string) error {
-		j.Name = args[0]
-		return j.Run(cmd.Context(), cmd.OutOrStdout(), report.Progress(cmd.ErrOrStderr(), false))
-	})
+	j := new(report.SuperpositionJob)
+	cmd := argJobCmd("superposition <experiment>",
+		"Toy models of superposition and sparse autoencoders (Elhage et al. 2022)", j, &j.Name)
+	cmd.Long = strings.Replace(help("superposition"), "EXPERIMENTS\n", list.String(), 1)
+	return cmd
 }
