@@ -109,8 +109,14 @@ var genericKernel = gemmKernel{kernelGeneric, gemmNR, nil, nil, nil, 1}
 // elements apart.
 type directBKernel func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
-// gemmPanel is a packed B panel, shared by the threads of one product.
-type gemmPanel struct{ b []float32 }
+// gemmPanel is a packed B panel, shared by the threads of one product, and
+// a packed A panel (a transposed A's rows over one panel of k).
+type gemmPanel struct{ a, b []float32 }
+
+// gemmPackedAFloats bounds a transposed A packed whole for one panel of k
+// (packATPanel): 8 MB, m ≤ 8192 at KC = 256; larger A's are packed sliver
+// by sliver for each panel of B.
+const gemmPackedAFloats = 1 << 21
 
 // gemmWork is one thread's scratch: a packed A sliver, a packed B sliver
 // (gemmDirectB's ragged last) and an edge tile.
@@ -288,6 +294,26 @@ func gemmPanels(kern gemmKernel, procs int, transA, transB bool, m, n, k int, al
 	}
 	panel := panelPool.Get().(*gemmPanel)
 	defer panelPool.Put(panel)
+	if procs == 1 && transA && kcMax > gemmStridedKC && m*kcMax <= gemmPackedAFloats {
+		// A transposed A is packed once per panel of k, all its rows,
+		// and serves every panel of columns.
+		for pc := 0; pc < k; pc += kcMax {
+			kc := min(kcMax, k-pc)
+			ap := growBuf(&panel.a, roundUp(m, gemmMR)*kc)
+			packATPanel(m, kc, a, lda, pc, ap)
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			for jc := 0; jc < n; jc += ncMax {
+				nc := min(ncMax, n-jc)
+				bp := growBuf(&panel.b, kc*roundUp(nc, nr))
+				packB(transB, nr, kc, nc, b, ldb, pc, jc, bp)
+				gemmBlock(kern, transA, 0, m, 0, nc, kc, alpha, a, lda, pc, ap, bp, bet, c[jc:], ldc)
+			}
+		}
+		return
+	}
 	var g parallel.Group // re-raises a worker's panic on this goroutine
 	for jc := 0; jc < n; jc += ncMax {
 		nc := min(ncMax, n-jc)
@@ -302,7 +328,7 @@ func gemmPanels(kern gemmKernel, procs int, transA, transB bool, m, n, k int, al
 			cp := c[jc:]
 			if procs == 1 {
 				packB(transB, nr, kc, nc, b, ldb, pc, jc, bp)
-				gemmBlock(kern, transA, 0, m, 0, nc, kc, alpha, a, lda, pc, bp, bet, cp, ldc)
+				gemmBlock(kern, transA, 0, m, 0, nc, kc, alpha, a, lda, pc, nil, bp, bet, cp, ldc)
 				continue
 			}
 			parts := min(procs, slivers)
@@ -317,12 +343,12 @@ func gemmPanels(kern gemmKernel, procs int, transA, transB bool, m, n, k int, al
 				parts := min(procs, mSlivers)
 				for t := range parts {
 					i0, i1 := t*mSlivers/parts*gemmMR, min((t+1)*mSlivers/parts*gemmMR, m)
-					g.Go(func() { gemmBlock(kern, transA, i0, i1, 0, nc, kc, alpha, a, lda, pc, bp, bet, cp, ldc) })
+					g.Go(func() { gemmBlock(kern, transA, i0, i1, 0, nc, kc, alpha, a, lda, pc, nil, bp, bet, cp, ldc) })
 				}
 			} else {
 				for t := range parts {
 					j0, j1 := t*slivers/parts*nr, min((t+1)*slivers/parts*nr, nc)
-					g.Go(func() { gemmBlock(kern, transA, 0, m, j0, j1, kc, alpha, a, lda, pc, bp, bet, cp, ldc) })
+					g.Go(func() { gemmBlock(kern, transA, 0, m, j0, j1, kc, alpha, a, lda, pc, nil, bp, bet, cp, ldc) })
 				}
 			}
 			g.Wait()
@@ -342,13 +368,17 @@ const gemmSplitCols = 256
 // gets at least gemmSplitCols (into chunks no wider than a panel, so that
 // A is packed, when it is, no more often than on one thread), else by rows
 // (each block packs all of B) when each gets gemmSplitSlivers A slivers.
+// A transposed A is cut by rows whenever it can be: each thread then packs
+// only its own rows of A, which costs more than packing B twice.
 // It reports false, computing nothing, when C is too small for either.
 func gemmSplitC(kern gemmKernel, procs, ncMax int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
 	nr := kern.nr
 	var chunks int
 	var block func(i int)
-	switch nSlivers, mSlivers := (n+nr-1)/nr, (m+gemmMR-1)/gemmMR; {
-	case n >= gemmSplitCols*procs:
+	nSlivers, mSlivers := (n+nr-1)/nr, (m+gemmMR-1)/gemmMR
+	rows := mSlivers >= gemmSplitSlivers*procs
+	switch {
+	case n >= gemmSplitCols*procs && !(transA && rows):
 		chunks = roundUp((n+ncMax-1)/ncMax, procs)
 		chunks = min(chunks, nSlivers)
 		block = func(i int) {
@@ -359,7 +389,7 @@ func gemmSplitC(kern gemmKernel, procs, ncMax int, transA, transB bool, m, n, k 
 			}
 			gemmPanels(kern, 1, transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
 		}
-	case mSlivers >= gemmSplitSlivers*procs:
+	case rows:
 		chunks = procs
 		block = func(i int) {
 			i0, i1 := i*mSlivers/chunks*gemmMR, min((i+1)*mSlivers/chunks*gemmMR, m)
@@ -502,7 +532,7 @@ const gemmSplitSlivers = 4
 // gemmBlock multiplies rows [i0,i1) of op(A)[:, pc:pc+kc] by columns
 // [j0,j1) of the packed panel bp (kc steps; j0 a multiple of NR) into C,
 // which starts at the panel's first column. i0 is a multiple of MR.
-func gemmBlock(kern gemmKernel, transA bool, i0, i1, j0, j1, kc int, alpha float32, a []float32, lda, pc int, bp []float32, beta float32, c []float32, ldc int) {
+func gemmBlock(kern gemmKernel, transA bool, i0, i1, j0, j1, kc int, alpha float32, a []float32, lda, pc int, ap, bp []float32, beta float32, c []float32, ldc int) {
 	w := workPool.Get().(*gemmWork)
 	defer workPool.Put(w)
 	nrK := kern.nr
@@ -512,6 +542,9 @@ func gemmBlock(kern gemmKernel, transA bool, i0, i1, j0, j1, kc int, alpha float
 		if kc <= gemmStridedKC {
 			dfn = kern.directT
 		}
+	}
+	if ap != nil {
+		dfn = nil
 	}
 	for ir := i0; ir < i1; ir += gemmMR {
 		mr := min(gemmMR, i1-ir)
@@ -523,6 +556,9 @@ func gemmBlock(kern gemmKernel, transA bool, i0, i1, j0, j1, kc int, alpha float
 		case direct:
 			// Full slivers are read in place.
 			as = a[ir*lda+pc : ir*lda+pc+(gemmMR-1)*lda+kc]
+		case ap != nil:
+			// Packed already, all of the panel's rows (packATPanel).
+			as = ap[ir*kc : ir*kc+kc*gemmMR]
 		default:
 			as = growBuf(&w.a, kc*gemmMR)
 			packA(transA, mr, kc, a, lda, ir, pc, as)
@@ -626,6 +662,34 @@ func packA(transA bool, mc, kc int, a []float32, lda, ic, pc int, dst []float32)
 		}
 	}
 }
+
+// packATPanel packs op(A)[0:m, pc:pc+kc] of a transposed A (op(A)[i,p] =
+// a[p*lda+i]) as MR-row slivers, as packA does, for all m rows at once:
+// each of A's rows is read along its length, in blocks of gemmPackSteps
+// rows of A so that the lines being read stay in L1 while every sliver
+// takes its six values from them (sliver by sliver, a deep sliver's kc
+// lines lda apart fell in two L1 sets and were fetched again from L2 for
+// each of the next slivers).
+func packATPanel(m, kc int, a []float32, lda, pc int, dst []float32) {
+	full := m / gemmMR * gemmMR
+	for p0 := 0; p0 < kc; p0 += gemmPackSteps {
+		p1 := min(p0+gemmPackSteps, kc)
+		for i := 0; i < full; i += gemmMR {
+			d := dst[i*kc : i*kc+kc*gemmMR]
+			for p := p0; p < p1; p++ {
+				src := a[(pc+p)*lda+i:]
+				*(*[gemmMR]float32)(d[p*gemmMR:]) = *(*[gemmMR]float32)(src)
+			}
+		}
+	}
+	if full < m {
+		packA(true, m-full, kc, a, lda, full, pc, dst[full*kc:])
+	}
+}
+
+// gemmPackSteps is the rows of a transposed A that packATPanel reads
+// together: 16 lines per sliver, which fit two L1 sets' 24 ways.
+const gemmPackSteps = 16
 
 // packB packs op(B)[pc:pc+kc, jc:jc+nc] as nr-column slivers: sliver s holds,
 // for each p, the NR values op(B)[pc+p, jc+s*NR+j]; missing columns are zero.
