@@ -168,8 +168,77 @@ var swapPool = sync.Pool{New: func() any { return new([]float32) }}
 
 // gemmSwapped computes C = alpha·A·Bᵀ + beta·C as T = B·Aᵀ (n×m, B's rows
 // read in place as the product's A, A packed as its Bᵀ), then C = Tᵀ +
-// beta·C, split over the threads by rows of C.
+// beta·C. A is packed once, every panel of k, and shared; T is computed in
+// blocks of its rows (gemmSwapRows floats), each transposed into its
+// columns of C while it is in L2, the blocks claimed in turn by the
+// threads. (T whole, 25 MB for Pythia's unembedding, was transposed from
+// memory into C's rows 200 KB apart: a quarter of the product's time.)
 func gemmSwapped(kern gemmKernel, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	nr := kern.nr
+	panels := (k + gemmKC - 1) / gemmKC
+	kcMax := (k + panels - 1) / panels
+	mp := roundUp(m, nr) // the packed width of Aᵀ
+	if mp*k > gemmSwapPackFloats {
+		gemmSwappedWhole(kern, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	panel := panelPool.Get().(*gemmPanel)
+	defer panelPool.Put(panel)
+	bp := growBuf(&panel.b, mp*k)
+	for pc := 0; pc < k; pc += kcMax {
+		packB(true, nr, min(kcMax, k-pc), m, a, lda, pc, 0, bp[pc*mp:])
+	}
+	rows := max(gemmMR, gemmSwapRows/m/gemmMR*gemmMR)
+	chunks := (n + rows - 1) / rows
+	procs := min(runtime.GOMAXPROCS(0), chunks)
+	if m*n*k < gemmParallelFlops {
+		procs = 1
+	}
+	var next atomic.Int64
+	work := func() {
+		buf := swapPool.Get().(*[]float32)
+		defer swapPool.Put(buf)
+		t := growBuf(buf, rows*m)
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= chunks {
+				return
+			}
+			j0, j1 := i*rows, min((i+1)*rows, n)
+			tc := t[:(j1-j0)*m]
+			for pc := 0; pc < k; pc += kcMax {
+				bet := float32(1)
+				if pc == 0 {
+					bet = 0
+				}
+				gemmBlock(kern, false, 0, j1-j0, 0, m, min(kcMax, k-pc), alpha, b[j0*ldb:], ldb, pc, nil, bp[pc*mp:], bet, tc, m)
+			}
+			transposeInto(0, m, j1-j0, tc, beta, c[j0:], ldc)
+		}
+	}
+	var g parallel.Group
+	for range procs - 1 {
+		g.Go(work)
+	}
+	work()
+	g.Wait()
+}
+
+// gemmSwapPackFloats bounds A packed whole for gemmSwapped (4 MB);
+// gemmSwapRows is the floats of one block of T (256 KB, in L2 with the
+// packed A).
+const (
+	gemmSwapPackFloats = 1 << 20
+	gemmSwapRows       = 1 << 16
+)
+
+// gemmSwappedWhole is gemmSwapped for an A too large to pack whole: T
+// computed whole, then transposed into C by rows of C on the threads.
+func gemmSwappedWhole(kern gemmKernel, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	buf := swapPool.Get().(*[]float32)
 	defer swapPool.Put(buf)
 	t := growBuf(buf, n*m)

@@ -156,6 +156,8 @@ func TestGemmPathsEdges(t *testing.T) {
 			// Few rows against a wide weight (A·Bᵀ swapped to B·Aᵀ).
 			checkGemm(t, paths, rng, 20, 700, 400, tA, tB, 0.5, 0.25, 2, 3, 1, false)
 			checkGemm(t, paths, rng, 13, 1100, 300, tA, tB, 1, 0, 0, 0, 4, true)
+			checkGemm(t, paths, rng, 40, 2000, 100, tA, tB, -1, 0.5, 1, 0, 2, false)
+			checkGemm(t, paths, rng, 40, 2000, 100, tA, tB, 0, 0.5, 1, 0, 2, false)
 			// Wide products cut into blocks of columns, one block per
 			// panel width or more (gemmSplitC), and tall ones into rows.
 			checkGemm(t, paths, rng, 30, 1700, 600, tA, tB, 0.5, 0.25, 1, 2, 3, false)
