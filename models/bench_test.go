@@ -1,8 +1,11 @@
 package models
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // Shape A of issue 2: 2 layers, 4 heads, d_model 128, ctx 128, batch 32,
@@ -97,4 +100,32 @@ func BenchmarkGenerateB(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(batch*gen*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkUnembed times the unembedding's two many-row products, blocks of
+// W_U · Xᵀ transposed and X · W_Uᵀ in one product, at shape C (2048 rows,
+// vocabulary 4096, d_model 512) and at Pythia-160M's vocabulary: the figures
+// behind unembedDirectRows.
+func BenchmarkUnembed(b *testing.B) {
+	for _, s := range [][3]int{{2048, 4096, 512}, {256, 4096, 512}, {128, 50304, 768}, {512, 50304, 768}} {
+		N, V, C := s[0], s[1], s[2]
+		x, w, out := make([]float32, N*C), make([]float32, V*C), make([]float32, N*V)
+		for i := range x {
+			x[i] = float32(i%13) * 0.1
+		}
+		for i := range w {
+			w[i] = float32(i%7) * 0.1
+		}
+		scratch := make([]float32, max(N*32, min(N*V, 1<<20)))
+		b.Run(fmt.Sprintf("blocked/N=%d/V=%d", N, V), func(b *testing.B) {
+			for b.Loop() {
+				gemmTransWBlocked(N, V, C, x, C, w, C, out, V, scratch)
+			}
+		})
+		b.Run(fmt.Sprintf("direct/N=%d/V=%d", N, V), func(b *testing.B) {
+			for b.Loop() {
+				tensor.Gemm(false, true, N, V, C, 1, x, C, w, C, 0, out, V)
+			}
+		})
+	}
 }

@@ -38,6 +38,35 @@ func parallelFor(n, minChunk int, f func(lo, hi int)) {
 	f(0, chunk)
 }
 
+// parallelCols runs f on ranges of the C columns of an [N,C] reduction
+// (a bias or LayerNorm gradient summed over the rows), split among the
+// cores when there are enough values. Each column is summed by one worker
+// over the rows in order, so the result is the serial loop's, bit for bit.
+func parallelCols(N, C int, f func(j0, j1 int)) {
+	if N*C < parallelColsMinWork {
+		f(0, C)
+		return
+	}
+	parallelFor(C, 16, f)
+}
+
+// parallelColsMinWork is the fewest values parallelCols splits: below it a
+// goroutine's start costs more than the sum.
+const parallelColsMinWork = 1 << 15
+
+// addColSums adds to db [O] the sums of the N rows of d [N,O].
+func addColSums(db, d []float32, N, O int) {
+	parallelCols(N, O, func(j0, j1 int) {
+		acc := db[j0:j1]
+		for i := 0; i < N; i++ {
+			row := d[i*O+j0 : i*O+j1]
+			for j := range acc {
+				acc[j] += row[j]
+			}
+		}
+	})
+}
+
 // layerNormStats centres each row of x [N,C] and returns it in xhat with the
 // scale sqrt(var+eps) in scale [N]; layerNormNormalize then divides by it.
 // The split mirrors TransformerLens, whose hook_scale fires between the two.
@@ -89,13 +118,16 @@ func layerNormAffine(out, xhat, w, b []float32, N, C int) {
 // layerNormBackward adds to dx [N,C] (and dw, db [C]) the gradient of
 // out = xhat*w + b, given dout, xhat and scale.
 func layerNormBackward(dx, dw, db, dout, xhat, scale, w []float32, N, C int) {
-	for i := 0; i < N; i++ {
-		do, h := dout[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
-		for j := range do {
-			dw[j] += do[j] * h[j]
-			db[j] += do[j]
+	parallelCols(N, C, func(j0, j1 int) {
+		dw, db := dw[j0:j1], db[j0:j1]
+		for i := 0; i < N; i++ {
+			do, h := dout[i*C+j0:i*C+j1], xhat[i*C+j0:i*C+j1]
+			for j := range do {
+				dw[j] += do[j] * h[j]
+				db[j] += do[j]
+			}
 		}
-	}
+	})
 	parallelFor(N, 64, func(lo, hi int) {
 		dxhat := make([]float32, C)
 		for i := lo; i < hi; i++ {
@@ -248,12 +280,7 @@ func transposeInto(c []float32, ldc int, t []float32, n, N, lo, hi int) {
 func linearBackward(dx, dw []float32, ldw int, db, dout, x, w []float32, N, I, O int) {
 	tensor.Gemm(true, false, I, O, N, 1, x, I, dout, O, 1, dw, ldw)
 	if db != nil {
-		for i := 0; i < N; i++ {
-			row := dout[i*O : (i+1)*O]
-			for j := range row {
-				db[j] += row[j]
-			}
-		}
+		addColSums(db, dout, N, O)
 	}
 	if dx != nil {
 		tensor.Gemm(false, true, N, I, O, 1, dout, O, w, ldw, 1, dx, I)

@@ -40,13 +40,16 @@ func rmsNormGain(out, xhat, w []float32, N, C int) {
 
 // rmsNormGainBackward writes dxhat = dout·w and adds dw += Σ dout·xhat.
 func rmsNormGainBackward(dxhat, dw, dout, xhat, w []float32, N, C int) {
-	for i := 0; i < N; i++ {
-		do, h, d := dout[i*C:(i+1)*C], xhat[i*C:(i+1)*C], dxhat[i*C:(i+1)*C]
-		for j := range do {
-			dw[j] += do[j] * h[j]
-			d[j] = do[j] * w[j]
+	parallelCols(N, C, func(j0, j1 int) {
+		dw, w := dw[j0:j1], w[j0:j1]
+		for i := 0; i < N; i++ {
+			do, h, d := dout[i*C+j0:i*C+j1], xhat[i*C+j0:i*C+j1], dxhat[i*C+j0:i*C+j1]
+			for j := range do {
+				dw[j] += do[j] * h[j]
+				d[j] = do[j] * w[j]
+			}
 		}
-	}
+	})
 }
 
 // rmsNormBackward adds to dx [N,C] the gradient of xhat = x/scale given
