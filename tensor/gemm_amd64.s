@@ -3467,3 +3467,70 @@ nobeta:
 	VMOVUPS Z5, (AX)
 	VZEROUPPER
 	RET
+
+// func packAT6(slivers int, steps int, src *float32, lda int, dst *float32, dstStride int)
+// Requires: SSE
+TEXT ·packAT6(SB), NOSPLIT, $0-48
+	MOVQ  slivers+0(FP), AX
+	MOVQ  steps+8(FP), CX
+	MOVQ  src+16(FP), DX
+	MOVQ  lda+24(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  dst+32(FP), SI
+	MOVQ  dstStride+40(FP), DI
+	SHLQ  $0x02, DI
+	TESTQ CX, CX
+	JLE   atdone
+	TESTQ AX, AX
+	JLE   atdone
+
+atsliver:
+	MOVQ DX, R8
+	MOVQ SI, R9
+	MOVQ CX, R10
+
+atstep:
+	MOVUPS (R8), X0
+	MOVQ   16(R8), R11
+	MOVUPS X0, (R9)
+	MOVQ   R11, 16(R9)
+	ADDQ   BX, R8
+	ADDQ   $0x18, R9
+	DECQ   R10
+	JNZ    atstep
+	ADDQ   $0x18, DX
+	ADDQ   DI, SI
+	DECQ   AX
+	JNZ    atsliver
+
+atdone:
+	RET
+
+// func copyRows64AVX512(n int, src *float32, ld int, dst *float32)
+// Requires: AVX, AVX512F
+TEXT ·copyRows64AVX512(SB), NOSPLIT, $0-32
+	MOVQ  n+0(FP), AX
+	MOVQ  src+8(FP), CX
+	MOVQ  ld+16(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  dst+24(FP), BX
+	TESTQ AX, AX
+	JLE   cpdone
+
+cprow:
+	VMOVUPS (CX), Z0
+	VMOVUPS 64(CX), Z1
+	VMOVUPS 128(CX), Z2
+	VMOVUPS 192(CX), Z3
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000100, BX
+	DECQ    AX
+	JNZ     cprow
+	VZEROUPPER
+
+cpdone:
+	RET

@@ -741,14 +741,13 @@ func packA(transA bool, mc, kc int, a []float32, lda, ic, pc int, dst []float32)
 // each of the next slivers).
 func packATPanel(m, kc int, a []float32, lda, pc int, dst []float32) {
 	full := m / gemmMR * gemmMR
-	for p0 := 0; p0 < kc; p0 += gemmPackSteps {
-		p1 := min(p0+gemmPackSteps, kc)
-		for i := 0; i < full; i += gemmMR {
-			d := dst[i*kc : i*kc+kc*gemmMR]
-			for p := p0; p < p1; p++ {
-				src := a[(pc+p)*lda+i:]
-				*(*[gemmMR]float32)(d[p*gemmMR:]) = *(*[gemmMR]float32)(src)
-			}
+	if full > 0 {
+		// The last value each reads and writes, checked here for packAT6.
+		_ = a[(pc+kc-1)*lda+full-1]
+		_ = dst[(full-gemmMR)*kc+kc*gemmMR-1]
+		for p0 := 0; p0 < kc; p0 += gemmPackSteps {
+			p1 := min(p0+gemmPackSteps, kc)
+			packAT6Fn(full/gemmMR, p1-p0, &a[(pc+p0)*lda], lda, &dst[p0*gemmMR], kc*gemmMR)
 		}
 	}
 	if full < m {
@@ -771,9 +770,9 @@ func packB(transB bool, nr, kc, nc int, b []float32, ldb, pc, jc int, dst []floa
 			base := pc*ldb + jc + s
 			switch {
 			case cols == 64 && nr == 64:
-				for p := 0; p < kc; p++ {
-					*(*[64]float32)(d[p*64 : p*64+64]) = *(*[64]float32)(b[base+p*ldb : base+p*ldb+64])
-				}
+				_ = b[base+(kc-1)*ldb+63] // the last value copyRows64 reads
+				_ = d[kc*64-1]
+				copyRows64Fn(kc, &b[base], ldb, &d[0])
 			case cols == 16 && nr == 16:
 				for p := 0; p < kc; p++ {
 					*(*[16]float32)(d[p*16 : p*16+16]) = *(*[16]float32)(b[base+p*ldb : base+p*ldb+16])

@@ -41,3 +41,16 @@ var asmSet = func() kernelSet {
 	}
 	return nil
 }()
+
+// The packing loops: packAT6 moves with SSE, which every amd64 CPU has;
+// copyRows64AVX512 needs AVX-512 (the 6x64 kernels' own requirement, but the
+// Go twins pack 64-wide slivers on any CPU).
+var (
+	packAT6Fn    = packAT6
+	copyRows64Fn = func() func(n int, src *float32, ld int, dst *float32) {
+		if hasAVX512 {
+			return copyRows64AVX512
+		}
+		return copyRows64Go
+	}()
+)

@@ -10,3 +10,9 @@ var asmKernels []gemmKernel
 
 // asmSet is the assembly kernel set; empty here.
 var asmSet kernelSet
+
+// The packing loops are the Go twins here.
+var (
+	packAT6Fn    = packAT6Go
+	copyRows64Fn = copyRows64Go
+)

@@ -106,3 +106,32 @@ func goTile(nr int, speed float64) gemmKernel {
 // goKernels is the AVX-512 kernel set's Go twin: the "fast" path where no
 // assembly is built.
 var goKernels = kernelSet{goTile(64, speed6x64), goTile(32, speed6x32), goTile(16, speed6x16)}
+
+// packAT6Go is the Go twin of packAT6: for each of slivers slivers, steps
+// steps of six floats lda elements apart in src to consecutive sixes in
+// dst; sliver i starts at src+6i and dst+i*dstStride.
+func packAT6Go(slivers, steps int, src *float32, lda int, dst *float32, dstStride int) {
+	if slivers <= 0 || steps <= 0 {
+		return
+	}
+	s := unsafe.Slice(src, (steps-1)*lda+slivers*gemmMR)
+	d := unsafe.Slice(dst, (slivers-1)*dstStride+steps*gemmMR)
+	for i := range slivers {
+		for p := range steps {
+			*(*[gemmMR]float32)(d[i*dstStride+p*gemmMR:]) = *(*[gemmMR]float32)(s[p*lda+i*gemmMR:])
+		}
+	}
+}
+
+// copyRows64Go is the Go twin of copyRows64AVX512: n rows of 64 floats, ld
+// elements apart in src, to consecutive rows of dst.
+func copyRows64Go(n int, src *float32, ld int, dst *float32) {
+	if n <= 0 {
+		return
+	}
+	s := unsafe.Slice(src, (n-1)*ld+64)
+	d := unsafe.Slice(dst, n*64)
+	for p := range n {
+		*(*[64]float32)(d[p*64:]) = *(*[64]float32)(s[p*ld:])
+	}
+}

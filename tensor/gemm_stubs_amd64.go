@@ -78,3 +78,16 @@ func sgemmKernel6x16AVX512(k int, a *float32, b *float32, c *float32, ldc int, a
 //
 //go:noescape
 func sgemmKernel6x16AVX512Direct(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+// packAT6 copies, for each of slivers slivers, steps steps of six floats
+// lda elements apart in src to consecutive sixes in dst (packATPanel).
+// Sliver i starts at src+6i and dst+i*dstStride.
+//
+//go:noescape
+func packAT6(slivers int, steps int, src *float32, lda int, dst *float32, dstStride int)
+
+// copyRows64AVX512 copies n rows of 64 floats, ld elements apart in src,
+// to consecutive rows of dst (packB's 6x64 slivers).
+//
+//go:noescape
+func copyRows64AVX512(n int, src *float32, ld int, dst *float32)

@@ -131,6 +131,86 @@ func gemmKernels() {
 	} {
 		k.generate()
 	}
+	packRoutines()
+}
+
+// packRoutines writes the packing loops the macro-kernel calls in place of
+// Go copies that compiled to a runtime.memmove call per few dozen bytes.
+func packRoutines() {
+	// A transposed A's six values per step, each step lda floats on in A
+	// and six on in the sliver, for slivers side by side in A (six floats
+	// apart) and dstStride floats apart in the packed panel. SSE moves
+	// only (16 + 8 bytes), which every amd64 CPU has.
+	TEXT("packAT6", NOSPLIT, "func(slivers, steps int, src *float32, lda int, dst *float32, dstStride int)")
+	Pragma("noescape")
+	Doc("packAT6 copies, for each of slivers slivers, steps steps of six floats",
+		"lda elements apart in src to consecutive sixes in dst (packATPanel).",
+		"Sliver i starts at src+6i and dst+i*dstStride.")
+	ns := Load(Param("slivers"), GP64())
+	steps := Load(Param("steps"), GP64())
+	src := Load(Param("src"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	dst := Load(Param("dst"), GP64())
+	ds := Load(Param("dstStride"), GP64())
+	SHLQ(U8(2), ds)
+	TESTQ(steps, steps)
+	JLE(LabelRef("atdone"))
+	TESTQ(ns, ns)
+	JLE(LabelRef("atdone"))
+	sp, dp, n, lo := GP64(), GP64(), GP64(), GP64()
+	x := XMM()
+	Label("atsliver")
+	MOVQ(src, sp)
+	MOVQ(dst, dp)
+	MOVQ(steps, n)
+	Label("atstep")
+	MOVUPS(Mem{Base: sp}, x)
+	MOVQ(Mem{Base: sp, Disp: 16}, lo)
+	MOVUPS(x, Mem{Base: dp})
+	MOVQ(lo, Mem{Base: dp, Disp: 16})
+	ADDQ(lda, sp)
+	ADDQ(U8(24), dp)
+	DECQ(n)
+	JNZ(LabelRef("atstep"))
+	ADDQ(U8(24), src)
+	ADDQ(ds, dst)
+	DECQ(ns)
+	JNZ(LabelRef("atsliver"))
+	Label("atdone")
+	RET()
+
+	// B's rows of 64 floats, ld floats apart, into consecutive rows of a
+	// packed 6x64 sliver: four zmm moves per row.
+	TEXT("copyRows64AVX512", NOSPLIT, "func(n int, src *float32, ld int, dst *float32)")
+	Pragma("noescape")
+	Doc("copyRows64AVX512 copies n rows of 64 floats, ld elements apart in src,",
+		"to consecutive rows of dst (packB's 6x64 slivers).")
+	rows := Load(Param("n"), GP64())
+	from := Load(Param("src"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	to := Load(Param("dst"), GP64())
+	TESTQ(rows, rows)
+	JLE(LabelRef("cpdone"))
+	var z [4]reg.VecVirtual
+	for i := range z {
+		z[i] = ZMM()
+	}
+	Label("cprow")
+	for i := range z {
+		VMOVUPS(Mem{Base: from, Disp: 64 * i}, z[i])
+	}
+	for i := range z {
+		VMOVUPS(z[i], Mem{Base: to, Disp: 64 * i})
+	}
+	ADDQ(ld, from)
+	ADDQ(U32(256), to)
+	DECQ(rows)
+	JNZ(LabelRef("cprow"))
+	VZEROUPPER()
+	Label("cpdone")
+	RET()
 }
 
 // aRegs are the general registers that address A: base, base + 3 rows (an
