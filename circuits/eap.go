@@ -57,11 +57,11 @@ func (mt Metric) value(row []float32, cleanLogp []float64, answer, wrong int) fl
 	case LogitDiff:
 		return float64(row[answer]) - float64(row[wrong])
 	case Prob:
-		return math.Exp(logSoftmax(row)[answer])
+		return math.Exp(tensor.LogSoftmax(row)[answer])
 	case Loss:
-		return -logSoftmax(row)[answer]
+		return -tensor.LogSoftmax(row)[answer]
 	default: // KL
-		lp := logSoftmax(row)
+		lp := tensor.LogSoftmax(row)
 		var kl float64
 		for i, c := range cleanLogp {
 			kl += math.Exp(c) * (c - lp[i])
@@ -78,39 +78,22 @@ func (mt Metric) grad(out, row []float32, cleanLogp []float64, answer, wrong int
 		out[answer] += float32(scale)
 		out[wrong] -= float32(scale)
 	case Prob: // p_a (onehot_a - p)
-		lp := logSoftmax(row)
+		lp := tensor.LogSoftmax(row)
 		pa := math.Exp(lp[answer])
 		for i, l := range lp {
 			out[i] -= float32(scale * pa * math.Exp(l))
 		}
 		out[answer] += float32(scale * pa)
 	case Loss: // p - onehot_a
-		for i, l := range logSoftmax(row) {
+		for i, l := range tensor.LogSoftmax(row) {
 			out[i] += float32(scale * math.Exp(l))
 		}
 		out[answer] -= float32(scale)
 	default: // KL: p - p_clean
-		for i, l := range logSoftmax(row) {
+		for i, l := range tensor.LogSoftmax(row) {
 			out[i] += float32(scale * (math.Exp(l) - math.Exp(cleanLogp[i])))
 		}
 	}
-}
-
-func logSoftmax(row []float32) []float64 {
-	mx := math.Inf(-1)
-	for _, x := range row {
-		mx = math.Max(mx, float64(x))
-	}
-	var s float64
-	for _, x := range row {
-		s += math.Exp(float64(x) - mx)
-	}
-	lse := mx + math.Log(s)
-	out := make([]float64, len(row))
-	for i, x := range row {
-		out[i] = float64(x) - lse
-	}
-	return out
 }
 
 // Method names how edge scores are computed.
@@ -368,7 +351,7 @@ func (g *Graph) cleanRuns(m *models.Model, b *batch, mt Metric) (clean, corr []f
 	}
 	b.cleanLogp = make([][]float64, B)
 	for i := range b.pairs {
-		b.cleanLogp[i] = logSoftmax(b.lastRow(cl, i))
+		b.cleanLogp[i] = tensor.LogSoftmax(b.lastRow(cl, i))
 	}
 	return clean, corr, b.metric(mt, cl), b.metric(mt, co), nil
 }

@@ -229,7 +229,7 @@ func ApplyLens(m *models.Model, tokens []int, o LensOptions) (*Lens, error) {
 	}
 	finalLogp := make([][]float64, T)
 	for t := 0; t < T; t++ {
-		finalLogp[t] = logSoftmax(final.Data[t*V : (t+1)*V])
+		finalLogp[t] = tensor.LogSoftmax(final.Data[t*V : (t+1)*V])
 	}
 	logits := make([]float32, T*V)
 	for l, x := range res {
@@ -241,7 +241,7 @@ func ApplyLens(m *models.Model, tokens []int, o LensOptions) (*Lens, error) {
 		probs, ranks, kls := make([]jsonx.Float, T), make([]int, T), make([]jsonx.Float, T)
 		var mean float64
 		for t := 0; t < T; t++ {
-			lp := logSoftmax(logits[t*V : (t+1)*V])
+			lp := tensor.LogSoftmax(logits[t*V : (t+1)*V])
 			top = append(top, topTokens(lp, o.TopK))
 			kl := klDiv(finalLogp[t], lp)
 			kls[t] = jsonx.Float(kl)

@@ -3,13 +3,15 @@ package circuits
 import (
 	"math"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // TestMetricGradients checks each metric's logit gradient against central
 // differences of its value.
 func TestMetricGradients(t *testing.T) {
 	row := []float32{0.3, -1.2, 2.0, 0.1, -0.4}
-	clean := logSoftmax([]float32{1.0, 0.2, -0.5, 0.7, 0.0})
+	clean := tensor.LogSoftmax([]float32{1.0, 0.2, -0.5, 0.7, 0.0})
 	for _, mt := range Metrics {
 		g := make([]float32, len(row))
 		mt.grad(g, row, clean, 2, 0, 1)

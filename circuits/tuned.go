@@ -87,7 +87,7 @@ func (t *TunedLens) layerLoss(u *unembedder, l int, x []float32, target [][]floa
 	var loss float64
 	dl := logits // reused in place as d loss / d logits = (q - p)/N
 	for n := 0; n < N; n++ {
-		lp := logSoftmax(logits[n*V : (n+1)*V])
+		lp := tensor.LogSoftmax(logits[n*V : (n+1)*V])
 		loss += klDiv(target[n], lp) / float64(N)
 		for j, q := range lp {
 			dl[n*V+j] = float32((math.Exp(q) - math.Exp(target[n][j])) / float64(N))
@@ -195,7 +195,7 @@ func finalLogProbs(logits *tensor.Tensor, N int) [][]float64 {
 	V := logits.Shape[len(logits.Shape)-1]
 	out := make([][]float64, N)
 	for n := range out {
-		out[n] = logSoftmax(logits.Data[n*V : (n+1)*V])
+		out[n] = tensor.LogSoftmax(logits.Data[n*V : (n+1)*V])
 	}
 	return out
 }

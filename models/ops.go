@@ -361,7 +361,7 @@ func crossEntropy(losses, lse, logits []float32, targets []int, N, V int) (float
 				continue
 			}
 			row := logits[i*V : (i+1)*V]
-			l := logSumExp(row)
+			l := tensor.LogSumExpFast(row)
 			lse[i] = float32(l)
 			losses[i] = float32(l - float64(row[targets[i]]))
 		}
@@ -375,28 +375,6 @@ func crossEntropy(losses, lse, logits []float32, targets []int, N, V int) (float
 		}
 	}
 	return total, n
-}
-
-// logSumExp is log Σ e^row[j], shifted by the maximum for range, with the
-// exponentials in float32 blocks on the stack and the sum in float64.
-func logSumExp(row []float32) float64 {
-	maxv := float32(math.Inf(-1))
-	for _, v := range row {
-		if v > maxv {
-			maxv = v
-		}
-	}
-	var buf [512]float32
-	var s float64
-	for x := row; len(x) > 0; {
-		n := min(len(x), len(buf))
-		tensor.ExpShifted(buf[:n], x[:n], maxv)
-		for _, e := range buf[:n] {
-			s += float64(e)
-		}
-		x = x[n:]
-	}
-	return float64(maxv) + math.Log(s)
 }
 
 // crossEntropyBackward writes into dlogits [N,V] the gradient of

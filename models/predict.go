@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/mechinterp/mechinterp/models/tokenizer"
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // Prediction is one candidate next token: its id, its text (when a tokenizer names it), its
@@ -25,15 +26,7 @@ func TopPredictions(row []float32, k int, tok tokenizer.Tokenizer) []Prediction 
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
-	mx := math.Inf(-1)
-	for _, v := range row {
-		mx = math.Max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range row {
-		sum += math.Exp(float64(v) - mx)
-	}
-	lse := mx + math.Log(sum)
+	lse := tensor.LogSumExp(row)
 	k = min(max(k, 1), len(row))
 	out := make([]Prediction, k)
 	for i := range out {

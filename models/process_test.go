@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mechinterp/mechinterp/tensor"
 )
 
 // wildModel returns a model whose every parameter matters: weights far
@@ -76,7 +78,7 @@ func logitDiffs(a, b []float32, V int) (raw, centred, logProb float64) {
 			mb += float64(rb[j])
 		}
 		ma, mb = ma/float64(V), mb/float64(V)
-		la, lb := logSumExp(ra), logSumExp(rb)
+		la, lb := tensor.LogSumExp(ra), tensor.LogSumExp(rb)
 		for j := range ra {
 			raw = max(raw, math.Abs(float64(ra[j])-float64(rb[j])))
 			centred = max(centred, math.Abs((float64(ra[j])-ma)-(float64(rb[j])-mb)))

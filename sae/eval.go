@@ -212,23 +212,11 @@ func CELossScore(clean, withSAE, zero float64) float64 {
 
 // klDiv is KL(softmax(p) || softmax(q)) of two logit rows.
 func klDiv(p, q []float32) float64 {
-	lp, lq := logSumExp(p), logSumExp(q)
+	lp, lq := tensor.LogSumExp(p), tensor.LogSumExp(q)
 	var kl float64
 	for i := range p {
 		a := float64(p[i]) - lp
 		kl += math.Exp(a) * (a - (float64(q[i]) - lq))
 	}
 	return max(kl, 0)
-}
-
-func logSumExp(v []float32) float64 {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = math.Max(m, float64(x))
-	}
-	var s float64
-	for _, x := range v {
-		s += math.Exp(float64(x) - m)
-	}
-	return m + math.Log(s)
 }
