@@ -791,9 +791,29 @@ func packB(transB bool, nr, kc, nc int, b []float32, ldb, pc, jc int, dst []floa
 		// of 16 steps keep the sliver's rows being written (16 of them, 4 KB
 		// at NR = 64) in L1; whole columns at a time would sweep the 64 KB
 		// sliver once per column.
+		// Whole blocks of 16 columns by 16 steps are transposed in registers
+		// (packBT16, where AVX-512 runs); the rest one value at a time.
+		p16, j16 := 0, 0
+		if packBT16Fn != nil {
+			p16, j16 = kc/16*16, cols/16*16
+		}
+		if p16 > 0 {
+			for j0 := 0; j0 < j16; j0 += 16 {
+				src := (jc+s+j0)*ldb + pc
+				_ = b[src+15*ldb+p16-1] // the last value it reads
+				_ = d[(p16-1)*nr+j0+15]
+				packBT16Fn(p16/16, &b[src], ldb, &d[j0], nr)
+			}
+		} else {
+			j16 = 0
+		}
 		for p0 := 0; p0 < kc; p0 += 16 {
 			p1 := min(p0+16, kc)
-			for j := 0; j < cols; j++ {
+			j0 := j16
+			if p0 >= p16 {
+				j0 = 0
+			}
+			for j := j0; j < cols; j++ {
 				src := b[(jc+s+j)*ldb+pc+p0 : (jc+s+j)*ldb+pc+p1]
 				for p, v := range src {
 					d[(p0+p)*nr+j] = v

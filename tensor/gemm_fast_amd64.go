@@ -53,4 +53,12 @@ var (
 		}
 		return copyRows64Go
 	}()
+	// packBT16Fn transposes B's 16×16 blocks in zmm registers; nil without
+	// AVX-512 (packB then moves one value at a time).
+	packBT16Fn = func() func(blocks int, src *float32, ldb int, dst *float32, ldd int) {
+		if hasAVX512 {
+			return packBT16AVX512
+		}
+		return nil
+	}()
 )

@@ -15,4 +15,7 @@ var asmSet kernelSet
 var (
 	packAT6Fn    = packAT6Go
 	copyRows64Fn = copyRows64Go
+	// packBT16Fn is nil: B's transposition stays one value at a time, the
+	// path the twin tests run against the assembly's.
+	packBT16Fn func(blocks int, src *float32, ldb int, dst *float32, ldd int)
 )

@@ -135,3 +135,19 @@ func copyRows64Go(n int, src *float32, ld int, dst *float32) {
 		*(*[64]float32)(d[p*64:]) = *(*[64]float32)(s[p*ld:])
 	}
 }
+
+// packBT16Go is the Go twin of packBT16AVX512: blocks blocks of 16×16
+// floats, block i rows 0-15 of src (ldb apart), floats 16i to 16i+15 of
+// each, written transposed as rows 16i to 16i+15 of dst (ldd apart).
+func packBT16Go(blocks int, src *float32, ldb int, dst *float32, ldd int) {
+	if blocks <= 0 {
+		return
+	}
+	s := unsafe.Slice(src, 15*ldb+16*blocks)
+	d := unsafe.Slice(dst, (16*blocks-1)*ldd+16)
+	for i := range 16 * blocks {
+		for j := range 16 {
+			d[i*ldd+j] = s[j*ldb+i]
+		}
+	}
+}

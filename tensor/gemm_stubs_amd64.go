@@ -91,3 +91,10 @@ func packAT6(slivers int, steps int, src *float32, lda int, dst *float32, dstStr
 //
 //go:noescape
 func copyRows64AVX512(n int, src *float32, ld int, dst *float32)
+
+// packBT16AVX512 transposes blocks blocks of 16x16 floats: block i is rows
+// 0-15 of src (ldb elements apart), floats 16i to 16i+15 of each, written as
+// rows 16i to 16i+15 of dst (ldd elements apart), 16 floats each.
+//
+//go:noescape
+func packBT16AVX512(blocks int, src *float32, ldb int, dst *float32, ldd int)

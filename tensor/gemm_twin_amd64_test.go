@@ -291,6 +291,19 @@ func TestPackLoopsMatchGoTwins(t *testing.T) {
 	if !hasAVX512 {
 		return
 	}
+	for _, blocks := range []int{1, 2, 5} {
+		ldb, ldd := 16*blocks+rng.IntN(9), 16+rng.IntN(60)
+		src := randSlice(rng, 15*ldb+16*blocks)
+		d1 := randSlice(rng, (16*blocks-1)*ldd+16)
+		d2 := append([]float32(nil), d1...)
+		packBT16AVX512(blocks, &src[0], ldb, &d1[0], ldd)
+		packBT16Go(blocks, &src[0], ldb, &d2[0], ldd)
+		for i := range d1 {
+			if math.Float32bits(d1[i]) != math.Float32bits(d2[i]) {
+				t.Fatalf("packBT16 blocks=%d ldb=%d ldd=%d: dst[%d] = %g, twin %g", blocks, ldb, ldd, i, d1[i], d2[i])
+			}
+		}
+	}
 	for _, n := range []int{1, 2, 7, 256} {
 		ld := 64 + rng.IntN(50)
 		src := randSlice(rng, (n-1)*ld+64)

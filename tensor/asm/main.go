@@ -211,6 +211,106 @@ func packRoutines() {
 	VZEROUPPER()
 	Label("cpdone")
 	RET()
+
+	packBT16()
+}
+
+// packBT16 writes the transposing copy of a transposed B into packed
+// slivers: 16 of B's rows (16 columns of op(B)) times 16 steps at a time,
+// transposed in registers (unpack, shuffle, then two lane shuffles: 64
+// shuffles per 256 floats, where the Go loop moved one float per load and
+// store).
+func packBT16() {
+	TEXT("packBT16AVX512", NOSPLIT, "func(blocks int, src *float32, ldb int, dst *float32, ldd int)")
+	Pragma("noescape")
+	Doc("packBT16AVX512 transposes blocks blocks of 16x16 floats: block i is rows",
+		"0-15 of src (ldb elements apart), floats 16i to 16i+15 of each, written as",
+		"rows 16i to 16i+15 of dst (ldd elements apart), 16 floats each.")
+	n := Load(Param("blocks"), GP64())
+	src := Load(Param("src"), GP64()).(reg.GPVirtual)
+	ldb := Load(Param("ldb"), GP64()).(reg.GPVirtual)
+	SHLQ(U8(2), ldb)
+	dst := Load(Param("dst"), GP64()).(reg.GPVirtual)
+	ldd := Load(Param("ldd"), GP64()).(reg.GPVirtual)
+	SHLQ(U8(2), ldd)
+	TESTQ(n, n)
+	JLE(LabelRef("btdone"))
+	// Rows 3q to 3q+2 are addressed from base q (an x86 address scales its
+	// index by 1, 2 or 4 only); the bases serve src's rows, then dst's.
+	var base [6]reg.GPVirtual
+	for q := 1; q < len(base); q++ {
+		base[q] = GP64()
+	}
+	setBases := func(p, stride reg.GPVirtual) {
+		base[0] = p
+		for q := 1; q < len(base); q++ {
+			LEAQ(Mem{Base: base[q-1], Index: stride, Scale: 2}, base[q])
+			ADDQ(stride, base[q])
+		}
+	}
+	row := func(stride reg.GPVirtual, i int) Mem {
+		b, o := base[i/3], i%3
+		if o == 0 {
+			return Mem{Base: b}
+		}
+		return Mem{Base: b, Index: stride, Scale: uint8(o)}
+	}
+	Label("btblock")
+	setBases(src, ldb)
+	var r [16]reg.VecVirtual
+	for i := range r {
+		r[i] = ZMM()
+		VMOVUPS(row(ldb, i), r[i])
+	}
+	// Stage 1: pairs of rows interleaved.
+	var t [16]reg.VecVirtual
+	for i := 0; i < 16; i += 2 {
+		t[i], t[i+1] = ZMM(), ZMM()
+		VUNPCKLPS(r[i+1], r[i], t[i])
+		VUNPCKHPS(r[i+1], r[i], t[i+1])
+	}
+	// Stage 2: u[4q+c] holds, in each 128-bit lane l, column 4l+c of rows
+	// 4q to 4q+3.
+	var u [16]reg.VecVirtual
+	for q := range 4 {
+		a, b := t[4*q], t[4*q+2]
+		c, d := t[4*q+1], t[4*q+3]
+		for i := range 4 {
+			u[4*q+i] = ZMM()
+		}
+		VSHUFPS(U8(0x44), b, a, u[4*q])
+		VSHUFPS(U8(0xEE), b, a, u[4*q+1])
+		VSHUFPS(U8(0x44), d, c, u[4*q+2])
+		VSHUFPS(U8(0xEE), d, c, u[4*q+3])
+	}
+	// Stages 3 and 4: the lanes gathered into columns c, 4+c, 8+c, 12+c.
+	setBases(dst, ldd)
+	for c := range 4 {
+		v0, v4, v8, v12 := ZMM(), ZMM(), ZMM(), ZMM()
+		VSHUFF32X4(U8(0x88), u[4+c], u[c], v0)     // columns c, 8+c of rows 0-7
+		VSHUFF32X4(U8(0xDD), u[4+c], u[c], v4)     // columns 4+c, 12+c of rows 0-7
+		VSHUFF32X4(U8(0x88), u[12+c], u[8+c], v8)  // columns c, 8+c of rows 8-15
+		VSHUFF32X4(U8(0xDD), u[12+c], u[8+c], v12) // columns 4+c, 12+c of rows 8-15
+		var o [4]reg.VecVirtual
+		for h := range o {
+			o[h] = ZMM()
+		}
+		VSHUFF32X4(U8(0x88), v8, v0, o[0])  // column c
+		VSHUFF32X4(U8(0x88), v12, v4, o[1]) // column 4+c
+		VSHUFF32X4(U8(0xDD), v8, v0, o[2])  // column 8+c
+		VSHUFF32X4(U8(0xDD), v12, v4, o[3]) // column 12+c
+		for h := range o {
+			VMOVUPS(o[h], row(ldd, 4*h+c))
+		}
+	}
+	ADDQ(U8(64), src)
+	// dst moves on 16 rows: base 5 is row 15.
+	LEAQ(Mem{Base: base[5], Index: ldd, Scale: 1}, dst)
+	DECQ(n)
+	JNZ(LabelRef("btblock"))
+	VZEROUPPER()
+	Label("btdone")
+	RET()
 }
 
 // aRegs are the general registers that address A: base, base + 3 rows (an
