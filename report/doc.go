@@ -34,10 +34,12 @@
 // the checkpoint, computes, writes the page and prints the readout or JSON, so that a Go
 // program does what a command does with one call:
 //
-//	err := report.HeadsJob{Model: "runs/demo/checkpoints/step-001000", Out: "heads.html",
+//	err := report.HeadsJob{ModelFlag: report.ModelFlag{Model: "runs/demo/checkpoints/step-001000"}, Out: "heads.html",
 //		RepeatFlags: report.RepeatFlags{Batch: 32, Seed: 1, MinToken: -1, MaxToken: -1}}.Run(os.Stdout, os.Stderr)
 //
-// PromptTokens is the one way a command's --tokens or --text becomes token ids.
+// The flags several commands share are embedded groups: ModelFlag (--model), PromptFlags
+// (--model with --tokens or --text), RepeatFlags, CorpusFlags. PromptTokens is the one way
+// a command's --tokens or --text becomes token ids.
 //
 // Every page embeds the numbers it plots as JSON (mechinterp.data(name) in the page), and the
 // tests open each page type once in headless Chromium (package viz/browsertest).

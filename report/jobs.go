@@ -19,30 +19,41 @@ import (
 // does: load, compute, write the page, print the readout (or JSON) to w. The CLI binds
 // the fields to flags and calls Run; a Go program fills them and calls Run the same way.
 
-// loadModel loads the checkpoint directory dir (flag --model), warning on warn when its
-// weights hold NaN or infinite values.
-func loadModel(dir string, warn io.Writer) (*models.Model, error) {
-	if dir == "" {
+// ModelFlag is --model, the checkpoint directory a command reads.
+type ModelFlag struct {
+	Model string `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+}
+
+// loadModel loads the checkpoint directory of --model, warning on warn when its weights
+// hold NaN or infinite values.
+func (f ModelFlag) loadModel(warn io.Writer) (*models.Model, error) {
+	if f.Model == "" {
 		return nil, errors.New("--model is required")
 	}
-	m, err := models.Load(dir)
+	m, err := models.Load(f.Model)
 	if err != nil {
-		return nil, run.ModelDirError(dir, err)
+		return nil, run.ModelDirError(f.Model, err)
 	}
 	if name, n := m.Params.NonFinite(); n > 0 && warn != nil {
-		fmt.Fprintf(warn, "mechinterp: warning: %s holds %d NaN or infinite weights (the first in %s); its outputs will be NaN\n", dir, n, name)
+		fmt.Fprintf(warn, "mechinterp: warning: %s holds %d NaN or infinite weights (the first in %s); its outputs will be NaN\n", f.Model, n, name)
 	}
 	return m, nil
 }
 
-// loadModelPrompt loads the checkpoint dir (loadModel) and reads the prompt of --tokens or
-// --text for it (PromptTokens).
-func loadModelPrompt(dir, tokens, text string, warn io.Writer) (*models.Model, [][]int, tokenizer.Tokenizer, error) {
-	m, err := loadModel(dir, warn)
+// PromptFlags are --model and a prompt for it, as --tokens or --text (PromptTokens).
+type PromptFlags struct {
+	ModelFlag `mapstructure:",squash"`
+	Tokens    string `mapstructure:"tokens" help:"the prompt as token ids, comma-separated; sequences of one length separated by ';'"`
+	Text      string `mapstructure:"text" help:"the prompt as text, encoded with the model directory's tokenizer (GPT-2 BPE, else byte-level)"`
+}
+
+// load loads the model (loadModel) and reads the prompt for it (PromptTokens).
+func (f PromptFlags) load(warn io.Writer) (*models.Model, [][]int, tokenizer.Tokenizer, error) {
+	m, err := f.loadModel(warn)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	seqs, tok, err := PromptTokens(m, dir, tokens, text)
+	seqs, tok, err := PromptTokens(m, f.Model, f.Tokens, f.Text)
 	return m, seqs, tok, err
 }
 

@@ -15,20 +15,18 @@ import (
 // LensJob is `mechinterp lens`: the logit lens or a tuned lens on one prompt
 // (circuits.ApplyLens), a page and a table.
 type LensJob struct {
-	Model  string `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	Tokens string `mapstructure:"tokens" help:"the prompt as comma-separated token ids"`
-	Text   string `mapstructure:"text" help:"the prompt as text, for the model's tokenizer"`
-	Tuned  string `mapstructure:"tuned" help:"a tuned lens directory (from 'mechinterp lens train'); default the logit lens"`
-	Answer string `mapstructure:"answer" help:"the token expected after the prompt (text, or an id with --tokens)"`
-	Top    int    `mapstructure:"top" default:"5" help:"top tokens kept per layer and position"`
-	Out    string `mapstructure:"out" short:"o" help:"HTML report to write"`
-	JSON   bool   `mapstructure:"json" help:"print the lens as JSON"`
+	PromptFlags `mapstructure:",squash"`
+	Tuned       string `mapstructure:"tuned" help:"a tuned lens directory (from 'mechinterp lens train'); default the logit lens"`
+	Answer      string `mapstructure:"answer" help:"the token expected after the prompt (text, or an id with --tokens)"`
+	Top         int    `mapstructure:"top" default:"5" help:"top tokens kept per layer and position"`
+	Out         string `mapstructure:"out" short:"o" help:"HTML report to write"`
+	JSON        bool   `mapstructure:"json" help:"print the lens as JSON"`
 }
 
 // Run reads the prompt through the lens, writes the page and prints the readout (or JSON)
 // to w.
 func (j LensJob) Run(w, errw io.Writer) error {
-	m, seqs, tok, err := loadModelPrompt(j.Model, j.Tokens, j.Text, errw)
+	m, seqs, tok, err := j.load(errw)
 	if err != nil {
 		return err
 	}
@@ -58,7 +56,7 @@ func (j LensJob) Run(w, errw io.Writer) error {
 // TunedLensJob is `mechinterp lens train`: a tuned lens trained on a run's token source
 // or a text file (circuits.TuneLens), saved, and compared with the logit lens.
 type TunedLensJob struct {
-	Model     string  `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+	ModelFlag `mapstructure:",squash"`
 	RunDir    string  `mapstructure:"run" help:"a training run directory whose token source (run.yaml) gives the sequences"`
 	TextFile  string  `mapstructure:"text-file" help:"a text file, cut into windows of --len tokens"`
 	Out       string  `mapstructure:"out" short:"o" help:"directory to write the tuned lens to"`
@@ -74,7 +72,7 @@ type TunedLensJob struct {
 // Run trains and saves the lens and prints the mean KL by layer of both lenses (or JSON)
 // to w.
 func (j TunedLensJob) Run(w, errw io.Writer) error {
-	m, err := loadModel(j.Model, errw)
+	m, err := j.loadModel(errw)
 	if err != nil {
 		return err
 	}
@@ -128,7 +126,7 @@ func (j TunedLensJob) Run(w, errw io.Writer) error {
 // PatchJob is `mechinterp patch`: activation and attribution patching and direct logit
 // attribution of a clean/corrupted prompt pair (circuits.PatchAll), a page and a table.
 type PatchJob struct {
-	Model      string `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+	ModelFlag  `mapstructure:",squash"`
 	Clean      string `mapstructure:"clean" help:"the clean prompt (text, or token ids with --tokens-mode)"`
 	Corrupted  string `mapstructure:"corrupted" help:"the corrupted prompt, as long as the clean one"`
 	Answer     string `mapstructure:"answer" help:"the token the clean prompt should predict (single-token text, or an id with --tokens-mode)"`
@@ -204,22 +202,22 @@ func (j PatchJob) Run(w, errw io.Writer) error {
 // EAPJob is `mechinterp eap`: a circuit found by edge attribution patching and checked by
 // patching (circuits.Discover), a page and a table.
 type EAPJob struct {
-	Model   string `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	Task    string `mapstructure:"task" help:"a built-in task: induction"`
-	Tasks   string `mapstructure:"tasks" help:"JSON-lines file of clean/corrupted/answer/wrong records"`
-	Pairs   int    `mapstructure:"pairs" default:"32" help:"pairs of the built-in task"`
-	Len     int    `mapstructure:"len" default:"10" help:"the induction task's repeated span (prompts of 2·len tokens with BOS)"`
-	Seed    uint64 `mapstructure:"seed" default:"1" help:"seed of the built-in task's prompts"`
-	Metric  string `mapstructure:"metric" default:"logit_diff" help:"logit_diff, prob, kl or loss, at each pair's last position"`
-	Method  string `mapstructure:"method" default:"eap-ig" help:"eap or eap-ig"`
-	Steps   int    `mapstructure:"steps" default:"5" help:"EAP-IG's interpolation steps"`
-	Batch   int    `mapstructure:"batch" default:"8" help:"pairs per forward pass"`
-	Edges   int    `mapstructure:"edges" help:"circuit size before pruning (0: 10% of the edges)"`
-	Greedy  bool   `mapstructure:"greedy" help:"grow the circuit from the logits instead of taking the top edges"`
-	Effects bool   `mapstructure:"effects" help:"patch each edge alone and correlate EAP and EAP-IG with it (one pass per edge)"`
-	Top     int    `mapstructure:"top" default:"15" help:"how many edges to print"`
-	Out     string `mapstructure:"out" short:"o" help:"HTML report to write"`
-	JSON    bool   `mapstructure:"json" help:"print the circuit, scores and curve as JSON"`
+	ModelFlag `mapstructure:",squash"`
+	Task      string `mapstructure:"task" help:"a built-in task: induction"`
+	Tasks     string `mapstructure:"tasks" help:"JSON-lines file of clean/corrupted/answer/wrong records"`
+	Pairs     int    `mapstructure:"pairs" default:"32" help:"pairs of the built-in task"`
+	Len       int    `mapstructure:"len" default:"10" help:"the induction task's repeated span (prompts of 2·len tokens with BOS)"`
+	Seed      uint64 `mapstructure:"seed" default:"1" help:"seed of the built-in task's prompts"`
+	Metric    string `mapstructure:"metric" default:"logit_diff" help:"logit_diff, prob, kl or loss, at each pair's last position"`
+	Method    string `mapstructure:"method" default:"eap-ig" help:"eap or eap-ig"`
+	Steps     int    `mapstructure:"steps" default:"5" help:"EAP-IG's interpolation steps"`
+	Batch     int    `mapstructure:"batch" default:"8" help:"pairs per forward pass"`
+	Edges     int    `mapstructure:"edges" help:"circuit size before pruning (0: 10% of the edges)"`
+	Greedy    bool   `mapstructure:"greedy" help:"grow the circuit from the logits instead of taking the top edges"`
+	Effects   bool   `mapstructure:"effects" help:"patch each edge alone and correlate EAP and EAP-IG with it (one pass per edge)"`
+	Top       int    `mapstructure:"top" default:"15" help:"how many edges to print"`
+	Out       string `mapstructure:"out" short:"o" help:"HTML report to write"`
+	JSON      bool   `mapstructure:"json" help:"print the circuit, scores and curve as JSON"`
 }
 
 // Run discovers and checks the circuit, writes the page and prints the readout (or JSON)
@@ -228,7 +226,7 @@ func (j EAPJob) Run(w, errw io.Writer) error {
 	if j.Top < 0 {
 		return fmt.Errorf("--top must be at least 0, got %d", j.Top)
 	}
-	m, err := loadModel(j.Model, errw)
+	m, err := j.loadModel(errw)
 	if err != nil {
 		return err
 	}

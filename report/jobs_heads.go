@@ -41,7 +41,7 @@ func (f RepeatFlags) options(runDir string, vocab int) probes.RepeatOptions {
 // HeadsJob is `mechinterp heads`: every head's scores and role (probes.Heads), a page and a
 // table.
 type HeadsJob struct {
-	Model           string `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+	ModelFlag       `mapstructure:",squash"`
 	JSON            bool   `mapstructure:"json" help:"print the scores as JSON"`
 	Out             string `mapstructure:"out" short:"o" default:"heads.html" help:"HTML report to write"`
 	RepeatFlags     `mapstructure:",squash"`
@@ -53,7 +53,7 @@ type HeadsJob struct {
 
 // Run scores the heads, writes the page and prints the table (or JSON) to w.
 func (j HeadsJob) Run(w, errw io.Writer) error {
-	m, err := loadModel(j.Model, errw)
+	m, err := j.loadModel(errw)
 	if err != nil {
 		return err
 	}
@@ -119,16 +119,16 @@ func (j TrackJob) Run(ctx context.Context, w, errw io.Writer) error {
 // CircuitsJob is `mechinterp circuits`: each head explained from its weights
 // (circuits.Analyze), a page and a table.
 type CircuitsJob struct {
-	Model string `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	Out   string `mapstructure:"out" short:"o" default:"circuits.html" help:"HTML report to write (\"\" for none)"`
-	JSON  bool   `mapstructure:"json" help:"print the scores as JSON"`
-	Top   int    `mapstructure:"top" default:"10" help:"how many composition pairs to print"`
-	Seed  uint64 `mapstructure:"seed" default:"1" help:"seed of the random composition baseline"`
+	ModelFlag `mapstructure:",squash"`
+	Out       string `mapstructure:"out" short:"o" default:"circuits.html" help:"HTML report to write (\"\" for none)"`
+	JSON      bool   `mapstructure:"json" help:"print the scores as JSON"`
+	Top       int    `mapstructure:"top" default:"10" help:"how many composition pairs to print"`
+	Seed      uint64 `mapstructure:"seed" default:"1" help:"seed of the random composition baseline"`
 }
 
 // Run analyses the weights, writes the page and prints the readout (or JSON) to w.
 func (j CircuitsJob) Run(w, errw io.Writer) error {
-	m, err := loadModel(j.Model, errw)
+	m, err := j.loadModel(errw)
 	if err != nil {
 		return err
 	}
@@ -144,12 +144,10 @@ func (j CircuitsJob) Run(w, errw io.Writer) error {
 // AttentionJob is `mechinterp attention`: the attention explorer of one prompt as a
 // self-contained page.
 type AttentionJob struct {
-	Model  string `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	Tokens string `mapstructure:"tokens" help:"the prompt as token ids, comma-separated"`
-	Text   string `mapstructure:"text" help:"the prompt as text, encoded with the model's tokenizer"`
-	Out    string `mapstructure:"out" short:"o" default:"attention.html" help:"the page to write"`
-	Bits   int    `mapstructure:"bits" help:"precision each weight is stored with: 8, 16, or 0 (16 up to 2^20 weights, else 8)"`
-	Roles  bool   `mapstructure:"roles" default:"true" help:"label each head with its role and scores (probes.Heads: runs the model on repeated random tokens)"`
+	PromptFlags `mapstructure:",squash"`
+	Out         string `mapstructure:"out" short:"o" default:"attention.html" help:"the page to write"`
+	Bits        int    `mapstructure:"bits" help:"precision each weight is stored with: 8, 16, or 0 (16 up to 2^20 weights, else 8)"`
+	Roles       bool   `mapstructure:"roles" default:"true" help:"label each head with its role and scores (probes.Heads: runs the model on repeated random tokens)"`
 }
 
 // Run writes the page and prints what it wrote to w; warnings go to errw.
@@ -157,7 +155,7 @@ func (j AttentionJob) Run(ctx context.Context, w, errw io.Writer) error {
 	if j.Out == "" {
 		return errors.New("--out is empty")
 	}
-	m, seqs, tok, err := loadModelPrompt(j.Model, j.Tokens, j.Text, errw)
+	m, seqs, tok, err := j.load(errw)
 	if err != nil {
 		return err
 	}
@@ -198,7 +196,7 @@ func HumanBytes(n int64) string {
 // ServeJob is `mechinterp serve`: the attention explorer as a local web app
 // (ServeExplorer).
 type ServeJob struct {
-	Model          string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+	ModelFlag      `mapstructure:",squash"`
 	Run            string   `mapstructure:"run" help:"run directory: step through its checkpoints"`
 	Addr           string   `mapstructure:"addr" default:"127.0.0.1:8080" help:"address to listen on (port 0: any free port); a non-loopback host makes the server reachable from other machines"`
 	Tokens         string   `mapstructure:"tokens" help:"prompt shown at start, as token ids"`

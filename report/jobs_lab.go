@@ -167,7 +167,7 @@ func (j BestOfNJob) Run(w io.Writer) error {
 // OODJob is `mechinterp ood`: out-of-distribution detection on activations by layer
 // (lab.RunOOD), a page and a table.
 type OODJob struct {
-	Model      string  `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+	ModelFlag  `mapstructure:",squash"`
 	In         string  `mapstructure:"in" help:"in-distribution inputs, one per line (half fitted unless --fit is given)"`
 	OOD        string  `mapstructure:"ood" help:"out-of-distribution inputs, one per line"`
 	Fit        string  `mapstructure:"fit" help:"inputs to fit the in-distribution Gaussian to"`

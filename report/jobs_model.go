@@ -13,15 +13,13 @@ import (
 // ForwardJob is `mechinterp run`: one forward pass, the top next-token predictions after
 // the last position, and optionally the logits and cached activations as safetensors.
 type ForwardJob struct {
-	Model   string `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	Tokens  string `mapstructure:"tokens" help:"token ids, comma-separated; sequences separated by ';'"`
-	Text    string `mapstructure:"text" help:"text to encode with the model directory's tokenizer (GPT-2 BPE, else byte-level)"`
-	Top     int    `mapstructure:"top" default:"10" help:"how many predictions to print"`
-	Logits  string `mapstructure:"logits" help:"write the logits [batch,pos,vocab] to this safetensors file"`
-	Cache   string `mapstructure:"cache" help:"write the activations selected by --names to this safetensors file"`
-	Names   string `mapstructure:"names" default:"*" help:"hook-point filter for --cache: names and globs, comma-separated"`
-	JSON    bool   `mapstructure:"json" help:"print the predictions as JSON"`
-	Process string `mapstructure:"process" help:"weight processing before the pass: fold_ln,center_writing,center_unembed,fold_value_biases or all"`
+	PromptFlags `mapstructure:",squash"`
+	Top         int    `mapstructure:"top" default:"10" help:"how many predictions to print"`
+	Logits      string `mapstructure:"logits" help:"write the logits [batch,pos,vocab] to this safetensors file"`
+	Cache       string `mapstructure:"cache" help:"write the activations selected by --names to this safetensors file"`
+	Names       string `mapstructure:"names" default:"*" help:"hook-point filter for --cache: names and globs, comma-separated"`
+	JSON        bool   `mapstructure:"json" help:"print the predictions as JSON"`
+	Process     string `mapstructure:"process" help:"weight processing before the pass: fold_ln,center_writing,center_unembed,fold_value_biases or all"`
 }
 
 // Run runs the pass and prints the predictions to w.
@@ -84,9 +82,7 @@ func (j ForwardJob) Run(w io.Writer) error {
 
 // GenerateJob is `mechinterp generate`: sampled continuations of a prompt.
 type GenerateJob struct {
-	Model       string  `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	Tokens      string  `mapstructure:"tokens" help:"prompt as token ids, comma-separated; sequences of one length separated by ';'"`
-	Text        string  `mapstructure:"text" help:"prompt as text for the model's tokenizer"`
+	PromptFlags `mapstructure:",squash"`
 	New         int     `mapstructure:"new" default:"20" help:"tokens to generate"`
 	Samples     int     `mapstructure:"samples" default:"1" help:"continuations per prompt"`
 	Temperature float64 `mapstructure:"temperature" default:"1" help:"sampling temperature (negative: greedy)"`
@@ -99,7 +95,7 @@ type GenerateJob struct {
 // Run samples and prints each continuation to w (decoded and quoted when the model has a
 // tokenizer); warnings go to errw.
 func (j GenerateJob) Run(w, errw io.Writer) error {
-	m, seqs, tok, err := loadModelPrompt(j.Model, j.Tokens, j.Text, errw)
+	m, seqs, tok, err := j.load(errw)
 	if err != nil {
 		return err
 	}

@@ -16,10 +16,10 @@ import (
 // CorpusFlags are the model and the corpus windows a dashboard reads
 // (sae.DashboardJob): the settings of the dashboards and of sae report.
 type CorpusFlags struct {
-	Model    string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	Data     []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
-	Contexts int      `mapstructure:"contexts" default:"256" help:"contexts of n_ctx tokens to read"`
-	Seed     uint64   `mapstructure:"seed" default:"3" help:"seed of the corpus windows"`
+	ModelFlag `mapstructure:",squash"`
+	Data      []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
+	Contexts  int      `mapstructure:"contexts" default:"256" help:"contexts of n_ctx tokens to read"`
+	Seed      uint64   `mapstructure:"seed" default:"3" help:"seed of the corpus windows"`
 }
 
 // dashboard reads the corpus through the model and returns the dashboards of the SAE in
@@ -148,7 +148,7 @@ func (j SAEReportJob) Run(ctx context.Context, w io.Writer) error {
 // SAETrainJob is `mechinterp sae train`: an SAE trained on one hook point's activations
 // over a corpus (sae.Job) and saved in SAELens's layout.
 type SAETrainJob struct {
-	Model     string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
+	ModelFlag `mapstructure:",squash"`
 	Hook      string   `mapstructure:"hook" help:"hook point, e.g. blocks.0.mlp.hook_post"`
 	Data      []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
 	Arch      string   `mapstructure:"arch" default:"topk" help:"architecture: relu (L1 penalty), topk, batchtopk or jumprelu (L0 penalty)"`
@@ -196,12 +196,12 @@ func (j SAETrainJob) Run(ctx context.Context, w, errw io.Writer) error {
 
 // SAEEvalJob is `mechinterp sae eval`: an SAE scored on a model (sae.EvalJob).
 type SAEEvalJob struct {
-	Model   string   `mapstructure:"model" help:"checkpoint directory (config.json + model.safetensors)"`
-	JSON    bool     `mapstructure:"json" help:"print the metrics as JSON"`
-	SAE     string   `mapstructure:"sae" help:"SAE directory (SAELens layout)"`
-	Data    []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
-	Batches int      `mapstructure:"batches" default:"16" help:"batches of 8 contexts to evaluate on"`
-	Seed    uint64   `mapstructure:"seed" default:"2" help:"seed of the corpus windows (training uses 1)"`
+	ModelFlag `mapstructure:",squash"`
+	JSON      bool     `mapstructure:"json" help:"print the metrics as JSON"`
+	SAE       string   `mapstructure:"sae" help:"SAE directory (SAELens layout)"`
+	Data      []string `mapstructure:"data" default:"goroot" help:"corpus: \"goroot\", or text files and directories"`
+	Batches   int      `mapstructure:"batches" default:"16" help:"batches of 8 contexts to evaluate on"`
+	Seed      uint64   `mapstructure:"seed" default:"2" help:"seed of the corpus windows (training uses 1)"`
 }
 
 // Run scores the SAE and prints its metrics (or JSON) to w.
