@@ -6,6 +6,7 @@ import (
 
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/internal/jsonx"
+	"github.com/mechinterp/mechinterp/internal/stats"
 	"github.com/mechinterp/mechinterp/models"
 )
 
@@ -159,10 +160,7 @@ func Evaluate(cs []Comparison, s Scores, loss float64, bins int) (Evaluation, er
 }
 
 func meanStd(x []float64) (mean, std float64) {
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float64(len(x))
+	mean = stats.Mean(x)
 	for _, v := range x {
 		std += (v - mean) * (v - mean)
 	}

@@ -3,12 +3,12 @@ package probes
 import (
 	"errors"
 	"fmt"
-	"math"
 	"path/filepath"
 
 	"github.com/mechinterp/mechinterp/data"
 	"github.com/mechinterp/mechinterp/hooks"
 	"github.com/mechinterp/mechinterp/internal/memory"
+	"github.com/mechinterp/mechinterp/internal/stats"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/run"
 	"github.com/mechinterp/mechinterp/tensor"
@@ -350,20 +350,9 @@ func (r *repeatRun) inductionLoss() *InductionLoss {
 	// Position p predicts token p+1. The first copy is tokens start..start+n-1
 	// (p < start+n-1); the first token of the second copy (p = start+n-1) is
 	// unpredictable; the rest is induction.
-	il.FirstCopy = mean(il.PerPosition[:r.start+n-1])
-	il.Loss = mean(il.PerPosition[r.start+n:])
+	il.FirstCopy = stats.Mean(il.PerPosition[:r.start+n-1])
+	il.Loss = stats.Mean(il.PerPosition[r.start+n:])
 	return il
-}
-
-func mean(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }
 
 // RepeatFor returns the default repeated prompts (32 of them, seed 1) for a model trained on

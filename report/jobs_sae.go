@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/mechinterp/mechinterp/internal/atomicfile"
 	"github.com/mechinterp/mechinterp/internal/config"
+	"github.com/mechinterp/mechinterp/internal/stats"
 	"github.com/mechinterp/mechinterp/models"
 	"github.com/mechinterp/mechinterp/sae"
 )
@@ -98,16 +98,8 @@ func (j DashboardFlags) run(ctx context.Context, w io.Writer, saeDir, hook, titl
 		}
 	}
 	ent := db.Entropies()
-	var sum float64
-	for _, e := range ent {
-		sum += e
-	}
-	mean := math.NaN()
-	if len(ent) > 0 {
-		mean = sum / float64(len(ent))
-	}
 	fmt.Fprintf(w, "%d %ss over %d tokens; %d with a top-%d concentration, mean entropy %.2f bits -> %s\n",
-		len(db.Units), db.Kind, db.Tokens, len(ent), db.K, mean, j.Out)
+		len(db.Units), db.Kind, db.Tokens, len(ent), db.K, stats.Mean(ent), j.Out)
 	return nil
 }
 

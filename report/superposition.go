@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mechinterp/mechinterp/internal/stats"
 	"github.com/mechinterp/mechinterp/sae"
 	"github.com/mechinterp/mechinterp/superposition"
 	"github.com/mechinterp/mechinterp/viz"
@@ -887,11 +888,7 @@ func meanOr(v []float64, def float64) float64 {
 	if len(v) == 0 {
 		return def
 	}
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
+	return stats.Mean(v)
 }
 
 func g3(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }

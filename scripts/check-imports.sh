@@ -16,7 +16,7 @@ mod=$(go list -m)
 # Rows, top to bottom; a row may name several packages, and a trailing /...
 # also matches the subpackages.
 rows=(
-  "internal/config internal/atomicfile internal/seed internal/jsonx internal/parallel internal/memory"
+  "internal/config internal/atomicfile internal/seed internal/jsonx internal/parallel internal/memory internal/stats"
   "tensor/..."
   "models/..."
   "hooks"

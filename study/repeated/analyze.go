@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/mechinterp/mechinterp/internal/stats"
 	"github.com/mechinterp/mechinterp/probes"
 )
 
@@ -71,7 +72,7 @@ func Analyze(s Study, rows []Row) *Analysis {
 		ctxFree = append(ctxFree, final.ContextFreeLoss)
 	}
 	if len(ctxFree) > 0 {
-		a.ContextFreeLoss = mean(ctxFree)
+		a.ContextFreeLoss = stats.Mean(ctxFree)
 	}
 	a.Families = families(ids, sums)
 	for _, id := range ids {
@@ -274,15 +275,4 @@ func ratio(num, den float64) *float64 {
 		return nil
 	}
 	return ptr(num / den)
-}
-
-func mean(x []float64) float64 {
-	if len(x) == 0 {
-		return math.NaN()
-	}
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }
