@@ -114,11 +114,7 @@ func (h *DashboardHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	if rest == "" {
 		return h.serveIndex(w)
 	}
-	key, err := h.key(rest)
-	if err != nil {
-		return err
-	}
-	b, err := h.dashboard(r.Context(), key)
+	b, err := h.dashboard(r.Context(), rest)
 	if err != nil {
 		return err
 	}
@@ -177,11 +173,7 @@ func (h *DashboardHandler) serveAPI(w http.ResponseWriter, r *http.Request, rest
 		}
 		name, op, arg = rest[:j], "unit", rest[j+len("/unit/"):]
 	}
-	key, err := h.key(name)
-	if err != nil {
-		return err
-	}
-	b, err := h.dashboard(r.Context(), key)
+	b, err := h.dashboard(r.Context(), name)
 	if err != nil {
 		return err
 	}
@@ -279,8 +271,12 @@ var sortKeys = map[string]func(u *sae.Unit) float64{
 	},
 }
 
-// dashboard returns the built dashboard key, building it if needed.
-func (h *DashboardHandler) dashboard(ctx context.Context, key string) (*builtDashboard, error) {
+// dashboard returns the built dashboard of name (key), building it if needed.
+func (h *DashboardHandler) dashboard(ctx context.Context, name string) (*builtDashboard, error) {
+	key, err := h.key(name)
+	if err != nil {
+		return nil, err
+	}
 	h.mu.Lock()
 	b := h.built[key]
 	h.mu.Unlock()
@@ -302,7 +298,6 @@ func (h *DashboardHandler) dashboard(ctx context.Context, key string) (*builtDas
 		return b, nil
 	}
 	var db *sae.Dashboard
-	var err error
 	var title string
 	if key == "features" {
 		db, err = h.set.Features(ctx)
