@@ -137,17 +137,14 @@ func (j AttributeJob) Run(w io.Writer) error {
 // BestOfNJob is `mechinterp bestofn`: best-of-n sampling scored by a preference model
 // (lab.RunBestOfN), a page and a table.
 type BestOfNJob struct {
-	Policy      string  `mapstructure:"policy" help:"policy checkpoint to sample from"`
-	PM          string  `mapstructure:"pm" help:"preference model directory (prefs train's RUN/model)"`
-	Prompts     int     `mapstructure:"prompts" default:"32" help:"held-out prompts"`
-	Samples     int     `mapstructure:"samples" default:"256" help:"continuations per prompt (the largest n)"`
-	Temperature float64 `mapstructure:"temperature" default:"1" help:"sampling temperature"`
-	TopK        int     `mapstructure:"top-k" help:"keep the k most likely tokens (0: all)"`
-	TopP        float64 `mapstructure:"top-p" help:"nucleus sampling threshold (0: off)"`
-	Seed        uint64  `mapstructure:"seed" default:"1" help:"sampling seed"`
-	TaskSeed    uint64  `mapstructure:"task-seed" default:"1" help:"the synthetic task's seed (prefs train's default is 1)"`
-	Out         string  `mapstructure:"out" short:"o" default:"bestofn.html" help:"HTML report to write"`
-	JSON        bool    `mapstructure:"json" help:"print the points as JSON"`
+	Policy      string `mapstructure:"policy" help:"policy checkpoint to sample from"`
+	PM          string `mapstructure:"pm" help:"preference model directory (prefs train's RUN/model)"`
+	Prompts     int    `mapstructure:"prompts" default:"32" help:"held-out prompts"`
+	Samples     int    `mapstructure:"samples" default:"256" help:"continuations per prompt (the largest n)"`
+	SampleFlags `mapstructure:",squash"`
+	TaskSeed    uint64 `mapstructure:"task-seed" default:"1" help:"the synthetic task's seed (prefs train's default is 1)"`
+	Out         string `mapstructure:"out" short:"o" default:"bestofn.html" help:"HTML report to write"`
+	JSON        bool   `mapstructure:"json" help:"print the points as JSON"`
 }
 
 // Run samples, writes the page and prints the readout (or JSON) to w.

@@ -80,16 +80,25 @@ func (j ForwardJob) Run(w io.Writer) error {
 	return nil
 }
 
-// GenerateJob is `mechinterp generate`: sampled continuations of a prompt.
-type GenerateJob struct {
-	PromptFlags `mapstructure:",squash"`
-	New         int     `mapstructure:"new" default:"20" help:"tokens to generate"`
-	Samples     int     `mapstructure:"samples" default:"1" help:"continuations per prompt"`
+// SampleFlags are how a command samples from a model (models.SampleOptions).
+type SampleFlags struct {
 	Temperature float64 `mapstructure:"temperature" default:"1" help:"sampling temperature (negative: greedy)"`
 	TopK        int     `mapstructure:"top-k" help:"keep the k most likely tokens (0: all)"`
 	TopP        float64 `mapstructure:"top-p" help:"nucleus sampling threshold (0: off)"`
 	Seed        uint64  `mapstructure:"seed" default:"1" help:"sampling seed"`
-	JSON        bool    `mapstructure:"json" help:"print the token ids as JSON"`
+}
+
+func (f SampleFlags) options() models.SampleOptions {
+	return models.SampleOptions{Temperature: f.Temperature, TopK: f.TopK, TopP: f.TopP, Seed: f.Seed}
+}
+
+// GenerateJob is `mechinterp generate`: sampled continuations of a prompt.
+type GenerateJob struct {
+	PromptFlags `mapstructure:",squash"`
+	New         int `mapstructure:"new" default:"20" help:"tokens to generate"`
+	Samples     int `mapstructure:"samples" default:"1" help:"continuations per prompt"`
+	SampleFlags `mapstructure:",squash"`
+	JSON        bool `mapstructure:"json" help:"print the token ids as JSON"`
 }
 
 // Run samples and prints each continuation to w (decoded and quoted when the model has a
@@ -109,7 +118,7 @@ func (j GenerateJob) Run(w, errw io.Writer) error {
 	for range j.Samples {
 		prompts = append(prompts, seqs...)
 	}
-	out, err := models.Generate(m, prompts, j.New, models.SampleOptions{Temperature: j.Temperature, TopK: j.TopK, TopP: j.TopP, Seed: j.Seed})
+	out, err := models.Generate(m, prompts, j.New, j.options())
 	if err != nil {
 		return err
 	}
