@@ -42,6 +42,15 @@ const (
 	// gemmPanelFloats bounds a packed B panel (KC×NC): 1 MB, half of this
 	// machine's 2 MB L2 per core, leaving room for C and A's slivers.
 
+	// gemmKCNarrow is the deepest panel of a product with at most
+	// gemmNarrowN columns (Pythia's unembedding in blocks, W·Xᵀ
+	// 8192×128×768): each A sliver then serves one or two tiles, and every
+	// new sliver starts six streams from memory afresh, so longer slivers
+	// (18 KB, still in L1) and one pass over C instead of three measured
+	// 12% faster on one thread.
+	gemmKCNarrow = 768
+	gemmNarrowN  = 128
+
 	// gemmParallelFlops is the m*n*k below which a product stays on the
 	// calling goroutine (attention already calls Gemm from several).
 	gemmParallelFlops = 1 << 22
@@ -355,7 +364,11 @@ func gemmSplitK(kern gemmKernel, procs int, transA, transB bool, m, n, k int, al
 // gemmPanels is gemmParallel on procs goroutines.
 func gemmPanels(kern gemmKernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	nr := kern.nr
-	panels := (k + gemmKC - 1) / gemmKC
+	kcLimit := gemmKC
+	if n <= gemmNarrowN {
+		kcLimit = gemmKCNarrow
+	}
+	panels := (k + kcLimit - 1) / kcLimit
 	kcMax := (k + panels - 1) / panels // equal panels
 	ncMax := max(nr, gemmPanelFloats/kcMax/nr*nr)
 	if procs > 1 && gemmSplitC(kern, procs, ncMax, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {

@@ -163,6 +163,8 @@ func TestGemmPathsEdges(t *testing.T) {
 			checkGemm(t, paths, rng, 30, 1700, 600, tA, tB, 0.5, 0.25, 1, 2, 3, false)
 			checkGemm(t, paths, rng, 250, 530, 70, tA, tB, 1, 0, 0, 0, 1, true)
 			checkGemm(t, paths, rng, 400, 100, 130, tA, tB, -1, 1, 2, 0, 0, false)
+			// Few columns over a long k: panels deeper than gemmKC.
+			checkGemm(t, paths, rng, 300, 100, 1700, tA, tB, 1, 0.5, 0, 1, 0, false)
 			// Per-head attention: strides wider than widths.
 			checkGemm(t, paths, rng, 128, 128, 32, tA, tB, 0.17677, 0, 96, 96, 0, false)
 		}
