@@ -739,6 +739,14 @@ const attnBlock = 32
 // (Vaswani et al. 2017 with a causal mask): scores = q·kᵀ/√D per (batch,
 // head), q and k after rotation with rotary positions. Query head h reads
 // key/value head h/(H/K) (grouped-query attention; K = H otherwise).
+//
+// Each head's keys are first copied transposed (kᵀ [D,T]) and its values
+// gathered ([T,D]), so that every product reads its B in place
+// (tensor.Gemm's few-row path) instead of packing a slice of k or v again
+// for each query block: with d_model 512 the heads' row stride (2 KB) made
+// tensor.Gemm pack them, a fifth of the attention's time. Without a hook
+// nothing can change the scores or the pattern between the three steps, so
+// each head runs them one after the other while its T×T block is in cache.
 func (m *Model) attention(r runner, ar *arena, l int, a *layerActs, B, T int) error {
 	c := m.Config
 	H, K, D := c.NHeads, c.NKVHeads, c.DHead
@@ -748,118 +756,260 @@ func (m *Model) attention(r runner, ar *arena, l int, a *layerActs, B, T int) er
 	a.scores = ar.getDirty(B * H * T * T)
 	a.pattern = ar.getDirty(B * H * T * T)
 	a.z = ar.getDirty(B * T * HD)
-	parallelFor(B*H, 1, func(lo, hi int) {
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/H, bh%H
-			off, kvOff := b*T*HD+h*D, b*T*KD+(h/G)*D
-			s := a.scores[bh*T*T : (bh+1)*T*T]
-			// Query block [i0,i1) sees keys [0,i1) only: skip the masked half.
-			for i0 := 0; i0 < T; i0 += attnBlock {
-				i1 := min(i0+attnBlock, T)
-				tensor.Gemm(false, true, i1-i0, i1, D, scale, a.qr[off+i0*HD:], HD, a.kr[kvOff:], KD, 0, s[i0*T:], T)
+	ldt, ldd := headStride(T), headStride(D)
+	heads := func(scores, pv bool) {
+		parallelFor(B*H, 1, func(lo, hi int) {
+			var wa arena
+			defer wa.release()
+			var kt, vh []float32
+			if scores {
+				kt = wa.getDirty(D * ldt)
 			}
-			for i := 0; i < T; i++ {
-				row := s[i*T : (i+1)*T]
-				for j := i + 1; j < T; j++ {
-					row[j] = negInf
+			if pv {
+				vh = wa.getDirty(T * ldd)
+			}
+			for bh := lo; bh < hi; bh++ {
+				b, h := bh/H, bh%H
+				off, kvOff := b*T*HD+h*D, b*T*KD+(h/G)*D
+				s, p := a.scores[bh*T*T:(bh+1)*T*T], a.pattern[bh*T*T:(bh+1)*T*T]
+				if scores {
+					transposeHead(kt, ldt, a.kr[kvOff:], KD, T, D)
+					// Query block [i0,i1) sees keys [0,i1) only: skip the masked half.
+					for i0 := 0; i0 < T; i0 += attnBlock {
+						i1 := min(i0+attnBlock, T)
+						tensor.Gemm(false, false, i1-i0, i1, D, scale, a.qr[off+i0*HD:], HD, kt, ldt, 0, s[i0*T:], T)
+					}
+					for i := 0; i < T; i++ {
+						row := s[i*T : (i+1)*T]
+						for j := i + 1; j < T; j++ {
+							row[j] = negInf
+						}
+					}
+				}
+				if scores && pv {
+					for i := 0; i < T; i++ {
+						softmaxCausalRow(p[i*T:(i+1)*T], s[i*T:(i+1)*T], i)
+					}
+				}
+				if pv {
+					gatherHead(vh, ldd, a.v[kvOff:], KD, T, D)
+					for i0 := 0; i0 < T; i0 += attnBlock {
+						i1 := min(i0+attnBlock, T)
+						tensor.Gemm(false, false, i1-i0, D, i1, 1, p[i0*T:], T, vh, ldd, 0, a.z[off+i0*HD:], HD)
+					}
 				}
 			}
-		}
-	})
+		})
+	}
+	fused := r.hook == nil
+	heads(true, fused)
 	if err := r.fire(ActName("attn_scores", l), a.scores, B, H, T, T); err != nil {
 		return err
 	}
-	parallelFor(B*H*T, 64, func(lo, hi int) {
-		for row := lo; row < hi; row++ {
-			i := row % T
-			softmaxCausalRow(a.pattern[row*T:(row+1)*T], a.scores[row*T:(row+1)*T], i)
-		}
-	})
+	if !fused {
+		parallelFor(B*H*T, 64, func(lo, hi int) {
+			for row := lo; row < hi; row++ {
+				i := row % T
+				softmaxCausalRow(a.pattern[row*T:(row+1)*T], a.scores[row*T:(row+1)*T], i)
+			}
+		})
+	}
 	if err := r.fire(ActName("pattern", l), a.pattern, B, H, T, T); err != nil {
 		return err
 	}
-	parallelFor(B*H, 1, func(lo, hi int) {
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/H, bh%H
-			off, kvOff := b*T*HD+h*D, b*T*KD+(h/G)*D
-			for i0 := 0; i0 < T; i0 += attnBlock {
-				i1 := min(i0+attnBlock, T)
-				tensor.Gemm(false, false, i1-i0, D, i1, 1, a.pattern[bh*T*T+i0*T:], T, a.v[kvOff:], KD, 0, a.z[off+i0*HD:], HD)
-			}
-		}
-	})
+	if !fused {
+		heads(false, true)
+	}
 	return r.fire(ActName("z", l), a.z, B, T, H, D)
+}
+
+// headStride is the row stride of a head's scratch copy of n columns: n,
+// or n+16 when n is a multiple of 512 floats, where tensor.Gemm would pack
+// the copy rather than read it in place (rows 2 KB apart share the L2's
+// sets).
+func headStride(n int) int {
+	if n%512 == 0 {
+		return n + 16
+	}
+	return n
+}
+
+// transposeHead sets dst [D,T] (row stride ldd) to the transpose of one
+// head's T×D slice of src (rows lds apart): dst[d,t] = src[t,d]. Eight rows
+// of src are read at once so that each write to dst is eight consecutive
+// values: one value per row of dst, 1 KB apart, made it cost twice the
+// products it serves.
+func transposeHead(dst []float32, ldd int, src []float32, lds, T, D int) {
+	t := 0
+	for ; t+8 <= T; t += 8 {
+		r0, r1 := src[t*lds:t*lds+D], src[(t+1)*lds:(t+1)*lds+D]
+		r2, r3 := src[(t+2)*lds:(t+2)*lds+D], src[(t+3)*lds:(t+3)*lds+D]
+		r4, r5 := src[(t+4)*lds:(t+4)*lds+D], src[(t+5)*lds:(t+5)*lds+D]
+		r6, r7 := src[(t+6)*lds:(t+6)*lds+D], src[(t+7)*lds:(t+7)*lds+D]
+		for d := range r0 {
+			o := (*[8]float32)(dst[d*ldd+t : d*ldd+t+8])
+			o[0], o[1], o[2], o[3] = r0[d], r1[d], r2[d], r3[d]
+			o[4], o[5], o[6], o[7] = r4[d], r5[d], r6[d], r7[d]
+		}
+	}
+	for ; t < T; t++ {
+		for d, v := range src[t*lds : t*lds+D] {
+			dst[d*ldd+t] = v
+		}
+	}
+}
+
+// untransposeAddHead adds the transpose of src [D,T] (rows lds apart) into
+// one head's T×D slice of dst (rows ldd apart): dst[t,d] += src[d,t],
+// eight rows of dst at a time.
+func untransposeAddHead(dst []float32, ldd int, src []float32, lds, T, D int) {
+	t := 0
+	for ; t+8 <= T; t += 8 {
+		r0, r1 := dst[t*ldd:t*ldd+D], dst[(t+1)*ldd:(t+1)*ldd+D]
+		r2, r3 := dst[(t+2)*ldd:(t+2)*ldd+D], dst[(t+3)*ldd:(t+3)*ldd+D]
+		r4, r5 := dst[(t+4)*ldd:(t+4)*ldd+D], dst[(t+5)*ldd:(t+5)*ldd+D]
+		r6, r7 := dst[(t+6)*ldd:(t+6)*ldd+D], dst[(t+7)*ldd:(t+7)*ldd+D]
+		for d := range r0 {
+			v := (*[8]float32)(src[d*lds+t : d*lds+t+8])
+			r0[d], r1[d], r2[d], r3[d] = r0[d]+v[0], r1[d]+v[1], r2[d]+v[2], r3[d]+v[3]
+			r4[d], r5[d], r6[d], r7[d] = r4[d]+v[4], r5[d]+v[5], r6[d]+v[6], r7[d]+v[7]
+		}
+	}
+	for ; t < T; t++ {
+		row := dst[t*ldd : t*ldd+D]
+		for d := range row {
+			row[d] += src[d*lds+t]
+		}
+	}
+}
+
+// gatherHead copies one head's T×D slice of src (rows lds apart) into dst
+// (rows ldd apart).
+func gatherHead(dst []float32, ldd int, src []float32, lds, T, D int) {
+	for t := 0; t < T; t++ {
+		copy(dst[t*ldd:t*ldd+D], src[t*lds:t*lds+D])
+	}
+}
+
+// softmaxBackwardRow turns d [T], the gradient at pattern row i (p), into
+// the gradient at its scores in place: ds_j = p_j (dp_j − Σ_k p_k dp_k) for
+// the keys j ≤ i the row sees, 0 past them.
+func softmaxBackwardRow(p, d []float32, i int) {
+	var dot float64
+	for j := 0; j <= i; j++ {
+		dot += float64(p[j] * d[j])
+	}
+	for j := 0; j <= i; j++ {
+		d[j] = p[j] * (d[j] - float32(dot))
+	}
+	clear(d[i+1:])
 }
 
 // attentionBackward adds into dq [B,T,H,D] and dk, dv [B,T,K,D] the gradient
 // of z = softmax(q·kᵀ/√D + mask) · v given dz, firing the pattern and score
 // gradients of block l. dq and dk are the gradients at the rotated q and k.
 // The heads sharing a key/value head run in one worker, which alone adds
-// into that head's dk and dv.
+// into that head's dk and dv. As in attention, the heads' operands are
+// copied (transposed where the product needs it) so that tensor.Gemm reads
+// them in place, and dk, dv accumulate transposed from zero: dvᵀ = Σ dzᵀ ·
+// pattern and dkᵀ = Σ qᵀ · ds/√D over the query blocks and the heads that
+// share them, added into dk and dv at the end. Without a gradient hook
+// each head's pattern gradient is computed for the keys its query blocks
+// see only and turned into the score gradient at once; with one it is
+// computed in full (masked entries have a gradient too, which the
+// hook_pattern gradient reports) and the steps run in turn.
 func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv, dz []float32, a *layerActs, B, T int) error {
 	c := m.Config
 	H, K, D := c.NHeads, c.NKVHeads, c.DHead
 	HD, KD, G := H*D, K*D, H/K
 	scale := float32(1 / math.Sqrt(float64(D)))
-	dpat := ar.get(B * H * T * T)
-	parallelFor(B*K, 1, func(lo, hi int) {
-		for bk := lo; bk < hi; bk++ {
-			b, kh := bk/K, bk%K
-			kvOff := b*T*KD + kh*D
-			for h := kh * G; h < (kh+1)*G; h++ {
-				bh := b*H + h
-				off := b*T*HD + h*D
-				// dpattern = dz · vᵀ, in full: masked entries have a gradient
-				// too, which the hook_pattern gradient reports.
-				tensor.Gemm(false, true, T, T, D, 1, dz[off:], HD, a.v[kvOff:], KD, 0, dpat[bh*T*T:], T)
-				// dv += patternᵀ · dz, query block by block (see attnBlock).
-				for i0 := 0; i0 < T; i0 += attnBlock {
-					i1 := min(i0+attnBlock, T)
-					tensor.Gemm(true, false, i1, D, i1-i0, 1, a.pattern[bh*T*T+i0*T:], T, dz[off+i0*HD:], HD, 1, dv[kvOff:], KD)
+	// Every entry is written: in full with a hook, else the keys each
+	// query block sees, and softmaxBackwardRow zeroes the rest of each row.
+	dpat := ar.getDirty(B * H * T * T)
+	hooked := g.fn != nil
+	ldt, ldd := headStride(T), headStride(D)
+	// first: dpattern and dv (and, not hooked, ds); second: dq and dk from ds.
+	heads := func(first, second bool) {
+		parallelFor(B*K, 1, func(lo, hi int) {
+			var wa arena
+			defer wa.release()
+			var vt, dzt, dvt, qt, kh, dkt []float32
+			if first {
+				vt, dzt, dvt = wa.getDirty(D*ldt), wa.getDirty(D*ldt), wa.getDirty(D*ldt)
+			}
+			if second {
+				qt, kh, dkt = wa.getDirty(D*ldt), wa.getDirty(T*ldd), wa.getDirty(D*ldt)
+			}
+			for bk := lo; bk < hi; bk++ {
+				b, kvh := bk/K, bk%K
+				kvOff := b*T*KD + kvh*D
+				if first {
+					transposeHead(vt, ldt, a.v[kvOff:], KD, T, D)
+					clear(dvt)
+				}
+				if second {
+					gatherHead(kh, ldd, a.kr[kvOff:], KD, T, D)
+					clear(dkt)
+				}
+				for h := kvh * G; h < (kvh+1)*G; h++ {
+					bh := b*H + h
+					off := b*T*HD + h*D
+					p, ds := a.pattern[bh*T*T:(bh+1)*T*T], dpat[bh*T*T:(bh+1)*T*T]
+					if first {
+						transposeHead(dzt, ldt, dz[off:], HD, T, D)
+						for i0 := 0; i0 < T; i0 += attnBlock {
+							i1 := min(i0+attnBlock, T)
+							// dpattern = dz · vᵀ.
+							n := i1
+							if hooked {
+								n = T
+							}
+							tensor.Gemm(false, false, i1-i0, n, D, 1, dz[off+i0*HD:], HD, vt, ldt, 0, ds[i0*T:], T)
+							// dvᵀ[:, :i1] += dzᵀ[:, i0:i1] · pattern[i0:i1, :i1].
+							tensor.Gemm(false, false, D, i1, i1-i0, 1, dzt[i0:], ldt, p[i0*T:], T, 1, dvt, ldt)
+						}
+						if !hooked {
+							for i := 0; i < T; i++ {
+								softmaxBackwardRow(p[i*T:(i+1)*T], ds[i*T:(i+1)*T], i)
+							}
+						}
+					}
+					if second {
+						transposeHead(qt, ldt, a.qr[off:], HD, T, D)
+						// dq += ds · k/√D; dkᵀ += qᵀ · ds/√D; ds is zero past the diagonal.
+						for i0 := 0; i0 < T; i0 += attnBlock {
+							i1 := min(i0+attnBlock, T)
+							tensor.Gemm(false, false, i1-i0, D, i1, scale, ds[i0*T:], T, kh, ldd, 1, dq[off+i0*HD:], HD)
+							tensor.Gemm(false, false, D, i1, i1-i0, scale, qt[i0:], ldt, ds[i0*T:], T, 1, dkt, ldt)
+						}
+					}
+				}
+				if first {
+					untransposeAddHead(dv[kvOff:], KD, dvt, ldt, T, D)
+				}
+				if second {
+					untransposeAddHead(dk[kvOff:], KD, dkt, ldt, T, D)
 				}
 			}
-		}
-	})
+		})
+	}
+	if !hooked {
+		heads(true, true)
+		return nil
+	}
+	heads(true, false)
 	if err := g.fire(ActName("pattern", l), dpat, B, H, T, T); err != nil {
 		return err
 	}
-	// Softmax backward in place: ds_ij = p_ij (dp_ij − Σ_k p_ik dp_ik).
-	ds := dpat
+	ds := dpat // softmax backward in place
 	parallelFor(B*H*T, 64, func(lo, hi int) {
 		for row := lo; row < hi; row++ {
-			i := row % T
-			p, d := a.pattern[row*T:(row+1)*T], ds[row*T:(row+1)*T]
-			var dot float64
-			for j := 0; j <= i; j++ {
-				dot += float64(p[j] * d[j])
-			}
-			for j := 0; j <= i; j++ {
-				d[j] = p[j] * (d[j] - float32(dot))
-			}
-			for j := i + 1; j < T; j++ {
-				d[j] = 0
-			}
+			softmaxBackwardRow(a.pattern[row*T:(row+1)*T], ds[row*T:(row+1)*T], row%T)
 		}
 	})
 	if err := g.fire(ActName("attn_scores", l), ds, B, H, T, T); err != nil {
 		return err
 	}
-	parallelFor(B*K, 1, func(lo, hi int) {
-		for bk := lo; bk < hi; bk++ {
-			b, kh := bk/K, bk%K
-			kvOff := b*T*KD + kh*D
-			for h := kh * G; h < (kh+1)*G; h++ {
-				bh := b*H + h
-				off := b*T*HD + h*D
-				// dq += ds · k/√D; dk += dsᵀ · q/√D; ds is zero past the diagonal.
-				for i0 := 0; i0 < T; i0 += attnBlock {
-					i1 := min(i0+attnBlock, T)
-					d := ds[bh*T*T+i0*T:]
-					tensor.Gemm(false, false, i1-i0, D, i1, scale, d, T, a.kr[kvOff:], KD, 1, dq[off+i0*HD:], HD)
-					tensor.Gemm(true, false, i1, D, i1-i0, scale, d, T, a.qr[off+i0*HD:], HD, 1, dk[kvOff:], KD)
-				}
-			}
-		}
-	})
+	heads(false, true)
 	return nil
 }
