@@ -329,8 +329,26 @@ func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerAc
 	if err := g.fire(ActName("z", l), dz, B, T, H, D); err != nil {
 		return nil, err
 	}
+	dpre := ar.get(N * C)
+	if g.fn == nil && !p.split && c.Positional != PosRotary && c.Positional != PosShortformer {
+		// Nothing reads dq, dk and dv but the fused weight's gradient: they
+		// are written as the column blocks of one [N,HD+2KD] gradient, and
+		// its products are one each (a third of the packing, and longer
+		// products) instead of three.
+		dqkv := ar.get(N * ldw)
+		if err := m.attentionBackward(g, ar, l, dqkv, dqkv[HD:], dqkv[HD+K*D:], ldw, dz, a, B, T); err != nil {
+			return nil, err
+		}
+		dln1 := ar.get(N * C)
+		linearBackward(dln1, dw.attnW, ldw, dw.attnB, dqkv, a.ln1.out, w.attnW, N, C, ldw)
+		copy(dpre, dResid)
+		if err := m.layerNormBackward(g, l, "ln1", dpre, dw.ln1w, dw.ln1b, dln1, a.ln1, w.ln1w, B, T); err != nil {
+			return nil, err
+		}
+		return dpre, nil
+	}
 	dq, dk, dv := ar.get(N*HD), ar.get(N*K*D), ar.get(N*K*D)
-	if err := m.attentionBackward(g, ar, l, dq, dk, dv, dz, a, B, T); err != nil {
+	if err := m.attentionBackward(g, ar, l, dq, dk, dv, 0, dz, a, B, T); err != nil {
 		return nil, err
 	}
 	if c.Positional == PosRotary {
@@ -360,7 +378,6 @@ func (m *Model) attnBackward(g gradRunner, ar *arena, p *Pass, l int, a *layerAc
 			tensor.Gemm(false, true, N, C, n, 1, d, n, w.attnW[off:], ldw, 1, dposShort, C)
 		}
 	}
-	dpre := ar.get(N * C)
 	copy(dpre, dResid)
 	if p.split {
 		return dpre, m.splitQKVBackward(g, ar, p, l, a, w, dw, dq, dk, dv, dpre)
@@ -906,7 +923,8 @@ func softmaxBackwardRow(p, d []float32, i int) {
 }
 
 // attentionBackward adds into dq [B,T,H,D] and dk, dv [B,T,K,D] the gradient
-// of z = softmax(q·kᵀ/√D + mask) · v given dz, firing the pattern and score
+// of z = softmax(q·kᵀ/√D + mask) · v given dz (with ld > 0, dq, dk and dv
+// are column blocks of a matrix whose rows are ld apart), firing the pattern and score
 // gradients of block l. dq and dk are the gradients at the rotated q and k.
 // The heads sharing a key/value head run in one worker, which alone adds
 // into that head's dk and dv. As in attention, the heads' operands are
@@ -918,10 +936,14 @@ func softmaxBackwardRow(p, d []float32, i int) {
 // see only and turned into the score gradient at once; with one it is
 // computed in full (masked entries have a gradient too, which the
 // hook_pattern gradient reports) and the steps run in turn.
-func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv, dz []float32, a *layerActs, B, T int) error {
+func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv []float32, ld int, dz []float32, a *layerActs, B, T int) error {
 	c := m.Config
 	H, K, D := c.NHeads, c.NKVHeads, c.DHead
 	HD, KD, G := H*D, K*D, H/K
+	ldq, ldkv := HD, KD
+	if ld > 0 {
+		ldq, ldkv = ld, ld
+	}
 	scale := float32(1 / math.Sqrt(float64(D)))
 	// Every entry is written: in full with a hook, else the keys each
 	// query block sees, and softmaxBackwardRow zeroes the rest of each row.
@@ -942,7 +964,7 @@ func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv, dz
 			}
 			for bk := lo; bk < hi; bk++ {
 				b, kvh := bk/K, bk%K
-				kvOff := b*T*KD + kvh*D
+				kvOff, dkvOff := b*T*KD+kvh*D, b*T*ldkv+kvh*D
 				if first {
 					transposeHead(vt, ldt, a.v[kvOff:], KD, T, D)
 					clear(dvt)
@@ -979,16 +1001,16 @@ func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv, dz
 						// dq += ds · k/√D; dkᵀ += qᵀ · ds/√D; ds is zero past the diagonal.
 						for i0 := 0; i0 < T; i0 += attnBlock {
 							i1 := min(i0+attnBlock, T)
-							tensor.Gemm(false, false, i1-i0, D, i1, scale, ds[i0*T:], T, kh, ldd, 1, dq[off+i0*HD:], HD)
+							tensor.Gemm(false, false, i1-i0, D, i1, scale, ds[i0*T:], T, kh, ldd, 1, dq[b*T*ldq+h*D+i0*ldq:], ldq)
 							tensor.Gemm(false, false, D, i1, i1-i0, scale, qt[i0:], ldt, ds[i0*T:], T, 1, dkt, ldt)
 						}
 					}
 				}
 				if first {
-					untransposeAddHead(dv[kvOff:], KD, dvt, ldt, T, D)
+					untransposeAddHead(dv[dkvOff:], ldkv, dvt, ldt, T, D)
 				}
 				if second {
-					untransposeAddHead(dk[kvOff:], KD, dkt, ldt, T, D)
+					untransposeAddHead(dk[dkvOff:], ldkv, dkt, ldt, T, D)
 				}
 			}
 		})
