@@ -287,44 +287,19 @@ func linearBackward(dx, dw []float32, ldw int, db, dout, x, w []float32, N, I, O
 	}
 }
 
-// geluTanh is GPT-2's GELU ("gelu_new"): 0.5x(1 + tanh(u)) with
-// u = √(2/π)(x + 0.044715x³), computed as x·σ(2u) = x / (1 + e^(−2u)),
-// which needs one exponential and no tanh: the vector exponential then does
-// the work in blocks. out serves as the block's scratch space.
+// geluTanh is GPT-2's GELU ("gelu_new"), tensor.GeluTanh split among the
+// cores.
 func geluTanh(out, x []float32) {
 	parallelFor(len(x), 4096, func(lo, hi int) {
-		o, xs := out[lo:hi], x[lo:hi]
-		for i, v := range xs {
-			o[i] = -2 * geluA * (v + 0.044715*v*v*v)
-		}
-		tensor.ExpShifted(o, o, 0)
-		for i, v := range xs {
-			o[i] = v / (1 + o[i]) // e^(−2u) = +Inf gives −0, the limit
-		}
+		tensor.GeluTanh(out[lo:hi], x[lo:hi])
 	})
 }
 
-const geluA = 0.7978845608028654 // √(2/π)
-
-// geluTanhBackward adds dout·gelu'(x) to dx. With s = σ(2u) = 0.5(1+tanh u)
-// and 1 − tanh²u = 4s(1−s): gelu'(x) = s + 2x·s(1−s)·du/dx.
+// geluTanhBackward adds dout·gelu'(x) to dx (tensor.GeluTanhBackward split
+// among the cores).
 func geluTanhBackward(dx, dout, x []float32) {
 	parallelFor(len(x), 4096, func(lo, hi int) {
-		var e [512]float32
-		for b := lo; b < hi; b += len(e) {
-			n := min(len(e), hi-b)
-			xs := x[b : b+n]
-			for i, v := range xs {
-				e[i] = -2 * geluA * (v + 0.044715*v*v*v)
-			}
-			tensor.ExpShifted(e[:n], e[:n], 0)
-			d, g := dx[b:b+n], dout[b:b+n]
-			for i, v := range xs {
-				s := 1 / (1 + e[i])
-				du := geluA * (1 + 3*0.044715*v*v)
-				d[i] += (s + 2*v*s*(1-s)*du) * g[i]
-			}
-		}
+		tensor.GeluTanhBackward(dx[lo:hi], dout[lo:hi], x[lo:hi])
 	})
 }
 

@@ -70,3 +70,69 @@ func expf(x float32) float32 {
 	y := p*(r*r) + r + 1
 	return math.Float32frombits(math.Float32bits(y) + uint32(int32(n))<<23)
 }
+
+// GeluTanh sets dst[i] = gelu(x[i]) for GPT-2's tanh GELU ("gelu_new"),
+// 0.5x(1 + tanh(u)) with u = √(2/π)(x + 0.044715x³), computed as
+// x·σ(2u) = x / (1 + e^(−2u)): one exponential and no tanh (e^(−2u) = +Inf
+// gives −0, the limit). dst must not overlap x unless it is x. With AVX2
+// and FMA eight values run at once in one pass, each by the same float32
+// operations as the portable loop (the exponential's as ExpShifted's), so
+// both give the same bits.
+func GeluTanh(dst, x []float32) {
+	dst = dst[:len(x)]
+	n := 0
+	if hasExpAsm && len(x) >= 8 {
+		n = len(x) &^ 7
+		geluTanhAVX2(&dst[0], &x[0], n)
+	}
+	geluTanhGo(dst[n:], x[n:])
+}
+
+const geluA = 0.7978845608028654 // √(2/π)
+
+func geluTanhGo(dst, x []float32) {
+	var e [512]float32
+	for b := 0; b < len(x); b += len(e) {
+		n := min(len(e), len(x)-b)
+		xs := x[b : b+n]
+		for i, v := range xs {
+			e[i] = -2 * geluA * (v + 0.044715*v*v*v)
+		}
+		ExpShifted(e[:n], e[:n], 0)
+		d := dst[b : b+n]
+		for i, v := range xs {
+			d[i] = v / (1 + e[i])
+		}
+	}
+}
+
+// GeluTanhBackward adds dout[i]·gelu'(x[i]) to dx[i]. With s = σ(2u) =
+// 0.5(1+tanh u) and 1 − tanh²u = 4s(1−s): gelu'(x) = s + 2x·s(1−s)·du/dx.
+// As GeluTanh, the AVX2 path and the portable loop give the same bits.
+func GeluTanhBackward(dx, dout, x []float32) {
+	dx, dout = dx[:len(x)], dout[:len(x)]
+	n := 0
+	if hasExpAsm && len(x) >= 8 {
+		n = len(x) &^ 7
+		geluTanhBackwardAVX2(&dx[0], &dout[0], &x[0], n)
+	}
+	geluTanhBackwardGo(dx[n:], dout[n:], x[n:])
+}
+
+func geluTanhBackwardGo(dx, dout, x []float32) {
+	var e [512]float32
+	for b := 0; b < len(x); b += len(e) {
+		n := min(len(e), len(x)-b)
+		xs := x[b : b+n]
+		for i, v := range xs {
+			e[i] = -2 * geluA * (v + 0.044715*v*v*v)
+		}
+		ExpShifted(e[:n], e[:n], 0)
+		d, g := dx[b:b+n], dout[b:b+n]
+		for i, v := range xs {
+			s := 1 / (1 + e[i])
+			du := geluA * (1 + 3*0.044715*v*v)
+			d[i] += (s + 2*v*s*(1-s)*du) * g[i]
+		}
+	}
+}

@@ -74,3 +74,128 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// Constants of tanh-GELU (see GeluTanh), as float32 bit patterns.
+DATA geluConst<>+0(SB)/4, $0xbfcc422a  // −2·√(2/π)
+DATA geluConst<>+4(SB)/4, $0x3d372713  // 0.044715
+DATA geluConst<>+8(SB)/4, $0x3e095d4f  // 3·0.044715
+DATA geluConst<>+12(SB)/4, $0x3f4c422a // √(2/π)
+GLOBL geluConst<>(SB), RODATA|NOPTR, $16
+
+// GELU_EXP sets Y4 = e^Y1 by expShiftedAVX2's steps (shift 0), given the
+// constants in Y8-Y14; it uses Y2, Y3, Y5 and Y6 and keeps Y0, Y1.
+#define GELU_EXP \
+	VMAXPS Y14, Y1, Y2                \
+	VMINPS Y13, Y2, Y2                \ // xc = clamp(x)
+	VMULPS Y12, Y2, Y3                \
+	VROUNDPS $0, Y3, Y3               \ // n = round(xc·log2 e)
+	VFNMADD231PS Y11, Y3, Y2          \ // r = xc − n·C1
+	VFNMADD231PS Y10, Y3, Y2          \ // r −= n·C2
+	VBROADCASTSS expConst<>+20(SB), Y4 \
+	VBROADCASTSS expConst<>+24(SB), Y5 \
+	VFMADD213PS Y5, Y2, Y4            \ // p = P0·r + P1
+	VBROADCASTSS expConst<>+28(SB), Y5 \
+	VFMADD213PS Y5, Y2, Y4            \
+	VBROADCASTSS expConst<>+32(SB), Y5 \
+	VFMADD213PS Y5, Y2, Y4            \
+	VBROADCASTSS expConst<>+36(SB), Y5 \
+	VFMADD213PS Y5, Y2, Y4            \
+	VBROADCASTSS expConst<>+40(SB), Y5 \
+	VFMADD213PS Y5, Y2, Y4            \ // p
+	VMULPS Y2, Y2, Y6                 \ // r²
+	VFMADD213PS Y2, Y6, Y4            \ // p·r² + r
+	VADDPS Y9, Y4, Y4                 \ // + 1
+	VCVTPS2DQ Y3, Y3                  \
+	VPSLLD $23, Y3, Y3                \
+	VPADDD Y3, Y4, Y4                 \ // · 2^n
+	VCMPPS $0x11, Y14, Y1, Y2         \ // x < lo (−Inf too) → 0
+	VANDNPS Y4, Y2, Y4                \
+	VCMPPS $0x1E, Y13, Y1, Y3         \ // x > hi → +Inf
+	VBLENDVPS Y3, Y8, Y4, Y4          \
+	VCMPPS $0x03, Y1, Y1, Y5          \ // NaN → NaN
+	VBLENDVPS Y5, Y1, Y4, Y4
+
+// GELU_ARG sets Y1 = −2·√(2/π)·(v + 0.044715·v·v·v) for v in Y0, in
+// GeluTanh's order of operations (Y15 holds −2·√(2/π)).
+#define GELU_ARG \
+	VBROADCASTSS geluConst<>+4(SB), Y1 \
+	VMULPS Y0, Y1, Y1                 \
+	VMULPS Y0, Y1, Y1                 \
+	VMULPS Y0, Y1, Y1                 \
+	VADDPS Y1, Y0, Y1                 \
+	VMULPS Y15, Y1, Y1
+
+#define GELU_CONSTS \
+	VBROADCASTSS geluConst<>+0(SB), Y15 \
+	VBROADCASTSS expConst<>+0(SB), Y14  \
+	VBROADCASTSS expConst<>+4(SB), Y13  \
+	VBROADCASTSS expConst<>+8(SB), Y12  \
+	VBROADCASTSS expConst<>+12(SB), Y11 \
+	VBROADCASTSS expConst<>+16(SB), Y10 \
+	VBROADCASTSS expConst<>+44(SB), Y9  \
+	VBROADCASTSS expConst<>+48(SB), Y8
+
+// func geluTanhAVX2(dst, x *float32, n int)
+TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	GELU_CONSTS
+	XORQ AX, AX
+
+gloop:
+	CMPQ AX, CX
+	JGE gdone
+	VMOVUPS (SI)(AX*4), Y0 // v
+	GELU_ARG
+	GELU_EXP
+	VADDPS Y9, Y4, Y4      // 1 + e
+	VDIVPS Y4, Y0, Y4      // v / (1 + e)
+	VMOVUPS Y4, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP gloop
+
+gdone:
+	VZEROUPPER
+	RET
+
+// func geluTanhBackwardAVX2(dx, dout, x *float32, n int)
+TEXT ·geluTanhBackwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ dout+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	GELU_CONSTS
+	XORQ AX, AX
+
+bloop:
+	CMPQ AX, CX
+	JGE bdone
+	VMOVUPS (SI)(AX*4), Y0 // v
+	GELU_ARG
+	GELU_EXP
+	VADDPS Y9, Y4, Y4      // 1 + e
+	VDIVPS Y4, Y9, Y4      // s = 1 / (1 + e)
+	VBROADCASTSS geluConst<>+8(SB), Y1
+	VMULPS Y0, Y1, Y1
+	VMULPS Y0, Y1, Y1
+	VADDPS Y9, Y1, Y1
+	VBROADCASTSS geluConst<>+12(SB), Y2
+	VMULPS Y2, Y1, Y1      // du = √(2/π)·(1 + 3·0.044715·v·v)
+	VADDPS Y0, Y0, Y2      // 2v
+	VMULPS Y4, Y2, Y2      // ·s
+	VSUBPS Y4, Y9, Y3      // 1 − s
+	VMULPS Y3, Y2, Y2
+	VMULPS Y1, Y2, Y2      // ·du
+	VADDPS Y2, Y4, Y2      // s + 2v·s(1−s)·du
+	VMOVUPS (DX)(AX*4), Y3
+	VMULPS Y3, Y2, Y2      // · dout
+	VMOVUPS (DI)(AX*4), Y3
+	VADDPS Y2, Y3, Y3      // dx +=
+	VMOVUPS Y3, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP bloop
+
+bdone:
+	VZEROUPPER
+	RET

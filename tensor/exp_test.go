@@ -128,3 +128,52 @@ func BenchmarkMathExp(b *testing.B) {
 		}
 	}
 }
+
+// TestGeluTanhPaths: the AVX2 kernels of GeluTanh and GeluTanhBackward give
+// the portable loops' bits on every length (the vector body and the scalar
+// tail), including ±0, ±Inf, NaN and arguments past the exponential's
+// range, and GeluTanh is tanh-GELU to float32 rounding.
+func TestGeluTanhPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 21))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), 40, -40, 1e-30, -1e-30, 3e38, -3e38, 9.5, -9.5}
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 100, 513, 1031} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 4)
+			if rng.IntN(5) == 0 {
+				x[i] = special[rng.IntN(len(special))]
+			}
+		}
+		dout := make([]float32, n)
+		for i := range dout {
+			dout[i] = float32(rng.NormFloat64())
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		GeluTanh(got, x)
+		geluTanhGo(want, x)
+		dgot, dwant := make([]float32, n), make([]float32, n)
+		for i := range dgot {
+			dgot[i] = float32(i)
+			dwant[i] = float32(i)
+		}
+		GeluTanhBackward(dgot, dout, x)
+		geluTanhBackwardGo(dwant, dout, x)
+		for i := range x {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("n=%d: GeluTanh(%g) = %g, portable loop %g", n, x[i], got[i], want[i])
+			}
+			if math.Float32bits(dgot[i]) != math.Float32bits(dwant[i]) && !(dgot[i] != dgot[i] && dwant[i] != dwant[i]) {
+				t.Fatalf("n=%d: GeluTanhBackward at %g = %g, portable loop %g", n, x[i], dgot[i], dwant[i])
+			}
+			v := float64(x[i])
+			if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 1e30 {
+				continue
+			}
+			ref := 0.5 * v * (1 + math.Tanh(geluA*(v+0.044715*v*v*v)))
+			if math.Abs(float64(got[i])-ref) > 1e-6*(1+math.Abs(ref)) {
+				t.Fatalf("GeluTanh(%g) = %g, want %g", v, got[i], ref)
+			}
+		}
+	}
+}
