@@ -113,7 +113,7 @@ func (m *Model) finalBackward(g gradRunner, ar *arena, p *Pass, grads *Params, d
 func (m *Model) lossBackward(ar *arena, p *Pass, dlogits *tensor.Tensor) ([]float32, error) {
 	B, T, V := p.B, p.T, m.Config.DVocab
 	N := B * T
-	d := ar.get(N * V)
+	d := ar.getDirty(N * V) // every case below writes all of it
 	switch {
 	case dlogits != nil:
 		if !dlogits.SameShape([]int{B, T, V}) {

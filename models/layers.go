@@ -703,18 +703,18 @@ func (m *Model) layerNorm(r runner, ar *arena, l int, ln string, x, w, b []float
 	if err := r.fire(ActName(ln+".scale", l), a.scale, B, T, 1); err != nil {
 		return a, err
 	}
-	layerNormNormalize(a.xhat, a.scale, N, C)
-	if c.Normalization == NormRMS {
-		if err := r.fire(ActName(ln+".normalized", l), a.xhat, B, T, C); err != nil {
+	if c.Normalization != NormRMS {
+		layerNormNormalizeAffine(a.out, a.xhat, a.scale, w, b, N, C)
+		if err := r.fire(ActName(ln+".normalized", l), a.out, B, T, C); err != nil {
 			return a, err
 		}
-		rmsNormGain(a.out, a.xhat, w, N, C)
 		return a, nil
 	}
-	layerNormAffine(a.out, a.xhat, w, b, N, C)
-	if err := r.fire(ActName(ln+".normalized", l), a.out, B, T, C); err != nil {
+	layerNormNormalize(a.xhat, a.scale, N, C)
+	if err := r.fire(ActName(ln+".normalized", l), a.xhat, B, T, C); err != nil {
 		return a, err
 	}
+	rmsNormGain(a.out, a.xhat, w, N, C)
 	return a, nil
 }
 

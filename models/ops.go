@@ -57,22 +57,99 @@ const parallelColsMinWork = 1 << 15
 // addColSums adds to db [O] the sums of the N rows of d [N,O].
 func addColSums(db, d []float32, N, O int) {
 	parallelCols(N, O, func(j0, j1 int) {
-		acc := db[j0:j1]
-		for i := 0; i < N; i++ {
-			row := d[i*O+j0 : i*O+j1]
-			for j := range acc {
-				acc[j] += row[j]
-			}
-		}
+		colSums(db[j0:j1], nil, d[j0:], nil, N, O)
 	})
 }
+
+// colSums adds to db the sums of the N rows of d (rows ld apart, len(db)
+// columns each) and, when dw is not nil, to dw the sums of d·h, h laid out
+// as d. Eight columns are summed at a time in registers over blocks of
+// rows, each column in the order of the rows, so the sums are the plain
+// loop's bit for bit (which loaded and stored each sum once per row).
+func colSums(db, dw, d, h []float32, N, ld int) {
+	n := len(db)
+	for i0 := 0; i0 < N; i0 += colSumRows {
+		i1 := min(i0+colSumRows, N)
+		j := 0
+		for ; j+8 <= n; j += 8 {
+			b := (*[8]float32)(db[j : j+8])
+			b0, b1, b2, b3, b4, b5, b6, b7 := b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]
+			for i := i0; i < i1; i++ {
+				r := (*[8]float32)(d[i*ld+j : i*ld+j+8])
+				b0, b1, b2, b3 = b0+r[0], b1+r[1], b2+r[2], b3+r[3]
+				b4, b5, b6, b7 = b4+r[4], b5+r[5], b6+r[6], b7+r[7]
+			}
+			b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7] = b0, b1, b2, b3, b4, b5, b6, b7
+			if dw == nil {
+				continue
+			}
+			w := (*[8]float32)(dw[j : j+8])
+			w0, w1, w2, w3, w4, w5, w6, w7 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]
+			for i := i0; i < i1; i++ {
+				r := (*[8]float32)(d[i*ld+j : i*ld+j+8])
+				x := (*[8]float32)(h[i*ld+j : i*ld+j+8])
+				w0, w1, w2, w3 = w0+r[0]*x[0], w1+r[1]*x[1], w2+r[2]*x[2], w3+r[3]*x[3]
+				w4, w5, w6, w7 = w4+r[4]*x[4], w5+r[5]*x[5], w6+r[6]*x[6], w7+r[7]*x[7]
+			}
+			w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7] = w0, w1, w2, w3, w4, w5, w6, w7
+		}
+		for ; j < n; j++ {
+			for i := i0; i < i1; i++ {
+				db[j] += d[i*ld+j]
+				if dw != nil {
+					dw[j] += d[i*ld+j] * h[i*ld+j]
+				}
+			}
+		}
+	}
+}
+
+// colSumRows is the rows colSums sums per pass over a column block: 64
+// rows of 2048 floats (512 KB) stay in L2 while each block of eight columns
+// is summed.
+const colSumRows = 64
 
 // layerNormStats centres each row of x [N,C] and returns it in xhat with the
 // scale sqrt(var+eps) in scale [N]; layerNormNormalize then divides by it.
 // The split mirrors TransformerLens, whose hook_scale fires between the two.
 func layerNormStats(xhat, scale, x []float32, N, C int, eps float32) {
 	parallelFor(N, 64, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
+		i := lo
+		// Four rows at a time: each row's two float64 sums are chains of
+		// dependent additions, and four chains keep the adder busy where one
+		// waited on each addition's latency. Each row's sums are the
+		// one-row loop's, in the same order.
+		for ; i+4 <= hi; i += 4 {
+			x0, x1, x2, x3 := x[i*C:(i+1)*C], x[(i+1)*C:(i+2)*C], x[(i+2)*C:(i+3)*C], x[(i+3)*C:(i+4)*C]
+			x1, x2, x3 = x1[:len(x0)], x2[:len(x0)], x3[:len(x0)]
+			o0, o1, o2, o3 := xhat[i*C:(i+1)*C], xhat[(i+1)*C:(i+2)*C], xhat[(i+2)*C:(i+3)*C], xhat[(i+3)*C:(i+4)*C]
+			o0, o1, o2, o3 = o0[:len(x0)], o1[:len(x0)], o2[:len(x0)], o3[:len(x0)]
+			var m0, m1, m2, m3 float64
+			for j, v := range x0 {
+				m0 += float64(v)
+				m1 += float64(x1[j])
+				m2 += float64(x2[j])
+				m3 += float64(x3[j])
+			}
+			m0 /= float64(C)
+			m1 /= float64(C)
+			m2 /= float64(C)
+			m3 /= float64(C)
+			var v0, v1, v2, v3 float64
+			for j, v := range x0 {
+				d0, d1, d2, d3 := float64(v)-m0, float64(x1[j])-m1, float64(x2[j])-m2, float64(x3[j])-m3
+				o0[j], o1[j], o2[j], o3[j] = float32(d0), float32(d1), float32(d2), float32(d3)
+				v0 += d0 * d0
+				v1 += d1 * d1
+				v2 += d2 * d2
+				v3 += d3 * d3
+			}
+			scale[i] = float32(math.Sqrt(v0/float64(C) + float64(eps)))
+			scale[i+1] = float32(math.Sqrt(v1/float64(C) + float64(eps)))
+			scale[i+2] = float32(math.Sqrt(v2/float64(C) + float64(eps)))
+			scale[i+3] = float32(math.Sqrt(v3/float64(C) + float64(eps)))
+		}
+		for ; i < hi; i++ {
 			row, out := x[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
 			var mean float64
 			for _, v := range row {
@@ -103,13 +180,18 @@ func layerNormNormalize(xhat, scale []float32, N, C int) {
 	})
 }
 
-// layerNormAffine computes out = xhat*w + b row by row.
-func layerNormAffine(out, xhat, w, b []float32, N, C int) {
+// layerNormNormalizeAffine is layerNormNormalize then layerNormAffine in
+// one pass over each row.
+func layerNormNormalizeAffine(out, xhat, scale, w, b []float32, N, C int) {
 	parallelFor(N, 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			o, h := out[i*C:(i+1)*C], xhat[i*C:(i+1)*C]
-			for j := range o {
-				o[j] = h[j]*w[j] + b[j]
+			r := 1 / scale[i]
+			h, o := xhat[i*C:(i+1)*C], out[i*C:(i+1)*C]
+			o, w, b := o[:len(h)], w[:len(h)], b[:len(h)]
+			for j, v := range h {
+				v *= r
+				h[j] = v
+				o[j] = v*w[j] + b[j]
 			}
 		}
 	})
@@ -119,18 +201,47 @@ func layerNormAffine(out, xhat, w, b []float32, N, C int) {
 // out = xhat*w + b, given dout, xhat and scale.
 func layerNormBackward(dx, dw, db, dout, xhat, scale, w []float32, N, C int) {
 	parallelCols(N, C, func(j0, j1 int) {
-		dw, db := dw[j0:j1], db[j0:j1]
-		for i := 0; i < N; i++ {
-			do, h := dout[i*C+j0:i*C+j1], xhat[i*C+j0:i*C+j1]
-			for j := range do {
-				dw[j] += do[j] * h[j]
-				db[j] += do[j]
-			}
-		}
+		colSums(db[j0:j1], dw[j0:j1], dout[j0:], xhat[j0:], N, C)
 	})
 	parallelFor(N, 64, func(lo, hi int) {
-		dxhat := make([]float32, C)
-		for i := lo; i < hi; i++ {
+		dxhat := make([]float32, 4*C)
+		i := lo
+		// Four rows at a time, as in layerNormStats: each row's sums are
+		// the one-row loop's.
+		for ; i+4 <= hi; i += 4 {
+			var mean, meanH [4]float64
+			for k := range 4 {
+				do, dh := dout[(i+k)*C:(i+k+1)*C], dxhat[k*C:(k+1)*C]
+				dh, w := dh[:len(do)], w[:len(do)]
+				for j := range do {
+					dh[j] = do[j] * w[j]
+				}
+			}
+			d0, d1, d2, d3 := dxhat[:C], dxhat[C:2*C], dxhat[2*C:3*C], dxhat[3*C:4*C]
+			h0, h1, h2, h3 := xhat[i*C:(i+1)*C], xhat[(i+1)*C:(i+2)*C], xhat[(i+2)*C:(i+3)*C], xhat[(i+3)*C:(i+4)*C]
+			d1, d2, d3 = d1[:len(d0)], d2[:len(d0)], d3[:len(d0)]
+			h0, h1, h2, h3 = h0[:len(d0)], h1[:len(d0)], h2[:len(d0)], h3[:len(d0)]
+			for j, v := range d0 {
+				mean[0] += float64(v)
+				meanH[0] += float64(v * h0[j])
+				mean[1] += float64(d1[j])
+				meanH[1] += float64(d1[j] * h1[j])
+				mean[2] += float64(d2[j])
+				meanH[2] += float64(d2[j] * h2[j])
+				mean[3] += float64(d3[j])
+				meanH[3] += float64(d3[j] * h3[j])
+			}
+			for k := range 4 {
+				m, mh := float32(mean[k]/float64(C)), float32(meanH[k]/float64(C))
+				r := 1 / scale[i+k]
+				dh, h, d := dxhat[k*C:(k+1)*C], xhat[(i+k)*C:(i+k+1)*C], dx[(i+k)*C:(i+k+1)*C]
+				h, d = h[:len(dh)], d[:len(dh)]
+				for j := range dh {
+					d[j] += r * (dh[j] - m - h[j]*mh)
+				}
+			}
+		}
+		for ; i < hi; i++ {
 			do, h, d := dout[i*C:(i+1)*C], xhat[i*C:(i+1)*C], dx[i*C:(i+1)*C]
 			var mean, meanH float64
 			for j := range do {
