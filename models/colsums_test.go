@@ -106,3 +106,55 @@ func TestLayerNormRowsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxCausalRowsExact: the attention pattern four rows at a time is
+// softmaxCausalRow's row by row, bit for bit, on heads of every length mod 4.
+func TestSoftmaxCausalRowsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, T := range []int{1, 3, 4, 9, 34} {
+		s := make([]float32, T*T)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64() * 3)
+		}
+		for i := 0; i < T; i++ {
+			for j := i + 1; j < T; j++ {
+				s[i*T+j] = float32(math.Inf(-1))
+			}
+		}
+		got, want := make([]float32, T*T), make([]float32, T*T)
+		for i := range got {
+			got[i], want[i] = float32(math.NaN()), float32(math.NaN())
+		}
+		softmaxCausalRows(got, s, T, 0, T)
+		for i := 0; i < T; i++ {
+			softmaxCausalRow(want[i*T:(i+1)*T], s[i*T:(i+1)*T], i)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("T=%d: pattern[%d] = %g, want %g", T, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestSoftmaxBackwardRowsExact: the score gradient four rows at a time is
+// softmaxBackwardRow's row by row, bit for bit.
+func TestSoftmaxBackwardRowsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	for _, T := range []int{1, 3, 4, 9, 34} {
+		p, d := make([]float32, T*T), make([]float32, T*T)
+		for i := range p {
+			p[i], d[i] = float32(rng.Float64()), float32(rng.NormFloat64())
+		}
+		got, want := append([]float32(nil), d...), append([]float32(nil), d...)
+		softmaxBackwardRows(p, got, T, 0, T)
+		for i := 0; i < T; i++ {
+			softmaxBackwardRow(p[i*T:(i+1)*T], want[i*T:(i+1)*T], i)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("T=%d: ds[%d] = %g, want %g", T, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -804,9 +804,7 @@ func (m *Model) attention(r runner, ar *arena, l int, a *layerActs, B, T int) er
 					}
 				}
 				if scores && pv {
-					for i := 0; i < T; i++ {
-						softmaxCausalRow(p[i*T:(i+1)*T], s[i*T:(i+1)*T], i)
-					}
+					softmaxCausalRows(p, s, T, 0, T)
 				}
 				if pv {
 					gatherHead(vh, ldd, a.v[kvOff:], KD, T, D)
@@ -824,10 +822,9 @@ func (m *Model) attention(r runner, ar *arena, l int, a *layerActs, B, T int) er
 		return err
 	}
 	if !fused {
-		parallelFor(B*H*T, 64, func(lo, hi int) {
-			for row := lo; row < hi; row++ {
-				i := row % T
-				softmaxCausalRow(a.pattern[row*T:(row+1)*T], a.scores[row*T:(row+1)*T], i)
+		parallelFor(B*H, 1, func(lo, hi int) {
+			for bh := lo; bh < hi; bh++ {
+				softmaxCausalRows(a.pattern[bh*T*T:(bh+1)*T*T], a.scores[bh*T*T:(bh+1)*T*T], T, 0, T)
 			}
 		})
 	}
@@ -922,6 +919,48 @@ func softmaxBackwardRow(p, d []float32, i int) {
 	clear(d[i+1:])
 }
 
+// softmaxBackwardRows is softmaxBackwardRow on rows [i0,i1) of one head's
+// T×T pattern p and gradient d, four rows at a time as softmaxCausalRows:
+// bit for bit the row-by-row values.
+func softmaxBackwardRows(p, d []float32, T, i0, i1 int) {
+	i := i0
+	for ; i+4 <= i1; i += 4 {
+		var dots [4]float64
+		p0, d0 := p[i*T:i*T+i+1], d[i*T:i*T+i+1]
+		p1, d1 := p[(i+1)*T:(i+1)*T+len(p0)], d[(i+1)*T:(i+1)*T+len(p0)]
+		p2, d2 := p[(i+2)*T:(i+2)*T+len(p0)], d[(i+2)*T:(i+2)*T+len(p0)]
+		p3, d3 := p[(i+3)*T:(i+3)*T+len(p0)], d[(i+3)*T:(i+3)*T+len(p0)]
+		d0 = d0[:len(p0)]
+		var s0, s1, s2, s3 float64
+		for j, v := range p0 {
+			s0 += float64(v * d0[j])
+			s1 += float64(p1[j] * d1[j])
+			s2 += float64(p2[j] * d2[j])
+			s3 += float64(p3[j] * d3[j])
+		}
+		dots = [4]float64{s0, s1, s2, s3}
+		for k := 1; k < 4; k++ {
+			r := i + k
+			for j := len(p0); j <= r; j++ {
+				dots[k] += float64(p[r*T+j] * d[r*T+j])
+			}
+		}
+		for k := range 4 {
+			r := i + k
+			pr, dr := p[r*T:r*T+r+1], d[r*T:r*T+r+1]
+			dr = dr[:len(pr)]
+			dot := float32(dots[k])
+			for j, v := range pr {
+				dr[j] = v * (dr[j] - dot)
+			}
+			clear(d[r*T+r+1 : (r+1)*T])
+		}
+	}
+	for ; i < i1; i++ {
+		softmaxBackwardRow(p[i*T:(i+1)*T], d[i*T:(i+1)*T], i)
+	}
+}
+
 // attentionBackward adds into dq [B,T,H,D] and dk, dv [B,T,K,D] the gradient
 // of z = softmax(q·kᵀ/√D + mask) · v given dz (with ld > 0, dq, dk and dv
 // are column blocks of a matrix whose rows are ld apart), firing the pattern and score
@@ -991,9 +1030,7 @@ func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv []f
 							tensor.Gemm(false, false, D, i1, i1-i0, 1, dzt[i0:], ldt, p[i0*T:], T, 1, dvt, ldt)
 						}
 						if !hooked {
-							for i := 0; i < T; i++ {
-								softmaxBackwardRow(p[i*T:(i+1)*T], ds[i*T:(i+1)*T], i)
-							}
+							softmaxBackwardRows(p, ds, T, 0, T)
 						}
 					}
 					if second {
@@ -1024,9 +1061,9 @@ func (m *Model) attentionBackward(g gradRunner, ar *arena, l int, dq, dk, dv []f
 		return err
 	}
 	ds := dpat // softmax backward in place
-	parallelFor(B*H*T, 64, func(lo, hi int) {
-		for row := lo; row < hi; row++ {
-			softmaxBackwardRow(a.pattern[row*T:(row+1)*T], ds[row*T:(row+1)*T], row%T)
+	parallelFor(B*H, 1, func(lo, hi int) {
+		for bh := lo; bh < hi; bh++ {
+			softmaxBackwardRows(a.pattern[bh*T*T:(bh+1)*T*T], ds[bh*T*T:(bh+1)*T*T], T, 0, T)
 		}
 	})
 	if err := g.fire(ActName("attn_scores", l), ds, B, H, T, T); err != nil {

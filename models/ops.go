@@ -436,6 +436,56 @@ func softmaxCausalRow(p, s []float32, i int) {
 	clear(p[i+1:])
 }
 
+// softmaxCausalRows is softmaxCausalRow on rows [i0,i1) of one head's T×T
+// scores s and pattern p (row i sees keys 0..i). Four rows at a time, the
+// float64 sums (each row's a chain of dependent additions) run side by
+// side over the keys all four see, then each row's last few; every row's
+// values are softmaxCausalRow's bit for bit.
+func softmaxCausalRows(p, s []float32, T, i0, i1 int) {
+	i := i0
+	for ; i+4 <= i1; i += 4 {
+		var inv [4]float32
+		var rows [4][]float32
+		for k := range 4 {
+			r := i + k
+			sr := s[r*T : r*T+r+1]
+			maxv := float32(math.Inf(-1))
+			for _, v := range sr {
+				if v > maxv {
+					maxv = v
+				}
+			}
+			rows[k] = p[r*T : r*T+r+1]
+			tensor.ExpShifted(rows[k], sr, maxv)
+		}
+		r0, r1, r2, r3 := rows[0], rows[1][:len(rows[0])], rows[2][:len(rows[0])], rows[3][:len(rows[0])]
+		var s0, s1, s2, s3 float64
+		for j, e := range r0 {
+			s0 += float64(e)
+			s1 += float64(r1[j])
+			s2 += float64(r2[j])
+			s3 += float64(r3[j])
+		}
+		sums := [4]float64{s0, s1, s2, s3}
+		for k := 1; k < 4; k++ {
+			for _, e := range rows[k][len(r0):] {
+				sums[k] += float64(e)
+			}
+		}
+		for k := range 4 {
+			inv[k] = float32(1 / sums[k])
+			row := rows[k]
+			for j := range row {
+				row[j] *= inv[k]
+			}
+			clear(p[(i+k)*T+i+k+1 : (i+k+1)*T])
+		}
+	}
+	for ; i < i1; i++ {
+		softmaxCausalRow(p[i*T:(i+1)*T], s[i*T:(i+1)*T], i)
+	}
+}
+
 // crossEntropy fills losses [N] with -log softmax(logits)[target] and lse
 // [N] with each row's log-sum-exp (for the backward pass), and returns the
 // losses' sum and the count of rows with a target (targets < 0 are skipped).
