@@ -12,15 +12,24 @@
 # Each cell is the best of the rounds: another process taking a core slows
 # some runs, never the best. On a shared machine run it under the bench lock:
 #   flock /tmp/bench.lock nice -n -10 scripts/bench-gemm-peak.sh
+# With a second argument, a commit, the same products are timed on that
+# commit's build too, alternated with this tree's in every round, and the
+# table gains its columns ("before"): an A/B of two builds in one run.
 # Needs: apt-get install libopenblas0-pthread (and /usr/bin/python3).
-# Usage: scripts/bench-gemm-peak.sh [rounds]   (default 2)
+# Usage: scripts/bench-gemm-peak.sh [rounds [base-commit]]   (default 2 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
+base=${2:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 bin=$dir/mechinterp
 go build -o "$bin" ./cmd/mechinterp
+if [ -n "$base" ]; then
+  mkdir "$dir/base"
+  git archive "$base" | tar -x -C "$dir/base"
+  (cd "$dir/base" && go build -o "$dir/mechinterp-base" ./cmd/mechinterp)
+fi
 
 rows=(
   "512 512 512" "1024 1024 1024" "1536 1536 1536" "2048 2048 2048"
@@ -42,14 +51,20 @@ for r in $(seq "$rounds"); do
     flags="--m $1 --n $2 --k $3 ${4:-}"
     for t in 1 2; do
       "$bin" bench gemm $flags --threads "$t" >>"$out"
+      if [ -n "$base" ]; then
+        # "base" names no kernel: the build runs its default and labels
+        # its JSON line with it.
+        MECHINTERP_GEMM=base "$dir/mechinterp-base" bench gemm $flags --threads "$t" >>"$out"
+      fi
       /usr/bin/python3 scripts/gemm_openblas.py $flags --threads "$t" >>"$out"
     done
   done
 done
 echo "load average after: $(cat /proc/loadavg)" >&2
-/usr/bin/python3 - "$out" "${rows[@]}" <<'PY'
+/usr/bin/python3 - "$out" "$base" "${rows[@]}" <<'PY'
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
+base = sys.argv[2]
 peak = {1: max(r["gflops_1thread"] for r in runs if r["workload"] == "peak"),
         2: max(r["gflops"] for r in runs if r["workload"] == "peak")}
 best = {}
@@ -59,10 +74,13 @@ for r in runs:
     key = (r["m"], r["n"], r["k"], r["trans_a"], r["trans_b"], r["threads"], r["impl"])
     best[key] = max(best.get(key, 0), r["gflops"])
 print(f"FMA peak (best of the rounds): {peak[1]:.0f} GFLOP/s on 1 thread, {peak[2]:.0f} on 2\n")
-print("| product | m×n×k | op | 1 thread GFLOP/s | share of peak | OpenBLAS | "
-      "2 threads GFLOP/s | share of peak | OpenBLAS |")
-print("|---|---|---|--:|--:|--:|--:|--:|--:|")
-for row in sys.argv[2:]:
+if base:
+    print(f"before: the build of {base}, alternated with this tree's in each round\n")
+cols = ["GFLOP/s", "share of peak", "OpenBLAS"] + (["before", "before's share"] if base else [])
+print("| product | m×n×k | op | " + " | ".join(
+    f"{t} {c}" if c == "GFLOP/s" else c for t in ("1 thread", "2 threads") for c in cols) + " |")
+print("|---|---|---|" + "--:|" * (2 * len(cols)))
+for row in sys.argv[3:]:
     name, _, dims = row.rpartition("|")
     f = dims.split()
     m, n, k = map(int, f[:3])
@@ -73,5 +91,8 @@ for row in sys.argv[2:]:
         g = best[(m, n, k, ta, tb, t, "default")]
         o = best[(m, n, k, ta, tb, t, "openblas")]
         cells += [f"{g:.0f}", f"{g / peak[t]:.2f}", f"{o:.0f}"]
+        if base:
+            b = best[(m, n, k, ta, tb, t, "base")]
+            cells += [f"{b:.0f}", f"{b / peak[t]:.2f}"]
     print(f"| {name or 'square'} | {m}×{n}×{k} | {op} | " + " | ".join(cells) + " |")
 PY
