@@ -29,18 +29,16 @@ const (
 	gemmNRMax = 64 // widest micro-kernel (AVX-512)
 	// gemmKC is the deepest panel: k is cut into equal panels of at most
 	// gemmKC steps. An A sliver is then MR×KC floats (6 KB), in L1 beside
-	// the B sliver streaming through. Measured on this machine (Xeon, 48 KB
-	// L1d, 2 MB L2 per core): 128 and 192 lose 2-6% (C is read and written
-	// once per panel), 384 and 512 lose up to 5% at 2048 (a smaller NC).
+	// the B sliver streaming through. Measured on a Xeon (48 KB L1d, 2 MB
+	// L2 per core): 128 and 192 lose 2-6% (C is read and written once per
+	// panel), 384 and 512 lose up to 5% at 2048 (a smaller NC). On Zen 5
+	// (48 KB L1d, 1 MB L2) KC 384 and 512 with panels of 0.5-1 MB were
+	// within the noise (±5%) of 256 and 1 MB, so both are kept.
 	gemmKC = 256
 	// gemmPanelFloats bounds a packed B panel (KC×NC): 1 MB, half of the
-	// 2 MB L2, leaving room for C and A's slivers; a 2 MB panel measured
-	// 25% slower (docs/PERFORMANCE.md).
+	// Xeon's 2 MB L2, leaving room for C and A's slivers; a 2 MB panel
+	// measured 25% slower there (docs/PERFORMANCE.md).
 	gemmPanelFloats = 1 << 18
-	// gemmKC is the deepest panel: k is cut into equal panels of at most
-	// gemmKC steps. An A sliver is then MR×KC floats (6 KB) in L1.
-	// gemmPanelFloats bounds a packed B panel (KC×NC): 1 MB, half of this
-	// machine's 2 MB L2 per core, leaving room for C and A's slivers.
 
 	// gemmKCNarrow is the deepest panel of a product with at most
 	// gemmNarrowN columns (Pythia's unembedding in blocks, W·Xᵀ
