@@ -7,45 +7,48 @@ import (
 	"github.com/mechinterp/mechinterp/internal/seed"
 )
 
-// TestVecKernelsMatchGo checks the float32 kernels (assembly where the CPU
-// has it) against their Go loops on every length around the assembly's
-// 32-element blocks, on unaligned sub-slices.
-func TestVecKernelsMatchGo(t *testing.T) {
+// TestVecWrappers checks that axpy, axpy2 and dot reach tensor's kernels
+// with the right lengths for both element types: x longer than y for the
+// axpys (they run over y), y longer than x for dot (it runs over x).
+func TestVecWrappers(t *testing.T) {
+	testVecWrappers[float32](t, 1e-5)
+	testVecWrappers[float64](t, 1e-12)
+}
+
+func testVecWrappers[T num](t *testing.T, tol float64) {
 	r := seed.New(3)
-	for n := 0; n <= 140; n++ {
-		x := make([]float32, n+1)
-		y := make([]float32, n+1)
-		for j := range x {
-			x[j], y[j] = float32(r.NormFloat64()), float32(r.NormFloat64())
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 70} {
+		vec := func(n int) []T {
+			v := make([]T, n)
+			for i := range v {
+				v[i] = T(r.NormFloat64())
+			}
+			return v
 		}
-		x, y = x[1:], y[1:] // off the allocation's alignment
+		x, y, u, v := vec(n+2), vec(n), vec(n+1), vec(n)
 		var want float64
-		for j := range x {
-			want += float64(x[j]) * float64(y[j])
+		for i := range y {
+			want += float64(y[i]) * float64(x[i])
 		}
-		if got := dot(x, y); math.Abs(float64(got)-want) > 1e-5*(1+math.Sqrt(float64(n))) {
-			t.Errorf("n %d: dot %v, want %v", n, got, want)
+		if got := dot(y, x); math.Abs(float64(got)-want) > tol*(1+math.Sqrt(float64(n))) {
+			t.Errorf("%T n=%d: dot %v, want %v", T(0), n, got, want)
 		}
-		a, b := float32(r.NormFloat64()), float32(r.NormFloat64())
-		yg := append([]float32(nil), y...)
+		a, b := T(0.5), T(-2)
+		y0, v0 := append([]T(nil), y...), append([]T(nil), v...)
 		axpy(a, x, y)
-		axpyGo(a, x, yg)
-		close := func(name string, got, want []float32) {
-			for j := range got {
-				if d := math.Abs(float64(got[j] - want[j])); d > 1e-6*(1+math.Abs(float64(want[j]))) {
-					t.Fatalf("n %d: %s[%d] %v, Go %v", n, name, j, got[j], want[j])
-				}
+		for i := range y {
+			if w := float64(y0[i]) + 0.5*float64(x[i]); math.Abs(float64(y[i])-w) > tol*(1+math.Abs(w)) {
+				t.Fatalf("%T n=%d: axpy[%d] %v, want %v", T(0), n, i, y[i], w)
 			}
 		}
-		close("axpy", y, yg)
-		u, v := append([]float32(nil), y...), append([]float32(nil), x...)
-		ug, vg := append([]float32(nil), u...), append([]float32(nil), v...)
-		xg, yg2 := append([]float32(nil), x...), append([]float32(nil), y...)
+		y0 = append(y0[:0], y...)
 		axpy2(a, x, y, b, u, v)
-		axpyGo(a, xg, yg2)
-		axpyGo(b, ug, vg)
-		close("axpy2 y", y, yg2)
-		close("axpy2 v", v, vg)
+		for i := range y {
+			wy, wv := float64(y0[i])+0.5*float64(x[i]), float64(v0[i])-2*float64(u[i])
+			if math.Abs(float64(y[i])-wy) > tol*(1+math.Abs(wy)) || math.Abs(float64(v[i])-wv) > tol*(1+math.Abs(wv)) {
+				t.Fatalf("%T n=%d: axpy2[%d] %v %v, want %v %v", T(0), n, i, y[i], v[i], wy, wv)
+			}
+		}
 	}
 }
 

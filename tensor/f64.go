@@ -7,7 +7,9 @@ import "math"
 // The float64 vector kernels (Axpy64, Dot64, ClampedResidual64) serve the
 // toy models of package superposition and the sparse autoencoders of package
 // sae, which train in float64 with the batch as the inner dimension. On amd64
-// with AVX2 and FMA they run four lanes at once in assembly; elsewhere plain
+// with AVX2 and FMA they run four lanes at once in assembly, generated with
+// the float32 kernels (Axpy32, Dot32) from one description in
+// tensor/asm/vec.go; elsewhere, and under the noasm tag, plain
 // Go computes the same sums (the two paths may differ in the last place,
 // since the assembly fuses multiply-adds and sums in a different order).
 func Axpy64(a float64, x, y []float64) {
@@ -34,7 +36,7 @@ func Dot64(x, y []float64) float64 {
 	// product costs one call.
 	y = y[:len(x)]
 	// Four accumulators, as the assembly keeps, so that the loop is not one
-	// long dependency chain.
+	// long dependency chain, added pairwise as the assembly adds them.
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+3 < len(x); i += 4 {
@@ -46,7 +48,7 @@ func Dot64(x, y []float64) float64 {
 	for ; i < len(x); i++ {
 		s0 += x[i] * y[i]
 	}
-	return s0 + s1 + s2 + s3
+	return (s0 + s1) + (s2 + s3)
 }
 
 // ClampedResidual64 is the output stage of a squared-error loss on a

@@ -5,7 +5,10 @@
 // in place, or transposed in place). avo allocates the registers and computes the argument offsets
 // from the Go signatures, so neither is written by hand, and one epilogue
 // serves every kernel. With -kernels peak it writes MeasurePeak's
-// register-only FMA loops (../peak_amd64.s, ../peak_stubs_amd64.go).
+// register-only FMA loops (../peak_amd64.s, ../peak_stubs_amd64.go). With
+// -kernels f32 and -kernels f64 it writes the vector kernels (axpy, dot and
+// their relatives; ../f32_amd64.s, ../f64_amd64.s and their stubs) of both
+// element types from one description (vec.go).
 //
 // It is a module of its own, so that users of tensor never depend on avo;
 // run it from the tensor directory with `go generate`.

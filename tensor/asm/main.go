@@ -55,7 +55,7 @@ type kernel struct {
 
 func (k kernel) nr() int { return k.nv * k.vec / 4 }
 
-var which = flag.String("kernels", "gemm", "the kernels to write: gemm or peak")
+var which = flag.String("kernels", "gemm", "the kernels to write: gemm, peak, f32 or f64")
 
 func main() {
 	flag.Parse()
@@ -65,8 +65,12 @@ func main() {
 		gemmKernels()
 	case "peak":
 		peakLoops()
+	case "f32":
+		vecKernels(32)
+	case "f64":
+		vecKernels(64)
 	default:
-		log.Fatalf("-kernels %q: want gemm or peak", *which)
+		log.Fatalf("-kernels %q: want gemm, peak, f32 or f64", *which)
 	}
 	Generate()
 }

@@ -1,8 +1,8 @@
 //go:build !amd64 || noasm
 
-package sae
+package tensor
 
-const hasVecAsm = false
+const hasF32Asm = false
 
 func axpy32AVX2(a float32, x, y []float32) { panic("unreachable") }
 
