@@ -88,31 +88,7 @@ func (e elem) axpy() {
 	Pragma("noescape")
 	Doc(name+" sets y[i] += a*x[i] for i < len(x); len(y) >= len(x).",
 		fmt.Sprintf("Four vectors (%d elements) a step, fused multiply-adds.", 4*e.lanes()))
-	a := YMM()
-	e.bcast(paramAddr("a"), a)
-	x := Load(Param("x").Base(), GP64())
-	y := Load(Param("y").Base(), GP64())
-	i, n, end := bounds("x", 4*e.lanes())
-	v := [4]reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
-	loop("ax", i, end, 4*e.lanes(), func() {
-		for k := range v {
-			e.movu(e.at(x, i, 32*k), v[k])
-		}
-		for k := range v {
-			e.fma213(e.at(y, i, 32*k), a, v[k])
-		}
-		for k := range v {
-			e.movu(v[k], e.at(y, i, 32*k))
-		}
-	})
-	loop("axtail", i, n, 1, func() {
-		s := XMM()
-		e.movs(e.at(x, i, 0), s)
-		e.fma213s(e.at(y, i, 0), a.AsX(), s)
-		e.movs(s, e.at(y, i, 0))
-	})
-	VZEROUPPER()
-	RET()
+	e.axpyBody("ax", 4, [][3]string{{"a", "x", "y"}})
 }
 
 // axpy2 is axpy on two pairs at once (y += a*x, v += b*u): two vectors of
@@ -124,43 +100,56 @@ func (e elem) axpy2() {
 	Pragma("noescape")
 	Doc(name+" sets y[i] += a*x[i] and v[i] += b*u[i] for i < len(x);",
 		"y, u and v are at least as long as x.")
-	a, b := YMM(), YMM()
-	e.bcast(paramAddr("a"), a)
-	x := Load(Param("x").Base(), GP64())
-	y := Load(Param("y").Base(), GP64())
-	e.bcast(paramAddr("b"), b)
-	u := Load(Param("u").Base(), GP64())
-	v := Load(Param("v").Base(), GP64())
-	i, n, end := bounds("x", 2*e.lanes())
-	r := [4]reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
-	loop("a2", i, end, 2*e.lanes(), func() {
-		for k := range 2 {
-			e.movu(e.at(x, i, 32*k), r[k])
+	e.axpyBody("a2", 2, [][3]string{{"a", "x", "y"}, {"b", "u", "v"}})
+}
+
+// axpyBody is the body of an axpy over len(x) elements on one or more
+// (scalar, source, destination) argument triples: nv vectors of each
+// triple a step (every triple's loads, then its multiply-adds into the
+// destination, then its stores), then one element at a time.
+func (e elem) axpyBody(label string, nv int, triples [][3]string) {
+	type triple struct {
+		a        reg.VecVirtual
+		src, dst reg.Register
+		v        []reg.VecVirtual
+	}
+	ts := make([]triple, len(triples))
+	for t, names := range triples {
+		ts[t].a = YMM()
+		e.bcast(paramAddr(names[0]), ts[t].a)
+		ts[t].src = Load(Param(names[1]).Base(), GP64())
+		ts[t].dst = Load(Param(names[2]).Base(), GP64())
+	}
+	i, n, end := bounds(triples[0][1], nv*e.lanes())
+	for t := range ts {
+		for range nv {
+			ts[t].v = append(ts[t].v, YMM())
 		}
-		for k := range 2 {
-			e.movu(e.at(u, i, 32*k), r[2+k])
+	}
+	loop(label, i, end, nv*e.lanes(), func() {
+		for _, t := range ts {
+			for k, v := range t.v {
+				e.movu(e.at(t.src, i, 32*k), v)
+			}
 		}
-		for k := range 2 {
-			e.fma213(e.at(y, i, 32*k), a, r[k])
+		for _, t := range ts {
+			for k, v := range t.v {
+				e.fma213(e.at(t.dst, i, 32*k), t.a, v)
+			}
 		}
-		for k := range 2 {
-			e.fma213(e.at(v, i, 32*k), b, r[2+k])
-		}
-		for k := range 2 {
-			e.movu(r[k], e.at(y, i, 32*k))
-		}
-		for k := range 2 {
-			e.movu(r[2+k], e.at(v, i, 32*k))
+		for _, t := range ts {
+			for k, v := range t.v {
+				e.movu(v, e.at(t.dst, i, 32*k))
+			}
 		}
 	})
-	loop("a2tail", i, n, 1, func() {
-		s, w := XMM(), XMM()
-		e.movs(e.at(x, i, 0), s)
-		e.fma213s(e.at(y, i, 0), a.AsX(), s)
-		e.movs(s, e.at(y, i, 0))
-		e.movs(e.at(u, i, 0), w)
-		e.fma213s(e.at(v, i, 0), b.AsX(), w)
-		e.movs(w, e.at(v, i, 0))
+	loop(label+"tail", i, n, 1, func() {
+		for _, t := range ts {
+			s := XMM()
+			e.movs(e.at(t.src, i, 0), s)
+			e.fma213s(e.at(t.dst, i, 0), t.a.AsX(), s)
+			e.movs(s, e.at(t.dst, i, 0))
+		}
 	})
 	VZEROUPPER()
 	RET()
