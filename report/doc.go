@@ -38,7 +38,8 @@
 //		RepeatFlags: report.RepeatFlags{Batch: 32, Seed: 1, MinToken: -1, MaxToken: -1}}.Run(os.Stdout, os.Stderr)
 //
 // The flags several commands share are embedded groups: ModelFlag (--model), PromptFlags
-// (--model with --tokens or --text), RepeatFlags, CorpusFlags. PromptTokens is the one way
+// (--model with --tokens or --text), PageFlags (-o/--out and --json), SampleFlags,
+// RepeatFlags, CorpusFlags. PromptTokens is the one way
 // a command's --tokens or --text becomes token ids.
 //
 // Every page embeds the numbers it plots as JSON (mechinterp.data(name) in the page), and the

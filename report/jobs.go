@@ -64,6 +64,19 @@ func PrintJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// PageFlags are -o/--out, the page a command writes, and --json. A job embedding them says
+// --out's default beside them: `mapstructure:",squash" default:"out=heads.html"`.
+type PageFlags struct {
+	Out  string `mapstructure:"out" short:"o" help:"HTML report to write (\"\" for none)"`
+	JSON bool   `mapstructure:"json" help:"print the result as JSON instead of the readout"`
+}
+
+// show writes the page build makes to Out, then prints data as JSON with --json, else the
+// readout text writes (show).
+func (f PageFlags) show(w io.Writer, build func() (*viz.Report, error), data any, text func(io.Writer)) error {
+	return show(w, f.Out, build, f.JSON, data, text)
+}
+
 // show writes the page build makes to out (WritePage: nothing when out is ""), then
 // prints data as JSON when asJSON is set, else the readout text writes.
 func show(w io.Writer, out string, build func() (*viz.Report, error), asJSON bool, data any, text func(io.Writer)) error {

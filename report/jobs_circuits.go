@@ -19,8 +19,7 @@ type LensJob struct {
 	Tuned       string `mapstructure:"tuned" help:"a tuned lens directory (from 'mechinterp lens train'); default the logit lens"`
 	Answer      string `mapstructure:"answer" help:"the token expected after the prompt (text, or an id with --tokens)"`
 	Top         int    `mapstructure:"top" default:"5" help:"top tokens kept per layer and position"`
-	Out         string `mapstructure:"out" short:"o" help:"HTML report to write"`
-	JSON        bool   `mapstructure:"json" help:"print the lens as JSON"`
+	PageFlags   `mapstructure:",squash"`
 }
 
 // Run reads the prompt through the lens, writes the page and prints the readout (or JSON)
@@ -49,7 +48,7 @@ func (j LensJob) Run(w, errw io.Writer) error {
 		return err
 	}
 	label := TokenLabel(tok)
-	return show(w, j.Out, func() (*viz.Report, error) { return LensPage(lens, label) }, j.JSON, lens,
+	return j.show(w, func() (*viz.Report, error) { return LensPage(lens, label) }, lens,
 		func(w io.Writer) { LensText(w, lens, label, j.Out) })
 }
 
@@ -132,9 +131,8 @@ type PatchJob struct {
 	Answer     string `mapstructure:"answer" help:"the token the clean prompt should predict (single-token text, or an id with --tokens-mode)"`
 	Wrong      string `mapstructure:"wrong" help:"the token the corrupted prompt should predict"`
 	TokensMode bool   `mapstructure:"tokens-mode" help:"prompts and answers are token ids"`
-	Out        string `mapstructure:"out" short:"o" default:"patch.html" help:"HTML report to write (\"\" for none)"`
-	Top        int    `mapstructure:"top" default:"8" help:"how many components to print"`
-	JSON       bool   `mapstructure:"json" help:"print the results as JSON"`
+	PageFlags  `mapstructure:",squash" default:"out=patch.html"`
+	Top        int `mapstructure:"top" default:"8" help:"how many components to print"`
 }
 
 // Run patches, writes the page and prints the readout (or JSON) to w; errw, when it is a
@@ -216,8 +214,7 @@ type EAPJob struct {
 	Greedy    bool   `mapstructure:"greedy" help:"grow the circuit from the logits instead of taking the top edges"`
 	Effects   bool   `mapstructure:"effects" help:"patch each edge alone and correlate EAP and EAP-IG with it (one pass per edge)"`
 	Top       int    `mapstructure:"top" default:"15" help:"how many edges to print"`
-	Out       string `mapstructure:"out" short:"o" help:"HTML report to write"`
-	JSON      bool   `mapstructure:"json" help:"print the circuit, scores and curve as JSON"`
+	PageFlags `mapstructure:",squash"`
 }
 
 // Run discovers and checks the circuit, writes the page and prints the readout (or JSON)
@@ -249,7 +246,7 @@ func (j EAPJob) Run(w, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return show(w, j.Out, func() (*viz.Report, error) { return Discovery(d, j.Model) }, j.JSON, d,
+	return j.show(w, func() (*viz.Report, error) { return Discovery(d, j.Model) }, d,
 		func(w io.Writer) { DiscoveryText(w, d, j.Top, j.Out) })
 }
 

@@ -42,8 +42,7 @@ func (f RepeatFlags) options(runDir string, vocab int) probes.RepeatOptions {
 // table.
 type HeadsJob struct {
 	ModelFlag       `mapstructure:",squash"`
-	JSON            bool   `mapstructure:"json" help:"print the scores as JSON"`
-	Out             string `mapstructure:"out" short:"o" default:"heads.html" help:"HTML report to write"`
+	PageFlags       `mapstructure:",squash" default:"out=heads.html"`
 	RepeatFlags     `mapstructure:",squash"`
 	Tokens          string `mapstructure:"tokens" help:"detector prompts as token ids, comma-separated; sequences separated by ';'"`
 	Text            string `mapstructure:"text" help:"detector prompt as text, encoded with the model directory's tokenizer"`
@@ -77,7 +76,7 @@ func (j HeadsJob) Run(w, errw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return show(w, j.Out, func() (*viz.Report, error) { return Heads(s, j.Model) }, j.JSON, HeadsJSON(s),
+	return j.show(w, func() (*viz.Report, error) { return Heads(s, j.Model) }, HeadsJSON(s),
 		func(w io.Writer) { HeadsText(w, s, j.Out) })
 }
 
@@ -120,8 +119,7 @@ func (j TrackJob) Run(ctx context.Context, w, errw io.Writer) error {
 // (circuits.Analyze), a page and a table.
 type CircuitsJob struct {
 	ModelFlag `mapstructure:",squash"`
-	Out       string `mapstructure:"out" short:"o" default:"circuits.html" help:"HTML report to write (\"\" for none)"`
-	JSON      bool   `mapstructure:"json" help:"print the scores as JSON"`
+	PageFlags `mapstructure:",squash" default:"out=circuits.html"`
 	Top       int    `mapstructure:"top" default:"10" help:"how many composition pairs to print"`
 	Seed      uint64 `mapstructure:"seed" default:"1" help:"seed of the random composition baseline"`
 }

@@ -114,11 +114,10 @@ func (j PrefsStudyJob) Run(w, errw io.Writer) error {
 // AttributeJob is `mechinterp prefs attribute`: a preference model's rewards decomposed
 // into components (lab.RunAttribute), a page and a table.
 type AttributeJob struct {
-	PM       string `mapstructure:"pm" help:"preference model directory (prefs train's RUN/model)"`
-	N        int    `mapstructure:"n" default:"200" help:"held-out comparisons of the synthetic task"`
-	TaskSeed uint64 `mapstructure:"task-seed" default:"1" help:"the synthetic task's seed"`
-	Out      string `mapstructure:"out" short:"o" default:"attribution.html" help:"HTML report to write"`
-	JSON     bool   `mapstructure:"json" help:"print the attribution as JSON"`
+	PM        string `mapstructure:"pm" help:"preference model directory (prefs train's RUN/model)"`
+	N         int    `mapstructure:"n" default:"200" help:"held-out comparisons of the synthetic task"`
+	TaskSeed  uint64 `mapstructure:"task-seed" default:"1" help:"the synthetic task's seed"`
+	PageFlags `mapstructure:",squash" default:"out=attribution.html"`
 }
 
 // Run attributes, writes the page and prints the readout (or JSON) to w.
@@ -130,7 +129,7 @@ func (j AttributeJob) Run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return show(w, j.Out, func() (*viz.Report, error) { return Attribution(a, j.PM) }, j.JSON, a,
+	return j.show(w, func() (*viz.Report, error) { return Attribution(a, j.PM) }, a,
 		func(w io.Writer) { AttributionText(w, a, j.Out) })
 }
 
@@ -143,8 +142,7 @@ type BestOfNJob struct {
 	Samples     int    `mapstructure:"samples" default:"256" help:"continuations per prompt (the largest n)"`
 	SampleFlags `mapstructure:",squash"`
 	TaskSeed    uint64 `mapstructure:"task-seed" default:"1" help:"the synthetic task's seed (prefs train's default is 1)"`
-	Out         string `mapstructure:"out" short:"o" default:"bestofn.html" help:"HTML report to write"`
-	JSON        bool   `mapstructure:"json" help:"print the points as JSON"`
+	PageFlags   `mapstructure:",squash" default:"out=bestofn.html"`
 }
 
 // Run samples, writes the page and prints the readout (or JSON) to w.
@@ -157,7 +155,7 @@ func (j BestOfNJob) Run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return show(w, j.Out, func() (*viz.Report, error) { return BestOfN(res) }, j.JSON, res,
+	return j.show(w, func() (*viz.Report, error) { return BestOfN(res) }, res,
 		func(w io.Writer) { BestOfNText(w, res, j.Out) })
 }
 
@@ -176,8 +174,7 @@ type OODJob struct {
 	Shrinkage  float64 `mapstructure:"shrinkage" default:"0.01" help:"covariance shrinkage towards a scaled identity, in [0,1]"`
 	N          int     `mapstructure:"n" default:"1000" help:"built-in sets: inputs to fit on (held-out sets are half as large)"`
 	TaskSeed   uint64  `mapstructure:"task-seed" default:"1" help:"built-in sets: the synthetic task's seed"`
-	Out        string  `mapstructure:"out" short:"o" default:"ood.html" help:"HTML report to write"`
-	JSON       bool    `mapstructure:"json" help:"print the scores as JSON"`
+	PageFlags  `mapstructure:",squash" default:"out=ood.html"`
 }
 
 // Run scores the sets, writes the page and prints the readout (or JSON) to w.
@@ -191,6 +188,6 @@ func (j OODJob) Run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return show(w, j.Out, func() (*viz.Report, error) { return OOD(res, j.Model, data) }, j.JSON, res,
+	return j.show(w, func() (*viz.Report, error) { return OOD(res, j.Model, data) }, res,
 		func(w io.Writer) { OODText(w, res, data, j.Out) })
 }

@@ -274,7 +274,8 @@ type Leaf struct {
 // settings as dotted keys (train.checkpoints.every), in field order.
 func Leaves(v reflect.Value) []Leaf {
 	var out []Leaf
-	for _, l := range leafFields(v, "") {
+	leaves, _ := leafFields(v, "") // an error is in defaults only, which leaves do not carry
+	for _, l := range leaves {
 		out = append(out, l.Leaf)
 	}
 	return out

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -19,6 +20,8 @@ import (
 //	short:"o"           a one-letter shorthand
 //	hidden:"true"       leave it out of --help
 //
+// An embedded group may carry defaults for its settings, so that the structs sharing it
+// each say their own: `mapstructure:",squash" default:"out=heads.html"` (groupDefaults).
 // Fields are string, bool, int, int64, uint64, float64 or []string; Load
 // with the same struct and the flag set then resolves them (flags >
 // MECHINTERP_* > YAML > defaults). A field tagged `mapstructure:"-"` is not
@@ -28,12 +31,16 @@ func BindFlags(fs *pflag.FlagSet, opts any) error {
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("config: BindFlags needs a pointer to a struct, got %T", opts)
 	}
-	for _, l := range leafFields(rv.Elem(), "") {
+	leaves, err := leafFields(rv.Elem(), "")
+	if err != nil {
+		return err
+	}
+	for _, l := range leaves {
 		if strings.Contains(l.Key, ".") {
 			return fmt.Errorf("config: setting %s of %T is nested; a flag needs a flat key", l.Key, opts)
 		}
 		short, usage, p := l.field.Tag.Get("short"), l.field.Tag.Get("help"), l.Value.Addr().Interface()
-		if d, ok := l.field.Tag.Lookup("default"); ok {
+		if d, ok := l.def, l.hasDef; ok {
 			// Parsed as the flag parses a value, on a flag set of its own: a slice
 			// flag set once would append to, not replace, the default.
 			tmp := pflag.NewFlagSet("", pflag.ContinueOnError)
@@ -75,19 +82,29 @@ func addFlag(fs *pflag.FlagSet, p any, name, short, usage string) error {
 	return nil
 }
 
-// leafField is a Leaf with the struct field it came from, for its tags.
+// leafField is a Leaf with the struct field it came from, for its tags, and its default:
+// the field's default tag, or its group's (groupDefaults).
 type leafField struct {
 	Leaf
-	field reflect.StructField
+	field  reflect.StructField
+	def    string
+	hasDef bool
 }
 
-func leafFields(v reflect.Value, prefix string) []leafField {
+func leafFields(v reflect.Value, prefix string) ([]leafField, error) {
 	var out []leafField
 	t := v.Type()
 	for i := range t.NumField() {
 		f, fv := t.Field(i), v.Field(i)
 		if squashed(f) {
-			out = append(out, leafFields(fv, prefix)...)
+			group, err := leafFields(fv, prefix)
+			if err == nil {
+				err = groupDefaults(group, f)
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, group...)
 			continue
 		}
 		tag := tagName(f)
@@ -99,12 +116,36 @@ func leafFields(v reflect.Value, prefix string) []leafField {
 			key = prefix + "." + tag
 		}
 		if fv.Kind() == reflect.Struct {
-			out = append(out, leafFields(fv, key)...)
+			group, err := leafFields(fv, key)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, group...)
 			continue
 		}
-		out = append(out, leafField{Leaf{key, fv}, f})
+		d, ok := f.Tag.Lookup("default")
+		out = append(out, leafField{Leaf{key, fv}, f, d, ok})
 	}
-	return out
+	return out, nil
+}
+
+// groupDefaults sets the defaults that the default tag of f, a squashed group of shared
+// settings, gives its settings: `default:"out=heads.html"` (settings separated by ';'), so
+// that each struct embedding the group says its own defaults beside it.
+func groupDefaults(group []leafField, f reflect.StructField) error {
+	tag, ok := f.Tag.Lookup("default")
+	if !ok {
+		return nil
+	}
+	for _, kv := range strings.Split(tag, ";") {
+		key, val, ok := strings.Cut(kv, "=")
+		i := slices.IndexFunc(group, func(l leafField) bool { return l.Key == key })
+		if !ok || i < 0 {
+			return fmt.Errorf("config: default %q of group %s: want SETTING=VALUE, a setting of the group", kv, f.Name)
+		}
+		group[i].def, group[i].hasDef = val, true
+	}
+	return nil
 }
 
 // squashed reports whether f is a struct whose fields mapstructure reads as

@@ -97,3 +97,30 @@ func TestBindFlagsSliceReplaces(t *testing.T) {
 		t.Errorf("--data a --data b gave %q, want [a b]", j.Data)
 	}
 }
+
+// TestBindFlagsGroupDefaults checks the defaults a struct gives the settings of a group it
+// embeds, and that a default naming no setting of the group is refused.
+func TestBindFlagsGroupDefaults(t *testing.T) {
+	type Page struct {
+		Out  string `mapstructure:"out" short:"o" help:"page"`
+		JSON bool   `mapstructure:"json"`
+	}
+	var j struct {
+		Page `mapstructure:",squash" default:"out=heads.html;json=true"`
+		Top  int `mapstructure:"top" default:"3"`
+	}
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	if err := BindFlags(fs, &j); err != nil {
+		t.Fatal(err)
+	}
+	if fs.Lookup("out").DefValue != "heads.html" || fs.Lookup("json").DefValue != "true" || j.Out != "heads.html" || fs.Lookup("top").DefValue != "3" {
+		t.Errorf("defaults: --out %q, --json %q, Out %q, --top %q; want heads.html, true, heads.html, 3",
+			fs.Lookup("out").DefValue, fs.Lookup("json").DefValue, j.Out, fs.Lookup("top").DefValue)
+	}
+	var bad struct {
+		Page `mapstructure:",squash" default:"title=x"`
+	}
+	if err := BindFlags(pflag.NewFlagSet("x", pflag.ContinueOnError), &bad); err == nil {
+		t.Error("a group default naming no setting of the group: no error")
+	}
+}
