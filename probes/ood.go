@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/mechinterp/mechinterp/internal/stats"
 )
 
 // OODMethod names an out-of-distribution score on activations.
@@ -226,29 +228,10 @@ func AUROC(neg, pos []float64) float64 {
 	if len(neg) == 0 || len(pos) == 0 {
 		return math.NaN()
 	}
-	n := append(append([]float64(nil), neg...), pos...)
-	isPos := make([]bool, len(n))
-	for i := len(neg); i < len(n); i++ {
-		isPos[i] = true
-	}
-	idx := make([]int, len(n))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return n[idx[a]] < n[idx[b]] })
-	rankSum := 0.0 // of the positives, ties given their mean rank
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && n[idx[j+1]] == n[idx[i]] {
-			j++
-		}
-		r := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			if isPos[idx[k]] {
-				rankSum += r
-			}
-		}
-		i = j + 1
+	r := stats.Ranks(append(append([]float64(nil), neg...), pos...))
+	rankSum := 0.0 // of the positives
+	for _, v := range r[len(neg):] {
+		rankSum += v
 	}
 	np, nn := float64(len(pos)), float64(len(neg))
 	return (rankSum - np*(np+1)/2) / (np * nn)

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -11,5 +12,11 @@ func TestMean(t *testing.T) {
 	}
 	if got := Mean(nil); !math.IsNaN(got) {
 		t.Errorf("Mean(nil) = %g, want NaN", got)
+	}
+}
+
+func TestRanks(t *testing.T) {
+	if got, want := Ranks([]float64{3, 1, 3, 2, 3}), []float64{4, 1, 4, 2, 4}; !slices.Equal(got, want) {
+		t.Errorf("Ranks = %v, want %v (ties at ranks 3, 4, 5 share 4)", got, want)
 	}
 }
