@@ -189,32 +189,20 @@ func OOD(m *models.Model, sets OODSets, cfg OODConfig) (*OODResult, error) {
 	if !(cfg.TPR > 0 && cfg.TPR <= 1) {
 		return nil, fmt.Errorf("probes: TPR %g outside (0,1]", cfg.TPR)
 	}
-	get := func(s [][]int) ([][][]float64, []string, error) {
-		if len(s) == 0 {
-			return nil, nil, nil
+	// The activations [layer][input][d] of each set (nil for an empty one), by layer name.
+	var names []string
+	acts := make([][][][]float64, 5)
+	for i, set := range [][][]int{fit, background, testIn, testOut, sets.Outliers} {
+		if len(set) == 0 {
+			continue
 		}
-		return OODActivations(m, s, cfg.Hook, cfg.Pool)
+		a, n, err := OODActivations(m, set, cfg.Hook, cfg.Pool)
+		if err != nil {
+			return nil, err
+		}
+		acts[i], names = a, n
 	}
-	aFit, names, err := get(fit)
-	if err != nil {
-		return nil, err
-	}
-	aBg, _, err := get(background)
-	if err != nil {
-		return nil, err
-	}
-	aIn, _, err := get(testIn)
-	if err != nil {
-		return nil, err
-	}
-	aOut, _, err := get(testOut)
-	if err != nil {
-		return nil, err
-	}
-	aOutliers, _, err := get(sets.Outliers)
-	if err != nil {
-		return nil, err
-	}
+	aFit, aBg, aIn, aOut, aOutliers := acts[0], acts[1], acts[2], acts[3], acts[4]
 	res := &OODResult{Config: cfg, Sizes: map[string]int{"fit": len(fit), "background": len(background), "outliers": len(sets.Outliers),
 		"in": len(testIn), "out": len(testOut)}}
 	var methods []OODMethod
