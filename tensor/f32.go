@@ -20,23 +20,7 @@ func Axpy32(a float32, x, y []float32) {
 		axpy32AVX2(a, x, y)
 		return
 	}
-	axpy32Go(a, x, y)
-}
-
-// axpy32Go is Axpy32's Go twin, four elements a step (unfused: each
-// element's a*x rounds before the add).
-func axpy32Go(a float32, x, y []float32) {
-	y = y[:len(x)]
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		y[i] += a * x[i]
-		y[i+1] += a * x[i+1]
-		y[i+2] += a * x[i+2]
-		y[i+3] += a * x[i+3]
-	}
-	for ; i < len(x); i++ {
-		y[i] += a * x[i]
-	}
+	axpyGo(a, x, y)
 }
 
 // Axpy2x32 adds a*x into y and b*u into v, over len(x) elements in one pass
@@ -48,8 +32,8 @@ func Axpy2x32(a float32, x, y []float32, b float32, u, v []float32) {
 		axpy2x32AVX2(a, x, y, b, u, v)
 		return
 	}
-	axpy32Go(a, x, y)
-	axpy32Go(b, u, v)
+	axpyGo(a, x, y)
+	axpyGo(b, u, v)
 }
 
 // Dot32 returns the inner product of x and y[:len(x)]; y must be at least as
@@ -59,14 +43,24 @@ func Dot32(x, y []float32) float32 {
 	if hasF32Asm && len(x) >= f32AsmMin {
 		return dot32AVX2(x, y)
 	}
-	return dot32Go(x, y)
+	return dotGo(x, y)
 }
 
-// dot32Go is Dot32's Go twin: four partial sums, as the assembly keeps four
-// accumulators, added pairwise.
-func dot32Go(x, y []float32) float32 {
+// axpyGo is the Go twin of Axpy32 and Axpy64: y[i] += a*x[i] for i <
+// len(x).
+func axpyGo[T float32 | float64](a T, x, y []T) {
 	y = y[:len(x)]
-	var s0, s1, s2, s3 float32
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+// dotGo is the Go twin of Dot32 and Dot64: four partial sums, as the
+// assembly keeps four accumulators (so that the loop is not one long
+// dependency chain), added pairwise as the assembly adds them.
+func dotGo[T float32 | float64](x, y []T) T {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 T
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
 		s0 += x[i] * y[i]

@@ -24,13 +24,13 @@ func TestVecAsmMatchesGo(t *testing.T) {
 
 			got, want := clone(y32), clone(y32)
 			axpy32AVX2(a, x32, got)
-			axpy32Go(a, x32, want)
+			axpyGo(a, x32, want)
 			near32(t, "axpy32", n, off, got, want, func(i int) float64 { return math.Abs(float64(a*x32[i])) + math.Abs(float64(y32[i])) })
 
 			gy, gv, wy, wv := clone(y32), clone(v32), clone(y32), clone(v32)
 			axpy2x32AVX2(a, x32, gy, b, u32, gv)
-			axpy32Go(a, x32, wy)
-			axpy32Go(b, u32, wv)
+			axpyGo(a, x32, wy)
+			axpyGo(b, u32, wv)
 			near32(t, "axpy2x32 y", n, off, gy, wy, func(i int) float64 { return math.Abs(float64(a*x32[i])) + math.Abs(float64(y32[i])) })
 			near32(t, "axpy2x32 v", n, off, gv, wv, func(i int) float64 { return math.Abs(float64(b*u32[i])) + math.Abs(float64(v32[i])) })
 
@@ -38,7 +38,7 @@ func TestVecAsmMatchesGo(t *testing.T) {
 			for i := range x32 {
 				mag += math.Abs(float64(x32[i] * y32[i]))
 			}
-			if d, w := dot32AVX2(x32, y32), dot32Go(x32, y32); math.Abs(float64(d-w)) > 4e-7*mag*float64(1+n/8) {
+			if d, w := dot32AVX2(x32, y32), dotGo(x32, y32); math.Abs(float64(d-w)) > 4e-7*mag*float64(1+n/8) {
 				t.Errorf("n=%d off=%d: dot32 asm %v, Go %v", n, off, d, w)
 			}
 
@@ -46,7 +46,7 @@ func TestVecAsmMatchesGo(t *testing.T) {
 			a64 := r.NormFloat64()
 			g64, w64 := clone(y64), clone(y64)
 			axpy64AVX2(a64, x64, g64)
-			axpy64Go(a64, x64, w64)
+			axpyGo(a64, x64, w64)
 			for i := range g64 {
 				if math.Abs(g64[i]-w64[i]) > 2.3e-16*(math.Abs(a64*x64[i])+math.Abs(y64[i])) {
 					t.Errorf("n=%d off=%d: axpy64[%d] asm %v, Go %v", n, off, i, g64[i], w64[i])

@@ -20,7 +20,7 @@ func Axpy64(a float64, x, y []float64) {
 		axpy64AVX2(a, x, y)
 		return
 	}
-	axpy64Go(a, x, y)
+	axpyGo(a, x, y)
 }
 
 // Dot64 returns the inner product of x and y[:len(x)]; y must be at least as
@@ -32,23 +32,7 @@ func Dot64(x, y []float64) float64 {
 		}
 		return dot64AVX2(x, y)
 	}
-	// The Go loop sits here rather than in a helper, so that a short dot
-	// product costs one call.
-	y = y[:len(x)]
-	// Four accumulators, as the assembly keeps, so that the loop is not one
-	// long dependency chain, added pairwise as the assembly adds them.
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+3 < len(x); i += 4 {
-		s0 += x[i] * y[i]
-		s1 += x[i+1] * y[i+1]
-		s2 += x[i+2] * y[i+2]
-		s3 += x[i+3] * y[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i] * y[i]
-	}
-	return (s0 + s1) + (s2 + s3)
+	return dotGo(x, y)
 }
 
 // ClampedResidual64 is the output stage of a squared-error loss on a
@@ -77,13 +61,6 @@ func ClampedResidual64(pre, x, g []float64, coef float64, relu bool) (sse, gsum 
 // (an SAE on a 4-dimensional toy model) the call into assembly costs more
 // than it saves.
 const f64AsmMin = 16
-
-func axpy64Go(a float64, x, y []float64) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += a * v
-	}
-}
 
 func clampedResidual64Go(pre, x, g []float64, coef float64, relu bool) (sse, gsum float64, active bool) {
 	x = x[:len(pre)]

@@ -21,7 +21,7 @@ func TestF64KernelsMatchGo(t *testing.T) {
 		}
 		y2 := append([]float64(nil), y...)
 		Axpy64(0.37, x, y)
-		axpy64Go(0.37, x, y2)
+		axpyGo(0.37, x, y2)
 		for i := range y {
 			if math.Abs(y[i]-y2[i]) > 1e-12 {
 				t.Fatalf("n=%d: Axpy64[%d] = %v, want %v", n, i, y[i], y2[i])
