@@ -76,6 +76,34 @@ func BenchmarkTrainStepB(b *testing.B) {
 	}
 }
 
+// BenchmarkTrainStepC is a forward and backward pass at shape C of
+// scripts/bench-vs-torch.sh (2 layers, 8 heads, d_model 512, ctx 256, batch
+// 8, vocabulary 4096): `mechinterp bench train` without AdamW, for
+// profiling (docs/PERFORMANCE.md).
+func BenchmarkTrainStepC(b *testing.B) {
+	m, err := New(Config{NLayers: 2, NHeads: 8, DModel: 512, NCtx: 256, DVocab: 4096, Untied: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(0, 0))
+	toks, tgts := make([]int, 8*256), make([]int, 8*256)
+	for i := range toks {
+		toks[i], tgts[i] = rng.IntN(4096), rng.IntN(4096)
+	}
+	g := m.Params.ZerosLike()
+	for b.Loop() {
+		p, err := m.Forward(toks, 8, 256, tgts, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clear(g.Data)
+		if err := m.Backward(p, g, nil); err != nil {
+			b.Fatal(err)
+		}
+		p.Release()
+	}
+}
+
 // BenchmarkGenerateB is `mechinterp bench sample` on shape B: 8 prompts of
 // 16 random tokens continued by 112 sampled tokens each, with a key/value
 // cache. It isolates Generate for profiling; the side-by-side comparison
@@ -128,4 +156,68 @@ func BenchmarkUnembed(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkAttention times one layer's attention (scores, softmax,
+// pattern·v) and its backward pass at shape C (batch 8, 8 heads of 64,
+// ctx 256), without hooks, on random q, k, v.
+func BenchmarkAttention(b *testing.B) {
+	m, err := New(Config{NLayers: 1, NHeads: 8, DModel: 512, NCtx: 256, DVocab: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	B, T, HD := 8, 256, 512
+	rng := rand.New(rand.NewPCG(1, 1))
+	fill := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+		return s
+	}
+	a := &layerActs{q: fill(B * T * HD), k: fill(B * T * HD), v: fill(B * T * HD)}
+	a.qr, a.kr = a.q, a.k
+	dz := fill(B * T * HD)
+	b.Run("forward", func(b *testing.B) {
+		for b.Loop() {
+			var ar arena
+			if err := m.attention(runner{}, &ar, 0, a, B, T); err != nil {
+				b.Fatal(err)
+			}
+			ar.release()
+		}
+	})
+	var ar arena
+	if err := m.attention(runner{}, &ar, 0, a, B, T); err != nil {
+		b.Fatal(err)
+	}
+	dq, dk, dv := make([]float32, B*T*HD), make([]float32, B*T*HD), make([]float32, B*T*HD)
+	b.Run("backward", func(b *testing.B) {
+		for b.Loop() {
+			var ar arena
+			if err := m.attentionBackward(gradRunner{}, &ar, 0, dq, dk, dv, 0, dz, a, B, T); err != nil {
+				b.Fatal(err)
+			}
+			ar.release()
+		}
+	})
+}
+
+// BenchmarkGelu times tanh-GELU and its backward pass on shape C's MLP
+// activations (2048 rows of 2048).
+func BenchmarkGelu(b *testing.B) {
+	x, out := make([]float32, 2048*2048), make([]float32, 2048*2048)
+	for i := range x {
+		x[i] = float32(i%97)/16 - 3
+	}
+	b.Run("forward", func(b *testing.B) {
+		for b.Loop() {
+			geluTanh(out, x)
+		}
+	})
+	b.Run("backward", func(b *testing.B) {
+		for b.Loop() {
+			geluTanhBackward(out, x, x)
+		}
+	})
 }
