@@ -11,15 +11,21 @@ import (
 // Shape A of issue 2: 2 layers, 4 heads, d_model 128, ctx 128, batch 32,
 // vocab 512, attention-only. `mechinterp bench` is the comparison with
 // PyTorch; these isolate the model's own passes for profiling.
-func benchShapeA(b *testing.B) (*Model, []int, []int) {
-	m, err := New(Config{NLayers: 2, NHeads: 4, DModel: 128, NCtx: 128, DVocab: 512, AttnOnly: true, Untied: true})
+var shapeA = Config{NLayers: 2, NHeads: 4, DModel: 128, NCtx: 128, DVocab: 512, AttnOnly: true, Untied: true}
+
+func benchShapeA(b *testing.B) (*Model, []int, []int) { return benchModel(b, shapeA, 32) }
+
+// benchModel builds the model and batch random sequences of its full
+// context, with random targets.
+func benchModel(b *testing.B, cfg Config, batch int) (*Model, []int, []int) {
+	m, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(0, 0))
-	toks, tgts := make([]int, 32*128), make([]int, 32*128)
+	toks, tgts := make([]int, batch*cfg.NCtx), make([]int, batch*cfg.NCtx)
 	for i := range toks {
-		toks[i], tgts[i] = rng.IntN(512), rng.IntN(512)
+		toks[i], tgts[i] = rng.IntN(cfg.DVocab), rng.IntN(cfg.DVocab)
 	}
 	return m, toks, tgts
 }
@@ -36,44 +42,10 @@ func BenchmarkForwardA(b *testing.B) {
 	}
 }
 
-func BenchmarkForwardBackwardA(b *testing.B) {
-	m, toks, tgts := benchShapeA(b)
-	g := m.Params.ZerosLike()
-	for b.Loop() {
-		p, err := m.Forward(toks, 32, 128, tgts, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		clear(g.Data)
-		if err := m.Backward(p, g, nil); err != nil {
-			b.Fatal(err)
-		}
-		p.Release()
-	}
-}
+func BenchmarkForwardBackwardA(b *testing.B) { benchTrainStep(b, shapeA, 32) }
 
 func BenchmarkTrainStepB(b *testing.B) {
-	m, err := New(Config{NLayers: 2, NHeads: 8, DModel: 256, NCtx: 128, DVocab: 2048, Untied: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(0, 0))
-	toks, tgts := make([]int, 16*128), make([]int, 16*128)
-	for i := range toks {
-		toks[i], tgts[i] = rng.IntN(2048), rng.IntN(2048)
-	}
-	g := m.Params.ZerosLike()
-	for b.Loop() {
-		p, err := m.Forward(toks, 16, 128, tgts, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		clear(g.Data)
-		if err := m.Backward(p, g, nil); err != nil {
-			b.Fatal(err)
-		}
-		p.Release()
-	}
+	benchTrainStep(b, Config{NLayers: 2, NHeads: 8, DModel: 256, NCtx: 128, DVocab: 2048, Untied: true}, 16)
 }
 
 // BenchmarkTrainStepC is a forward and backward pass at shape C of
@@ -81,18 +53,16 @@ func BenchmarkTrainStepB(b *testing.B) {
 // 8, vocabulary 4096): `mechinterp bench train` without AdamW, for
 // profiling (docs/PERFORMANCE.md).
 func BenchmarkTrainStepC(b *testing.B) {
-	m, err := New(Config{NLayers: 2, NHeads: 8, DModel: 512, NCtx: 256, DVocab: 4096, Untied: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(0, 0))
-	toks, tgts := make([]int, 8*256), make([]int, 8*256)
-	for i := range toks {
-		toks[i], tgts[i] = rng.IntN(4096), rng.IntN(4096)
-	}
+	benchTrainStep(b, Config{NLayers: 2, NHeads: 8, DModel: 512, NCtx: 256, DVocab: 4096, Untied: true}, 8)
+}
+
+// benchTrainStep times a forward and backward pass of batch random sequences
+// of the model's full context, as `mechinterp bench train` runs them.
+func benchTrainStep(b *testing.B, cfg Config, batch int) {
+	m, toks, tgts := benchModel(b, cfg, batch)
 	g := m.Params.ZerosLike()
 	for b.Loop() {
-		p, err := m.Forward(toks, 8, 256, tgts, nil)
+		p, err := m.Forward(toks, batch, cfg.NCtx, tgts, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
