@@ -90,15 +90,21 @@ func GeluTanh(dst, x []float32) {
 
 const geluA = 0.7978845608028654 // √(2/π)
 
+// geluExp sets e[i] = exp(−2u) with u = √(2/π)(x + 0.044715x³), the term
+// both GELU passes build 1/(1 + e) = σ(2u) from.
+func geluExp(e, x []float32) {
+	for i, v := range x {
+		e[i] = -2 * geluA * (v + 0.044715*v*v*v)
+	}
+	ExpShifted(e, e, 0)
+}
+
 func geluTanhGo(dst, x []float32) {
 	var e [512]float32
 	for b := 0; b < len(x); b += len(e) {
 		n := min(len(e), len(x)-b)
 		xs := x[b : b+n]
-		for i, v := range xs {
-			e[i] = -2 * geluA * (v + 0.044715*v*v*v)
-		}
-		ExpShifted(e[:n], e[:n], 0)
+		geluExp(e[:n], xs)
 		d := dst[b : b+n]
 		for i, v := range xs {
 			d[i] = v / (1 + e[i])
@@ -124,10 +130,7 @@ func geluTanhBackwardGo(dx, dout, x []float32) {
 	for b := 0; b < len(x); b += len(e) {
 		n := min(len(e), len(x)-b)
 		xs := x[b : b+n]
-		for i, v := range xs {
-			e[i] = -2 * geluA * (v + 0.044715*v*v*v)
-		}
-		ExpShifted(e[:n], e[:n], 0)
+		geluExp(e[:n], xs)
 		d, g := dx[b:b+n], dout[b:b+n]
 		for i, v := range xs {
 			s := 1 / (1 + e[i])
