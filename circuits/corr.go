@@ -1,8 +1,6 @@
 package circuits
 
 import (
-	"math"
-
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/mechinterp/mechinterp/internal/stats"
@@ -14,12 +12,3 @@ func Pearson(x, y []float64) float64 { return stat.Correlation(x, y, nil) }
 // Spearman is the Spearman rank correlation of x and y: the Pearson
 // correlation of their ranks, ties given their mean rank.
 func Spearman(x, y []float64) float64 { return stat.Correlation(stats.Ranks(x), stats.Ranks(y), nil) }
-
-// abs returns |x| elementwise.
-func abs(x []float64) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = math.Abs(v)
-	}
-	return out
-}

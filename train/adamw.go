@@ -152,10 +152,7 @@ func (o *AdamW[F]) Step(params, grads []F, lr float64) error {
 				keep = shrink
 			}
 			for i := range p {
-				pi := p[i]
-				if keep != 1 {
-					pi *= keep
-				}
+				pi := p[i] * keep // ×1 is exact: undecayed runs keep their bits
 				gi := g[i]
 				mi := b1*m[i] + c1*gi
 				vi := b2*v[i] + c2*gi*gi

@@ -40,14 +40,14 @@ func BindFlags(fs *pflag.FlagSet, opts any) error {
 			return fmt.Errorf("config: setting %s of %T is nested; a flag needs a flat key", l.Key, opts)
 		}
 		short, usage, p := l.field.Tag.Get("short"), l.field.Tag.Get("help"), l.Value.Addr().Interface()
-		if d, ok := l.def, l.hasDef; ok {
+		if l.hasDef {
 			// Parsed as the flag parses a value, on a flag set of its own: a slice
 			// flag set once would append to, not replace, the default.
 			tmp := pflag.NewFlagSet("", pflag.ContinueOnError)
 			if err := addFlag(tmp, p, l.Key, short, usage); err != nil {
 				return fmt.Errorf("config: setting %s of %T: %w", l.Key, opts, err)
 			}
-			if err := tmp.Set(l.Key, d); err != nil {
+			if err := tmp.Set(l.Key, l.def); err != nil {
 				return fmt.Errorf("config: default of %s: %w", l.Key, err)
 			}
 		}
