@@ -6,6 +6,7 @@
 # Usage: flock /tmp/bench.lock nice -n -20 scripts/bench-arch.sh [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/openblas.sh
 rounds=${1:-2}
 bin=$(mktemp -d)/hooks.test
 go test -c -o "$bin" ./hooks

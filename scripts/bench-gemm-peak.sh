@@ -19,6 +19,7 @@
 # Usage: scripts/bench-gemm-peak.sh [rounds [base-commit]]   (default 2 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/openblas.sh
 rounds=${1:-2}
 base=${2:-}
 dir=$(mktemp -d)

@@ -6,6 +6,7 @@
 # Usage: scripts/bench-gemm.sh [rounds]   (the median of the rounds is shown)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/openblas.sh
 rounds=${1:-3}
 bin=$(mktemp -d)/mechinterp
 go build -o "$bin" ./cmd/mechinterp

@@ -8,6 +8,7 @@
 # point (as in scripts/bench-vs-torch.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/openblas.sh
 ref=${TORCH_REF:-scripts/torch_ref.py}   # TORCH_REF: another reference with the same flags
 bin=$(mktemp -d)/mechinterp
 go build -o "$bin" ./cmd/mechinterp

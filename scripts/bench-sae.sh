@@ -9,6 +9,7 @@
 #   flock /tmp/bench.lock nice -n -10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/openblas.sh
 rounds=${1:-2}
 bin=$(mktemp -d)/mechinterp
 go build -o "$bin" ./cmd/mechinterp

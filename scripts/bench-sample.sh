@@ -9,6 +9,7 @@
 # On an idle machine: scripts/bench-sample.sh [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/openblas.sh
 rounds=${1:-2}
 bin=$(mktemp -d)/mechinterp
 go build -o "$bin" ./cmd/mechinterp

@@ -9,6 +9,7 @@
 # per block that docs/PERFORMANCE.md's recorded cache rows were measured with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/openblas.sh
 rounds=${1:-3}
 ref=${TORCH_REF:-scripts/torch_ref.py}   # TORCH_REF: another reference with the same flags
 bin=$(mktemp -d)/mechinterp
