@@ -33,8 +33,17 @@ const (
 	// L2 per core): 128 and 192 lose 2-6% (C is read and written once per
 	// panel), 384 and 512 lose up to 5% at 2048 (a smaller NC). On Zen 5
 	// (48 KB L1d, 1 MB L2) KC 384 and 512 with panels of 0.5-1 MB were
-	// within the noise (±5%) of 256 and 1 MB, so both are kept.
+	// within the noise (±5%) of 256 and 1 MB, so both are kept. gemmPanels
+	// goes deeper on cores with a larger L2 (gemmPanelKC).
 	gemmKC = 256
+	// gemmKCDeep is gemmPanels' deepest panel on cores whose L2 holds at
+	// least gemmL2Deep bytes. On an Emerald Rapids Xeon (48 KB L1d, 2 MB
+	// L2) KC 512 with the same 1 MB panel (NC 512) was 1-3% faster than
+	// KC 256 on one thread on every product of shape C and 1-4% on two
+	// (C is read and written half as often; the A sliver, 12 KB, still
+	// fits L1), while panels of 1.5 and 2 MB lost 3-25%.
+	gemmKCDeep = 512
+	gemmL2Deep = 2 << 20
 	// gemmPanelFloats bounds a packed B panel (KC×NC): 1 MB, half of the
 	// Xeon's 2 MB L2, leaving room for C and A's slivers; a 2 MB panel
 	// measured 25% slower there (docs/PERFORMANCE.md).
@@ -121,7 +130,7 @@ type directBKernel func(k int, a *float32, lda int, b *float32, ldb int, c *floa
 type gemmPanel struct{ a, b []float32 }
 
 // gemmPackedAFloats bounds a transposed A packed whole for one panel of k
-// (packATPanel): 8 MB, m ≤ 8192 at KC = 256; larger A's are packed sliver
+// (packATPanel): 8 MB, m ≤ 8192 at KC = 256 (4096 at gemmKCDeep); larger A's are packed sliver
 // by sliver for each panel of B.
 const gemmPackedAFloats = 1 << 21
 
@@ -362,7 +371,7 @@ func gemmSplitK(kern gemmKernel, procs int, transA, transB bool, m, n, k int, al
 // gemmPanels is gemmParallel on procs goroutines.
 func gemmPanels(kern gemmKernel, procs int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	nr := kern.nr
-	kcLimit := gemmKC
+	kcLimit := gemmPanelKC
 	if n <= gemmNarrowN {
 		kcLimit = gemmKCNarrow
 	}
