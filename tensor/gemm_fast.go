@@ -13,8 +13,8 @@ import (
 // values after another) and shared by every thread; each thread owns whole
 // MR-row slivers of op(A), which the micro-kernel reads in place (direct
 // kernels) or packed. For each A sliver the thread walks the panel's B
-// slivers: the A sliver (MR×KC, 6 KB) stays in L1, the panel (≤ 1 MB)
-// streams from L2, and C is written along its rows. The micro-kernel
+// slivers: the A sliver (MR×KC, 6 KB; 12 KB at gemmKCDeep) stays in L1,
+// the panel (≤ 1 MB) streams from L2, and C is written along its rows. The micro-kernel
 // computes an MR×NR tile of C and applies alpha and beta when it stores;
 // edge tiles go through a scratch tile. Products above gemmParallelFlops
 // are split over GOMAXPROCS goroutines: C is cut into blocks (of columns,
@@ -130,8 +130,8 @@ type directBKernel func(k int, a *float32, lda int, b *float32, ldb int, c *floa
 type gemmPanel struct{ a, b []float32 }
 
 // gemmPackedAFloats bounds a transposed A packed whole for one panel of k
-// (packATPanel): 8 MB, m ≤ 8192 at KC = 256 (4096 at gemmKCDeep); larger A's are packed sliver
-// by sliver for each panel of B.
+// (packATPanel): 8 MB, m ≤ 8192 at KC = 256 (4096 at gemmKCDeep); larger
+// A's are packed sliver by sliver for each panel of B.
 const gemmPackedAFloats = 1 << 21
 
 // gemmWork is one thread's scratch: a packed A sliver, a packed B sliver
