@@ -136,3 +136,47 @@ func TestOneBrowserFreshContexts(t *testing.T) {
 		t.Errorf("pages run in different browsers (%p, %p), want one per test binary", ba, bb)
 	}
 }
+
+// TestSharedTab: a SharedTab page reuses the tab of a shared page closed before it, sees none
+// of that page's problems or window size, and a shared page opened while another is in use
+// gets a tab of its own.
+func TestSharedTab(t *testing.T) {
+	targetID := func(p *browsertest.Page) string {
+		return string(chromedp.FromContext(p.Context()).Target.TargetID)
+	}
+	a := browsertest.Open(t, "testdata/bad.html", browsertest.SharedTab(), browsertest.NoAutoCheck(), browsertest.WindowSize(640, 480))
+	if len(a.Problems()) == 0 {
+		t.Fatal("the bad page shows no problems")
+	}
+	var width int
+	a.Eval(`window.innerWidth`, &width)
+	if width != 640 {
+		t.Errorf("WindowSize(640, 480): innerWidth = %d", width)
+	}
+	a.Click("body")
+	first := targetID(a)
+	a.Close()
+
+	b := browsertest.Open(t, "testdata/good.html", browsertest.SharedTab())
+	if got := targetID(b); got != first {
+		t.Errorf("the page after a closed shared page opened tab %s, not the free tab %s", got, first)
+	}
+	if pr := b.Problems(); len(pr) != 0 {
+		t.Errorf("a quiet page in a reused tab has problems: %q", pr)
+	}
+	b.Eval(`window.innerWidth`, &width)
+	if width != 1280 {
+		t.Errorf("a reused tab kept the last page's window size: innerWidth = %d, want 1280", width)
+	}
+	b.Click("#b")
+	var clicks int
+	b.Eval("window.clicks", &clicks)
+	if clicks != 1 {
+		t.Errorf("window.clicks = %d after one click in a reused tab", clicks)
+	}
+
+	c := browsertest.Open(t, "testdata/good.html", browsertest.SharedTab())
+	if targetID(c) == targetID(b) {
+		t.Error("two shared pages open at once share one tab")
+	}
+}
