@@ -153,11 +153,13 @@ func TestDashboardServeHostile(t *testing.T) {
 func TestDashboardServedPage(t *testing.T) {
 	browsertest.Require(t)
 	ts, h := servedDashboards(t)
-	p := browsertest.Open(t, ts.URL+"/dashboards/features")
+	p := openPage(t, ts.URL+"/dashboards/features")
 	checkDashboardPage(t, p, h.built["features"].db)
-	p.Screenshot("served-features")
-	p2 := browsertest.Open(t, ts.URL+"/dashboards/neurons/1")
+	screenshot(p, "served-features")
+	p.Close() // frees the warm tab for the next page
+	p2 := openPage(t, ts.URL+"/dashboards/neurons/1")
 	checkDashboardPage(t, p2, h.built["neurons/1"].db)
-	p3 := browsertest.Open(t, ts.URL+"/dashboards/")
+	p2.Close()
+	p3 := openPage(t, ts.URL+"/dashboards/")
 	p3.Check()
 }

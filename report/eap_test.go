@@ -58,7 +58,7 @@ func TestDiscoveryAndLensPages(t *testing.T) {
 		if err := r.WriteFile(path); err != nil {
 			t.Fatal(err)
 		}
-		b := browsertest.Open(t, path, browsertest.WindowSize(1300, 2400))
+		b := openPage(t, path, browsertest.WindowSize(1300, 2400))
 		b.Check()
 		if name == "eap" {
 			var edges int
@@ -67,7 +67,8 @@ func TestDiscoveryAndLensPages(t *testing.T) {
 				t.Errorf("embedded data holds %d edges, want %d", edges, len(d.Edges))
 			}
 		}
-		b.Screenshot(name)
+		screenshot(b, name)
+		b.Close() // frees the warm tab for the next page
 	}
 	if _, err := Discovery(nil, "m"); err == nil {
 		t.Error("nil discovery: no error")

@@ -60,7 +60,7 @@ func TestHeadsReportInBrowser(t *testing.T) {
 	if err := r.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	p := browsertest.Open(t, path)
+	p := openPage(t, path)
 	p.Check()
 	if c := p.Charts(); c.Count != 6 || c.Drawn != 6 {
 		t.Errorf("charts %+v, want 6 drawn of 6", c)
@@ -70,5 +70,5 @@ func TestHeadsReportInBrowser(t *testing.T) {
 	if role != "induction" {
 		t.Errorf("embedded role %q", role)
 	}
-	p.Screenshot("heads-report")
+	screenshot(p, "heads-report")
 }

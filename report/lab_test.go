@@ -136,12 +136,13 @@ func TestLabReportsInBrowser(t *testing.T) {
 		if err := r.WriteFile(path); err != nil {
 			t.Fatal(err)
 		}
-		p := browsertest.Open(t, path)
+		p := openPage(t, path)
 		p.Check()
 		if c := p.Charts(); c.Count != r.Charts() || c.Drawn != c.Count {
 			t.Errorf("%s: charts %+v, want %d drawn", name, c, r.Charts())
 		}
-		p.Screenshot(name + "-report")
+		screenshot(p, name+"-report")
+		p.Close() // frees the warm tab for the next page
 	}
 }
 
@@ -171,10 +172,10 @@ func TestAttributionReportInBrowser(t *testing.T) {
 	if err := r.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	p := browsertest.Open(t, path)
+	p := openPage(t, path)
 	p.Check()
 	if c := p.Charts(); c.Count != 3 || c.Drawn != 3 {
 		t.Errorf("charts %+v, want 3 drawn", c)
 	}
-	p.Screenshot("attribution-report")
+	screenshot(p, "attribution-report")
 }

@@ -8,18 +8,18 @@ import (
 	"github.com/mechinterp/mechinterp/circuits"
 	"github.com/mechinterp/mechinterp/internal/testmodel"
 	"github.com/mechinterp/mechinterp/models"
-	"github.com/mechinterp/mechinterp/viz/browsertest"
 )
 
 func TestPatchReport(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		cfg    models.Config
-		charts int
+		name    string
+		cfg     models.Config
+		charts  int
+		browser bool // drawn in Chromium; the page type is one, so one variant is enough
 	}{
 		// resid, attn_out, (mlp_out), heads, heads x position, scatter, DLA bars.
-		{"attention-only", models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, AttnOnly: true, Seed: 2, InitializerRange: 0.3}, 6},
-		{"with MLPs", models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 2, InitializerRange: 0.3}, 7},
+		{"attention-only", models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, AttnOnly: true, Seed: 2, InitializerRange: 0.3}, 6, false},
+		{"with MLPs", models.Config{NLayers: 2, NHeads: 2, DModel: 16, NCtx: 8, DVocab: 20, Seed: 2, InitializerRange: 0.3}, 7, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := testmodel.New(t, tc.cfg)
@@ -55,14 +55,24 @@ func TestPatchReport(t *testing.T) {
 			if err := r.WriteFile(path); err != nil {
 				t.Fatal(err)
 			}
-			p := browsertest.Open(t, path)
-			p.Check()
 			var clean0 float64
-			p.Eval(`mechinterp.data("patch").activation.clean_diff`, &clean0)
+			if tc.browser {
+				p := openPage(t, path)
+				p.Check()
+				p.Eval(`mechinterp.data("patch").activation.clean_diff`, &clean0)
+				screenshot(p, "patch-"+strings.ReplaceAll(tc.name, " ", "-"))
+			} else {
+				var data struct {
+					Activation struct {
+						CleanDiff float64 `json:"clean_diff"`
+					}
+				}
+				embeddedData(t, string(html), "patch", &data)
+				clean0 = data.Activation.CleanDiff
+			}
 			if !near64(clean0, act.CleanDiff) {
 				t.Errorf("embedded clean diff %g, want %g", clean0, act.CleanDiff)
 			}
-			p.Screenshot("patch-" + strings.ReplaceAll(tc.name, " ", "-"))
 		})
 	}
 	if _, err := Patch(PatchInput{}); err == nil {

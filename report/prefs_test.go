@@ -53,7 +53,7 @@ func TestPrefsReportInBrowser(t *testing.T) {
 	if err := r.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	p := browsertest.Open(t, path)
+	p := openPage(t, path)
 	p.Check()
 	if c := p.Charts(); c.Count != 4 || c.Drawn != 4 {
 		t.Errorf("charts %+v, want 4 drawn of 4", c)
@@ -63,5 +63,5 @@ func TestPrefsReportInBrowser(t *testing.T) {
 	if n != 200 {
 		t.Errorf("reliability counts add to %d in the page, want 200", n)
 	}
-	p.Screenshot("prefs-report")
+	screenshot(p, "prefs-report")
 }

@@ -327,7 +327,7 @@ func TestRepeatedReportInBrowser(t *testing.T) {
 	if err := r.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	p := browsertest.Open(t, path)
+	p := openPage(t, path)
 	p.Check()
 	if c := p.Charts(); c.Count != repeatedCharts || c.Drawn != repeatedCharts {
 		t.Errorf("charts %+v, want %d drawn of %d", c, repeatedCharts, repeatedCharts)
@@ -342,5 +342,5 @@ func TestRepeatedReportInBrowser(t *testing.T) {
 	if !null {
 		t.Error("a nil damage is not null in the embedded data")
 	}
-	p.Screenshot("repeated-report")
+	screenshot(p, "repeated-report")
 }

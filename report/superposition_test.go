@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/chromedp/chromedp"
 	"github.com/mechinterp/mechinterp/superposition"
 	"github.com/mechinterp/mechinterp/viz"
 	"github.com/mechinterp/mechinterp/viz/browsertest"
@@ -266,52 +263,35 @@ func TestSuperpositionCurveDownsampling(t *testing.T) {
 	}
 }
 
-// TestSuperpositionsInBrowser opens the report of every experiment in headless
+// TestSuperpositionReportsInBrowser opens the report of every experiment in headless
 // Chromium: no console error, no request leaving the page, every chart drawn, the results
-// readable from the page; one screenshot each. Starting Chromium costs more than a page, so
-// one browser opens the first report and the same tab then loads each of the others.
+// readable from the page; a screenshot each when MECHINTERP_ARTIFACTS keeps them. Each page
+// loads in the warm shared tab that the one before it frees.
 func TestSuperpositionReportsInBrowser(t *testing.T) {
 	browsertest.Require(t)
 	dir := t.TempDir()
-	names := superposition.ExperimentNames()
-	paths := make([]string, len(names))
-	counts := make([]int, len(names))
-	for i, name := range names {
-		r := mustSP(t, spResult(t, name))
-		paths[i], counts[i] = filepath.Join(dir, name+".html"), r.Charts()
-		if err := r.WriteFile(paths[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p := browsertest.Open(t, paths[0])
-	seen := map[string]bool{}
-	for i, name := range names {
-		if i > 0 {
-			ctx, cancel := context.WithTimeout(p.Context(), browsertest.DefaultTimeout)
-			err := chromedp.Do(ctx, chromedp.Navigate((&url.URL{Scheme: "file", Path: filepath.ToSlash(paths[i])}).String()))
-			cancel()
-			if err != nil {
-				t.Fatalf("%s: load: %v", name, err)
+	for _, name := range superposition.ExperimentNames() {
+		t.Run(name, func(t *testing.T) {
+			r := mustSP(t, spResult(t, name))
+			path, count := filepath.Join(dir, name+".html"), r.Charts()
+			if err := r.WriteFile(path); err != nil {
+				t.Fatal(err)
 			}
-			p.WaitFor(fmt.Sprintf(`location.pathname.endsWith(%q) && document.readyState === "complete" && window.mechinterp && Object.keys(mechinterp.charts || {}).length === %d`, "/"+name+".html", counts[i]))
-		}
-		for _, pr := range p.Problems() {
-			if !seen[pr] || strings.HasPrefix(pr, "chart not drawn") {
-				seen[pr] = true
+			p := openPage(t, path)
+			p.WaitFor(fmt.Sprintf(`location.pathname.endsWith(%q) && document.readyState === "complete" && window.mechinterp && Object.keys(mechinterp.charts || {}).length === %d`, "/"+name+".html", count))
+			for _, pr := range p.Problems() {
 				t.Errorf("%s report: %s", name, pr)
 			}
-		}
-		if c := p.Charts(); c.Count != counts[i] || c.Drawn != counts[i] {
-			t.Errorf("%s report: charts = %+v, want %d drawn of %d", name, c, counts[i], counts[i])
-		}
-		var got string
-		p.Eval(`mechinterp.data("results").experiment`, &got)
-		if got != name {
-			t.Errorf(`%s report: mechinterp.data("results").experiment = %q`, name, got)
-		}
-		if os.Getenv("MECHINTERP_ARTIFACTS") != "" { // nine long pages: pictures only when kept
-			p.Screenshot("superposition-" + name)
-		}
+			if c := p.Charts(); c.Count != count || c.Drawn != count {
+				t.Errorf("%s report: charts = %+v, want %d drawn of %d", name, c, count, count)
+			}
+			var got string
+			p.Eval(`mechinterp.data("results").experiment`, &got)
+			if got != name {
+				t.Errorf(`%s report: mechinterp.data("results").experiment = %q`, name, got)
+			}
+			screenshot(p, "superposition-"+name)
+		})
 	}
 }
 

@@ -62,7 +62,7 @@ func TestTrackReportInBrowser(t *testing.T) {
 	if err := r.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	p := browsertest.Open(t, path)
+	p := openPage(t, path)
 	p.Check()
 	if c := p.Charts(); c.Count != 7 || c.Drawn != 7 {
 		t.Errorf("charts %+v, want 7 drawn of 7", c)
@@ -72,5 +72,5 @@ func TestTrackReportInBrowser(t *testing.T) {
 	if n != 15 {
 		t.Errorf("embedded %d records", n)
 	}
-	p.Screenshot("track-report")
+	screenshot(p, "track-report")
 }
